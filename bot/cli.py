@@ -1,0 +1,181 @@
+"""The `imagine` command. Parses arguments and calls into bot/, workers/ and shared/, importing per subcommand."""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from shared.errors import ConfigError, ImagineError, InvalidRequest, Refused
+from shared.request import Requester, RequestOptions
+from shared.settings import BACKENDS, Settings, load_settings
+
+EXIT_OTHER, EXIT_INVALID, EXIT_REFUSED = 1, 2, 3
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"imagine: {message}", err=True)
+    sys.exit(code)
+
+
+def _settings(ctx: click.Context) -> Settings:
+    return ctx.obj["settings"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--env-file", default=".env", show_default=True, help="Read settings from this file too.")
+@click.pass_context
+def cli(ctx: click.Context, env_file: str) -> None:
+    """Self-hosted text-to-image bot for Discord and Slack, on Redis and RQ."""
+    ctx.ensure_object(dict)
+    try:
+        ctx.obj["settings"] = load_settings(env_file)
+    except ConfigError as exc:
+        _fail(str(exc), EXIT_OTHER)
+
+
+@cli.command()
+@click.argument("prompt")
+@click.option("--count", "-n", default=None, help="Images to make, 1-4.")
+@click.option("--size", default=None, help="WIDTHxHEIGHT, e.g. 1024x768.")
+@click.option("--aspect", "--ar", default=None, help="square, portrait, landscape, wide, tall or a ratio like 16:9.")
+@click.option("--seed", default=None, help="Seed for a reproducible image.")
+@click.option("--negative", "--no", default=None, help="What the image should not contain.")
+@click.option("--style", default=None, help="A style preset (photo, anime, watercolor, ...).")
+@click.option("--quality", default=None, help="auto, low, medium or high.")
+@click.option("--enhance/--no-enhance", default=False, help="Let a language model expand the prompt.")
+@click.option("--model", default=None, help="Image model, where the backend offers several.")
+@click.option("--backend", default=None, help=f"One of {', '.join(BACKENDS)} (default: IMAGINE_BACKEND).")
+@click.option("--user", default=None, help="Whose quota to use (default: your login name).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True)
+@click.option("--timeout", type=float, default=300.0, show_default=True, help="Seconds to wait for the images.")
+@click.pass_context
+def generate(ctx: click.Context, prompt: str, user: str | None, out: Path, timeout: float, **options: object) -> None:
+    """Submit PROMPT exactly like /imagine, wait, and print one path per image."""
+    from bot.generate import GenerateCommand
+    from bot.generate import generate as run_generate
+
+    progress = (lambda text: click.echo(text, err=True)) if sys.stderr.isatty() else (lambda text: None)
+    command = GenerateCommand(
+        options=RequestOptions(prompt=prompt, **options),  # type: ignore[arg-type]
+        user=user or getpass.getuser(),
+        out=out,
+        timeout=timeout,
+    )
+    try:
+        paths = run_generate(_settings(ctx), command, progress)
+    except InvalidRequest as exc:
+        _fail(str(exc), EXIT_INVALID)
+    except Refused as exc:
+        _fail(str(exc), EXIT_REFUSED)
+    except ImagineError as exc:
+        _fail(str(exc), EXIT_OTHER)
+    for path in paths:
+        click.echo(str(path))
+
+
+@cli.command()
+@click.option("--backend", type=click.Choice(BACKENDS), default=None, help="Default: IMAGINE_BACKEND.")
+@click.option("--queues", default=None, help="Comma-separated queue names (default: the backend's queue).")
+@click.option("--burst", is_flag=True, help="Drain the queue, then exit.")
+@click.option("--log-level", default="INFO", show_default=True)
+@click.pass_context
+def worker(ctx: click.Context, backend: str | None, queues: str | None, burst: bool, log_level: str) -> None:
+    """Run a worker: loads the backend once, never forks per job."""
+    from workers.worker import run_worker
+
+    settings = _settings(ctx)
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    names = [q.strip() for q in queues.split(",") if q.strip()] if queues else None
+    try:
+        run_worker(settings, backend or settings.backend, names, burst=burst, logging_level=log_level.upper())
+    except ConfigError as exc:
+        _fail(str(exc), EXIT_OTHER)
+
+
+@cli.group()
+def quota() -> None:
+    """Show, reset or grant quota for a user ('platform:id', or a plain id for the command line)."""
+
+
+def _subject(user: str, workspace: str | None) -> Requester:
+    platform, _, user_id = user.rpartition(":")
+    platform = platform or "cli"
+    return Requester(platform=platform, workspace=workspace or ("local" if platform == "cli" else "-"),
+                     channel="-", user=user_id)
+
+
+def _quota(ctx: click.Context):
+    from shared.quota import Quota
+    from shared.redis_conn import connect
+
+    settings = _settings(ctx)
+    try:
+        return Quota(connect(settings.redis_url), settings.config.quota)
+    except ConfigError as exc:
+        _fail(str(exc), EXIT_OTHER)
+
+
+@quota.command("show")
+@click.argument("user")
+@click.option("--workspace", default=None, help="Workspace (guild/team) id, to show its day too.")
+@click.pass_context
+def quota_show(ctx: click.Context, user: str, workspace: str | None) -> None:
+    """Images used and left, running jobs, bonus, block."""
+    from shared.durations import humanize_seconds
+
+    report = _quota(ctx).report(_subject(user, workspace))
+    limits = report.limits
+    resets = humanize_seconds(report.window_resets_in) if report.window_resets_in is not None else "-"
+    click.echo(f"user: {report.user_key}{'  (BLOCKED)' if report.blocked else ''}")
+    click.echo(f"images this hour: {report.used_this_hour} of {limits.images_per_hour} (oldest frees in {resets})")
+    click.echo(f"running or queued: {report.running} of {limits.concurrent}")
+    click.echo(f"bonus images: {report.bonus}")
+    click.echo(f"workspace today: {report.workspace_used_today} of {limits.workspace_images_per_day}")
+
+
+@quota.command("reset")
+@click.argument("user")
+@click.pass_context
+def quota_reset(ctx: click.Context, user: str) -> None:
+    """Forget the user's images this hour and their running slots."""
+    _quota(ctx).reset(_subject(user, None))
+    click.echo(f"reset {user}")
+
+
+@quota.command("grant")
+@click.argument("user")
+@click.argument("images", type=click.IntRange(min=1))
+@click.pass_context
+def quota_grant(ctx: click.Context, user: str, images: int) -> None:
+    """Give USER extra IMAGES beyond the hourly limit."""
+    balance = _quota(ctx).grant(_subject(user, None), images)
+    click.echo(f"{user} now has {balance} bonus images")
+
+
+@quota.command("block")
+@click.argument("user")
+@click.pass_context
+def quota_block(ctx: click.Context, user: str) -> None:
+    """Refuse every request of USER until unblocked."""
+    _quota(ctx).block(_subject(user, None))
+    click.echo(f"blocked {user}")
+
+
+@quota.command("unblock")
+@click.argument("user")
+@click.pass_context
+def quota_unblock(ctx: click.Context, user: str) -> None:
+    _quota(ctx).unblock(_subject(user, None))
+    click.echo(f"unblocked {user}")
+
+
+def main() -> None:
+    cli(obj={})
+
+
+if __name__ == "__main__":
+    main()

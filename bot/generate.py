@@ -1,0 +1,123 @@
+"""`imagine generate`: the command-line adapter. Submits like a chat command, waits, writes the files."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis as redis_lib
+
+from bot.core import ImagineCore, check_request
+from bot.embedded import PrivateRedis
+from shared import messages
+from shared.errors import BackendUnavailable, ImagineError
+from shared.images import RedisImageStore
+from shared.queue import queue_name
+from shared.recovery import live_workers
+from shared.redis_conn import connect
+from shared.request import ImageRequest, Requester, RequestOptions
+from shared.settings import Settings
+from workers.delivery.local import read_events
+
+TERMINAL = {"done", "failed"}
+
+
+class GenerationFailed(ImagineError):
+    """The job ended without images (backend failure, worker lost, no worker, timeout)."""
+
+
+@dataclass(frozen=True)
+class GenerateCommand:
+    options: RequestOptions
+    user: str
+    out: Path
+    timeout: float
+
+
+def cli_requester(user: str) -> Requester:
+    """The command line counts as its own platform, workspace 'local', under the same quotas."""
+    return Requester(platform="cli", workspace="local", channel="cli", user=user, user_name=user)
+
+
+def generate(settings: Settings, command: GenerateCommand, progress: Callable[[str], None]) -> list[Path]:
+    """Run one request to the end; returns the written files or raises an ImagineError."""
+    request = check_request(
+        settings, command.options, requester=cli_requester(command.user), event_id=f"cli-{uuid.uuid4()}"
+    )
+    with ExitStack() as stack:
+        client, embedded = _redis_for(settings, stack)
+        if not embedded and not live_workers(client, queue_name(request.backend)):
+            raise GenerationFailed(messages.no_worker(request.backend))
+        core = ImagineCore(settings, client)
+        submission = core.submit(request)
+        progress(messages.queued(submission.position, submission.eta_seconds))
+        wait = _run_embedded_worker(settings, client, request) if embedded else None
+        outcome = _wait_for_outcome(core, submission.job_id, command.timeout, progress, wait)
+        return _write_images(_store(settings, client), outcome, command.out)
+
+
+def _redis_for(settings: Settings, stack: ExitStack) -> tuple[redis_lib.Redis, bool]:
+    """The configured Redis; or, when none is configured and none answers, a private one."""
+    try:
+        return connect(settings.redis_url), False
+    except ImagineError:
+        if settings.redis_url_explicit:
+            raise
+    url = stack.enter_context(PrivateRedis())
+    return connect(url), True
+
+
+def _run_embedded_worker(settings: Settings, client: redis_lib.Redis, request: ImageRequest) -> Callable[[], None]:
+    """An in-process worker that drains the queue in this thread whenever the waiter asks."""
+    from workers.runtime import build_runtime
+    from workers.worker import serve
+
+    runtime = build_runtime(settings, client, request.backend)
+    queues = [queue_name(request.backend)]
+    return lambda: serve(runtime, queues, burst=True, name=f"embedded-{uuid.uuid4().hex[:8]}", logging_level="ERROR")
+
+
+def _wait_for_outcome(
+    core: ImagineCore,
+    job_id: str,
+    timeout: float,
+    progress: Callable[[str], None],
+    work: Callable[[], None] | None,
+) -> dict:
+    """Read the job's events until it is done or failed. Only the worker decides that a job failed."""
+    deadline = time.monotonic() + timeout
+    last = "0"
+    while time.monotonic() < deadline:
+        if work is not None:
+            work()
+        block_ms = max(1, int(min(1.0, deadline - time.monotonic()) * 1000))
+        for entry_id, event in read_events(core.redis, job_id, last, block_ms):
+            last = entry_id
+            if event["type"] in TERMINAL:
+                return event
+            progress(event.get("text") or "")
+    raise GenerationFailed(messages.still_running(job_id, timeout))
+
+
+def _store(settings: Settings, client: redis_lib.Redis) -> RedisImageStore:
+    storage = settings.config.storage
+    return RedisImageStore(client, ttl_seconds=storage.image_ttl_seconds, max_bytes=storage.max_image_bytes)
+
+
+def _write_images(store: RedisImageStore, outcome: dict, out: Path) -> list[Path]:
+    if outcome["type"] == "failed":
+        raise GenerationFailed(outcome["text"])
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for image in outcome["images"]:
+        data = store.get(image["key"])
+        if data is None:
+            raise BackendUnavailable("the finished image expired from storage before it could be saved")
+        path = out / image["filename"]
+        path.write_bytes(data)
+        paths.append(path)
+    return paths

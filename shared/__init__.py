@@ -1,0 +1,1 @@
+"""What bot frontends and workers both import. Imports no chat SDK and no model library."""

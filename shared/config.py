@@ -1,0 +1,140 @@
+"""The operator's TOML file (IMAGINE_CONFIG): quotas, presets, allow-lists, limits, job policy."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from shared.errors import ConfigError
+from shared.presets import DEFAULT_PRESETS, Preset
+
+_STRICT = ConfigDict(frozen=True, extra="forbid")
+
+
+class QuotaLimits(BaseModel):
+    """An override: only the keys given replace the defaults."""
+
+    model_config = _STRICT
+
+    images_per_hour: int | None = Field(default=None, ge=0)
+    concurrent: int | None = Field(default=None, ge=0)
+    workspace_images_per_day: int | None = Field(default=None, ge=0)
+
+
+class QuotaConfig(BaseModel):
+    """[quota]: defaults, then overrides per workspace, role and user ("platform:id" keys)."""
+
+    model_config = _STRICT
+
+    images_per_hour: int = Field(default=10, ge=0)
+    concurrent: int = Field(default=2, ge=0)
+    workspace_images_per_day: int = Field(default=200, ge=0)
+    workspaces: dict[str, QuotaLimits] = Field(default_factory=dict)
+    roles: dict[str, QuotaLimits] = Field(default_factory=dict)
+    users: dict[str, QuotaLimits] = Field(default_factory=dict)
+
+
+class ChannelsConfig(BaseModel):
+    """[channels]: where the bot answers. An empty allow-list means every channel."""
+
+    model_config = _STRICT
+
+    allow: list[str] = Field(default_factory=list)
+
+
+class LimitsConfig(BaseModel):
+    """[limits]: what one request may ask for."""
+
+    model_config = _STRICT
+
+    prompt_max_chars: int = Field(default=1000, ge=1, le=32000)
+    negative_max_chars: int = Field(default=500, ge=0, le=32000)
+    max_count: int = Field(default=4, ge=1, le=10)
+
+
+class JobsConfig(BaseModel):
+    """[jobs]: retries, timeouts and how long results are kept."""
+
+    model_config = _STRICT
+
+    retries: int = Field(default=3, ge=0, le=20)
+    retry_intervals: list[int] = Field(default_factory=lambda: [2, 10, 30])
+    result_ttl_seconds: int = Field(default=86400, ge=60)
+    timeout_seconds: dict[str, int] = Field(
+        default_factory=lambda: {"placeholder": 120, "openai": 300, "diffusers": 900}
+    )
+
+    @field_validator("retry_intervals")
+    @classmethod
+    def _positive_intervals(cls, value: list[int]) -> list[int]:
+        if any(i < 0 for i in value):
+            raise ValueError("retry intervals are seconds and must be >= 0")
+        return value
+
+
+class StorageConfig(BaseModel):
+    """[storage]: generated images kept in Redis for delivery and refinement."""
+
+    model_config = _STRICT
+
+    image_ttl_seconds: int = Field(default=86400, ge=60)
+    max_image_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+
+
+class ThreadsConfig(BaseModel):
+    """[threads]: thread memory, so a reply can refine the last image."""
+
+    model_config = _STRICT
+
+    ttl_days: float = Field(default=7, gt=0)
+    max_turns: int = Field(default=50, ge=1)
+
+
+class AppConfig(BaseModel):
+    """Everything the TOML file may hold. Unknown keys are errors, so typos do not pass silently."""
+
+    model_config = _STRICT
+
+    quota: QuotaConfig = Field(default_factory=QuotaConfig)
+    presets: dict[str, Preset] = Field(default_factory=lambda: dict(DEFAULT_PRESETS))
+    channels: ChannelsConfig = Field(default_factory=ChannelsConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    jobs: JobsConfig = Field(default_factory=JobsConfig)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    threads: ThreadsConfig = Field(default_factory=ThreadsConfig)
+
+    @field_validator("presets")
+    @classmethod
+    def _with_shipped_presets(cls, value: dict[str, Preset]) -> dict[str, Preset]:
+        return {**DEFAULT_PRESETS, **{name.lower(): preset for name, preset in value.items()}}
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        location = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = "unknown key (check its spelling and section)"
+        lines.append(f"key {location}: {message}")
+    return "; ".join(lines)
+
+
+def load_config(path: Path | None) -> AppConfig:
+    """Parse and validate the TOML file; any problem raises ConfigError naming file, key and cause."""
+    if path is None:
+        return AppConfig()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"IMAGINE_CONFIG={path}: cannot read the file ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path}: not valid TOML ({exc})") from None
+    try:
+        return AppConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"config file {path}: {_describe(exc)}") from None

@@ -1,0 +1,71 @@
+"""Every Redis key we own, in one place, under the 'imagine:' prefix (RQ keeps its own 'rq:' keys)."""
+
+from __future__ import annotations
+
+PREFIX = "imagine"
+
+
+def quota_window(user_key: str) -> str:
+    return f"{PREFIX}:quota:{user_key}:window"
+
+
+def quota_running(user_key: str) -> str:
+    return f"{PREFIX}:quota:{user_key}:running"
+
+
+def quota_bonus(user_key: str) -> str:
+    return f"{PREFIX}:quota:{user_key}:bonus"
+
+
+def quota_blocked(user_key: str) -> str:
+    return f"{PREFIX}:quota:{user_key}:blocked"
+
+
+def quota_workspace_days(workspace_key: str) -> str:
+    """Prefix of the per-day counters; the admission script appends ':<days since epoch>'."""
+    return f"{PREFIX}:quota:ws:{workspace_key}:day"
+
+
+def quota_workspace_day(workspace_key: str, day: int) -> str:
+    return f"{quota_workspace_days(workspace_key)}:{day}"
+
+
+def quota_charge(job_id: str) -> str:
+    return f"{PREFIX}:charge:{job_id}"
+
+
+def thread(platform: str, workspace: str, channel: str, thread_id: str) -> str:
+    return f"{PREFIX}:thread:{platform}:{workspace}:{channel}:{thread_id}"
+
+
+def image(job_id: str, index: int) -> str:
+    return f"{PREFIX}:image:{job_id}:{index}"
+
+
+def events(job_id: str) -> str:
+    return f"{PREFIX}:events:{job_id}"
+
+
+def delivered(job_id: str) -> str:
+    return f"{PREFIX}:delivered:{job_id}"
+
+
+def delivering(job_id: str) -> str:
+    return f"{PREFIX}:delivering:{job_id}"
+
+
+def durations(backend: str) -> str:
+    return f"{PREFIX}:durations:{backend}"
+
+
+def worker_alive(worker_name: str) -> str:
+    return f"{PREFIX}:alive:{worker_name}"
+
+
+def reaper_lock() -> str:
+    return f"{PREFIX}:reaper:lock"
+
+
+def generated(job_id: str) -> str:
+    """What an attempt of the job generated, so a retry after a crash delivers instead of redrawing."""
+    return f"{PREFIX}:generated:{job_id}"

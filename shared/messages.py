@@ -1,0 +1,152 @@
+"""Every text a user sees, in one place, so Discord, Slack and the CLI say the same thing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from shared.durations import approximate, humanize_seconds
+
+# --- invalid input -------------------------------------------------------------------------------
+
+
+def empty_prompt() -> str:
+    return "Your prompt is empty: describe the image you want, e.g. “a fox in the snow at dusk”."
+
+
+def too_long(what: str, length: int, limit: int) -> str:
+    return f"Your {what} is {length:,} characters long; the limit is {limit:,}. Please shorten it."
+
+
+def control_characters(what: str, char: str) -> str:
+    return f"Your {what} contains a control character (U+{ord(char):04X}); please remove it."
+
+
+def not_a_number(what: str, value: str) -> str:
+    return f"The {what} must be a whole number, not “{value[:40]}”."
+
+
+def out_of_range(what: str, value: int, low: int, high: int) -> str:
+    return f"The {what} must be between {low} and {high:,} (you asked for {value:,})."
+
+
+def bad_size(text: str) -> str:
+    return (
+        f"“{text[:40]}” is not a size I can draw: use WIDTHxHEIGHT, each side a multiple of 8 "
+        "from 64 to 2048, e.g. 1024x768."
+    )
+
+
+def bad_aspect(text: str, names: Iterable[str]) -> str:
+    return (
+        f"“{text[:40]}” is not an aspect I know: use {', '.join(names)}, "
+        "or a ratio between 1:4 and 4:1 such as 16:9."
+    )
+
+
+def size_and_aspect() -> str:
+    return "Give either a size or an aspect ratio, not both."
+
+
+def unknown_choice(what: str, value: str, choices: Iterable[str]) -> str:
+    return f"There is no {what} called “{value[:40]}”. Choose one of: {', '.join(choices)}."
+
+
+def channel_not_allowed() -> str:
+    return "Image generation isn't enabled in this channel. Ask an admin which channels it works in."
+
+
+# --- refusals -------------------------------------------------------------------------------------
+
+
+def wait_for_hourly(retry_after: float, used: int, limit: int) -> str:
+    return (
+        f"Please wait {humanize_seconds(retry_after)} — you have used {used} of {limit} images this hour."
+    )
+
+
+def too_many_for_hour(count: int, limit: int) -> str:
+    return f"You asked for {count} images, but the limit is {limit} images per hour. Ask for fewer."
+
+
+def wait_for_concurrent(running: int, limit: int) -> str:
+    jobs = "job" if limit == 1 else "jobs"
+    return (
+        f"You already have {running} of {limit} {jobs} queued or running. "
+        "Please wait until one of them finishes."
+    )
+
+
+def wait_for_workspace(retry_after: float, used: int, limit: int) -> str:
+    return (
+        f"This server has used {used} of its {limit} images for today. "
+        f"The daily limit resets in {humanize_seconds(retry_after)} (midnight UTC)."
+    )
+
+
+def blocked() -> str:
+    return "You are not allowed to generate images here. Contact the server's admins if this is a mistake."
+
+
+def quota_disabled() -> str:
+    return "Image generation is switched off for you here (your quota is 0). Contact the server's admins."
+
+
+# --- progress and results ------------------------------------------------------------------------
+
+
+def queued(position: int | None, eta_seconds: float | None) -> str:
+    if position is None:
+        return "Queued."
+    where = "next in line" if position <= 1 else f"#{position} in queue"
+    if eta_seconds is None:
+        return f"Queued — {where}."
+    return f"Queued — {where}, about {approximate(eta_seconds)}."
+
+
+def generating() -> str:
+    return "Generating…"
+
+
+def done(count: int, seconds: float) -> str:
+    images = "image" if count == 1 else "images"
+    return f"Done — {count} {images} in {seconds:.1f} s."
+
+
+def already_submitted() -> str:
+    return "That request was already received; its images will arrive once."
+
+
+def retrying(attempt_left: int) -> str:
+    return f"The image service hiccupped; trying again ({attempt_left} attempts left)."
+
+
+# --- failures --------------------------------------------------------------------------------------
+
+
+def backend_unavailable() -> str:
+    return "The image service is unavailable right now, so your quota was not charged. Please try again later."
+
+
+def backend_refused() -> str:
+    return "The image service's safety system refused this prompt. Please rephrase it."
+
+
+def worker_lost() -> str:
+    return "The image could not be made after several attempts, so your quota was not charged. Please try again."
+
+
+def delivery_impossible() -> str:
+    return "The image was made but could not be posted here (the thread or channel is gone or I lost access)."
+
+
+def no_worker(backend: str) -> str:
+    return (
+        f"No worker is serving the {backend!r} backend. Start one with `imagine worker --backend {backend}`."
+    )
+
+
+def still_running(job_id: str, seconds: float) -> str:
+    return (
+        f"Job {job_id} is not finished after {humanize_seconds(seconds)}; it keeps running and its "
+        "result will still be delivered."
+    )

@@ -1,0 +1,122 @@
+"""From an admitted request to an RQ job: idempotent ids, unique enqueue, retries, positions, ETA."""
+
+from __future__ import annotations
+
+import hashlib
+import statistics
+from dataclasses import dataclass
+
+from redis import Redis
+from rq import Callback, Queue, Retry, Worker
+from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.job import Job, JobStatus
+from rq.serializers import JSONSerializer
+
+from shared import keys
+from shared.config import JobsConfig
+from shared.quota import Quota
+from shared.request import ImageRequest
+
+QUEUE_PREFIX = "imagine-"
+JOB_FUNCTION = "workers.job.run_job"
+FAILURE_CALLBACK = "workers.job.on_job_failure"
+SERIALIZER = JSONSerializer
+DURATION_SAMPLES = 50
+_FINISHED_STATES = {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.CANCELED, JobStatus.STOPPED}
+
+
+def queue_name(backend: str) -> str:
+    return f"{QUEUE_PREFIX}{backend}"
+
+
+def job_id_for(request: ImageRequest) -> str:
+    """The same platform event always maps to the same job id: that is what makes submit idempotent."""
+    who = request.requester
+    digest = hashlib.sha256(f"{who.platform}\0{who.workspace}\0{request.event_id}".encode()).hexdigest()
+    return f"img-{digest[:32]}"
+
+
+@dataclass(frozen=True)
+class Submission:
+    job_id: str
+    duplicate: bool
+    position: int | None
+    eta_seconds: float | None
+
+
+class JobQueue:
+    """Submits requests as RQ jobs and answers where a job stands."""
+
+    def __init__(self, redis: Redis, jobs: JobsConfig) -> None:
+        self._redis = redis
+        self._jobs = jobs
+
+    def queue(self, backend: str) -> Queue:
+        return Queue(queue_name(backend), connection=self._redis, serializer=SERIALIZER)
+
+    def submit(self, request: ImageRequest, quota: Quota) -> Submission:
+        """Charge the quota, then enqueue once; the same event submitted again returns the same job."""
+        job_id = job_id_for(request)
+        admission = quota.admit(request.requester, job_id, request.count, is_job_alive=self.is_active)
+        enqueued = self._enqueue(job_id, request)
+        # A duplicate whose first submitter died between admission and enqueue is enqueued now.
+        duplicate = admission.duplicate and not enqueued
+        position = self.position(job_id, request.backend)
+        return Submission(job_id, duplicate, position, self.eta(request.backend, position))
+
+    def _enqueue(self, job_id: str, request: ImageRequest) -> bool:
+        queue = self.queue(request.backend)
+        try:
+            queue.enqueue_call(
+                JOB_FUNCTION,
+                kwargs={"request": request.model_dump(mode="json")},
+                job_id=job_id,
+                unique=True,
+                timeout=self._jobs.timeout_seconds.get(request.backend, 600),
+                result_ttl=self._jobs.result_ttl_seconds,
+                failure_ttl=self._jobs.result_ttl_seconds,
+                retry=Retry(max=self._jobs.retries, interval=self._jobs.retry_intervals)
+                if self._jobs.retries
+                else None,
+                on_failure=Callback(FAILURE_CALLBACK),
+                description=f"{request.kind} for {request.requester.user_key}",
+            )
+        except DuplicateJobError:
+            return False
+        return True
+
+    def fetch(self, job_id: str) -> Job | None:
+        try:
+            return Job.fetch(job_id, connection=self._redis, serializer=SERIALIZER)
+        except NoSuchJobError:
+            return None
+
+    def is_active(self, job_id: str) -> bool:
+        """Queued, scheduled for a retry or running: it still holds its concurrency slot."""
+        job = self.fetch(job_id)
+        return job is not None and job.get_status(refresh=False) not in _FINISHED_STATES
+
+    def position(self, job_id: str, backend: str) -> int | None:
+        """1-based place in the queue, or None once a worker has it (or it waits for a retry)."""
+        index = self._redis.lpos(self.queue(backend).key, job_id)
+        return None if index is None else index + 1
+
+    def waiting(self, backend: str, limit: int) -> list[str]:
+        """The ids of the first `limit` jobs still waiting, front first."""
+        return [i.decode() for i in self._redis.lrange(self.queue(backend).key, 0, limit - 1)]
+
+    def record_duration(self, backend: str, seconds: float) -> None:
+        key = keys.durations(backend)
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.lpush(key, f"{seconds:.3f}")
+        pipe.ltrim(key, 0, DURATION_SAMPLES - 1)
+        pipe.execute()
+
+    def eta(self, backend: str, position: int | None) -> float | None:
+        """Seconds until this job is done: the median recent generation time, spread over the workers."""
+        samples = [float(x) for x in self._redis.lrange(keys.durations(backend), 0, DURATION_SAMPLES - 1)]
+        if position is None or not samples:
+            return None
+        workers = max(1, Worker.count(connection=self._redis, queue=self.queue(backend)))
+        per_job = statistics.median(samples)
+        return per_job * (1 + (position - 1) / workers)

@@ -1,0 +1,77 @@
+"""Worker liveness and the requeue of jobs whose worker died, using RQ's own registries to move them.
+
+RQ alone notices a dead non-forking worker only after the job's timeout plus a minute. Our workers
+refresh a short-lived key; a started job whose worker's key has expired is handed to RQ's
+StartedJobRegistry.cleanup(), which retries it (counting the attempt) or fails it for good.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from redis import Redis
+from rq import Worker
+from rq.executions import Execution
+from rq.registry import StartedJobRegistry
+from rq.serializers import Serializer
+from rq.timeouts import TimerDeathPenalty
+
+from shared import keys
+
+log = logging.getLogger(__name__)
+
+ALIVE_TTL = 10  # seconds without a beat before a worker counts as dead
+
+
+def mark_alive(redis: Redis, worker_name: str, ttl: int = ALIVE_TTL) -> None:
+    redis.set(keys.worker_alive(worker_name), "1", ex=ttl)
+
+
+def mark_gone(redis: Redis, worker_name: str) -> None:
+    redis.delete(keys.worker_alive(worker_name))
+
+
+def is_alive(redis: Redis, worker_name: str) -> bool:
+    return bool(worker_name) and bool(redis.exists(keys.worker_alive(worker_name)))
+
+
+def live_workers(redis: Redis, queue_name: str) -> list[str]:
+    """Names of workers registered on the queue whose liveness key is fresh."""
+    from rq import Queue
+
+    workers = Worker.all(connection=redis, queue=Queue(queue_name, connection=redis))
+    return [w.name for w in workers if is_alive(redis, w.name)]
+
+
+def requeue_abandoned(redis: Redis, queue_names: list[str], serializer: type[Serializer]) -> list[str]:
+    """Hand jobs of dead workers back to RQ; returns their ids. One caller at a time across hosts."""
+    if not redis.set(keys.reaper_lock(), "1", nx=True, px=5000):
+        return []
+    moved: list[str] = []
+    try:
+        for name in queue_names:
+            registry = StartedJobRegistry(
+                name, connection=redis, serializer=serializer, death_penalty_class=TimerDeathPenalty
+            )
+            dead = {
+                f"{job_id}:{execution_id}": job_id
+                for job_id, execution_id in registry.get_job_and_execution_ids(cleanup=False)
+                if not _execution_alive(redis, job_id, execution_id)
+            }
+            if dead:
+                # Score 0 marks them expired; RQ's cleanup then retries or fails each one.
+                redis.zadd(registry.key, {entry: 0 for entry in dead}, xx=True)
+                registry.cleanup()
+                moved.extend(dead.values())
+                log.warning("requeued %d job(s) of dead workers on %s: %s", len(dead), name, list(dead.values()))
+    finally:
+        redis.delete(keys.reaper_lock())
+    return moved
+
+
+def _execution_alive(redis: Redis, job_id: str, execution_id: str) -> bool:
+    try:
+        execution = Execution.fetch(execution_id, job_id, connection=redis)
+    except ValueError:  # the execution record is gone: nobody is running it
+        return False
+    return is_alive(redis, execution.worker_name)

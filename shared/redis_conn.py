@@ -1,0 +1,36 @@
+"""Opening Redis with errors that say what to fix, and URLs shown without their password."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+
+import redis
+from redis import Redis
+
+from shared.errors import ConfigError
+
+
+def safe_url(url: str) -> str:
+    """The URL with any password replaced by '***', for logs and messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+
+
+def connect(url: str, *, check: bool = True) -> Redis:
+    """A client for `url`; with `check`, a PING proves it reachable or raises ConfigError."""
+    try:
+        client = Redis.from_url(url, socket_connect_timeout=3, health_check_interval=30)
+    except ValueError as exc:
+        raise ConfigError(f"REDIS_URL={safe_url(url)} is not a Redis URL ({exc})") from None
+    if check:
+        try:
+            client.ping()
+        except redis.AuthenticationError:
+            raise ConfigError(f"Redis at {safe_url(url)} refused the password in REDIS_URL") from None
+        except redis.RedisError as exc:
+            raise ConfigError(f"cannot reach Redis at {safe_url(url)} (REDIS_URL): {exc}") from None
+    return client

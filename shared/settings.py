@@ -1,0 +1,60 @@
+"""Settings from the environment (and a .env file), plus the TOML config; built once, passed in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.config import AppConfig, load_config
+from shared.errors import ConfigError
+
+BACKENDS = ("placeholder", "openai", "diffusers")
+DEFAULT_REDIS_URL = "redis://localhost:6379/0"
+
+
+class Settings(BaseSettings):
+    """The operator contract's environment variables (see DESIGN.md and the README)."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True, populate_by_name=True)
+
+    redis_url: str = Field(default=DEFAULT_REDIS_URL, validation_alias="REDIS_URL")
+    config_path: Path | None = Field(default=None, validation_alias="IMAGINE_CONFIG")
+    backend: str = Field(default="placeholder", validation_alias="IMAGINE_BACKEND")
+    placeholder_delay: float = Field(default=0.0, ge=0, validation_alias="IMAGINE_PLACEHOLDER_DELAY")
+
+    openai_api_key: SecretStr | None = Field(default=None, validation_alias="OPENAI_API_KEY")
+    openai_base_url: str | None = Field(default=None, validation_alias="OPENAI_BASE_URL")
+    image_model: str | None = Field(default=None, validation_alias="IMAGINE_IMAGE_MODEL")
+    text_model: str | None = Field(default=None, validation_alias="IMAGINE_TEXT_MODEL")
+    diffusers_model: str | None = Field(default=None, validation_alias="IMAGINE_DIFFUSERS_MODEL")
+
+    discord_token: SecretStr | None = Field(default=None, validation_alias="DISCORD_TOKEN")
+    discord_public_key: str | None = Field(default=None, validation_alias="DISCORD_PUBLIC_KEY")
+    discord_api_base: str = Field(default="https://discord.com/api/v10", validation_alias="DISCORD_API_BASE")
+    slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(default=None, validation_alias="SLACK_SIGNING_SECRET")
+    slack_app_token: SecretStr | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field(default="https://slack.com/api/", validation_alias="SLACK_API_URL")
+
+    config: AppConfig = Field(default_factory=AppConfig, exclude=True)
+
+    @property
+    def redis_url_explicit(self) -> bool:
+        """Whether the operator chose a Redis (env or .env), so no private one may be started."""
+        return "redis_url" in self.model_fields_set
+
+
+def load_settings(env_file: str | Path | None = ".env") -> Settings:
+    """Read the environment, the .env file and IMAGINE_CONFIG; raise ConfigError saying what to fix."""
+    try:
+        settings = Settings(_env_file=env_file)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_input=False)
+        )
+        raise ConfigError(f"environment: {problems}") from None
+    if settings.backend not in BACKENDS:
+        raise ConfigError(f"IMAGINE_BACKEND={settings.backend!r}: choose one of {', '.join(BACKENDS)}")
+    return settings.model_copy(update={"config": load_config(settings.config_path)})

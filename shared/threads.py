@@ -1,0 +1,97 @@
+"""Thread memory: the turns of one chat thread, so a reply can refine the last image."""
+
+from __future__ import annotations
+
+import time
+
+from pydantic import BaseModel, ConfigDict, Field
+from redis import Redis
+
+from shared import keys
+from shared.request import ImageRequest, Requester
+
+# Append unless the last turn already is this job's (a retried job records once); trim; refresh TTL.
+_RECORD = """
+local last = redis.call('LINDEX', KEYS[1], -1)
+if last and cjson.decode(last)['job_id'] == ARGV[2] then return 0 end
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], -tonumber(ARGV[3]), -1)
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return 1
+"""
+
+
+class Turn(BaseModel):
+    """One image-making step in a thread, with everything needed to refine or reproduce it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    job_id: str
+    owner: str
+    prompt: str
+    revised_prompt: str | None = None
+    negative: str | None = None
+    width: int
+    height: int
+    seeds: list[int | None] = Field(default_factory=list)
+    backend: str
+    model: str | None = None
+    style: str | None = None
+    images: list[str] = Field(default_factory=list)
+    created_at: float = Field(default_factory=time.time)
+
+    @classmethod
+    def from_request(
+        cls,
+        job_id: str,
+        request: ImageRequest,
+        *,
+        seeds: list[int | None],
+        images: list[str],
+        model: str | None,
+        revised_prompt: str | None,
+    ) -> Turn:
+        return cls(
+            job_id=job_id,
+            owner=request.requester.user_key,
+            prompt=request.prompt,
+            revised_prompt=revised_prompt,
+            negative=request.negative,
+            width=request.width,
+            height=request.height,
+            seeds=seeds,
+            backend=request.backend,
+            model=model,
+            style=request.style,
+            images=images,
+        )
+
+
+def thread_key(requester: Requester) -> str | None:
+    """The memory key of the requester's thread, or None where the platform has no thread."""
+    if requester.thread is None:
+        return None
+    return keys.thread(requester.platform, requester.workspace, requester.channel, requester.thread)
+
+
+class ThreadMemory:
+    """Turns per thread in a Redis list with a TTL (default 7 days) and a length cap."""
+
+    def __init__(self, redis: Redis, *, ttl_seconds: int, max_turns: int) -> None:
+        self._redis = redis
+        self._ttl = ttl_seconds
+        self._max_turns = max_turns
+        self._record = redis.register_script(_RECORD)
+
+    def record(self, key: str, turn: Turn) -> bool:
+        """Append a turn; False if this job's turn is already the last one."""
+        return bool(
+            self._record(keys=[key], args=[turn.model_dump_json(), turn.job_id, self._max_turns, self._ttl])
+        )
+
+    def turns(self, key: str) -> list[Turn]:
+        return [Turn.model_validate_json(raw) for raw in self._redis.lrange(key, 0, -1)]
+
+    def last(self, key: str) -> Turn | None:
+        raw = self._redis.lindex(key, -1)
+        return Turn.model_validate_json(raw) if raw else None

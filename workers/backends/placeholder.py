@@ -1,0 +1,81 @@
+"""A deterministic picture drawn from the prompt and seed, no model: for development and demos."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import secrets
+import textwrap
+import time
+
+from PIL import Image, ImageDraw, ImageFont
+
+from workers.backends.base import GeneratedImage, Generation, GenerationTask
+
+MODEL_NAME = "placeholder"
+
+
+class PlaceholderBackend:
+    """Same prompt and seed, same pixels. `delay` simulates generation time (tests, benchmarks)."""
+
+    name = "placeholder"
+    supports_edit = True
+
+    def __init__(self, *, delay: float = 0.0) -> None:
+        self._delay = delay
+
+    def generate(self, task: GenerationTask) -> Generation:
+        if self._delay:
+            time.sleep(self._delay)
+        base_seed = task.seed if task.seed is not None else secrets.randbelow(2**32)
+        seeds = [(base_seed + i) % 2**32 for i in range(task.count)]
+        images = [GeneratedImage(image=self._picture(task, seed), seed=seed) for seed in seeds]
+        return Generation(images=images, model=MODEL_NAME)
+
+    @staticmethod
+    def _picture(task: GenerationTask, seed: int) -> Image.Image:
+        picture = draw(task.prompt, seed, task.width, task.height)
+        if task.init_image is None:
+            return picture
+        # A refinement keeps the previous image visible under the new one, as img2img would.
+        source = task.init_image.convert("RGB").resize(picture.size)
+        return Image.blend(source, picture, task.strength if task.strength is not None else 0.6)
+
+
+def draw(prompt: str, seed: int, width: int, height: int) -> Image.Image:
+    """A gradient, shapes and the prompt's words, all chosen by (prompt, seed)."""
+    digest = hashlib.sha256(f"{seed}\0{prompt}".encode()).digest()
+    rng = random.Random(digest)
+    top, bottom = _colour(rng), _colour(rng)
+    image = Image.new("RGB", (width, height))
+    pixels = ImageDraw.Draw(image)
+    for y in range(height):
+        t = y / max(1, height - 1)
+        pixels.line([(0, y), (width, y)], fill=tuple(int(a + (b - a) * t) for a, b in zip(top, bottom)))
+    for _ in range(rng.randint(3, 7)):
+        x, y = rng.randrange(width), rng.randrange(height)
+        r = rng.randint(max(2, min(width, height) // 16), max(3, min(width, height) // 4))
+        box = [x - r, y - r, x + r, y + r]
+        if rng.random() < 0.5:
+            pixels.ellipse(box, fill=_colour(rng), outline=(255, 255, 255))
+        else:
+            pixels.rectangle(box, fill=_colour(rng), outline=(0, 0, 0))
+    if width >= 128 and height >= 96:
+        _caption(pixels, prompt, seed, width, height)
+    return image
+
+
+def _caption(pixels: ImageDraw.ImageDraw, prompt: str, seed: int, width: int, height: int) -> None:
+    size = max(10, min(width, height) // 24)
+    font = ImageFont.load_default(size=size)
+    chars = max(8, int(width / (size * 0.6)))
+    lines = ["PLACEHOLDER - no model", *textwrap.wrap(prompt, chars)[:6], f"seed {seed}"]
+    y = size
+    for line in lines:
+        pixels.text((size + 1, y + 1), line, fill=(0, 0, 0), font=font)
+        pixels.text((size, y), line, fill=(255, 255, 255), font=font)
+        y += int(size * 1.3)
+
+
+def _colour(rng: random.Random) -> tuple[int, int, int]:
+    return rng.randrange(256), rng.randrange(256), rng.randrange(256)

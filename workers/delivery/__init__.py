@@ -1,0 +1,31 @@
+"""Delivery back to where each request came from, one deliverer per platform."""
+
+from __future__ import annotations
+
+from redis import Redis
+
+from shared.errors import DeliveryImpossible
+from shared.settings import Settings
+from workers.delivery.base import DeliveredImage, Deliverer, JobResult, StatusUpdate
+
+__all__ = ["DeliveredImage", "Deliverer", "Deliverers", "JobResult", "StatusUpdate", "build_deliverers"]
+
+
+class Deliverers:
+    """Platform name -> deliverer; a platform without one cannot be answered."""
+
+    def __init__(self, by_platform: dict[str, Deliverer]) -> None:
+        self._by_platform = by_platform
+
+    def for_platform(self, platform: str) -> Deliverer:
+        try:
+            return self._by_platform[platform]
+        except KeyError:
+            raise DeliveryImpossible(f"this worker has no delivery configured for {platform!r}") from None
+
+
+def build_deliverers(settings: Settings, redis: Redis) -> Deliverers:
+    """Every deliverer this worker can use, from the settings it was given."""
+    from workers.delivery.local import LocalDeliverer
+
+    return Deliverers({"cli": LocalDeliverer(redis)})

@@ -1,0 +1,48 @@
+"""The one interface every deliverer implements: status updates, final images, a failure reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from shared.request import ImageRequest
+
+StatusState = Literal["queued", "generating", "preview", "retrying"]
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    state: StatusState
+    text: str
+    position: int | None = None
+    preview: bytes | None = None
+
+
+@dataclass(frozen=True)
+class DeliveredImage:
+    key: str  # where the image store keeps it
+    data: bytes
+    filename: str
+    content_type: str
+    seed: int | None
+
+
+@dataclass(frozen=True)
+class JobResult:
+    job_id: str
+    prompt: str
+    model: str
+    seconds: float
+    images: list[DeliveredImage]
+    revised_prompt: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+class Deliverer(Protocol):
+    """Posts to where a request came from; addressed by what the request carries, never by expiring tokens."""
+
+    def status(self, job_id: str, request: ImageRequest, update: StatusUpdate) -> None: ...
+
+    def result(self, request: ImageRequest, result: JobResult) -> None: ...
+
+    def failure(self, job_id: str, request: ImageRequest, message: str) -> None: ...

@@ -1,0 +1,52 @@
+"""Delivery for `imagine generate`: events on a Redis stream that the waiting command reads.
+
+Workers may run on another machine than the command, so they cannot write into its folder; the
+command reads the stream and writes the files itself.
+"""
+
+from __future__ import annotations
+
+import json
+
+from redis import Redis
+
+from shared import keys
+from shared.request import ImageRequest
+from workers.delivery.base import JobResult, StatusUpdate
+
+EVENTS_TTL = 86400
+EVENTS_MAXLEN = 200
+
+
+class LocalDeliverer:
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+
+    def status(self, job_id: str, request: ImageRequest, update: StatusUpdate) -> None:
+        self._publish(job_id, {"type": update.state, "text": update.text, "position": update.position})
+
+    def result(self, request: ImageRequest, result: JobResult) -> None:
+        images = [{"key": i.key, "filename": i.filename, "seed": i.seed} for i in result.images]
+        self._publish(
+            result.job_id,
+            {"type": "done", "seconds": result.seconds, "model": result.model, "images": images,
+             "revised_prompt": result.revised_prompt, "notes": result.notes},
+        )
+
+    def failure(self, job_id: str, request: ImageRequest, message: str) -> None:
+        self._publish(job_id, {"type": "failed", "text": message})
+
+    def _publish(self, job_id: str, event: dict) -> None:
+        key = keys.events(job_id)
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.xadd(key, {"event": json.dumps(event)}, maxlen=EVENTS_MAXLEN, approximate=True)
+        pipe.expire(key, EVENTS_TTL)
+        pipe.execute()
+
+
+def read_events(redis: Redis, job_id: str, after: str, block_ms: int) -> list[tuple[str, dict]]:
+    """Events after stream id `after` (use '0' for all), waiting up to `block_ms` for the first."""
+    answer = redis.xread({keys.events(job_id): after}, block=block_ms, count=50)
+    if not answer:
+        return []
+    return [(entry_id.decode(), json.loads(fields[b"event"])) for entry_id, fields in answer[0][1]]

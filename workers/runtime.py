@@ -1,0 +1,54 @@
+"""Everything a job needs, built once per worker process and handed to each job."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from redis import Redis
+
+from shared.images import RedisImageStore
+from shared.queue import JobQueue
+from shared.quota import Quota
+from shared.settings import Settings
+from shared.threads import ThreadMemory
+from workers.backends import ImageBackend, build_backend
+from workers.delivery import Deliverers, build_deliverers
+from workers.delivery.once import DeliveryLedger
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    redis: Redis
+    backend: ImageBackend
+    deliverers: Deliverers
+    store: RedisImageStore
+    threads: ThreadMemory
+    quota: Quota
+    queue: JobQueue
+    ledger: DeliveryLedger
+
+
+# RQ calls job functions by import path; the worker sets this around its work loop so the
+# function finds the process's loaded backend instead of building one per job.
+CURRENT_RUNTIME: ContextVar[Runtime] = ContextVar("imagine_runtime")
+
+
+def build_runtime(settings: Settings, redis: Redis, backend_name: str) -> Runtime:
+    config = settings.config
+    return Runtime(
+        settings=settings,
+        redis=redis,
+        backend=build_backend(backend_name, settings),
+        deliverers=build_deliverers(settings, redis),
+        store=RedisImageStore(
+            redis, ttl_seconds=config.storage.image_ttl_seconds, max_bytes=config.storage.max_image_bytes
+        ),
+        threads=ThreadMemory(
+            redis, ttl_seconds=int(config.threads.ttl_days * 86400), max_turns=config.threads.max_turns
+        ),
+        quota=Quota(redis, config.quota),
+        queue=JobQueue(redis, config.jobs),
+        ledger=DeliveryLedger(redis),
+    )

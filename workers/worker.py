@@ -1,0 +1,51 @@
+"""`imagine worker`: a non-forking RQ worker with the backend loaded once per process."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from rq import SimpleWorker
+
+from shared.queue import SERIALIZER, queue_name
+from shared.redis_conn import connect
+from shared.settings import Settings
+from workers.liveness import Liveness
+from workers.runtime import CURRENT_RUNTIME, Runtime, build_runtime
+
+# RQ checks maintenance (and takes over a dead worker's scheduler lock) only between blocking
+# dequeues of worker_ttl - 15 s; these keep that within about half a minute.
+WORKER_TTL = 35
+MAINTENANCE_INTERVAL = 30
+
+
+def run_worker(
+    settings: Settings, backend: str, queues: list[str] | None, *, burst: bool, logging_level: str = "INFO"
+) -> bool:
+    """Load the backend once, then serve its queue until stopped (or drained, with `burst`)."""
+    redis = connect(settings.redis_url)
+    runtime = build_runtime(settings, redis, backend)
+    return serve(runtime, queues or [queue_name(backend)], burst=burst, logging_level=logging_level)
+
+
+def serve(
+    runtime: Runtime, queues: list[str], *, burst: bool, name: str | None = None, logging_level: str = "INFO"
+) -> bool:
+    """Run the work loop in this (main) thread; SIGTERM finishes the running job, then stops."""
+    worker = SimpleWorker(
+        queues,
+        name=name or f"{socket.gethostname()}.{os.getpid()}",
+        connection=runtime.redis,
+        serializer=SERIALIZER,
+        worker_ttl=WORKER_TTL,
+        maintenance_interval=MAINTENANCE_INTERVAL,
+    )
+    liveness = Liveness(runtime, worker.name, queues)
+    liveness.beat()
+    liveness.start()
+    token = CURRENT_RUNTIME.set(runtime)
+    try:
+        return worker.work(burst=burst, with_scheduler=True, logging_level=logging_level)
+    finally:
+        CURRENT_RUNTIME.reset(token)
+        liveness.stop()
