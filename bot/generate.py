@@ -78,7 +78,8 @@ def _run_embedded_worker(settings: Settings, client: redis_lib.Redis, request: I
 
     runtime = build_runtime(settings, client, request.backend)
     queues = [queue_name(request.backend)]
-    return lambda: serve(runtime, queues, burst=True, name=f"embedded-{uuid.uuid4().hex[:8]}", logging_level="ERROR")
+    name = f"embedded-{uuid.uuid4().hex[:8]}"
+    return lambda: serve(runtime, queues, burst=True, name=name, logging_level="ERROR")
 
 
 def _wait_for_outcome(

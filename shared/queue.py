@@ -57,10 +57,10 @@ class JobQueue:
     def submit(self, request: ImageRequest, quota: Quota) -> Submission:
         """Charge the quota, then enqueue once; the same event submitted again returns the same job."""
         job_id = job_id_for(request)
-        admission = quota.admit(request.requester, job_id, request.count, is_job_alive=self.is_active)
-        enqueued = self._enqueue(job_id, request)
-        # A duplicate whose first submitter died between admission and enqueue is enqueued now.
-        duplicate = admission.duplicate and not enqueued
+        quota.admit(request.requester, job_id, request.count, is_job_alive=self.is_active)
+        # Whoever enqueues first owns the job; a duplicate whose first submitter died between
+        # admission and enqueue thereby enqueues it now.
+        duplicate = not self._enqueue(job_id, request)
         position = self.position(job_id, request.backend)
         return Submission(job_id, duplicate, position, self.eta(request.backend, position))
 

@@ -13,6 +13,8 @@ from redis import Redis
 from rq import Worker
 from rq.executions import Execution
 from rq.registry import StartedJobRegistry
+from rq.scheduler import RQScheduler
+from rq.scripts import release_lock
 from rq.serializers import Serializer
 from rq.timeouts import TimerDeathPenalty
 
@@ -64,9 +66,23 @@ def requeue_abandoned(redis: Redis, queue_names: list[str], serializer: type[Ser
                 registry.cleanup()
                 moved.extend(dead.values())
                 log.warning("requeued %d job(s) of dead workers on %s: %s", len(dead), name, list(dead.values()))
+        free_scheduler_locks_of_dead(redis, queue_names)
     finally:
         redis.delete(keys.reaper_lock())
     return moved
+
+
+def free_scheduler_locks_of_dead(redis: Redis, queue_names: list[str]) -> list[str]:
+    """Drop RQ scheduler locks held by dead workers (our schedulers are named after their worker),
+    so a live worker schedules retries now rather than after the lock's 61 s TTL."""
+    freed = []
+    for name in queue_names:
+        lock_key = RQScheduler.get_locking_key(name)
+        holder = redis.get(lock_key)
+        if holder is not None and not is_alive(redis, holder.decode()):
+            if release_lock(redis, lock_key, holder.decode()):
+                freed.append(name)
+    return freed
 
 
 def _execution_alive(redis: Redis, job_id: str, execution_id: str) -> bool:

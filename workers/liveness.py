@@ -6,6 +6,8 @@ import logging
 import threading
 import time
 
+from rq.scheduler import RQScheduler
+
 from shared.queue import SERIALIZER
 from shared.recovery import ALIVE_TTL, mark_alive, mark_gone, requeue_abandoned
 from workers.runtime import CURRENT_RUNTIME, Runtime
@@ -14,7 +16,8 @@ log = logging.getLogger(__name__)
 
 
 class Liveness(threading.Thread):
-    """Beats every `interval` seconds (well inside ALIVE_TTL) and reaps every `reap_every` seconds."""
+    """Beats every `interval` seconds (well inside ALIVE_TTL), reaps every `reap_every` seconds, and
+    runs RQ's scheduler (due retries back onto their queue) in this thread: a GPU worker never forks."""
 
     def __init__(
         self,
@@ -32,6 +35,9 @@ class Liveness(threading.Thread):
         self._interval = interval
         self._reap_every = reap_every
         self._stopped = threading.Event()
+        self._scheduler = RQScheduler(
+            queue_names, connection=runtime.redis, serializer=SERIALIZER, name=worker_name, logging_level="WARNING"
+        )
 
     def beat(self) -> None:
         mark_alive(self._runtime.redis, self._worker_name, ALIVE_TTL)
@@ -42,6 +48,8 @@ class Liveness(threading.Thread):
         while True:
             try:
                 self.beat()
+                if self._scheduler.acquire_locks():
+                    self._scheduler.enqueue_scheduled_jobs()
                 if time.monotonic() - last_reap >= self._reap_every:
                     requeue_abandoned(self._runtime.redis, self._queue_names, SERIALIZER)
                     last_reap = time.monotonic()
@@ -53,4 +61,5 @@ class Liveness(threading.Thread):
     def stop(self) -> None:
         self._stopped.set()
         self.join(timeout=5)
+        self._scheduler.release_locks()
         mark_gone(self._runtime.redis, self._worker_name)

@@ -13,8 +13,8 @@ from shared.settings import Settings
 from workers.liveness import Liveness
 from workers.runtime import CURRENT_RUNTIME, Runtime, build_runtime
 
-# RQ checks maintenance (and takes over a dead worker's scheduler lock) only between blocking
-# dequeues of worker_ttl - 15 s; these keep that within about half a minute.
+# RQ runs maintenance only between blocking dequeues of worker_ttl - 15 s; these keep it within
+# about half a minute. Scheduling and dead-worker recovery run in the Liveness thread instead.
 WORKER_TTL = 35
 MAINTENANCE_INTERVAL = 30
 
@@ -31,7 +31,10 @@ def run_worker(
 def serve(
     runtime: Runtime, queues: list[str], *, burst: bool, name: str | None = None, logging_level: str = "INFO"
 ) -> bool:
-    """Run the work loop in this (main) thread; SIGTERM finishes the running job, then stops."""
+    """Run the work loop in this (main) thread; SIGTERM finishes the running job, then stops.
+
+    RQ's own scheduler would fork a process; the Liveness thread runs it in-process instead.
+    """
     worker = SimpleWorker(
         queues,
         name=name or f"{socket.gethostname()}.{os.getpid()}",
@@ -45,7 +48,7 @@ def serve(
     liveness.start()
     token = CURRENT_RUNTIME.set(runtime)
     try:
-        return worker.work(burst=burst, with_scheduler=True, logging_level=logging_level)
+        return worker.work(burst=burst, with_scheduler=False, logging_level=logging_level)
     finally:
         CURRENT_RUNTIME.reset(token)
         liveness.stop()

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian/Ubuntu machine for imagine-bot: redis-server, a virtualenv, the package.
+# Idempotent: run it again at any time. Extras to install: IMAGINE_EXTRAS (default "test").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+if ! command -v redis-server >/dev/null 2>&1; then
+    echo "setup: installing redis-server" >&2
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+fi
+
+python=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    "$python" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[${IMAGINE_EXTRAS:-test}]"

@@ -1,0 +1,140 @@
+"""`imagine generate` end to end, as an operator runs it: real processes, real Redis, exit codes."""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from shared.images import read_metadata
+from tests.helpers import imagine_command, wait_until
+
+
+def run_imagine(env: dict[str, str], cwd: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        imagine_command(*args), env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def assert_one_line_failure(result: subprocess.CompletedProcess, code: int, text: str) -> None:
+    assert result.returncode == code, result.stderr
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert text in lines[0]
+
+
+@pytest.fixture
+def worker(processes, redis):
+    processes.start("worker", "--backend", "placeholder")
+    wait_until(lambda: list(redis.scan_iter("imagine:alive:*")), timeout=20, what="a worker")
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (["   "], "Your prompt is empty"),
+        (["x" * 1001], "is 1,001 characters long; the limit is 1,000"),
+        (["a\x07bell"], "control character (U+0007)"),
+        (["a fox", "--count", "5"], "count must be between 1 and 4 (you asked for 5)"),
+        (["a fox", "--count", "0"], "count must be between 1 and 4"),
+        (["a fox", "--count", "two"], "count must be a whole number"),
+        (["a fox", "--size", "1001x1000"], "is not a size I can draw"),
+        (["a fox", "--size", "big"], "is not a size I can draw"),
+        (["a fox", "--aspect", "9:0"], "is not an aspect I know"),
+        (["a fox", "--aspect", "wide", "--size", "512x512"], "either a size or an aspect"),
+        (["a fox", "--style", "vaporwave"], "no style called “vaporwave”"),
+        (["a fox", "--backend", "midjourney"], "no backend called “midjourney”"),
+        (["a fox", "--seed", "-1"], "seed must be between 0 and"),
+        (["a fox", "--quality", "ultra"], "no quality called “ultra”"),
+    ],
+)
+def test_invalid_input_exits_2_with_the_reason(process_env, tmp_path, args, reason):
+    result = run_imagine(process_env, tmp_path, "generate", *args)
+    assert_one_line_failure(result, 2, reason)
+
+
+def test_images_are_written_with_their_parameters_and_paths_printed(process_env, tmp_path, worker):
+    out = tmp_path / "out"
+    result = run_imagine(process_env, tmp_path, "generate", "a red bicycle", "--count", "2", "--seed", "7",
+                         "--size", "128x96", "--negative", "people", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    paths = [Path(line) for line in result.stdout.splitlines()]
+    assert len(paths) == 2 and all(p.parent == out and p.exists() for p in paths)
+    meta = [read_metadata(p.read_bytes()) for p in paths]
+    assert [m["seed"] for m in meta] == [7, 8]
+    assert meta[0]["prompt"] == "a red bicycle" and meta[0]["negative"] == "people"
+    assert meta[0]["size"] == "128x96" and meta[0]["model"] == "placeholder" and meta[0]["job_id"]
+
+
+def test_same_seed_gives_the_same_pixels(process_env, tmp_path, worker):
+    digests = []
+    for attempt in range(2):
+        result = run_imagine(process_env, tmp_path, "generate", "a red bicycle", "--seed", "99", "--size",
+                             "64x64", "--out", str(tmp_path / str(attempt)))
+        assert result.returncode == 0, result.stderr
+        from PIL import Image
+
+        with Image.open(result.stdout.strip()) as image:
+            digests.append(hashlib.sha256(image.tobytes()).hexdigest())
+    assert digests[0] == digests[1]
+
+
+def test_quota_refusal_exits_3_with_the_wait(process_env, tmp_path, worker, config_file):
+    env = {**process_env, "IMAGINE_CONFIG": str(config_file("[quota]\nimages_per_hour = 1\n"))}
+    assert run_imagine(env, tmp_path, "generate", "one", "--user", "bob", "--out", str(tmp_path)).returncode == 0
+    result = run_imagine(env, tmp_path, "generate", "two", "--user", "bob")
+    assert_one_line_failure(result, 3, "you have used 1 of 1 images this hour")
+    assert "Please wait" in result.stderr
+
+
+def test_blocked_user_exits_3(process_env, tmp_path, worker):
+    assert run_imagine(process_env, tmp_path, "quota", "block", "mallory").returncode == 0
+    result = run_imagine(process_env, tmp_path, "generate", "anything", "--user", "mallory")
+    assert_one_line_failure(result, 3, "not allowed to generate images")
+
+
+def test_no_worker_exits_1_and_says_how_to_start_one(process_env, tmp_path, redis):
+    result = run_imagine(process_env, tmp_path, "generate", "a fox")
+    assert_one_line_failure(result, 1, "imagine worker --backend placeholder")
+    assert redis.dbsize() == 0  # nothing was charged or queued
+
+
+def test_unreachable_configured_redis_exits_1_naming_it_without_the_password(process_env, tmp_path):
+    env = {**process_env, "REDIS_URL": "redis://:hunter2@127.0.0.1:1/0"}
+    result = run_imagine(env, tmp_path, "generate", "a fox")
+    assert_one_line_failure(result, 1, "cannot reach Redis at redis://:***@127.0.0.1:1/0")
+    assert "hunter2" not in result.stderr
+
+
+def test_timeout_exits_1_and_says_the_job_keeps_running(process_env, tmp_path, processes, redis):
+    processes.start("worker", "--backend", "placeholder", extra_env={"IMAGINE_PLACEHOLDER_DELAY": "5"})
+    wait_until(lambda: list(redis.scan_iter("imagine:alive:*")), timeout=20, what="a worker")
+    result = run_imagine(process_env, tmp_path, "generate", "slow", "--timeout", "1")
+    assert_one_line_failure(result, 1, "keeps running")
+
+
+def test_bad_config_file_exits_1_naming_the_key(process_env, tmp_path, config_file):
+    env = {**process_env, "IMAGINE_CONFIG": str(config_file("[quota]\nimages_per_hour = 'ten'\nburst = 3\n"))}
+    result = run_imagine(env, tmp_path, "generate", "a fox")
+    assert_one_line_failure(result, 1, "quota.images_per_hour")
+    assert "quota.burst: unknown key" in result.stderr
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_without_any_redis_configured_it_starts_its_own_and_makes_the_image(process_env, tmp_path):
+    if _port_open(6379):
+        pytest.skip("a Redis answers on localhost:6379, so the embedded default would not be used")
+    env = {k: v for k, v in process_env.items() if k != "REDIS_URL"}
+    result = run_imagine(env, tmp_path, "generate", "a lighthouse", "--out", str(tmp_path / "o"))
+    assert result.returncode == 0, result.stderr
+    [path] = result.stdout.splitlines()
+    assert read_metadata(Path(path).read_bytes())["prompt"] == "a lighthouse"

@@ -1,0 +1,60 @@
+"""Submitting: one platform event makes one job, charged once, whatever the retries."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from bot.core import ImagineCore
+from shared.queue import job_id_for, queue_name
+from tests.factories import image_request
+
+
+def test_same_event_submitted_twice_makes_one_job_charged_once(redis, make_settings):
+    core = ImagineCore(make_settings(), redis)
+    first = core.submit(image_request("evt-42", count=2))
+    second = core.submit(image_request("evt-42", count=2))
+    assert first.job_id == second.job_id
+    assert (first.duplicate, second.duplicate) == (False, True)
+    assert redis.llen(f"rq:queue:{queue_name('placeholder')}") == 1
+    assert core.quota.report(image_request().requester).used_this_hour == 2
+
+
+def test_same_event_submitted_concurrently_makes_one_job(redis, make_settings):
+    core = ImagineCore(make_settings(), redis)
+    start = threading.Barrier(20)
+
+    def submit(_: int):
+        start.wait()
+        return core.submit(image_request("evt-race"))
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        submissions = list(pool.map(submit, range(20)))
+    assert len({s.job_id for s in submissions}) == 1
+    assert sum(not s.duplicate for s in submissions) == 1
+    assert redis.lrange(f"rq:queue:{queue_name('placeholder')}", 0, -1) == [submissions[0].job_id.encode()]
+    assert core.quota.report(image_request().requester).used_this_hour == 1
+
+
+def test_redelivered_event_enqueues_a_job_whose_first_submitter_died_after_admission(redis, make_settings):
+    core = ImagineCore(make_settings(), redis)
+    request = image_request("evt-crash")
+    core.quota.admit(request.requester, job_id_for(request), request.count)  # ...and then the frontend died
+    retried = core.submit(request)
+    assert retried.duplicate is False
+    assert core.queue.position(retried.job_id, "placeholder") == 1
+    assert core.quota.report(request.requester).used_this_hour == 1
+
+
+def test_different_events_get_their_places_in_the_queue(redis, make_settings):
+    core = ImagineCore(make_settings(), redis)
+    places = [core.submit(image_request(f"evt-{i}", user=f"u{i}")).position for i in range(3)]
+    assert places == [1, 2, 3]
+
+
+def test_eta_comes_from_recent_generation_times(redis, make_settings):
+    core = ImagineCore(make_settings(), redis)
+    for seconds in (4.0, 6.0, 5.0):
+        core.queue.record_duration("placeholder", seconds)
+    assert core.queue.eta("placeholder", 3) == 15.0  # no worker registered: counted as one
+    assert core.queue.eta("placeholder", None) is None
