@@ -1,4 +1,4 @@
-"""The `imagine` command. Parses arguments and calls into bot/, workers/ and shared/, importing per subcommand."""
+"""The `imagine` command: parses arguments and calls into bot/, workers/ and shared/; imports lazily."""
 
 from __future__ import annotations
 
@@ -41,7 +41,9 @@ def cli(ctx: click.Context, env_file: str) -> None:
 @click.argument("prompt")
 @click.option("--count", "-n", default=None, help="Images to make, 1-4.")
 @click.option("--size", default=None, help="WIDTHxHEIGHT, e.g. 1024x768.")
-@click.option("--aspect", "--ar", default=None, help="square, portrait, landscape, wide, tall or a ratio like 16:9.")
+@click.option(
+    "--aspect", "--ar", default=None, help="square, portrait, landscape, wide, tall or a ratio like 16:9."
+)
 @click.option("--seed", default=None, help="Seed for a reproducible image.")
 @click.option("--negative", "--no", default=None, help="What the image should not contain.")
 @click.option("--style", default=None, help="A style preset (photo, anime, watercolor, ...).")
@@ -51,9 +53,13 @@ def cli(ctx: click.Context, env_file: str) -> None:
 @click.option("--backend", default=None, help=f"One of {', '.join(BACKENDS)} (default: IMAGINE_BACKEND).")
 @click.option("--user", default=None, help="Whose quota to use (default: your login name).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True)
-@click.option("--timeout", type=float, default=300.0, show_default=True, help="Seconds to wait for the images.")
+@click.option(
+    "--timeout", type=float, default=300.0, show_default=True, help="Seconds to wait for the images."
+)
 @click.pass_context
-def generate(ctx: click.Context, prompt: str, user: str | None, out: Path, timeout: float, **options: object) -> None:
+def generate(
+    ctx: click.Context, prompt: str, user: str | None, out: Path, timeout: float, **options: object
+) -> None:
     """Submit PROMPT exactly like /imagine, wait, and print one path per image."""
     from bot.generate import GenerateCommand
     from bot.generate import generate as run_generate
@@ -104,8 +110,12 @@ def quota() -> None:
 def _subject(user: str, workspace: str | None) -> Requester:
     platform, _, user_id = user.rpartition(":")
     platform = platform or "cli"
-    return Requester(platform=platform, workspace=workspace or ("local" if platform == "cli" else "-"),
-                     channel="-", user=user_id)
+    return Requester(
+        platform=platform,
+        workspace=workspace or ("local" if platform == "cli" else "-"),
+        channel="-",
+        user=user_id,
+    )
 
 
 def _quota(ctx: click.Context):
@@ -131,7 +141,9 @@ def quota_show(ctx: click.Context, user: str, workspace: str | None) -> None:
     limits = report.limits
     resets = humanize_seconds(report.window_resets_in) if report.window_resets_in is not None else "-"
     click.echo(f"user: {report.user_key}{'  (BLOCKED)' if report.blocked else ''}")
-    click.echo(f"images this hour: {report.used_this_hour} of {limits.images_per_hour} (oldest frees in {resets})")
+    click.echo(
+        f"images this hour: {report.used_this_hour} of {limits.images_per_hour} (oldest frees in {resets})"
+    )
     click.echo(f"running or queued: {report.running} of {limits.concurrent}")
     click.echo(f"bonus images: {report.bonus}")
     click.echo(f"workspace today: {report.workspace_used_today} of {limits.workspace_images_per_day}")

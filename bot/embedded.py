@@ -32,8 +32,21 @@ class PrivateRedis:
         self._folder = Path(tempfile.mkdtemp(prefix="imagine-redis-"))
         socket_path = self._folder / "redis.sock"
         self._process = subprocess.Popen(
-            [executable, "--port", "0", "--unixsocket", str(socket_path), "--unixsocketperm", "700",
-             "--save", "", "--appendonly", "no", "--dir", str(self._folder)],
+            [
+                executable,
+                "--port",
+                "0",
+                "--unixsocket",
+                str(socket_path),
+                "--unixsocketperm",
+                "700",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self._folder),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

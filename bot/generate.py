@@ -71,7 +71,9 @@ def _redis_for(settings: Settings, stack: ExitStack) -> tuple[redis_lib.Redis, b
     return connect(url), True
 
 
-def _run_embedded_worker(settings: Settings, client: redis_lib.Redis, request: ImageRequest) -> Callable[[], None]:
+def _run_embedded_worker(
+    settings: Settings, client: redis_lib.Redis, request: ImageRequest
+) -> Callable[[], None]:
     """An in-process worker that drains the queue in this thread whenever the waiter asks."""
     from workers.runtime import build_runtime
     from workers.worker import serve

@@ -62,6 +62,7 @@ class JobsConfig(BaseModel):
     retries: int = Field(default=3, ge=0, le=20)
     retry_intervals: list[int] = Field(default_factory=lambda: [2, 10, 30])
     result_ttl_seconds: int = Field(default=86400, ge=60)
+    position_update_ms: int = Field(default=1000, ge=0)  # how often waiting jobs hear their place; 0: always
     timeout_seconds: dict[str, int] = Field(
         default_factory=lambda: {"placeholder": 120, "openai": 300, "diffusers": 900}
     )

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from PIL import Image, PngImagePlugin
 from redis import Redis
+from redis.client import Pipeline
 
 METADATA_KEY = "imagine"  # PNG text chunk with our parameters as JSON
 PARAMETERS_KEY = "parameters"  # the A1111-style line many tools already read
@@ -23,7 +24,7 @@ def encode_png(image: Image.Image, metadata: dict[str, Any]) -> bytes:
     info.add_text(METADATA_KEY, json.dumps(metadata, ensure_ascii=False, sort_keys=True))
     info.add_text(PARAMETERS_KEY, _parameters_line(metadata))
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", pnginfo=info, optimize=False, compress_level=3)
+    image.save(buffer, format="PNG", pnginfo=info, optimize=False, compress_level=1)
     return buffer.getvalue()
 
 
@@ -46,7 +47,7 @@ def _parameters_line(meta: dict[str, Any]) -> str:
 class ImageStore(Protocol):
     """Where finished images live until delivered and while a thread may refine them."""
 
-    def put(self, key: str, data: bytes) -> None: ...
+    def put_many(self, images: dict[str, bytes], pipe: Pipeline | None = None) -> None: ...
 
     def get(self, key: str) -> bytes | None: ...
 
@@ -59,10 +60,16 @@ class RedisImageStore:
         self._ttl = ttl_seconds
         self._max_bytes = max_bytes
 
-    def put(self, key: str, data: bytes) -> None:
-        if len(data) > self._max_bytes:
-            raise ImageTooLarge(f"{len(data):,} bytes is over the store's cap of {self._max_bytes:,}")
-        self._redis.set(key, data, ex=self._ttl)
+    def put_many(self, images: dict[str, bytes], pipe: Pipeline | None = None) -> None:
+        """Store all or none (the size cap is checked first); with `pipe`, as part of it."""
+        for data in images.values():
+            if len(data) > self._max_bytes:
+                raise ImageTooLarge(f"{len(data):,} bytes is over the store's cap of {self._max_bytes:,}")
+        target = pipe if pipe is not None else self._redis.pipeline(transaction=False)
+        for key, data in images.items():
+            target.set(key, data, ex=self._ttl)
+        if pipe is None:
+            target.execute()
 
     def get(self, key: str) -> bytes | None:
         return self._redis.get(key)

@@ -66,6 +66,6 @@ def reaper_lock() -> str:
     return f"{PREFIX}:reaper:lock"
 
 
-def generated(job_id: str) -> str:
-    """What an attempt of the job generated, so a retry after a crash delivers instead of redrawing."""
-    return f"{PREFIX}:generated:{job_id}"
+def announced(backend: str) -> str:
+    """Throttle for queue-position updates on one backend's queue."""
+    return f"{PREFIX}:announced:{backend}"

@@ -59,9 +59,7 @@ def channel_not_allowed() -> str:
 
 
 def wait_for_hourly(retry_after: float, used: int, limit: int) -> str:
-    return (
-        f"Please wait {humanize_seconds(retry_after)} — you have used {used} of {limit} images this hour."
-    )
+    return f"Please wait {humanize_seconds(retry_after)} — you have used {used} of {limit} images this hour."
 
 
 def too_many_for_hour(count: int, limit: int) -> str:
@@ -124,7 +122,9 @@ def retrying(attempt_left: int) -> str:
 
 
 def backend_unavailable() -> str:
-    return "The image service is unavailable right now, so your quota was not charged. Please try again later."
+    return (
+        "The image service is unavailable right now, so your quota was not charged. Please try again later."
+    )
 
 
 def backend_refused() -> str:
@@ -132,7 +132,13 @@ def backend_refused() -> str:
 
 
 def worker_lost() -> str:
-    return "The image could not be made after several attempts, so your quota was not charged. Please try again."
+    return (
+        "The image could not be made after several attempts, so your quota was not charged. Please try again."
+    )
+
+
+def image_too_large() -> str:
+    return "The image is larger than this bot may store, so your quota was not charged. Try a smaller size."
 
 
 def delivery_impossible() -> str:

@@ -7,10 +7,12 @@ import statistics
 from dataclasses import dataclass
 
 from redis import Redis
-from rq import Callback, Queue, Retry, Worker
+from redis.client import Pipeline
+from rq import Callback, Queue, Retry
 from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
+from rq.worker_registration import WORKERS_BY_QUEUE_KEY
 
 from shared import keys
 from shared.config import JobsConfig
@@ -61,8 +63,8 @@ class JobQueue:
         # Whoever enqueues first owns the job; a duplicate whose first submitter died between
         # admission and enqueue thereby enqueues it now.
         duplicate = not self._enqueue(job_id, request)
-        position = self.position(job_id, request.backend)
-        return Submission(job_id, duplicate, position, self.eta(request.backend, position))
+        position, eta = self.standing(job_id, request.backend)
+        return Submission(job_id, duplicate, position, eta)
 
     def _enqueue(self, job_id: str, request: ImageRequest) -> bool:
         queue = self.queue(request.backend)
@@ -98,25 +100,47 @@ class JobQueue:
 
     def position(self, job_id: str, backend: str) -> int | None:
         """1-based place in the queue, or None once a worker has it (or it waits for a retry)."""
-        index = self._redis.lpos(self.queue(backend).key, job_id)
-        return None if index is None else index + 1
+        return self.standing(job_id, backend)[0]
+
+    def standing(self, job_id: str, backend: str) -> tuple[int | None, float | None]:
+        """The job's place in its queue and the seconds until it is done, in one round trip."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.lpos(self.queue(backend).key, job_id)
+        self._queue_eta_inputs(pipe, backend)
+        index, samples, workers = pipe.execute()
+        position = None if index is None else index + 1
+        return position, _eta(position, samples, workers)
 
     def waiting(self, backend: str, limit: int) -> list[str]:
         """The ids of the first `limit` jobs still waiting, front first."""
         return [i.decode() for i in self._redis.lrange(self.queue(backend).key, 0, limit - 1)]
 
-    def record_duration(self, backend: str, seconds: float) -> None:
-        key = keys.durations(backend)
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.lpush(key, f"{seconds:.3f}")
-        pipe.ltrim(key, 0, DURATION_SAMPLES - 1)
-        pipe.execute()
+    def record_duration(self, backend: str, seconds: float, pipe: Pipeline | None = None) -> None:
+        """Remember a generation time for ETAs; with `pipe`, as part of it."""
+        target = pipe if pipe is not None else self._redis.pipeline(transaction=False)
+        target.lpush(keys.durations(backend), f"{seconds:.3f}")
+        target.ltrim(keys.durations(backend), 0, DURATION_SAMPLES - 1)
+        if pipe is None:
+            target.execute()
 
     def eta(self, backend: str, position: int | None) -> float | None:
-        """Seconds until this job is done: the median recent generation time, spread over the workers."""
-        samples = [float(x) for x in self._redis.lrange(keys.durations(backend), 0, DURATION_SAMPLES - 1)]
-        if position is None or not samples:
-            return None
-        workers = max(1, Worker.count(connection=self._redis, queue=self.queue(backend)))
-        per_job = statistics.median(samples)
-        return per_job * (1 + (position - 1) / workers)
+        """Seconds until a job at `position` is done: median recent generation time, spread over workers."""
+        return self.etas(backend, position)[-1] if position else None
+
+    def etas(self, backend: str, positions: int) -> list[float | None]:
+        """The ETAs of places 1..`positions`, in one round trip."""
+        pipe = self._redis.pipeline(transaction=False)
+        self._queue_eta_inputs(pipe, backend)
+        samples, workers = pipe.execute()
+        return [_eta(position, samples, workers) for position in range(1, positions + 1)]
+
+    def _queue_eta_inputs(self, pipe, backend: str) -> None:
+        pipe.lrange(keys.durations(backend), 0, DURATION_SAMPLES - 1)
+        pipe.scard(WORKERS_BY_QUEUE_KEY % queue_name(backend))
+
+
+def _eta(position: int | None, samples: list[bytes], workers: int) -> float | None:
+    if position is None or not samples:
+        return None
+    per_job = statistics.median(float(x) for x in samples)
+    return per_job * (1 + (position - 1) / max(1, workers))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from redis import Redis
+from redis.client import Pipeline
 
 from shared import keys, messages
 from shared.config import QuotaConfig, QuotaLimits
@@ -92,7 +93,7 @@ def _pick(value: int | None, default: int) -> int:
 
 
 def limits_for(config: QuotaConfig, requester: Requester) -> Limits:
-    """Defaults, then the workspace's override, then the most generous of the member's roles, then the user's."""
+    """Defaults, then the workspace override, then the most generous of the member's roles, then the user."""
     limits = Limits(config.images_per_hour, config.concurrent, config.workspace_images_per_day)
     limits = limits.overlaid(config.workspaces.get(requester.workspace_key))
     role_overrides = [config.roles[r] for r in requester.roles if r in config.roles]
@@ -151,7 +152,11 @@ class Quota:
         """
         limits = limits_for(self._config, requester)
         result = self._run_admit(requester, job_id, count, limits)
-        if result[0] == "running" and is_job_alive is not None and self._drop_dead_slots(requester, is_job_alive):
+        if (
+            result[0] == "running"
+            and is_job_alive is not None
+            and self._drop_dead_slots(requester, is_job_alive)
+        ):
             result = self._run_admit(requester, job_id, count, limits)
         status, a, b, retry = result
         if status == "ok":
@@ -217,9 +222,9 @@ class Quota:
             )
         )
 
-    def release(self, requester: Requester, job_id: str) -> None:
-        """Free the job's concurrency slot; the images stay charged."""
-        self._redis.zrem(keys.quota_running(requester.user_key), job_id)
+    def release(self, requester: Requester, job_id: str, pipe: Pipeline | None = None) -> None:
+        """Free the job's concurrency slot; the images stay charged. With `pipe`, as part of it."""
+        (pipe if pipe is not None else self._redis).zrem(keys.quota_running(requester.user_key), job_id)
 
     def report(self, requester: Requester) -> UsageReport:
         """What `/quota` and `imagine quota show` print."""

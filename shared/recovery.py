@@ -65,7 +65,9 @@ def requeue_abandoned(redis: Redis, queue_names: list[str], serializer: type[Ser
                 redis.zadd(registry.key, {entry: 0 for entry in dead}, xx=True)
                 registry.cleanup()
                 moved.extend(dead.values())
-                log.warning("requeued %d job(s) of dead workers on %s: %s", len(dead), name, list(dead.values()))
+                log.warning(
+                    "requeued %d job(s) of dead workers on %s: %s", len(dead), name, list(dead.values())
+                )
         free_scheduler_locks_of_dead(redis, queue_names)
     finally:
         redis.delete(keys.reaper_lock())

@@ -31,8 +31,19 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("redis")
     port = _free_port()
     process = subprocess.Popen(
-        [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(folder)],
+        [
+            executable,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(folder),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -87,8 +98,16 @@ def make_settings(redis_url: str):
 @pytest.fixture
 def process_env(redis_url: str, tmp_path: Path) -> dict[str, str]:
     """Environment for `imagine` subprocesses: this Redis, no stray settings from the developer's shell."""
-    keep = {k: v for k, v in os.environ.items() if not k.startswith(("IMAGINE_", "OPENAI_", "DISCORD_", "SLACK_"))}
-    return {**keep, "REDIS_URL": redis_url, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", "HOME": str(tmp_path)}
+    keep = {
+        k: v for k, v in os.environ.items() if not k.startswith(("IMAGINE_", "OPENAI_", "DISCORD_", "SLACK_"))
+    }
+    return {
+        **keep,
+        "REDIS_URL": redis_url,
+        "PYTHONPATH": str(ROOT),
+        "PYTHONUNBUFFERED": "1",
+        "HOME": str(tmp_path),
+    }
 
 
 @pytest.fixture

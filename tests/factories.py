@@ -9,6 +9,8 @@ def requester(user: str = "alice", *, platform: str = "cli", thread: str | None 
     return Requester(platform=platform, workspace="local", channel="cli", user=user, thread=thread)
 
 
-def image_request(event_id: str = "evt-1", *, user: str = "alice", thread: str | None = None, **fields) -> ImageRequest:
+def image_request(
+    event_id: str = "evt-1", *, user: str = "alice", thread: str | None = None, **fields
+) -> ImageRequest:
     values = {"prompt": "a lighthouse in a storm", "width": 64, "height": 64, "seed": 1, **fields}
     return ImageRequest(event_id=event_id, requester=requester(user, thread=thread), **values)

@@ -13,7 +13,9 @@ from shared.images import read_metadata
 from tests.helpers import imagine_command, wait_until
 
 
-def run_imagine(env: dict[str, str], cwd: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+def run_imagine(
+    env: dict[str, str], cwd: Path, *args: str, timeout: float = 60
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         imagine_command(*args), env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout
     )
@@ -59,8 +61,22 @@ def test_invalid_input_exits_2_with_the_reason(process_env, tmp_path, args, reas
 
 def test_images_are_written_with_their_parameters_and_paths_printed(process_env, tmp_path, worker):
     out = tmp_path / "out"
-    result = run_imagine(process_env, tmp_path, "generate", "a red bicycle", "--count", "2", "--seed", "7",
-                         "--size", "128x96", "--negative", "people", "--out", str(out))
+    result = run_imagine(
+        process_env,
+        tmp_path,
+        "generate",
+        "a red bicycle",
+        "--count",
+        "2",
+        "--seed",
+        "7",
+        "--size",
+        "128x96",
+        "--negative",
+        "people",
+        "--out",
+        str(out),
+    )
     assert result.returncode == 0, result.stderr
     paths = [Path(line) for line in result.stdout.splitlines()]
     assert len(paths) == 2 and all(p.parent == out and p.exists() for p in paths)
@@ -73,8 +89,18 @@ def test_images_are_written_with_their_parameters_and_paths_printed(process_env,
 def test_same_seed_gives_the_same_pixels(process_env, tmp_path, worker):
     digests = []
     for attempt in range(2):
-        result = run_imagine(process_env, tmp_path, "generate", "a red bicycle", "--seed", "99", "--size",
-                             "64x64", "--out", str(tmp_path / str(attempt)))
+        result = run_imagine(
+            process_env,
+            tmp_path,
+            "generate",
+            "a red bicycle",
+            "--seed",
+            "99",
+            "--size",
+            "64x64",
+            "--out",
+            str(tmp_path / str(attempt)),
+        )
         assert result.returncode == 0, result.stderr
         from PIL import Image
 
@@ -85,7 +111,9 @@ def test_same_seed_gives_the_same_pixels(process_env, tmp_path, worker):
 
 def test_quota_refusal_exits_3_with_the_wait(process_env, tmp_path, worker, config_file):
     env = {**process_env, "IMAGINE_CONFIG": str(config_file("[quota]\nimages_per_hour = 1\n"))}
-    assert run_imagine(env, tmp_path, "generate", "one", "--user", "bob", "--out", str(tmp_path)).returncode == 0
+    assert (
+        run_imagine(env, tmp_path, "generate", "one", "--user", "bob", "--out", str(tmp_path)).returncode == 0
+    )
     result = run_imagine(env, tmp_path, "generate", "two", "--user", "bob")
     assert_one_line_failure(result, 3, "you have used 1 of 1 images this hour")
     assert "Please wait" in result.stderr

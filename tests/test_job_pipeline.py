@@ -10,10 +10,10 @@ from bot.core import ImagineCore
 from shared.images import read_metadata
 from shared.queue import queue_name
 from shared.threads import thread_key
+from tests.factories import image_request
 from workers.runner import JobRunner
 from workers.runtime import build_runtime
 from workers.worker import serve
-from tests.factories import image_request
 
 
 def events_of(redis, job_id: str) -> list[dict]:
@@ -42,7 +42,10 @@ def test_a_job_tells_generating_then_done_with_stored_images(redis, runtime):
     assert core.quota.report(image_request().requester).running == 0
 
 
-def test_waiting_jobs_hear_their_place_move_up(redis, runtime):
+def test_waiting_jobs_hear_their_place_move_up(redis, make_settings, config_file):
+    runtime = build_runtime(
+        make_settings(config_file("[jobs]\nposition_update_ms = 0\n")), redis, "placeholder"
+    )
     core = ImagineCore(runtime.settings, redis)
     ids = [core.submit(image_request(f"evt-{i}", user=f"user{i}")).job_id for i in range(3)]
     drain(runtime)
@@ -73,3 +76,19 @@ def test_thread_memory_records_turns_in_order_and_the_second_sees_the_first(redi
     assert [t.prompt for t in turns] == ["a castle", "a castle at night"]
     assert runtime.threads.last(key).images[0].startswith(f"imagine:image:{second.job_id}")
     assert 0 < redis.ttl(key) <= 7 * 86400
+
+
+def test_a_retry_after_a_crash_between_storing_and_posting_posts_the_stored_images(redis, runtime):
+    core = ImagineCore(runtime.settings, redis)
+    request = image_request("evt-crash-before-post", seed=None, count=2)
+    submission = core.submit(request)
+    drain(runtime)
+    first = events_of(redis, submission.job_id)[-1]
+    stored = [redis.get(i["key"]) for i in first["images"]]
+    redis.delete(f"imagine:delivered:{submission.job_id}", f"imagine:events:{submission.job_id}")  # the crash
+
+    JobRunner(runtime).run(submission.job_id, request)
+    again = events_of(redis, submission.job_id)[-1]
+    assert again["type"] == "done"
+    assert [i["seed"] for i in again["images"]] == [i["seed"] for i in first["images"]]
+    assert [redis.get(i["key"]) for i in again["images"]] == stored

@@ -48,7 +48,9 @@ def test_eleventh_image_in_an_hour_is_refused_with_the_wait(redis):
         q.admit(member(), "job-10", 1)
     assert refused.value.rule == "hourly"
     assert 3590 < refused.value.retry_after <= 3600
-    assert re.fullmatch(r"Please wait (1 h|59 min \d+ s) — you have used 10 of 10 images this hour\.", str(refused.value))
+    assert re.fullmatch(
+        r"Please wait (1 h|59 min \d+ s) — you have used 10 of 10 images this hour\.", str(refused.value)
+    )
 
 
 def test_wait_is_until_enough_old_images_expire_for_the_whole_request(redis):

@@ -44,7 +44,9 @@ def test_job_of_a_sigkilled_worker_is_finished_by_another_and_delivered_once(red
     first.wait()
     start_worker(processes, redis, delay="2")
 
-    wait_until(lambda: final_events(redis, submission.job_id), timeout=30, what="the job to be re-run (< 30 s)")
+    wait_until(
+        lambda: final_events(redis, submission.job_id), timeout=30, what="the job to be re-run (< 30 s)"
+    )
     finals = final_events(redis, submission.job_id)
     assert [e["type"] for e in finals] == ["done"]
     wait_until(lambda: job.get_status(refresh=True) == JobStatus.FINISHED, what="RQ to record the result")

@@ -28,8 +28,13 @@ def test_defaults_are_one_square_image_on_the_default_backend():
 
 @pytest.mark.parametrize(
     ("aspect", "size"),
-    [("square", (1024, 1024)), ("portrait", (832, 1280)), ("landscape", (1280, 832)), ("16:9", (1344, 768)),
-     ("tall", (768, 1344))],
+    [
+        ("square", (1024, 1024)),
+        ("portrait", (832, 1280)),
+        ("landscape", (1280, 832)),
+        ("16:9", (1344, 768)),
+        ("tall", (768, 1344)),
+    ],
 )
 def test_aspects_map_to_sizes_near_a_megapixel_in_multiples_of_64(aspect, size):
     assert aspect_size(aspect) == size
@@ -75,7 +80,9 @@ def test_unset_redis_url_is_not_explicit(monkeypatch):
 
 def test_unknown_backend_setting_says_what_to_choose(monkeypatch):
     monkeypatch.setenv("IMAGINE_BACKEND", "dalle")
-    with pytest.raises(ConfigError, match="IMAGINE_BACKEND='dalle': choose one of placeholder, openai, diffusers"):
+    with pytest.raises(
+        ConfigError, match="IMAGINE_BACKEND='dalle': choose one of placeholder, openai, diffusers"
+    ):
         load_settings(env_file=None)
 
 

@@ -52,9 +52,9 @@ def test_png_carries_the_parameters_to_reproduce_it():
 
 def test_store_keeps_images_with_a_ttl_and_refuses_oversized_ones(redis):
     store = RedisImageStore(redis, ttl_seconds=120, max_bytes=1024)
-    store.put("imagine:image:x:0", b"\x89PNG small")
+    store.put_many({"imagine:image:x:0": b"\x89PNG small"})
     assert store.get("imagine:image:x:0") == b"\x89PNG small"
     assert 0 < redis.ttl("imagine:image:x:0") <= 120
     with pytest.raises(ImageTooLarge):
-        store.put("imagine:image:x:1", b"0" * 1025)
-    assert store.get("imagine:image:x:1") is None
+        store.put_many({"imagine:image:x:1": b"small", "imagine:image:x:2": b"0" * 1025})
+    assert store.get("imagine:image:x:1") is None  # all or nothing

@@ -49,5 +49,9 @@ def on_job_failure(
         deliverer.status(job.id, request, StatusUpdate("retrying", text))
         return
     log.error("job %s failed after its last attempt: %s", job.id, exc_type.__name__ if exc_type else "?")
-    message = messages.backend_unavailable() if isinstance(exc_value, BackendUnavailable) else messages.worker_lost()
+    message = (
+        messages.backend_unavailable()
+        if isinstance(exc_value, BackendUnavailable)
+        else messages.worker_lost()
+    )
     JobRunner(runtime).finish_failed(job.id, request, message, refund=True)

@@ -36,7 +36,11 @@ class Liveness(threading.Thread):
         self._reap_every = reap_every
         self._stopped = threading.Event()
         self._scheduler = RQScheduler(
-            queue_names, connection=runtime.redis, serializer=SERIALIZER, name=worker_name, logging_level="WARNING"
+            queue_names,
+            connection=runtime.redis,
+            serializer=SERIALIZER,
+            name=worker_name,
+            logging_level="WARNING",
         )
 
     def beat(self) -> None:

@@ -1,25 +1,32 @@
-"""One job from request to delivered images: pipeline -> backend -> store -> thread memory -> deliver."""
+"""One job from request to delivered images: pipeline -> backend -> store -> thread memory -> deliver.
+
+Round trips to Redis are the cost that matters at zero generation cost, so the common path batches
+its bookkeeping: one pipeline before generating and one after delivering.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 
+from redis.client import Pipeline
 from rq.job import Job
 
 from shared import keys, messages
 from shared.errors import BackendRefused, BackendUnavailable, DeliveryImpossible, InvalidRequest
-from shared.images import encode_png
+from shared.images import ImageTooLarge, encode_png, read_metadata
 from shared.queue import SERIALIZER
 from shared.request import ImageRequest
 from shared.threads import Turn, thread_key
 from workers import prompts
-from workers.delivery import DeliveredImage, Deliverer, JobResult, StatusUpdate
+from workers.delivery import DeliveredImage, JobResult, StatusUpdate
+from workers.delivery.base import PipelinedDeliverer
+from workers.delivery.once import PipelineStep
 from workers.runtime import Runtime
 
 log = logging.getLogger(__name__)
 POSITIONS_ANNOUNCED = 5  # how many waiting jobs hear that the queue moved when a job starts
+PNG = "image/png"
 
 
 class JobRunner:
@@ -29,19 +36,46 @@ class JobRunner:
     def run(self, job_id: str, request: ImageRequest) -> dict:
         """Make and deliver the images; errors that retrying cannot fix end the job here, once."""
         rt = self._rt
-        if rt.ledger.is_delivered(job_id):  # a retry after the answer went out: nothing left to do
-            return {"status": "delivered", "job_id": job_id}
         try:
             deliverer = rt.deliverers.for_platform(request.requester.platform)
         except DeliveryImpossible:
-            return self.finish_failed(job_id, request, messages.delivery_impossible(), refund=True, notify=False)
-        self._announce_queue_moved(request.backend)
-        deliverer.status(job_id, request, StatusUpdate("generating", messages.generating()))
-        started = time.monotonic()
+            return self.finish_failed(
+                job_id, request, messages.delivery_impossible(), refund=True, notify=False
+            )
+        generating = StatusUpdate("generating", messages.generating())
+        pipelined = isinstance(deliverer, PipelinedDeliverer)
+
+        def tell_generating(pipe: Pipeline) -> None:
+            if pipelined:
+                deliverer.status_into(pipe, job_id, request, generating)
+
+        delivered, announce, generated_before = self._look_around(
+            job_id, request.backend, also=tell_generating
+        )
+        if delivered:  # a retry after the answer went out: nothing left to do
+            return {"status": "delivered", "job_id": job_id}
+        if not pipelined:
+            deliverer.status(job_id, request, generating)
+        if announce:
+            self._announce_queue_moved(request.backend)
         try:
-            result = self._make_images(job_id, request, started)
+            stored = self._stored_result(job_id, request) if generated_before else None
+            result = stored or self._generate(job_id, request)
             self._remember_turn(job_id, request, result)
-            rt.ledger.once(job_id, lambda: deliverer.result(request, result))
+
+            def store(pipe: Pipeline) -> None:
+                if stored is None:
+                    rt.store.put_many({image.key: image.data for image in result.images}, pipe=pipe)
+
+            def settle(pipe: Pipeline) -> None:
+                rt.queue.record_duration(request.backend, result.seconds, pipe=pipe)
+                rt.quota.release(request.requester, job_id, pipe=pipe)
+
+            if pipelined:
+                posting = {"post_into": lambda pipe: deliverer.result_into(pipe, request, result)}
+            else:
+                posting = {"post": lambda: deliverer.result(request, result)}
+            rt.ledger.once(job_id, before=store, also=settle, **posting)
         except BackendRefused:
             return self.finish_failed(job_id, request, messages.backend_refused(), refund=False)
         except BackendUnavailable as exc:
@@ -51,11 +85,14 @@ class JobRunner:
             return self.finish_failed(job_id, request, messages.backend_unavailable(), refund=True)
         except InvalidRequest as exc:
             return self.finish_failed(job_id, request, str(exc), refund=True)
+        except ImageTooLarge as exc:
+            log.error("job %s: %s", job_id, exc)
+            return self.finish_failed(job_id, request, messages.image_too_large(), refund=True)
         except DeliveryImpossible as exc:
             log.warning("job %s: cannot deliver: %s", job_id, exc)
-            return self.finish_failed(job_id, request, messages.delivery_impossible(), refund=True, notify=False)
-        rt.queue.record_duration(request.backend, result.seconds)
-        rt.quota.release(request.requester, job_id)
+            return self.finish_failed(
+                job_id, request, messages.delivery_impossible(), refund=True, notify=False
+            )
         return {"status": "done", "job_id": job_id, "images": [i.key for i in result.images]}
 
     def finish_failed(
@@ -70,17 +107,31 @@ class JobRunner:
         if notify:
             try:
                 deliverer = rt.deliverers.for_platform(request.requester.platform)
-                rt.ledger.once(job_id, lambda: deliverer.failure(job_id, request, message))
+                if isinstance(deliverer, PipelinedDeliverer):
+                    rt.ledger.once(
+                        job_id, post_into=lambda pipe: deliverer.failure_into(pipe, job_id, request, message)
+                    )
+                else:
+                    rt.ledger.once(job_id, post=lambda: deliverer.failure(job_id, request, message))
             except DeliveryImpossible:
                 log.warning("job %s: failed and the user could not be told: %s", job_id, message)
         return {"status": "failed", "job_id": job_id, "message": message}
 
-    def _make_images(self, job_id: str, request: ImageRequest, started: float) -> JobResult:
-        """Generate, or reuse what an earlier attempt of this job already generated and stored."""
+    def _look_around(self, job_id: str, backend: str, also: PipelineStep) -> tuple[bool, bool, bool]:
+        """In one round trip: delivered already? our turn to announce queue positions? images stored?"""
+        interval = self._rt.settings.config.jobs.position_update_ms
+        pipe = self._rt.redis.pipeline(transaction=False)
+        pipe.exists(keys.delivered(job_id))
+        pipe.set(keys.announced(backend), "1", nx=True, px=max(1, interval))
+        pipe.exists(keys.image(job_id, 0))
+        also(pipe)
+        delivered, announce, stored = pipe.execute()[:3]
+        return bool(delivered), bool(announce) or interval == 0, bool(stored)
+
+    def _generate(self, job_id: str, request: ImageRequest) -> JobResult:
+        """Run the pipeline and the backend; the images carry their parameters in the files."""
         rt = self._rt
-        earlier = self._generated_earlier(job_id)
-        if earlier is not None:
-            return earlier
+        started = time.monotonic()
         task = prompts.prepare(request, rt.settings.config.presets)
         generation = rt.backend.generate(task)
         seconds = time.monotonic() - started
@@ -94,49 +145,34 @@ class JobRunner:
                 "size": f"{generated.image.width}x{generated.image.height}",
                 "job_id": job_id,
                 "revised_prompt": generation.revised_prompt,
+                "seconds": round(seconds, 3),
             }
             data = encode_png(generated.image, metadata)
-            key = keys.image(job_id, index)
-            rt.store.put(key, data)
-            images.append(DeliveredImage(key, data, f"{job_id}-{index + 1}.png", "image/png", generated.seed))
-        result = JobResult(
-            job_id=job_id,
-            prompt=task.prompt,
-            model=generation.model,
-            seconds=seconds,
-            images=images,
-            revised_prompt=generation.revised_prompt,
-        )
-        summary = {
-            "prompt": result.prompt,
-            "model": result.model,
-            "seconds": seconds,
-            "revised_prompt": result.revised_prompt,
-            "images": [{"key": i.key, "filename": i.filename, "seed": i.seed} for i in images],
-        }
-        rt.redis.set(
-            keys.generated(job_id), json.dumps(summary), ex=rt.settings.config.storage.image_ttl_seconds
-        )
-        return result
+            images.append(
+                DeliveredImage(keys.image(job_id, index), data, _filename(job_id, index), PNG, generated.seed)
+            )
+        return JobResult(job_id, task.prompt, generation.model, seconds, images, generation.revised_prompt)
 
-    def _generated_earlier(self, job_id: str) -> JobResult | None:
-        raw = self._rt.redis.get(keys.generated(job_id))
-        if raw is None:
-            return None
-        summary = json.loads(raw)
-        images = []
-        for item in summary["images"]:
-            data = self._rt.store.get(item["key"])
+    def _stored_result(self, job_id: str, request: ImageRequest) -> JobResult | None:
+        """What an earlier attempt generated and stored, rebuilt from the images' own metadata."""
+        images, meta = [], {}
+        for index in range(request.count):
+            data = self._rt.store.get(keys.image(job_id, index))
             if data is None:
-                return None
-            images.append(DeliveredImage(item["key"], data, item["filename"], "image/png", item["seed"]))
+                return None  # partly expired: draw again
+            meta = read_metadata(data)
+            images.append(
+                DeliveredImage(
+                    keys.image(job_id, index), data, _filename(job_id, index), PNG, meta.get("seed")
+                )
+            )
         return JobResult(
-            job_id=job_id,
-            prompt=summary["prompt"],
-            model=summary["model"],
-            seconds=summary["seconds"],
-            images=images,
-            revised_prompt=summary["revised_prompt"],
+            job_id,
+            meta["prompt"],
+            meta["model"],
+            meta.get("seconds", 0.0),
+            images,
+            meta.get("revised_prompt"),
         )
 
     def _remember_turn(self, job_id: str, request: ImageRequest, result: JobResult) -> None:
@@ -159,13 +195,18 @@ class JobRunner:
         waiting = rt.queue.waiting(backend, POSITIONS_ANNOUNCED)
         if not waiting:
             return
-        for position, job in enumerate(Job.fetch_many(waiting, connection=rt.redis, serializer=SERIALIZER), 1):
+        etas = rt.queue.etas(backend, len(waiting))
+        jobs = Job.fetch_many(waiting, connection=rt.redis, serializer=SERIALIZER)
+        for position, (job, eta) in enumerate(zip(jobs, etas, strict=True), 1):
             if job is None:
                 continue
             request = ImageRequest.model_validate(job.kwargs["request"])
-            text = messages.queued(position, rt.queue.eta(backend, position))
+            update = StatusUpdate("queued", messages.queued(position, eta), position=position)
             try:
-                deliverer: Deliverer = rt.deliverers.for_platform(request.requester.platform)
-                deliverer.status(job.id, request, StatusUpdate("queued", text, position=position))
+                rt.deliverers.for_platform(request.requester.platform).status(job.id, request, update)
             except Exception:  # a courtesy update must never fail the job that is starting
                 log.exception("could not update the queue position of job %s", job.id)
+
+
+def _filename(job_id: str, index: int) -> str:
+    return f"{job_id}-{index + 1}.png"

@@ -46,12 +46,10 @@ def draw(prompt: str, seed: int, width: int, height: int) -> Image.Image:
     """A gradient, shapes and the prompt's words, all chosen by (prompt, seed)."""
     digest = hashlib.sha256(f"{seed}\0{prompt}".encode()).digest()
     rng = random.Random(digest)
-    top, bottom = _colour(rng), _colour(rng)
-    image = Image.new("RGB", (width, height))
+    gradient = Image.new("RGB", (1, 2))
+    gradient.putdata([_colour(rng), _colour(rng)])
+    image = gradient.resize((width, height), Image.Resampling.BILINEAR)
     pixels = ImageDraw.Draw(image)
-    for y in range(height):
-        t = y / max(1, height - 1)
-        pixels.line([(0, y), (width, y)], fill=tuple(int(a + (b - a) * t) for a, b in zip(top, bottom)))
     for _ in range(rng.randint(3, 7)):
         x, y = rng.randrange(width), rng.randrange(height)
         r = rng.randint(max(2, min(width, height) // 16), max(3, min(width, height) // 4))

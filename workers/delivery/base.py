@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
+
+from redis.client import Pipeline
 
 from shared.request import ImageRequest
 
@@ -46,3 +48,16 @@ class Deliverer(Protocol):
     def result(self, request: ImageRequest, result: JobResult) -> None: ...
 
     def failure(self, job_id: str, request: ImageRequest, message: str) -> None: ...
+
+
+@runtime_checkable
+class PipelinedDeliverer(Deliverer, Protocol):
+    """A deliverer whose posts are Redis writes: they can join the job's own round trips."""
+
+    def status_into(
+        self, pipe: Pipeline, job_id: str, request: ImageRequest, update: StatusUpdate
+    ) -> None: ...
+
+    def result_into(self, pipe: Pipeline, request: ImageRequest, result: JobResult) -> None: ...
+
+    def failure_into(self, pipe: Pipeline, job_id: str, request: ImageRequest, message: str) -> None: ...

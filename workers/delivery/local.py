@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 from redis import Redis
+from redis.client import Pipeline
 
 from shared import keys
 from shared.request import ImageRequest
@@ -19,29 +20,48 @@ EVENTS_MAXLEN = 200
 
 
 class LocalDeliverer:
+    """A PipelinedDeliverer: each event is an XADD that can join the job's own round trips."""
+
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
 
     def status(self, job_id: str, request: ImageRequest, update: StatusUpdate) -> None:
-        self._publish(job_id, {"type": update.state, "text": update.text, "position": update.position})
+        self._now(lambda pipe: self.status_into(pipe, job_id, request, update))
 
     def result(self, request: ImageRequest, result: JobResult) -> None:
-        images = [{"key": i.key, "filename": i.filename, "seed": i.seed} for i in result.images]
-        self._publish(
-            result.job_id,
-            {"type": "done", "seconds": result.seconds, "model": result.model, "images": images,
-             "revised_prompt": result.revised_prompt, "notes": result.notes},
-        )
+        self._now(lambda pipe: self.result_into(pipe, request, result))
 
     def failure(self, job_id: str, request: ImageRequest, message: str) -> None:
-        self._publish(job_id, {"type": "failed", "text": message})
+        self._now(lambda pipe: self.failure_into(pipe, job_id, request, message))
 
-    def _publish(self, job_id: str, event: dict) -> None:
-        key = keys.events(job_id)
+    def status_into(self, pipe: Pipeline, job_id: str, request: ImageRequest, update: StatusUpdate) -> None:
+        _publish(pipe, job_id, {"type": update.state, "text": update.text, "position": update.position})
+
+    def result_into(self, pipe: Pipeline, request: ImageRequest, result: JobResult) -> None:
+        images = [{"key": i.key, "filename": i.filename, "seed": i.seed} for i in result.images]
+        event = {
+            "type": "done",
+            "seconds": result.seconds,
+            "model": result.model,
+            "images": images,
+            "revised_prompt": result.revised_prompt,
+            "notes": result.notes,
+        }
+        _publish(pipe, result.job_id, event)
+
+    def failure_into(self, pipe: Pipeline, job_id: str, request: ImageRequest, message: str) -> None:
+        _publish(pipe, job_id, {"type": "failed", "text": message})
+
+    def _now(self, step) -> None:
         pipe = self._redis.pipeline(transaction=False)
-        pipe.xadd(key, {"event": json.dumps(event)}, maxlen=EVENTS_MAXLEN, approximate=True)
-        pipe.expire(key, EVENTS_TTL)
+        step(pipe)
         pipe.execute()
+
+
+def _publish(pipe: Pipeline, job_id: str, event: dict) -> None:
+    key = keys.events(job_id)
+    pipe.xadd(key, {"event": json.dumps(event)}, maxlen=EVENTS_MAXLEN, approximate=True)
+    pipe.expire(key, EVENTS_TTL)
 
 
 def read_events(redis: Redis, job_id: str, after: str, block_ms: int) -> list[tuple[str, dict]]:

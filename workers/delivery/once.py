@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from redis import Redis
+from redis.client import Pipeline
 
 from shared import keys
 
 DELIVERED_TTL = 8 * 86400
+PipelineStep = Callable[[Pipeline], None]
 
 
 class DeliveryLedger:
-    """A claim while posting (expires if the poster dies) and a permanent mark once posted."""
+    """A claim while posting (it expires if the poster dies) and a lasting mark once posted."""
 
     def __init__(self, redis: Redis, *, claim_seconds: int = 120) -> None:
         self._redis = redis
@@ -21,15 +23,44 @@ class DeliveryLedger:
     def is_delivered(self, job_id: str) -> bool:
         return bool(self._redis.exists(keys.delivered(job_id)))
 
-    def once(self, job_id: str, post: Callable[[], None]) -> bool:
-        """Run `post` unless this job's answer was posted or is being posted; True if it ran."""
-        if self.is_delivered(job_id):
-            return False
-        if not self._redis.set(keys.delivering(job_id), "1", nx=True, ex=self._claim_seconds):
-            return False
-        try:
-            post()
-            self._redis.set(keys.delivered(job_id), "1", ex=DELIVERED_TTL)
-        finally:
-            self._redis.delete(keys.delivering(job_id))
-        return True
+    def once(
+        self,
+        job_id: str,
+        *,
+        post: Callable[[], None] | None = None,
+        post_into: PipelineStep | None = None,
+        before: PipelineStep | None = None,
+        also: PipelineStep | None = None,
+    ) -> bool:
+        """Post the answer unless it was posted or is being posted; True if this call posted it.
+
+        Give `post` for a deliverer that calls out (HTTP), or `post_into` for one whose posts are
+        Redis writes: those join the transaction that records the posting, so they happen exactly
+        once. `before` joins the claim's round trip and `also` the recording one; both run whether
+        or not this call posts, so callers batch their bookkeeping with ours.
+        """
+        assert (post is None) != (post_into is None), "give exactly one of post and post_into"
+        pipe = self._redis.pipeline(transaction=False)
+        if before is not None:
+            before(pipe)
+        pipe.exists(keys.delivered(job_id))
+        pipe.set(keys.delivering(job_id), "1", nx=True, ex=self._claim_seconds)
+        delivered, claimed = pipe.execute()[-2:]
+        posting = claimed and not delivered
+        if posting and post is not None:
+            try:
+                post()
+            except BaseException:
+                self._redis.delete(keys.delivering(job_id))
+                raise
+        pipe = self._redis.pipeline(transaction=True)
+        if posting:
+            if post_into is not None:
+                post_into(pipe)
+            pipe.set(keys.delivered(job_id), "1", ex=DELIVERED_TTL)
+        if claimed:
+            pipe.delete(keys.delivering(job_id))
+        if also is not None:
+            also(pipe)
+        pipe.execute()
+        return bool(posting)
