@@ -118,15 +118,19 @@ def _subject(user: str, workspace: str | None) -> Requester:
     )
 
 
-def _quota(ctx: click.Context):
-    from shared.quota import Quota
+def _redis(ctx: click.Context):
     from shared.redis_conn import connect
 
-    settings = _settings(ctx)
     try:
-        return Quota(connect(settings.redis_url), settings.config.quota)
+        return connect(_settings(ctx).redis_url)
     except ConfigError as exc:
         _fail(str(exc), EXIT_OTHER)
+
+
+def _quota(ctx: click.Context):
+    from shared.quota import Quota
+
+    return Quota(_redis(ctx), _settings(ctx).config.quota)
 
 
 @quota.command("show")
@@ -134,10 +138,13 @@ def _quota(ctx: click.Context):
 @click.option("--workspace", default=None, help="Workspace (guild/team) id, to show its day too.")
 @click.pass_context
 def quota_show(ctx: click.Context, user: str, workspace: str | None) -> None:
-    """Images used and left, running jobs, bonus, block."""
+    """Images used and left, running jobs, bonus, block, and what the user and workspace cost."""
+    from shared.costs import CostLedger
     from shared.durations import humanize_seconds
 
-    report = _quota(ctx).report(_subject(user, workspace))
+    subject = _subject(user, workspace)
+    report = _quota(ctx).report(subject)
+    costs = CostLedger(_redis(ctx))
     limits = report.limits
     resets = humanize_seconds(report.window_resets_in) if report.window_resets_in is not None else "-"
     click.echo(f"user: {report.user_key}{'  (BLOCKED)' if report.blocked else ''}")
@@ -147,6 +154,9 @@ def quota_show(ctx: click.Context, user: str, workspace: str | None) -> None:
     click.echo(f"running or queued: {report.running} of {limits.concurrent}")
     click.echo(f"bonus images: {report.bonus}")
     click.echo(f"workspace today: {report.workspace_used_today} of {limits.workspace_images_per_day}")
+    spent, ws_spent = costs.of_user(subject), costs.of_workspace(subject)
+    click.echo(f"cost: ${spent.usd:.4f} for {spent.images} images")
+    click.echo(f"workspace cost: ${ws_spent.usd:.4f} for {ws_spent.images} images")
 
 
 @quota.command("reset")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -93,6 +94,46 @@ class ThreadsConfig(BaseModel):
     max_turns: int = Field(default=50, ge=1)
 
 
+class OpenAIConfig(BaseModel):
+    """[openai]: the image models offered, request defaults, retries and the price table (USD)."""
+
+    model_config = _STRICT
+
+    default_model: str = "gpt-image-2.5-sunburst"
+    models: list[str] = Field(
+        default_factory=lambda: [
+            "gpt-image-2.5-sunburst",
+            "gpt-image-2.5-flare",
+            "gpt-image-2",
+            "gpt-image-1.5",
+        ]
+    )
+    output_format: Literal["png", "webp", "jpeg"] = "png"
+    moderation: Literal["auto", "low"] = "auto"
+    partial_images: int = Field(default=0, ge=0, le=3)  # > 0 streams progress previews
+    max_retries: int = Field(default=3, ge=0, le=10)  # 429/5xx/timeouts, with backoff and Retry-After
+    timeout_seconds: float = Field(default=180, gt=0)
+    # model -> size ("1024x1024") -> quality ("low"/"medium"/"high") -> USD per image
+    prices: dict[str, dict[str, dict[str, float]]] = Field(default_factory=dict)
+
+
+class DiffusersConfig(BaseModel):
+    """[diffusers]: device, precision, sampling defaults and memory savers for self-hosted models."""
+
+    model_config = _STRICT
+
+    device: str = "auto"  # auto: cuda when available, else cpu
+    dtype: Literal["auto", "float16", "bfloat16", "float32"] = "auto"  # auto: float16 on cuda
+    steps: int = Field(default=30, ge=1, le=200)
+    guidance: float = Field(default=7.0, ge=0, le=50)
+    scheduler: str | None = None  # a diffusers scheduler class name, e.g. "DPMSolverMultistepScheduler"
+    strength: float = Field(default=0.6, gt=0, le=1)  # how far a refinement may move from the last image
+    max_batch: int = Field(default=4, ge=1, le=16)
+    attention_slicing: bool = False
+    cpu_offload: bool = False
+    warmup: bool = True
+
+
 class AppConfig(BaseModel):
     """Everything the TOML file may hold. Unknown keys are errors, so typos do not pass silently."""
 
@@ -105,6 +146,8 @@ class AppConfig(BaseModel):
     jobs: JobsConfig = Field(default_factory=JobsConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
     threads: ThreadsConfig = Field(default_factory=ThreadsConfig)
+    openai: OpenAIConfig = Field(default_factory=OpenAIConfig)
+    diffusers: DiffusersConfig = Field(default_factory=DiffusersConfig)
 
     @field_validator("presets")
     @classmethod

@@ -69,3 +69,8 @@ def reaper_lock() -> str:
 def announced(backend: str) -> str:
     """Throttle for queue-position updates on one backend's queue."""
     return f"{PREFIX}:announced:{backend}"
+
+
+def cost(subject: str) -> str:
+    """Spend (USD) and image count of a user ('user:<platform:id>') or workspace ('ws:<platform:id>')."""
+    return f"{PREFIX}:cost:{subject}"

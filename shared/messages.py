@@ -43,6 +43,12 @@ def bad_aspect(text: str, names: Iterable[str]) -> str:
     )
 
 
+def unsupported_ratio(model: str, low: str, high: str) -> str:
+    return (
+        f"The model {model} draws aspect ratios from {low} to {high}; please pick a size within that range."
+    )
+
+
 def size_and_aspect() -> str:
     return "Give either a size or an aspect ratio, not both."
 

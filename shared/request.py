@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared import messages
+from shared import messages, sizes
 from shared.config import AppConfig
 from shared.errors import InvalidRequest
 from shared.settings import BACKENDS
@@ -72,6 +72,7 @@ class ImageRequest(BaseModel):
     negative: str | None = None
     width: int = 1024
     height: int = 1024
+    aspect: str | None = None  # kept so each backend can map it to its own native sizes
     count: int = 1
     seed: int | None = None
     quality: Quality = "auto"
@@ -124,7 +125,8 @@ def build_request(
     negative = _checked_text(options.negative or "", "negative prompt", limits.negative_max_chars) or None
     if options.size and options.aspect:
         raise InvalidRequest(messages.size_and_aspect())
-    width, height = parse_size(options.size) if options.size else aspect_size(options.aspect or "square")
+    aspect = None if options.size else (options.aspect or "square").strip().lower()
+    width, height = parse_size(options.size) if options.size else aspect_size(aspect or "square")
     count = _int_in_range(options.count if options.count is not None else 1, "count", 1, limits.max_count)
     seed = None if options.seed in (None, "") else _int_in_range(options.seed, "seed", 0, MAX_SEED)
     quality = (options.quality or "auto").strip().lower()
@@ -136,6 +138,12 @@ def build_request(
     backend = (options.backend or default_backend).strip().lower()
     if backend not in BACKENDS:
         raise InvalidRequest(messages.unknown_choice("backend", backend, BACKENDS))
+    model = (options.model or "").strip() or None
+    if backend == "openai":
+        model = model or config.openai.default_model
+        if model not in config.openai.models:
+            raise InvalidRequest(messages.unknown_choice("model", model, config.openai.models))
+        sizes.openai_size(model, width, height, aspect)  # raises for sizes the model cannot draw
     return ImageRequest(
         event_id=event_id,
         requester=requester,
@@ -144,12 +152,13 @@ def build_request(
         negative=negative,
         width=width,
         height=height,
+        aspect=aspect,
         count=count,
         seed=seed,
         quality=quality,  # type: ignore[arg-type]
         style=style,
         backend=backend,
-        model=(options.model or "").strip() or None,
+        model=model,
         enhance=options.enhance,
         parent_job_id=parent_job_id,
         parent_image_index=parent_image_index,
@@ -188,8 +197,8 @@ def parse_size(text: str) -> tuple[int, int]:
     return width, height
 
 
-def aspect_size(aspect: str) -> tuple[int, int]:
-    """A named aspect or a ratio like '16:9' -> a size near 1024x1024 in area, in multiples of 64."""
+def aspect_size(aspect: str, area: int = NATIVE_AREA) -> tuple[int, int]:
+    """A named aspect or a ratio like '16:9' -> a size near `area` pixels, in multiples of 64."""
     name = aspect.strip().lower()
     ratio = ASPECTS.get(name)
     if ratio is None:
@@ -200,9 +209,9 @@ def aspect_size(aspect: str) -> tuple[int, int]:
     r = ratio[0] / ratio[1]
     if not 1 / 4 <= r <= 4:
         raise InvalidRequest(messages.bad_aspect(aspect, tuple(ASPECTS)))
-    width = math.sqrt(NATIVE_AREA * r)
-    return _round64(width), _round64(NATIVE_AREA / width)
+    width = math.sqrt(area * r)
+    return _round64(width), _round64(area / width)
 
 
 def _round64(value: float) -> int:
-    return int(min(SIZE_MAX, max(256, round(value / 64) * 64)))
+    return int(min(SIZE_MAX, max(128, round(value / 64) * 64)))

@@ -6,9 +6,12 @@ its bookkeeping: one pipeline before generating and one after delivering.
 
 from __future__ import annotations
 
+import io
 import logging
 import time
+from dataclasses import replace
 
+from PIL import Image
 from redis.client import Pipeline
 from rq.job import Job
 
@@ -19,12 +22,14 @@ from shared.queue import SERIALIZER
 from shared.request import ImageRequest
 from shared.threads import Turn, thread_key
 from workers import prompts
+from workers.backends.base import GenerationTask
 from workers.delivery import DeliveredImage, JobResult, StatusUpdate
 from workers.delivery.base import PipelinedDeliverer
 from workers.delivery.once import PipelineStep
 from workers.runtime import Runtime
 
 log = logging.getLogger(__name__)
+EDIT_KINDS = {"refine", "variation", "upscale"}
 POSITIONS_ANNOUNCED = 5  # how many waiting jobs hear that the queue moved when a job starts
 PNG = "image/png"
 
@@ -70,6 +75,8 @@ class JobRunner:
             def settle(pipe: Pipeline) -> None:
                 rt.queue.record_duration(request.backend, result.seconds, pipe=pipe)
                 rt.quota.release(request.requester, job_id, pipe=pipe)
+                if stored is None and result.cost_usd:
+                    rt.costs.record(request.requester, result.cost_usd, len(result.images), pipe=pipe)
 
             if pipelined:
                 posting = {"post_into": lambda pipe: deliverer.result_into(pipe, request, result)}
@@ -132,7 +139,11 @@ class JobRunner:
         """Run the pipeline and the backend; the images carry their parameters in the files."""
         rt = self._rt
         started = time.monotonic()
-        task = prompts.prepare(request, rt.settings.config.presets)
+        task = replace(
+            prompts.prepare(request, rt.settings.config.presets),
+            on_preview=lambda data: self._preview(job_id, request, data),
+        )
+        task = self._with_source_image(request, task)
         generation = rt.backend.generate(task)
         seconds = time.monotonic() - started
         images = []
@@ -151,7 +162,37 @@ class JobRunner:
             images.append(
                 DeliveredImage(keys.image(job_id, index), data, _filename(job_id, index), PNG, generated.seed)
             )
-        return JobResult(job_id, task.prompt, generation.model, seconds, images, generation.revised_prompt)
+        return JobResult(
+            job_id,
+            task.prompt,
+            generation.model,
+            seconds,
+            images,
+            generation.revised_prompt,
+            cost_usd=generation.cost_usd,
+        )
+
+    def _with_source_image(self, request: ImageRequest, task: GenerationTask) -> GenerationTask:
+        """Refinements and variations start from the parent image where the backend can edit;
+        otherwise (or once the image has expired) they are drawn afresh from the prompt."""
+        if (
+            request.parent_job_id is None
+            or request.kind not in EDIT_KINDS
+            or not self._rt.backend.supports_edit
+        ):
+            return task
+        data = self._rt.store.get(keys.image(request.parent_job_id, request.parent_image_index or 0))
+        if data is None:
+            return task
+        return replace(task, init_image=Image.open(io.BytesIO(data)).convert("RGB"))
+
+    def _preview(self, job_id: str, request: ImageRequest, data: bytes) -> None:
+        """A backend's partial image, as a progress update; a failed preview never fails the job."""
+        update = StatusUpdate("preview", messages.generating(), preview=data)
+        try:
+            self._rt.deliverers.for_platform(request.requester.platform).status(job_id, request, update)
+        except Exception:
+            log.exception("job %s: could not post a progress preview", job_id)
 
     def _stored_result(self, job_id: str, request: ImageRequest) -> JobResult | None:
         """What an earlier attempt generated and stored, rebuilt from the images' own metadata."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from redis import Redis
 
+from shared.costs import CostLedger
 from shared.images import RedisImageStore
 from shared.queue import JobQueue
 from shared.quota import Quota
@@ -28,6 +29,7 @@ class Runtime:
     quota: Quota
     queue: JobQueue
     ledger: DeliveryLedger
+    costs: CostLedger
 
 
 # RQ calls job functions by import path; the worker sets this around its work loop so the
@@ -51,4 +53,5 @@ def build_runtime(settings: Settings, redis: Redis, backend_name: str) -> Runtim
         quota=Quota(redis, config.quota),
         queue=JobQueue(redis, config.jobs),
         ledger=DeliveryLedger(redis),
+        costs=CostLedger(redis),
     )

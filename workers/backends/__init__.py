@@ -15,4 +15,17 @@ def build_backend(name: str, settings: Settings) -> ImageBackend:
         from workers.backends.placeholder import PlaceholderBackend
 
         return PlaceholderBackend(delay=settings.placeholder_delay)
-    raise ConfigError(f"backend {name!r} is not available in this build; use --backend placeholder")
+    if name == "openai":
+        from workers.backends.openai import OpenAIBackend
+
+        return OpenAIBackend(settings)
+    if name == "diffusers":
+        try:
+            from workers.backends.diffusers import DiffusersBackend
+        except ImportError as exc:
+            raise ConfigError(
+                f"the diffusers backend needs the gpu extra ({exc.name} is missing): "
+                "pip install 'imagine-bot[gpu]'"
+            ) from None
+        return DiffusersBackend(settings)
+    raise ConfigError(f"unknown backend {name!r}")

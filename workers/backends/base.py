@@ -16,6 +16,7 @@ class GenerationTask:
     prompt: str
     width: int
     height: int
+    aspect: str | None = None  # when set, the backend may map it to its native sizes
     count: int = 1
     negative: str | None = None
     seed: int | None = None
@@ -40,6 +41,7 @@ class Generation:
     images: list[GeneratedImage]
     model: str
     revised_prompt: str | None = None
+    cost_usd: float = 0.0
 
 
 class ImageBackend(Protocol):

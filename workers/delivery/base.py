@@ -38,6 +38,7 @@ class JobResult:
     images: list[DeliveredImage]
     revised_prompt: str | None = None
     notes: list[str] = field(default_factory=list)
+    cost_usd: float = 0.0
 
 
 class Deliverer(Protocol):

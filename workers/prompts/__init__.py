@@ -26,6 +26,7 @@ def prepare(request: ImageRequest, presets: dict[str, Preset]) -> GenerationTask
         negative=negative,
         width=request.width,
         height=request.height,
+        aspect=request.aspect,
         count=request.count,
         seed=request.seed,
         quality=request.quality,

@@ -1,0 +1,148 @@
+"""A fake of OpenAI's images API: generations (JSON, or server-sent events when streaming) and edits
+(multipart), base64 results, and the error bodies and headers OpenAI sends."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import time
+from collections import deque
+
+from PIL import Image
+
+from tests.fakes.http import FakeServer, Recorded, Reply
+
+BAD_KEY = "sk-bad"
+
+
+def _error(status: int, message: str, type_: str, code: str | None = None, **headers: str) -> Reply:
+    return Reply.json(
+        {"error": {"message": message, "type": type_, "param": None, "code": code}}, status, **headers
+    )
+
+
+FAILURES = {
+    "rate_limited": lambda: _error(
+        429,
+        "Rate limit reached for images per minute.",
+        "requests",
+        "rate_limit_exceeded",
+        **{"retry-after": "1"},
+    ),
+    "server_error": lambda: _error(500, "The server had an error processing your request.", "server_error"),
+    "safety": lambda: _error(
+        400,
+        "Your request was rejected as a result of our safety system.",
+        "image_generation_user_error",
+        "moderation_blocked",
+    ),
+    "insufficient_quota": lambda: _error(
+        429,
+        "You exceeded your current quota, please check your plan.",
+        "insufficient_quota",
+        "insufficient_quota",
+    ),
+}
+
+
+class FakeOpenAI(FakeServer):
+    def __init__(self) -> None:
+        super().__init__()
+        self._failures: deque[str] = deque()
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.url}/v1"
+
+    def fail_next(self, kind: str, times: int = 1) -> None:
+        """The next `times` image requests fail as `kind` (see FAILURES)."""
+        self._failures.extend([kind] * times)
+
+    def image_requests(self) -> list[Recorded]:
+        return [r for r in self.requests if r.path.startswith("/v1/images/")]
+
+    def answer(self, request: Recorded) -> Reply:
+        if request.headers.get("authorization") == f"Bearer {BAD_KEY}":
+            return _error(401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
+        if self._failures:
+            return FAILURES[self._failures.popleft()]()
+        if request.path == "/v1/images/generations":
+            params = request.json()
+            return self._stream(params) if params.get("stream") else self._images(params)
+        if request.path == "/v1/images/edits":
+            form = request.form()
+            params = {k: v.decode() for k, v in form.items() if k != "image" and not k.startswith("image")}
+            return self._images(params)
+        return _error(404, f"Unknown path {request.path}", "invalid_request_error")
+
+    def _images(self, params: dict) -> Reply:
+        size = params.get("size", "1024x1024")
+        n = int(params.get("n", 1))
+        return Reply.json(
+            {
+                "created": int(time.time()),
+                "data": [{"b64_json": _png(size, i)} for i in range(n)],
+                "size": size,
+                "quality": "medium" if params.get("quality", "auto") == "auto" else params["quality"],
+                "output_format": params.get("output_format", "png"),
+                "usage": {
+                    "input_tokens": 10,
+                    "output_tokens": 100,
+                    "total_tokens": 110,
+                    "input_tokens_details": {"image_tokens": 0, "text_tokens": 10},
+                },
+            }
+        )
+
+    def _stream(self, params: dict) -> Reply:
+        size = params.get("size", "1024x1024")
+        events = []
+        for index in range(int(params.get("partial_images", 0))):
+            events.append(
+                (
+                    "image_generation.partial_image",
+                    {
+                        "type": "image_generation.partial_image",
+                        "b64_json": _png(size, 100 + index),
+                        "partial_image_index": index,
+                        "size": size,
+                        "quality": "medium",
+                        "background": "opaque",
+                        "output_format": "png",
+                        "created_at": int(time.time()),
+                    },
+                )
+            )
+        for image in range(int(params.get("n", 1))):
+            events.append(
+                (
+                    "image_generation.completed",
+                    {
+                        "type": "image_generation.completed",
+                        "b64_json": _png(size, image),
+                        "size": size,
+                        "quality": "medium",
+                        "background": "opaque",
+                        "output_format": "png",
+                        "created_at": int(time.time()),
+                        "usage": {
+                            "input_tokens": 10,
+                            "output_tokens": 100,
+                            "total_tokens": 110,
+                            "input_tokens_details": {"image_tokens": 0, "text_tokens": 10},
+                        },
+                    },
+                )
+            )
+        chunks = [f"event: {name}\ndata: {json.dumps(data)}\n\n".encode() for name, data in events]
+        return Reply(200, chunks=chunks, headers={"content-type": "text/event-stream"})
+
+
+def _png(size: str, shade: int) -> str:
+    width, height = (int(x) for x in size.split("x"))
+    buffer = io.BytesIO()
+    Image.new("RGB", (width // 16, height // 16), (shade % 256, 80, 160)).resize((width, height)).save(
+        buffer, format="PNG", compress_level=1
+    )
+    return base64.b64encode(buffer.getvalue()).decode()
