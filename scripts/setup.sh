@@ -16,4 +16,10 @@ python=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
     "$python" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[${IMAGINE_EXTRAS:-test}]"
+pip=(.venv/bin/python -m pip install -q --disable-pip-version-check)
+# The CPU build of torch first: left to the gpu extra, pip would pull a multi-GB CUDA build.
+# On a CUDA machine, install the CUDA build of torch before running this script.
+if ! .venv/bin/python -c "import torch" >/dev/null 2>&1; then
+    "${pip[@]}" "torch==${IMAGINE_TORCH_VERSION:-2.13.0}"
+fi
+"${pip[@]}" -e ".[${IMAGINE_EXTRAS:-openai,gpu,test}]"

@@ -147,6 +147,13 @@ def image_too_large() -> str:
     return "The image is larger than this bot may store, so your quota was not charged. Try a smaller size."
 
 
+def out_of_memory() -> str:
+    return (
+        "This request needs more GPU memory than the worker has free, so your quota was not charged. "
+        "Try a smaller size or fewer images."
+    )
+
+
 def delivery_impossible() -> str:
     return "The image was made but could not be posted here (the thread or channel is gone or I lost access)."
 

@@ -1,0 +1,133 @@
+"""A Stable Diffusion pipeline with random weights, built and saved offline (no download).
+
+`tiny` makes a pipeline small enough for CPU tests (64x64 native, ~0.1 s an image); `sd15` has the
+shapes of Stable Diffusion 1.5 (512x512 native), for benchmarks where the compute must be real.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def _byte_symbols() -> list[str]:
+    """GPT-2/CLIP byte-level BPE's printable stand-in for each of the 256 bytes."""
+    printable = [
+        *range(ord("!"), ord("~") + 1),
+        *range(ord("¡"), ord("¬") + 1),
+        *range(ord("®"), ord("ÿ") + 1),
+    ]
+    extra = iter(range(256, 512))
+    return [chr(b) if b in printable else chr(next(extra)) for b in range(256)]
+
+
+def _byte_vocab() -> dict[str, int]:
+    """A CLIP BPE vocabulary with no merges: every byte symbol, alone and as a word end."""
+    symbols = _byte_symbols()
+    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
+    for symbol in symbols + [s + "</w>" for s in symbols]:
+        vocab.setdefault(symbol, len(vocab))
+    return vocab
+
+
+def build_pipeline(folder: Path, shape: str = "tiny", seed: int = 0) -> Path:
+    """Save a randomly initialised Stable Diffusion pipeline of `shape` under `folder`; return it."""
+    import torch
+    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+    torch.manual_seed(seed)
+    tokenizer_dir = folder / "_tokenizer"
+    tokenizer_dir.mkdir(parents=True, exist_ok=True)
+    vocab = _byte_vocab()
+    (tokenizer_dir / "vocab.json").write_text(json.dumps(vocab))
+    (tokenizer_dir / "merges.txt").write_text("#version: 0.2\n")
+    tokenizer = CLIPTokenizer(
+        str(tokenizer_dir / "vocab.json"), str(tokenizer_dir / "merges.txt"), model_max_length=77
+    )
+
+    if shape == "tiny":
+        text = CLIPTextConfig(
+            vocab_size=len(vocab),
+            hidden_size=32,
+            intermediate_size=37,
+            num_attention_heads=4,
+            num_hidden_layers=2,
+            bos_token_id=0,
+            eos_token_id=1,
+            pad_token_id=1,
+        )
+        unet = UNet2DConditionModel(
+            sample_size=32,
+            block_out_channels=(32, 64),
+            layers_per_block=1,
+            cross_attention_dim=32,
+            down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+            up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+            attention_head_dim=4,
+            norm_num_groups=32,
+        )
+        vae = AutoencoderKL(
+            block_out_channels=(32, 64),
+            latent_channels=4,
+            norm_num_groups=32,
+            sample_size=64,
+            down_block_types=("DownEncoderBlock2D", "DownEncoderBlock2D"),
+            up_block_types=("UpDecoderBlock2D", "UpDecoderBlock2D"),
+        )
+    elif shape == "sd15":
+        text = CLIPTextConfig(
+            vocab_size=49408,
+            hidden_size=768,
+            intermediate_size=3072,
+            num_attention_heads=12,
+            num_hidden_layers=12,
+            bos_token_id=0,
+            eos_token_id=1,
+            pad_token_id=1,
+        )
+        unet = UNet2DConditionModel(
+            sample_size=64,
+            block_out_channels=(320, 640, 1280, 1280),
+            layers_per_block=2,
+            cross_attention_dim=768,
+            attention_head_dim=8,
+            down_block_types=(
+                "CrossAttnDownBlock2D",
+                "CrossAttnDownBlock2D",
+                "CrossAttnDownBlock2D",
+                "DownBlock2D",
+            ),
+            up_block_types=("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"),
+        )
+        vae = AutoencoderKL(
+            block_out_channels=(128, 256, 512, 512),
+            latent_channels=4,
+            sample_size=512,
+            layers_per_block=2,
+            down_block_types=("DownEncoderBlock2D",) * 4,
+            up_block_types=("UpDecoderBlock2D",) * 4,
+        )
+    else:
+        raise ValueError(f"unknown shape {shape!r}")
+    scheduler = DDIMScheduler(
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        clip_sample=False,
+        set_alpha_to_one=False,
+        steps_offset=1,
+    )
+    pipeline = StableDiffusionPipeline(
+        vae=vae,
+        text_encoder=CLIPTextModel(text),
+        tokenizer=tokenizer,
+        unet=unet,
+        scheduler=scheduler,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
+    target = folder / f"sd-{shape}"
+    pipeline.save_pretrained(target)
+    return target

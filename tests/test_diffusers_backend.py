@@ -1,0 +1,138 @@
+"""The diffusers backend on a tiny randomly initialised Stable Diffusion pipeline, on the CPU.
+
+The pipeline is built by the test and loaded through the same path a user's model takes
+(a local folder, `local_files_only`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+
+import pytest
+
+pytest.importorskip("diffusers", reason="the gpu extra is not installed")
+
+import redis as redis_lib  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from bot.core import ImagineCore  # noqa: E402
+from shared.config import load_config  # noqa: E402
+from shared.images import read_metadata  # noqa: E402
+from shared.queue import job_id_for, queue_name  # noqa: E402
+from shared.settings import Settings  # noqa: E402
+from shared.sizes import native_size  # noqa: E402
+from tests.factories import image_request  # noqa: E402
+from tests.fakes.tiny_sd import build_pipeline  # noqa: E402
+from tests.helpers import wait_until  # noqa: E402
+from workers.runtime import build_runtime  # noqa: E402
+from workers.worker import serve  # noqa: E402
+
+FAST = "[diffusers]\nsteps = 3\nguidance = 5.0\n"
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> str:
+    return str(build_pipeline(tmp_path_factory.mktemp("models")))
+
+
+@pytest.fixture(scope="module")
+def loaded(tiny_model, redis_url, tmp_path_factory):
+    """One backend for the module: loading is what the worker does once per process."""
+    path = tmp_path_factory.mktemp("cfg") / "imagine.toml"
+    path.write_text(FAST)
+    settings = Settings(_env_file=None, redis_url=redis_url, diffusers_model=tiny_model, config_path=path)
+    settings = settings.model_copy(update={"config": load_config(path)})
+    return build_runtime(settings, redis_lib.Redis.from_url(redis_url), "diffusers")
+
+
+def run(runtime, request) -> list[dict]:
+    """Submit like a frontend, drain with a worker on the loaded backend, return the job's events."""
+    submission = ImagineCore(runtime.settings, runtime.redis).submit(request)
+    serve(runtime, [queue_name("diffusers")], burst=True, name="diffusers-test", logging_level="ERROR")
+    raw = runtime.redis.xrange(f"imagine:events:{submission.job_id}")
+    return [json.loads(fields[b"event"]) for _, fields in raw]
+
+
+def pixels(runtime, event: dict, index: int = 0) -> bytes:
+    with Image.open(io.BytesIO(runtime.redis.get(event["images"][index]["key"]))) as image:
+        return image.convert("RGB").tobytes()
+
+
+def diffusers_request(event_id: str, **fields):
+    return image_request(event_id, backend="diffusers", width=64, height=64, **fields)
+
+
+def test_text_to_image_makes_the_requested_images_with_their_seeds(loaded, redis):
+    events = run(loaded, diffusers_request("evt-d1", count=2, seed=5))
+    done = events[-1]
+    assert done["type"] == "done"
+    assert [i["seed"] for i in done["images"]] == [5, 6]
+    meta = read_metadata(loaded.redis.get(done["images"][1]["key"]))
+    assert meta["seed"] == 6 and meta["size"] == "64x64" and meta["model"].startswith("sd-tiny")
+
+
+def test_same_seed_same_pixels_and_an_image_of_a_batch_reproduces_alone(loaded, redis):
+    batch = run(loaded, diffusers_request("evt-batch", count=2, seed=40))[-1]
+    alone = run(loaded, diffusers_request("evt-alone", seed=41))[-1]
+    again = run(loaded, diffusers_request("evt-again", seed=41))[-1]
+    other = run(loaded, diffusers_request("evt-other", seed=42))[-1]
+    assert pixels(loaded, alone) == pixels(loaded, again)
+    assert pixels(loaded, alone) != pixels(loaded, other)
+    assert hashlib.sha256(pixels(loaded, batch, 1)).digest() == hashlib.sha256(pixels(loaded, alone)).digest()
+
+
+def test_refinement_starts_from_the_previous_image(loaded, redis):
+    run(loaded, diffusers_request("evt-p1", seed=1, prompt="a red square"))
+    run(loaded, diffusers_request("evt-p2", seed=2, prompt="a blue circle"))
+    refined = []
+    for parent_event in ("evt-p1", "evt-p2"):
+        parent_id = job_id_for(diffusers_request(parent_event))
+        request = diffusers_request(
+            f"refine-{parent_event}",
+            kind="refine",
+            prompt="at night",
+            seed=9,
+            parent_job_id=parent_id,
+            parent_image_index=0,
+        )
+        refined.append(run(loaded, request)[-1])
+    assert all(r["type"] == "done" for r in refined)
+    # Same prompt and seed, different source images: image-to-image, not a fresh text-to-image render.
+    assert pixels(loaded, refined[0]) != pixels(loaded, refined[1])
+
+
+def test_aspect_presets_map_near_the_models_native_resolution():
+    assert native_size(512, 1344, 768, "wide") == (704, 384)
+    assert native_size(1024, 1344, 768, "wide") == (1344, 768)
+    assert native_size(512, 640, 320, None) == (640, 320)  # explicit sizes are kept
+
+
+def test_worker_loads_the_pipeline_once_for_many_jobs(
+    tiny_model, processes, redis, make_settings, config_file
+):
+    config = config_file(FAST)
+    worker = processes.start(
+        "worker",
+        "--backend",
+        "diffusers",
+        extra_env={"IMAGINE_DIFFUSERS_MODEL": tiny_model, "IMAGINE_CONFIG": str(config)},
+    )
+    core = ImagineCore(make_settings(config), redis)
+    ids = [core.submit(diffusers_request(f"evt-many-{i}", seed=i, user=f"u{i}")).job_id for i in range(3)]
+
+    def all_done() -> bool:
+        return all(
+            any(json.loads(f[b"event"])["type"] == "done" for _, f in redis.xrange(f"imagine:events:{i}"))
+            for i in ids
+        )
+
+    wait_until(all_done, timeout=120, what="three diffusers jobs")
+    assert processes.log_of(worker).count("loaded diffusers pipeline") == 1
+
+
+def test_missing_model_setting_says_what_to_set(processes, redis):
+    worker = processes.start("worker", "--backend", "diffusers")
+    assert worker.wait(timeout=60) == 1
+    assert "IMAGINE_DIFFUSERS_MODEL is not set" in processes.log_of(worker)
