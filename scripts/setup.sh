@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian/Ubuntu machine for imagine-bot: redis-server, a virtualenv, the package.
-# Idempotent: run it again at any time. Extras to install: IMAGINE_EXTRAS (default "test").
+# Idempotent: run it again at any time. Extras: IMAGINE_EXTRAS (default "openai,gpu,test").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
