@@ -1,69 +1,18 @@
-"""Shared bits for benchmarks: a private redis-server, worker processes, percentiles, tables."""
+"""Shared bits for benchmarks: worker processes, percentiles, tables (a private Redis comes from tests)."""
 
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import redis as redis_lib
+from tests.helpers import private_redis  # noqa: F401  (re-exported for the benchmarks)
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def private_redis() -> Iterator[str]:
-    """A throw-away redis-server on a free loopback port; yields its URL."""
-    folder = tempfile.mkdtemp(prefix="imagine-bench-")
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            shutil.which("redis-server") or "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            folder,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis_lib.Redis.from_url(url)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            break
-        except redis_lib.ConnectionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.02)
-    try:
-        yield url
-    finally:
-        process.terminate()
-        process.wait()
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextmanager

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,52 +11,13 @@ import redis as redis_lib
 
 from shared.config import AppConfig, load_config
 from shared.settings import Settings
-from tests.helpers import ROOT, Processes, wait_until
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.helpers import ROOT, Processes, private_redis
 
 
 @pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    executable = shutil.which("redis-server")
-    if executable is None:
-        pytest.fail("redis-server is not installed: `apt-get install -y redis-server` (.ci/run does this)")
-    folder = tmp_path_factory.mktemp("redis")
-    port = _free_port()
-    process = subprocess.Popen(
-        [
-            executable,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(folder),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis_lib.Redis.from_url(url)
-
-    def answers() -> bool:
-        try:
-            return bool(client.ping())
-        except redis_lib.ConnectionError:
-            return False
-
-    wait_until(answers, timeout=10, what="redis-server to start")
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
+def redis_url() -> Iterator[str]:
+    with private_redis() as url:
+        yield url
 
 
 @pytest.fixture

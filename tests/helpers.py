@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
+
+import redis as redis_lib
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,6 +33,43 @@ def wait_until(check: Callable[[], T], *, timeout: float = 10.0, what: str = "co
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         pause.wait(0.02)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def private_redis() -> Iterator[str]:
+    """A throw-away redis-server on a free loopback port, no persistence; yields its URL."""
+    executable = shutil.which("redis-server")
+    if executable is None:
+        raise RuntimeError(
+            "redis-server is not installed: `apt-get install -y redis-server` (.ci/run does this)"
+        )
+    folder = tempfile.mkdtemp(prefix="imagine-redis-")
+    port = free_port()
+    args = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", folder]
+    process = subprocess.Popen([executable, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis_lib.Redis.from_url(url)
+
+    def answers() -> bool:
+        try:
+            return bool(client.ping())
+        except redis_lib.ConnectionError:
+            return False
+
+    try:
+        wait_until(answers, timeout=10, what="redis-server to start")
+        yield url
+    finally:
+        client.close()
+        process.terminate()
+        process.wait(timeout=10)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def imagine_command(*args: str) -> list[str]:
