@@ -20,9 +20,6 @@ class DeliveryLedger:
         self._redis = redis
         self._claim_seconds = claim_seconds
 
-    def is_delivered(self, job_id: str) -> bool:
-        return bool(self._redis.exists(keys.delivered(job_id)))
-
     def once(
         self,
         job_id: str,
