@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from redis import Redis
-from rq import Worker
+from rq import Queue, Worker
 from rq.executions import Execution
 from rq.registry import StartedJobRegistry
 from rq.scheduler import RQScheduler
@@ -39,8 +39,6 @@ def is_alive(redis: Redis, worker_name: str) -> bool:
 
 def live_workers(redis: Redis, queue_name: str) -> list[str]:
     """Names of workers registered on the queue whose liveness key is fresh."""
-    from rq import Queue
-
     workers = Worker.all(connection=redis, queue=Queue(queue_name, connection=redis))
     return [w.name for w in workers if is_alive(redis, w.name)]
 

@@ -33,12 +33,18 @@ def start_worker(processes, redis, delay: str, config=None):
     return process
 
 
+def submit_and_wait_until_started(core: ImagineCore, request):
+    """Submit like a frontend; return the submission and its RQ job once a worker has started it."""
+    submission = core.submit(request)
+    job = core.queue.fetch(submission.job_id)
+    wait_until(lambda: job.get_status(refresh=True) == JobStatus.STARTED, what="the job to start")
+    return submission, job
+
+
 def test_job_of_a_sigkilled_worker_is_finished_by_another_and_delivered_once(redis, make_settings, processes):
     first = start_worker(processes, redis, delay="2")
     core = ImagineCore(make_settings(), redis)
-    submission = core.submit(image_request("evt-kill"))
-    job = core.queue.fetch(submission.job_id)
-    wait_until(lambda: job.get_status(refresh=True) == JobStatus.STARTED, what="the job to start")
+    submission, job = submit_and_wait_until_started(core, image_request("evt-kill"))
 
     os.kill(first.pid, signal.SIGKILL)
     first.wait()
@@ -58,9 +64,7 @@ def test_job_of_a_sigkilled_worker_is_finished_by_another_and_delivered_once(red
 def test_sigterm_lets_the_running_job_finish_then_the_worker_exits(redis, make_settings, processes):
     worker = start_worker(processes, redis, delay="1.5")
     core = ImagineCore(make_settings(), redis)
-    submission = core.submit(image_request("evt-term"))
-    job = core.queue.fetch(submission.job_id)
-    wait_until(lambda: job.get_status(refresh=True) == JobStatus.STARTED, what="the job to start")
+    submission, job = submit_and_wait_until_started(core, image_request("evt-term"))
 
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(timeout=20) == 0
@@ -76,9 +80,7 @@ def test_job_lost_on_its_last_attempt_is_failed_with_a_message_and_refunded(
     config = config_file("[jobs]\nretries = 0\n")
     first = start_worker(processes, redis, delay="5", config=config)
     core = ImagineCore(make_settings(config), redis)
-    submission = core.submit(image_request("evt-lost", count=2))
-    job = core.queue.fetch(submission.job_id)
-    wait_until(lambda: job.get_status(refresh=True) == JobStatus.STARTED, what="the job to start")
+    submission, job = submit_and_wait_until_started(core, image_request("evt-lost", count=2))
 
     os.kill(first.pid, signal.SIGKILL)
     first.wait()

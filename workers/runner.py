@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import replace
 
 from PIL import Image
@@ -23,7 +24,7 @@ from shared.request import ImageRequest
 from shared.threads import Turn, thread_key
 from workers import prompts
 from workers.backends.base import GenerationTask
-from workers.delivery import DeliveredImage, JobResult, StatusUpdate
+from workers.delivery import DeliveredImage, Deliverer, JobResult, StatusUpdate
 from workers.delivery.base import PipelinedDeliverer
 from workers.delivery.once import PipelineStep
 from workers.runtime import Runtime
@@ -78,10 +79,11 @@ class JobRunner:
                 if stored is None and result.cost_usd:
                     rt.costs.record(request.requester, result.cost_usd, len(result.images), pipe=pipe)
 
-            if pipelined:
-                posting = {"post_into": lambda pipe: deliverer.result_into(pipe, request, result)}
-            else:
-                posting = {"post": lambda: deliverer.result(request, result)}
+            posting = _posting(
+                deliverer,
+                direct=lambda: deliverer.result(request, result),
+                into=lambda pipe: deliverer.result_into(pipe, request, result),
+            )
             rt.ledger.once(job_id, before=store, also=settle, **posting)
         except BackendRefused:
             return self.finish_failed(job_id, request, messages.backend_refused(), refund=False)
@@ -114,12 +116,12 @@ class JobRunner:
         if notify:
             try:
                 deliverer = rt.deliverers.for_platform(request.requester.platform)
-                if isinstance(deliverer, PipelinedDeliverer):
-                    rt.ledger.once(
-                        job_id, post_into=lambda pipe: deliverer.failure_into(pipe, job_id, request, message)
-                    )
-                else:
-                    rt.ledger.once(job_id, post=lambda: deliverer.failure(job_id, request, message))
+                posting = _posting(
+                    deliverer,
+                    direct=lambda: deliverer.failure(job_id, request, message),
+                    into=lambda pipe: deliverer.failure_into(pipe, job_id, request, message),
+                )
+                rt.ledger.once(job_id, **posting)
             except DeliveryImpossible:
                 log.warning("job %s: failed and the user could not be told: %s", job_id, message)
         return {"status": "failed", "job_id": job_id, "message": message}
@@ -247,6 +249,11 @@ class JobRunner:
                 rt.deliverers.for_platform(request.requester.platform).status(job.id, request, update)
             except Exception:  # a courtesy update must never fail the job that is starting
                 log.exception("could not update the queue position of job %s", job.id)
+
+
+def _posting(deliverer: Deliverer, *, direct: Callable[[], None], into: PipelineStep) -> dict:
+    """How the ledger posts: Redis-native deliverers inside its recording transaction, others on their own."""
+    return {"post_into": into} if isinstance(deliverer, PipelinedDeliverer) else {"post": direct}
 
 
 def _filename(job_id: str, index: int) -> str:
