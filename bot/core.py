@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from redis import Redis
 
-from shared import messages
+from shared import keys, messages
 from shared.errors import Refused
-from shared.queue import JobQueue, Submission
-from shared.quota import Quota
+from shared.queue import JobQueue, Submission, job_id_for
+from shared.quota import Quota, UsageReport
 from shared.request import ImageRequest, JobKind, Requester, RequestOptions, build_request
 from shared.settings import Settings
+from shared.threads import ThreadMemory, ThreadOrigins, Turn, thread_key
 
 UNRESTRICTED_PLATFORMS = {"cli"}  # the operator's own command is not bound to channel allow-lists
+EVENT_CLAIM_SECONDS = 86400  # longer than any platform redelivers an event
+PENDING_SECONDS = 60  # a frontend has this long from admission to enqueue before its slot counts as lost
 
 
 def check_request(
@@ -21,6 +24,7 @@ def check_request(
     requester: Requester,
     event_id: str,
     kind: JobKind = "imagine",
+    instruction: str | None = None,
     parent_job_id: str | None = None,
     parent_image_index: int | None = None,
 ) -> ImageRequest:
@@ -36,20 +40,54 @@ def check_request(
         config=settings.config,
         default_backend=settings.backend,
         kind=kind,
+        instruction=instruction,
         parent_job_id=parent_job_id,
         parent_image_index=parent_image_index,
     )
 
 
 class ImagineCore:
-    """What a frontend holds: the settings, one Redis client, quotas and the job queue."""
+    """What a frontend holds: the settings, one Redis client, quotas, the job queue and thread memory."""
 
     def __init__(self, settings: Settings, redis: Redis) -> None:
         self.settings = settings
         self.redis = redis
         self.quota = Quota(redis, settings.config.quota)
         self.queue = JobQueue(redis, settings.config.jobs)
+        ttl = int(settings.config.threads.ttl_days * 86400)
+        self.threads = ThreadMemory(redis, ttl_seconds=ttl, max_turns=settings.config.threads.max_turns)
+        self.origins = ThreadOrigins(redis, ttl_seconds=ttl)
 
     def submit(self, request: ImageRequest) -> Submission:
         """Admit against the quota and enqueue, once per platform event."""
         return self.queue.submit(request, self.quota)
+
+    def claim_event(self, platform: str, workspace: str, event_id: str) -> bool:
+        """True for the first delivery of a platform event; a redelivery or a double click gets False."""
+        key = keys.event_claim(platform, workspace, event_id)
+        return bool(self.redis.set(key, "1", nx=True, ex=EVENT_CLAIM_SECONDS))
+
+    def admit(self, request: ImageRequest) -> None:
+        """Charge the quota before answering publicly; raises Refused. `enqueue` or `give_back` follows."""
+        self.queue.admit(request, self.quota, pending_seconds=PENDING_SECONDS)
+
+    def enqueue(self, request: ImageRequest) -> Submission:
+        """Enqueue an admitted request, now that it knows where its answer goes."""
+        return self.queue.enqueue(request)
+
+    def give_back(self, request: ImageRequest) -> None:
+        """Undo an admission whose job could not be started (e.g. the thread could not be opened)."""
+        self.quota.refund(request.requester, job_id_for(request))
+
+    def waiting(self, backend: str) -> int:
+        return self.queue.length(backend)
+
+    def usage(self, requester: Requester) -> UsageReport:
+        return self.quota.report(requester)
+
+    def turn(self, requester: Requester, job_id: str | None = None) -> Turn | None:
+        """The thread's turn made by `job_id`, or its last turn."""
+        key = thread_key(requester)
+        if key is None:
+            return None
+        return self.threads.find(key, job_id) if job_id else self.threads.last(key)

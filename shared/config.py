@@ -92,6 +92,7 @@ class ThreadsConfig(BaseModel):
 
     ttl_days: float = Field(default=7, gt=0)
     max_turns: int = Field(default=50, ge=1)
+    refine_by: Literal["owner", "anyone"] = "owner"  # whose replies in a thread refine its image
 
 
 class OpenAIConfig(BaseModel):

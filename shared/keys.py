@@ -74,3 +74,18 @@ def announced(backend: str) -> str:
 def cost(subject: str) -> str:
     """Spend (USD) and image count of a user ('user:<platform:id>') or workspace ('ws:<platform:id>')."""
     return f"{PREFIX}:cost:{subject}"
+
+
+def pending(job_id: str) -> str:
+    """An admitted job whose frontend is still opening its thread; it keeps the user's slot."""
+    return f"{PREFIX}:pending:{job_id}"
+
+
+def event_claim(platform: str, workspace: str, event_id: str) -> str:
+    """The first frontend process to set this handles a platform event; redeliveries are dropped."""
+    return f"{PREFIX}:event:{platform}:{workspace}:{event_id}"
+
+
+def thread_origin(platform: str, workspace: str, thread_id: str) -> str:
+    """Where a thread the bot opened lives (its channel) and whose it is."""
+    return f"{PREFIX}:origin:{platform}:{workspace}:{thread_id}"

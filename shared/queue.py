@@ -16,7 +16,7 @@ from rq.worker_registration import WORKERS_BY_QUEUE_KEY
 
 from shared import keys
 from shared.config import JobsConfig
-from shared.quota import Quota
+from shared.quota import Admission, Quota
 from shared.request import ImageRequest
 
 QUEUE_PREFIX = "imagine-"
@@ -58,13 +58,32 @@ class JobQueue:
 
     def submit(self, request: ImageRequest, quota: Quota) -> Submission:
         """Charge the quota, then enqueue once; the same event submitted again returns the same job."""
+        self.admit(request, quota)
+        return self.enqueue(request)
+
+    def admit(self, request: ImageRequest, quota: Quota, *, pending_seconds: int = 0) -> Admission:
+        """Charge the quota for `request` (once per event) without enqueueing it yet.
+
+        A chat frontend admits before it answers publicly (a refusal must stay private), then opens
+        the thread and enqueues. `pending_seconds` keeps the concurrency slot counted as alive that
+        long, so a second request meanwhile cannot heal it away as a leak.
+        """
         job_id = job_id_for(request)
-        quota.admit(request.requester, job_id, request.count, is_job_alive=self.is_active)
-        # Whoever enqueues first owns the job; a duplicate whose first submitter died between
-        # admission and enqueue thereby enqueues it now.
+        if pending_seconds:
+            self._redis.set(keys.pending(job_id), "1", ex=pending_seconds)
+        return quota.admit(request.requester, job_id, request.count, is_job_alive=self.is_active)
+
+    def enqueue(self, request: ImageRequest) -> Submission:
+        """Enqueue an admitted request; whoever enqueues first owns the job."""
+        job_id = job_id_for(request)
+        # A duplicate whose first submitter died between admission and enqueue enqueues it now.
         duplicate = not self._enqueue(job_id, request)
         position, eta = self.standing(job_id, request.backend)
         return Submission(job_id, duplicate, position, eta)
+
+    def length(self, backend: str) -> int:
+        """How many jobs wait in the backend's queue."""
+        return int(self._redis.llen(self.queue(backend).key))
 
     def _enqueue(self, job_id: str, request: ImageRequest) -> bool:
         queue = self.queue(request.backend)
@@ -96,7 +115,9 @@ class JobQueue:
     def is_active(self, job_id: str) -> bool:
         """Queued, scheduled for a retry or running: it still holds its concurrency slot."""
         job = self.fetch(job_id)
-        return job is not None and job.get_status(refresh=False) not in _FINISHED_STATES
+        if job is None:
+            return bool(self._redis.exists(keys.pending(job_id)))  # admitted, being enqueued
+        return job.get_status(refresh=False) not in _FINISHED_STATES
 
     def position(self, job_id: str, backend: str) -> int | None:
         """1-based place in the queue, or None once a worker has it (or it waits for a retry)."""

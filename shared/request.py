@@ -69,6 +69,9 @@ class ImageRequest(BaseModel):
     requester: Requester
     prompt: str
     kind: JobKind = "imagine"
+    instruction: str | None = (
+        None  # a refinement's words ("now at night"), merged into `prompt` by the worker
+    )
     negative: str | None = None
     width: int = 1024
     height: int = 1024
@@ -114,6 +117,7 @@ def build_request(
     config: AppConfig,
     default_backend: str,
     kind: JobKind = "imagine",
+    instruction: str | None = None,
     parent_job_id: str | None = None,
     parent_image_index: int | None = None,
 ) -> ImageRequest:
@@ -122,6 +126,8 @@ def build_request(
     prompt = _checked_text(options.prompt, "prompt", limits.prompt_max_chars)
     if not prompt:
         raise InvalidRequest(messages.empty_prompt())
+    if instruction is not None:
+        instruction = _checked_text(instruction, "message", limits.prompt_max_chars) or None
     negative = _checked_text(options.negative or "", "negative prompt", limits.negative_max_chars) or None
     if options.size and options.aspect:
         raise InvalidRequest(messages.size_and_aspect())
@@ -149,6 +155,7 @@ def build_request(
         requester=requester,
         prompt=prompt,
         kind=kind,
+        instruction=instruction,
         negative=negative,
         width=width,
         height=height,

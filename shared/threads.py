@@ -28,7 +28,9 @@ class Turn(BaseModel):
 
     job_id: str
     owner: str
-    prompt: str
+    prompt: str  # the whole idea so far, before any style preset: what the next reply refines
+    kind: str = "imagine"
+    instruction: str | None = None
     revised_prompt: str | None = None
     negative: str | None = None
     width: int
@@ -38,6 +40,8 @@ class Turn(BaseModel):
     model: str | None = None
     style: str | None = None
     images: list[str] = Field(default_factory=list)
+    quality: str = "auto"
+    seconds: float | None = None
     created_at: float = Field(default_factory=time.time)
 
     @classmethod
@@ -50,11 +54,15 @@ class Turn(BaseModel):
         images: list[str],
         model: str | None,
         revised_prompt: str | None,
+        prompt: str | None = None,
+        seconds: float | None = None,
     ) -> Turn:
         return cls(
             job_id=job_id,
             owner=request.requester.user_key,
-            prompt=request.prompt,
+            prompt=prompt or request.prompt,
+            kind=request.kind,
+            instruction=request.instruction,
             revised_prompt=revised_prompt,
             negative=request.negative,
             width=request.width,
@@ -64,6 +72,8 @@ class Turn(BaseModel):
             model=model,
             style=request.style,
             images=images,
+            quality=request.quality,
+            seconds=seconds,
         )
 
 
@@ -95,3 +105,35 @@ class ThreadMemory:
     def last(self, key: str) -> Turn | None:
         raw = self._redis.lindex(key, -1)
         return Turn.model_validate_json(raw) if raw else None
+
+    def find(self, key: str, job_id: str) -> Turn | None:
+        """The turn a job made in this thread (newest first), e.g. for a button under its images."""
+        for turn in reversed(self.turns(key)):
+            if turn.job_id == job_id:
+                return turn
+        return None
+
+
+class ThreadOrigin(BaseModel):
+    """A thread the bot opened: the channel it hangs off and the member who started it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    channel: str
+    owner: str  # the platform's user id
+
+
+class ThreadOrigins:
+    """Which threads are ours. Replies in any other thread are none of the bot's business."""
+
+    def __init__(self, redis: Redis, *, ttl_seconds: int) -> None:
+        self._redis = redis
+        self._ttl = ttl_seconds
+
+    def record(self, platform: str, workspace: str, thread_id: str, origin: ThreadOrigin) -> None:
+        key = keys.thread_origin(platform, workspace, thread_id)
+        self._redis.set(key, origin.model_dump_json(), ex=self._ttl)
+
+    def get(self, platform: str, workspace: str, thread_id: str) -> ThreadOrigin | None:
+        raw = self._redis.get(keys.thread_origin(platform, workspace, thread_id))
+        return ThreadOrigin.model_validate_json(raw) if raw else None

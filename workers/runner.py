@@ -142,7 +142,9 @@ class JobRunner:
         rt = self._rt
         started = time.monotonic()
         task = replace(
-            prompts.prepare(request, rt.settings.config.presets),
+            prompts.prepare(
+                request, rt.settings.config.presets, prompt_limit=rt.settings.config.limits.prompt_max_chars
+            ),
             on_preview=lambda data: self._preview(job_id, request, data),
         )
         task = self._with_source_image(request, task)
@@ -152,6 +154,7 @@ class JobRunner:
         for index, generated in enumerate(generation.images):
             metadata = {
                 "prompt": task.prompt,
+                "idea": task.idea,
                 "negative": task.negative,
                 "seed": generated.seed,
                 "model": generation.model,
@@ -172,6 +175,7 @@ class JobRunner:
             images,
             generation.revised_prompt,
             cost_usd=generation.cost_usd,
+            idea=task.idea,
         )
 
     def _with_source_image(self, request: ImageRequest, task: GenerationTask) -> GenerationTask:
@@ -216,6 +220,7 @@ class JobRunner:
             meta.get("seconds", 0.0),
             images,
             meta.get("revised_prompt"),
+            idea=meta.get("idea"),
         )
 
     def _remember_turn(self, job_id: str, request: ImageRequest, result: JobResult) -> None:
@@ -229,6 +234,8 @@ class JobRunner:
             images=[i.key for i in result.images],
             model=result.model,
             revised_prompt=result.revised_prompt,
+            prompt=result.idea,
+            seconds=result.seconds,
         )
         self._rt.threads.record(key, turn)
 

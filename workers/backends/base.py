@@ -28,6 +28,7 @@ class GenerationTask:
     init_image: Image.Image | None = None  # refinement / variation source, where the backend can edit
     strength: float | None = None
     on_preview: Callable[[bytes], None] | None = field(default=None, compare=False)
+    idea: str | None = None  # the prompt before the preset: what thread memory keeps and refines
 
 
 @dataclass(frozen=True)

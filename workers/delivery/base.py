@@ -39,6 +39,7 @@ class JobResult:
     revised_prompt: str | None = None
     notes: list[str] = field(default_factory=list)
     cost_usd: float = 0.0
+    idea: str | None = None  # the prompt before the style preset, as thread memory keeps it
 
 
 class Deliverer(Protocol):

@@ -1,0 +1,79 @@
+"""Midjourney-style flags after a prompt or a reply: `a fox --ar 16:9 --seed 3 --no text, watermark`.
+
+Platform-neutral: Slack's one text field and Discord thread replies both speak it. A flag's value
+runs to the next flag, so `--no text, watermark` keeps its comma.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from shared.errors import InvalidRequest
+
+# flag -> the RequestOptions field it sets
+VALUE_FLAGS = {
+    "ar": "aspect",
+    "aspect": "aspect",
+    "size": "size",
+    "n": "count",
+    "count": "count",
+    "seed": "seed",
+    "no": "negative",
+    "negative": "negative",
+    "style": "style",
+    "model": "model",
+    "quality": "quality",
+}
+SWITCH_FLAGS = {"enhance": ("enhance", True), "no-enhance": ("enhance", False)}
+EXAMPLES = {"aspect": "16:9", "size": "1024x768", "count": "2", "seed": "42", "negative": "text, watermark"}
+# Phones turn "--" into an em or en dash; a dash (or two) right before a letter after a space counts.
+_FLAG = re.compile(r"(?:(?<=\s)|^)(?:--|—|–)([A-Za-z][A-Za-z0-9-]*)")
+
+
+@dataclass(frozen=True)
+class Flagged:
+    """The words before the first flag, and the options the flags set (RequestOptions field names)."""
+
+    text: str
+    options: dict[str, str | bool] = field(default_factory=dict)
+
+
+def parse_flags(text: str) -> Flagged:
+    """Split `text` into its free words and its flags; unknown, repeated or empty flags are errors."""
+    matches = list(_FLAG.finditer(text))
+    options: dict[str, str | bool] = {}
+    given: set[str] = set()
+    for index, match in enumerate(matches):
+        name = match[1].lower()
+        end = matches[index + 1].start() if index + 1 < len(matches) else len(text)
+        value = text[match.end() : end].strip()
+        if name in given:
+            raise InvalidRequest(f"The flag --{name} is given twice; give it once.")
+        given.add(name)
+        if name in SWITCH_FLAGS:
+            target, switch = SWITCH_FLAGS[name]
+            if value:
+                raise InvalidRequest(
+                    f"The flag --{name} takes no value (found “{value[:40]}”); put flags after the prompt."
+                )
+            options[target] = switch
+        elif name in VALUE_FLAGS:
+            target = VALUE_FLAGS[name]
+            if not value:
+                example = EXAMPLES.get(target, "NAME")
+                raise InvalidRequest(f"The flag --{name} needs a value, e.g. --{name} {example}.")
+            if target in options:
+                raise InvalidRequest(f"The flags --{name} and another for the same option are both given.")
+            options[target] = value
+        else:
+            raise InvalidRequest(f"There is no flag --{name[:30]}. {flags_help_line()}")
+    words = text[: matches[0].start()] if matches else text
+    return Flagged(words.strip(), options)
+
+
+def flags_help_line() -> str:
+    return (
+        "Flags: --ar 16:9, --n 2, --seed 42, --no text, --style NAME, --model NAME, --size 1024x768, "
+        "--quality high, --enhance."
+    )
