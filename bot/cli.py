@@ -102,6 +102,31 @@ def worker(ctx: click.Context, backend: str | None, queues: str | None, burst: b
         _fail(str(exc), EXIT_OTHER)
 
 
+@cli.command()
+@click.option("--http", "http", is_flag=True, help="Serve HTTP interactions at POST /interactions instead.")
+@click.option("--host", default="0.0.0.0", show_default=True, help="With --http: the address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535), help="With --http.")
+@click.option("--sync/--no-sync", default=True, show_default=True, help="Sync slash commands at start-up.")
+@click.option("--log-level", default="INFO", show_default=True)
+@click.pass_context
+def discord(ctx: click.Context, http: bool, host: str, port: int, sync: bool, log_level: str) -> None:
+    """Run the Discord bot: the gateway (default) or the HTTP interactions endpoint."""
+    from bot.discord.run import run_discord
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        run_discord(
+            _settings(ctx),
+            http=http,
+            host=host,
+            port=port,
+            sync_commands=sync,
+            say=lambda t: click.echo(t, err=True),
+        )
+    except ConfigError as exc:
+        _fail(str(exc), EXIT_OTHER)
+
+
 @cli.group()
 def quota() -> None:
     """Show, reset or grant quota for a user ('platform:id', or a plain id for the command line)."""

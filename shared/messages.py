@@ -95,6 +95,66 @@ def quota_disabled() -> str:
     return "Image generation is switched off for you here (your quota is 0). Contact the server's admins."
 
 
+def internal_error() -> str:
+    return "Something went wrong on my side and the request was not taken; please try again."
+
+
+def nothing_to_refine_yet() -> str:
+    return "The first image of this thread isn't ready yet. Reply again once it has arrived."
+
+
+def turn_forgotten(ttl_days: float) -> str:
+    return f"I no longer remember this image (threads are kept {ttl_days:g} days). Start again with /imagine."
+
+
+def delete_not_yours() -> str:
+    return "Only the member who asked for this image, or a moderator, can delete it."
+
+
+def deleted() -> str:
+    return "Deleted."
+
+
+def delete_failed(reason: str) -> str:
+    return f"I could not delete that message ({reason[:100]})."
+
+
+def missing_permissions(permissions: str) -> str:
+    return (
+        f"I can't open a thread for the images here. Ask an admin to give me {permissions} in this "
+        "channel; your quota was not charged."
+    )
+
+
+def platform_error(status: int) -> str:
+    return (
+        f"The chat service answered with an error ({status}); your quota was not charged. Please try again."
+    )
+
+
+def quota_report(report) -> str:
+    """/quota: what a member has used and has left, and when the window frees up."""
+    limits = report.limits
+    left = max(0, limits.images_per_hour - report.used_this_hour) + report.bonus
+    lines = [
+        f"Images this hour: {report.used_this_hour} of {limits.images_per_hour} used, {left} left"
+        + (f" (including {report.bonus} bonus)" if report.bonus else "")
+        + ".",
+    ]
+    if report.window_resets_in is not None:
+        lines.append(
+            f"Your oldest image this hour stops counting in {humanize_seconds(report.window_resets_in)}."
+        )
+    lines.append(f"Jobs queued or running: {report.running} of {limits.concurrent}.")
+    lines.append(
+        f"This server today: {report.workspace_used_today} of {limits.workspace_images_per_day} images "
+        "(resets at midnight UTC)."
+    )
+    if report.blocked:
+        lines.append(blocked())
+    return "\n".join(lines)
+
+
 # --- progress and results ------------------------------------------------------------------------
 
 
@@ -105,6 +165,14 @@ def queued(position: int | None, eta_seconds: float | None) -> str:
     if eta_seconds is None:
         return f"Queued — {where}."
     return f"Queued — {where}, about {approximate(eta_seconds)}."
+
+
+def queued_short(position: int | None, eta_seconds: float | None) -> str:
+    """The queue state inside a status line: "queued, #3 (about 20 s)"."""
+    if position is None:
+        return "queued"
+    where = "queued, next in line" if position <= 1 else f"queued, #{position}"
+    return where if eta_seconds is None else f"{where} (about {approximate(eta_seconds)})"
 
 
 def generating() -> str:
@@ -168,4 +236,19 @@ def still_running(job_id: str, seconds: float) -> str:
     return (
         f"Job {job_id} is not finished after {humanize_seconds(seconds)}; it keeps running and its "
         "result will still be delivered."
+    )
+
+
+def images_dropped(numbers: list[int], limit_bytes: int) -> str:
+    which = ", ".join(str(n) for n in numbers)
+    return (
+        f"Image {which} could not be posted: even compressed it is larger than this server's "
+        f"{limit_bytes / 1048576:.0f} MiB upload limit."
+    )
+
+
+def images_recompressed(numbers: list[int]) -> str:
+    which = ", ".join(str(n) for n in numbers)
+    return (
+        f"Image {which} was compressed to fit the upload limit; the original quality is kept for refinements."
     )

@@ -99,9 +99,8 @@ class JobRunner:
             return self.finish_failed(job_id, request, messages.image_too_large(), refund=True)
         except DeliveryImpossible as exc:
             log.warning("job %s: cannot deliver: %s", job_id, exc)
-            return self.finish_failed(
-                job_id, request, messages.delivery_impossible(), refund=True, notify=False
-            )
+            # The status message may still be reachable (a deleted thread's channel), so try to say why.
+            return self.finish_failed(job_id, request, messages.delivery_impossible(), refund=True)
         return {"status": "done", "job_id": job_id, "images": [i.key for i in result.images]}
 
     def finish_failed(

@@ -25,7 +25,15 @@ class Deliverers:
 
 
 def build_deliverers(settings: Settings, redis: Redis) -> Deliverers:
-    """Every deliverer this worker can use, from the settings it was given."""
+    """Every deliverer this worker can use, from the settings it was given.
+
+    A platform whose token is not set has no deliverer here: its jobs end with "cannot deliver".
+    """
     from workers.delivery.local import LocalDeliverer
 
-    return Deliverers({"cli": LocalDeliverer(redis)})
+    by_platform: dict[str, Deliverer] = {"cli": LocalDeliverer(redis)}
+    if settings.discord_token is not None:
+        from workers.delivery.discord import DiscordDeliverer
+
+        by_platform["discord"] = DiscordDeliverer(settings)
+    return Deliverers(by_platform)

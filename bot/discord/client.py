@@ -1,0 +1,106 @@
+"""The discord.py client: slash commands, persistent buttons, the refine modal and thread replies."""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord import app_commands
+
+from bot.discord.buttons import BUTTONS
+from bot.discord.commands import add_commands
+from bot.discord.frontend import NO_MENTIONS, DiscordFrontend
+from shared import discord_ui, messages
+
+log = logging.getLogger(__name__)
+
+# What the bot needs in a channel; the invite link printed at start-up asks for exactly these.
+REQUIRED_PERMISSIONS = discord.Permissions(
+    view_channel=True,
+    send_messages=True,
+    send_messages_in_threads=True,
+    create_public_threads=True,
+    attach_files=True,
+    embed_links=True,
+    add_reactions=True,
+    read_message_history=True,
+)
+
+
+class ImagineClient(discord.Client):
+    """One client for both ways to run: over the gateway, or fed HTTP interactions without one."""
+
+    def __init__(
+        self, frontend: DiscordFrontend, *, gateway: bool, sync_commands: bool, guild_id: int | None
+    ) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True  # channels and threads in the cache (and no warning in HTTP mode)
+        if gateway:  # thread replies arrive as messages, whose text needs the message-content intent
+            intents.guild_messages = True
+            intents.message_content = True
+        super().__init__(intents=intents, allowed_mentions=NO_MENTIONS)
+        self.frontend = frontend
+        self.tree = app_commands.CommandTree(self)
+        self.tree.on_error = self._on_command_error  # type: ignore[method-assign]
+        add_commands(self.tree, frontend, frontend.settings)
+        self._sync_commands = sync_commands
+        self._guild_id = guild_id
+
+    async def setup_hook(self) -> None:
+        """After login, before any event: buttons become persistent and the commands are synced."""
+        self.add_dynamic_items(*BUTTONS)
+        if self._sync_commands:
+            guild = discord.Object(id=self._guild_id) if self._guild_id else None
+            if guild is not None:  # instant updates in one test guild; global commands can take an hour
+                self.tree.copy_global_to(guild=guild)
+            commands = await self.tree.sync(guild=guild)
+            log.info(
+                "synced %d commands %s", len(commands), f"to guild {self._guild_id}" if guild else "globally"
+            )
+
+    def invite_link(self) -> str:
+        assert self.application_id is not None
+        return discord.utils.oauth_url(
+            self.application_id, permissions=REQUIRED_PERMISSIONS, scopes=("bot", "applications.commands")
+        )
+
+    def can_read_replies(self) -> bool:
+        """Whether the application has the message-content intent switched on in the developer portal."""
+        flags = self.application_flags
+        return flags.gateway_message_content or flags.gateway_message_content_limited
+
+    async def on_message(self, message: discord.Message) -> None:
+        await self.frontend.reply(message)
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Refine-modal submits, by custom id: stateless, so any process (or a restarted one) takes them."""
+        if interaction.type is not discord.InteractionType.modal_submit or not interaction.data:
+            return
+        custom_id = str(interaction.data.get("custom_id", ""))
+        if custom_id.startswith(discord_ui.REFINE_MODAL_PREFIX):
+            job_id = custom_id.removeprefix(discord_ui.REFINE_MODAL_PREFIX)
+            text = _text_input_value(interaction.data, "instruction")
+            await self.frontend.refine_from_modal(interaction, job_id, text)
+
+    async def _on_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        log.error("discord: command failed", exc_info=error)
+        text = messages.internal_error()
+        if interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True)
+        else:
+            await interaction.response.send_message(text, ephemeral=True)
+
+
+def _text_input_value(data: object, custom_id: str) -> str:
+    """A text input's value in a modal submit, in the old (action rows) or new (labels) layout."""
+    stack = list(data.get("components", []) if isinstance(data, dict) else [])
+    while stack:
+        component = stack.pop()
+        if component.get("custom_id") == custom_id and "value" in component:
+            return str(component["value"])
+        stack.extend(component.get("components", []))
+        if isinstance(component.get("component"), dict):
+            stack.append(component["component"])
+    return ""

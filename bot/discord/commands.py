@@ -1,0 +1,80 @@
+"""The slash commands, /imagine and /quota, with options and choices taken from the config.
+
+No `from __future__ import annotations` here: discord.py reads the option ranges from the annotations,
+which refer to values from the config.
+"""
+
+import discord
+from discord import app_commands
+
+from bot.discord.frontend import DiscordFrontend
+from shared.request import MAX_SEED, RequestOptions
+from shared.settings import Settings
+
+ASPECT_CHOICES = ("square", "portrait", "landscape", "wide", "tall")
+DISCORD_STRING_MAX = 6000
+AUTOCOMPLETE_MAX = 25
+
+
+def add_commands(tree: app_commands.CommandTree, frontend: DiscordFrontend, settings: Settings) -> None:
+    config = settings.config
+    prompt_max = min(DISCORD_STRING_MAX, config.limits.prompt_max_chars)
+    negative_max = max(1, min(DISCORD_STRING_MAX, config.limits.negative_max_chars))
+    models = config.openai.models if settings.backend == "openai" else []
+
+    @app_commands.command(name="imagine", description="Generate images from a prompt")
+    @app_commands.describe(
+        prompt="What to draw",
+        aspect="Shape of the image",
+        count="How many images",
+        style="A style preset",
+        negative="What the image should not contain",
+        seed="Seed for a reproducible image",
+        enhance="Let a language model add detail to the prompt",
+        model="Image model",
+    )
+    @app_commands.choices(aspect=[app_commands.Choice(name=a, value=a) for a in ASPECT_CHOICES])
+    @app_commands.guild_only()
+    async def imagine(
+        interaction: discord.Interaction,
+        prompt: app_commands.Range[str, 1, prompt_max],
+        aspect: str | None = None,
+        count: app_commands.Range[int, 1, config.limits.max_count] | None = None,
+        style: str | None = None,
+        negative: app_commands.Range[str, 1, negative_max] | None = None,
+        seed: app_commands.Range[int, 0, MAX_SEED] | None = None,
+        enhance: bool | None = None,
+        model: str | None = None,
+    ) -> None:
+        options = RequestOptions(
+            prompt=prompt,
+            aspect=aspect,
+            count=count,
+            style=style,
+            negative=negative,
+            seed=seed,
+            enhance=bool(enhance),
+            model=model,
+        )
+        await frontend.imagine(interaction, options)
+
+    @imagine.autocomplete("style")
+    async def complete_style(
+        interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        typed = current.strip().lower()
+        names = [name for name in sorted(config.presets) if typed in name.lower()]
+        return [app_commands.Choice(name=name, value=name) for name in names[:AUTOCOMPLETE_MAX]]
+
+    if models:
+        imagine = app_commands.choices(
+            model=[app_commands.Choice(name=m, value=m) for m in models[:AUTOCOMPLETE_MAX]]
+        )(imagine)
+
+    @app_commands.command(name="quota", description="How many images you have left")
+    @app_commands.guild_only()
+    async def quota(interaction: discord.Interaction) -> None:
+        await frontend.quota(interaction)
+
+    tree.add_command(imagine)
+    tree.add_command(quota)

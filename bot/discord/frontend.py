@@ -1,0 +1,413 @@
+"""What the Discord bot does with a command, a button, a modal or a thread reply.
+
+Every path is the same: claim the event (a redelivery does nothing), validate, admit against the
+quota (refusals stay ephemeral), acknowledge, post the public status message (and the thread), then
+enqueue. Workers do the rest through the REST API. Every message goes out with mentions disabled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+import discord
+
+from bot import followups
+from bot.core import ImagineCore, check_request
+from bot.flags import parse_flags
+from shared import discord_ui, messages
+from shared.durations import humanize_seconds
+from shared.errors import InvalidRequest, Refused
+from shared.request import ImageRequest, Requester, RequestOptions
+from shared.threads import ThreadOrigin, Turn
+
+log = logging.getLogger(__name__)
+PLATFORM = "discord"
+NO_MENTIONS = discord.AllowedMentions.none()
+THREAD_TYPES = {discord.ChannelType.public_thread, discord.ChannelType.private_thread}
+AUTO_ARCHIVE_MINUTES = 1440
+THREAD_PERMISSIONS = "Create Public Threads, Send Messages in Threads"
+ORIGINAL_RETRIES = 5
+
+
+class DiscordFrontend:
+    """Platform glue around the ImagineCore; holds no state of its own beyond its collaborators."""
+
+    def __init__(self, core: ImagineCore) -> None:
+        self.core = core
+        self.settings = core.settings
+
+    # --- /imagine --------------------------------------------------------------------------------
+
+    async def imagine(self, interaction: discord.Interaction, options: RequestOptions) -> None:
+        if not self._claim(interaction):
+            return
+        channel = interaction.channel
+        in_thread = channel is not None and channel.type in THREAD_TYPES
+        parent = str(getattr(channel, "parent_id", None) or interaction.channel_id) if in_thread else None
+        requester = self._requester(interaction, channel=parent or str(interaction.channel_id))
+        request = await self._admitted(interaction, options, requester, kind="imagine")
+        if request is None:
+            return
+        await interaction.response.defer(thinking=True)
+        try:
+            status = await _edit_original(interaction, self._queued_line(request))
+            if in_thread:
+                thread_id = str(interaction.channel_id)
+            else:
+                thread = await status.create_thread(
+                    name=discord_ui.thread_name(request.prompt), auto_archive_duration=AUTO_ARCHIVE_MINUTES
+                )
+                thread_id = str(thread.id)
+        except discord.HTTPException as exc:
+            self.core.give_back(request)
+            await self._edit_quietly(interaction, self._setup_problem(exc))
+            return
+        if self.core.origins.get(PLATFORM, requester.workspace, thread_id) is None:
+            origin = ThreadOrigin(channel=requester.channel, owner=requester.user)
+            self.core.origins.record(PLATFORM, requester.workspace, thread_id, origin)
+        reply = {"status_channel": str(status.channel.id), "status_message": str(status.id)}
+        self.core.enqueue(_addressed(request, thread_id, reply))
+
+    # --- buttons and the refine modal ------------------------------------------------------------
+
+    async def follow_up(
+        self, interaction: discord.Interaction, job_id: str, make: Callable[[Turn], followups.FollowUp]
+    ) -> None:
+        """Reroll, Variation k, Upscale k: a new job in the same thread, charged to whoever pressed."""
+        if not self._claim(interaction):
+            return
+        found = await self._thread_turn(interaction, job_id)
+        if found is None:
+            return
+        requester, turn = found
+        await self._submit_follow_up(interaction, requester, make(turn))
+
+    async def open_refine_modal(self, interaction: discord.Interaction, job_id: str) -> None:
+        await interaction.response.send_modal(RefineModal(job_id))
+
+    async def refine_from_modal(self, interaction: discord.Interaction, job_id: str, text: str) -> None:
+        """The modal's text works exactly like a reply in the thread, flags included."""
+        if not self._claim(interaction):
+            return
+        found = await self._thread_turn(interaction, job_id)
+        if found is None:
+            return
+        requester, turn = found
+        try:
+            flagged = parse_flags(text)
+        except InvalidRequest as exc:
+            await self._tell(interaction, str(exc))
+            return
+        await self._submit_follow_up(
+            interaction, requester, followups.refine(turn, flagged.text, flagged.options)
+        )
+
+    async def _submit_follow_up(
+        self, interaction: discord.Interaction, requester: Requester, follow_up: followups.FollowUp
+    ) -> None:
+        request = await self._admitted(
+            interaction,
+            follow_up.options,
+            requester,
+            kind=follow_up.kind,
+            instruction=follow_up.instruction,
+            parent_job_id=follow_up.parent_job_id,
+            parent_image_index=follow_up.parent_image_index,
+        )
+        if request is None:
+            return
+        await interaction.response.defer(thinking=True)
+        try:
+            status = await _edit_original(interaction, self._queued_line(request))
+        except discord.HTTPException as exc:
+            self.core.give_back(request)
+            log.warning("discord: could not post a status message: %s %s", exc.status, exc.code)
+            return
+        reply = {"status_channel": str(status.channel.id), "status_message": str(status.id)}
+        self.core.enqueue(_addressed(request, requester.thread or "", reply))
+
+    # --- thread replies (gateway) ----------------------------------------------------------------
+
+    async def reply(self, message: discord.Message) -> None:
+        """A member's message in one of our threads refines its last image; everything else is ignored."""
+        if message.author.bot or message.guild is None or message.type not in _USER_MESSAGE_TYPES:
+            return
+        workspace, thread_id = str(message.guild.id), str(message.channel.id)
+        origin = self.core.origins.get(PLATFORM, workspace, thread_id)
+        if origin is None:
+            return  # not a thread we opened
+        if self.settings.config.threads.refine_by == "owner" and str(message.author.id) != origin.owner:
+            return  # people may talk in the thread; only the owner's words refine
+        if not self.core.claim_event(PLATFORM, workspace, f"message-{message.id}"):
+            return
+        requester = self._message_requester(message, origin)
+        turn = self.core.turn(requester)
+        try:
+            if turn is None:
+                raise InvalidRequest(messages.nothing_to_refine_yet())
+            flagged = parse_flags(message.content)
+            follow_up = followups.refine(turn, flagged.text, flagged.options)
+            request = self._checked(
+                requester, follow_up.options, event_id=f"message-{message.id}", follow_up=follow_up
+            )
+            self.core.admit(request)
+        except (InvalidRequest, Refused) as exc:
+            await self._answer_reply(message, "❌", str(exc))
+            return
+        try:
+            await message.add_reaction("⏳")
+            status = await message.reply(
+                self._queued_line(request), allowed_mentions=NO_MENTIONS, mention_author=False
+            )
+        except discord.HTTPException as exc:
+            self.core.give_back(request)
+            log.warning("discord: could not answer a reply: %s %s", exc.status, exc.code)
+            return
+        reply = {
+            "status_channel": thread_id,
+            "status_message": str(status.id),
+            "reply_message": str(message.id),
+        }
+        self.core.enqueue(_addressed(request, thread_id, reply))
+
+    # --- ℹ️ Info, 🗑️ Delete, /quota -----------------------------------------------------------------
+
+    async def info(self, interaction: discord.Interaction, job_id: str) -> None:
+        found = await self._thread_turn(interaction, job_id)
+        if found is not None:
+            await interaction.response.send_message(
+                embed=_info_embed(found[1]), ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
+
+    async def delete(self, interaction: discord.Interaction, owner: str) -> None:
+        """The requester, or a member who may manage messages, removes a result."""
+        if str(interaction.user.id) != owner and not interaction.permissions.manage_messages:
+            await self._tell(interaction, messages.delete_not_yours())
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        try:
+            if interaction.message is not None:
+                await interaction.message.delete()
+            await interaction.followup.send(messages.deleted(), ephemeral=True)
+        except discord.HTTPException as exc:
+            await interaction.followup.send(
+                messages.delete_failed(exc.text or str(exc.status)), ephemeral=True
+            )
+
+    async def quota(self, interaction: discord.Interaction) -> None:
+        report = self.core.usage(self._requester(interaction, channel=str(interaction.channel_id)))
+        await self._tell(interaction, messages.quota_report(report))
+
+    # --- helpers ---------------------------------------------------------------------------------
+
+    def _claim(self, interaction: discord.Interaction) -> bool:
+        """Discord may deliver an interaction twice; only the first delivery does anything."""
+        return self.core.claim_event(PLATFORM, str(interaction.guild_id or "dm"), str(interaction.id))
+
+    async def _admitted(
+        self,
+        interaction: discord.Interaction,
+        options: RequestOptions,
+        requester: Requester,
+        *,
+        kind: str,
+        instruction: str | None = None,
+        parent_job_id: str | None = None,
+        parent_image_index: int | None = None,
+    ) -> ImageRequest | None:
+        """Validate and charge the quota; on a refusal or bad input, tell the member privately."""
+        try:
+            request = check_request(
+                self.settings,
+                options,
+                requester=requester,
+                event_id=str(interaction.id),
+                kind=kind,  # type: ignore[arg-type]
+                instruction=instruction,
+                parent_job_id=parent_job_id,
+                parent_image_index=parent_image_index,
+            )
+            self.core.admit(request)
+        except (InvalidRequest, Refused) as exc:
+            await self._tell(interaction, str(exc))
+            return None
+        return request
+
+    def _checked(
+        self, requester: Requester, options: RequestOptions, *, event_id: str, follow_up: followups.FollowUp
+    ) -> ImageRequest:
+        return check_request(
+            self.settings,
+            options,
+            requester=requester,
+            event_id=event_id,
+            kind=follow_up.kind,
+            instruction=follow_up.instruction,
+            parent_job_id=follow_up.parent_job_id,
+            parent_image_index=follow_up.parent_image_index,
+        )
+
+    async def _thread_turn(
+        self, interaction: discord.Interaction, job_id: str
+    ) -> tuple[Requester, Turn] | None:
+        """The requester (in the thread the press came from) and the turn the pressed button belongs to."""
+        workspace, thread_id = str(interaction.guild_id), str(interaction.channel_id)
+        origin = self.core.origins.get(PLATFORM, workspace, thread_id)
+        requester = self._requester(interaction, channel=origin.channel if origin else thread_id)
+        requester = requester.model_copy(update={"thread": thread_id})
+        turn = self.core.turn(requester, job_id) if origin else None
+        if turn is None:
+            await self._tell(interaction, messages.turn_forgotten(self.settings.config.threads.ttl_days))
+            return None
+        return requester, turn
+
+    def _requester(self, interaction: discord.Interaction, *, channel: str) -> Requester:
+        user = interaction.user
+        channel_obj = interaction.channel
+        return Requester(
+            platform=PLATFORM,
+            workspace=str(interaction.guild_id or "dm"),
+            channel=channel,
+            user=str(user.id),
+            user_name=user.display_name,
+            roles=_role_ids(user),
+            channel_nsfw=bool(getattr(channel_obj, "nsfw", False)),
+            reply={"upload_limit": str(interaction.filesize_limit)},
+        )
+
+    def _message_requester(self, message: discord.Message, origin: ThreadOrigin) -> Requester:
+        guild = message.guild
+        assert guild is not None
+        return Requester(
+            platform=PLATFORM,
+            workspace=str(guild.id),
+            channel=origin.channel,
+            thread=str(message.channel.id),
+            user=str(message.author.id),
+            user_name=message.author.display_name,
+            roles=_role_ids(message.author),
+            channel_nsfw=bool(getattr(message.channel, "nsfw", False)),
+            reply={"upload_limit": str(guild.filesize_limit)},
+        )
+
+    def _queued_line(self, request: ImageRequest) -> str:
+        """The first status: the place the job is about to take (workers keep it moving from there)."""
+        position = self.core.waiting(request.backend) + 1
+        return discord_ui.status_line(request, messages.queued_short(position, None))
+
+    @staticmethod
+    def _setup_problem(exc: discord.HTTPException) -> str:
+        if isinstance(exc, discord.Forbidden):
+            return messages.missing_permissions(THREAD_PERMISSIONS)
+        return messages.platform_error(exc.status)
+
+    @staticmethod
+    async def _tell(interaction: discord.Interaction, text: str) -> None:
+        """A private answer to the member, whether or not the interaction was acknowledged yet."""
+        if interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        else:
+            await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    @staticmethod
+    async def _edit_quietly(interaction: discord.Interaction, text: str) -> None:
+        try:
+            await interaction.edit_original_response(content=text, allowed_mentions=NO_MENTIONS)
+        except discord.HTTPException as exc:
+            log.warning("discord: could not explain a failure: %s %s", exc.status, exc.code)
+
+    @staticmethod
+    async def _answer_reply(message: discord.Message, emoji: str, text: str) -> None:
+        try:
+            await message.add_reaction(emoji)
+            await message.reply(text, allowed_mentions=NO_MENTIONS, mention_author=False)
+        except discord.HTTPException as exc:
+            log.warning("discord: could not answer a reply: %s %s", exc.status, exc.code)
+
+
+class RefineModal(discord.ui.Modal):
+    """✏️ Refine: one text field, the same as a reply. Its submit is handled statelessly (by custom id) in
+    the client's interaction listener, so any frontend process, even after a restart, can take it."""
+
+    instruction: discord.ui.TextInput = discord.ui.TextInput(
+        label="What should change?",
+        placeholder="make it night-time --ar 16:9",
+        style=discord.TextStyle.paragraph,
+        custom_id="instruction",
+        max_length=1000,
+    )
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(
+            title="Refine the image", custom_id=f"{discord_ui.REFINE_MODAL_PREFIX}{job_id}", timeout=None
+        )
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:  # handled by the listener
+        self.stop()
+
+
+_USER_MESSAGE_TYPES = {discord.MessageType.default, discord.MessageType.reply}
+
+
+async def _edit_original(interaction: discord.Interaction, content: str) -> discord.InteractionMessage:
+    """Turn the deferred response into the status message. Over HTTP interactions the answer that
+    creates it races this edit inside Discord, so an 'Unknown Message' is retried briefly."""
+    for attempt in range(ORIGINAL_RETRIES):
+        try:
+            return await interaction.edit_original_response(content=content, allowed_mentions=NO_MENTIONS)
+        except discord.NotFound:
+            if attempt == ORIGINAL_RETRIES - 1:
+                raise
+            await asyncio.sleep(0.05 * 2**attempt)
+    raise AssertionError("unreachable")
+
+
+def _role_ids(user: discord.abc.User) -> tuple[str, ...]:
+    """Role ids for quota overrides. discord.py keeps the raw ids even when the guild is not cached
+    (HTTP interactions have no cache), where `Member.roles` would come back empty."""
+    return tuple(str(role) for role in getattr(user, "_roles", ()))
+
+
+def _addressed(request: ImageRequest, thread_id: str, reply: dict[str, str]) -> ImageRequest:
+    """The request with the thread and the status message its answer goes to."""
+    requester = request.requester.model_copy(
+        update={"thread": thread_id or None, "reply": {**request.requester.reply, **reply}}
+    )
+    return request.model_copy(update={"requester": requester})
+
+
+def _info_embed(turn: Turn) -> discord.Embed:
+    embed = discord.Embed(
+        title="ℹ️ Image info", description=discord_ui.shorten(discord_ui.escape(turn.prompt), 4096)
+    )
+    if turn.instruction:
+        embed.add_field(
+            name="Refinement",
+            value=discord_ui.shorten(discord_ui.escape(turn.instruction), 1024),
+            inline=False,
+        )
+    if turn.revised_prompt:
+        embed.add_field(
+            name="Revised prompt",
+            value=discord_ui.shorten(discord_ui.escape(turn.revised_prompt), 1024),
+            inline=False,
+        )
+    if turn.negative:
+        embed.add_field(
+            name="Negative", value=discord_ui.shorten(discord_ui.escape(turn.negative), 1024), inline=False
+        )
+    seeds = ", ".join(str(seed) for seed in turn.seeds if seed is not None) or "random"
+    embed.add_field(name="Seed" if len(turn.seeds) <= 1 else "Seeds", value=seeds)
+    embed.add_field(name="Model", value=discord_ui.escape(turn.model or turn.backend))
+    embed.add_field(name="Size", value=f"{turn.width}×{turn.height}")
+    if turn.style:
+        embed.add_field(name="Style", value=discord_ui.escape(turn.style))
+    if turn.seconds is not None:
+        embed.add_field(
+            name="Time",
+            value=humanize_seconds(turn.seconds) if turn.seconds >= 60 else f"{turn.seconds:.1f} s",
+        )
+    embed.set_footer(text=f"{turn.kind} · {turn.job_id}")
+    return embed

@@ -1,0 +1,146 @@
+"""`imagine discord --http`: Discord interactions served at POST /interactions, no gateway needed.
+
+Discord signs each request (Ed25519 over timestamp + body with the app's public key) and expects the
+first response in the HTTP answer. discord.py has no server of its own, so requests are verified
+here, fed to the client's normal dispatch, and the first response the handlers give is taken from
+discord.py's webhook adapter (its documented per-task context variable) and answered in the body.
+Everything after the first response (edits, follow-ups) goes through the REST API as usual.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from discord.webhook.async_ import AsyncWebhookAdapter, async_context
+from nacl.exceptions import BadSignatureError
+from nacl.signing import VerifyKey
+from redis import Redis
+
+from bot.discord.client import ImagineClient
+from shared import keys
+from shared.errors import ConfigError
+
+log = logging.getLogger(__name__)
+PING, PONG = 1, 1
+MAX_SKEW_SECONDS = 300  # older (or future) timestamps are replays
+FIRST_RESPONSE_SECONDS = 2.8  # Discord waits 3 s for the answer
+EPHEMERAL = 64
+
+
+@dataclass
+class _Pending:
+    interaction_type: int
+    response: asyncio.Future[dict[str, Any]]
+    sent: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class HttpResponseAdapter(AsyncWebhookAdapter):
+    """Turns the first interaction response of an HTTP-delivered interaction into the HTTP answer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._pending: dict[int, _Pending] = {}
+
+    def expect(self, interaction_id: int, interaction_type: int) -> _Pending:
+        pending = _Pending(interaction_type, asyncio.get_running_loop().create_future())
+        self._pending[interaction_id] = pending
+        return pending
+
+    def forget(self, interaction_id: int) -> None:
+        self._pending.pop(interaction_id, None)
+
+    async def create_interaction_response(
+        self, interaction_id: int, token: str, *, session, params, **kwargs
+    ):  # type: ignore[override]
+        pending = self._pending.pop(interaction_id, None)
+        if pending is None or params.files:
+            return await super().create_interaction_response(
+                interaction_id, token, session=session, params=params, **kwargs
+            )
+        payload = params.payload or {}
+        pending.response.set_result(payload)
+        await pending.sent.wait()  # later REST calls about this interaction must follow the answer
+        data = payload.get("data") or {}
+        return {
+            "interaction": {
+                "id": str(interaction_id),
+                "type": pending.interaction_type,
+                "response_message_loading": payload.get("type") == 5,
+                "response_message_ephemeral": bool(int(data.get("flags") or 0) & EPHEMERAL),
+            }
+        }
+
+
+class InteractionsServer:
+    """The aiohttp application: POST /interactions and GET /healthz."""
+
+    def __init__(self, client: ImagineClient, public_key: str, redis: Redis) -> None:
+        try:
+            self._verify_key = VerifyKey(bytes.fromhex(public_key))
+        except ValueError:
+            raise ConfigError(
+                "DISCORD_PUBLIC_KEY is not a 64-character hex key: copy it from the developer portal, "
+                "your app → General Information → Public Key"
+            ) from None
+        self._client = client
+        self._redis = redis
+        self._adapter = HttpResponseAdapter()
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=1024 * 1024)
+        app.router.add_post("/interactions", self.interactions)
+        app.router.add_get("/healthz", self.healthz)
+        return app
+
+    def verified(self, request: web.Request, body: bytes) -> bool:
+        signature = request.headers.get("X-Signature-Ed25519", "")
+        timestamp = request.headers.get("X-Signature-Timestamp", "")
+        try:
+            if abs(time.time() - int(timestamp)) > MAX_SKEW_SECONDS:
+                return False
+            self._verify_key.verify(timestamp.encode() + body, bytes.fromhex(signature))
+        except (ValueError, BadSignatureError):
+            return False
+        return True
+
+    async def interactions(self, request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        if not self.verified(request, body):
+            return web.json_response({"error": "invalid request signature"}, status=401)
+        payload = json.loads(body)
+        if payload.get("type") == PING:
+            return web.json_response({"type": PONG})
+        if self._redis.exists(
+            keys.event_claim("discord", str(payload.get("guild_id") or "dm"), str(payload["id"]))
+        ):
+            return web.json_response({"error": "interaction already handled"}, status=409)  # a redelivery
+        async_context.set(self._adapter)  # the handlers' tasks copy this context, and with it the adapter
+        interaction_id = int(payload["id"])
+        pending = self._adapter.expect(interaction_id, int(payload["type"]))
+        self._client._connection.parse_interaction_create(payload)  # discord.py's own dispatch
+        try:
+            answer = await asyncio.wait_for(asyncio.shield(pending.response), FIRST_RESPONSE_SECONDS)
+        except TimeoutError:
+            self._adapter.forget(interaction_id)
+            log.error(
+                "discord: no response to interaction %s within %.1f s", interaction_id, FIRST_RESPONSE_SECONDS
+            )
+            return web.json_response({"error": "no response"}, status=500)
+        response = web.json_response(answer)
+        await response.prepare(request)
+        await response.write_eof()
+        pending.sent.set()
+        return response
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        try:
+            await asyncio.to_thread(self._redis.ping)
+        except Exception as exc:  # any failure means unhealthy; say which part
+            return web.json_response({"ok": False, "redis": type(exc).__name__}, status=503)
+        return web.json_response({"ok": True, "user": str(self._client.user)})

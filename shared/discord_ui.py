@@ -1,0 +1,75 @@
+"""What the Discord frontend and the Discord deliverer must agree on: button ids and message text.
+
+Button custom ids carry everything a press needs (the job, the image, the owner), so buttons keep
+working after a restart and on any frontend process. Prompts are escaped everywhere they are shown.
+"""
+
+from __future__ import annotations
+
+import re
+
+from shared.request import ImageRequest
+
+CUSTOM_ID_PREFIX = "imagine"
+JOB_ID_PATTERN = r"img-[0-9a-f]{32}"
+# action -> template (discord.py's DynamicItem matches these against a press's custom id)
+TEMPLATES = {
+    "reroll": rf"{CUSTOM_ID_PREFIX}:reroll:(?P<job>{JOB_ID_PATTERN})",
+    "variation": rf"{CUSTOM_ID_PREFIX}:variation:(?P<job>{JOB_ID_PATTERN}):(?P<index>[0-9])",
+    "upscale": rf"{CUSTOM_ID_PREFIX}:upscale:(?P<job>{JOB_ID_PATTERN}):(?P<index>[0-9])",
+    "refine": rf"{CUSTOM_ID_PREFIX}:refine:(?P<job>{JOB_ID_PATTERN})",
+    "info": rf"{CUSTOM_ID_PREFIX}:info:(?P<job>{JOB_ID_PATTERN})",
+    "delete": rf"{CUSTOM_ID_PREFIX}:delete:(?P<job>{JOB_ID_PATTERN}):(?P<owner>[0-9]{{1,20}})",
+}
+REFINE_MODAL_PREFIX = f"{CUSTOM_ID_PREFIX}:refine-modal:"
+THREAD_NAME_MAX = 100  # Discord's limit on channel and thread names
+MESSAGE_MAX = 2000
+DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024  # per message, unless the guild allows more
+MAX_FILES_PER_MESSAGE = 10
+
+KIND_LABELS = {
+    "imagine": "🎨",
+    "refine": "✏️ Refine:",
+    "reroll": "🔁 Reroll:",
+    "variation": "✨ Variation:",
+    "upscale": "⬆️ Upscale:",
+}
+
+_MARKDOWN = re.compile(r"([\\*_~`|>#\[\]()-])")
+_MENTION = re.compile(r"@(everyone|here|[!&]?[0-9]{15,21})")
+_ANGLE_MENTION = re.compile(r"<(@[!&]?|#|/)")
+
+
+def custom_id(action: str, job_id: str, index: int | None = None, owner: str | None = None) -> str:
+    parts = [CUSTOM_ID_PREFIX, action, job_id]
+    if index is not None:
+        parts.append(str(index))
+    if owner is not None:
+        parts.append(owner)
+    return ":".join(parts)
+
+
+def escape(text: str) -> str:
+    """Show user text literally: no markdown, no mentions, no pings, no channel links."""
+    text = _MARKDOWN.sub(r"\\\1", text)
+    text = _ANGLE_MENTION.sub(lambda m: "<\u200b" + m[1], text)
+    return _MENTION.sub("@\u200b\\1", text)
+
+
+def shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def thread_name(prompt: str) -> str:
+    """A thread named after the prompt, on one line and within Discord's limit."""
+    return shorten(" ".join(prompt.split()), THREAD_NAME_MAX) or "imagine"
+
+
+def status_line(request: ImageRequest, state_text: str, icon: str = "") -> str:
+    """The job's status message: what was asked (escaped), then where it stands."""
+    label = KIND_LABELS.get(request.kind, "🎨")
+    subject = request.instruction if request.kind == "refine" and request.instruction else request.prompt
+    state = state_text[:1].lower() + state_text[1:] if state_text else ""
+    tail = f" — {icon} {state}" if icon else f" — {state}"
+    room = MESSAGE_MAX - len(label) - len(tail) - 4
+    return f"{label} *{shorten(escape(' '.join(subject.split())), room)}*{tail}"

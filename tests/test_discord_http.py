@@ -1,0 +1,299 @@
+"""`imagine discord --http` as a real process, signed interactions in, a real worker, a fake Discord API."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import pytest
+from nacl.signing import SigningKey
+from PIL import Image
+
+from tests.discord_harness import discord_env, start_http_frontend, start_worker
+from tests.fakes.discord_api import CHANNEL_ID, OWNER_ID, FakeDiscord
+from tests.helpers import wait_until
+
+DEFER, MESSAGE, AUTOCOMPLETE_RESULT, MODAL = 5, 4, 8, 9
+
+
+@pytest.fixture
+def fake():
+    with FakeDiscord() as server:
+        yield server
+
+
+@pytest.fixture
+def key() -> SigningKey:
+    return SigningKey.generate()
+
+
+@pytest.fixture
+def stack(fake, key, processes, redis, config_file):
+    """Frontend and worker, with a config written by the test first (default: the shipped one)."""
+
+    def start(config: str | None = None, *, worker: bool = True):
+        env = discord_env(fake, key, config_file(config) if config else None)
+        client = start_http_frontend(processes, env, key, fake)
+        if worker:
+            start_worker(processes, env, redis)
+        return client
+
+    return start
+
+
+def finished_thread(fake: FakeDiscord, images: int = 1) -> tuple[str, list]:
+    thread = wait_until(lambda: fake.threads() and fake.threads()[0], what="a thread")
+    posts = wait_until(
+        lambda: len(fake.image_posts_in(thread["id"])) >= images and fake.image_posts_in(thread["id"]),
+        what="images in the thread",
+    )
+    return thread["id"], posts
+
+
+def buttons(message) -> dict[str, str]:
+    """custom id -> label of every button under a message."""
+    return {
+        c["custom_id"]: c.get("label", "") for row in message.data["components"] for c in row["components"]
+    }
+
+
+def test_imagine_defers_opens_a_thread_and_the_worker_posts_the_images_there(fake, stack):
+    client = stack()
+    payload = fake.slash_command(prompt="a fox in the snow at dusk", count=2, aspect="landscape")
+    answer = client.post(payload)
+    assert (answer.status, answer.type, answer.ephemeral) == (200, DEFER, False)
+
+    thread_id, posts = finished_thread(fake)
+    thread = fake.channels[thread_id]
+    assert thread["name"] == "a fox in the snow at dusk" and thread["parent_id"] == CHANNEL_ID
+    [post] = posts
+    assert len(post.files) == 2
+    width, height = Image.open(io.BytesIO(next(iter(post.files.values())))).size
+    assert width > height  # landscape
+    embed = post.data["embeds"][0]
+    assert embed["description"] == "a fox in the snow at dusk"
+    assert {f["name"] for f in embed["fields"]} >= {"Seeds", "Model", "Time"}
+    ids = buttons(post)
+    job_id = next(i for i in ids if i.startswith("imagine:reroll:")).split(":")[2]
+    assert set(ids) == {
+        f"imagine:variation:{job_id}:0",
+        f"imagine:variation:{job_id}:1",
+        f"imagine:upscale:{job_id}:0",
+        f"imagine:upscale:{job_id}:1",
+        f"imagine:reroll:{job_id}",
+        f"imagine:refine:{job_id}",
+        f"imagine:info:{job_id}",
+        f"imagine:delete:{job_id}:{OWNER_ID}",
+    }
+    status = wait_until(
+        lambda: (
+            "done" in (fake.original(payload["token"]).data["content"]) and fake.original(payload["token"])
+        ),
+        what="the status to say done",
+    )
+    assert status.data["content"].startswith("🎨 *a fox in the snow at dusk* — ✅ done — 2 images")
+    for message in fake.posts_in(CHANNEL_ID) + fake.posts_in(thread_id):
+        assert message.data["allowed_mentions"] == {"parse": []}
+
+
+def test_signatures_are_checked_and_pings_answered(fake, key, stack):
+    client = stack(worker=False)
+    ping = {"id": fake.new_id(), "type": 1, "application_id": "1", "token": "t", "version": 1}
+    assert client.post(ping).body == {"type": 1}
+    assert client.post(ping, key=SigningKey.generate()).status == 401  # forged
+    assert client.post(ping, timestamp=int(time.time()) - 3600).status == 401  # stale: a replay
+    command = fake.slash_command(prompt="a cat")
+    assert client.post(command, key=SigningKey.generate()).status == 401
+    assert not fake.callbacks and not fake.threads()
+
+
+def first_result(fake: FakeDiscord, client, **options):
+    """Ask for an image and return (thread id, the image post, its job id) once it has arrived."""
+    payload = fake.slash_command(**{"prompt": "a red fox", **options})
+    assert client.post(payload).type == DEFER
+    thread_id, [post] = finished_thread(fake)
+    job_id = next(i for i in buttons(post) if i.startswith("imagine:reroll:")).split(":")[2]
+    return thread_id, post, job_id
+
+
+def image_sizes(post) -> list[tuple[int, int]]:
+    return [Image.open(io.BytesIO(data)).size for data in post.files.values()]
+
+
+def test_each_button_makes_its_job_in_the_same_thread_charged_to_whoever_pressed(fake, stack, redis):
+    client = stack()
+    thread_id, post, job_id = first_result(fake, client, count=2)
+    bob = fake.member("1300000000000000002", "bob")
+
+    presses = [
+        (f"imagine:reroll:{job_id}", 2, "🔁 Reroll"),
+        (f"imagine:variation:{job_id}:1", 1, "✨ Variation"),
+        (f"imagine:upscale:{job_id}:0", 1, "⬆️ Upscale"),
+    ]
+    for number, (custom_id, images, label) in enumerate(presses, 2):
+        payload = fake.button_press(post, custom_id, member=bob)
+        answer = client.post(payload)
+        assert (answer.type, answer.ephemeral) == (DEFER, False)
+        posts = wait_until(
+            lambda n=number: len(fake.image_posts_in(thread_id)) >= n and fake.image_posts_in(thread_id),
+            what=label,
+        )
+        assert len(posts[-1].files) == images
+        status = wait_until(
+            lambda p=payload: (
+                "done" in fake.original(p["token"]).data["content"] and fake.original(p["token"])
+            )
+        )
+        assert status.data["content"].startswith(label) and status.data["channel_id"] == thread_id
+    assert image_sizes(fake.image_posts_in(thread_id)[-1]) == [(2048, 2048)]  # the upscale: twice the size
+    assert redis.zcard("imagine:quota:discord:1300000000000000002:window") == 4  # bob pressed: 2 + 1 + 1
+    assert redis.zcard(f"imagine:quota:discord:{OWNER_ID}:window") == 2
+
+
+def test_info_delete_and_the_refine_modal(fake, stack):
+    client = stack()
+    thread_id, post, job_id = first_result(fake, client)
+
+    info = client.post(fake.button_press(post, f"imagine:info:{job_id}"))
+    assert (info.type, info.ephemeral) == (MESSAGE, True)
+    fields = {f["name"]: f["value"] for f in info.body["data"]["embeds"][0]["fields"]}
+    assert info.body["data"]["embeds"][0]["description"] == "a red fox"
+    assert {"Seed", "Model", "Size", "Time"} <= set(fields) and fields["Size"] == "1024×1024"
+
+    modal = client.post(fake.button_press(post, f"imagine:refine:{job_id}"))
+    assert modal.type == MODAL and modal.body["data"]["custom_id"] == f"imagine:refine-modal:{job_id}"
+    submit = fake.modal_submit(modal.body["data"]["custom_id"], thread_id, "at night, snowing --ar 16:9")
+    assert client.post(submit).type == DEFER
+    refined = wait_until(
+        lambda: len(fake.image_posts_in(thread_id)) >= 2 and fake.image_posts_in(thread_id)[-1]
+    )
+    assert refined.data["embeds"][0]["description"] == "a red fox, at night, snowing"
+    width, height = image_sizes(refined)[0]
+    assert width > height  # only the aspect changed
+
+    stranger = fake.member("1300000000000000003", "mallory")
+    refused = client.post(fake.button_press(post, f"imagine:delete:{job_id}:{OWNER_ID}", member=stranger))
+    assert refused.ephemeral and "Only the member who asked" in refused.content
+    assert post.data["id"] in fake.messages
+    assert client.post(fake.button_press(post, f"imagine:delete:{job_id}:{OWNER_ID}")).type == DEFER
+    wait_until(lambda: post.data["id"] not in fake.messages, what="the result to be deleted")
+
+
+def test_a_quota_refusal_is_private_exact_and_opens_nothing(fake, stack):
+    client = stack("[quota]\nimages_per_hour = 1\n")
+    first_result(fake, client)
+    answer = client.post(fake.slash_command(prompt="another one"))
+    assert (answer.type, answer.ephemeral) == (MESSAGE, True)
+    assert answer.content.startswith("Please wait ") and answer.content.endswith(
+        "— you have used 1 of 1 images this hour."
+    )
+    assert len(fake.threads()) == 1
+
+
+@pytest.mark.parametrize(
+    ("options", "reason"),
+    [
+        ({"prompt": "a fox", "count": 9}, "The count must be between 1 and 4 (you asked for 9)."),
+        ({"prompt": "a fox", "seed": -1}, "The seed must be between 0 and 4,294,967,295"),
+        ({"prompt": "a fox", "style": "cubism"}, "There is no style called “cubism”"),
+        ({"prompt": "a fox", "aspect": "round"}, "“round” is not an aspect I know"),
+        ({"prompt": "   "}, "Your prompt is empty"),
+        ({"prompt": "a fox\x07"}, "control character (U+0007)"),
+        ({"prompt": "x" * 1001}, "Your prompt is 1,001 characters long; the limit is 1,000."),
+    ],
+)
+def test_invalid_input_gets_a_private_specific_message_and_charges_nothing(
+    fake, stack, redis, options, reason
+):
+    client = stack(worker=False)
+    answer = client.post(fake.slash_command(**options))
+    assert (answer.type, answer.ephemeral) == (MESSAGE, True)
+    assert reason in answer.content
+    assert not fake.threads() and not redis.keys("imagine:quota:*")
+
+
+def test_channels_off_the_allow_list_are_refused(fake, stack):
+    client = stack('[channels]\nallow = ["discord:999"]\n', worker=False)
+    answer = client.post(fake.slash_command(prompt="a fox"))
+    assert answer.ephemeral and "isn't enabled in this channel" in answer.content
+
+
+def test_a_mention_spam_prompt_pings_nobody(fake, stack):
+    client = stack()
+    prompt = "@everyone @here <@1300000000000000002> <@&1600000000000000001> a *bold* fox"
+    payload = fake.slash_command(prompt=prompt)
+    client.post(payload)
+    thread_id, [post] = finished_thread(fake)
+    status = fake.original(payload["token"]).data["content"]
+    shown = [status, post.data["embeds"][0]["description"], fake.channels[thread_id]["name"]]
+    for text in shown[:2]:
+        assert "@everyone" not in text and "@here" not in text and "<@1300000000000000002>" not in text
+        assert "<@&" not in text and "\\*bold\\*" in text
+    for message in fake.posts_in(CHANNEL_ID) + fake.posts_in(thread_id):
+        assert message.data["allowed_mentions"] == {"parse": []}
+
+
+def test_the_same_interaction_delivered_twice_makes_one_job(fake, stack, redis):
+    client = stack()
+    payload = fake.slash_command(prompt="a fox")
+    assert client.post(payload).type == DEFER
+    assert client.post(payload).status == 409
+    finished_thread(fake)
+    assert len(fake.threads()) == 1 and len(fake.requests_to("PATCH", r"/@original$")) == 1
+    assert len(redis.keys("rq:job:img-*")) == 1
+
+
+def test_a_rate_limited_upload_is_retried_and_posted_once(fake, stack):
+    client = stack()
+    fake.rate_limit(r"^POST /api/v10/channels/\d+/messages$", times=2, retry_after=0.2)
+    thread_id, _ = finished_thread(fake) if client.post(fake.slash_command(prompt="a fox")) else (None, None)
+    uploads = fake.requests_to("POST", rf"/channels/{thread_id}/messages$")
+    assert len(uploads) == 3  # two 429s, then the post
+    assert len(fake.image_posts_in(thread_id)) == 1
+
+
+def test_a_deleted_thread_fails_the_job_cleanly_with_quota_refunded(fake, stack, processes, redis, key):
+    client = stack(worker=False)
+    payload = fake.slash_command(prompt="a fox")
+    client.post(payload)
+    thread = wait_until(lambda: fake.threads() and fake.threads()[0], what="a thread")
+    fake.delete_channel(thread["id"])
+    start_worker(processes, discord_env(fake, key), redis)
+    status = wait_until(
+        lambda: "❌" in fake.original(payload["token"]).data["content"] and fake.original(payload["token"])
+    )
+    assert "could not be posted here" in status.data["content"]
+    assert redis.zcard(f"imagine:quota:discord:{OWNER_ID}:window") == 0
+    assert len(fake.requests_to("POST", rf"/channels/{thread['id']}/messages$")) == 1  # not retried
+
+
+def test_images_over_the_upload_limit_are_split_or_recompressed(fake, stack):
+    client = stack()
+    budget = 60_000
+    payload = fake.slash_command(prompt="a fox", count=2, upload_limit=64 * 1024 + budget)
+    client.post(payload)
+    thread_id, posts = finished_thread(fake, images=2)
+    assert [len(p.files) for p in posts] == [1, 1]  # each fits alone, not both together
+    assert posts[-1].data["components"] and not posts[0].data["components"]  # buttons under the last
+
+    smaller = fake.slash_command(prompt="a hare", upload_limit=64 * 1024 + 25_000)
+    client.post(smaller)
+    second = wait_until(lambda: len(fake.threads()) == 2 and fake.threads()[1]["id"])
+    [post] = wait_until(lambda: fake.image_posts_in(second))
+    [(name, data)] = post.files.items()
+    assert name.endswith(".webp") and len(data) <= 25_000
+    assert "Image 1 was compressed to fit the upload limit" in post.data["content"]
+
+    hopeless = fake.slash_command(prompt="an owl", upload_limit=64 * 1024 + 5_000)
+    client.post(hopeless)
+    third = wait_until(lambda: len(fake.threads()) == 3 and fake.threads()[2]["id"])
+    [post] = wait_until(lambda: fake.posts_in(third))
+    assert not post.files and post.data["embeds"]
+    assert "Image 1 could not be posted: even compressed it is larger than" in post.data["content"]
+
+
+def test_style_autocomplete_offers_the_configured_presets(fake, stack):
+    client = stack(worker=False)
+    answer = client.post(fake.autocomplete("style", "co", prompt="a fox"))
+    assert answer.type == AUTOCOMPLETE_RESULT
+    assert [c["value"] for c in answer.body["data"]["choices"]] == ["watercolor"]

@@ -1,0 +1,205 @@
+"""Delivery into Discord threads through the REST API with the bot token (never the interaction token,
+which expires after 15 minutes while a job may wait longer).
+
+discord.py does the HTTP: multipart uploads, per-route and global rate limits (429 + retry_after) and
+retries of 5xx. This module decides what to post: images packed into the upload limits, the result
+embed and its buttons, status edits and reactions on the member's reply.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import discord
+
+from shared import discord_ui, messages
+from shared.errors import ConfigError, DeliveryImpossible
+from shared.request import ImageRequest
+from shared.settings import Settings
+from workers.delivery.base import JobResult, StatusUpdate
+from workers.delivery.loop import LoopThread
+from workers.delivery.uploads import Upload, pack
+
+log = logging.getLogger(__name__)
+NO_MENTIONS = discord.AllowedMentions.none()
+CALL_TIMEOUT = 120.0  # one delivery step, rate-limit waits included
+MAX_RATELIMIT_WAIT = 60.0  # a longer wait fails the attempt; RQ retries the job later
+EMBED_DESCRIPTION_MAX, EMBED_FIELD_MAX = 4096, 1024
+
+
+class DiscordDeliverer:
+    """Posts results, status edits and reactions, addressed by the ids the job carries."""
+
+    def __init__(self, settings: Settings) -> None:
+        if settings.discord_token is None:
+            raise ConfigError("DISCORD_TOKEN is not set: workers need the bot token to post into threads")
+        discord.http.Route.BASE = settings.discord_api_base.rstrip("/")  # discord.py's one API setting
+        self._token = settings.discord_token.get_secret_value()
+        self._loop = LoopThread("discord-delivery")
+        self._client: discord.Client | None = None
+
+    # --- the Deliverer interface ---------------------------------------------------------------
+
+    def status(self, job_id: str, request: ImageRequest, update: StatusUpdate) -> None:
+        if update.state == "queued":
+            text = messages.queued_short(update.position, None)
+        else:
+            text = update.text
+        preview = [discord.File(io.BytesIO(update.preview), "preview.png")] if update.preview else []
+        self._call(self._edit_status(request, discord_ui.status_line(request, text), preview))
+
+    def result(self, request: ImageRequest, result: JobResult) -> None:
+        self._call(self._post_result(request, result))
+
+    def failure(self, job_id: str, request: ImageRequest, message: str) -> None:
+        self._call(self._post_failure(request, message))
+
+    # --- steps -----------------------------------------------------------------------------------
+
+    async def _post_result(self, request: ImageRequest, result: JobResult) -> None:
+        client = await self._ready()
+        reply = request.requester.reply
+        limit = int(reply.get("upload_limit") or discord_ui.DEFAULT_UPLOAD_LIMIT)
+        packing = pack(result.images, limit_bytes=limit, max_files=discord_ui.MAX_FILES_PER_MESSAGE)
+        notes = list(result.notes)
+        if packing.recompressed:
+            notes.append(messages.images_recompressed(packing.recompressed))
+        if packing.dropped:
+            notes.append(messages.images_dropped(packing.dropped, limit))
+        thread = client.get_partial_messageable(int(_thread_id(request)))
+        batches = packing.messages or [[]]
+        try:
+            for number, batch in enumerate(batches, 1):
+                last = number == len(batches)
+                await thread.send(
+                    content="\n".join(notes)[: discord_ui.MESSAGE_MAX] if last and notes else None,
+                    files=[_file(upload) for upload in batch],
+                    embed=_result_embed(request, result) if last else discord.utils.MISSING,
+                    view=_stopped(_result_buttons(request, result)) if last else discord.utils.MISSING,
+                    allowed_mentions=NO_MENTIONS,
+                )
+        except (discord.NotFound, discord.Forbidden) as exc:
+            raise DeliveryImpossible(f"Discord refused the post ({exc.status} {exc.code})") from None
+        done = messages.done(len(result.images), result.seconds)
+        await self._quietly(self._edit_status(request, discord_ui.status_line(request, done, "✅"), []))
+        await self._quietly(self._react(request, "✅"))
+
+    async def _post_failure(self, request: ImageRequest, message: str) -> None:
+        try:
+            await self._edit_status(request, discord_ui.status_line(request, message, "❌"), [])
+        except (discord.NotFound, discord.Forbidden) as exc:
+            raise DeliveryImpossible(f"Discord refused the edit ({exc.status} {exc.code})") from None
+        await self._quietly(self._react(request, "❌"))
+
+    async def _edit_status(self, request: ImageRequest, content: str, files: list[discord.File]) -> None:
+        reply = request.requester.reply
+        if "status_message" not in reply:
+            return
+        client = await self._ready()
+        channel = client.get_partial_messageable(int(reply["status_channel"]))
+        message = channel.get_partial_message(int(reply["status_message"]))
+        await message.edit(content=content, attachments=files, allowed_mentions=NO_MENTIONS)
+
+    async def _react(self, request: ImageRequest, emoji: str) -> None:
+        """Swap the ⏳ on the member's reply for the outcome."""
+        reply = request.requester.reply
+        if "reply_message" not in reply:
+            return
+        client = await self._ready()
+        channel = client.get_partial_messageable(int(_thread_id(request)))
+        message = channel.get_partial_message(int(reply["reply_message"]))
+        await message.add_reaction(emoji)
+        await message.remove_reaction("⏳", client.user)  # type: ignore[arg-type]
+
+    async def _quietly(self, step) -> None:
+        """A courtesy step (status edit, reaction) whose failure must not undo a delivered result."""
+        try:
+            await step
+        except discord.HTTPException as exc:
+            log.warning("discord: a courtesy update failed: %s %s", exc.status, exc.code)
+
+    async def _ready(self) -> discord.Client:
+        """One logged-in REST client per worker process (no gateway connection)."""
+        if self._client is None:
+            intents = discord.Intents.none()
+            intents.guilds = True  # no gateway here; this only keeps discord.py from warning about state
+            client = discord.Client(intents=intents, max_ratelimit_timeout=MAX_RATELIMIT_WAIT)
+            try:
+                await client.login(self._token)
+            except discord.LoginFailure:
+                raise ConfigError("DISCORD_TOKEN was rejected by Discord: copy the bot token again") from None
+            self._client = client
+        return self._client
+
+    def _call(self, coroutine) -> None:
+        self._loop.run(coroutine, timeout=CALL_TIMEOUT)
+
+    def close(self) -> None:
+        client = self._client
+        self._loop.close(client.close() if client is not None else None)
+
+
+def _thread_id(request: ImageRequest) -> str:
+    return request.requester.thread or request.requester.channel
+
+
+def _file(upload: Upload) -> discord.File:
+    return discord.File(io.BytesIO(upload.data), filename=upload.filename)
+
+
+def _result_embed(request: ImageRequest, result: JobResult) -> discord.Embed:
+    prompt = result.idea or request.prompt
+    embed = discord.Embed(
+        description=discord_ui.shorten(discord_ui.escape(prompt), EMBED_DESCRIPTION_MAX),
+        colour=discord.Colour.blurple(),
+    )
+    if result.revised_prompt:
+        embed.add_field(
+            name="Revised prompt",
+            value=discord_ui.shorten(discord_ui.escape(result.revised_prompt), EMBED_FIELD_MAX),
+            inline=False,
+        )
+    seeds = ", ".join(str(image.seed) for image in result.images if image.seed is not None)
+    if seeds:
+        embed.add_field(name="Seed" if len(result.images) == 1 else "Seeds", value=seeds)
+    embed.add_field(name="Model", value=discord_ui.escape(result.model))
+    embed.add_field(name="Time", value=f"{result.seconds:.1f} s")
+    embed.set_footer(text=f"{request.kind} · {result.job_id}")
+    return embed
+
+
+def _result_buttons(request: ImageRequest, result: JobResult) -> discord.ui.View:
+    """Variation and Upscale per image, then Reroll, Refine, Info, Delete: persistent custom ids."""
+    view = discord.ui.View(timeout=None)
+    job_id, owner = result.job_id, request.requester.user
+    count = len(result.images)
+    for index in range(count):
+        label = f"V{index + 1}" if count > 1 else "Variation"
+        view.add_item(_button(label, "✨", discord_ui.custom_id("variation", job_id, index), row=0))
+    for index in range(count):
+        label = f"U{index + 1}" if count > 1 else "Upscale"
+        view.add_item(_button(label, "⬆️", discord_ui.custom_id("upscale", job_id, index), row=1))
+    view.add_item(_button("Reroll", "🔁", discord_ui.custom_id("reroll", job_id), row=2))
+    view.add_item(_button("Refine", "✏️", discord_ui.custom_id("refine", job_id), row=2))
+    view.add_item(_button("Info", "ℹ️", discord_ui.custom_id("info", job_id), row=2))
+    delete = discord_ui.custom_id("delete", job_id, owner=owner)
+    view.add_item(_button("Delete", "🗑️", delete, row=2, style=discord.ButtonStyle.danger))
+    return view
+
+
+def _button(
+    label: str,
+    emoji: str,
+    custom_id: str,
+    *,
+    row: int,
+    style: discord.ButtonStyle = discord.ButtonStyle.secondary,
+) -> discord.ui.Button:
+    return discord.ui.Button(label=label, emoji=emoji, custom_id=custom_id, row=row, style=style)
+
+
+def _stopped(view: discord.ui.View) -> discord.ui.View:
+    """The worker only renders buttons; a stopped view is not kept in memory to listen for presses."""
+    view.stop()
+    return view
