@@ -67,9 +67,22 @@ class ImagineCore:
         key = keys.event_claim(platform, workspace, event_id)
         return bool(self.redis.set(key, "1", nx=True, ex=EVENT_CLAIM_SECONDS))
 
-    def admit(self, request: ImageRequest) -> None:
-        """Charge the quota before answering publicly; raises Refused. `enqueue` or `give_back` follows."""
-        self.queue.admit(request, self.quota, pending_seconds=PENDING_SECONDS)
+    def admit(self, request: ImageRequest, *, claim: bool = False) -> bool:
+        """Charge the quota before answering publicly; raises Refused. `enqueue` or `give_back` follows.
+
+        With `claim`, the request's platform event is claimed in the same round trip (the first
+        thing a chat command does, so it must be quick): False means it was delivered before, and
+        nothing was charged again.
+        """
+        who = request.requester
+        claim_key = keys.event_claim(who.platform, who.workspace, request.event_id)
+
+        def claim_event(pipe) -> None:
+            if claim:
+                pipe.set(claim_key, "1", nx=True, ex=EVENT_CLAIM_SECONDS)
+
+        admission = self.queue.admit(request, self.quota, pending_seconds=PENDING_SECONDS, before=claim_event)
+        return bool(admission.before[0]) if claim else True
 
     def enqueue(self, request: ImageRequest) -> Submission:
         """Enqueue an admitted request, now that it knows where its answer goes."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from redis import Redis
@@ -61,17 +62,32 @@ class JobQueue:
         self.admit(request, quota)
         return self.enqueue(request)
 
-    def admit(self, request: ImageRequest, quota: Quota, *, pending_seconds: int = 0) -> Admission:
+    def admit(
+        self,
+        request: ImageRequest,
+        quota: Quota,
+        *,
+        pending_seconds: int = 0,
+        before: Callable[[Pipeline], None] | None = None,
+    ) -> Admission:
         """Charge the quota for `request` (once per event) without enqueueing it yet.
 
         A chat frontend admits before it answers publicly (a refusal must stay private), then opens
         the thread and enqueues. `pending_seconds` keeps the concurrency slot counted as alive that
-        long, so a second request meanwhile cannot heal it away as a leak.
+        long, so a second request meanwhile cannot heal it away as a leak. `before` joins the same
+        round trip (see Quota.admit).
         """
         job_id = job_id_for(request)
-        if pending_seconds:
-            self._redis.set(keys.pending(job_id), "1", ex=pending_seconds)
-        return quota.admit(request.requester, job_id, request.count, is_job_alive=self.is_active)
+
+        def first(pipe: Pipeline) -> None:
+            if before is not None:
+                before(pipe)
+            if pending_seconds:
+                pipe.set(keys.pending(job_id), "1", ex=pending_seconds)
+
+        return quota.admit(
+            request.requester, job_id, request.count, is_job_alive=self.is_active, before=first
+        )
 
     def enqueue(self, request: ImageRequest) -> Submission:
         """Enqueue an admitted request; whoever enqueues first owns the job."""

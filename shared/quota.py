@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from redis import Redis
 from redis.client import Pipeline
@@ -108,6 +109,10 @@ def limits_for(config: QuotaConfig, requester: Requester) -> Limits:
     return limits.overlaid(config.users.get(requester.user_key))
 
 
+def _parsed(raw: list) -> list:
+    return [_text(raw[0]), int(raw[1]), int(raw[2]), _text(raw[3])]
+
+
 def _most(values) -> int | None:
     given = [v for v in values if v is not None]
     return max(given) if given else None
@@ -120,6 +125,7 @@ class Admission:
     duplicate: bool
     used: int = 0
     limit: int = 0
+    before: list = field(default_factory=list)  # replies of the commands given as `before`
 
 
 @dataclass(frozen=True)
@@ -144,29 +150,42 @@ class Quota:
         self._admit = redis.register_script(_ADMIT)
         self._refund = redis.register_script(_REFUND)
 
-    def admit(self, requester: Requester, job_id: str, count: int, is_job_alive=None) -> Admission:
+    def admit(
+        self,
+        requester: Requester,
+        job_id: str,
+        count: int,
+        is_job_alive=None,
+        before: Callable[[Pipeline], None] | None = None,
+    ) -> Admission:
         """Charge `count` images and one concurrency slot to the requester, or raise Refused.
 
         `is_job_alive(job_id)` lets a refusal for concurrency first drop slots whose jobs no longer
         exist (a frontend that died between admission and enqueue), so a leak heals itself.
+        `before` adds commands to the admission's round trip; their replies are `Admission.before`.
         """
         limits = limits_for(self._config, requester)
-        result = self._run_admit(requester, job_id, count, limits)
+        pipe = self._redis.pipeline(transaction=False)
+        if before is not None:
+            before(pipe)
+        self._run_admit(pipe, requester, job_id, count, limits)
+        *before_replies, raw = pipe.execute()
+        result = _parsed(raw)
         if (
             result[0] == "running"
             and is_job_alive is not None
             and self._drop_dead_slots(requester, is_job_alive)
         ):
-            result = self._run_admit(requester, job_id, count, limits)
+            result = _parsed(self._run_admit(self._redis, requester, job_id, count, limits))
         status, a, b, retry = result
         if status == "ok":
-            return Admission(duplicate=False, used=a, limit=b)
+            return Admission(duplicate=False, used=a, limit=b, before=before_replies)
         if status == "duplicate":
-            return Admission(duplicate=True)
+            return Admission(duplicate=True, before=before_replies)
         raise self._refusal(status, a, b, float(retry), limits)
 
-    def _run_admit(self, requester: Requester, job_id: str, count: int, limits: Limits) -> list:
-        raw = self._admit(
+    def _run_admit(self, client, requester: Requester, job_id: str, count: int, limits: Limits):
+        return self._admit(
             keys=[
                 keys.quota_window(requester.user_key),
                 keys.quota_running(requester.user_key),
@@ -184,8 +203,8 @@ class Quota:
                 self._slot_ttl,
                 CHARGE_TTL,
             ],
+            client=client,
         )
-        return [_text(raw[0]), int(raw[1]), int(raw[2]), _text(raw[3])]
 
     def _drop_dead_slots(self, requester: Requester, is_job_alive) -> bool:
         running_key = keys.quota_running(requester.user_key)

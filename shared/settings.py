@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.config import AppConfig, load_config
@@ -40,6 +40,25 @@ class Settings(BaseSettings):
     slack_api_url: str = Field(default="https://slack.com/api/", validation_alias="SLACK_API_URL")
 
     config: AppConfig = Field(default_factory=AppConfig, exclude=True)
+
+    @field_validator(
+        "openai_api_key",
+        "openai_base_url",
+        "image_model",
+        "text_model",
+        "diffusers_model",
+        "discord_token",
+        "discord_public_key",
+        "discord_guild_id",
+        "slack_bot_token",
+        "slack_signing_secret",
+        "slack_app_token",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """`DISCORD_TOKEN=` left empty in .env.example means "not set", not an empty token."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @property
     def redis_url_explicit(self) -> bool:

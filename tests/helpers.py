@@ -35,6 +35,20 @@ def wait_until(check: Callable[[], T], *, timeout: float = 10.0, what: str = "co
         pause.wait(0.02)
 
 
+async def wait_until_async(check: Callable[[], T], *, timeout: float = 10.0, what: str = "condition") -> T:
+    """`wait_until` for tests that run an event loop: the loop keeps running while we wait."""
+    import asyncio
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

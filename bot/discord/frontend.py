@@ -41,13 +41,11 @@ class DiscordFrontend:
     # --- /imagine --------------------------------------------------------------------------------
 
     async def imagine(self, interaction: discord.Interaction, options: RequestOptions) -> None:
-        if not self._claim(interaction):
-            return
         channel = interaction.channel
         in_thread = channel is not None and channel.type in THREAD_TYPES
         parent = str(getattr(channel, "parent_id", None) or interaction.channel_id) if in_thread else None
         requester = self._requester(interaction, channel=parent or str(interaction.channel_id))
-        request = await self._admitted(interaction, options, requester, kind="imagine")
+        request = await self._admitted(interaction, options, requester, kind="imagine", claim=True)
         if request is None:
             return
         await interaction.response.defer(thinking=True)
@@ -216,8 +214,13 @@ class DiscordFrontend:
         instruction: str | None = None,
         parent_job_id: str | None = None,
         parent_image_index: int | None = None,
+        claim: bool = False,
     ) -> ImageRequest | None:
-        """Validate and charge the quota; on a refusal or bad input, tell the member privately."""
+        """Validate and charge the quota; on a refusal or bad input, tell the member privately.
+
+        With `claim`, the interaction is also claimed in the admission's round trip: None for a
+        redelivery, which must do nothing.
+        """
         try:
             request = check_request(
                 self.settings,
@@ -229,11 +232,11 @@ class DiscordFrontend:
                 parent_job_id=parent_job_id,
                 parent_image_index=parent_image_index,
             )
-            self.core.admit(request)
+            first_delivery = self.core.admit(request, claim=claim)
         except (InvalidRequest, Refused) as exc:
             await self._tell(interaction, str(exc))
             return None
-        return request
+        return request if first_delivery else None
 
     def _checked(
         self, requester: Requester, options: RequestOptions, *, event_id: str, follow_up: followups.FollowUp

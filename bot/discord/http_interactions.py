@@ -31,6 +31,7 @@ PING, PONG = 1, 1
 MAX_SKEW_SECONDS = 300  # older (or future) timestamps are replays
 FIRST_RESPONSE_SECONDS = 2.8  # Discord waits 3 s for the answer
 EPHEMERAL = 64
+FOLLOW_UP_YIELD_SECONDS = 1.0
 
 
 @dataclass
@@ -41,19 +42,39 @@ class _Pending:
 
 
 class HttpResponseAdapter(AsyncWebhookAdapter):
-    """Turns the first interaction response of an HTTP-delivered interaction into the HTTP answer."""
+    """Turns the first interaction response of an HTTP-delivered interaction into the HTTP answer.
+
+    Answers come first: Discord gives 3 s for them, while the work after an answer (the status
+    message, the thread) has minutes. So once a handler has answered, it waits until no other
+    interaction is waiting for its answer (at most FOLLOW_UP_YIELD_SECONDS) before it goes on.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self._pending: dict[int, _Pending] = {}
+        self._unanswered = 0
+        self._quiet = asyncio.Event()
+        self._quiet.set()
 
     def expect(self, interaction_id: int, interaction_type: int) -> _Pending:
         pending = _Pending(interaction_type, asyncio.get_running_loop().create_future())
         self._pending[interaction_id] = pending
+        self._unanswered += 1
+        self._quiet.clear()
         return pending
 
-    def forget(self, interaction_id: int) -> None:
+    def answered(self, interaction_id: int) -> None:
+        """The HTTP answer is out (or was given up on)."""
         self._pending.pop(interaction_id, None)
+        self._unanswered -= 1
+        if self._unanswered == 0:
+            self._quiet.set()
+
+    async def _answers_first(self) -> None:
+        try:
+            await asyncio.wait_for(self._quiet.wait(), FOLLOW_UP_YIELD_SECONDS)
+        except TimeoutError:
+            pass  # under endless load, follow-ups must still make progress
 
     async def create_interaction_response(
         self, interaction_id: int, token: str, *, session, params, **kwargs
@@ -66,6 +87,7 @@ class HttpResponseAdapter(AsyncWebhookAdapter):
         payload = params.payload or {}
         pending.response.set_result(payload)
         await pending.sent.wait()  # later REST calls about this interaction must follow the answer
+        await self._answers_first()
         data = payload.get("data") or {}
         return {
             "interaction": {
@@ -127,16 +149,18 @@ class InteractionsServer:
         try:
             answer = await asyncio.wait_for(asyncio.shield(pending.response), FIRST_RESPONSE_SECONDS)
         except TimeoutError:
-            self._adapter.forget(interaction_id)
             log.error(
-                "discord: no response to interaction %s within %.1f s", interaction_id, FIRST_RESPONSE_SECONDS
+                "discord: no response to interaction %s in %.1f s", interaction_id, FIRST_RESPONSE_SECONDS
             )
             return web.json_response({"error": "no response"}, status=500)
-        response = web.json_response(answer)
-        await response.prepare(request)
-        await response.write_eof()
-        pending.sent.set()
-        return response
+        else:
+            response = web.json_response(answer)
+            await response.prepare(request)
+            await response.write_eof()
+            return response
+        finally:
+            pending.sent.set()
+            self._adapter.answered(interaction_id)
 
     async def healthz(self, request: web.Request) -> web.Response:
         try:

@@ -25,6 +25,7 @@ NO_INTENT = (
     "the Message Content intent is off, so replies in threads cannot be read: turn on "
     f"{PORTAL} → your app → Bot → Privileged Gateway Intents → Message Content Intent"
 )
+BACKLOG = 1024  # bursts of interactions arrive at once; a full accept queue costs a 1 s SYN retry
 NO_PUBLIC_KEY = f"DISCORD_PUBLIC_KEY is not set: copy it from {PORTAL} → your app → General Information"
 
 
@@ -36,14 +37,18 @@ def run_discord(
         raise ConfigError(NO_TOKEN)
     if http and not settings.discord_public_key:
         raise ConfigError(NO_PUBLIC_KEY)
-    discord.http.Route.BASE = settings.discord_api_base.rstrip("/")  # discord.py's one API setting
-    redis = connect(settings.redis_url)
-    frontend = DiscordFrontend(ImagineCore(settings, redis))
-    client = ImagineClient(
-        frontend, gateway=not http, sync_commands=sync_commands, guild_id=settings.discord_guild_id
-    )
+    client = build_client(settings, gateway=not http, sync_commands=sync_commands)
     main = _serve_http(client, settings, host, port, say) if http else _serve_gateway(client, settings, say)
     asyncio.run(main)
+
+
+def build_client(settings: Settings, *, gateway: bool, sync_commands: bool) -> ImagineClient:
+    """The client with its frontend, pointed at DISCORD_API_BASE; not logged in yet."""
+    discord.http.Route.BASE = settings.discord_api_base.rstrip("/")  # discord.py's one API setting
+    frontend = DiscordFrontend(ImagineCore(settings, connect(settings.redis_url)))
+    return ImagineClient(
+        frontend, gateway=gateway, sync_commands=sync_commands, guild_id=settings.discord_guild_id
+    )
 
 
 async def _login(client: ImagineClient, settings: Settings, say: Callable[[str], None]) -> None:
@@ -78,7 +83,7 @@ async def _serve_http(
         server = InteractionsServer(client, settings.discord_public_key or "", client.frontend.core.redis)
         runner = web.AppRunner(server.app(), access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, host, port)
+        site = web.TCPSite(runner, host, port, backlog=BACKLOG)
         try:
             await site.start()
         except OSError as exc:

@@ -200,17 +200,13 @@ class FakeDiscord(FakeServer):
 
     def slash_command(self, name: str = "imagine", **options: Any) -> dict[str, Any]:
         kinds = {str: 3, int: 4, bool: 5}
+        where = ("channel_id", "member", "upload_limit", "interaction_id")
+        extra = {k: options.pop(k) for k in where if k in options}
         given = [
             {"name": key, "type": kinds[type(value)], "value": value}
             for key, value in options.items()
             if value is not None
         ]
-        extra = {
-            k: options.pop(k)
-            for k in ("channel_id", "member", "upload_limit", "interaction_id")
-            if k in options
-        }
-        given = [o for o in given if o["name"] not in extra]
         data = {"id": "1500000000000000001", "name": name, "type": 1, "options": given}
         return self.interaction(2, data, **extra)
 
@@ -290,6 +286,8 @@ class FakeDiscord(FakeServer):
         message["guild_id"] = GUILD_ID
         if not bot:
             message["member"] = {k: v for k, v in self.member(author_id).items() if k != "user"}
+        with self._state_lock:  # it exists on Discord before the gateway tells anyone about it
+            self.messages[message["id"]] = StoredMessage(message)
         return message
 
     # --- the API --------------------------------------------------------------------------------

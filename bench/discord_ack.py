@@ -1,0 +1,114 @@
+"""Time from a /imagine interaction to its defer answer, with many arriving at once.
+
+    .venv/bin/python bench/discord_ack.py [--requests 200] [--rounds 3]
+
+`imagine discord --http` runs as its own process against a private Redis and the fake Discord REST
+API from the tests; N signed /imagine interactions from N different members are posted at once, and
+each one's time from sending to the HTTP answer (the defer Discord needs within 3 s) is recorded.
+The frontend's follow-up REST calls (status message, thread) run on the same event loop meanwhile,
+so they are part of what the answers compete with; each round starts once the last one's threads are
+open. No worker runs: the queue only fills.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
+import aiohttp  # noqa: E402
+from nacl.signing import SigningKey  # noqa: E402
+
+from bench._common import background, percentile, private_redis, python, table  # noqa: E402
+from tests.fakes.discord_api import TOKEN, FakeDiscord  # noqa: E402
+from tests.helpers import free_port, wait_until  # noqa: E402
+
+CONFIG = "[quota]\nimages_per_hour = 100000\nconcurrent = 100\nworkspace_images_per_day = 1000000\n"
+
+
+async def post_all(url: str, key: SigningKey, payloads: list[dict], fake: FakeDiscord) -> list[float]:
+    async def one(session: aiohttp.ClientSession, payload: dict) -> float:
+        body = json.dumps(payload).encode()
+        stamp = str(int(time.time()))
+        headers = {
+            "content-type": "application/json",
+            "X-Signature-Ed25519": key.sign(stamp.encode() + body).signature.hex(),
+            "X-Signature-Timestamp": stamp,
+        }
+        started = time.perf_counter()
+        async with session.post(f"{url}/interactions", data=body, headers=headers) as response:
+            answer = await response.json()
+        took = time.perf_counter() - started
+        assert response.status == 200 and answer["type"] == 5, answer
+        fake.answered_over_http(payload, answer)  # as Discord does: the answer creates the message
+        return took
+
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        return list(await asyncio.gather(*(one(session, p) for p in payloads)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    key = SigningKey.generate()
+    rows = []
+    with private_redis() as redis_url, FakeDiscord() as fake, tempfile.TemporaryDirectory() as folder:
+        config = Path(folder) / "imagine.toml"
+        config.write_text(CONFIG)
+        port = free_port()
+        env = {
+            "REDIS_URL": redis_url,
+            "IMAGINE_CONFIG": str(config),
+            "DISCORD_TOKEN": TOKEN,
+            "DISCORD_API_BASE": fake.api_base,
+            "DISCORD_PUBLIC_KEY": key.verify_key.encode().hex(),
+        }
+        command = python("-m", "bot.cli", "discord", "--http", "--host", "127.0.0.1", "--port", str(port))
+        command += ["--log-level", "WARNING"]
+        with background(command, env):
+            url = f"http://127.0.0.1:{port}"
+            wait_until(lambda: _healthy(url), timeout=30, what="the frontend")
+            for round_number in range(1, args.rounds + 1):
+                payloads = [
+                    fake.slash_command(
+                        prompt=f"a fox number {i}", member=fake.member(str(1700000000000000000 + i))
+                    )
+                    for i in range(args.requests)
+                ]
+                times = asyncio.run(post_all(url, key, payloads, fake))
+                # Each round starts on an idle frontend: the last round's threads are all open.
+                opened = round_number * args.requests
+                wait_until(lambda n=opened: len(fake.threads()) >= n, timeout=120, what="the follow-ups")
+                ms = [t * 1000 for t in times]
+                rows.append(
+                    [
+                        str(round_number),
+                        str(args.requests),
+                        f"{percentile(ms, 50):.1f}",
+                        f"{percentile(ms, 99):.1f}",
+                        f"{max(ms):.1f}",
+                    ]
+                )
+    print(table(["round", "concurrent /imagine", "p50 ms", "p99 ms", "max ms"], rows))
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+"""The gateway bot in-process: discord.py's own dispatch fed raw gateway payloads (GUILD_CREATE,
+THREAD_CREATE, MESSAGE_CREATE, INTERACTION_CREATE), REST against the fake, a real worker process."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.discord.run import build_client
+from tests.discord_harness import start_worker
+from tests.fakes.discord_api import OWNER_ID, TOKEN, FakeDiscord
+from tests.helpers import wait_until_async
+
+
+@pytest.fixture
+def fake():
+    with FakeDiscord() as server:
+        yield server
+
+
+@pytest.fixture
+def gateway(fake, make_settings, processes, redis, config_file):
+    """Run `scenario(client)` against a logged-in gateway client with a worker behind it."""
+
+    def run(scenario, config: str | None = None):
+        path = config_file(config) if config else None
+        env = {"DISCORD_TOKEN": TOKEN, "DISCORD_API_BASE": fake.api_base}
+        if path is not None:
+            env["IMAGINE_CONFIG"] = str(path)
+        start_worker(processes, env, redis)
+        settings = make_settings(path, discord_token=TOKEN, discord_api_base=fake.api_base)
+
+        async def main():
+            client = build_client(settings, gateway=True, sync_commands=False)
+            async with client:
+                await client.login(TOKEN)
+                client._connection.parse_guild_create(fake.guild_create())
+                await scenario(client)
+
+        asyncio.run(main())
+
+    return run
+
+
+async def imagine_in_a_thread(fake: FakeDiscord, client, prompt: str = "a red fox") -> str:
+    """/imagine over the gateway; returns the thread once its first image is there (THREAD_CREATE sent)."""
+    client._connection.parse_interaction_create(fake.slash_command(prompt=prompt))
+    thread = await wait_until_async(lambda: fake.threads() and fake.threads()[-1], what="a thread")
+    client._connection.parse_thread_create({**thread, "newly_created": True})
+    await wait_until_async(lambda: fake.image_posts_in(thread["id"]), what="the first image")
+    return thread["id"]
+
+
+def test_a_reply_in_the_thread_refines_its_last_image(fake, gateway):
+    async def scenario(client):
+        thread_id = await imagine_in_a_thread(fake, client)
+        reply = fake.thread_message(thread_id, "at night, snowing --ar 16:9")
+        client._connection.parse_message_create(reply)
+        posts = await wait_until_async(
+            lambda: len(fake.image_posts_in(thread_id)) == 2 and fake.image_posts_in(thread_id)
+        )
+        assert posts[-1].data["embeds"][0]["description"] == "a red fox, at night, snowing"
+        await wait_until_async(lambda: fake.reactions.get(reply["id"]) == ["✅"], what="⏳ swapped for ✅")
+        status = [m for m in fake.posts_in(thread_id) if m.data["content"].startswith("✏️ Refine:")]
+        assert len(status) == 1 and "✅ done" in status[0].data["content"]
+
+    gateway(scenario)
+
+
+def test_bots_strangers_and_other_threads_are_ignored(fake, gateway):
+    async def scenario(client):
+        thread_id = await imagine_in_a_thread(fake, client)
+        ignored = [
+            fake.thread_message(thread_id, "make it blue", bot=True),
+            fake.thread_message(thread_id, "make it green", author_id="1300000000000000009"),
+        ]
+        other = {**fake.channels[thread_id], "id": fake.new_id(), "name": "someone else's thread"}
+        fake.channels[other["id"]] = other
+        client._connection.parse_thread_create({**other, "newly_created": True})
+        ignored.append(fake.thread_message(other["id"], "make it red"))
+        counted = fake.thread_message(thread_id, "make it purple")
+        for message in [*ignored, counted]:  # the counted one last: once it is answered, the rest were seen
+            client._connection.parse_message_create(message)
+        await wait_until_async(lambda: fake.reactions.get(counted["id"]) == ["✅"])
+        assert not any(fake.reactions.get(m["id"]) for m in ignored)
+        assert len(fake.image_posts_in(thread_id)) == 2 and not fake.posts_in(other["id"])[1:]
+
+    gateway(scenario)
+
+
+def test_anyone_may_refine_when_the_config_says_so(fake, gateway):
+    async def scenario(client):
+        thread_id = await imagine_in_a_thread(fake, client)
+        client._connection.parse_message_create(
+            fake.thread_message(thread_id, "make it green", author_id="1300000000000000009")
+        )
+        await wait_until_async(lambda: len(fake.image_posts_in(thread_id)) == 2)
+
+    gateway(scenario, '[threads]\nrefine_by = "anyone"\n')
+
+
+def test_a_bad_flag_in_a_reply_is_answered_with_the_reason(fake, gateway, redis):
+    async def scenario(client):
+        thread_id = await imagine_in_a_thread(fake, client)
+        reply = fake.thread_message(thread_id, "brighter --zoom 2")
+        client._connection.parse_message_create(reply)
+        await wait_until_async(lambda: fake.reactions.get(reply["id"]) == ["❌"])
+        answer = await wait_until_async(
+            lambda: [m for m in fake.posts_in(thread_id) if "There is no flag --zoom" in m.data["content"]]
+        )
+        assert answer[0].data["allowed_mentions"] == {"parse": [], "replied_user": False}
+        assert redis.zcard(f"imagine:quota:discord:{OWNER_ID}:window") == 1  # only the first image
+
+    gateway(scenario)
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({"DISCORD_TOKEN": ""}, "DISCORD_TOKEN is not set"),
+        ({"DISCORD_TOKEN": "wrong"}, "DISCORD_TOKEN was rejected by Discord"),
+        ({}, "Privileged Gateway Intents → Message Content Intent"),
+    ],
+)
+def test_start_up_problems_say_what_to_fix(processes, env, says):
+    with FakeDiscord(message_content_intent=False) as fake:
+        base = {"DISCORD_TOKEN": TOKEN, "DISCORD_API_BASE": fake.api_base}
+        process = processes.start("discord", "--no-sync", extra_env={**base, **env})
+        assert process.wait(timeout=30) == 1
+        output = processes.log_of(process)
+        assert says in output and "Traceback" not in output
+
+
+def test_http_mode_needs_the_public_key(processes):
+    process = processes.start("discord", "--http", extra_env={"DISCORD_TOKEN": TOKEN})
+    assert process.wait(timeout=30) == 1
+    assert "DISCORD_PUBLIC_KEY is not set" in processes.log_of(process)
