@@ -121,6 +121,7 @@ class ThreadOrigin(BaseModel):
 
     channel: str
     owner: str  # the platform's user id
+    nsfw: bool = False  # the channel's age restriction, which its threads share
 
 
 class ThreadOrigins:

@@ -8,7 +8,9 @@ import time
 import pytest
 from nacl.signing import SigningKey
 from PIL import Image
+from rq.job import Job
 
+from shared.queue import SERIALIZER
 from tests.discord_harness import discord_env, start_http_frontend, start_worker
 from tests.fakes.discord_api import CHANNEL_ID, OWNER_ID, FakeDiscord
 from tests.helpers import wait_until
@@ -297,3 +299,25 @@ def test_style_autocomplete_offers_the_configured_presets(fake, stack):
     answer = client.post(fake.autocomplete("style", "co", prompt="a fox"))
     assert answer.type == AUTOCOMPLETE_RESULT
     assert [c["value"] for c in answer.body["data"]["choices"]] == ["watercolor"]
+
+
+def test_quota_shows_what_is_used_and_left_privately(fake, stack):
+    client = stack()
+    first_result(fake, client, count=3)
+    answer = client.post(fake.slash_command(name="quota"))
+    assert (answer.type, answer.ephemeral) == (MESSAGE, True)
+    assert "Images this hour: 3 of 10 used, 7 left." in answer.content
+    assert "This server today: 3 of 200 images" in answer.content
+
+
+def test_an_age_restricted_channel_is_marked_on_the_job(fake, stack, redis):
+    fake.channels["1200000000000000077"] = fake.text_channel("1200000000000000077", "after-dark", nsfw=True)
+    client = stack(worker=False)
+    client.post(fake.slash_command(prompt="a moody portrait", channel_id="1200000000000000077"))
+    [key] = wait_until(lambda: redis.keys("rq:job:img-*"))
+    job = Job.fetch(key.decode().removeprefix("rq:job:"), connection=redis, serializer=SERIALIZER)
+    request = job.kwargs["request"]
+    assert (
+        request["requester"]["channel_nsfw"] is True
+        and request["requester"]["channel"] == "1200000000000000077"
+    )

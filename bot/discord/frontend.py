@@ -63,7 +63,7 @@ class DiscordFrontend:
             await self._edit_quietly(interaction, self._setup_problem(exc))
             return
         if self.core.origins.get(PLATFORM, requester.workspace, thread_id) is None:
-            origin = ThreadOrigin(channel=requester.channel, owner=requester.user)
+            origin = ThreadOrigin(channel=requester.channel, owner=requester.user, nsfw=_is_nsfw(channel))
             self.core.origins.record(PLATFORM, requester.workspace, thread_id, origin)
         reply = {"status_channel": str(status.channel.id), "status_message": str(status.id)}
         self.core.enqueue(_addressed(request, thread_id, reply))
@@ -259,7 +259,9 @@ class DiscordFrontend:
         workspace, thread_id = str(interaction.guild_id), str(interaction.channel_id)
         origin = self.core.origins.get(PLATFORM, workspace, thread_id)
         requester = self._requester(interaction, channel=origin.channel if origin else thread_id)
-        requester = requester.model_copy(update={"thread": thread_id})
+        requester = requester.model_copy(
+            update={"thread": thread_id, "channel_nsfw": bool(origin and origin.nsfw)}
+        )
         turn = self.core.turn(requester, job_id) if origin else None
         if turn is None:
             await self._tell(interaction, messages.turn_forgotten(self.settings.config.threads.ttl_days))
@@ -276,7 +278,7 @@ class DiscordFrontend:
             user=str(user.id),
             user_name=user.display_name,
             roles=_role_ids(user),
-            channel_nsfw=bool(getattr(channel_obj, "nsfw", False)),
+            channel_nsfw=_is_nsfw(channel_obj),
             reply={"upload_limit": str(interaction.filesize_limit)},
         )
 
@@ -291,7 +293,7 @@ class DiscordFrontend:
             user=str(message.author.id),
             user_name=message.author.display_name,
             roles=_role_ids(message.author),
-            channel_nsfw=bool(getattr(message.channel, "nsfw", False)),
+            channel_nsfw=origin.nsfw,
             reply={"upload_limit": str(guild.filesize_limit)},
         )
 
@@ -365,6 +367,11 @@ async def _edit_original(interaction: discord.Interaction, content: str) -> disc
                 raise
             await asyncio.sleep(0.05 * 2**attempt)
     raise AssertionError("unreachable")
+
+
+def _is_nsfw(channel: object) -> bool:
+    """Age-restricted: a channel's own flag; a thread's comes from its parent (recorded in its origin)."""
+    return bool(getattr(channel, "nsfw", False))
 
 
 def _role_ids(user: discord.abc.User) -> tuple[str, ...]:
