@@ -127,6 +127,34 @@ def discord(ctx: click.Context, http: bool, host: str, port: int, sync: bool, lo
         _fail(str(exc), EXIT_OTHER)
 
 
+@cli.command()
+@click.option(
+    "--socket",
+    "mode",
+    flag_value="socket",
+    default=True,
+    help="Socket Mode (default; needs SLACK_APP_TOKEN).",
+)
+@click.option(
+    "--http", "mode", flag_value="http", help="Serve POST /slack/events (needs SLACK_SIGNING_SECRET)."
+)
+@click.option("--host", default="0.0.0.0", show_default=True, help="With --http: the address to listen on.")
+@click.option("--port", default=3000, show_default=True, type=click.IntRange(1, 65535), help="With --http.")
+@click.option("--log-level", default="INFO", show_default=True)
+@click.pass_context
+def slack(ctx: click.Context, mode: str, host: str, port: int, log_level: str) -> None:
+    """Run the Slack app: Socket Mode (default) or the HTTP endpoint."""
+    from bot.slack.app import run_slack
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        run_slack(
+            _settings(ctx), http=mode == "http", host=host, port=port, say=lambda t: click.echo(t, err=True)
+        )
+    except ConfigError as exc:
+        _fail(str(exc), EXIT_OTHER)
+
+
 @cli.group()
 def quota() -> None:
     """Show, reset or grant quota for a user ('platform:id', or a plain id for the command line)."""

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from redis import Redis
 
+from bot import followups
+from bot.flags import parse_flags
 from shared import keys, messages
-from shared.errors import Refused
+from shared.errors import InvalidRequest, Refused
 from shared.queue import JobQueue, Submission, job_id_for
 from shared.quota import Quota, UsageReport
 from shared.request import ImageRequest, JobKind, Requester, RequestOptions, build_request
@@ -62,10 +64,37 @@ class ImagineCore:
         """Admit against the quota and enqueue, once per platform event."""
         return self.queue.submit(request, self.quota)
 
-    def claim_event(self, platform: str, workspace: str, event_id: str) -> bool:
+    def claim_event(
+        self, platform: str, workspace: str, event_id: str, *, seconds: int = EVENT_CLAIM_SECONDS
+    ) -> bool:
         """True for the first delivery of a platform event; a redelivery or a double click gets False."""
         key = keys.event_claim(platform, workspace, event_id)
-        return bool(self.redis.set(key, "1", nx=True, ex=EVENT_CLAIM_SECONDS))
+        return bool(self.redis.set(key, "1", nx=True, ex=seconds))
+
+    def check_follow_up(
+        self, requester: Requester, follow_up: followups.FollowUp, *, event_id: str
+    ) -> ImageRequest:
+        """A button press or a refinement, validated like a fresh request."""
+        return check_request(
+            self.settings,
+            follow_up.options,
+            requester=requester,
+            event_id=event_id,
+            kind=follow_up.kind,
+            instruction=follow_up.instruction,
+            parent_job_id=follow_up.parent_job_id,
+            parent_image_index=follow_up.parent_image_index,
+        )
+
+    def check_reply(self, requester: Requester, text: str, *, event_id: str) -> ImageRequest:
+        """A message in the thread (words and flags) refining its last image; raises InvalidRequest."""
+        turn = self.turn(requester)
+        if turn is None:
+            raise InvalidRequest(messages.nothing_to_refine_yet())
+        flagged = parse_flags(text)
+        return self.check_follow_up(
+            requester, followups.refine(turn, flagged.text, flagged.options), event_id=event_id
+        )
 
     def admit(self, request: ImageRequest, *, claim: bool = False) -> bool:
         """Charge the quota before answering publicly; raises Refused. `enqueue` or `give_back` follows.

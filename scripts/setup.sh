@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian/Ubuntu machine for imagine-bot: redis-server, a virtualenv, the package.
-# Idempotent: run it again at any time. Extras: IMAGINE_EXTRAS (default "openai,discord,gpu,test").
+# Idempotent: run it again at any time. Extras: IMAGINE_EXTRAS (default "openai,discord,slack,gpu,test").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,4 +22,4 @@ pip=(.venv/bin/python -m pip install -q --disable-pip-version-check)
 if ! .venv/bin/python -c "import torch" >/dev/null 2>&1; then
     "${pip[@]}" "torch==${IMAGINE_TORCH_VERSION:-2.13.0}"
 fi
-"${pip[@]}" -e ".[${IMAGINE_EXTRAS:-openai,discord,gpu,test}]"
+"${pip[@]}" -e ".[${IMAGINE_EXTRAS:-openai,discord,slack,gpu,test}]"

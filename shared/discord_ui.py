@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import re
 
+from shared.chat_text import ACTION_PREFIX, JOB_ID_PATTERN, KIND_LABELS, custom_id, shorten
 from shared.request import ImageRequest
 
-CUSTOM_ID_PREFIX = "imagine"
-JOB_ID_PATTERN = r"img-[0-9a-f]{32}"
+__all__ = ["custom_id", "shorten"]
+
+CUSTOM_ID_PREFIX = ACTION_PREFIX
 # action -> template (discord.py's DynamicItem matches these against a press's custom id)
 TEMPLATES = {
     "reroll": rf"{CUSTOM_ID_PREFIX}:reroll:(?P<job>{JOB_ID_PATTERN})",
@@ -27,26 +29,9 @@ MESSAGE_MAX = 2000
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024  # per message, unless the guild allows more
 MAX_FILES_PER_MESSAGE = 10
 
-KIND_LABELS = {
-    "imagine": "🎨",
-    "refine": "✏️ Refine:",
-    "reroll": "🔁 Reroll:",
-    "variation": "✨ Variation:",
-    "upscale": "⬆️ Upscale:",
-}
-
 _MARKDOWN = re.compile(r"([\\*_~`|>#\[\]()-])")
 _MENTION = re.compile(r"@(everyone|here|[!&]?[0-9]{15,21})")
 _ANGLE_MENTION = re.compile(r"<(@[!&]?|#|/)")
-
-
-def custom_id(action: str, job_id: str, index: int | None = None, owner: str | None = None) -> str:
-    parts = [CUSTOM_ID_PREFIX, action, job_id]
-    if index is not None:
-        parts.append(str(index))
-    if owner is not None:
-        parts.append(owner)
-    return ":".join(parts)
 
 
 def escape(text: str) -> str:
@@ -54,10 +39,6 @@ def escape(text: str) -> str:
     text = _MARKDOWN.sub(r"\\\1", text)
     text = _ANGLE_MENTION.sub(lambda m: "<\u200b" + m[1], text)
     return _MENTION.sub("@\u200b\\1", text)
-
-
-def shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def thread_name(prompt: str) -> str:

@@ -126,6 +126,12 @@ def missing_permissions(permissions: str) -> str:
     )
 
 
+def slack_not_in_channel() -> str:
+    return (
+        "I'm not in this channel yet: invite me with `/invite @imagine`, then try again. Nothing was charged."
+    )
+
+
 def platform_error(status: int) -> str:
     return (
         f"The chat service answered with an error ({status}); your quota was not charged. Please try again."

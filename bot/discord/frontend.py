@@ -141,15 +141,8 @@ class DiscordFrontend:
         if not self.core.claim_event(PLATFORM, workspace, f"message-{message.id}"):
             return
         requester = self._message_requester(message, origin)
-        turn = self.core.turn(requester)
         try:
-            if turn is None:
-                raise InvalidRequest(messages.nothing_to_refine_yet())
-            flagged = parse_flags(message.content)
-            follow_up = followups.refine(turn, flagged.text, flagged.options)
-            request = self._checked(
-                requester, follow_up.options, event_id=f"message-{message.id}", follow_up=follow_up
-            )
+            request = self.core.check_reply(requester, message.content, event_id=f"message-{message.id}")
             self.core.admit(request)
         except (InvalidRequest, Refused) as exc:
             await self._answer_reply(message, "❌", str(exc))
@@ -237,20 +230,6 @@ class DiscordFrontend:
             await self._tell(interaction, str(exc))
             return None
         return request if first_delivery else None
-
-    def _checked(
-        self, requester: Requester, options: RequestOptions, *, event_id: str, follow_up: followups.FollowUp
-    ) -> ImageRequest:
-        return check_request(
-            self.settings,
-            options,
-            requester=requester,
-            event_id=event_id,
-            kind=follow_up.kind,
-            instruction=follow_up.instruction,
-            parent_job_id=follow_up.parent_job_id,
-            parent_image_index=follow_up.parent_image_index,
-        )
 
     async def _thread_turn(
         self, interaction: discord.Interaction, job_id: str

@@ -36,4 +36,8 @@ def build_deliverers(settings: Settings, redis: Redis) -> Deliverers:
         from workers.delivery.discord import DiscordDeliverer
 
         by_platform["discord"] = DiscordDeliverer(settings)
+    if settings.slack_bot_token is not None:
+        from workers.delivery.slack import SlackDeliverer
+
+        by_platform["slack"] = SlackDeliverer(settings)
     return Deliverers(by_platform)

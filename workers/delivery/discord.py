@@ -47,7 +47,7 @@ class DiscordDeliverer:
         else:
             text = update.text
         preview = [discord.File(io.BytesIO(update.preview), "preview.png")] if update.preview else []
-        self._call(self._edit_status(request, discord_ui.status_line(request, text), preview))
+        self._call(self._quietly(self._edit_status(request, discord_ui.status_line(request, text), preview)))
 
     def result(self, request: ImageRequest, result: JobResult) -> None:
         self._call(self._post_result(request, result))

@@ -1,0 +1,172 @@
+"""`imagine slack`: start-up checks that say what to fix, then the bolt app over Socket Mode or HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import signal
+from collections.abc import Callable
+
+from aiohttp import web
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.core import ImagineCore
+from bot.slack.frontend import SlackFrontend
+from shared import slack_ui
+from shared.errors import ConfigError
+from shared.redis_conn import connect
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+APPS = "https://api.slack.com/apps"
+NO_BOT_TOKEN = f"SLACK_BOT_TOKEN is not set: {APPS} → your app → OAuth & Permissions → Bot User OAuth Token"
+BAD_BOT_TOKEN = (
+    f"SLACK_BOT_TOKEN was rejected by Slack ({{error}}): copy it again from {APPS} → OAuth & Permissions"
+)
+NO_SIGNING_SECRET = f"SLACK_SIGNING_SECRET is not set: {APPS} → your app → Basic Information → Signing Secret"
+NO_APP_TOKEN = (
+    "SLACK_APP_TOKEN is not set: Socket Mode needs an app-level token with connections:write "
+    f"({APPS} → your app → Basic Information → App-Level Tokens), or run with --http"
+)
+BAD_APP_TOKEN = "SLACK_APP_TOKEN must be an app-level token starting with xapp- (not the xoxb- bot token)"
+REQUIRED_SCOPES = (
+    "chat:write",
+    "commands",
+    "files:write",
+    "reactions:write",
+    "app_mentions:read",
+    "channels:history",
+)
+BACKLOG = 1024  # bursts of commands arrive at once; a full accept queue costs a 1 s SYN retry
+
+
+def run_slack(settings: Settings, *, http: bool, host: str, port: int, say: Callable[[str], None]) -> None:
+    """Run until SIGTERM or SIGINT; configuration problems raise ConfigError with the fix."""
+    if settings.slack_bot_token is None:
+        raise ConfigError(NO_BOT_TOKEN)
+    if http and settings.slack_signing_secret is None:
+        raise ConfigError(NO_SIGNING_SECRET)
+    if not http:
+        if settings.slack_app_token is None:
+            raise ConfigError(NO_APP_TOKEN)
+        if not settings.slack_app_token.get_secret_value().startswith("xapp-"):
+            raise ConfigError(BAD_APP_TOKEN)
+    asyncio.run(_serve(settings, http=http, host=host, port=port, say=say))
+
+
+def build_app(settings: Settings, *, team_url: str = "") -> tuple[AsyncApp, SlackFrontend]:
+    """The bolt app with every listener, its Web API client pointed at SLACK_API_URL."""
+    assert settings.slack_bot_token is not None
+    client = AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url,
+        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)],
+    )
+    secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    app = AsyncApp(
+        client=client,
+        signing_secret=secret,
+        request_verification_enabled=secret is not None,
+        ignoring_self_events_enabled=True,
+    )
+    frontend = SlackFrontend(ImagineCore(settings, connect(settings.redis_url)), team_url=team_url)
+
+    @app.command("/imagine")
+    async def imagine(ack, body, client, respond):
+        await frontend.command(ack, body, client, respond)
+
+    @app.event("message")
+    async def message(event, body, client, context):
+        await frontend.message(event, body, client, context.bot_user_id or "")
+
+    @app.event("app_mention")
+    async def mention(event, body, client, context):
+        await frontend.mention(event, body, client, context.bot_user_id or "")
+
+    @app.event("app_home_opened")
+    async def home(event, body, client):
+        await frontend.home(event, body, client)
+
+    @app.action(re.compile(r"^imagine:"))
+    async def press(ack, body, client):
+        await frontend.action(ack, body, client)
+
+    @app.view(slack_ui.REFINE_MODAL)
+    async def refine(ack, body, client):
+        await frontend.refine_submitted(ack, body, client)
+
+    return app, frontend
+
+
+async def _serve(settings: Settings, *, http: bool, host: str, port: int, say: Callable[[str], None]) -> None:
+    app, frontend = build_app(settings)
+    identity = await _check_bot_token(app.client)
+    frontend.team_url = identity.get("url", "")
+    say(f"connected to Slack team {identity.get('team')} as {identity.get('user')}")
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopped.set)
+    if http:
+        runner = web.AppRunner(_web_app(app, frontend), access_log=None)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, host, port, backlog=BACKLOG).start()
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot listen on {host}:{port}: {exc.strerror}; choose another --port"
+            ) from None
+        say(f"serving Slack events, commands and interactivity at http://{host}:{port}/slack/events")
+        await stopped.wait()
+        await runner.cleanup()  # stop taking requests; running handlers finish first
+        return
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    assert settings.slack_app_token is not None
+    app_token = settings.slack_app_token.get_secret_value()
+    try:  # the socket client would retry a rejected token forever; ask once, so the error is clear
+        await app.client.apps_connections_open(app_token=app_token)
+    except SlackApiError as exc:
+        raise ConfigError(
+            f"SLACK_APP_TOKEN was rejected ({exc.response.get('error')}): {NO_APP_TOKEN}"
+        ) from None
+    handler = AsyncSocketModeHandler(app, app_token)
+    await handler.connect_async()
+    say("connected over Socket Mode")
+    await stopped.wait()
+    await handler.close_async()
+
+
+def _web_app(app: AsyncApp, frontend: SlackFrontend) -> web.Application:
+    web_app = app.web_app(path="/slack/events")
+
+    async def healthz(request: web.Request) -> web.Response:
+        try:
+            await asyncio.to_thread(frontend.core.redis.ping)
+        except Exception as exc:  # any failure means unhealthy; say which part
+            return web.json_response({"ok": False, "redis": type(exc).__name__}, status=503)
+        return web.json_response({"ok": True})
+
+    web_app.router.add_get("/healthz", healthz)
+    return web_app
+
+
+async def _check_bot_token(client: AsyncWebClient) -> dict:
+    """auth.test, and the scopes the app needs (Slack lists granted scopes in a response header)."""
+    try:
+        response = await client.auth_test()
+    except SlackApiError as exc:
+        raise ConfigError(BAD_BOT_TOKEN.format(error=exc.response.get("error"))) from None
+    granted = response.headers.get("x-oauth-scopes") or response.headers.get("X-OAuth-Scopes")
+    if granted is not None:
+        missing = [s for s in REQUIRED_SCOPES if s not in {g.strip() for g in granted.split(",")}]
+        if missing:
+            raise ConfigError(
+                f"the Slack app lacks the scopes {', '.join(missing)}: add them under OAuth & Permissions "
+                "(or paste slack-manifest.yaml again) and reinstall the app"
+            )
+    return dict(response.data) if isinstance(response.data, dict) else {}

@@ -1,0 +1,367 @@
+"""What the Slack app does with a slash command, a thread reply or mention, a button, the refine modal
+and the App Home tab.
+
+The same path as on Discord: claim the event (Slack retries deliveries; a double click presses twice),
+validate, admit against the quota (refusals are ephemeral), acknowledge, post the parent or status
+message, enqueue. Workers post the images into the thread through the Web API.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import followups
+from bot.core import ImagineCore, check_request
+from bot.flags import flags_help_line, parse_flags
+from shared import messages, slack_ui
+from shared.durations import humanize_seconds
+from shared.errors import InvalidRequest, Refused
+from shared.request import ImageRequest, Requester, RequestOptions
+from shared.threads import ThreadOrigin
+
+log = logging.getLogger(__name__)
+PLATFORM = "slack"
+PRESS_DEBOUNCE_SECONDS = 5  # a double click is one press
+RECENT_IMAGES = 10
+_MENTION = "<@{}>"
+
+
+def origin_id(channel: str, thread_ts: str) -> str:
+    """Slack's thread ts is unique within a channel only."""
+    return f"{channel}/{thread_ts}"
+
+
+class SlackFrontend:
+    def __init__(self, core: ImagineCore, *, team_url: str = "") -> None:
+        self.core = core
+        self.settings = core.settings
+        self.team_url = team_url  # from auth.test, for links to threads on the App Home tab
+
+    # --- /imagine --------------------------------------------------------------------------------
+
+    async def command(self, ack, body: dict[str, Any], client: AsyncWebClient, respond) -> None:
+        text = str(body.get("text") or "").strip()
+        if text.lower() in ("", "help"):
+            await ack(text=help_text(self.settings.config.presets))
+            return
+        requester = _requester(body["team_id"], body["channel_id"], body["user_id"], body.get("user_name"))
+        try:
+            flagged = parse_flags(text)
+            options = RequestOptions(prompt=flagged.text, **flagged.options)  # type: ignore[arg-type]
+            request = check_request(self.settings, options, requester=requester, event_id=body["trigger_id"])
+            first_delivery = self.core.admit(request, claim=True)
+        except (InvalidRequest, Refused) as exc:
+            await ack(text=str(exc))  # a slash command's answer is seen by the member alone
+            return
+        await ack()
+        if first_delivery:
+            await self._start(client, request, thread_ts=None, respond=respond)
+
+    # --- thread replies and mentions -------------------------------------------------------------
+
+    async def message(
+        self, event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient, bot_user: str
+    ) -> None:
+        """A message in one of the app's threads refines its last image; everything else is ignored."""
+        if _from_a_bot(event) or "thread_ts" not in event or event.get("thread_ts") == event.get("ts"):
+            return
+        if bot_user and _MENTION.format(bot_user) in str(event.get("text", "")):
+            return  # the app_mention event for the same message handles it
+        team = str(body.get("team_id") or event.get("team") or "")
+        origin = self.core.origins.get(PLATFORM, team, origin_id(event["channel"], event["thread_ts"]))
+        if origin is None:
+            return
+        if self.settings.config.threads.refine_by == "owner" and event.get("user") != origin.owner:
+            return
+        await self._refine(client, team, event, str(event.get("text", "")), origin)
+
+    async def mention(
+        self, event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient, bot_user: str
+    ) -> None:
+        """@app in one of its threads refines; anywhere else it is a new /imagine in a thread there."""
+        if _from_a_bot(event):
+            return
+        team = str(body.get("team_id") or event.get("team") or "")
+        text = str(event.get("text", "")).replace(_MENTION.format(bot_user), " ").strip() if bot_user else ""
+        thread_ts = event.get("thread_ts")
+        origin = (
+            self.core.origins.get(PLATFORM, team, origin_id(event["channel"], thread_ts))
+            if thread_ts
+            else None
+        )
+        if origin is not None:
+            await self._refine(client, team, event, text, origin)
+            return
+        requester = _requester(team, event["channel"], event["user"], None)
+        try:
+            flagged = parse_flags(text)
+            options = RequestOptions(prompt=flagged.text, **flagged.options)  # type: ignore[arg-type]
+            request = check_request(
+                self.settings, options, requester=requester, event_id=_message_event(event)
+            )
+            if not self.core.admit(request, claim=True):
+                return
+        except (InvalidRequest, Refused) as exc:
+            await self._tell(client, event["channel"], event["user"], str(exc), thread_ts=thread_ts)
+            return
+        await self._start(client, request, thread_ts=thread_ts or event["ts"], respond=None)
+
+    async def _refine(
+        self, client: AsyncWebClient, team: str, event: dict[str, Any], text: str, origin: ThreadOrigin
+    ) -> None:
+        channel, thread_ts, user = event["channel"], event["thread_ts"], event["user"]
+        requester = _requester(team, channel, user, None, thread=thread_ts)
+        try:
+            request = self.core.check_reply(requester, text, event_id=_message_event(event))
+            if not self.core.admit(request, claim=True):
+                return  # Slack retried the event, or both the message and the mention arrived
+        except (InvalidRequest, Refused) as exc:
+            await self._react_quietly(client, channel, event["ts"], "x")
+            await self._tell(client, channel, user, str(exc), thread_ts=thread_ts)
+            return
+        await self._react_quietly(client, channel, event["ts"], "hourglass_flowing_sand")
+        await self._start(client, request, thread_ts=thread_ts, respond=None, reply_ts=event["ts"])
+
+    # --- buttons and the refine modal ------------------------------------------------------------
+
+    async def action(self, ack, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        action = body["actions"][0]
+        match = slack_ui.ACTION_PATTERN.match(action.get("action_id", ""))
+        if match is None:
+            return
+        kind, job_id, index = match[1], match[2], int(match[3] or 0)
+        team, user = body["team"]["id"], body["user"]["id"]
+        channel = body["channel"]["id"]
+        message = body.get("message") or {}
+        thread_ts = (
+            message.get("thread_ts") or body.get("container", {}).get("thread_ts") or message.get("ts")
+        )
+        if kind == "refine":
+            await self._open_refine_modal(client, body["trigger_id"], job_id, channel, thread_ts)
+            return
+        press = f"press-{user}-{action['action_id']}-{message.get('ts', '')}"
+        if not self.core.claim_event(PLATFORM, team, press, seconds=PRESS_DEBOUNCE_SECONDS):
+            return  # a double click
+        requester = _requester(team, channel, user, None, thread=thread_ts)
+        turn = self.core.turn(requester, job_id)
+        if turn is None:
+            await self._tell(
+                client, channel, user, messages.turn_forgotten(self._ttl_days()), thread_ts=thread_ts
+            )
+            return
+        make = {
+            "reroll": followups.reroll,
+            "variation": lambda t: followups.variation(t, index),
+            "upscale": lambda t: followups.upscale(t, index),
+        }[kind]
+        event_id = f"action-{action.get('action_ts') or time.time()}-{user}"
+        try:
+            request = self.core.check_follow_up(requester, make(turn), event_id=event_id)
+            if not self.core.admit(request, claim=True):
+                return
+        except (InvalidRequest, Refused) as exc:
+            await self._tell(client, channel, user, str(exc), thread_ts=thread_ts)
+            return
+        await self._start(client, request, thread_ts=thread_ts, respond=None)
+
+    async def _open_refine_modal(
+        self, client: AsyncWebClient, trigger_id: str, job_id: str, channel: str, thread_ts: str
+    ) -> None:
+        metadata = json.dumps({"job": job_id, "channel": channel, "thread": thread_ts})
+        view = {
+            "type": "modal",
+            "callback_id": slack_ui.REFINE_MODAL,
+            "private_metadata": metadata,
+            "title": {"type": "plain_text", "text": "Refine the image"},
+            "submit": {"type": "plain_text", "text": "Refine"},
+            "close": {"type": "plain_text", "text": "Cancel"},
+            "blocks": [
+                {
+                    "type": "input",
+                    "block_id": "instruction",
+                    "label": {"type": "plain_text", "text": "What should change?"},
+                    "element": {
+                        "type": "plain_text_input",
+                        "action_id": "instruction",
+                        "multiline": True,
+                        "max_length": self.settings.config.limits.prompt_max_chars,
+                        "placeholder": {"type": "plain_text", "text": "make it night-time --ar 16:9"},
+                    },
+                }
+            ],
+        }
+        try:
+            await client.views_open(trigger_id=trigger_id, view=view)
+        except SlackApiError as exc:
+            log.warning("slack: could not open the refine modal: %s", exc.response.get("error"))
+
+    async def refine_submitted(self, ack, body: dict[str, Any], client: AsyncWebClient) -> None:
+        """The modal's text works exactly like a reply in the thread; bad flags show on the field."""
+        view = body["view"]
+        metadata = json.loads(view.get("private_metadata") or "{}")
+        text = view["state"]["values"]["instruction"]["instruction"].get("value") or ""
+        team, user = body["team"]["id"], body["user"]["id"]
+        requester = _requester(team, metadata["channel"], user, None, thread=metadata["thread"])
+        try:
+            turn = self.core.turn(requester, metadata["job"])
+            if turn is None:
+                raise InvalidRequest(messages.turn_forgotten(self._ttl_days()))
+            flagged = parse_flags(text)
+            follow_up = followups.refine(turn, flagged.text, flagged.options)
+            request = self.core.check_follow_up(requester, follow_up, event_id=f"view-{view['id']}")
+            first_delivery = self.core.admit(request, claim=True)
+        except (InvalidRequest, Refused) as exc:
+            await ack(response_action="errors", errors={"instruction": str(exc)[:150]})
+            return
+        await ack()
+        if first_delivery:
+            await self._start(client, request, thread_ts=metadata["thread"], respond=None)
+
+    # --- App Home --------------------------------------------------------------------------------
+
+    async def home(self, event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        team = str(body.get("team_id") or "")
+        requester = _requester(team, "-", event["user"], None)
+        report = self.core.usage(requester)
+        blocks: list[dict] = [
+            {"type": "header", "text": {"type": "plain_text", "text": "Your images"}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": messages.quota_report(report)}},
+            {"type": "divider"},
+        ]
+        recent = self._recent(requester)
+        if not recent:
+            blocks.append(_mrkdwn("Nothing yet. Try `/imagine a lighthouse at dawn --ar 16:9` in a channel."))
+        for item in recent:
+            ago = humanize_seconds(max(0.0, time.time() - item["at"]))
+            link = self._thread_link(item["channel"], item["thread"])
+            prompt = slack_ui.escape(item["prompt"][:200])
+            blocks.append(_mrkdwn(f"• <{link}|{prompt}> — {ago} ago" if link else f"• {prompt} — {ago} ago"))
+        try:
+            await client.views_publish(user_id=event["user"], view={"type": "home", "blocks": blocks})
+        except SlackApiError as exc:
+            log.warning("slack: could not publish the App Home tab: %s", exc.response.get("error"))
+
+    # --- helpers ---------------------------------------------------------------------------------
+
+    async def _start(
+        self,
+        client: AsyncWebClient,
+        request: ImageRequest,
+        *,
+        thread_ts: str | None,
+        respond,
+        reply_ts: str | None = None,
+    ) -> None:
+        """Post the parent (or, in a thread, the status) message, then enqueue the admitted request."""
+        who = request.requester
+        position = self.core.waiting(request.backend) + 1
+        text = slack_ui.status_line(request, messages.queued_short(position, None))
+        try:
+            posted = await client.chat_postMessage(channel=who.channel, text=text, thread_ts=thread_ts)
+        except SlackApiError as exc:
+            self.core.give_back(request)
+            error = str(exc.response.get("error", ""))
+            log.warning("slack: could not post the status message: %s", error)
+            reason = (
+                messages.slack_not_in_channel() if error == "not_in_channel" else messages.platform_error(0)
+            )
+            if respond is not None:
+                await respond(text=reason, response_type="ephemeral")
+            return
+        status_ts = posted["ts"]
+        thread = thread_ts or status_ts
+        key = origin_id(who.channel, thread)
+        if self.core.origins.get(PLATFORM, who.workspace, key) is None:
+            self.core.origins.record(
+                PLATFORM, who.workspace, key, ThreadOrigin(channel=who.channel, owner=who.user)
+            )
+        reply = {"status_channel": who.channel, "status_ts": status_ts}
+        if reply_ts:
+            reply["reply_ts"] = reply_ts
+        requester = who.model_copy(update={"thread": thread, "reply": {**who.reply, **reply}})
+        self.core.enqueue(request.model_copy(update={"requester": requester}))
+        self._remember(requester, request.instruction or request.prompt, thread)
+
+    async def _tell(
+        self, client: AsyncWebClient, channel: str, user: str, text: str, *, thread_ts: str | None
+    ) -> None:
+        try:
+            await client.chat_postEphemeral(channel=channel, user=user, text=text, thread_ts=thread_ts)
+        except SlackApiError as exc:
+            log.warning("slack: could not tell %s: %s", user, exc.response.get("error"))
+
+    @staticmethod
+    async def _react_quietly(client: AsyncWebClient, channel: str, ts: str, name: str) -> None:
+        try:
+            await client.reactions_add(channel=channel, timestamp=ts, name=name)
+        except SlackApiError as exc:
+            log.warning("slack: could not react: %s", exc.response.get("error"))
+
+    def _remember(self, requester: Requester, prompt: str, thread: str) -> None:
+        """The member's recent images, for the App Home tab."""
+        key = f"imagine:recent:{PLATFORM}:{requester.workspace}:{requester.user}"
+        item = json.dumps(
+            {"prompt": prompt, "channel": requester.channel, "thread": thread, "at": time.time()}
+        )
+        pipe = self.core.redis.pipeline(transaction=False)
+        pipe.lpush(key, item)
+        pipe.ltrim(key, 0, RECENT_IMAGES - 1)
+        pipe.expire(key, int(self._ttl_days() * 86400))
+        pipe.execute()
+
+    def _recent(self, requester: Requester) -> list[dict[str, Any]]:
+        key = f"imagine:recent:{PLATFORM}:{requester.workspace}:{requester.user}"
+        return [json.loads(raw) for raw in self.core.redis.lrange(key, 0, RECENT_IMAGES - 1)]
+
+    def _thread_link(self, channel: str, thread_ts: str) -> str:
+        if not self.team_url:
+            return ""
+        return f"{self.team_url.rstrip('/')}/archives/{channel}/p{thread_ts.replace('.', '')}"
+
+    def _ttl_days(self) -> float:
+        return self.settings.config.threads.ttl_days
+
+
+def help_text(presets) -> str:
+    styles = ", ".join(sorted(presets))
+    return (
+        "*/imagine PROMPT [flags]* makes images from a prompt; they arrive in a thread, where replies "
+        "refine them.\n"
+        f"{flags_help_line()}\n"
+        "`--ar` takes square, portrait, landscape, wide, tall or a ratio like 16:9; `--n` 1–4; "
+        f"`--no` what the image should not contain.\nStyles: {styles}.\n"
+        "Example: `/imagine a lighthouse at dawn --ar 16:9 --style watercolor --no people`"
+    )
+
+
+def _requester(
+    team: str, channel: str, user: str, name: str | None, *, thread: str | None = None
+) -> Requester:
+    return Requester(
+        platform=PLATFORM, workspace=team, channel=channel, user=user, user_name=name, thread=thread
+    )
+
+
+def _from_a_bot(event: dict[str, Any]) -> bool:
+    """Bots (this app included) and edits, joins and other system messages never start a job."""
+    return bool(
+        event.get("bot_id") or event.get("subtype") or event.get("bot_profile") or not event.get("user")
+    )
+
+
+def _message_event(event: dict[str, Any]) -> str:
+    """One id for a message, whichever event (message or app_mention, first try or retry) brings it."""
+    return f"message-{event['channel']}-{event['ts']}"
+
+
+def _mrkdwn(text: str) -> dict:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}

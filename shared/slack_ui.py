@@ -1,0 +1,58 @@
+"""What the Slack app and the Slack deliverer must agree on: action ids, message text and blocks.
+
+Slack's mrkdwn treats `<…>` as links and mentions (`<!channel>`, `<@U123>`), so user text is escaped
+(`&`, `<`, `>`) everywhere it is shown, and formatting characters are defused, so nobody is pinged.
+"""
+
+from __future__ import annotations
+
+import re
+
+from shared.chat_text import JOB_ID_PATTERN, KIND_LABELS, custom_id, shorten
+from shared.request import ImageRequest
+
+ACTION_PATTERN = re.compile(rf"^imagine:(reroll|variation|upscale|refine):({JOB_ID_PATTERN})(?::([0-9]))?$")
+REFINE_MODAL = "imagine:refine-modal"
+TEXT_MAX = 3000  # a section block's text
+_FORMATTING = re.compile(r"([*_~`])")
+
+
+def escape(text: str) -> str:
+    """User text shown literally in mrkdwn: no links, mentions, broadcasts or formatting."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _FORMATTING.sub("\u200b\\1\u200b", text)
+
+
+def status_line(request: ImageRequest, state_text: str, icon: str = "") -> str:
+    """The parent (or status) message: who asked, what (escaped), where it stands."""
+    label = KIND_LABELS.get(request.kind, "🎨")
+    subject = request.instruction if request.kind == "refine" and request.instruction else request.prompt
+    state = state_text[:1].lower() + state_text[1:] if state_text else ""
+    tail = f" — {icon} {state}" if icon else f" — {state}"
+    who = f"<@{request.requester.user}>"
+    return f"{label} {who}: *{shorten(escape(' '.join(subject.split())), TEXT_MAX - 200)}*{tail}"
+
+
+def result_buttons(job_id: str, count: int) -> list[dict]:
+    """Block Kit `actions` blocks: Variation and Upscale per image, then Reroll and Refine."""
+    per_image = []
+    for index in range(count):
+        suffix = f" {index + 1}" if count > 1 else ""
+        per_image.append(_button(f"✨ Variation{suffix}", custom_id("variation", job_id, index), job_id))
+        per_image.append(_button(f"⬆️ Upscale{suffix}", custom_id("upscale", job_id, index), job_id))
+    general = [
+        _button("🔁 Reroll", custom_id("reroll", job_id), job_id),
+        _button("✏️ Refine", custom_id("refine", job_id), job_id, primary=True),
+    ]
+    return [
+        {"type": "actions", "block_id": f"imagine-images-{job_id}", "elements": per_image},
+        {"type": "actions", "block_id": f"imagine-more-{job_id}", "elements": general},
+    ]
+
+
+def _button(text: str, action_id: str, value: str, *, primary: bool = False) -> dict:
+    button = {"type": "button", "text": {"type": "plain_text", "text": text, "emoji": True}}
+    button.update({"action_id": action_id, "value": value})
+    if primary:
+        button["style"] = "primary"
+    return button

@@ -1,0 +1,254 @@
+"""`imagine slack --http` as a real process, signed requests in, a real worker, a fake Slack Web API."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import pytest
+from PIL import Image
+
+from tests.discord_harness import start_worker
+from tests.fakes.slack_api import BOT_USER, CHANNEL, OWNER, FakeSlack
+from tests.helpers import wait_until
+from tests.slack_harness import slack_env, start_http_app
+
+
+@pytest.fixture
+def fake():
+    with FakeSlack() as server:
+        yield server
+
+
+@pytest.fixture
+def stack(fake, processes, redis, config_file):
+    def start(config: str | None = None, *, worker: bool = True):
+        env = slack_env(fake, config_file(config) if config else None)
+        sender = start_http_app(processes, env, fake)
+        if worker:
+            start_worker(processes, env, redis)
+        return sender
+
+    return start
+
+
+def finished(fake: FakeSlack, fragment: str, images: int = 1):
+    """The parent message whose text has `fragment`, once `images` image posts are in its thread."""
+    parent = wait_until(lambda: fake.parent(fragment), what=f"a parent message for {fragment!r}")
+    wait_until(lambda: len(fake.image_posts(CHANNEL, parent.ts)) >= images, what="images in the thread")
+    return parent
+
+
+def buttons(message) -> list[str]:
+    return [
+        e["action_id"] for block in message.blocks if block["type"] == "actions" for e in block["elements"]
+    ]
+
+
+def details(fake: FakeSlack, parent) -> list:
+    return [m for m in fake.thread(CHANNEL, parent.ts) if m.blocks]
+
+
+def test_imagine_acks_posts_a_parent_and_the_images_arrive_in_its_thread(fake, stack):
+    sender = stack()
+    answer = sender.command("a fox in the snow --ar 16:9 --n 2 --seed 42")
+    assert answer.status == 200 and answer.body in (b"", b"{}")  # an empty ack: nothing shown yet
+
+    parent = finished(fake, "a fox in the snow")
+    [upload] = fake.image_posts(CHANNEL, parent.ts)
+    assert len(upload.files) == 2
+    sizes = [Image.open(io.BytesIO(fake.uploads[f["id"]])).size for f in upload.files]
+    assert all(w > h for w, h in sizes)
+    [info] = wait_until(lambda: details(fake, parent))
+    text = info.blocks[0]["text"]["text"]
+    assert "*Prompt:* a fox in the snow" in text and "*Seeds:* 42, 43" in text
+    ids = buttons(info)
+    job_id = ids[0].split(":")[2]
+    assert ids == [
+        f"imagine:variation:{job_id}:0",
+        f"imagine:upscale:{job_id}:0",
+        f"imagine:variation:{job_id}:1",
+        f"imagine:upscale:{job_id}:1",
+        f"imagine:reroll:{job_id}",
+        f"imagine:refine:{job_id}",
+    ]
+    wait_until(lambda: "✅ done" in parent.text, what="the parent to say done")
+    assert parent.text.startswith(f"🎨 <@{OWNER}>: *a fox in the snow* — ✅ done — 2 images")
+
+
+def test_signatures_are_checked(fake, stack):
+    sender = stack(worker=False)
+    assert sender.command("a cat", secret="forged").status == 401
+    assert sender.command("a cat", timestamp=int(time.time()) - 3600).status == 401
+    assert not fake.messages
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("a fox --zoom 2", "There is no flag --zoom"),
+        ("a fox --seed", "The flag --seed needs a value, e.g. --seed 42."),
+        ("a fox --n 9", "The count must be between 1 and 4 (you asked for 9)."),
+        ("a fox --ar round", "“round” is not an aspect I know"),
+        ("a fox --seed 1 --seed 2", "The flag --seed is given twice"),
+        ("--ar 16:9", "Your prompt is empty"),
+        ("a fox --style cubism", "There is no style called “cubism”"),
+    ],
+)
+def test_bad_flags_and_input_get_a_specific_private_answer(fake, stack, redis, text, reason):
+    sender = stack(worker=False)
+    answer = sender.command(text)
+    assert answer.status == 200 and reason in answer.text
+    assert not fake.messages and not redis.keys("imagine:quota:*")
+
+
+def test_help_explains_the_flags(fake, stack):
+    answer = stack(worker=False).command("help")
+    assert "--ar 16:9" in answer.text and "watercolor" in answer.text
+
+
+def test_a_quota_refusal_is_private_and_exact(fake, stack):
+    sender = stack("[quota]\nimages_per_hour = 1\n")
+    sender.command("a fox")
+    finished(fake, "a fox")
+    answer = sender.command("a hare")
+    assert answer.text.startswith("Please wait ")
+    assert answer.text.endswith("— you have used 1 of 1 images this hour.")
+    assert fake.parent("a hare") is None
+
+
+def test_mentions_in_a_prompt_ping_nobody(fake, stack):
+    sender = stack()
+    sender.command("<!channel> <!here> <@U0BOB> *bold* a fox")
+    parent = finished(fake, "a fox")
+    for text in (parent.text, details(fake, parent)[0].blocks[0]["text"]["text"]):
+        assert "<!channel>" not in text and "<!here>" not in text and "<@U0BOB>" not in text
+        assert "&lt;!channel&gt;" in text
+    assert parent.text.startswith(f"🎨 <@{OWNER}>:")  # the one mention: the member who asked
+
+
+def test_a_reply_in_the_thread_refines_and_a_retried_event_makes_one_job(fake, stack, redis):
+    sender = stack()
+    sender.command("a red fox")
+    parent = finished(fake, "a red fox")
+    reply = fake.reply(parent.ts, "at night --ar 16:9")
+    assert sender.event(reply, event_id="Ev1").status == 200
+    assert sender.event(reply, event_id="Ev1", retry=1).status == 200  # Slack's retry of the same event
+    wait_until(lambda: len(fake.image_posts(CHANNEL, parent.ts)) == 2, what="the refined image")
+    wait_until(lambda: fake.reactions.get(reply["ts"]) == ["white_check_mark"], what="⏳ swapped for ✅")
+    info = details(fake, parent)[-1].blocks[0]["text"]["text"]
+    assert "*Prompt:* a red fox, at night" in info
+    assert len(redis.keys("rq:job:img-*")) == 2  # the first image and one refinement
+
+
+def test_a_mention_refines_in_our_thread_and_bots_and_other_threads_are_ignored(fake, stack):
+    sender = stack()
+    sender.command("a red fox")
+    parent = finished(fake, "a red fox")
+    sender.event(fake.reply(parent.ts, "make it blue", bot=True))
+    sender.event(fake.reply("1.000001", "make it green"))  # someone else's thread
+    sender.event(fake.reply(parent.ts, "make it grey", user="U0BOB"))  # not the owner
+    mention = fake.mention("make it purple", thread_ts=parent.ts)
+    sender.event(mention)
+    wait_until(lambda: len(fake.image_posts(CHANNEL, parent.ts)) == 2)
+    wait_until(lambda: fake.reactions.get(mention["ts"]) == ["white_check_mark"])
+    assert "make it purple" in details(fake, parent)[-1].blocks[0]["text"]["text"]
+    assert sum(1 for m in fake.messages if m.thread_ts is None) == 1  # no other thread got anything
+
+
+def test_a_mention_outside_our_threads_starts_a_new_image(fake, stack):
+    sender = stack()
+    mention = fake.mention("a lighthouse at dawn")
+    sender.event(mention)
+    wait_until(lambda: fake.image_posts(CHANNEL, mention["ts"]), what="images under the mention")
+
+
+def test_each_button_and_the_refine_modal(fake, stack, redis):
+    sender = stack()
+    sender.command("a red fox --n 2")
+    parent = finished(fake, "a red fox")
+    info = wait_until(lambda: details(fake, parent))[0]
+    job_id = buttons(info)[0].split(":")[2]
+
+    for number, (action, images) in enumerate(
+        [
+            (f"imagine:reroll:{job_id}", 2),
+            (f"imagine:variation:{job_id}:1", 1),
+            (f"imagine:upscale:{job_id}:0", 1),
+        ],
+        2,
+    ):
+        assert sender.interactive(fake.block_action(info, action, user="U0BOB")).status == 200
+        posts = wait_until(
+            lambda n=number: (
+                len(fake.image_posts(CHANNEL, parent.ts)) >= n and fake.image_posts(CHANNEL, parent.ts)
+            )
+        )
+        assert len(posts[-1].files) == images
+    upscaled = fake.uploads[fake.image_posts(CHANNEL, parent.ts)[-1].files[0]["id"]]
+    assert Image.open(io.BytesIO(upscaled)).size == (2048, 2048)
+    assert redis.zcard("imagine:quota:slack:U0BOB:window") == 4  # whoever pressed pays
+
+    sender.interactive(fake.block_action(info, f"imagine:refine:{job_id}"))
+    opened = wait_until(lambda: [v for v in fake.views if v["method"] == "views.open"])[0]
+    assert opened["view"]["callback_id"] == "imagine:refine-modal"
+    bad = sender.interactive(fake.view_submission(opened["view"], "brighter --zoom 2"))
+    assert bad.json()["response_action"] == "errors" and "--zoom" in bad.json()["errors"]["instruction"]
+    assert sender.interactive(fake.view_submission(opened["view"], "at dusk")).status == 200
+    wait_until(lambda: len(fake.image_posts(CHANNEL, parent.ts)) == 5, what="the refined image")
+
+
+def test_a_double_click_makes_one_job(fake, stack, redis):
+    sender = stack()
+    sender.command("a red fox")
+    parent = finished(fake, "a red fox")
+    info = wait_until(lambda: details(fake, parent))[0]
+    job_id = buttons(info)[0].split(":")[2]
+    press = fake.block_action(info, f"imagine:reroll:{job_id}")
+    second = {
+        **press,
+        "trigger_id": "another",
+        "actions": [{**press["actions"][0], "action_ts": fake.new_ts()}],
+    }
+    sender.interactive(press)
+    sender.interactive(second)
+    wait_until(lambda: len(fake.image_posts(CHANNEL, parent.ts)) == 2)
+    assert len(redis.keys("rq:job:img-*")) == 2
+
+
+def test_a_rate_limited_upload_is_retried_and_posted_once(fake, stack):
+    sender = stack()
+    fake.rate_limit("files.completeUploadExternal", times=1, retry_after=1)
+    sender.command("a red fox")
+    parent = finished(fake, "a red fox")
+    assert len([r for r in fake.requests if r.path.startswith("/api/files.completeUploadExternal")]) == 2
+    wait_until(lambda: details(fake, parent))
+    assert len(fake.image_posts(CHANNEL, parent.ts)) == 1
+
+
+def test_a_channel_that_is_gone_fails_the_job_once_with_quota_refunded(fake, stack, processes, redis):
+    sender = stack(worker=False)
+    sender.command("a red fox")
+    parent = wait_until(lambda: fake.parent("a red fox"))
+    fake.gone_channels.add(CHANNEL)
+    start_worker(processes, slack_env(fake), redis)
+    wait_until(
+        lambda: (
+            redis.keys("rq:job:img-*") and redis.hget(redis.keys("rq:job:img-*")[0], "status") == b"finished"
+        )
+    )
+    assert redis.zcard(f"imagine:quota:slack:{OWNER}:window") == 0
+    uploads = [r for r in fake.requests if r.path.startswith("/api/files.getUploadURLExternal")]
+    assert len(uploads) <= 1 and not fake.image_posts(CHANNEL, parent.ts)
+
+
+def test_app_home_shows_quota_and_recent_images(fake, stack):
+    sender = stack()
+    sender.command("a red fox")
+    finished(fake, "a red fox")
+    sender.event({"type": "app_home_opened", "user": OWNER, "channel": "D0HOME", "tab": "home"})
+    published = wait_until(lambda: [v for v in fake.views if v["method"] == "views.publish"])[0]
+    text = "\n".join(b.get("text", {}).get("text", "") for b in published["view"]["blocks"])
+    assert "Images this hour: 1 of 10 used, 9 left." in text
+    assert f"<https://fake.slack.com/archives/{CHANNEL}/p" in text and "|a red fox>" in text
+    assert published["user_id"] == OWNER and BOT_USER not in text
