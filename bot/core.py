@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from redis import Redis
 
 from bot import followups
@@ -12,7 +14,7 @@ from shared.queue import JobQueue, Submission, job_id_for
 from shared.quota import Quota, UsageReport
 from shared.request import ImageRequest, JobKind, Requester, RequestOptions, build_request
 from shared.settings import Settings
-from shared.threads import ThreadMemory, ThreadOrigins, Turn, thread_key
+from shared.threads import ThreadMemory, ThreadOrigin, ThreadOrigins, Turn, thread_key
 
 UNRESTRICTED_PLATFORMS = {"cli"}  # the operator's own command is not bound to channel allow-lists
 EVENT_CLAIM_SECONDS = 86400  # longer than any platform redelivers an event
@@ -113,9 +115,23 @@ class ImagineCore:
         admission = self.queue.admit(request, self.quota, pending_seconds=PENDING_SECONDS, before=claim_event)
         return bool(admission.before[0]) if claim else True
 
-    def enqueue(self, request: ImageRequest) -> Submission:
-        """Enqueue an admitted request, now that it knows where its answer goes."""
+    def enqueue(
+        self, request: ImageRequest, *, thread_origin: tuple[str, ThreadOrigin] | None = None
+    ) -> Submission:
+        """Enqueue an admitted request, now that it knows where its answer goes.
+
+        `thread_origin` (thread id, origin) records the thread as the bot's, unless it already is.
+        """
+        if thread_origin is not None:
+            who = request.requester
+            self.origins.record(who.platform, who.workspace, *thread_origin)
         return self.queue.enqueue(request)
+
+    async def enqueue_soon(
+        self, request: ImageRequest, *, thread_origin: tuple[str, ThreadOrigin] | None = None
+    ) -> Submission:
+        """`enqueue` from an event loop: RQ's round trips run on a thread, so answers are not held up."""
+        return await asyncio.to_thread(self.enqueue, request, thread_origin=thread_origin)
 
     def give_back(self, request: ImageRequest) -> None:
         """Undo an admission whose job could not be started (e.g. the thread could not be opened)."""

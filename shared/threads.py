@@ -132,8 +132,9 @@ class ThreadOrigins:
         self._ttl = ttl_seconds
 
     def record(self, platform: str, workspace: str, thread_id: str, origin: ThreadOrigin) -> None:
+        """Remember a thread's origin; the first record wins (a thread started in another's keeps it)."""
         key = keys.thread_origin(platform, workspace, thread_id)
-        self._redis.set(key, origin.model_dump_json(), ex=self._ttl)
+        self._redis.set(key, origin.model_dump_json(), ex=self._ttl, nx=True)
 
     def get(self, platform: str, workspace: str, thread_id: str) -> ThreadOrigin | None:
         raw = self._redis.get(keys.thread_origin(platform, workspace, thread_id))

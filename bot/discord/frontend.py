@@ -62,11 +62,9 @@ class DiscordFrontend:
             self.core.give_back(request)
             await self._edit_quietly(interaction, self._setup_problem(exc))
             return
-        if self.core.origins.get(PLATFORM, requester.workspace, thread_id) is None:
-            origin = ThreadOrigin(channel=requester.channel, owner=requester.user, nsfw=_is_nsfw(channel))
-            self.core.origins.record(PLATFORM, requester.workspace, thread_id, origin)
+        origin = ThreadOrigin(channel=requester.channel, owner=requester.user, nsfw=_is_nsfw(channel))
         reply = {"status_channel": str(status.channel.id), "status_message": str(status.id)}
-        self.core.enqueue(_addressed(request, thread_id, reply))
+        await self.core.enqueue_soon(_addressed(request, thread_id, reply), thread_origin=(thread_id, origin))
 
     # --- buttons and the refine modal ------------------------------------------------------------
 
@@ -124,7 +122,7 @@ class DiscordFrontend:
             log.warning("discord: could not post a status message: %s %s", exc.status, exc.code)
             return
         reply = {"status_channel": str(status.channel.id), "status_message": str(status.id)}
-        self.core.enqueue(_addressed(request, requester.thread or "", reply))
+        await self.core.enqueue_soon(_addressed(request, requester.thread or "", reply))
 
     # --- thread replies (gateway) ----------------------------------------------------------------
 
@@ -161,7 +159,7 @@ class DiscordFrontend:
             "status_message": str(status.id),
             "reply_message": str(message.id),
         }
-        self.core.enqueue(_addressed(request, thread_id, reply))
+        await self.core.enqueue_soon(_addressed(request, thread_id, reply))
 
     # --- ℹ️ Info, 🗑️ Delete, /quota -----------------------------------------------------------------
 

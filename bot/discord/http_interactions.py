@@ -22,6 +22,7 @@ from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 from redis import Redis
 
+from bot.answers_first import AnswersFirst
 from bot.discord.client import ImagineClient
 from shared import keys
 from shared.errors import ConfigError
@@ -31,7 +32,6 @@ PING, PONG = 1, 1
 MAX_SKEW_SECONDS = 300  # older (or future) timestamps are replays
 FIRST_RESPONSE_SECONDS = 2.8  # Discord waits 3 s for the answer
 EPHEMERAL = 64
-FOLLOW_UP_YIELD_SECONDS = 1.0
 
 
 @dataclass
@@ -44,37 +44,25 @@ class _Pending:
 class HttpResponseAdapter(AsyncWebhookAdapter):
     """Turns the first interaction response of an HTTP-delivered interaction into the HTTP answer.
 
-    Answers come first: Discord gives 3 s for them, while the work after an answer (the status
-    message, the thread) has minutes. So once a handler has answered, it waits until no other
-    interaction is waiting for its answer (at most FOLLOW_UP_YIELD_SECONDS) before it goes on.
+    Once a handler has answered, it waits its turn behind the answers still owed (see AnswersFirst)
+    before it goes on with REST calls.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, answers_first: AnswersFirst) -> None:
         super().__init__()
         self._pending: dict[int, _Pending] = {}
-        self._unanswered = 0
-        self._quiet = asyncio.Event()
-        self._quiet.set()
+        self._answers_first = answers_first
 
     def expect(self, interaction_id: int, interaction_type: int) -> _Pending:
         pending = _Pending(interaction_type, asyncio.get_running_loop().create_future())
         self._pending[interaction_id] = pending
-        self._unanswered += 1
-        self._quiet.clear()
+        self._answers_first.begin()
         return pending
 
     def answered(self, interaction_id: int) -> None:
         """The HTTP answer is out (or was given up on)."""
         self._pending.pop(interaction_id, None)
-        self._unanswered -= 1
-        if self._unanswered == 0:
-            self._quiet.set()
-
-    async def _answers_first(self) -> None:
-        try:
-            await asyncio.wait_for(self._quiet.wait(), FOLLOW_UP_YIELD_SECONDS)
-        except TimeoutError:
-            pass  # under endless load, follow-ups must still make progress
+        self._answers_first.end()
 
     async def create_interaction_response(
         self, interaction_id: int, token: str, *, session, params, **kwargs
@@ -87,7 +75,7 @@ class HttpResponseAdapter(AsyncWebhookAdapter):
         payload = params.payload or {}
         pending.response.set_result(payload)
         await pending.sent.wait()  # later REST calls about this interaction must follow the answer
-        await self._answers_first()
+        await self._answers_first.wait()
         data = payload.get("data") or {}
         return {
             "interaction": {
@@ -112,7 +100,7 @@ class InteractionsServer:
             ) from None
         self._client = client
         self._redis = redis
-        self._adapter = HttpResponseAdapter()
+        self._adapter = HttpResponseAdapter(AnswersFirst())
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=1024 * 1024)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
@@ -41,6 +42,7 @@ REQUIRED_SCOPES = (
     "app_mentions:read",
     "channels:history",
 )
+SHUTDOWN_GRACE_SECONDS = 10
 BACKLOG = 1024  # bursts of commands arrive at once; a full accept queue costs a 1 s SYN retry
 
 
@@ -58,38 +60,72 @@ def run_slack(settings: Settings, *, http: bool, host: str, port: int, say: Call
     asyncio.run(_serve(settings, http=http, host=host, port=port, say=say))
 
 
-def build_app(settings: Settings, *, team_url: str = "") -> tuple[AsyncApp, SlackFrontend]:
-    """The bolt app with every listener, its Web API client pointed at SLACK_API_URL."""
+class Identity:
+    """Who the app is in its one workspace, from auth.test at start-up: bolt need not ask per request."""
+
+    def __init__(self, data: dict, token: str) -> None:
+        self.data = data
+        self._result = AuthorizeResult(
+            enterprise_id=data.get("enterprise_id"),
+            team_id=data.get("team_id"),
+            bot_user_id=data.get("user_id"),
+            bot_id=data.get("bot_id"),
+            bot_token=token,
+        )
+
+    @property
+    def authorize(self):
+        """Bolt's `authorize` hook (it passes only the arguments a function names: none here)."""
+        result = self._result
+
+        async def authorize() -> AuthorizeResult:
+            return result
+
+        return authorize
+
+
+def web_client(settings: Settings) -> AsyncWebClient:
     assert settings.slack_bot_token is not None
-    client = AsyncWebClient(
+    return AsyncWebClient(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,
         retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)],
     )
+
+
+def build_app(settings: Settings, identity: Identity | None = None) -> tuple[AsyncApp, SlackFrontend]:
+    """The bolt app with every listener, its Web API client pointed at SLACK_API_URL."""
+    client = web_client(settings)
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     app = AsyncApp(
         client=client,
         signing_secret=secret,
         request_verification_enabled=secret is not None,
         ignoring_self_events_enabled=True,
+        # Listeners only validate, admit and ack, and hand the Web API calls to background tasks, so
+        # answering when the listener returns is as quick as it gets (and skips bolt's 10 ms ack polling).
+        process_before_response=True,
+        authorize=identity.authorize if identity else None,
     )
+    team_url = identity.data.get("url", "") if identity else ""
     frontend = SlackFrontend(ImagineCore(settings, connect(settings.redis_url)), team_url=team_url)
 
     @app.command("/imagine")
     async def imagine(ack, body, client, respond):
         await frontend.command(ack, body, client, respond)
 
+    # Events are acknowledged when the listener returns, so the work runs after that.
     @app.event("message")
     async def message(event, body, client, context):
-        await frontend.message(event, body, client, context.bot_user_id or "")
+        frontend.spawn(frontend.message(event, body, client, context.bot_user_id or ""))
 
     @app.event("app_mention")
     async def mention(event, body, client, context):
-        await frontend.mention(event, body, client, context.bot_user_id or "")
+        frontend.spawn(frontend.mention(event, body, client, context.bot_user_id or ""))
 
     @app.event("app_home_opened")
     async def home(event, body, client):
-        await frontend.home(event, body, client)
+        frontend.spawn(frontend.home(event, body, client))
 
     @app.action(re.compile(r"^imagine:"))
     async def press(ack, body, client):
@@ -103,10 +139,12 @@ def build_app(settings: Settings, *, team_url: str = "") -> tuple[AsyncApp, Slac
 
 
 async def _serve(settings: Settings, *, http: bool, host: str, port: int, say: Callable[[str], None]) -> None:
-    app, frontend = build_app(settings)
-    identity = await _check_bot_token(app.client)
-    frontend.team_url = identity.get("url", "")
-    say(f"connected to Slack team {identity.get('team')} as {identity.get('user')}")
+    assert settings.slack_bot_token is not None
+    identity = Identity(
+        await _check_bot_token(web_client(settings)), settings.slack_bot_token.get_secret_value()
+    )
+    app, frontend = build_app(settings, identity)
+    say(f"connected to Slack team {identity.data.get('team')} as {identity.data.get('user')}")
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -123,6 +161,7 @@ async def _serve(settings: Settings, *, http: bool, host: str, port: int, say: C
         say(f"serving Slack events, commands and interactivity at http://{host}:{port}/slack/events")
         await stopped.wait()
         await runner.cleanup()  # stop taking requests; running handlers finish first
+        await frontend.drain(SHUTDOWN_GRACE_SECONDS)
         return
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -139,10 +178,12 @@ async def _serve(settings: Settings, *, http: bool, host: str, port: int, say: C
     say("connected over Socket Mode")
     await stopped.wait()
     await handler.close_async()
+    await frontend.drain(SHUTDOWN_GRACE_SECONDS)
 
 
 def _web_app(app: AsyncApp, frontend: SlackFrontend) -> web.Application:
     web_app = app.web_app(path="/slack/events")
+    web_app.middlewares.append(frontend.answers_first.middleware({"/slack/events"}))
 
     async def healthz(request: web.Request) -> web.Response:
         try:

@@ -8,15 +8,18 @@ message, enqueue. Workers post the images into the thread through the Web API.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
+from collections.abc import Coroutine
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import followups
+from bot.answers_first import AnswersFirst
 from bot.core import ImagineCore, check_request
 from bot.flags import flags_help_line, parse_flags
 from shared import messages, slack_ui
@@ -38,10 +41,34 @@ def origin_id(channel: str, thread_ts: str) -> str:
 
 
 class SlackFrontend:
-    def __init__(self, core: ImagineCore, *, team_url: str = "") -> None:
+    def __init__(
+        self, core: ImagineCore, *, team_url: str = "", answers_first: AnswersFirst | None = None
+    ) -> None:
         self.core = core
         self.settings = core.settings
         self.team_url = team_url  # from auth.test, for links to threads on the App Home tab
+        self.answers_first = answers_first or AnswersFirst()
+        self._tasks: set[asyncio.Task] = set()
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` after the acks owed have gone out: Slack's answers never wait on Web API calls."""
+        task = asyncio.create_task(self._after_answers(work))
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    async def _after_answers(self, work: Coroutine[Any, Any, None]) -> None:
+        await self.answers_first.wait()
+        await work
+
+    def _finished(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("slack: a handler failed", exc_info=task.exception())
+
+    async def drain(self, timeout: float) -> None:
+        """At shutdown: let started work (a parent message, an enqueue) finish."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)
 
     # --- /imagine --------------------------------------------------------------------------------
 
@@ -61,7 +88,7 @@ class SlackFrontend:
             return
         await ack()
         if first_delivery:
-            await self._start(client, request, thread_ts=None, respond=respond)
+            self.spawn(self._start(client, request, thread_ts=None, respond=respond))
 
     # --- thread replies and mentions -------------------------------------------------------------
 
@@ -132,6 +159,9 @@ class SlackFrontend:
 
     async def action(self, ack, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
+        self.spawn(self._act(body, client))
+
+    async def _act(self, body: dict[str, Any], client: AsyncWebClient) -> None:
         action = body["actions"][0]
         match = slack_ui.ACTION_PATTERN.match(action.get("action_id", ""))
         if match is None:
@@ -222,7 +252,7 @@ class SlackFrontend:
             return
         await ack()
         if first_delivery:
-            await self._start(client, request, thread_ts=metadata["thread"], respond=None)
+            self.spawn(self._start(client, request, thread_ts=metadata["thread"], respond=None))
 
     # --- App Home --------------------------------------------------------------------------------
 
@@ -279,16 +309,14 @@ class SlackFrontend:
             return
         status_ts = posted["ts"]
         thread = thread_ts or status_ts
-        key = origin_id(who.channel, thread)
-        if self.core.origins.get(PLATFORM, who.workspace, key) is None:
-            self.core.origins.record(
-                PLATFORM, who.workspace, key, ThreadOrigin(channel=who.channel, owner=who.user)
-            )
+        origin = (origin_id(who.channel, thread), ThreadOrigin(channel=who.channel, owner=who.user))
         reply = {"status_channel": who.channel, "status_ts": status_ts}
         if reply_ts:
             reply["reply_ts"] = reply_ts
         requester = who.model_copy(update={"thread": thread, "reply": {**who.reply, **reply}})
-        self.core.enqueue(request.model_copy(update={"requester": requester}))
+        await self.core.enqueue_soon(
+            request.model_copy(update={"requester": requester}), thread_origin=origin
+        )
         self._remember(requester, request.instruction or request.prompt, thread)
 
     async def _tell(

@@ -55,7 +55,7 @@ class Reply:
 class FakeServer:
     """Subclasses implement `answer(request) -> Reply`; `requests` holds what reached the server."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.requests: list[Recorded] = []
         self._lock = threading.Lock()
         fake = self
@@ -97,7 +97,7 @@ class FakeServer:
             def handle_error(self, request, client_address) -> None:
                 pass  # a client that hangs up (a killed process' keep-alive connection) is not news
 
-        self._server = Server(("127.0.0.1", 0), Handler)
+        self._server = Server(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 

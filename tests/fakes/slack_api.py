@@ -48,8 +48,8 @@ class Posted:
 
 
 class FakeSlack(FakeServer):
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, port: int = 0) -> None:
+        super().__init__(port)
         self._ts = itertools.count(1)
         self._lock2 = threading.RLock()
         self.messages: list[Posted] = []
@@ -362,3 +362,9 @@ class SocketModeFake:
                     self.acks[ack["envelope_id"]] = ack
         self._sockets.remove(socket)
         return socket
+
+
+def serve(port: int) -> None:
+    """Run the fake on `port` until killed (benchmarks keep it out of the process that times)."""
+    with FakeSlack(port=port):
+        threading.Event().wait()

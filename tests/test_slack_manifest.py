@@ -1,0 +1,25 @@
+"""slack-manifest.yaml creates an app that has what `imagine slack` checks for and listens to."""
+
+from __future__ import annotations
+
+import yaml
+
+from bot.slack.app import REQUIRED_SCOPES
+from tests.helpers import ROOT
+
+
+def test_the_manifest_grants_the_scopes_events_and_command_the_app_uses():
+    manifest = yaml.safe_load((ROOT / "slack-manifest.yaml").read_text())
+    assert set(REQUIRED_SCOPES) <= set(manifest["oauth_config"]["scopes"]["bot"])
+    events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
+    assert {"app_mention", "app_home_opened", "message.channels"} <= events
+    assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/imagine"]
+    assert (
+        manifest["settings"]["interactivity"]["is_enabled"]
+        and manifest["features"]["app_home"]["home_tab_enabled"]
+    )
+    urls = {
+        manifest["settings"]["interactivity"]["request_url"],
+        manifest["settings"]["event_subscriptions"]["request_url"],
+    }
+    assert {u.rsplit("/", 2)[-2:] == ["slack", "events"] for u in urls} == {True}
