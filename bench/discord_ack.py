@@ -18,7 +18,6 @@ import json
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
@@ -28,7 +27,7 @@ from nacl.signing import SigningKey  # noqa: E402
 
 from bench._common import background, percentile, private_redis, python, table  # noqa: E402
 from tests.fakes.discord_api import TOKEN, FakeDiscord  # noqa: E402
-from tests.helpers import free_port, wait_until  # noqa: E402
+from tests.helpers import answers_ok, free_port, wait_until  # noqa: E402
 
 CONFIG = "[quota]\nimages_per_hour = 100000\nconcurrent = 100\nworkspace_images_per_day = 1000000\n"
 
@@ -77,7 +76,7 @@ def main() -> None:
         command += ["--log-level", "WARNING"]
         with background(command, env):
             url = f"http://127.0.0.1:{port}"
-            wait_until(lambda: _healthy(url), timeout=30, what="the frontend")
+            wait_until(lambda: answers_ok(f"{url}/healthz"), timeout=30, what="the frontend")
             for round_number in range(1, args.rounds + 1):
                 payloads = [
                     fake.slash_command(
@@ -100,14 +99,6 @@ def main() -> None:
                     ]
                 )
     print(table(["round", "concurrent /imagine", "p50 ms", "p99 ms", "max ms"], rows))
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ import sys
 import tempfile
 import time
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
@@ -30,7 +29,7 @@ from rq import Queue  # noqa: E402
 from bench._common import background, percentile, private_redis, python, table  # noqa: E402
 from shared.queue import queue_name  # noqa: E402
 from tests.fakes.slack_api import BOT_TOKEN, SIGNING_SECRET, FakeSlack  # noqa: E402
-from tests.helpers import free_port, wait_until  # noqa: E402
+from tests.helpers import answers_ok, free_port, wait_until  # noqa: E402
 
 CONFIG = "[quota]\nimages_per_hour = 100000\nconcurrent = 100\nworkspace_images_per_day = 1000000\n"
 
@@ -72,7 +71,7 @@ def main() -> None:
         command = python("-m", "bot.cli", "slack", "--http", "--host", "127.0.0.1", "--port", str(port))
         with background([*command, "--log-level", "WARNING"], env):
             url = f"http://127.0.0.1:{port}"
-            wait_until(lambda: _healthy(url), timeout=30, what="the Slack app")
+            wait_until(lambda: answers_ok(f"{url}/healthz"), timeout=30, what="the Slack app")
             for round_number in range(1, args.rounds + 1):
                 bodies = [
                     urllib.parse.urlencode(
@@ -91,14 +90,6 @@ def main() -> None:
                 ]
                 rows.append([*row, f"{max(ms):.1f}"])
     print(table(["round", "concurrent /imagine", "p50 ms", "p99 ms", "max ms"], rows))
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from typing import Any
 from nacl.signing import SigningKey
 
 from tests.fakes.discord_api import TOKEN, FakeDiscord
-from tests.helpers import Processes, free_port, wait_until
+from tests.helpers import Processes
 
 
 @dataclass
@@ -80,23 +80,5 @@ def discord_env(fake: FakeDiscord, key: SigningKey, config_path=None) -> dict[st
 def start_http_frontend(
     processes: Processes, env: dict[str, str], key: SigningKey, fake: FakeDiscord
 ) -> SignedClient:
-    port = free_port()
-    process = processes.start("discord", "--http", "--host", "127.0.0.1", "--port", str(port), extra_env=env)
-    url = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        assert process.poll() is None, processes.log_of(process)
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
-                return response.status == 200
-        except OSError:
-            return False
-
-    wait_until(healthy, timeout=20, what="the Discord frontend to serve /healthz")
+    url = processes.serving("discord", "--http", env=env, what="the Discord frontend to serve /healthz")
     return SignedClient(url, key, fake)
-
-
-def start_worker(processes: Processes, env: dict[str, str], redis) -> None:
-    before = len(redis.keys("imagine:alive:*"))
-    processes.start("worker", "--backend", "placeholder", extra_env=env)
-    wait_until(lambda: len(redis.keys("imagine:alive:*")) > before, timeout=20, what="a worker to start")

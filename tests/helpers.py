@@ -11,6 +11,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,17 +37,19 @@ def wait_until(check: Callable[[], T], *, timeout: float = 10.0, what: str = "co
 
 
 async def wait_until_async(check: Callable[[], T], *, timeout: float = 10.0, what: str = "condition") -> T:
-    """`wait_until` for tests that run an event loop: the loop keeps running while we wait."""
+    """`wait_until` for tests that run an event loop: the loop keeps running while a thread waits."""
     import asyncio
 
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.02)
+    return await asyncio.to_thread(wait_until, check, timeout=timeout, what=what)
+
+
+def answers_ok(url: str) -> bool:
+    """Whether GET `url` answers 200 (a /healthz endpoint)."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
 
 
 def free_port() -> int:
@@ -119,6 +122,25 @@ class Processes:
                 except ProcessLookupError:
                     pass
             process.wait()
+
+    def serving(self, *args: str, env: dict[str, str], what: str) -> str:
+        """Start an `imagine … --http` server on a free port; return its URL once /healthz answers."""
+        port = free_port()
+        process = self.start(*args, "--host", "127.0.0.1", "--port", str(port), extra_env=env)
+        url = f"http://127.0.0.1:{port}"
+
+        def healthy() -> bool:
+            assert process.poll() is None, self.log_of(process)
+            return answers_ok(f"{url}/healthz")
+
+        wait_until(healthy, timeout=20, what=what)
+        return url
+
+    def worker(self, env: dict[str, str], redis: redis_lib.Redis) -> None:
+        """A placeholder-backend worker with `env`, once it has announced itself alive."""
+        before = len(redis.keys("imagine:alive:*"))
+        self.start("worker", "--backend", "placeholder", extra_env=env)
+        wait_until(lambda: len(redis.keys("imagine:alive:*")) > before, timeout=20, what="a worker to start")
 
     def log_of(self, process: subprocess.Popen) -> str:
         return (self.logs / f"proc-{self.started.index(process)}.log").read_text(errors="replace")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tests.fakes.slack_api import BOT_TOKEN, SIGNING_SECRET, FakeSlack
-from tests.helpers import Processes, free_port, wait_until
+from tests.helpers import Processes
 
 
 @dataclass
@@ -83,17 +83,5 @@ def slack_env(fake: FakeSlack, config_path=None) -> dict[str, str]:
 
 
 def start_http_app(processes: Processes, env: dict[str, str], fake: FakeSlack) -> SlackSender:
-    port = free_port()
-    process = processes.start("slack", "--http", "--host", "127.0.0.1", "--port", str(port), extra_env=env)
-    url = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        assert process.poll() is None, processes.log_of(process)
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
-                return response.status == 200
-        except OSError:
-            return False
-
-    wait_until(healthy, timeout=20, what="the Slack app to serve /healthz")
+    url = processes.serving("slack", "--http", env=env, what="the Slack app to serve /healthz")
     return SlackSender(url, fake)

@@ -8,7 +8,6 @@ import asyncio
 import pytest
 
 from bot.discord.run import build_client
-from tests.discord_harness import start_worker
 from tests.fakes.discord_api import OWNER_ID, TOKEN, FakeDiscord
 from tests.helpers import wait_until_async
 
@@ -28,7 +27,7 @@ def gateway(fake, make_settings, processes, redis, config_file):
         env = {"DISCORD_TOKEN": TOKEN, "DISCORD_API_BASE": fake.api_base}
         if path is not None:
             env["IMAGINE_CONFIG"] = str(path)
-        start_worker(processes, env, redis)
+        processes.worker(env, redis)
         settings = make_settings(path, discord_token=TOKEN, discord_api_base=fake.api_base)
 
         async def main():

@@ -11,7 +11,7 @@ from PIL import Image
 from rq.job import Job
 
 from shared.queue import SERIALIZER
-from tests.discord_harness import discord_env, start_http_frontend, start_worker
+from tests.discord_harness import discord_env, start_http_frontend
 from tests.fakes.discord_api import CHANNEL_ID, OWNER_ID, FakeDiscord
 from tests.helpers import wait_until
 
@@ -37,7 +37,7 @@ def stack(fake, key, processes, redis, config_file):
         env = discord_env(fake, key, config_file(config) if config else None)
         client = start_http_frontend(processes, env, key, fake)
         if worker:
-            start_worker(processes, env, redis)
+            processes.worker(env, redis)
         return client
 
     return start
@@ -260,7 +260,7 @@ def test_a_deleted_thread_fails_the_job_cleanly_with_quota_refunded(fake, stack,
     client.post(payload)
     thread = wait_until(lambda: fake.threads() and fake.threads()[0], what="a thread")
     fake.delete_channel(thread["id"])
-    start_worker(processes, discord_env(fake, key), redis)
+    processes.worker(discord_env(fake, key), redis)
     status = wait_until(
         lambda: "❌" in fake.original(payload["token"]).data["content"] and fake.original(payload["token"])
     )

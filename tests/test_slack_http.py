@@ -8,7 +8,6 @@ import time
 import pytest
 from PIL import Image
 
-from tests.discord_harness import start_worker
 from tests.fakes.slack_api import BOT_USER, CHANNEL, OWNER, FakeSlack
 from tests.helpers import wait_until
 from tests.slack_harness import slack_env, start_http_app
@@ -26,7 +25,7 @@ def stack(fake, processes, redis, config_file):
         env = slack_env(fake, config_file(config) if config else None)
         sender = start_http_app(processes, env, fake)
         if worker:
-            start_worker(processes, env, redis)
+            processes.worker(env, redis)
         return sender
 
     return start
@@ -231,7 +230,7 @@ def test_a_channel_that_is_gone_fails_the_job_once_with_quota_refunded(fake, sta
     sender.command("a red fox")
     parent = wait_until(lambda: fake.parent("a red fox"))
     fake.gone_channels.add(CHANNEL)
-    start_worker(processes, slack_env(fake), redis)
+    processes.worker(slack_env(fake), redis)
     wait_until(
         lambda: (
             redis.keys("rq:job:img-*") and redis.hget(redis.keys("rq:job:img-*")[0], "status") == b"finished"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.discord_harness import start_worker
 from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN, CHANNEL, FakeSlack, SocketModeFake
 from tests.helpers import wait_until
 
@@ -19,7 +18,7 @@ def fake():
 def test_commands_and_replies_arrive_over_socket_mode(fake, processes, redis):
     env = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN, "SLACK_API_URL": fake.api_url}
     app = processes.start("slack", "--socket", extra_env=env)
-    start_worker(processes, env, redis)
+    processes.worker(env, redis)
     socket = fake.socket
     assert socket is not None
     wait_until(

@@ -85,19 +85,13 @@ class DiscordFrontend:
 
     async def refine_from_modal(self, interaction: discord.Interaction, job_id: str, text: str) -> None:
         """The modal's text works exactly like a reply in the thread, flags included."""
-        if not self._claim(interaction):
-            return
-        found = await self._thread_turn(interaction, job_id)
-        if found is None:
-            return
-        requester, turn = found
         try:
             flagged = parse_flags(text)
         except InvalidRequest as exc:
             await self._tell(interaction, str(exc))
             return
-        await self._submit_follow_up(
-            interaction, requester, followups.refine(turn, flagged.text, flagged.options)
+        await self.follow_up(
+            interaction, job_id, lambda turn: followups.refine(turn, flagged.text, flagged.options)
         )
 
     async def _submit_follow_up(
