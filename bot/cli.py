@@ -48,7 +48,11 @@ def cli(ctx: click.Context, env_file: str) -> None:
 @click.option("--negative", "--no", default=None, help="What the image should not contain.")
 @click.option("--style", default=None, help="A style preset (photo, anime, watercolor, ...).")
 @click.option("--quality", default=None, help="auto, low, medium or high.")
-@click.option("--enhance/--no-enhance", default=False, help="Let a language model expand the prompt.")
+@click.option(
+    "--enhance/--no-enhance",
+    default=None,
+    help="Let a language model expand the prompt (default: the config's).",
+)
 @click.option("--model", default=None, help="Image model, where the backend offers several.")
 @click.option("--backend", default=None, help=f"One of {', '.join(BACKENDS)} (default: IMAGINE_BACKEND).")
 @click.option("--user", default=None, help="Whose quota to use (default: your login name).")
@@ -194,6 +198,7 @@ def quota_show(ctx: click.Context, user: str, workspace: str | None) -> None:
     """Images used and left, running jobs, bonus, block, and what the user and workspace cost."""
     from shared.costs import CostLedger
     from shared.durations import humanize_seconds
+    from shared.refusals import RefusalCounter
 
     subject = _subject(user, workspace)
     report = _quota(ctx).report(subject)
@@ -210,6 +215,12 @@ def quota_show(ctx: click.Context, user: str, workspace: str | None) -> None:
     spent, ws_spent = costs.of_user(subject), costs.of_workspace(subject)
     click.echo(f"cost: ${spent.usd:.4f} for {spent.images} images")
     click.echo(f"workspace cost: ${ws_spent.usd:.4f} for {ws_spent.images} images")
+    refusals = RefusalCounter(_redis(ctx))
+    for label, counted in (
+        ("refusals", refusals.of_user(subject)),
+        ("workspace refusals", refusals.of_workspace(subject)),
+    ):
+        click.echo(f"{label}: " + (", ".join(f"{rule} {n}" for rule, n in counted.items()) or "none"))
 
 
 @quota.command("reset")

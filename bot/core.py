@@ -10,8 +10,10 @@ from bot import followups
 from bot.flags import parse_flags
 from shared import keys, messages
 from shared.errors import InvalidRequest, Refused
+from shared.moderation import Moderator
 from shared.queue import JobQueue, Submission, job_id_for
 from shared.quota import Quota, UsageReport
+from shared.refusals import RefusalCounter
 from shared.request import ImageRequest, JobKind, Requester, RequestOptions, build_request
 from shared.settings import Settings
 from shared.threads import ThreadMemory, ThreadOrigin, ThreadOrigins, Turn, thread_key
@@ -58,13 +60,17 @@ class ImagineCore:
         self.redis = redis
         self.quota = Quota(redis, settings.config.quota)
         self.queue = JobQueue(redis, settings.config.jobs)
+        self.moderator = Moderator(settings)
+        self.refusals = RefusalCounter(redis)
         ttl = int(settings.config.threads.ttl_days * 86400)
         self.threads = ThreadMemory(redis, ttl_seconds=ttl, max_turns=settings.config.threads.max_turns)
         self.origins = ThreadOrigins(redis, ttl_seconds=ttl)
 
     def submit(self, request: ImageRequest) -> Submission:
-        """Admit against the quota and enqueue, once per platform event."""
-        return self.queue.submit(request, self.quota)
+        """Moderate, admit against the quota and enqueue, once per platform event (the command line)."""
+        self.moderate(request)
+        self.admit(request)
+        return self.queue.enqueue(request)
 
     def claim_event(
         self, platform: str, workspace: str, event_id: str, *, seconds: int = EVENT_CLAIM_SECONDS
@@ -112,8 +118,26 @@ class ImagineCore:
             if claim:
                 pipe.set(claim_key, "1", nx=True, ex=EVENT_CLAIM_SECONDS)
 
-        admission = self.queue.admit(request, self.quota, pending_seconds=PENDING_SECONDS, before=claim_event)
+        try:
+            admission = self.queue.admit(
+                request, self.quota, pending_seconds=PENDING_SECONDS, before=claim_event
+            )
+        except Refused as refusal:
+            self.refusals.count(request.requester, refusal.rule)
+            raise
         return bool(admission.before[0]) if claim else True
+
+    def moderate(self, request: ImageRequest) -> None:
+        """Raise Refused when the workspace's content policy refuses the request (counted for operators)."""
+        try:
+            self.moderator.check(request)
+        except Refused as refusal:
+            self.refusals.count(request.requester, refusal.rule)
+            raise
+
+    async def moderate_soon(self, request: ImageRequest) -> None:
+        """`moderate` from an event loop, after the ack: the moderation service is a network call."""
+        await asyncio.to_thread(self.moderate, request)
 
     def enqueue(
         self, request: ImageRequest, *, thread_origin: tuple[str, ThreadOrigin] | None = None

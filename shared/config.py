@@ -135,6 +135,91 @@ class DiffusersConfig(BaseModel):
     warmup: bool = True
 
 
+class PromptsConfig(BaseModel):
+    """[prompts]: expansion of short ideas and merging of refinements by a chat model."""
+
+    model_config = _STRICT
+
+    enhance_by_default: bool = False  # /imagine's `enhance` option when the member leaves it out
+    timeout_seconds: float = Field(default=20, gt=0)
+    max_retries: int = Field(default=1, ge=0, le=5)
+    cache_ttl_seconds: int = Field(default=7 * 86400, ge=0)
+
+
+MODERATION_CATEGORIES = (
+    "harassment",
+    "harassment/threatening",
+    "hate",
+    "hate/threatening",
+    "illicit",
+    "illicit/violent",
+    "self-harm",
+    "self-harm/intent",
+    "self-harm/instructions",
+    "sexual",
+    "sexual/minors",
+    "violence",
+    "violence/graphic",
+)
+
+
+class ModerationPolicy(BaseModel):
+    """What a workspace refuses. Overrides give only the keys they change."""
+
+    model_config = _STRICT
+
+    block: list[str] | None = None  # moderation categories that refuse a prompt
+    nsfw: Literal["never", "nsfw_channels"] | None = None  # "sexual" allowed in age-restricted channels
+    on_error: Literal["closed", "open"] | None = (
+        None  # the moderation service is down: refuse, or let it pass
+    )
+    blocklist: list[str] | None = None  # words or phrases refused always, also without OpenAI
+
+    @field_validator("block")
+    @classmethod
+    def _known_categories(cls, value: list[str] | None) -> list[str] | None:
+        unknown = [c for c in value or [] if c not in MODERATION_CATEGORIES]
+        if unknown:
+            raise ValueError(f"unknown categories {unknown}; choose from {', '.join(MODERATION_CATEGORIES)}")
+        return value
+
+
+class ModerationConfig(BaseModel):
+    """[moderation]: checked before a job is queued, with overrides per workspace ("platform:id")."""
+
+    model_config = _STRICT
+
+    enabled: bool = True  # the OpenAI moderation endpoint, when OPENAI_API_KEY is set
+    model: str = "omni-moderation-latest"
+    timeout_seconds: float = Field(default=5, gt=0)
+    block: list[str] = Field(
+        default_factory=lambda: [
+            "harassment/threatening",
+            "hate",
+            "hate/threatening",
+            "illicit/violent",
+            "self-harm/instructions",
+            "sexual",
+            "sexual/minors",
+            "violence/graphic",
+        ]
+    )
+    nsfw: Literal["never", "nsfw_channels"] = "nsfw_channels"
+    on_error: Literal["closed", "open"] = "closed"
+    blocklist: list[str] = Field(default_factory=list)
+    workspaces: dict[str, ModerationPolicy] = Field(default_factory=dict)
+
+    def policy_for(self, workspace_key: str) -> ModerationPolicy:
+        """The defaults with the workspace's override on top; every field filled."""
+        override = self.workspaces.get(workspace_key) or ModerationPolicy()
+        return ModerationPolicy(
+            block=override.block if override.block is not None else self.block,
+            nsfw=override.nsfw or self.nsfw,
+            on_error=override.on_error or self.on_error,
+            blocklist=[*self.blocklist, *(override.blocklist or [])],
+        )
+
+
 class AppConfig(BaseModel):
     """Everything the TOML file may hold. Unknown keys are errors, so typos do not pass silently."""
 
@@ -149,6 +234,8 @@ class AppConfig(BaseModel):
     threads: ThreadsConfig = Field(default_factory=ThreadsConfig)
     openai: OpenAIConfig = Field(default_factory=OpenAIConfig)
     diffusers: DiffusersConfig = Field(default_factory=DiffusersConfig)
+    prompts: PromptsConfig = Field(default_factory=PromptsConfig)
+    moderation: ModerationConfig = Field(default_factory=ModerationConfig)
 
     @field_validator("presets")
     @classmethod

@@ -89,3 +89,13 @@ def event_claim(platform: str, workspace: str, event_id: str) -> str:
 def thread_origin(platform: str, workspace: str, thread_id: str) -> str:
     """Where a thread the bot opened lives (its channel) and whose it is."""
     return f"{PREFIX}:origin:{platform}:{workspace}:{thread_id}"
+
+
+def refusals(subject: str) -> str:
+    """Refusals by rule of a user ('user:<platform:id>') or workspace ('ws:<platform:id>')."""
+    return f"{PREFIX}:refusals:{subject}"
+
+
+def expansion(digest: str) -> str:
+    """A cached prompt expansion, by a hash of (idea, preset, model)."""
+    return f"{PREFIX}:expansion:{digest}"

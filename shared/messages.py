@@ -161,6 +161,24 @@ def quota_report(report) -> str:
     return "\n".join(lines)
 
 
+def moderation_refused(category: str) -> str:
+    return (
+        f"This prompt was refused by the server's content policy (category: {category}). "
+        "Nothing was charged; please rephrase it."
+    )
+
+
+def moderation_blocklist() -> str:
+    return "This prompt contains a word this server does not allow. Nothing was charged; please rephrase it."
+
+
+def moderation_unavailable() -> str:
+    return (
+        "The content check is unavailable right now, and this server does not generate without it. "
+        "Nothing was charged; please try again in a few minutes."
+    )
+
+
 # --- progress and results ------------------------------------------------------------------------
 
 
@@ -188,6 +206,18 @@ def generating() -> str:
 def done(count: int, seconds: float) -> str:
     images = "image" if count == 1 else "images"
     return f"Done — {count} {images} in {seconds:.1f} s."
+
+
+def expansion_skipped(reason: str) -> str:
+    return f"Prompt expansion was skipped ({reason}); your prompt was used as written."
+
+
+def refinement_merged_plainly(reason: str) -> str:
+    return f"Your reply was added to the prompt as written ({reason})."
+
+
+def changed(summary: str) -> str:
+    return f"Changed: {summary}"
 
 
 def already_submitted() -> str:

@@ -106,7 +106,7 @@ class RequestOptions:
     style: str | None = None
     backend: str | None = None
     model: str | None = None
-    enhance: bool = False
+    enhance: bool | None = None  # None: the config's [prompts] enhance_by_default
 
 
 def build_request(
@@ -166,7 +166,7 @@ def build_request(
         style=style,
         backend=backend,
         model=model,
-        enhance=options.enhance,
+        enhance=config.prompts.enhance_by_default if options.enhance is None else options.enhance,
         parent_job_id=parent_job_id,
         parent_image_index=parent_image_index,
     )

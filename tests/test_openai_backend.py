@@ -139,7 +139,8 @@ def test_server_errors_after_the_retries_fail_with_a_message_and_a_refund(openai
 def test_bad_key_or_exhausted_account_fails_once_refunds_and_logs_no_secret(
     openai_runtime, fake_openai, caplog, key, failure
 ):
-    runtime = openai_runtime(key=key)
+    # With the same bad key the moderation check would refuse first (fail closed; tested with moderation).
+    runtime = openai_runtime(key=key, extra="[moderation]\nenabled = false")
     if failure:
         fake_openai.fail_next(failure, times=5)
     with caplog.at_level(logging.INFO):

@@ -22,7 +22,6 @@ from shared.images import ImageTooLarge, encode_png, read_metadata
 from shared.queue import SERIALIZER
 from shared.request import ImageRequest
 from shared.threads import Turn, thread_key
-from workers import prompts
 from workers.backends.base import GenerationTask
 from workers.delivery import DeliveredImage, Deliverer, JobResult, StatusUpdate
 from workers.delivery.base import PipelinedDeliverer
@@ -140,15 +139,12 @@ class JobRunner:
         """Run the pipeline and the backend; the images carry their parameters in the files."""
         rt = self._rt
         started = time.monotonic()
-        task = replace(
-            prompts.prepare(
-                request, rt.settings.config.presets, prompt_limit=rt.settings.config.limits.prompt_max_chars
-            ),
-            on_preview=lambda data: self._preview(job_id, request, data),
-        )
+        prepared = rt.prompts.prepare(request)
+        task = replace(prepared.task, on_preview=lambda data: self._preview(job_id, request, data))
         task = self._with_source_image(request, task)
         generation = rt.backend.generate(task)
         seconds = time.monotonic() - started
+        revised_prompt = generation.revised_prompt or prepared.revised_prompt
         images = []
         for index, generated in enumerate(generation.images):
             metadata = {
@@ -159,7 +155,7 @@ class JobRunner:
                 "model": generation.model,
                 "size": f"{generated.image.width}x{generated.image.height}",
                 "job_id": job_id,
-                "revised_prompt": generation.revised_prompt,
+                "revised_prompt": revised_prompt,
                 "seconds": round(seconds, 3),
             }
             data = encode_png(generated.image, metadata)
@@ -172,7 +168,8 @@ class JobRunner:
             generation.model,
             seconds,
             images,
-            generation.revised_prompt,
+            revised_prompt,
+            notes=prepared.notes,
             cost_usd=generation.cost_usd,
             idea=task.idea,
         )

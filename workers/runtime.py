@@ -16,6 +16,8 @@ from shared.threads import ThreadMemory
 from workers.backends import ImageBackend, build_backend
 from workers.delivery import Deliverers, build_deliverers
 from workers.delivery.once import DeliveryLedger
+from workers.prompts import PromptPipeline
+from workers.prompts.writer import build_writer
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class Runtime:
     queue: JobQueue
     ledger: DeliveryLedger
     costs: CostLedger
+    prompts: PromptPipeline
 
 
 # RQ calls job functions by import path; the worker sets this around its work loop so the
@@ -39,6 +42,9 @@ CURRENT_RUNTIME: ContextVar[Runtime] = ContextVar("imagine_runtime")
 
 def build_runtime(settings: Settings, redis: Redis, backend_name: str) -> Runtime:
     config = settings.config
+    threads = ThreadMemory(
+        redis, ttl_seconds=int(config.threads.ttl_days * 86400), max_turns=config.threads.max_turns
+    )
     return Runtime(
         settings=settings,
         redis=redis,
@@ -47,11 +53,10 @@ def build_runtime(settings: Settings, redis: Redis, backend_name: str) -> Runtim
         store=RedisImageStore(
             redis, ttl_seconds=config.storage.image_ttl_seconds, max_bytes=config.storage.max_image_bytes
         ),
-        threads=ThreadMemory(
-            redis, ttl_seconds=int(config.threads.ttl_days * 86400), max_turns=config.threads.max_turns
-        ),
+        threads=threads,
         quota=Quota(redis, config.quota),
         queue=JobQueue(redis, config.jobs),
         ledger=DeliveryLedger(redis),
         costs=CostLedger(redis),
+        prompts=PromptPipeline(config, threads, build_writer(settings, redis)),
     )

@@ -53,7 +53,7 @@ def add_commands(tree: app_commands.CommandTree, frontend: DiscordFrontend, sett
             style=style,
             negative=negative,
             seed=seed,
-            enhance=bool(enhance),
+            enhance=enhance,
             model=model,
         )
         await frontend.imagine(interaction, options)

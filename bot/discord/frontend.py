@@ -49,6 +49,8 @@ class DiscordFrontend:
         if request is None:
             return
         await interaction.response.defer(thinking=True)
+        if not await self._passes_moderation(interaction, request):
+            return
         try:
             status = await _edit_original(interaction, self._queued_line(request))
             if in_thread:
@@ -109,6 +111,8 @@ class DiscordFrontend:
         if request is None:
             return
         await interaction.response.defer(thinking=True)
+        if not await self._passes_moderation(interaction, request):
+            return
         try:
             status = await _edit_original(interaction, self._queued_line(request))
         except discord.HTTPException as exc:
@@ -137,6 +141,12 @@ class DiscordFrontend:
             request = self.core.check_reply(requester, message.content, event_id=f"message-{message.id}")
             self.core.admit(request)
         except (InvalidRequest, Refused) as exc:
+            await self._answer_reply(message, "❌", str(exc))
+            return
+        try:
+            await self.core.moderate_soon(request)
+        except Refused as exc:
+            self.core.give_back(request)
             await self._answer_reply(message, "❌", str(exc))
             return
         try:
@@ -184,6 +194,21 @@ class DiscordFrontend:
         await self._tell(interaction, messages.quota_report(report))
 
     # --- helpers ---------------------------------------------------------------------------------
+
+    async def _passes_moderation(self, interaction: discord.Interaction, request: ImageRequest) -> bool:
+        """After the defer (the check is a network call): a refusal replaces the public "thinking…"
+        with a private message, and the admission is given back."""
+        try:
+            await self.core.moderate_soon(request)
+        except Refused as exc:
+            self.core.give_back(request)
+            try:
+                await interaction.delete_original_response()
+            except discord.HTTPException as error:
+                log.warning("discord: could not remove a refused request's response: %s", error.status)
+            await interaction.followup.send(str(exc), ephemeral=True, allowed_mentions=NO_MENTIONS)
+            return False
+        return True
 
     def _claim(self, interaction: discord.Interaction) -> bool:
         """Discord may deliver an interaction twice; only the first delivery does anything."""

@@ -291,8 +291,19 @@ class SlackFrontend:
         respond,
         reply_ts: str | None = None,
     ) -> None:
-        """Post the parent (or, in a thread, the status) message, then enqueue the admitted request."""
+        """Moderate, post the parent (or, in a thread, the status) message, enqueue the admitted request."""
         who = request.requester
+        try:
+            await self.core.moderate_soon(request)
+        except Refused as exc:
+            self.core.give_back(request)
+            if reply_ts:
+                await self._react_quietly(client, who.channel, reply_ts, "x")
+            if respond is not None:
+                await respond(text=str(exc), response_type="ephemeral")
+            else:
+                await self._tell(client, who.channel, who.user, str(exc), thread_ts=thread_ts)
+            return
         position = self.core.waiting(request.backend) + 1
         text = slack_ui.status_line(request, messages.queued_short(position, None))
         try:

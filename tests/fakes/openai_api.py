@@ -6,11 +6,13 @@ from __future__ import annotations
 import base64
 import io
 import json
+import threading
 import time
 from collections import deque
 
 from PIL import Image
 
+from shared.config import MODERATION_CATEGORIES
 from tests.fakes.http import FakeServer, Recorded, Reply
 
 BAD_KEY = "sk-bad"
@@ -50,6 +52,10 @@ class FakeOpenAI(FakeServer):
     def __init__(self) -> None:
         super().__init__()
         self._failures: deque[str] = deque()
+        self.chat_mode = "structured"  # or malformed, leak, timeout, or a FAILURES kind
+        self.chat_delay = 3.0
+        self.moderation_down = False
+        self.flag_words: dict[str, str] = {}  # a word in the input -> the category it flags
 
     @property
     def base_url(self) -> str:
@@ -62,9 +68,19 @@ class FakeOpenAI(FakeServer):
     def image_requests(self) -> list[Recorded]:
         return [r for r in self.requests if r.path.startswith("/v1/images/")]
 
+    def chat_requests(self) -> list[Recorded]:
+        return [r for r in self.requests if r.path == "/v1/chat/completions"]
+
+    def moderation_requests(self) -> list[Recorded]:
+        return [r for r in self.requests if r.path == "/v1/moderations"]
+
     def answer(self, request: Recorded) -> Reply:
         if request.headers.get("authorization") == f"Bearer {BAD_KEY}":
             return _error(401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
+        if request.path == "/v1/chat/completions":
+            return self._chat(request.json())
+        if request.path == "/v1/moderations":
+            return self._moderation(request.json())
         if self._failures:
             return FAILURES[self._failures.popleft()]()
         if request.path == "/v1/images/generations":
@@ -75,6 +91,60 @@ class FakeOpenAI(FakeServer):
             params = {k: v.decode() for k, v in form.items() if k != "image" and not k.startswith("image")}
             return self._images(params)
         return _error(404, f"Unknown path {request.path}", "invalid_request_error")
+
+    # --- chat completions: the prompt writer ------------------------------------------------------
+
+    def _chat(self, params: dict) -> Reply:
+        """Structured answers built from the JSON data the writer sends, or the failure `chat_mode` names."""
+        mode = self.chat_mode
+        if mode in FAILURES:
+            return FAILURES[mode]()
+        if mode == "timeout":
+            threading.Event().wait(self.chat_delay)  # longer than the client waits
+        system, user = params["messages"][0]["content"], json.loads(params["messages"][1]["content"])
+        if "idea" in user:
+            answer = {
+                "content_type": "a detailed digital painting",
+                "description": user["idea"],
+                "style": f"{user.get('style') or 'soft pastel palette'}, calm mood",
+                "composition": "wide shot, golden-hour light, sharp focus",
+            }
+        else:
+            answer = {"prompt": f"{user['current']}, {user['change']}", "change": f"added “{user['change']}”"}
+        if mode == "leak":
+            answer[next(iter(answer))] = system
+        content = "{not json" if mode == "malformed" else json.dumps(answer)
+        message = {"role": "assistant", "content": content, "refusal": None}
+        return Reply.json(
+            {
+                "id": "chatcmpl-fake",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": params["model"],
+                "choices": [{"index": 0, "message": message, "finish_reason": "stop", "logprobs": None}],
+                "usage": {"prompt_tokens": 50, "completion_tokens": 40, "total_tokens": 90},
+            }
+        )
+
+    # --- moderation -------------------------------------------------------------------------------
+
+    def _moderation(self, params: dict) -> Reply:
+        if self.moderation_down:
+            return FAILURES["server_error"]()
+        inputs = params["input"] if isinstance(params["input"], list) else [params["input"]]
+        results = []
+        for text in inputs:
+            flagged = {c for word, c in self.flag_words.items() if word in text.lower()}
+            categories = {c: c in flagged for c in MODERATION_CATEGORIES}
+            results.append(
+                {
+                    "flagged": bool(flagged),
+                    "categories": categories,
+                    "category_scores": {c: 0.9 if hit else 0.001 for c, hit in categories.items()},
+                    "category_applied_input_types": {c: ["text"] for c in MODERATION_CATEGORIES},
+                }
+            )
+        return Reply.json({"id": "modr-fake", "model": params.get("model"), "results": results})
 
     def _images(self, params: dict) -> Reply:
         size = params.get("size", "1024x1024")

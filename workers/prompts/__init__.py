@@ -1,19 +1,33 @@
 """The prompt pipeline: from a validated request to what the backend draws.
 
-It merges a refinement's instruction into the thread's prompt and applies the style preset;
-expansion by a language model and moderation plug in here.
+A refinement is merged into the thread's prompt (by the chat model, or plainly as a clause); with
+`enhance`, the idea is expanded into a detailed prompt; the style preset is applied. The enhancer never
+fails an image: when it cannot help, the member's words are used and a note says why.
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass, field
 
+from shared import messages
+from shared.config import AppConfig
 from shared.presets import Preset
 from shared.request import ImageRequest
+from shared.threads import ThreadMemory, thread_key
 from workers.backends.base import GenerationTask
+from workers.prompts.writer import PromptWriter, WriterUnavailable
 
 # How far an image-to-image step may move from its source: a variation explores, an upscale keeps.
 STRENGTH_BY_KIND = {"variation": 0.75, "upscale": 0.3}
+NO_TEXT_MODEL = "no text model is configured (IMAGINE_TEXT_MODEL)"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    task: GenerationTask
+    revised_prompt: str | None = None  # the expanded prompt, shown with the result
+    notes: list[str] = field(default_factory=list)
 
 
 def user_hash(request: ImageRequest) -> str:
@@ -44,24 +58,77 @@ def _clauses(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-def prepare(request: ImageRequest, presets: dict[str, Preset], *, prompt_limit: int) -> GenerationTask:
-    """The backend's task for `request`: refinement merged, style preset applied."""
-    idea = merge_instruction(request.prompt, request.instruction, prompt_limit)
-    preset = presets.get(request.style or "") or Preset()
-    negative = ", ".join(part for part in (request.negative, preset.negative) if part) or None
-    return GenerationTask(
-        prompt=preset.apply(idea),
-        idea=idea,
-        negative=negative,
-        width=request.width,
-        height=request.height,
-        aspect=request.aspect,
-        count=request.count,
-        seed=request.seed,
-        quality=request.quality,
-        model=request.model,
-        steps=preset.steps,
-        guidance=preset.guidance,
-        user_hash=user_hash(request),
-        strength=STRENGTH_BY_KIND.get(request.kind),
-    )
+class PromptPipeline:
+    def __init__(self, config: AppConfig, threads: ThreadMemory, writer: PromptWriter | None) -> None:
+        self._config = config
+        self._threads = threads
+        self._writer = writer
+
+    def prepare(self, request: ImageRequest) -> Prepared:
+        limit = self._config.limits.prompt_max_chars
+        notes: list[str] = []
+        idea = self._refined(request, limit, notes) if request.instruction else request.prompt
+        preset = self._config.presets.get(request.style or "") or Preset()
+        prompt, revised = preset.apply(idea), None
+        if request.enhance:
+            expanded = self._expanded(idea, request.style, preset, limit, notes)
+            if expanded is not None:
+                prompt = revised = (
+                    expanded  # the model wrote the style in; the preset's words would repeat it
+                )
+        negative = ", ".join(part for part in (request.negative, preset.negative) if part) or None
+        task = GenerationTask(
+            prompt=prompt,
+            idea=idea,
+            negative=negative,
+            width=request.width,
+            height=request.height,
+            aspect=request.aspect,
+            count=request.count,
+            seed=request.seed,
+            quality=request.quality,
+            model=request.model,
+            steps=preset.steps,
+            guidance=preset.guidance,
+            user_hash=user_hash(request),
+            strength=STRENGTH_BY_KIND.get(request.kind),
+        )
+        return Prepared(task, revised, notes)
+
+    def _refined(self, request: ImageRequest, limit: int, notes: list[str]) -> str:
+        """One complete prompt from the thread's memory and the new instruction."""
+        instruction = request.instruction or ""
+        if self._writer is None:
+            return merge_instruction(request.prompt, instruction, limit)
+        key = thread_key(request.requester)
+        turns = self._threads.turns(key) if key else []
+        if request.parent_job_id:  # only the turns up to the image being refined
+            ids = [t.job_id for t in turns]
+            turns = turns[: ids.index(request.parent_job_id) + 1] if request.parent_job_id in ids else turns
+        try:
+            merged = self._writer.merge(
+                original=turns[0].prompt if turns else request.prompt,
+                current=request.prompt,
+                earlier=[t.instruction for t in turns if t.instruction],
+                change=instruction,
+                limit=limit,
+            )
+        except WriterUnavailable as exc:
+            notes.append(messages.refinement_merged_plainly(str(exc)))
+            return merge_instruction(request.prompt, instruction, limit)
+        if merged.change:
+            notes.append(messages.changed(merged.change))
+        return merged.prompt
+
+    def _expanded(
+        self, idea: str, style: str | None, preset: Preset, limit: int, notes: list[str]
+    ) -> str | None:
+        if self._writer is None:
+            notes.append(messages.expansion_skipped(NO_TEXT_MODEL))
+            return None
+        hint = f"{style}: {preset.description or style}" if style else None
+        try:
+            return self._writer.expand(idea, style=hint, limit=limit)
+        except WriterUnavailable as exc:
+            notes.append(messages.expansion_skipped(str(exc)))
+            return None
