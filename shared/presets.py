@@ -19,7 +19,10 @@ class Preset(BaseModel):
 
     def apply(self, prompt: str) -> str:
         """The prompt with this preset's prefix and suffix around it."""
-        return ", ".join(part for part in (self.prompt_prefix, prompt, self.prompt_suffix) if part)
+        framed = (
+            f"{self.prompt_prefix} {prompt}" if self.prompt_prefix else prompt
+        )  # "a photograph of" + idea
+        return f"{framed}, {self.prompt_suffix}" if self.prompt_suffix else framed
 
 
 DEFAULT_PRESETS: dict[str, Preset] = {

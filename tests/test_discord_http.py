@@ -13,6 +13,7 @@ from rq.job import Job
 from shared.queue import SERIALIZER
 from tests.discord_harness import discord_env, start_http_frontend
 from tests.fakes.discord_api import CHANNEL_ID, OWNER_ID, FakeDiscord
+from tests.fakes.openai_api import FakeOpenAI
 from tests.helpers import wait_until
 
 DEFER, MESSAGE, AUTOCOMPLETE_RESULT, MODAL = 5, 4, 8, 9
@@ -321,3 +322,23 @@ def test_an_age_restricted_channel_is_marked_on_the_job(fake, stack, redis):
         request["requester"]["channel_nsfw"] is True
         and request["requester"]["channel"] == "1200000000000000077"
     )
+
+
+def test_a_moderation_refusal_is_private_and_charges_nothing(fake, key, processes, redis):
+    with FakeOpenAI() as openai_fake:
+        openai_fake.flag_words = {"gore": "violence/graphic"}
+        env = {
+            **discord_env(fake, key),
+            "OPENAI_API_KEY": "sk-test-1",
+            "OPENAI_BASE_URL": openai_fake.base_url,
+        }
+        client = start_http_frontend(processes, env, key, fake)
+        payload = fake.slash_command(prompt="a gore-soaked battlefield")
+        assert client.post(payload).type == DEFER
+        followup = wait_until(lambda: fake.requests_to("POST", rf"/webhooks/\d+/{payload['token']}(\?|$)"))[
+            0
+        ].json()
+        assert followup["flags"] == 64 and "category: violence/graphic" in followup["content"]
+        assert "gore" not in followup["content"]
+        wait_until(lambda: fake.original(payload["token"]) is None, what="the public response to be removed")
+        assert not fake.threads() and redis.zcard(f"imagine:quota:discord:{OWNER_ID}:window") == 0

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from shared.images import read_metadata
+from tests.fakes.openai_api import FakeOpenAI
 from tests.helpers import imagine_command, wait_until
 
 
@@ -166,3 +167,28 @@ def test_without_any_redis_configured_it_starts_its_own_and_makes_the_image(proc
     assert result.returncode == 0, result.stderr
     [path] = result.stdout.splitlines()
     assert read_metadata(Path(path).read_bytes())["prompt"] == "a lighthouse"
+
+
+def test_enhance_and_moderation_run_on_the_command_line_too(process_env, tmp_path, processes, redis):
+    with FakeOpenAI() as fake:
+        env = {
+            **process_env,
+            "OPENAI_API_KEY": "sk-test-1234567890",
+            "OPENAI_BASE_URL": fake.base_url,
+            "IMAGINE_TEXT_MODEL": "gpt-text-fake",
+        }
+        processes.start("worker", "--backend", "placeholder", extra_env=env)
+        wait_until(lambda: list(redis.scan_iter("imagine:alive:*")), timeout=20, what="a worker")
+        result = run_imagine(
+            env, tmp_path, "generate", "a fox", "--enhance", "--style", "anime", "--out", str(tmp_path)
+        )
+        assert result.returncode == 0, result.stderr
+        [path] = result.stdout.splitlines()
+        meta = read_metadata(Path(path).read_bytes())
+        assert meta["revised_prompt"].startswith("a detailed digital painting of a fox, anime: Anime")
+
+        fake.flag_words = {"gore": "violence/graphic"}
+        refused = run_imagine(env, tmp_path, "generate", "a gore scene")
+        assert_one_line_failure(
+            refused, 3, "refused by the server's content policy (category: violence/graphic)"
+        )

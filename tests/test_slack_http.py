@@ -8,6 +8,7 @@ import time
 import pytest
 from PIL import Image
 
+from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import BOT_USER, CHANNEL, OWNER, FakeSlack
 from tests.helpers import wait_until
 from tests.slack_harness import slack_env, start_http_app
@@ -251,3 +252,14 @@ def test_app_home_shows_quota_and_recent_images(fake, stack):
     assert "Images this hour: 1 of 10 used, 9 left." in text
     assert f"<https://fake.slack.com/archives/{CHANNEL}/p" in text and "|a red fox>" in text
     assert published["user_id"] == OWNER and BOT_USER not in text
+
+
+def test_a_moderation_refusal_is_private_and_charges_nothing(fake, processes, redis):
+    with FakeOpenAI() as openai_fake:
+        openai_fake.flag_words = {"gore": "violence/graphic"}
+        env = {**slack_env(fake), "OPENAI_API_KEY": "sk-test-1", "OPENAI_BASE_URL": openai_fake.base_url}
+        sender = start_http_app(processes, env, fake)
+        assert sender.command("a gore-soaked battlefield").status == 200
+        [answer] = wait_until(lambda: fake.response_urls, what="the private answer")
+        assert answer["response_type"] == "ephemeral" and "category: violence/graphic" in answer["text"]
+        assert not fake.messages and redis.zcard(f"imagine:quota:slack:{OWNER}:window") == 0

@@ -426,6 +426,9 @@ class FakeDiscord(FakeServer):
                 return _error(404, "Unknown Message", 10008)
             if method == "PATCH":
                 self._edit(stored, request)
+            if method == "DELETE":
+                del self.messages[stored.data["id"]]
+                return Reply(204, b"", {})
             return Reply.json(stored.data)
         if method == "POST" and len(parts) == 3:  # a follow-up message
             payload, files = _message_body(request)
