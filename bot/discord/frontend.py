@@ -48,11 +48,10 @@ class DiscordFrontend:
         request = await self._admitted(interaction, options, requester, kind="imagine", claim=True)
         if request is None:
             return
-        await interaction.response.defer(thinking=True)
-        if not await self._passes_moderation(interaction, request):
+        status = await self._acknowledged(interaction, request)
+        if status is None:
             return
         try:
-            status = await _edit_original(interaction, self._queued_line(request))
             if in_thread:
                 thread_id = str(interaction.channel_id)
             else:
@@ -110,17 +109,10 @@ class DiscordFrontend:
         )
         if request is None:
             return
-        await interaction.response.defer(thinking=True)
-        if not await self._passes_moderation(interaction, request):
-            return
-        try:
-            status = await _edit_original(interaction, self._queued_line(request))
-        except discord.HTTPException as exc:
-            self.core.give_back(request)
-            log.warning("discord: could not post a status message: %s %s", exc.status, exc.code)
-            return
-        reply = {"status_channel": str(status.channel.id), "status_message": str(status.id)}
-        await self.core.enqueue_soon(_addressed(request, requester.thread or "", reply))
+        status = await self._acknowledged(interaction, request)
+        if status is not None:
+            reply = {"status_channel": str(status.channel.id), "status_message": str(status.id)}
+            await self.core.enqueue_soon(_addressed(request, requester.thread or "", reply))
 
     # --- thread replies (gateway) ----------------------------------------------------------------
 
@@ -195,20 +187,28 @@ class DiscordFrontend:
 
     # --- helpers ---------------------------------------------------------------------------------
 
-    async def _passes_moderation(self, interaction: discord.Interaction, request: ImageRequest) -> bool:
-        """After the defer (the check is a network call): a refusal replaces the public "thinking…"
-        with a private message, and the admission is given back."""
+    async def _acknowledged(
+        self, interaction: discord.Interaction, request: ImageRequest
+    ) -> discord.InteractionMessage | None:
+        """Defer, moderate, then turn the response into the public status message; None when the
+        request stops here (its admission given back, the member told why)."""
+        await interaction.response.defer(thinking=True)
         try:
-            await self.core.moderate_soon(request)
+            await self.core.moderate_soon(request)  # a network call, so after the defer
         except Refused as exc:
             self.core.give_back(request)
-            try:
+            try:  # the public "thinking…" makes way for a private answer
                 await interaction.delete_original_response()
             except discord.HTTPException as error:
                 log.warning("discord: could not remove a refused request's response: %s", error.status)
             await interaction.followup.send(str(exc), ephemeral=True, allowed_mentions=NO_MENTIONS)
-            return False
-        return True
+            return None
+        try:
+            return await _edit_original(interaction, self._queued_line(request))
+        except discord.HTTPException as exc:
+            self.core.give_back(request)
+            log.warning("discord: could not post a status message: %s %s", exc.status, exc.code)
+            return None
 
     def _claim(self, interaction: discord.Interaction) -> bool:
         """Discord may deliver an interaction twice; only the first delivery does anything."""
