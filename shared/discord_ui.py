@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import re
 
-from shared.chat_text import ACTION_PREFIX, JOB_ID_PATTERN, KIND_LABELS, custom_id, shorten
+from shared.chat_text import ACTION_PREFIX, JOB_ID_PATTERN, KIND_LABELS, shorten
 from shared.request import ImageRequest
-
-__all__ = ["custom_id", "shorten"]
 
 CUSTOM_ID_PREFIX = ACTION_PREFIX
 # action -> template (discord.py's DynamicItem matches these against a press's custom id)

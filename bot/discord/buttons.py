@@ -10,6 +10,7 @@ import discord
 
 from bot import followups
 from shared import discord_ui
+from shared.chat_text import custom_id
 
 
 def _frontend(interaction: discord.Interaction):
@@ -22,9 +23,7 @@ class _ResultButton:
     def __init__(self, job_id: str, index: int | None = None, owner: str | None = None) -> None:
         self.job_id, self.index, self.owner = job_id, index, owner
         super().__init__(  # type: ignore[call-arg]
-            discord.ui.Button(
-                custom_id=discord_ui.custom_id(self.action, job_id, index, owner), label=self.action
-            )
+            discord.ui.Button(custom_id=custom_id(self.action, job_id, index, owner), label=self.action)
         )
 
     action = ""

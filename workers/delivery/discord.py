@@ -14,6 +14,7 @@ import logging
 import discord
 
 from shared import discord_ui, messages
+from shared.chat_text import custom_id
 from shared.errors import ConfigError, DeliveryImpossible
 from shared.request import ImageRequest
 from shared.settings import Settings
@@ -176,14 +177,14 @@ def _result_buttons(request: ImageRequest, result: JobResult) -> discord.ui.View
     count = len(result.images)
     for index in range(count):
         label = f"V{index + 1}" if count > 1 else "Variation"
-        view.add_item(_button(label, "✨", discord_ui.custom_id("variation", job_id, index), row=0))
+        view.add_item(_button(label, "✨", custom_id("variation", job_id, index), row=0))
     for index in range(count):
         label = f"U{index + 1}" if count > 1 else "Upscale"
-        view.add_item(_button(label, "⬆️", discord_ui.custom_id("upscale", job_id, index), row=1))
-    view.add_item(_button("Reroll", "🔁", discord_ui.custom_id("reroll", job_id), row=2))
-    view.add_item(_button("Refine", "✏️", discord_ui.custom_id("refine", job_id), row=2))
-    view.add_item(_button("Info", "ℹ️", discord_ui.custom_id("info", job_id), row=2))
-    delete = discord_ui.custom_id("delete", job_id, owner=owner)
+        view.add_item(_button(label, "⬆️", custom_id("upscale", job_id, index), row=1))
+    view.add_item(_button("Reroll", "🔁", custom_id("reroll", job_id), row=2))
+    view.add_item(_button("Refine", "✏️", custom_id("refine", job_id), row=2))
+    view.add_item(_button("Info", "ℹ️", custom_id("info", job_id), row=2))
+    delete = custom_id("delete", job_id, owner=owner)
     view.add_item(_button("Delete", "🗑️", delete, row=2, style=discord.ButtonStyle.danger))
     return view
 
