@@ -342,3 +342,14 @@ def test_a_moderation_refusal_is_private_and_charges_nothing(fake, key, processe
         assert "gore" not in followup["content"]
         wait_until(lambda: fake.original(payload["token"]) is None, what="the public response to be removed")
         assert not fake.threads() and redis.zcard(f"imagine:quota:discord:{OWNER_ID}:window") == 0
+
+
+def test_a_double_click_makes_one_job(fake, stack, redis):
+    client = stack()
+    thread_id, post, job_id = first_result(fake, client)
+    first, second = (fake.button_press(post, f"imagine:reroll:{job_id}") for _ in range(2))
+    assert client.post(first).type == DEFER
+    again = client.post(second)
+    assert again.ephemeral and "already received" in again.content
+    wait_until(lambda: len(fake.image_posts_in(thread_id)) == 2)
+    assert len(redis.keys("rq:job:img-*")) == 2

@@ -29,6 +29,7 @@ THREAD_TYPES = {discord.ChannelType.public_thread, discord.ChannelType.private_t
 AUTO_ARCHIVE_MINUTES = 1440
 THREAD_PERMISSIONS = "Create Public Threads, Send Messages in Threads"
 ORIGINAL_RETRIES = 5
+PRESS_DEBOUNCE_SECONDS = 5
 
 
 class DiscordFrontend:
@@ -75,6 +76,15 @@ class DiscordFrontend:
         """Reroll, Variation k, Upscale k: a new job in the same thread, charged to whoever pressed."""
         if not self._claim(interaction):
             return
+        if interaction.message is not None and interaction.data:  # a double click is one press
+            press = (
+                f"press-{interaction.user.id}-{interaction.data.get('custom_id')}-{interaction.message.id}"
+            )
+            if not self.core.claim_event(
+                PLATFORM, str(interaction.guild_id), press, seconds=PRESS_DEBOUNCE_SECONDS
+            ):
+                await self._tell(interaction, messages.already_submitted())
+                return
         found = await self._thread_turn(interaction, job_id)
         if found is None:
             return
