@@ -45,8 +45,15 @@ def buttons(message) -> list[str]:
     ]
 
 
-def details(fake: FakeSlack, parent) -> list:
-    return [m for m in fake.thread(CHANNEL, parent.ts) if m.blocks]
+def details(fake: FakeSlack, parent, count: int = 1) -> list:
+    """The detail messages (prompt, seeds, buttons) in the parent's thread, once there are `count`;
+    each follows its images' upload, so waiting for the images alone is not enough."""
+
+    def posted() -> list:
+        found = [m for m in fake.thread(CHANNEL, parent.ts) if m.blocks]
+        return found if len(found) >= count else []
+
+    return wait_until(posted, what=f"{count} detail message(s)")
 
 
 def test_imagine_acks_posts_a_parent_and_the_images_arrive_in_its_thread(fake, stack):
@@ -59,7 +66,7 @@ def test_imagine_acks_posts_a_parent_and_the_images_arrive_in_its_thread(fake, s
     assert len(upload.files) == 2
     sizes = [Image.open(io.BytesIO(fake.uploads[f["id"]])).size for f in upload.files]
     assert all(w > h for w, h in sizes)
-    [info] = wait_until(lambda: details(fake, parent))
+    [info] = details(fake, parent)
     text = info.blocks[0]["text"]["text"]
     assert "*Prompt:* a fox in the snow" in text and "*Seeds:* 42, 43" in text
     ids = buttons(info)
@@ -136,7 +143,7 @@ def test_a_reply_in_the_thread_refines_and_a_retried_event_makes_one_job(fake, s
     assert sender.event(reply, event_id="Ev1", retry=1).status == 200  # Slack's retry of the same event
     wait_until(lambda: len(fake.image_posts(CHANNEL, parent.ts)) == 2, what="the refined image")
     wait_until(lambda: fake.reactions.get(reply["ts"]) == ["white_check_mark"], what="⏳ swapped for ✅")
-    info = details(fake, parent)[-1].blocks[0]["text"]["text"]
+    info = details(fake, parent, 2)[-1].blocks[0]["text"]["text"]
     assert "*Prompt:* a red fox, at night" in info
     assert len(redis.keys("rq:job:img-*")) == 2  # the first image and one refinement
 
@@ -152,7 +159,7 @@ def test_a_mention_refines_in_our_thread_and_bots_and_other_threads_are_ignored(
     sender.event(mention)
     wait_until(lambda: len(fake.image_posts(CHANNEL, parent.ts)) == 2)
     wait_until(lambda: fake.reactions.get(mention["ts"]) == ["white_check_mark"])
-    assert "make it purple" in details(fake, parent)[-1].blocks[0]["text"]["text"]
+    assert "make it purple" in details(fake, parent, 2)[-1].blocks[0]["text"]["text"]
     assert sum(1 for m in fake.messages if m.thread_ts is None) == 1  # no other thread got anything
 
 
@@ -167,7 +174,7 @@ def test_each_button_and_the_refine_modal(fake, stack, redis):
     sender = stack()
     sender.command("a red fox --n 2")
     parent = finished(fake, "a red fox")
-    info = wait_until(lambda: details(fake, parent))[0]
+    info = details(fake, parent)[0]
     job_id = buttons(info)[0].split(":")[2]
 
     for number, (action, images) in enumerate(
@@ -202,7 +209,7 @@ def test_a_double_click_makes_one_job(fake, stack, redis):
     sender = stack()
     sender.command("a red fox")
     parent = finished(fake, "a red fox")
-    info = wait_until(lambda: details(fake, parent))[0]
+    info = details(fake, parent)[0]
     job_id = buttons(info)[0].split(":")[2]
     press = fake.block_action(info, f"imagine:reroll:{job_id}")
     second = {
@@ -222,7 +229,7 @@ def test_a_rate_limited_upload_is_retried_and_posted_once(fake, stack):
     sender.command("a red fox")
     parent = finished(fake, "a red fox")
     assert len([r for r in fake.requests if r.path.startswith("/api/files.completeUploadExternal")]) == 2
-    wait_until(lambda: details(fake, parent))
+    details(fake, parent)
     assert len(fake.image_posts(CHANNEL, parent.ts)) == 1
 
 
