@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import getpass
-import logging
 import sys
 from pathlib import Path
 
 import click
 
 from shared.errors import ConfigError, ImagineError, InvalidRequest, Refused
+from shared.logs import configure_logging
 from shared.request import Requester, RequestOptions
 from shared.settings import BACKENDS, Settings, load_settings
 
@@ -92,16 +92,33 @@ def generate(
 @click.option("--queues", default=None, help="Comma-separated queue names (default: the backend's queue).")
 @click.option("--burst", is_flag=True, help="Drain the queue, then exit.")
 @click.option("--log-level", default="INFO", show_default=True)
+@click.option(
+    "--metrics-port", type=click.IntRange(1, 65535), default=None, help="Serve Prometheus metrics here."
+)
 @click.pass_context
-def worker(ctx: click.Context, backend: str | None, queues: str | None, burst: bool, log_level: str) -> None:
+def worker(
+    ctx: click.Context,
+    backend: str | None,
+    queues: str | None,
+    burst: bool,
+    log_level: str,
+    metrics_port: int | None,
+) -> None:
     """Run a worker: loads the backend once, never forks per job."""
     from workers.worker import run_worker
 
     settings = _settings(ctx)
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(log_level)
     names = [q.strip() for q in queues.split(",") if q.strip()] if queues else None
     try:
-        run_worker(settings, backend or settings.backend, names, burst=burst, logging_level=log_level.upper())
+        run_worker(
+            settings,
+            backend or settings.backend,
+            names,
+            burst=burst,
+            logging_level=log_level.upper(),
+            metrics_port=metrics_port,
+        )
     except ConfigError as exc:
         _fail(str(exc), EXIT_OTHER)
 
@@ -112,12 +129,17 @@ def worker(ctx: click.Context, backend: str | None, queues: str | None, burst: b
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535), help="With --http.")
 @click.option("--sync/--no-sync", default=True, show_default=True, help="Sync slash commands at start-up.")
 @click.option("--log-level", default="INFO", show_default=True)
+@click.option(
+    "--metrics-port", type=click.IntRange(1, 65535), default=None, help="Serve Prometheus metrics here."
+)
 @click.pass_context
-def discord(ctx: click.Context, http: bool, host: str, port: int, sync: bool, log_level: str) -> None:
+def discord(
+    ctx: click.Context, http: bool, host: str, port: int, sync: bool, log_level: str, metrics_port: int | None
+) -> None:
     """Run the Discord bot: the gateway (default) or the HTTP interactions endpoint."""
     from bot.discord.run import run_discord
 
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(log_level)
     try:
         run_discord(
             _settings(ctx),
@@ -145,18 +167,65 @@ def discord(ctx: click.Context, http: bool, host: str, port: int, sync: bool, lo
 @click.option("--host", default="0.0.0.0", show_default=True, help="With --http: the address to listen on.")
 @click.option("--port", default=3000, show_default=True, type=click.IntRange(1, 65535), help="With --http.")
 @click.option("--log-level", default="INFO", show_default=True)
+@click.option(
+    "--metrics-port", type=click.IntRange(1, 65535), default=None, help="Serve Prometheus metrics here."
+)
 @click.pass_context
-def slack(ctx: click.Context, mode: str, host: str, port: int, log_level: str) -> None:
+def slack(
+    ctx: click.Context, mode: str, host: str, port: int, log_level: str, metrics_port: int | None
+) -> None:
     """Run the Slack app: Socket Mode (default) or the HTTP endpoint."""
     from bot.slack.app import run_slack
 
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(log_level)
     try:
         run_slack(
             _settings(ctx), http=mode == "http", host=host, port=port, say=lambda t: click.echo(t, err=True)
         )
     except ConfigError as exc:
         _fail(str(exc), EXIT_OTHER)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (for scripts and container health checks).")
+@click.pass_context
+def health(ctx: click.Context, as_json: bool) -> None:
+    """Redis, queue depths, live workers per backend, the oldest waiting job; exit 1 when unhealthy."""
+    import json
+
+    from redis import Redis
+
+    from shared.health import check_health
+
+    report = check_health(
+        Redis.from_url(_settings(ctx).redis_url, socket_connect_timeout=3, socket_timeout=3)
+    )
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        click.echo(f"redis: {report.redis}")
+        for queue in report.queues:
+            oldest = (
+                f", oldest waiting {queue.oldest_seconds:.0f} s" if queue.oldest_seconds is not None else ""
+            )
+            click.echo(
+                f"queue {queue.queue}: {queue.depth} waiting, {queue.live_workers} live worker(s){oldest}"
+            )
+        for worker in report.workers:
+            beat = (
+                f"{worker.seconds_since_heartbeat:.0f} s ago"
+                if worker.seconds_since_heartbeat is not None
+                else "never"
+            )
+            click.echo(
+                f"worker {worker.name} [{', '.join(worker.queues)}]: {worker.state}, "
+                f"{'alive' if worker.alive else 'DEAD'}, last heartbeat {beat}"
+            )
+        for line in report.warnings:
+            click.echo(f"warning: {line}")
+        for line in report.problems:
+            click.echo(f"UNHEALTHY: {line}", err=True)
+    sys.exit(0 if report.healthy else 1)
 
 
 @cli.group()

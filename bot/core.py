@@ -10,6 +10,7 @@ from bot import followups
 from bot.flags import parse_flags
 from shared import keys, messages
 from shared.errors import InvalidRequest, Refused
+from shared.metrics import Metrics
 from shared.moderation import Moderator
 from shared.queue import JobQueue, Submission, job_id_for
 from shared.quota import Quota, UsageReport
@@ -55,9 +56,10 @@ def check_request(
 class ImagineCore:
     """What a frontend holds: the settings, one Redis client, quotas, the job queue and thread memory."""
 
-    def __init__(self, settings: Settings, redis: Redis) -> None:
+    def __init__(self, settings: Settings, redis: Redis, metrics: Metrics | None = None) -> None:
         self.settings = settings
         self.redis = redis
+        self.metrics = metrics or Metrics(redis)
         self.quota = Quota(redis, settings.config.quota)
         self.queue = JobQueue(redis, settings.config.jobs)
         self.moderator = Moderator(settings)
@@ -123,7 +125,7 @@ class ImagineCore:
                 request, self.quota, pending_seconds=PENDING_SECONDS, before=claim_event
             )
         except Refused as refusal:
-            self.refusals.count(request.requester, refusal.rule)
+            self._refused(request, refusal)
             raise
         return bool(admission.before[0]) if claim else True
 
@@ -132,8 +134,12 @@ class ImagineCore:
         try:
             self.moderator.check(request)
         except Refused as refusal:
-            self.refusals.count(request.requester, refusal.rule)
+            self._refused(request, refusal)
             raise
+
+    def _refused(self, request: ImageRequest, refusal: Refused) -> None:
+        self.refusals.count(request.requester, refusal.rule)
+        self.metrics.refusals.labels(refusal.rule, request.requester.platform).inc()
 
     async def moderate_soon(self, request: ImageRequest) -> None:
         """`moderate` from an event loop, after the ack: the moderation service is a network call."""

@@ -19,6 +19,7 @@ from rq.job import Job
 from shared import keys, messages
 from shared.errors import BackendRefused, BackendUnavailable, DeliveryImpossible, InvalidRequest
 from shared.images import ImageTooLarge, encode_png, read_metadata
+from shared.logs import job_state
 from shared.queue import SERIALIZER
 from shared.request import ImageRequest
 from shared.threads import Turn, thread_key
@@ -59,6 +60,11 @@ class JobRunner:
         )
         if delivered:  # a retry after the answer went out: nothing left to do
             return {"status": "delivered", "job_id": job_id}
+        platform, backend = request.requester.platform, request.backend
+        waited = max(0.0, time.time() - request.submitted_at)
+        rt.metrics.jobs.labels("started", platform, backend).inc()
+        rt.metrics.queue_wait.labels(backend).observe(waited)
+        job_state("started", job_id, request, waited_s=round(waited, 3))
         if not pipelined:
             deliverer.status(job_id, request, generating)
         if announce:
@@ -85,9 +91,12 @@ class JobRunner:
             )
             rt.ledger.once(job_id, before=store, also=settle, **posting)
         except BackendRefused:
+            rt.metrics.backend_errors.labels(backend, "refused").inc()
             return self.finish_failed(job_id, request, messages.backend_refused(), refund=False)
         except BackendUnavailable as exc:
+            rt.metrics.backend_errors.labels(backend, "transient" if exc.transient else "unavailable").inc()
             if exc.transient:
+                job_state("retrying", job_id, request, reason=type(exc).__name__)
                 raise  # RQ retries with backoff; on_job_failure ends it after the last attempt
             log.error("job %s: backend unavailable: %s", job_id, exc)
             return self.finish_failed(job_id, request, messages.backend_unavailable(), refund=True)
@@ -98,8 +107,18 @@ class JobRunner:
             return self.finish_failed(job_id, request, messages.image_too_large(), refund=True)
         except DeliveryImpossible as exc:
             log.warning("job %s: cannot deliver: %s", job_id, exc)
+            rt.metrics.delivery_errors.labels(platform, "impossible").inc()
             # The status message may still be reachable (a deleted thread's channel), so try to say why.
             return self.finish_failed(job_id, request, messages.delivery_impossible(), refund=True)
+        except Exception as exc:  # a transient delivery or Redis error: RQ retries the job
+            rt.metrics.delivery_errors.labels(platform, type(exc).__name__).inc()
+            job_state("retrying", job_id, request, reason=type(exc).__name__)
+            raise
+        rt.metrics.jobs.labels("done", platform, backend).inc()
+        rt.metrics.generation.labels(backend).observe(result.seconds)
+        if result.cost_usd and stored is None:
+            rt.metrics.cost.labels(backend).inc(result.cost_usd)
+        job_state("done", job_id, request, generation_s=round(result.seconds, 3), images=len(result.images))
         return {"status": "done", "job_id": job_id, "images": [i.key for i in result.images]}
 
     def finish_failed(
@@ -107,6 +126,8 @@ class JobRunner:
     ) -> dict:
         """The one way a job ends without images: quota back (or just the slot), the user told once."""
         rt = self._rt
+        rt.metrics.jobs.labels("failed", request.requester.platform, request.backend).inc()
+        job_state("failed", job_id, request, refunded=refund)
         if refund:
             rt.quota.refund(request.requester, job_id)
         else:

@@ -9,6 +9,7 @@ from redis import Redis
 
 from shared.costs import CostLedger
 from shared.images import RedisImageStore
+from shared.metrics import Metrics
 from shared.queue import JobQueue
 from shared.quota import Quota
 from shared.settings import Settings
@@ -33,6 +34,7 @@ class Runtime:
     ledger: DeliveryLedger
     costs: CostLedger
     prompts: PromptPipeline
+    metrics: Metrics
 
 
 # RQ calls job functions by import path; the worker sets this around its work loop so the
@@ -59,4 +61,5 @@ def build_runtime(settings: Settings, redis: Redis, backend_name: str) -> Runtim
         ledger=DeliveryLedger(redis),
         costs=CostLedger(redis),
         prompts=PromptPipeline(config, threads, build_writer(settings, redis)),
+        metrics=Metrics(redis),
     )

@@ -20,11 +20,19 @@ MAINTENANCE_INTERVAL = 30
 
 
 def run_worker(
-    settings: Settings, backend: str, queues: list[str] | None, *, burst: bool, logging_level: str = "INFO"
+    settings: Settings,
+    backend: str,
+    queues: list[str] | None,
+    *,
+    burst: bool,
+    logging_level: str = "INFO",
+    metrics_port: int | None = None,
 ) -> bool:
     """Load the backend once, then serve its queue until stopped (or drained, with `burst`)."""
     redis = connect(settings.redis_url)
     runtime = build_runtime(settings, redis, backend)
+    if metrics_port is not None:
+        runtime.metrics.serve(metrics_port)
     return serve(runtime, queues or [queue_name(backend)], burst=burst, logging_level=logging_level)
 
 

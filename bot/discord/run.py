@@ -30,7 +30,14 @@ NO_PUBLIC_KEY = f"DISCORD_PUBLIC_KEY is not set: copy it from {PORTAL} → your 
 
 
 def run_discord(
-    settings: Settings, *, http: bool, host: str, port: int, sync_commands: bool, say: Callable[[str], None]
+    settings: Settings,
+    *,
+    http: bool,
+    host: str,
+    port: int,
+    sync_commands: bool,
+    say: Callable[[str], None],
+    metrics_port: int | None = None,
 ) -> None:
     """Run until SIGTERM or SIGINT; configuration problems raise ConfigError with the fix."""
     if settings.discord_token is None:
@@ -38,6 +45,8 @@ def run_discord(
     if http and not settings.discord_public_key:
         raise ConfigError(NO_PUBLIC_KEY)
     client = build_client(settings, gateway=not http, sync_commands=sync_commands)
+    if metrics_port is not None:
+        client.frontend.core.metrics.serve(metrics_port)
     main = _serve_http(client, settings, host, port, say) if http else _serve_gateway(client, settings, say)
     asyncio.run(main)
 

@@ -46,7 +46,15 @@ SHUTDOWN_GRACE_SECONDS = 10
 BACKLOG = 1024  # bursts of commands arrive at once; a full accept queue costs a 1 s SYN retry
 
 
-def run_slack(settings: Settings, *, http: bool, host: str, port: int, say: Callable[[str], None]) -> None:
+def run_slack(
+    settings: Settings,
+    *,
+    http: bool,
+    host: str,
+    port: int,
+    say: Callable[[str], None],
+    metrics_port: int | None = None,
+) -> None:
     """Run until SIGTERM or SIGINT; configuration problems raise ConfigError with the fix."""
     if settings.slack_bot_token is None:
         raise ConfigError(NO_BOT_TOKEN)
@@ -57,7 +65,7 @@ def run_slack(settings: Settings, *, http: bool, host: str, port: int, say: Call
             raise ConfigError(NO_APP_TOKEN)
         if not settings.slack_app_token.get_secret_value().startswith("xapp-"):
             raise ConfigError(BAD_APP_TOKEN)
-    asyncio.run(_serve(settings, http=http, host=host, port=port, say=say))
+    asyncio.run(_serve(settings, http=http, host=host, port=port, say=say, metrics_port=metrics_port))
 
 
 class Identity:
@@ -138,12 +146,22 @@ def build_app(settings: Settings, identity: Identity | None = None) -> tuple[Asy
     return app, frontend
 
 
-async def _serve(settings: Settings, *, http: bool, host: str, port: int, say: Callable[[str], None]) -> None:
+async def _serve(
+    settings: Settings,
+    *,
+    http: bool,
+    host: str,
+    port: int,
+    say: Callable[[str], None],
+    metrics_port: int | None,
+) -> None:
     assert settings.slack_bot_token is not None
     identity = Identity(
         await _check_bot_token(web_client(settings)), settings.slack_bot_token.get_secret_value()
     )
     app, frontend = build_app(settings, identity)
+    if metrics_port is not None:
+        frontend.core.metrics.serve(metrics_port)
     say(f"connected to Slack team {identity.data.get('team')} as {identity.data.get('user')}")
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -1,0 +1,94 @@
+"""`imagine health`: is Redis up, how deep is each queue, which workers are alive, how old is the
+oldest waiting job. Unhealthy (exit 1) when Redis is down or jobs wait with no live worker to take them."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Worker
+from rq.job import Job
+
+from shared.queue import SERIALIZER, queue_name
+from shared.recovery import is_alive
+from shared.settings import BACKENDS
+
+STALE_QUEUE_SECONDS = 600  # a job waiting longer than this is worth a warning even with workers
+
+
+@dataclass
+class WorkerHealth:
+    name: str
+    queues: list[str]
+    state: str
+    alive: bool
+    seconds_since_heartbeat: float | None
+
+
+@dataclass
+class QueueHealth:
+    backend: str
+    queue: str
+    depth: int
+    oldest_seconds: float | None
+    live_workers: int
+
+
+@dataclass
+class Health:
+    redis: str  # "ok" or the error
+    queues: list[QueueHealth] = field(default_factory=list)
+    workers: list[WorkerHealth] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def healthy(self) -> bool:
+        return not self.problems
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "healthy": self.healthy}
+
+
+def check_health(redis: Redis) -> Health:
+    try:
+        redis.ping()
+    except RedisError as exc:
+        return Health(redis=type(exc).__name__, problems=[f"Redis is unreachable ({type(exc).__name__})"])
+    health = Health(redis="ok")
+    now = time.time()
+    for worker in Worker.all(connection=redis):
+        beat = worker.last_heartbeat.timestamp() if worker.last_heartbeat else None
+        health.workers.append(
+            WorkerHealth(
+                name=worker.name,
+                queues=worker.queue_names(),
+                state=str(worker.get_state()),
+                alive=is_alive(redis, worker.name),
+                seconds_since_heartbeat=round(now - beat, 1) if beat else None,
+            )
+        )
+    for backend in BACKENDS:
+        name = queue_name(backend)
+        depth = int(redis.llen(f"rq:queue:{name}"))
+        live = sum(1 for w in health.workers if w.alive and name in w.queues)
+        oldest = _oldest_age(redis, name, now) if depth else None
+        health.queues.append(QueueHealth(backend, name, depth, oldest, live))
+        if depth and not live:
+            health.problems.append(
+                f"{depth} job(s) wait in {name} and no worker is alive for it: "
+                f"start one with `imagine worker --backend {backend}`"
+            )
+        elif oldest is not None and oldest > STALE_QUEUE_SECONDS:
+            health.warnings.append(f"the oldest job in {name} has waited {oldest:.0f} s")
+    return health
+
+
+def _oldest_age(redis: Redis, name: str, now: float) -> float | None:
+    first = redis.lindex(f"rq:queue:{name}", 0)
+    if first is None:
+        return None
+    job = Job.fetch(first.decode(), connection=redis, serializer=SERIALIZER)
+    return round(now - job.enqueued_at.timestamp(), 1) if job.enqueued_at else None

@@ -1,0 +1,102 @@
+"""Operating it: `imagine health`, the metrics endpoint after real jobs, structured job logs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import urllib.request
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from bot.core import ImagineCore
+from shared.logs import user_hash
+from tests.factories import image_request
+from tests.helpers import free_port, imagine_command, wait_until
+
+
+def health(process_env, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        imagine_command("health", *args),
+        env={**process_env, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+def test_health_says_when_jobs_wait_without_a_worker_and_when_redis_is_down(
+    process_env, redis, make_settings
+):
+    assert health(process_env).returncode == 0  # nothing waits, nothing is wrong
+    ImagineCore(make_settings(), redis).submit(image_request())
+    result = health(process_env)
+    assert result.returncode == 1
+    assert "1 job(s) wait in imagine-placeholder and no worker is alive" in result.stderr
+    assert "imagine worker --backend placeholder" in result.stderr
+    down = health(process_env, env={"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"})
+    assert down.returncode == 1 and "Redis is unreachable" in down.stderr
+
+
+def test_health_json_lists_live_workers_and_queues(process_env, redis, processes):
+    processes.worker({}, redis)
+    result = health(process_env, "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["healthy"] and report["redis"] == "ok"
+    [worker] = report["workers"]
+    assert worker["alive"] and worker["queues"] == ["imagine-placeholder"]
+    placeholder = next(q for q in report["queues"] if q["backend"] == "placeholder")
+    assert placeholder == {**placeholder, "depth": 0, "live_workers": 1}
+
+
+def test_metrics_after_real_jobs_and_one_json_line_per_state_change(
+    process_env, redis, processes, make_settings
+):
+    port = free_port()
+    before = len(redis.keys("imagine:alive:*"))
+    worker = processes.start("worker", "--backend", "placeholder", "--metrics-port", str(port))
+    wait_until(lambda: len(redis.keys("imagine:alive:*")) > before, timeout=20, what="the worker")
+    core = ImagineCore(make_settings(), redis)
+    for number in range(3):
+        core.submit(image_request(f"m{number}", user=f"u{number}", prompt="a secret lighthouse"))
+    wait_until(
+        lambda: redis.llen("rq:queue:imagine-placeholder") == 0 and _done(port) == 3, what="3 jobs done"
+    )
+
+    families = {f.name: f for f in text_string_to_metric_families(_scrape(port))}
+    generation = {
+        s.name: s.value for s in families["imagine_generation_seconds"].samples if not s.labels.get("le")
+    }
+    assert generation["imagine_generation_seconds_count"] == 3
+    waits = [s for s in families["imagine_queue_wait_seconds"].samples if s.name.endswith("_count")]
+    assert waits[0].value == 3
+    depth = {s.labels["queue"]: s.value for s in families["imagine_queue_depth"].samples}
+    assert depth["imagine-placeholder"] == 0
+
+    lines = [json.loads(line) for line in processes.log_of(worker).splitlines() if line.startswith("{")]
+    states = [line for line in lines if line.get("logger") == "imagine.jobs"]
+    assert sorted(line["state"] for line in states) == ["done"] * 3 + ["started"] * 3
+    done = next(line for line in states if line["state"] == "done")
+    assert {"job_id", "platform", "workspace", "user", "backend", "generation_s"} <= set(done)
+    assert done["user"] in {user_hash(f"cli:u{number}") for number in range(3)}  # a hash, never the id
+    assert "secret lighthouse" not in processes.log_of(worker)  # prompts only at debug level
+
+
+def _scrape(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        return response.read().decode()
+
+
+def _done(port: int) -> float:
+    try:
+        text = _scrape(port)
+    except OSError:
+        return 0
+    for family in text_string_to_metric_families(text):
+        if family.name == "imagine_jobs":
+            return sum(
+                s.value
+                for s in family.samples
+                if s.name == "imagine_jobs_total" and s.labels["state"] == "done"
+            )
+    return 0
