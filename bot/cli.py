@@ -187,6 +187,19 @@ def slack(
 
 
 @cli.command()
+@click.pass_context
+def doctor(ctx: click.Context) -> None:
+    """Check the configuration, Redis and every configured token; one line each, exit 1 if any fails."""
+    from bot.doctor import run_checks
+
+    failed = False
+    for check in run_checks(_settings(ctx)):
+        click.echo(check.line())
+        failed = failed or not check.ok
+    sys.exit(1 if failed else 0)
+
+
+@cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (for scripts and container health checks).")
 @click.pass_context
 def health(ctx: click.Context, as_json: bool) -> None:

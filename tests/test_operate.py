@@ -11,6 +11,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot.core import ImagineCore
 from shared.logs import user_hash
 from tests.factories import image_request
+from tests.fakes.discord_api import TOKEN as DISCORD_TOKEN
+from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.openai_api import FakeOpenAI
+from tests.fakes.slack_api import BOT_TOKEN as SLACK_BOT_TOKEN
+from tests.fakes.slack_api import FakeSlack
 from tests.helpers import free_port, imagine_command, wait_until
 
 
@@ -100,3 +105,54 @@ def _done(port: int) -> float:
                 if s.name == "imagine_jobs_total" and s.labels["state"] == "done"
             )
     return 0
+
+
+def doctor(process_env, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        imagine_command("doctor"), env={**process_env, **env}, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_doctor_says_what_is_right_and_what_to_fix(process_env, redis):
+    with (
+        FakeDiscord(message_content_intent=False) as discord_fake,
+        FakeSlack() as slack_fake,
+        FakeOpenAI() as openai_fake,
+    ):
+        env = {
+            "DISCORD_TOKEN": DISCORD_TOKEN,
+            "DISCORD_API_BASE": discord_fake.api_base,
+            "SLACK_BOT_TOKEN": SLACK_BOT_TOKEN,
+            "SLACK_API_URL": slack_fake.api_url,
+            "OPENAI_API_KEY": "sk-test-1",
+            "OPENAI_BASE_URL": openai_fake.base_url,
+            "IMAGINE_TEXT_MODEL": "gpt-missing",
+        }
+        result = doctor(process_env, env)
+    lines = result.stdout.splitlines()
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "✓ redis: " in result.stdout and "✓ discord token: accepted: bot imagine-bot" in result.stdout
+    assert any(line.startswith("✗ discord message-content intent: off →") for line in lines)
+    assert "✓ slack bot token: accepted" in result.stdout and "✓ slack scopes: all granted" in result.stdout
+    assert (
+        "✓ openai key: accepted" in result.stdout
+        and "✓ openai image model: gpt-image-2.5-sunburst" in result.stdout
+    )
+    assert "✗ openai text model: gpt-missing is not offered to this key" in result.stdout
+    assert "sk-test-1" not in result.stdout + result.stderr and DISCORD_TOKEN not in result.stdout
+
+
+def test_doctor_names_rejected_tokens(process_env, redis):
+    with FakeDiscord() as discord_fake, FakeSlack() as slack_fake:
+        env = {
+            "DISCORD_TOKEN": "wrong",
+            "DISCORD_API_BASE": discord_fake.api_base,
+            "SLACK_BOT_TOKEN": "xoxb-wrong",
+            "SLACK_API_URL": slack_fake.api_url,
+            "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
+        }
+        result = doctor(process_env, env)
+    assert result.returncode == 1
+    assert "✗ discord token: rejected (401)" in result.stdout
+    assert "✗ slack bot token: rejected (invalid_auth)" in result.stdout
+    assert "✗ redis: " in result.stdout and "fix REDIS_URL" in result.stdout

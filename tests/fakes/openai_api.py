@@ -81,6 +81,14 @@ class FakeOpenAI(FakeServer):
             return self._chat(request.json())
         if request.path == "/v1/moderations":
             return self._moderation(request.json())
+        if request.path == "/v1/models":
+            models = ["gpt-image-2.5-sunburst", "gpt-text-fake", "omni-moderation-latest"]
+            return Reply.json(
+                {
+                    "object": "list",
+                    "data": [{"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in models],
+                }
+            )
         if self._failures:
             return FAILURES[self._failures.popleft()]()
         if request.path == "/v1/images/generations":

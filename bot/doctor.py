@@ -1,0 +1,250 @@
+"""`imagine doctor`: check a configuration before anyone waits on it, one line per check, each failure
+with what to fix. Most bug reports against chat bots are setup errors; this is the answer to them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from shared.redis_conn import safe_url
+from shared.settings import Settings
+
+DISCORD_PORTAL = "https://discord.com/developers/applications"
+SLACK_APPS = "https://api.slack.com/apps"
+MESSAGE_CONTENT = (1 << 18) | (1 << 19)  # GATEWAY_MESSAGE_CONTENT, ..._LIMITED
+TIMEOUT = 10
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+    def line(self) -> str:
+        return f"{'✓' if self.ok else '✗'} {self.name}: {self.detail}"
+
+
+def run_checks(settings: Settings) -> Iterator[Check]:
+    steps: list[Callable[[Settings], Iterator[Check]]] = [
+        _config,
+        _redis,
+        _discord,
+        _slack,
+        _openai,
+        _diffusers,
+    ]
+    for step in steps:
+        try:
+            yield from step(settings)
+        except Exception as exc:  # a check that breaks must not hide the others
+            yield Check(
+                step.__name__.strip("_"), False, f"the check itself failed: {type(exc).__name__}: {exc}"
+            )
+
+
+def _config(settings: Settings) -> Iterator[Check]:
+    where = str(settings.config_path) if settings.config_path else "none (IMAGINE_CONFIG unset: defaults)"
+    yield Check("config file", True, f"{where} parses")  # load_settings already failed on a bad file
+
+
+def _redis(settings: Settings) -> Iterator[Check]:
+    from shared.errors import ImagineError
+    from shared.redis_conn import connect
+
+    try:
+        connect(settings.redis_url).ping()
+        yield Check("redis", True, f"{safe_url(settings.redis_url)} answers")
+    except ImagineError as exc:
+        if settings.redis_url_explicit:
+            yield Check("redis", False, f"{exc} → start it, or fix REDIS_URL")
+        else:
+            yield Check(
+                "redis",
+                True,
+                "none on localhost:6379 and REDIS_URL unset: fine for `imagine generate`, "
+                "which starts its own; bots and workers need one (set REDIS_URL)",
+            )
+    server = shutil.which("redis-server")
+    yield Check(
+        "redis-server",
+        server is not None,
+        f"found at {server} (the embedded default for `imagine generate`)"
+        if server
+        else "not installed → `apt-get install -y redis-server`, or set REDIS_URL to a Redis you run",
+    )
+
+
+def _discord(settings: Settings) -> Iterator[Check]:
+    if settings.discord_token is None:
+        return
+    base = settings.discord_api_base.rstrip("/")
+    token = settings.discord_token.get_secret_value()
+    status, me = _get_json(f"{base}/users/@me", {"Authorization": f"Bot {token}"})
+    if status != 200:
+        yield Check(
+            "discord token", False, f"rejected ({status}) → {DISCORD_PORTAL} → your app → Bot → Reset Token"
+        )
+        return
+    yield Check("discord token", True, f"accepted: bot {me.get('username')} ({me.get('id')})")
+    _, app = _get_json(f"{base}/oauth2/applications/@me", {"Authorization": f"Bot {token}"})
+    intent = bool(int(app.get("flags") or 0) & MESSAGE_CONTENT)
+    yield Check(
+        "discord message-content intent",
+        intent,
+        "on: thread replies can be read"
+        if intent
+        else f"off → {DISCORD_PORTAL} → your app → Bot → Privileged Gateway Intents → Message Content Intent",
+    )
+    if settings.discord_public_key:
+        valid = len(settings.discord_public_key) == 64 and _is_hex(settings.discord_public_key)
+        yield Check(
+            "discord public key",
+            valid,
+            "a 64-character hex key (for --http)"
+            if valid
+            else "not a 64-character hex key → General Information",
+        )
+
+
+def _slack(settings: Settings) -> Iterator[Check]:
+    if settings.slack_bot_token is None:
+        return
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
+
+    from bot.slack.app import REQUIRED_SCOPES
+
+    client = WebClient(
+        token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url, timeout=TIMEOUT
+    )
+    try:
+        response = client.auth_test()
+    except SlackApiError as exc:
+        error = exc.response.get("error")
+        yield Check("slack bot token", False, f"rejected ({error}) → {SLACK_APPS} → OAuth & Permissions")
+        return
+    yield Check("slack bot token", True, f"accepted: {response.get('user')} in team {response.get('team')}")
+    granted = {s.strip() for s in (response.headers.get("x-oauth-scopes") or "").split(",") if s.strip()}
+    missing = [scope for scope in REQUIRED_SCOPES if scope not in granted]
+    yield Check(
+        "slack scopes",
+        not missing,
+        "all granted"
+        if not missing
+        else f"missing {', '.join(missing)} → paste slack-manifest.yaml and reinstall",
+    )
+    yield Check(
+        "slack events",
+        True,
+        "not visible to a bot token: slack-manifest.yaml subscribes app_mention, app_home_opened, "
+        "message.channels and message.groups",
+    )
+    if settings.slack_app_token is not None:
+        app_token = settings.slack_app_token.get_secret_value()
+        if not app_token.startswith("xapp-"):
+            yield Check(
+                "slack app token", False, "must start with xapp- (an app-level token, not the bot token)"
+            )
+            return
+        try:
+            client.apps_connections_open(app_token=app_token)
+            yield Check("slack app token", True, "accepted: Socket Mode can connect")
+        except SlackApiError as exc:
+            yield Check(
+                "slack app token", False, f"rejected ({exc.response.get('error')}) → App-Level Tokens"
+            )
+
+
+def _openai(settings: Settings) -> Iterator[Check]:
+    if settings.openai_api_key is None:
+        return
+    import openai
+
+    client = openai.OpenAI(
+        api_key=settings.openai_api_key.get_secret_value(),
+        base_url=settings.openai_base_url,
+        timeout=TIMEOUT,
+        max_retries=0,
+    )
+    try:
+        models = {model.id for model in client.models.list()}
+    except openai.AuthenticationError:
+        yield Check("openai key", False, "rejected → create a key at https://platform.openai.com/api-keys")
+        return
+    except openai.APIError as exc:
+        yield Check(
+            "openai key", False, f"the API did not answer ({type(exc).__name__}) → check OPENAI_BASE_URL"
+        )
+        return
+    yield Check("openai key", True, f"accepted ({len(models)} models visible)")
+    wanted = {
+        "image model": settings.image_model or settings.config.openai.default_model,
+        "text model": settings.text_model,
+    }
+    for what, model in wanted.items():
+        if model:
+            yield Check(
+                f"openai {what}",
+                model in models,
+                f"{model} is available"
+                if model in models
+                else f"{model} is not offered to this key → pick another",
+            )
+
+
+def _diffusers(settings: Settings) -> Iterator[Check]:
+    model = settings.diffusers_model
+    if not model:
+        return
+    folder = Path(model).expanduser()
+    if folder.exists():
+        found = (folder / "model_index.json").is_file()
+        yield Check(
+            "diffusers model",
+            found,
+            f"{folder} holds a pipeline"
+            if found
+            else f"{folder} has no model_index.json → save_pretrained() there",
+        )
+        return
+    if "/" not in model or model.count("/") > 1:
+        yield Check("diffusers model", False, f"{model!r} is neither a folder nor a hub id like org/name")
+        return
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        yield Check("diffusers model", False, "the gpu extra is not installed → pip install '.[gpu]'")
+        return
+    cached = isinstance(try_to_load_from_cache(model, "model_index.json"), str)
+    yield Check(
+        "diffusers model",
+        True,
+        f"{model} is in the local cache"
+        if cached
+        else f"{model} will be downloaded on the worker's first start",
+    )
+
+
+def _get_json(url: str, headers: dict[str, str]) -> tuple[int, dict]:
+    request = urllib.request.Request(url, headers={"User-Agent": "imagine-doctor", **headers})
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, {}
+    except OSError as error:
+        return 0, {"error": str(error)}
+
+
+def _is_hex(text: str) -> bool:
+    try:
+        bytes.fromhex(text)
+    except ValueError:
+        return False
+    return True
