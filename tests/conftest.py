@@ -46,7 +46,7 @@ def make_settings(redis_url: str):
     """Settings as an operator would set them, with no .env file and an optional TOML config."""
 
     def make(config_path: Path | None = None, **values: object) -> Settings:
-        settings = Settings(_env_file=None, redis_url=redis_url, config_path=config_path, **values)
+        settings = Settings(_env_file=None, **{"redis_url": redis_url, "config_path": config_path, **values})
         config: AppConfig = load_config(config_path)
         return settings.model_copy(update={"config": config})
 

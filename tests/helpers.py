@@ -58,35 +58,65 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@contextmanager
-def private_redis() -> Iterator[str]:
-    """A throw-away redis-server on a free loopback port, no persistence; yields its URL."""
-    executable = shutil.which("redis-server")
-    if executable is None:
-        raise RuntimeError(
-            "redis-server is not installed: `apt-get install -y redis-server` (.ci/run does this)"
-        )
-    folder = tempfile.mkdtemp(prefix="imagine-redis-")
-    port = free_port()
-    args = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", folder]
-    process = subprocess.Popen([executable, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis_lib.Redis.from_url(url)
+class RedisServer:
+    """A redis-server of the tests' own on a free loopback port; with `aof`, it persists like production
+    (appendonly, fsync every second) and can be SIGKILLed and started again on the same data."""
 
-    def answers() -> bool:
+    def __init__(self, *, aof: bool = False) -> None:
+        executable = shutil.which("redis-server")
+        if executable is None:
+            raise RuntimeError(
+                "redis-server is not installed: `apt-get install -y redis-server` (.ci/run does this)"
+            )
+        self.folder = tempfile.mkdtemp(prefix="imagine-redis-")
+        self.port = free_port()
+        persistence = ["--appendonly", "yes", "--appendfsync", "everysec"] if aof else ["--appendonly", "no"]
+        self._args = [executable, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", *persistence]
+        self._args += ["--dir", self.folder]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._process: subprocess.Popen | None = None
+
+    def start(self) -> str:
+        self._process = subprocess.Popen(self._args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis_lib.Redis.from_url(self.url)
+
+        def answers() -> bool:
+            try:
+                return bool(client.ping())
+            except redis_lib.exceptions.BusyLoadingError:
+                return False  # still replaying its append-only file
+            except redis_lib.ConnectionError:
+                return False
+
         try:
-            return bool(client.ping())
-        except redis_lib.ConnectionError:
-            return False
+            wait_until(answers, timeout=10, what="redis-server to start")
+        finally:
+            client.close()
+        return self.url
 
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no final save; only what reached the append-only file survives."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait(timeout=10)
+            self._process = None
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            self._process.wait(timeout=10)
+            self._process = None
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@contextmanager
+def private_redis(*, aof: bool = False) -> Iterator[str]:
+    """A throw-away redis-server (see RedisServer); yields its URL."""
+    server = RedisServer(aof=aof)
     try:
-        wait_until(answers, timeout=10, what="redis-server to start")
-        yield url
+        yield server.start()
     finally:
-        client.close()
-        process.terminate()
-        process.wait(timeout=10)
-        shutil.rmtree(folder, ignore_errors=True)
+        server.stop()
 
 
 def imagine_command(*args: str) -> list[str]:

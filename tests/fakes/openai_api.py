@@ -56,6 +56,7 @@ class FakeOpenAI(FakeServer):
         self.chat_delay = 3.0
         self.moderation_down = False
         self.flag_words: dict[str, str] = {}  # a word in the input -> the category it flags
+        self.failing_until = 0.0  # time.monotonic() before which image requests get a 500
 
     @property
     def base_url(self) -> str:
@@ -64,6 +65,10 @@ class FakeOpenAI(FakeServer):
     def fail_next(self, kind: str, times: int = 1) -> None:
         """The next `times` image requests fail as `kind` (see FAILURES)."""
         self._failures.extend([kind] * times)
+
+    def fail_until(self, deadline: float) -> None:
+        """An outage: every image request answers 500 until time.monotonic() reaches `deadline`."""
+        self.failing_until = deadline
 
     def image_requests(self) -> list[Recorded]:
         return [r for r in self.requests if r.path.startswith("/v1/images/")]
@@ -89,6 +94,8 @@ class FakeOpenAI(FakeServer):
                     "data": [{"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in models],
                 }
             )
+        if request.path.startswith("/v1/images/") and time.monotonic() < self.failing_until:
+            return FAILURES["server_error"]()
         if self._failures:
             return FAILURES[self._failures.popleft()]()
         if request.path == "/v1/images/generations":
