@@ -1,0 +1,201 @@
+"""Soak: many jobs through real workers while one worker is SIGKILLed every few seconds and Redis is
+SIGKILLed and restarted (from its append-only file) once. Nothing may be lost or posted twice.
+
+    .venv/bin/python bench/soak.py [--jobs 2000] [--workers 3] [--kill-every 3] [--delay 0.02]
+
+Jobs are command-line requests (each job's events land in a Redis stream, as `imagine generate`
+reads them) on the placeholder backend at 64x64, `--delay` seconds each. A job counts as delivered
+with exactly one `done` event, duplicated with more than one final event, failed with one `failed`
+event, and lost with none once the run has settled. Latency is from submission to the `done` event.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
+import redis as redis_lib  # noqa: E402
+
+from bench._common import background, percentile, python, table  # noqa: E402
+from bot.core import ImagineCore  # noqa: E402
+from shared.config import load_config  # noqa: E402
+from shared.request import ImageRequest, Requester  # noqa: E402
+from shared.settings import Settings  # noqa: E402
+from tests.helpers import RedisServer, wait_until  # noqa: E402
+
+CONFIG = """
+[quota]
+images_per_hour = 1000000
+concurrent = 1000000
+workspace_images_per_day = 100000000
+[jobs]
+retries = 5
+retry_intervals = [1, 2, 4]
+position_update_ms = 1000
+"""
+SETTLE_SECONDS = 90
+
+
+class Fleet:
+    """Worker processes; one is killed and replaced every `every` seconds until stopped."""
+
+    def __init__(self, env: dict[str, str], count: int, every: float) -> None:
+        self._env, self._every = env, every
+        self._stack = [self._start() for _ in range(count)]
+        self.kills = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._chaos, daemon=True)
+
+    def _start(self):
+        context = background(
+            python("-m", "bot.cli", "worker", "--backend", "placeholder", "--log-level", "ERROR"), self._env
+        )
+        process = context.__enter__()
+        return context, process
+
+    def _chaos(self) -> None:
+        while not self._stop.wait(self._every):
+            index = random.randrange(len(self._stack))
+            context, process = self._stack[index]
+            process.kill()
+            context.__exit__(None, None, None)
+            self.kills += 1
+            self._stack[index] = self._start()
+
+    def run_chaos(self) -> None:
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        for context, _ in self._stack:
+            context.__exit__(None, None, None)
+
+
+def submit_all(core_for, jobs: int, submitted: dict[str, float]) -> None:
+    """Submit `jobs` requests, riding out the Redis restart (a refused connection is retried)."""
+    core = core_for()
+    for number in range(jobs):
+        request = ImageRequest(
+            event_id=f"soak-{number}",
+            requester=Requester(platform="cli", workspace="soak", channel="cli", user=f"soak{number % 50}"),
+            prompt=f"soak image {number}",
+            width=64,
+            height=64,
+            seed=number,
+        )
+        while True:
+            try:
+                submitted[core.submit(request).job_id] = request.submitted_at
+                break
+            except redis_lib.RedisError:
+                time.sleep(0.2)
+                core = core_for()
+
+
+def outcomes(client: redis_lib.Redis, submitted: dict[str, float]) -> dict[str, list]:
+    result: dict[str, list] = {"delivered": [], "duplicated": [], "failed": [], "lost": []}
+    for job_id, at in submitted.items():
+        finals = [
+            (int(entry_id.decode().split("-")[0]) / 1000, json.loads(fields[b"event"]))
+            for entry_id, fields in client.xrange(f"imagine:events:{job_id}")
+        ]
+        finals = [(t, e) for t, e in finals if e["type"] in ("done", "failed")]
+        if len(finals) > 1:
+            result["duplicated"].append(job_id)
+        elif not finals:
+            result["lost"].append(job_id)
+        elif finals[0][1]["type"] == "failed":
+            result["failed"].append(job_id)
+        else:
+            result["delivered"].append(finals[0][0] - at)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--jobs", type=int, default=2000)
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--kill-every", type=float, default=3.0)
+    parser.add_argument("--delay", type=float, default=0.02)
+    args = parser.parse_args()
+    redis_server = RedisServer(aof=True)
+    redis_server.start()
+    with tempfile.TemporaryDirectory() as folder:
+        config = Path(folder) / "imagine.toml"
+        config.write_text(CONFIG)
+        env = {
+            "REDIS_URL": redis_server.url,
+            "IMAGINE_CONFIG": str(config),
+            "IMAGINE_PLACEHOLDER_DELAY": str(args.delay),
+        }
+        settings = Settings(_env_file=None, redis_url=redis_server.url).model_copy(
+            update={"config": load_config(config)}
+        )
+
+        def core_for() -> ImagineCore:
+            return ImagineCore(settings, redis_lib.Redis.from_url(redis_server.url))
+
+        fleet = Fleet(env, args.workers, args.kill_every)
+        submitted: dict[str, float] = {}
+        started = time.time()
+        submitter = threading.Thread(target=submit_all, args=(core_for, args.jobs, submitted), daemon=True)
+        try:
+            fleet.run_chaos()
+            submitter.start()
+            wait_until(lambda: len(submitted) >= args.jobs // 2, timeout=600, what="half the jobs submitted")
+            redis_server.kill()  # mid-run: every acknowledged write is in the append-only file
+            redis_server.start()
+            submitter.join()
+            client = redis_lib.Redis.from_url(redis_server.url)
+            settled = lambda: not outcomes(client, submitted)["lost"]  # noqa: E731
+            try:
+                wait_until(settled, timeout=SETTLE_SECONDS, what="every job to end")
+            except AssertionError:
+                pass  # report what is lost rather than fail the benchmark
+            result = outcomes(client, submitted)
+            took = time.time() - started
+        finally:
+            fleet.close()
+            redis_server.stop()
+    latencies = [t * 1000 for t in result["delivered"]]
+    rows = [
+        [
+            str(args.jobs),
+            str(len(submitted)),
+            str(len(result["delivered"])),
+            str(len(result["duplicated"])),
+            str(len(result["failed"])),
+            str(len(result["lost"])),
+            f"{percentile(latencies, 50):.0f}" if latencies else "-",
+            f"{percentile(latencies, 99):.0f}" if latencies else "-",
+            str(fleet.kills),
+            f"{took:.0f}",
+        ]
+    ]
+    headers = [
+        "jobs",
+        "submitted",
+        "delivered",
+        "duplicated",
+        "failed",
+        "lost",
+        "p50 ms",
+        "p99 ms",
+        "worker kills",
+        "s",
+    ]
+    print(table(headers, rows))
+    print("Redis SIGKILLed and restarted from its AOF once, at half the submissions.")
+
+
+if __name__ == "__main__":
+    main()
