@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import urllib.request
 
+from nacl.signing import SigningKey
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.core import ImagineCore
@@ -16,7 +18,7 @@ from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import BOT_TOKEN as SLACK_BOT_TOKEN
 from tests.fakes.slack_api import FakeSlack
-from tests.helpers import free_port, imagine_command, wait_until
+from tests.helpers import answers_ok, free_port, imagine_command, wait_until
 
 
 def health(process_env, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -156,3 +158,25 @@ def test_doctor_names_rejected_tokens(process_env, redis):
     assert "✗ discord token: rejected (401)" in result.stdout
     assert "✗ slack bot token: rejected (invalid_auth)" in result.stdout
     assert "✗ redis: " in result.stdout and "fix REDIS_URL" in result.stdout
+
+
+def test_frontends_stop_cleanly_on_sigterm(processes, redis):
+    """Compose stops containers with SIGTERM: each frontend stops taking requests and exits 0."""
+    with FakeDiscord() as discord_fake, FakeSlack() as slack_fake:
+        key = SigningKey.generate().verify_key.encode().hex()
+        discord_env = {
+            "DISCORD_TOKEN": DISCORD_TOKEN,
+            "DISCORD_API_BASE": discord_fake.api_base,
+            "DISCORD_PUBLIC_KEY": key,
+        }
+        slack_env = {
+            "SLACK_BOT_TOKEN": SLACK_BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": "s",
+            "SLACK_API_URL": slack_fake.api_url,
+        }
+        for command, env in (("discord", discord_env), ("slack", slack_env)):
+            url = processes.serving(command, "--http", env=env, what=f"imagine {command}")
+            process = processes.started[-1]
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=15) == 0, processes.log_of(process)
+            assert not answers_ok(f"{url}/healthz")
