@@ -120,6 +120,22 @@ def outcomes(client: redis_lib.Redis, submitted: dict[str, float]) -> dict[str, 
     return result
 
 
+def _where(client: redis_lib.Redis, job_id: str) -> str:
+    """Where a lost job is stuck, for the report."""
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
+    from shared.queue import SERIALIZER
+
+    try:
+        job = Job.fetch(job_id, connection=client, serializer=SERIALIZER)
+    except NoSuchJobError:
+        return "no such job"
+    started = client.zscore("rq:wip:imagine-placeholder", job_id)
+    status, worker = job.get_status(), job.worker_name
+    return f"status={status} worker={worker} retries_left={job.retries_left} in_started={started}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--jobs", type=int, default=2000)
@@ -163,6 +179,7 @@ def main() -> None:
                 pass  # report what is lost rather than fail the benchmark
             result = outcomes(client, submitted)
             took = time.time() - started
+            lost_states = [_where(client, job_id) for job_id in result["lost"]]
         finally:
             fleet.close()
             redis_server.stop()
@@ -195,6 +212,8 @@ def main() -> None:
     ]
     print(table(headers, rows))
     print("Redis SIGKILLed and restarted from its AOF once, at half the submissions.")
+    for job_id, state in zip(result["lost"], lost_states, strict=True):
+        print(f"lost {job_id}: {state}")
 
 
 if __name__ == "__main__":

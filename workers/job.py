@@ -26,7 +26,7 @@ def run_job(request: dict) -> dict:
         raise RuntimeError("imagine jobs run only inside `imagine worker`, which loads the backend once")
     job = get_current_job()
     assert job is not None
-    return JobRunner(runtime).run(job.id, ImageRequest.model_validate(request))
+    return JobRunner(runtime, job.worker_name or "").run(job.id, ImageRequest.model_validate(request))
 
 
 def on_job_failure(
@@ -54,4 +54,4 @@ def on_job_failure(
         if isinstance(exc_value, BackendUnavailable)
         else messages.worker_lost()
     )
-    JobRunner(runtime).finish_failed(job.id, request, message, refund=True)
+    JobRunner(runtime, job.worker_name or "").finish_failed(job.id, request, message, refund=True)

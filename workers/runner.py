@@ -26,7 +26,7 @@ from shared.threads import Turn, thread_key
 from workers.backends.base import GenerationTask
 from workers.delivery import DeliveredImage, Deliverer, JobResult, StatusUpdate
 from workers.delivery.base import PipelinedDeliverer
-from workers.delivery.once import PipelineStep
+from workers.delivery.once import DeliveryInProgress, PipelineStep
 from workers.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -36,8 +36,9 @@ PNG = "image/png"
 
 
 class JobRunner:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, worker_name: str = "") -> None:
         self._rt = runtime
+        self._worker = worker_name  # whose claim a post over HTTP is
 
     def run(self, job_id: str, request: ImageRequest) -> dict:
         """Make and deliver the images; errors that retrying cannot fix end the job here, once."""
@@ -89,7 +90,7 @@ class JobRunner:
                 direct=lambda: deliverer.result(request, result),
                 into=lambda pipe: deliverer.result_into(pipe, request, result),
             )
-            rt.ledger.once(job_id, before=store, also=settle, **posting)
+            rt.ledger.once(job_id, poster=self._worker, before=store, also=settle, **posting)
         except BackendRefused:
             rt.metrics.backend_errors.labels(backend, "refused").inc()
             return self.finish_failed(job_id, request, messages.backend_refused(), refund=False)
@@ -140,7 +141,9 @@ class JobRunner:
                     direct=lambda: deliverer.failure(job_id, request, message),
                     into=lambda pipe: deliverer.failure_into(pipe, job_id, request, message),
                 )
-                rt.ledger.once(job_id, **posting)
+                rt.ledger.once(job_id, poster=self._worker, **posting)
+            except DeliveryInProgress:
+                log.warning("job %s: failed, but another worker is posting its result", job_id)
             except DeliveryImpossible:
                 log.warning("job %s: failed and the user could not be told: %s", job_id, message)
         return {"status": "failed", "job_id": job_id, "message": message}
