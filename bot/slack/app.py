@@ -68,28 +68,21 @@ def run_slack(
     asyncio.run(_serve(settings, http=http, host=host, port=port, say=say, metrics_port=metrics_port))
 
 
-class Identity:
-    """Who the app is in its one workspace, from auth.test at start-up: bolt need not ask per request."""
+def authorizer(identity: dict, token: str):
+    """Bolt's `authorize` hook from the start-up auth.test, so bolt need not ask Slack per request
+    (bolt passes a hook only the arguments it names: none here)."""
+    result = AuthorizeResult(
+        enterprise_id=identity.get("enterprise_id"),
+        team_id=identity.get("team_id"),
+        bot_user_id=identity.get("user_id"),
+        bot_id=identity.get("bot_id"),
+        bot_token=token,
+    )
 
-    def __init__(self, data: dict, token: str) -> None:
-        self.data = data
-        self._result = AuthorizeResult(
-            enterprise_id=data.get("enterprise_id"),
-            team_id=data.get("team_id"),
-            bot_user_id=data.get("user_id"),
-            bot_id=data.get("bot_id"),
-            bot_token=token,
-        )
+    async def authorize() -> AuthorizeResult:
+        return result
 
-    @property
-    def authorize(self):
-        """Bolt's `authorize` hook (it passes only the arguments a function names: none here)."""
-        result = self._result
-
-        async def authorize() -> AuthorizeResult:
-            return result
-
-        return authorize
+    return authorize
 
 
 def web_client(settings: Settings) -> AsyncWebClient:
@@ -101,7 +94,7 @@ def web_client(settings: Settings) -> AsyncWebClient:
     )
 
 
-def build_app(settings: Settings, identity: Identity | None = None) -> tuple[AsyncApp, SlackFrontend]:
+def build_app(settings: Settings, identity: dict | None = None) -> tuple[AsyncApp, SlackFrontend]:
     """The bolt app with every listener, its Web API client pointed at SLACK_API_URL."""
     client = web_client(settings)
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
@@ -113,9 +106,9 @@ def build_app(settings: Settings, identity: Identity | None = None) -> tuple[Asy
         # Listeners only validate, admit and ack, and hand the Web API calls to background tasks, so
         # answering when the listener returns is as quick as it gets (and skips bolt's 10 ms ack polling).
         process_before_response=True,
-        authorize=identity.authorize if identity else None,
+        authorize=authorizer(identity, client.token or "") if identity else None,
     )
-    team_url = identity.data.get("url", "") if identity else ""
+    team_url = identity.get("url", "") if identity else ""
     frontend = SlackFrontend(ImagineCore(settings, connect(settings.redis_url)), team_url=team_url)
 
     @app.command("/imagine")
@@ -155,14 +148,11 @@ async def _serve(
     say: Callable[[str], None],
     metrics_port: int | None,
 ) -> None:
-    assert settings.slack_bot_token is not None
-    identity = Identity(
-        await _check_bot_token(web_client(settings)), settings.slack_bot_token.get_secret_value()
-    )
+    identity = await _check_bot_token(web_client(settings))
     app, frontend = build_app(settings, identity)
     if metrics_port is not None:
         frontend.core.metrics.serve(metrics_port)
-    say(f"connected to Slack team {identity.data.get('team')} as {identity.data.get('user')}")
+    say(f"connected to Slack team {identity.get('team')} as {identity.get('user')}")
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
