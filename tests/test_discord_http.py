@@ -353,3 +353,32 @@ def test_a_double_click_makes_one_job(fake, stack, redis):
     assert again.ephemeral and "already received" in again.content
     wait_until(lambda: len(fake.image_posts_in(thread_id)) == 2)
     assert len(redis.keys("rq:job:img-*")) == 2
+
+
+def test_progress_previews_show_on_the_status_message(fake, key, processes, redis, config_file):
+    """With a backend that streams partial images, the status message carries the latest preview, and
+    the finished status drops it (the images are in the thread)."""
+    with FakeOpenAI() as openai_fake:
+        config = config_file("[openai]\npartial_images = 2\n")
+        env = {
+            **discord_env(fake, key, config),
+            "OPENAI_API_KEY": "sk-test-1",
+            "OPENAI_BASE_URL": openai_fake.base_url,
+            "IMAGINE_BACKEND": "openai",
+        }
+        client = start_http_frontend(processes, env, key, fake)
+        before = len(redis.keys("imagine:alive:*"))
+        processes.start("worker", "--backend", "openai", extra_env=env)
+        wait_until(lambda: len(redis.keys("imagine:alive:*")) > before, timeout=20, what="the openai worker")
+        payload = fake.slash_command(prompt="a lighthouse at dawn")
+        client.post(payload)
+        finished_thread(fake)
+        status = wait_until(
+            lambda: (
+                "done" in fake.original(payload["token"]).data["content"] and fake.original(payload["token"])
+            )
+        )
+    edits = fake.requests_to("PATCH", rf"/channels/\d+/messages/{status.data['id']}$")
+    previews = [r for r in edits if r.headers.get("content-type", "").startswith("multipart/form-data")]
+    assert len(previews) == 2 and all("preview.png" in str(r.form_files()) for r in previews)
+    assert not status.files  # done: the preview is gone
