@@ -7,7 +7,7 @@ API from the tests; N signed /imagine interactions from N different members are 
 each one's time from sending to the HTTP answer (the defer Discord needs within 3 s) is recorded.
 The frontend's follow-up REST calls (status message, thread) run on the same event loop meanwhile,
 so they are part of what the answers compete with; each round starts once the last one's threads are
-open. No worker runs: the queue only fills.
+open. The timing client runs in a process of its own. No worker runs: the queue only fills.
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
@@ -32,7 +34,7 @@ from tests.helpers import answers_ok, free_port, wait_until  # noqa: E402
 CONFIG = "[quota]\nimages_per_hour = 100000\nconcurrent = 100\nworkspace_images_per_day = 1000000\n"
 
 
-async def post_all(url: str, key: SigningKey, payloads: list[dict], fake: FakeDiscord) -> list[float]:
+async def post_all(url: str, fake_url: str, key: SigningKey, payloads: list[dict]) -> list[float]:
     async def one(session: aiohttp.ClientSession, payload: dict) -> float:
         body = json.dumps(payload).encode()
         stamp = str(int(time.time()))
@@ -46,7 +48,11 @@ async def post_all(url: str, key: SigningKey, payloads: list[dict], fake: FakeDi
             answer = await response.json()
         took = time.perf_counter() - started
         assert response.status == 200 and answer["type"] == 5, answer
-        fake.answered_over_http(payload, answer)  # as Discord does: the answer creates the message
+        # As Discord does, the answer creates the message the frontend then edits.
+        async with session.post(
+            f"{fake_url}/_test/answered", json={"interaction": payload, "answer": answer}
+        ):
+            pass
         return took
 
     connector = aiohttp.TCPConnector(limit=0)
@@ -54,10 +60,30 @@ async def post_all(url: str, key: SigningKey, payloads: list[dict], fake: FakeDi
         return list(await asyncio.gather(*(one(session, p) for p in payloads)))
 
 
+def burst_in_a_process_of_its_own(
+    url: str, fake_url: str, key: SigningKey, payloads: list[dict]
+) -> list[float]:
+    """The timing client runs apart from the fake, whose threads would otherwise share its interpreter."""
+    spec = {"url": url, "fake_url": fake_url, "key": key.encode().hex(), "payloads": payloads}
+    result = subprocess.run(
+        python(__file__, "--client"), input=json.dumps(spec), capture_output=True, text=True
+    )
+    if result.returncode:
+        raise RuntimeError(f"the timing client failed:\n{result.stderr}")
+    return json.loads(result.stdout)
+
+
+def client() -> None:
+    spec = json.loads(sys.stdin.read())
+    key = SigningKey(bytes.fromhex(spec["key"]))
+    print(json.dumps(asyncio.run(post_all(spec["url"], spec["fake_url"], key, spec["payloads"]))))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--frontends", type=int, default=1, help="processes sharing the port (reuse_port)")
     args = parser.parse_args()
     key = SigningKey.generate()
     rows = []
@@ -74,7 +100,9 @@ def main() -> None:
         }
         command = python("-m", "bot.cli", "discord", "--http", "--host", "127.0.0.1", "--port", str(port))
         command += ["--log-level", "WARNING"]
-        with background(command, env):
+        with ExitStack() as stack:
+            for _ in range(args.frontends):
+                stack.enter_context(background(command, env))
             url = f"http://127.0.0.1:{port}"
             wait_until(lambda: answers_ok(f"{url}/healthz"), timeout=30, what="the frontend")
             for round_number in range(1, args.rounds + 1):
@@ -84,7 +112,7 @@ def main() -> None:
                     )
                     for i in range(args.requests)
                 ]
-                times = asyncio.run(post_all(url, key, payloads, fake))
+                times = burst_in_a_process_of_its_own(url, fake.url, key, payloads)
                 # Each round starts on an idle frontend: the last round's threads are all open.
                 opened = round_number * args.requests
                 wait_until(lambda n=opened: len(fake.threads()) >= n, timeout=120, what="the follow-ups")
@@ -102,4 +130,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    client() if "--client" in sys.argv else main()

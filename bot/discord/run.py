@@ -92,7 +92,8 @@ async def _serve_http(
         server = InteractionsServer(client, settings.discord_public_key or "", client.frontend.core.redis)
         runner = web.AppRunner(server.app(), access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, host, port, backlog=BACKLOG)
+        # reuse_port: several frontend processes may listen on one port; the kernel spreads the load.
+        site = web.TCPSite(runner, host, port, backlog=BACKLOG, reuse_port=True)
         try:
             await site.start()
         except OSError as exc:

@@ -161,7 +161,9 @@ async def _serve(
         runner = web.AppRunner(_web_app(app, frontend), access_log=None)
         await runner.setup()
         try:
-            await web.TCPSite(runner, host, port, backlog=BACKLOG).start()
+            await web.TCPSite(
+                runner, host, port, backlog=BACKLOG, reuse_port=True
+            ).start()  # N processes, one port
         except OSError as exc:
             raise ConfigError(
                 f"cannot listen on {host}:{port}: {exc.strerror}; choose another --port"

@@ -94,6 +94,8 @@ class FakeServer:
                 pass
 
         class Server(ThreadingHTTPServer):
+            request_queue_size = 1024  # bursts of connections (benchmarks) must not be reset
+
             def handle_error(self, request, client_address) -> None:
                 pass  # a client that hangs up (a killed process' keep-alive connection) is not news
 
