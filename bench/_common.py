@@ -52,3 +52,13 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
     rule = "| " + " | ".join("-" * w for w in widths) + " |"
     body = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in rows]
     return "\n".join([line, rule, *body])
+
+
+ACK_HEADERS = ["round", "concurrent /imagine", "p50 ms", "p99 ms", "max ms"]
+
+
+def ack_row(round_number: int, requests: int, seconds: list[float]) -> list[str]:
+    """One round of an acknowledgement benchmark, in milliseconds."""
+    ms = [t * 1000 for t in seconds]
+    p50, p99 = percentile(ms, 50), percentile(ms, 99)
+    return [str(round_number), str(requests), f"{p50:.1f}", f"{p99:.1f}", f"{max(ms):.1f}"]

@@ -27,7 +27,7 @@ sys.path[0] = str(Path(__file__).resolve().parent.parent)
 import aiohttp  # noqa: E402
 from nacl.signing import SigningKey  # noqa: E402
 
-from bench._common import background, percentile, private_redis, python, table  # noqa: E402
+from bench._common import ACK_HEADERS, ack_row, background, private_redis, python, table  # noqa: E402
 from tests.fakes.discord_api import TOKEN, FakeDiscord  # noqa: E402
 from tests.helpers import answers_ok, free_port, wait_until  # noqa: E402
 
@@ -116,17 +116,8 @@ def main() -> None:
                 # Each round starts on an idle frontend: the last round's threads are all open.
                 opened = round_number * args.requests
                 wait_until(lambda n=opened: len(fake.threads()) >= n, timeout=120, what="the follow-ups")
-                ms = [t * 1000 for t in times]
-                rows.append(
-                    [
-                        str(round_number),
-                        str(args.requests),
-                        f"{percentile(ms, 50):.1f}",
-                        f"{percentile(ms, 99):.1f}",
-                        f"{max(ms):.1f}",
-                    ]
-                )
-    print(table(["round", "concurrent /imagine", "p50 ms", "p99 ms", "max ms"], rows))
+                rows.append(ack_row(round_number, args.requests, times))
+    print(table(ACK_HEADERS, rows))
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ import aiohttp  # noqa: E402
 import redis as redis_lib  # noqa: E402
 from rq import Queue  # noqa: E402
 
-from bench._common import background, percentile, private_redis, python, table  # noqa: E402
+from bench._common import ACK_HEADERS, ack_row, background, private_redis, python, table  # noqa: E402
 from shared.queue import queue_name  # noqa: E402
 from tests.fakes.slack_api import BOT_TOKEN, SIGNING_SECRET, FakeSlack  # noqa: E402
 from tests.helpers import answers_ok, free_port, wait_until  # noqa: E402
@@ -79,17 +79,11 @@ def main() -> None:
                     ).encode()
                     for i in range(args.requests)
                 ]
-                ms = [t * 1000 for t in asyncio.run(post_all(url, bodies))]
+                times = asyncio.run(post_all(url, bodies))
                 queued = round_number * args.requests
                 wait_until(lambda n=queued: waiting.count >= n, timeout=120, what="the jobs to be enqueued")
-                row = [
-                    str(round_number),
-                    str(args.requests),
-                    f"{percentile(ms, 50):.1f}",
-                    f"{percentile(ms, 99):.1f}",
-                ]
-                rows.append([*row, f"{max(ms):.1f}"])
-    print(table(["round", "concurrent /imagine", "p50 ms", "p99 ms", "max ms"], rows))
+                rows.append(ack_row(round_number, args.requests, times))
+    print(table(ACK_HEADERS, rows))
 
 
 if __name__ == "__main__":

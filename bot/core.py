@@ -96,15 +96,24 @@ class ImagineCore:
             parent_image_index=follow_up.parent_image_index,
         )
 
+    def check_typed(self, requester: Requester, text: str, *, event_id: str) -> ImageRequest:
+        """A prompt typed with its flags (`a fox --ar 16:9 --n 2`), as Slack's one text field sends it."""
+        flagged = parse_flags(text)
+        options = RequestOptions(prompt=flagged.text, **flagged.options)  # type: ignore[arg-type]
+        return check_request(self.settings, options, requester=requester, event_id=event_id)
+
+    def check_refinement(self, requester: Requester, turn: Turn, text: str, *, event_id: str) -> ImageRequest:
+        """Words and flags refining `turn` (a reply, or the Refine form)."""
+        flagged = parse_flags(text)
+        follow_up = followups.refine(turn, flagged.text, flagged.options)
+        return self.check_follow_up(requester, follow_up, event_id=event_id)
+
     def check_reply(self, requester: Requester, text: str, *, event_id: str) -> ImageRequest:
-        """A message in the thread (words and flags) refining its last image; raises InvalidRequest."""
+        """A message in the thread refining its last image; raises InvalidRequest."""
         turn = self.turn(requester)
         if turn is None:
             raise InvalidRequest(messages.nothing_to_refine_yet())
-        flagged = parse_flags(text)
-        return self.check_follow_up(
-            requester, followups.refine(turn, flagged.text, flagged.options), event_id=event_id
-        )
+        return self.check_refinement(requester, turn, text, event_id=event_id)
 
     def admit(self, request: ImageRequest, *, claim: bool = False) -> bool:
         """Charge the quota before answering publicly; raises Refused. `enqueue` or `give_back` follows.

@@ -11,7 +11,7 @@ from redis.exceptions import RedisError
 from rq import Worker
 from rq.job import Job
 
-from shared.queue import SERIALIZER, queue_name
+from shared.queue import SERIALIZER, queue_key, queue_name
 from shared.recovery import is_alive
 from shared.settings import BACKENDS
 
@@ -72,9 +72,9 @@ def check_health(redis: Redis) -> Health:
         )
     for backend in BACKENDS:
         name = queue_name(backend)
-        depth = int(redis.llen(f"rq:queue:{name}"))
+        depth = int(redis.llen(queue_key(backend)))
         live = sum(1 for w in health.workers if w.alive and name in w.queues)
-        oldest = _oldest_age(redis, name, now) if depth else None
+        oldest = _oldest_age(redis, backend, now) if depth else None
         health.queues.append(QueueHealth(backend, name, depth, oldest, live))
         if depth and not live:
             health.problems.append(
@@ -86,8 +86,8 @@ def check_health(redis: Redis) -> Health:
     return health
 
 
-def _oldest_age(redis: Redis, name: str, now: float) -> float | None:
-    first = redis.lindex(f"rq:queue:{name}", 0)
+def _oldest_age(redis: Redis, backend: str, now: float) -> float | None:
+    first = redis.lindex(queue_key(backend), 0)
     if first is None:
         return None
     job = Job.fetch(first.decode(), connection=redis, serializer=SERIALIZER)

@@ -99,3 +99,8 @@ def refusals(subject: str) -> str:
 def expansion(digest: str) -> str:
     """A cached prompt expansion, by a hash of (idea, preset, model)."""
     return f"{PREFIX}:expansion:{digest}"
+
+
+def recent(user_key: str, workspace: str) -> str:
+    """A member's recent images in one workspace (the Slack App Home tab)."""
+    return f"{PREFIX}:recent:{user_key}:{workspace}"

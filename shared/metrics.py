@@ -14,7 +14,7 @@ from prometheus_client.registry import Collector
 from redis import Redis
 from redis.exceptions import RedisError
 
-from shared.queue import queue_name
+from shared.queue import queue_key, queue_name
 from shared.settings import BACKENDS
 
 SECONDS_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600, 1800)
@@ -74,7 +74,7 @@ class QueueDepth(Collector):
         try:
             pipe = self._redis.pipeline(transaction=False)
             for backend in BACKENDS:
-                pipe.llen(f"rq:queue:{queue_name(backend)}")
+                pipe.llen(queue_key(backend))
             for backend, depth in zip(BACKENDS, pipe.execute(), strict=True):
                 family.add_metric([queue_name(backend)], depth)
         except RedisError:

@@ -32,6 +32,11 @@ def queue_name(backend: str) -> str:
     return f"{QUEUE_PREFIX}{backend}"
 
 
+def queue_key(backend: str) -> str:
+    """The Redis list RQ keeps the backend's waiting job ids in."""
+    return f"{Queue.redis_queue_namespace_prefix}{queue_name(backend)}"
+
+
 def job_id_for(request: ImageRequest) -> str:
     """The same platform event always maps to the same job id: that is what makes submit idempotent."""
     who = request.requester
@@ -99,7 +104,7 @@ class JobQueue:
 
     def length(self, backend: str) -> int:
         """How many jobs wait in the backend's queue."""
-        return int(self._redis.llen(self.queue(backend).key))
+        return int(self._redis.llen(queue_key(backend)))
 
     def _enqueue(self, job_id: str, request: ImageRequest) -> bool:
         queue = self.queue(request.backend)

@@ -46,7 +46,11 @@ class DiscordFrontend:
         in_thread = channel is not None and channel.type in THREAD_TYPES
         parent = str(getattr(channel, "parent_id", None) or interaction.channel_id) if in_thread else None
         requester = self._requester(interaction, channel=parent or str(interaction.channel_id))
-        request = await self._admitted(interaction, options, requester, kind="imagine", claim=True)
+        request = await self._admitted(
+            interaction,
+            lambda: check_request(self.settings, options, requester=requester, event_id=str(interaction.id)),
+            claim=True,
+        )
         if request is None:
             return
         status = await self._acknowledged(interaction, request)
@@ -109,13 +113,7 @@ class DiscordFrontend:
         self, interaction: discord.Interaction, requester: Requester, follow_up: followups.FollowUp
     ) -> None:
         request = await self._admitted(
-            interaction,
-            follow_up.options,
-            requester,
-            kind=follow_up.kind,
-            instruction=follow_up.instruction,
-            parent_job_id=follow_up.parent_job_id,
-            parent_image_index=follow_up.parent_image_index,
+            interaction, lambda: self.core.check_follow_up(requester, follow_up, event_id=str(interaction.id))
         )
         if request is None:
             return
@@ -225,33 +223,13 @@ class DiscordFrontend:
         return self.core.claim_event(PLATFORM, str(interaction.guild_id or "dm"), str(interaction.id))
 
     async def _admitted(
-        self,
-        interaction: discord.Interaction,
-        options: RequestOptions,
-        requester: Requester,
-        *,
-        kind: str,
-        instruction: str | None = None,
-        parent_job_id: str | None = None,
-        parent_image_index: int | None = None,
-        claim: bool = False,
+        self, interaction: discord.Interaction, build: Callable[[], ImageRequest], *, claim: bool = False
     ) -> ImageRequest | None:
-        """Validate and charge the quota; on a refusal or bad input, tell the member privately.
-
-        With `claim`, the interaction is also claimed in the admission's round trip: None for a
-        redelivery, which must do nothing.
-        """
+        """Build (validate) the request and charge the quota; on a refusal or bad input, tell the
+        member privately. With `claim`, the interaction is also claimed in the admission's round
+        trip: None for a redelivery, which must do nothing."""
         try:
-            request = check_request(
-                self.settings,
-                options,
-                requester=requester,
-                event_id=str(interaction.id),
-                kind=kind,  # type: ignore[arg-type]
-                instruction=instruction,
-                parent_job_id=parent_job_id,
-                parent_image_index=parent_image_index,
-            )
+            request = build()
             first_delivery = self.core.admit(request, claim=claim)
         except (InvalidRequest, Refused) as exc:
             await self._tell(interaction, str(exc))

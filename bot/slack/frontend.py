@@ -20,12 +20,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import followups
 from bot.answers_first import AnswersFirst
-from bot.core import ImagineCore, check_request
-from bot.flags import flags_help_line, parse_flags
-from shared import messages, slack_ui
+from bot.core import ImagineCore
+from bot.flags import flags_help_line
+from shared import keys, messages, slack_ui
 from shared.durations import humanize_seconds
 from shared.errors import InvalidRequest, Refused
-from shared.request import ImageRequest, Requester, RequestOptions
+from shared.request import ImageRequest, Requester
 from shared.threads import ThreadOrigin
 
 log = logging.getLogger(__name__)
@@ -79,9 +79,7 @@ class SlackFrontend:
             return
         requester = _requester(body["team_id"], body["channel_id"], body["user_id"], body.get("user_name"))
         try:
-            flagged = parse_flags(text)
-            options = RequestOptions(prompt=flagged.text, **flagged.options)  # type: ignore[arg-type]
-            request = check_request(self.settings, options, requester=requester, event_id=body["trigger_id"])
+            request = self.core.check_typed(requester, text, event_id=body["trigger_id"])
             first_delivery = self.core.admit(request, claim=True)
         except (InvalidRequest, Refused) as exc:
             await ack(text=str(exc))  # a slash command's answer is seen by the member alone
@@ -127,11 +125,7 @@ class SlackFrontend:
             return
         requester = _requester(team, event["channel"], event["user"], None)
         try:
-            flagged = parse_flags(text)
-            options = RequestOptions(prompt=flagged.text, **flagged.options)  # type: ignore[arg-type]
-            request = check_request(
-                self.settings, options, requester=requester, event_id=_message_event(event)
-            )
+            request = self.core.check_typed(requester, text, event_id=_message_event(event))
             if not self.core.admit(request, claim=True):
                 return
         except (InvalidRequest, Refused) as exc:
@@ -243,9 +237,7 @@ class SlackFrontend:
             turn = self.core.turn(requester, metadata["job"])
             if turn is None:
                 raise InvalidRequest(messages.turn_forgotten(self._ttl_days()))
-            flagged = parse_flags(text)
-            follow_up = followups.refine(turn, flagged.text, flagged.options)
-            request = self.core.check_follow_up(requester, follow_up, event_id=f"view-{view['id']}")
+            request = self.core.check_refinement(requester, turn, text, event_id=f"view-{view['id']}")
             first_delivery = self.core.admit(request, claim=True)
         except (InvalidRequest, Refused) as exc:
             await ack(response_action="errors", errors={"instruction": str(exc)[:150]})
@@ -347,7 +339,7 @@ class SlackFrontend:
 
     def _remember(self, requester: Requester, prompt: str, thread: str) -> None:
         """The member's recent images, for the App Home tab."""
-        key = f"imagine:recent:{PLATFORM}:{requester.workspace}:{requester.user}"
+        key = keys.recent(requester.user_key, requester.workspace)
         item = json.dumps(
             {"prompt": prompt, "channel": requester.channel, "thread": thread, "at": time.time()}
         )
@@ -358,7 +350,7 @@ class SlackFrontend:
         pipe.execute()
 
     def _recent(self, requester: Requester) -> list[dict[str, Any]]:
-        key = f"imagine:recent:{PLATFORM}:{requester.workspace}:{requester.user}"
+        key = keys.recent(requester.user_key, requester.workspace)
         return [json.loads(raw) for raw in self.core.redis.lrange(key, 0, RECENT_IMAGES - 1)]
 
     def _thread_link(self, channel: str, thread_ts: str) -> str:

@@ -7,6 +7,7 @@ from typing import Literal, Protocol, runtime_checkable
 
 from redis.client import Pipeline
 
+from shared import messages
 from shared.request import ImageRequest
 
 StatusState = Literal["queued", "generating", "preview", "retrying"]
@@ -18,6 +19,11 @@ class StatusUpdate:
     text: str
     position: int | None = None
     preview: bytes | None = None
+
+    @property
+    def short_text(self) -> str:
+        """The state inside a chat status line ("queued, #3"), where the full sentence would repeat it."""
+        return messages.queued_short(self.position, None) if self.state == "queued" else self.text
 
 
 @dataclass(frozen=True)

@@ -43,10 +43,7 @@ class DiscordDeliverer:
     # --- the Deliverer interface ---------------------------------------------------------------
 
     def status(self, job_id: str, request: ImageRequest, update: StatusUpdate) -> None:
-        if update.state == "queued":
-            text = messages.queued_short(update.position, None)
-        else:
-            text = update.text
+        text = update.short_text
         preview = [discord.File(io.BytesIO(update.preview), "preview.png")] if update.preview else []
         self._call(self._quietly(self._edit_status(request, discord_ui.status_line(request, text), preview)))
 

@@ -52,8 +52,7 @@ class SlackDeliverer:
         )
 
     def status(self, job_id: str, request: ImageRequest, update: StatusUpdate) -> None:
-        text = messages.queued_short(update.position, None) if update.state == "queued" else update.text
-        self._quietly(lambda: self._edit_status(request, slack_ui.status_line(request, text)))
+        self._quietly(lambda: self._edit_status(request, slack_ui.status_line(request, update.short_text)))
 
     def result(self, request: ImageRequest, result: JobResult) -> None:
         where = request.requester
