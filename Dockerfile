@@ -3,7 +3,7 @@
 #   docker build -t imagine-bot .                     # CPU image: frontends and API workers
 #   docker build --target gpu -t imagine-bot:gpu .    # CUDA image: diffusers workers
 ARG PYTHON_VERSION=3.12
-ARG EXTRAS=openai,discord,slack
+ARG EXTRAS=discord,slack
 
 FROM python:${PYTHON_VERSION}-slim AS base
 ENV PYTHONDONTWRITEBYTECODE=1 \

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import getpass
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -19,6 +21,19 @@ EXIT_OTHER, EXIT_INVALID, EXIT_REFUSED = 1, 2, 3
 def _fail(message: str, code: int) -> None:
     click.echo(f"imagine: {message}", err=True)
     sys.exit(code)
+
+
+@contextmanager
+def _extra(name: str, command: str) -> Iterator[None]:
+    """Imports of an optional extra: a base install says which extra to add, not a traceback."""
+    try:
+        yield
+    except ModuleNotFoundError as exc:
+        _fail(
+            f"`imagine {command}` needs the {name} extra ({exc.name} is missing): "
+            f"pip install 'imagine-bot[{name}]'",
+            EXIT_OTHER,
+        )
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -137,7 +152,8 @@ def discord(
     ctx: click.Context, http: bool, host: str, port: int, sync: bool, log_level: str, metrics_port: int | None
 ) -> None:
     """Run the Discord bot: the gateway (default) or the HTTP interactions endpoint."""
-    from bot.discord.run import run_discord
+    with _extra("discord", "discord"):
+        from bot.discord.run import run_discord
 
     configure_logging(log_level)
     try:
@@ -175,7 +191,8 @@ def slack(
     ctx: click.Context, mode: str, host: str, port: int, log_level: str, metrics_port: int | None
 ) -> None:
     """Run the Slack app: Socket Mode (default) or the HTTP endpoint."""
-    from bot.slack.app import run_slack
+    with _extra("slack", "slack"):
+        from bot.slack.app import run_slack
 
     configure_logging(log_level)
     try:

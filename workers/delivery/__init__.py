@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from redis import Redis
 
-from shared.errors import DeliveryImpossible
+from shared.errors import ConfigError, DeliveryImpossible
 from shared.settings import Settings
 from workers.delivery.base import DeliveredImage, Deliverer, JobResult, StatusUpdate
 
@@ -33,11 +36,23 @@ def build_deliverers(settings: Settings, redis: Redis) -> Deliverers:
 
     by_platform: dict[str, Deliverer] = {"cli": LocalDeliverer(redis)}
     if settings.discord_token is not None:
-        from workers.delivery.discord import DiscordDeliverer
-
+        with _extra("discord", "DISCORD_TOKEN"):
+            from workers.delivery.discord import DiscordDeliverer
         by_platform["discord"] = DiscordDeliverer(settings)
     if settings.slack_bot_token is not None:
-        from workers.delivery.slack import SlackDeliverer
-
+        with _extra("slack", "SLACK_BOT_TOKEN"):
+            from workers.delivery.slack import SlackDeliverer
         by_platform["slack"] = SlackDeliverer(settings)
     return Deliverers(by_platform)
+
+
+@contextmanager
+def _extra(name: str, token: str) -> Iterator[None]:
+    """A platform's token is set but its client library is not installed: say which extra to add."""
+    try:
+        yield
+    except ModuleNotFoundError as exc:
+        raise ConfigError(
+            f"{token} is set, so this worker posts {name} results, which needs the {name} extra "
+            f"({exc.name} is missing): pip install 'imagine-bot[{name}]', or unset {token}"
+        ) from None

@@ -1,0 +1,123 @@
+"""A base install — `pip install imagine-bot`, no extra at all — runs the main job: a worker started on
+its own and `imagine generate` on the placeholder backend. Extras are only needed by what names them."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import ROOT, wait_until
+
+PACKAGE_FILES = ("pyproject.toml", "README.md", "bot", "workers", "shared")
+
+
+@pytest.fixture(scope="module")
+def base_install(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh virtualenv with the package installed without extras (from the package index or pip's
+    cache); returns its bin folder."""
+    folder = tmp_path_factory.mktemp("base")
+    source = folder / "src"  # a copy, so the build leaves nothing in the checkout
+    source.mkdir()
+    for part in PACKAGE_FILES:
+        if (ROOT / part).is_dir():
+            shutil.copytree(ROOT / part, source / part, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(ROOT / part, source / part)
+    venv = folder / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    install = subprocess.run(
+        [str(venv / "bin/python"), "-m", "pip", "install", "-q", "--disable-pip-version-check", str(source)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert install.returncode == 0, install.stdout + install.stderr
+    return venv / "bin"
+
+
+@pytest.fixture
+def base_env(process_env: dict[str, str]) -> dict[str, str]:
+    """The tests' Redis, and nothing of the checkout: the installed package is what runs."""
+    return {k: v for k, v in process_env.items() if k != "PYTHONPATH"}
+
+
+@pytest.fixture
+def started() -> Iterator[list[subprocess.Popen]]:
+    processes: list[subprocess.Popen] = []
+    yield processes
+    for process in processes:
+        process.kill()
+        process.wait()
+
+
+def test_base_install_has_no_chat_sdk_and_no_torch(base_install: Path):
+    modules = ("discord", "slack_sdk", "slack_bolt", "torch", "diffusers")
+    probe = f"import importlib.util as u; print([m for m in {modules!r} if u.find_spec(m)])"
+    found = subprocess.run([str(base_install / "python"), "-c", probe], capture_output=True, text=True)
+    assert found.stdout.strip() == "[]", found.stderr
+
+
+def test_base_install_generates_through_a_separately_started_worker(
+    base_install: Path, base_env: dict[str, str], redis, tmp_path: Path, started
+):
+    log = open(tmp_path / "worker.log", "wb")
+    worker = subprocess.Popen(
+        [str(base_install / "imagine"), "worker", "--backend", "placeholder"],
+        env=base_env,
+        cwd=tmp_path,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    started.append(worker)
+
+    def alive() -> bool:
+        assert worker.poll() is None, (tmp_path / "worker.log").read_text()
+        return bool(redis.keys("imagine:alive:*"))
+
+    wait_until(alive, timeout=30, what="the base-install worker to start")
+    result = subprocess.run(
+        [str(base_install / "imagine"), "generate", "a fox in the snow", "--out", str(tmp_path / "out")],
+        env=base_env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr + (tmp_path / "worker.log").read_text()
+    [path] = result.stdout.split()
+    assert Path(path).read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize(
+    ("command", "extra"),
+    [(["discord"], "discord"), (["slack"], "slack"), (["worker", "--backend", "diffusers"], "gpu")],
+)
+def test_base_install_names_the_extra_a_command_needs(
+    base_install: Path, base_env: dict[str, str], tmp_path: Path, command: list[str], extra: str
+):
+    result = subprocess.run(
+        [str(base_install / "imagine"), *command], env=base_env, cwd=tmp_path, capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert f"pip install 'imagine-bot[{extra}]'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_base_install_worker_with_a_chat_token_says_which_extra_posts_there(
+    base_install: Path, base_env: dict[str, str], tmp_path: Path
+):
+    result = subprocess.run(
+        [str(base_install / "imagine"), "worker", "--backend", "placeholder", "--burst"],
+        env={**base_env, "DISCORD_TOKEN": "a-token"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "DISCORD_TOKEN is set" in result.stderr and "pip install 'imagine-bot[discord]'" in result.stderr
+    assert "a-token" not in result.stderr
