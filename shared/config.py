@@ -100,9 +100,14 @@ class OpenAIConfig(BaseModel):
 
     model_config = _STRICT
 
-    default_model: str = "gpt-image-2.5-sunburst"
+    # The installed openai client documents gpt-image-2.6-sunburst as the default GPT image model (and
+    # gpt-image-1 / DALL·E as shut down), so that is ours; flare is the same generation's faster model.
+    # The 2.5 pair stays on offer: the client documents arbitrary sizes and xhigh/max quality for it only.
+    default_model: str = "gpt-image-2.6-sunburst"
     models: list[str] = Field(
         default_factory=lambda: [
+            "gpt-image-2.6-sunburst",
+            "gpt-image-2.6-flare",
             "gpt-image-2.5-sunburst",
             "gpt-image-2.5-flare",
             "gpt-image-2",

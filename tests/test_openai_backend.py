@@ -6,11 +6,14 @@ import hashlib
 import io
 import json
 import logging
+from typing import get_args
 
 import pytest
+from openai.types import ImageModel
 from PIL import Image
 
 from bot.core import ImagineCore
+from shared.config import OpenAIConfig
 from shared.costs import CostLedger
 from shared.queue import queue_name
 from tests.factories import image_request
@@ -88,6 +91,16 @@ def test_the_default_model_is_a_current_gpt_image_model(openai_runtime, fake_ope
     run(runtime, image_request("evt-default", backend="openai", width=1024, height=1024))
     model = fake_openai.image_requests()[0].json()["model"]
     assert model.startswith("gpt-image-") and model not in {"gpt-image-1", "dall-e-2", "dall-e-3"}
+
+
+def test_the_offered_models_are_the_installed_clients_current_ones():
+    """The client's ImageModel literal lists what OpenAI documents, the shut-down models included."""
+    documented = set(get_args(ImageModel))
+    retired = {"gpt-image-1", "dall-e-2", "dall-e-3"}
+    config = OpenAIConfig()
+    assert config.default_model == "gpt-image-2.6-sunburst"
+    assert {"gpt-image-2.6-sunburst", "gpt-image-2.6-flare"} <= set(config.models)
+    assert set(config.models) <= documented - retired
 
 
 @pytest.mark.parametrize(

@@ -138,7 +138,7 @@ def test_doctor_says_what_is_right_and_what_to_fix(process_env, redis):
     assert "✓ slack bot token: accepted" in result.stdout and "✓ slack scopes: all granted" in result.stdout
     assert (
         "✓ openai key: accepted" in result.stdout
-        and "✓ openai image model: gpt-image-2.5-sunburst" in result.stdout
+        and "✓ openai image model: gpt-image-2.6-sunburst is available" in result.stdout
     )
     assert "✗ openai text model: gpt-missing is not offered to this key" in result.stdout
     assert "sk-test-1" not in result.stdout + result.stderr and DISCORD_TOKEN not in result.stdout

@@ -16,6 +16,15 @@ from shared.config import MODERATION_CATEGORIES
 from tests.fakes.http import FakeServer, Recorded, Reply
 
 BAD_KEY = "sk-bad"
+# What /v1/models lists of image models: the GPT image models current in November 2026.
+IMAGE_MODELS = (
+    "gpt-image-2.6-sunburst",
+    "gpt-image-2.6-flare",
+    "gpt-image-2.5-sunburst",
+    "gpt-image-2.5-flare",
+    "gpt-image-2",
+    "gpt-image-1.5",
+)
 
 
 def _error(status: int, message: str, type_: str, code: str | None = None, **headers: str) -> Reply:
@@ -87,7 +96,7 @@ class FakeOpenAI(FakeServer):
         if request.path == "/v1/moderations":
             return self._moderation(request.json())
         if request.path == "/v1/models":
-            models = ["gpt-image-2.5-sunburst", "gpt-text-fake", "omni-moderation-latest"]
+            models = [*IMAGE_MODELS, "gpt-text-fake", "omni-moderation-latest"]
             return Reply.json(
                 {
                     "object": "list",
