@@ -14,7 +14,7 @@ import redis as redis_lib
 from bot.core import ImagineCore, check_request
 from bot.embedded import PrivateRedis
 from shared import messages
-from shared.errors import BackendUnavailable, ImagineError
+from shared.errors import BackendUnavailable, ImagineError, failure_error
 from shared.images import RedisImageStore
 from shared.queue import queue_name
 from shared.recovery import live_workers
@@ -113,7 +113,8 @@ def _store(settings: Settings, client: redis_lib.Redis) -> RedisImageStore:
 
 def _write_images(store: RedisImageStore, outcome: dict, out: Path) -> list[Path]:
     if outcome["type"] == "failed":
-        raise GenerationFailed(outcome["text"])
+        text = outcome["text"]
+        raise failure_error(outcome.get("kind", "fault"), text) or GenerationFailed(text)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for image in outcome["images"]:

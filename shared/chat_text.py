@@ -14,6 +14,11 @@ KIND_LABELS = {
 }
 
 
+def failure_icon(kind: str) -> str:
+    """🚫 for a refusal (a rule, the image service's safety system), ❌ for everything that failed."""
+    return "🚫" if kind == "refused" else "❌"
+
+
 def custom_id(action: str, job_id: str, index: int | None = None, owner: str | None = None) -> str:
     """'imagine:variation:<job>:1' — what a button carries, so a press needs no stored state."""
     parts = [ACTION_PREFIX, action, job_id]

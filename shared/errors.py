@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
+# Why a job ended without images, as its failure event says it: a rule or the image service's safety
+# system said no (exit 3), the request cannot be drawn as asked (exit 2), or something broke (exit 1).
+FailureKind = Literal["refused", "invalid", "fault"]
+
 
 class ImagineError(Exception):
     """Base of our own errors. `str(error)` is safe to show to the user who caused it."""
@@ -41,3 +47,21 @@ class DeliveryImpossible(ImagineError):
 
 class ConfigError(ImagineError):
     """A setting or the config file is wrong; the message names the file, the key and the fix."""
+
+
+def failure_kind(error: BaseException | None) -> FailureKind:
+    """How a job that ended on `error` reports it: refusals and bad input apart from faults."""
+    if isinstance(error, BackendRefused | Refused):
+        return "refused"
+    if isinstance(error, InvalidRequest):
+        return "invalid"
+    return "fault"
+
+
+def failure_error(kind: str, text: str) -> ImagineError | None:
+    """What a failure event means to whoever waits on it: a Refused or an InvalidRequest, else None."""
+    if kind == "refused":
+        return Refused(text, rule="backend_safety")
+    if kind == "invalid":
+        return InvalidRequest(text)
+    return None

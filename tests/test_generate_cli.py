@@ -192,3 +192,24 @@ def test_enhance_and_moderation_run_on_the_command_line_too(process_env, tmp_pat
         assert_one_line_failure(
             refused, 3, "refused by the server's content policy (category: violence/graphic)"
         )
+
+
+def test_a_refusal_by_the_image_services_safety_system_exits_3_and_a_fault_1(
+    process_env, tmp_path, processes, redis, config_file
+):
+    config = config_file("[jobs]\nretries = 0\n[openai]\nmax_retries = 0\n")
+    with FakeOpenAI() as fake:
+        env = {
+            **process_env,
+            "OPENAI_API_KEY": "sk-test-1234567890",
+            "OPENAI_BASE_URL": fake.base_url,
+            "IMAGINE_CONFIG": str(config),
+        }
+        processes.start("worker", "--backend", "openai", extra_env=env)
+        wait_until(lambda: list(redis.scan_iter("imagine:alive:*")), timeout=20, what="a worker")
+        fake.fail_next("safety")
+        result = run_imagine(env, tmp_path, "generate", "a fox", "--backend", "openai")
+        assert_one_line_failure(result, 3, "The image service's safety system refused this prompt")
+        fake.fail_next("server_error")
+        failed = run_imagine(env, tmp_path, "generate", "a fox", "--backend", "openai")
+        assert_one_line_failure(failed, 1, "The image service is unavailable right now")

@@ -132,6 +132,7 @@ def test_safety_refusal_is_told_plainly_not_retried_and_not_refunded(openai_runt
     assert events[-1] == {
         "type": "failed",
         "text": "The image service's safety system refused this prompt. Please rephrase it.",
+        "kind": "refused",
     }
     report = core.quota.report(image_request().requester)
     assert (report.used_this_hour, report.running) == (2, 0)

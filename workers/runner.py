@@ -17,7 +17,13 @@ from redis.client import Pipeline
 from rq.job import Job
 
 from shared import keys, messages
-from shared.errors import BackendRefused, BackendUnavailable, DeliveryImpossible, InvalidRequest
+from shared.errors import (
+    BackendRefused,
+    BackendUnavailable,
+    DeliveryImpossible,
+    FailureKind,
+    InvalidRequest,
+)
 from shared.images import ImageTooLarge, encode_png, read_metadata
 from shared.logs import job_state
 from shared.queue import SERIALIZER
@@ -93,7 +99,9 @@ class JobRunner:
             rt.ledger.once(job_id, poster=self._worker, before=store, also=settle, **posting)
         except BackendRefused:
             rt.metrics.backend_errors.labels(backend, "refused").inc()
-            return self.finish_failed(job_id, request, messages.backend_refused(), refund=False)
+            return self.finish_failed(
+                job_id, request, messages.backend_refused(), refund=False, kind="refused"
+            )
         except BackendUnavailable as exc:
             rt.metrics.backend_errors.labels(backend, "transient" if exc.transient else "unavailable").inc()
             if exc.transient:
@@ -102,10 +110,12 @@ class JobRunner:
             log.error("job %s: backend unavailable: %s", job_id, exc)
             return self.finish_failed(job_id, request, messages.backend_unavailable(), refund=True)
         except InvalidRequest as exc:
-            return self.finish_failed(job_id, request, str(exc), refund=True)
+            return self.finish_failed(job_id, request, str(exc), refund=True, kind="invalid")
         except ImageTooLarge as exc:
             log.error("job %s: %s", job_id, exc)
-            return self.finish_failed(job_id, request, messages.image_too_large(), refund=True)
+            return self.finish_failed(
+                job_id, request, messages.image_too_large(), refund=True, kind="invalid"
+            )
         except DeliveryImpossible as exc:
             log.warning("job %s: cannot deliver: %s", job_id, exc)
             rt.metrics.delivery_errors.labels(platform, "impossible").inc()
@@ -123,9 +133,17 @@ class JobRunner:
         return {"status": "done", "job_id": job_id, "images": [i.key for i in result.images]}
 
     def finish_failed(
-        self, job_id: str, request: ImageRequest, message: str, *, refund: bool, notify: bool = True
+        self,
+        job_id: str,
+        request: ImageRequest,
+        message: str,
+        *,
+        refund: bool,
+        kind: FailureKind = "fault",
+        notify: bool = True,
     ) -> dict:
-        """The one way a job ends without images: quota back (or just the slot), the user told once."""
+        """The one way a job ends without images: quota back (or just the slot), the user told once,
+        with `kind` saying whether it was a refusal, bad input or a fault."""
         rt = self._rt
         rt.metrics.jobs.labels("failed", request.requester.platform, request.backend).inc()
         job_state("failed", job_id, request, refunded=refund)
@@ -138,15 +156,15 @@ class JobRunner:
                 deliverer = rt.deliverers.for_platform(request.requester.platform)
                 posting = _posting(
                     deliverer,
-                    direct=lambda: deliverer.failure(job_id, request, message),
-                    into=lambda pipe: deliverer.failure_into(pipe, job_id, request, message),
+                    direct=lambda: deliverer.failure(job_id, request, message, kind),
+                    into=lambda pipe: deliverer.failure_into(pipe, job_id, request, message, kind),
                 )
                 rt.ledger.once(job_id, poster=self._worker, **posting)
             except DeliveryInProgress:
                 log.warning("job %s: failed, but another worker is posting its result", job_id)
             except DeliveryImpossible:
                 log.warning("job %s: failed and the user could not be told: %s", job_id, message)
-        return {"status": "failed", "job_id": job_id, "message": message}
+        return {"status": "failed", "job_id": job_id, "message": message, "kind": kind}
 
     def _look_around(self, job_id: str, backend: str, also: PipelineStep) -> tuple[bool, bool, bool]:
         """In one round trip: delivered already? our turn to announce queue positions? images stored?"""

@@ -8,6 +8,7 @@ from typing import Literal, Protocol, runtime_checkable
 from redis.client import Pipeline
 
 from shared import messages
+from shared.errors import FailureKind
 from shared.request import ImageRequest
 
 StatusState = Literal["queued", "generating", "preview", "retrying"]
@@ -55,7 +56,7 @@ class Deliverer(Protocol):
 
     def result(self, request: ImageRequest, result: JobResult) -> None: ...
 
-    def failure(self, job_id: str, request: ImageRequest, message: str) -> None: ...
+    def failure(self, job_id: str, request: ImageRequest, message: str, kind: FailureKind) -> None: ...
 
 
 @runtime_checkable
@@ -68,4 +69,6 @@ class PipelinedDeliverer(Deliverer, Protocol):
 
     def result_into(self, pipe: Pipeline, request: ImageRequest, result: JobResult) -> None: ...
 
-    def failure_into(self, pipe: Pipeline, job_id: str, request: ImageRequest, message: str) -> None: ...
+    def failure_into(
+        self, pipe: Pipeline, job_id: str, request: ImageRequest, message: str, kind: FailureKind
+    ) -> None: ...

@@ -14,8 +14,8 @@ import logging
 import discord
 
 from shared import discord_ui, messages
-from shared.chat_text import custom_id
-from shared.errors import ConfigError, DeliveryImpossible
+from shared.chat_text import custom_id, failure_icon
+from shared.errors import ConfigError, DeliveryImpossible, FailureKind
 from shared.request import ImageRequest
 from shared.settings import Settings
 from workers.delivery.base import JobResult, StatusUpdate
@@ -50,8 +50,8 @@ class DiscordDeliverer:
     def result(self, request: ImageRequest, result: JobResult) -> None:
         self._call(self._post_result(request, result))
 
-    def failure(self, job_id: str, request: ImageRequest, message: str) -> None:
-        self._call(self._post_failure(request, message))
+    def failure(self, job_id: str, request: ImageRequest, message: str, kind: FailureKind) -> None:
+        self._call(self._post_failure(request, message, failure_icon(kind)))
 
     # --- steps -----------------------------------------------------------------------------------
 
@@ -83,12 +83,12 @@ class DiscordDeliverer:
         await self._quietly(self._edit_status(request, discord_ui.status_line(request, done, "✅"), []))
         await self._quietly(self._react(request, "✅"))
 
-    async def _post_failure(self, request: ImageRequest, message: str) -> None:
+    async def _post_failure(self, request: ImageRequest, message: str, icon: str) -> None:
         try:
-            await self._edit_status(request, discord_ui.status_line(request, message, "❌"), [])
+            await self._edit_status(request, discord_ui.status_line(request, message, icon), [])
         except (discord.NotFound, discord.Forbidden) as exc:
             raise DeliveryImpossible(f"Discord refused the edit ({exc.status} {exc.code})") from None
-        await self._quietly(self._react(request, "❌"))
+        await self._quietly(self._react(request, icon))
 
     async def _edit_status(self, request: ImageRequest, content: str, files: list[discord.File]) -> None:
         reply = request.requester.reply

@@ -12,6 +12,7 @@ from redis import Redis
 from redis.client import Pipeline
 
 from shared import keys
+from shared.errors import FailureKind
 from shared.request import ImageRequest
 from workers.delivery.base import JobResult, StatusUpdate
 
@@ -31,8 +32,8 @@ class LocalDeliverer:
     def result(self, request: ImageRequest, result: JobResult) -> None:
         self._now(lambda pipe: self.result_into(pipe, request, result))
 
-    def failure(self, job_id: str, request: ImageRequest, message: str) -> None:
-        self._now(lambda pipe: self.failure_into(pipe, job_id, request, message))
+    def failure(self, job_id: str, request: ImageRequest, message: str, kind: FailureKind) -> None:
+        self._now(lambda pipe: self.failure_into(pipe, job_id, request, message, kind))
 
     def status_into(self, pipe: Pipeline, job_id: str, request: ImageRequest, update: StatusUpdate) -> None:
         _publish(pipe, job_id, {"type": update.state, "text": update.text, "position": update.position})
@@ -49,8 +50,10 @@ class LocalDeliverer:
         }
         _publish(pipe, result.job_id, event)
 
-    def failure_into(self, pipe: Pipeline, job_id: str, request: ImageRequest, message: str) -> None:
-        _publish(pipe, job_id, {"type": "failed", "text": message})
+    def failure_into(
+        self, pipe: Pipeline, job_id: str, request: ImageRequest, message: str, kind: FailureKind
+    ) -> None:
+        _publish(pipe, job_id, {"type": "failed", "text": message, "kind": kind})
 
     def _now(self, step) -> None:
         pipe = self._redis.pipeline(transaction=False)

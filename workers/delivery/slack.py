@@ -15,7 +15,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from shared import messages, slack_ui
-from shared.errors import ConfigError, DeliveryImpossible
+from shared.chat_text import failure_icon
+from shared.errors import ConfigError, DeliveryImpossible, FailureKind
 from shared.request import ImageRequest
 from shared.settings import Settings
 from workers.delivery.base import JobResult, StatusUpdate
@@ -83,12 +84,12 @@ class SlackDeliverer:
         self._quietly(lambda: self._edit_status(request, slack_ui.status_line(request, done, "✅")))
         self._quietly(lambda: self._react(request, "white_check_mark"))
 
-    def failure(self, job_id: str, request: ImageRequest, message: str) -> None:
+    def failure(self, job_id: str, request: ImageRequest, message: str, kind: FailureKind) -> None:
         try:
-            self._edit_status(request, slack_ui.status_line(request, message, "❌"))
+            self._edit_status(request, slack_ui.status_line(request, message, failure_icon(kind)))
         except SlackApiError as exc:
             raise _classified(exc) from None
-        self._quietly(lambda: self._react(request, "x"))
+        self._quietly(lambda: self._react(request, "no_entry_sign" if kind == "refused" else "x"))
 
     def _edit_status(self, request: ImageRequest, text: str) -> None:
         reply = request.requester.reply
