@@ -20,10 +20,18 @@ def safe_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
 
 
-def connect(url: str, *, check: bool = True) -> Redis:
-    """A client for `url`; with `check`, a PING proves it reachable or raises ConfigError."""
+def connect(url: str, *, check: bool = True, socket_timeout: float = 5.0) -> Redis:
+    """A client for `url`; with `check`, a PING proves it reachable or raises ConfigError.
+
+    `socket_timeout` bounds every read, so it must outlast the longest blocking command sent on the
+    client (a worker's BLMOVE). It is fixed here, when the pool is made: redis-py keeps the value it
+    was made with for its connections, so raising it on the pool later (as RQ's Worker does) does not
+    reach them.
+    """
     try:
-        client = Redis.from_url(url, socket_connect_timeout=3, health_check_interval=30)
+        client = Redis.from_url(
+            url, socket_connect_timeout=3, socket_timeout=socket_timeout, health_check_interval=30
+        )
     except ValueError as exc:
         raise ConfigError(f"REDIS_URL={safe_url(url)} is not a Redis URL ({exc})") from None
     if check:

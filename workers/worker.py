@@ -17,6 +17,9 @@ from workers.runtime import CURRENT_RUNTIME, Runtime, build_runtime
 # about half a minute. Scheduling and dead-worker recovery run in the Liveness thread instead.
 WORKER_TTL = 35
 MAINTENANCE_INTERVAL = 30
+# An idle worker blocks in BLMOVE for WORKER_TTL - 15 s; every read on its client must be allowed
+# longer, or the wait ends in a socket timeout that RQ logs as an error and backs off from.
+SOCKET_TIMEOUT = WORKER_TTL
 
 
 def run_worker(
@@ -29,7 +32,7 @@ def run_worker(
     metrics_port: int | None = None,
 ) -> bool:
     """Load the backend once, then serve its queue until stopped (or drained, with `burst`)."""
-    redis = connect(settings.redis_url)
+    redis = connect(settings.redis_url, socket_timeout=SOCKET_TIMEOUT)
     runtime = build_runtime(settings, redis, backend)
     if metrics_port is not None:
         runtime.metrics.serve(metrics_port)
