@@ -227,8 +227,9 @@ def health(ctx: click.Context, as_json: bool) -> None:
 
     from shared.health import check_health
 
+    settings = _settings(ctx)
     report = check_health(
-        Redis.from_url(_settings(ctx).redis_url, socket_connect_timeout=3, socket_timeout=3)
+        Redis.from_url(settings.redis_url, socket_connect_timeout=3, socket_timeout=3), settings.backend
     )
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from redis import Redis
 
@@ -19,6 +20,7 @@ from shared.request import ImageRequest, JobKind, Requester, RequestOptions, bui
 from shared.settings import Settings
 from shared.threads import ThreadMemory, ThreadOrigin, ThreadOrigins, Turn, thread_key
 
+log = logging.getLogger(__name__)
 UNRESTRICTED_PLATFORMS = {"cli"}  # the operator's own command is not bound to channel allow-lists
 EVENT_CLAIM_SECONDS = 86400  # longer than any platform redelivers an event
 PENDING_SECONDS = 60  # a frontend has this long from admission to enqueue before its slot counts as lost
@@ -176,8 +178,19 @@ class ImagineCore:
         """Undo an admission whose job could not be started (e.g. the thread could not be opened)."""
         self.quota.refund(request.requester, job_id_for(request))
 
-    def waiting(self, backend: str) -> int:
-        return self.queue.length(backend)
+    def queued_text(self, request: ImageRequest) -> str:
+        """The first status of a job about to be enqueued: its place, and, when no live worker serves
+        its backend, that it waits for one (the operator hears it too: a log line and a metric)."""
+        outlook = self.queue.outlook(request.backend)
+        if outlook.live_workers:
+            return messages.queued_short(outlook.position, None)
+        self.metrics.without_worker.labels(request.backend).inc()
+        log.warning(
+            "a %s job was queued with no live worker for it: start `imagine worker --backend %s`",
+            request.backend,
+            request.backend,
+        )
+        return messages.queued_without_worker(outlook.position)
 
     def usage(self, requester: Requester) -> UsageReport:
         return self.quota.report(requester)

@@ -17,7 +17,6 @@ from shared import messages
 from shared.errors import BackendUnavailable, ImagineError, failure_error
 from shared.images import RedisImageStore
 from shared.queue import queue_name
-from shared.recovery import live_workers
 from shared.redis_conn import connect
 from shared.request import ImageRequest, Requester, RequestOptions
 from shared.settings import Settings
@@ -50,9 +49,10 @@ def generate(settings: Settings, command: GenerateCommand, progress: Callable[[s
     )
     with ExitStack() as stack:
         client, embedded = _redis_for(settings, stack)
-        if not embedded and not live_workers(client, queue_name(request.backend)):
-            raise GenerationFailed(messages.no_worker(request.backend))
         core = ImagineCore(settings, client)
+        outlook = core.queue.outlook(request.backend)
+        if not embedded and not outlook.live_workers:
+            raise GenerationFailed(messages.no_worker(request.backend, outlook.waiting))
         submission = core.submit(request)
         progress(messages.queued(submission.position, submission.eta_seconds))
         wait = _run_embedded_worker(settings, client, request) if embedded else None

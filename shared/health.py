@@ -1,5 +1,6 @@
 """`imagine health`: is Redis up, how deep is each queue, which workers are alive, how old is the
-oldest waiting job. Unhealthy (exit 1) when Redis is down or jobs wait with no live worker to take them."""
+oldest waiting job. Unhealthy (exit 1) when Redis is down, when no live worker serves the default
+backend (requests would wait forever), or when jobs wait with no live worker to take them."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from redis.exceptions import RedisError
 from rq import Worker
 from rq.job import Job
 
+from shared import messages
 from shared.queue import SERIALIZER, queue_key, queue_name
 from shared.recovery import is_alive
 from shared.settings import BACKENDS
@@ -52,7 +54,7 @@ class Health:
         return {**asdict(self), "healthy": self.healthy}
 
 
-def check_health(redis: Redis) -> Health:
+def check_health(redis: Redis, default_backend: str) -> Health:
     try:
         redis.ping()
     except RedisError as exc:
@@ -81,6 +83,8 @@ def check_health(redis: Redis) -> Health:
                 f"{depth} job(s) wait in {name} and no worker is alive for it: "
                 f"start one with `imagine worker --backend {backend}`"
             )
+        elif backend == default_backend and not live:
+            health.problems.append(messages.no_worker_for_default(backend))
         elif oldest is not None and oldest > STALE_QUEUE_SECONDS:
             health.warnings.append(f"the oldest job in {name} has waited {oldest:.0f} s")
     return health

@@ -262,9 +262,26 @@ def delivery_impossible() -> str:
     return "The image was made but could not be posted here (the thread or channel is gone or I lost access)."
 
 
-def no_worker(backend: str) -> str:
+def no_worker(backend: str, waiting: int) -> str:
+    jobs = "no job is" if not waiting else "1 job is" if waiting == 1 else f"{waiting:,} jobs are"
     return (
-        f"No worker is serving the {backend!r} backend. Start one with `imagine worker --backend {backend}`."
+        f"No worker is serving the {backend!r} backend ({jobs} waiting for one). "
+        f"Start one with `imagine worker --backend {backend}`."
+    )
+
+
+def queued_without_worker(position: int) -> str:
+    """A chat status while no worker serves the job's backend: the job waits, it has not failed."""
+    return (
+        f"{queued_short(position, None)} — no image worker is running right now; "
+        "your request will start when one is back"
+    )
+
+
+def no_worker_for_default(backend: str) -> str:
+    return (
+        f"no live worker serves the default backend {backend!r} (IMAGINE_BACKEND), so requests would "
+        f"wait: start one with `imagine worker --backend {backend}`"
     )
 
 

@@ -52,6 +52,12 @@ class Metrics:
             ["platform", "kind"],
             registry=self.registry,
         )
+        self.without_worker = Counter(
+            "imagine_jobs_without_worker",
+            "Jobs queued while no live worker served their backend.",
+            ["backend"],
+            registry=self.registry,
+        )
         self.cost = Counter(
             "imagine_cost_usd", "Spend on paid backends.", ["backend"], registry=self.registry
         )

@@ -18,6 +18,7 @@ from rq.worker_registration import WORKERS_BY_QUEUE_KEY
 from shared import keys
 from shared.config import JobsConfig
 from shared.quota import Admission, Quota
+from shared.recovery import count_live_workers
 from shared.request import ImageRequest
 
 QUEUE_PREFIX = "imagine-"
@@ -42,6 +43,18 @@ def job_id_for(request: ImageRequest) -> str:
     who = request.requester
     digest = hashlib.sha256(f"{who.platform}\0{who.workspace}\0{request.event_id}".encode()).hexdigest()
     return f"img-{digest[:32]}"
+
+
+@dataclass(frozen=True)
+class QueueOutlook:
+    """What a job about to be enqueued can expect: how many wait before it, how many workers serve it."""
+
+    waiting: int
+    live_workers: int
+
+    @property
+    def position(self) -> int:
+        return self.waiting + 1
 
 
 @dataclass(frozen=True)
@@ -105,6 +118,10 @@ class JobQueue:
     def length(self, backend: str) -> int:
         """How many jobs wait in the backend's queue."""
         return int(self._redis.llen(queue_key(backend)))
+
+    def outlook(self, backend: str) -> QueueOutlook:
+        """The queue's length and its live workers, for the first status of a new job."""
+        return QueueOutlook(self.length(backend), count_live_workers(self._redis, queue_name(backend)))
 
     def _enqueue(self, job_id: str, request: ImageRequest) -> bool:
         queue = self.queue(request.backend)

@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 
 from redis import Redis
-from rq import Queue, Worker
+from rq import Worker
 from rq.executions import Execution
 from rq.registry import StartedJobRegistry
 from rq.scheduler import RQScheduler
 from rq.scripts import release_lock
 from rq.serializers import Serializer
 from rq.timeouts import TimerDeathPenalty
+from rq.worker_registration import WORKERS_BY_QUEUE_KEY
 
 from shared import keys
 
@@ -37,10 +38,11 @@ def is_alive(redis: Redis, worker_name: str) -> bool:
     return bool(worker_name) and bool(redis.exists(keys.worker_alive(worker_name)))
 
 
-def live_workers(redis: Redis, queue_name: str) -> list[str]:
-    """Names of workers registered on the queue whose liveness key is fresh."""
-    workers = Worker.all(connection=redis, queue=Queue(queue_name, connection=redis))
-    return [w.name for w in workers if is_alive(redis, w.name)]
+def count_live_workers(redis: Redis, queue_name: str) -> int:
+    """How many workers registered on the queue are alive, in two round trips (for the ack path)."""
+    prefix = Worker.redis_worker_namespace_prefix  # the set holds worker keys: rq:worker:<name>
+    names = [key.decode().removeprefix(prefix) for key in redis.smembers(WORKERS_BY_QUEUE_KEY % queue_name)]
+    return int(redis.exists(*(keys.worker_alive(name) for name in names))) if names else 0
 
 
 def requeue_abandoned(redis: Redis, queue_names: list[str], serializer: type[Serializer]) -> list[str]:

@@ -99,6 +99,27 @@ def test_imagine_defers_opens_a_thread_and_the_worker_posts_the_images_there(fak
         assert message.data["allowed_mentions"] == {"parse": []}
 
 
+def test_a_job_queued_with_no_worker_says_so_and_moves_on_when_one_starts(fake, key, stack, processes, redis):
+    client = stack(worker=False)
+    payload = fake.slash_command(prompt="a fox")
+    client.post(payload)
+    status = wait_until(
+        lambda: (
+            "queued" in (fake.original(payload["token"]).data.get("content") or "")
+            and fake.original(payload["token"])
+        ),
+        what="the queued status",
+    )
+    assert (
+        "no image worker is running right now; your request will start when one is back"
+        in (status.data["content"])
+    )
+    processes.worker(discord_env(fake, key), redis)
+    wait_until(
+        lambda: "✅ done" in fake.original(payload["token"]).data["content"], what="the status to say done"
+    )
+
+
 def test_signatures_are_checked_and_pings_answered(fake, key, stack):
     client = stack(worker=False)
     ping = {"id": fake.new_id(), "type": 1, "application_id": "1", "token": "t", "version": 1}

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.core import ImagineCore
 from shared.images import read_metadata
+from tests.factories import image_request
 from tests.fakes.openai_api import FakeOpenAI
 from tests.helpers import imagine_command, wait_until
 
@@ -126,10 +128,16 @@ def test_blocked_user_exits_3(process_env, tmp_path, worker):
     assert_one_line_failure(result, 3, "not allowed to generate images")
 
 
-def test_no_worker_exits_1_and_says_how_to_start_one(process_env, tmp_path, redis):
+def test_no_worker_exits_1_and_says_how_to_start_one(process_env, tmp_path, redis, make_settings):
     result = run_imagine(process_env, tmp_path, "generate", "a fox")
     assert_one_line_failure(result, 1, "imagine worker --backend placeholder")
+    assert "(no job is waiting for one)" in result.stderr
     assert redis.dbsize() == 0  # nothing was charged or queued
+    core = ImagineCore(make_settings(), redis)
+    core.submit(image_request("evt-a"))
+    core.submit(image_request("evt-b", user="bob"))
+    waiting = run_imagine(process_env, tmp_path, "generate", "a fox")
+    assert_one_line_failure(waiting, 1, "(2 jobs are waiting for one)")
 
 
 def test_unreachable_configured_redis_exits_1_naming_it_without_the_password(process_env, tmp_path):

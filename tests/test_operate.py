@@ -34,7 +34,9 @@ def health(process_env, *args: str, env: dict[str, str] | None = None) -> subpro
 def test_health_says_when_jobs_wait_without_a_worker_and_when_redis_is_down(
     process_env, redis, make_settings
 ):
-    assert health(process_env).returncode == 0  # nothing waits, nothing is wrong
+    idle = health(process_env)  # nothing waits, but a request would wait forever
+    assert idle.returncode == 1
+    assert "no live worker serves the default backend 'placeholder' (IMAGINE_BACKEND)" in idle.stderr
     ImagineCore(make_settings(), redis).submit(image_request())
     result = health(process_env)
     assert result.returncode == 1
@@ -42,6 +44,14 @@ def test_health_says_when_jobs_wait_without_a_worker_and_when_redis_is_down(
     assert "imagine worker --backend placeholder" in result.stderr
     down = health(process_env, env={"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"})
     assert down.returncode == 1 and "Redis is unreachable" in down.stderr
+
+
+def test_health_is_unhealthy_while_no_worker_serves_the_default_backend(process_env, redis, processes):
+    processes.worker({}, redis)
+    assert health(process_env).returncode == 0
+    other = health(process_env, env={"IMAGINE_BACKEND": "openai"})
+    assert other.returncode == 1
+    assert "start one with `imagine worker --backend openai`" in other.stderr
 
 
 def test_health_json_lists_live_workers_and_queues(process_env, redis, processes):

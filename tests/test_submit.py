@@ -58,3 +58,18 @@ def test_eta_comes_from_recent_generation_times(redis, make_settings):
         core.queue.record_duration("placeholder", seconds)
     assert core.queue.eta("placeholder", 3) == 15.0  # no worker registered: counted as one
     assert core.queue.eta("placeholder", None) is None
+
+
+def test_a_job_queued_with_no_live_worker_is_told_counted_and_logged(redis, make_settings, caplog, processes):
+    core = ImagineCore(make_settings(), redis)
+    request = image_request("evt-lonely")
+    assert core.queued_text(request).startswith("queued, next in line — no image worker is running")
+    assert (
+        core.metrics.registry.get_sample_value(
+            "imagine_jobs_without_worker_total", {"backend": "placeholder"}
+        )
+        == 1
+    )
+    assert "start `imagine worker --backend placeholder`" in caplog.text
+    processes.worker({}, redis)
+    assert core.queued_text(request) == "queued, next in line"

@@ -283,8 +283,7 @@ class DiscordFrontend:
 
     def _queued_line(self, request: ImageRequest) -> str:
         """The first status: the place the job is about to take (workers keep it moving from there)."""
-        position = self.core.waiting(request.backend) + 1
-        return discord_ui.status_line(request, messages.queued_short(position, None))
+        return discord_ui.status_line(request, self.core.queued_text(request))
 
     @staticmethod
     def _setup_problem(exc: discord.HTTPException) -> str:

@@ -296,8 +296,7 @@ class SlackFrontend:
             else:
                 await self._tell(client, who.channel, who.user, str(exc), thread_ts=thread_ts)
             return
-        position = self.core.waiting(request.backend) + 1
-        text = slack_ui.status_line(request, messages.queued_short(position, None))
+        text = slack_ui.status_line(request, self.core.queued_text(request))
         try:
             posted = await client.chat_postMessage(channel=who.channel, text=text, thread_ts=thread_ts)
         except SlackApiError as exc:
