@@ -21,6 +21,14 @@ TEMPLATES = {
     "info": rf"{CUSTOM_ID_PREFIX}:info:(?P<job>{JOB_ID_PATTERN})",
     "delete": rf"{CUSTOM_ID_PREFIX}:delete:(?P<job>{JOB_ID_PATTERN}):(?P<owner>[0-9]{{1,20}})",
 }
+_BUTTON_IDS = [re.compile(template) for template in TEMPLATES.values()]
+
+
+def is_button_id(custom_id: str) -> bool:
+    """Whether a press's custom id is one of this version's result buttons (matched as discord.py does)."""
+    return any(pattern.fullmatch(custom_id) for pattern in _BUTTON_IDS)
+
+
 REFINE_MODAL_PREFIX = f"{CUSTOM_ID_PREFIX}:refine-modal:"
 THREAD_NAME_MAX = 100  # Discord's limit on channel and thread names
 MESSAGE_MAX = 2000

@@ -95,6 +95,18 @@ def quota_disabled() -> str:
     return "Image generation is switched off for you here (your quota is 0). Contact the server's admins."
 
 
+def stale_button() -> str:
+    return "This button no longer works — run /imagine again."
+
+
+def stale_command() -> str:
+    return "This command is not one I know (any more) — run /imagine again."
+
+
+def unreadable_option() -> str:
+    return "One of this command's options could not be read — run /imagine again."
+
+
 def internal_error() -> str:
     return "Something went wrong on my side and the request was not taken; please try again."
 

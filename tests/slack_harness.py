@@ -54,6 +54,10 @@ class SlackSender:
         except urllib.error.HTTPError as error:
             return Answer(error.code, error.read())
 
+    def post_raw(self, body: bytes, content_type: str) -> Answer:
+        """Any body, correctly signed: what a bug, an old client or an attacker with the secret could send."""
+        return self._post(body, content_type)
+
     def command(self, text: str, **kwargs: Any) -> Answer:
         signing = {k: kwargs.pop(k) for k in ("timestamp", "secret") if k in kwargs}
         body = urllib.parse.urlencode(self.fake.slash_command(text, **kwargs)).encode()

@@ -13,6 +13,8 @@ from bot.discord.frontend import NO_MENTIONS, DiscordFrontend
 from shared import discord_ui, messages
 
 log = logging.getLogger(__name__)
+# Interactions dispatched by custom id alone: buttons and modal submits.
+STATELESS = {discord.InteractionType.component, discord.InteractionType.modal_submit}
 
 # What the bot needs in a channel; the invite link printed at start-up asks for exactly these.
 REQUIRED_PERMISSIONS = discord.Permissions(
@@ -73,20 +75,34 @@ class ImagineClient(discord.Client):
         await self.frontend.reply(message)
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
-        """Refine-modal submits, by custom id: stateless, so any process (or a restarted one) takes them."""
-        if interaction.type is not discord.InteractionType.modal_submit or not interaction.data:
+        """Refine-modal submits, by custom id: stateless, so any process (or a restarted one) takes them.
+        A button or form this version does not know (an old message, a forged id) is answered here,
+        since no handler would answer it."""
+        if interaction.type not in STATELESS or not interaction.data:
             return
         custom_id = str(interaction.data.get("custom_id", ""))
-        if custom_id.startswith(discord_ui.REFINE_MODAL_PREFIX):
+        if interaction.type is discord.InteractionType.modal_submit and custom_id.startswith(
+            discord_ui.REFINE_MODAL_PREFIX
+        ):
             job_id = custom_id.removeprefix(discord_ui.REFINE_MODAL_PREFIX)
             text = _text_input_value(interaction.data, "instruction")
             await self.frontend.refine_from_modal(interaction, job_id, text)
+        elif not discord_ui.is_button_id(custom_id):
+            log.info("discord: a press of an unknown component (%d characters of id)", len(custom_id))
+            await interaction.response.send_message(messages.stale_button(), ephemeral=True)
 
     async def _on_command_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:
-        log.error("discord: command failed", exc_info=error)
-        text = messages.internal_error()
+        if isinstance(error, app_commands.CommandNotFound | app_commands.CommandSignatureMismatch):
+            log.warning("discord: %s (the synced commands and this version differ)", error)
+            text = messages.stale_command()
+        elif isinstance(error, app_commands.TransformerError):
+            log.warning("discord: an option could not be read: %s", error)
+            text = messages.unreadable_option()
+        else:
+            log.error("discord: command failed", exc_info=error)
+            text = messages.internal_error()
         if interaction.response.is_done():
             await interaction.followup.send(text, ephemeral=True)
         else:

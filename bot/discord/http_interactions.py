@@ -10,7 +10,6 @@ Everything after the first response (edits, follow-ups) goes through the REST AP
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -24,11 +23,13 @@ from redis import Redis
 
 from bot.answers_first import AnswersFirst
 from bot.discord.client import ImagineClient
-from shared import keys
+from bot.discord.raw import PING, MalformedInteraction, parse_interaction
+from shared import keys, messages
 from shared.errors import ConfigError
 
 log = logging.getLogger(__name__)
-PING, PONG = 1, 1
+PONG = 1
+CHANNEL_MESSAGE = 4
 MAX_SKEW_SECONDS = 300  # older (or future) timestamps are replays
 FIRST_RESPONSE_SECONDS = 2.8  # Discord waits 3 s for the answer
 EPHEMERAL = 64
@@ -123,8 +124,12 @@ class InteractionsServer:
         body = await request.read()
         if not self.verified(request, body):
             return web.json_response({"error": "invalid request signature"}, status=401)
-        payload = json.loads(body)
-        if payload.get("type") == PING:
+        try:
+            payload = parse_interaction(body)
+        except MalformedInteraction as exc:
+            log.warning("discord: a signed request that is no interaction: %s", exc)
+            return web.json_response({"error": str(exc)}, status=400)
+        if payload["type"] == PING:
             return web.json_response({"type": PONG})
         if self._redis.exists(
             keys.event_claim("discord", str(payload.get("guild_id") or "dm"), str(payload["id"]))
@@ -132,15 +137,22 @@ class InteractionsServer:
             return web.json_response({"error": "interaction already handled"}, status=409)  # a redelivery
         async_context.set(self._adapter)  # the handlers' tasks copy this context, and with it the adapter
         interaction_id = int(payload["id"])
-        pending = self._adapter.expect(interaction_id, int(payload["type"]))
-        self._client._connection.parse_interaction_create(payload)  # discord.py's own dispatch
+        pending = self._adapter.expect(interaction_id, payload["type"])
         try:
+            try:
+                self._client._connection.parse_interaction_create(payload)  # discord.py's own dispatch
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a shape it cannot read
+                log.warning("discord: interaction %s could not be parsed: %r", interaction_id, exc)
+                return web.json_response({"error": "malformed interaction"}, status=400)
             answer = await asyncio.wait_for(asyncio.shield(pending.response), FIRST_RESPONSE_SECONDS)
         except TimeoutError:
             log.error(
-                "discord: no response to interaction %s in %.1f s", interaction_id, FIRST_RESPONSE_SECONDS
+                "discord: no handler answered interaction %s (type %s) in %.1f s; told the member",
+                interaction_id,
+                payload["type"],
+                FIRST_RESPONSE_SECONDS,
             )
-            return web.json_response({"error": "no response"}, status=500)
+            return web.json_response(_ephemeral(messages.internal_error()))
         else:
             response = web.json_response(answer)
             await response.prepare(request)
@@ -156,3 +168,11 @@ class InteractionsServer:
         except Exception as exc:  # any failure means unhealthy; say which part
             return web.json_response({"ok": False, "redis": type(exc).__name__}, status=503)
         return web.json_response({"ok": True, "user": str(self._client.user)})
+
+
+def _ephemeral(text: str) -> dict[str, Any]:
+    """An interaction response only the member sees: a message, mentions off."""
+    return {
+        "type": CHANNEL_MESSAGE,
+        "data": {"content": text, "flags": EPHEMERAL, "allowed_mentions": {"parse": []}},
+    }

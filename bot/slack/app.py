@@ -6,17 +6,19 @@ import asyncio
 import logging
 import re
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import ImagineCore
 from bot.slack.frontend import SlackFrontend
+from bot.slack.raw import MalformedSlackRequest, check_body, decode_body
 from shared import slack_ui
 from shared.errors import ConfigError
 from shared.redis_conn import connect
@@ -43,6 +45,7 @@ REQUIRED_SCOPES = (
     "channels:history",
 )
 SHUTDOWN_GRACE_SECONDS = 10
+EVENTS_PATH = "/slack/events"
 BACKLOG = 1024  # bursts of commands arrive at once; a full accept queue costs a 1 s SYN retry
 
 
@@ -158,7 +161,9 @@ async def _serve(
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopped.set)
     if http:
-        runner = web.AppRunner(_web_app(app, frontend), access_log=None)
+        assert settings.slack_signing_secret is not None
+        verifier = SignatureVerifier(settings.slack_signing_secret.get_secret_value())
+        runner = web.AppRunner(_web_app(app, frontend, verifier), access_log=None)
         await runner.setup()
         try:
             await web.TCPSite(
@@ -191,9 +196,10 @@ async def _serve(
     await frontend.drain(SHUTDOWN_GRACE_SECONDS)
 
 
-def _web_app(app: AsyncApp, frontend: SlackFrontend) -> web.Application:
-    web_app = app.web_app(path="/slack/events")
-    web_app.middlewares.append(frontend.answers_first.middleware({"/slack/events"}))
+def _web_app(app: AsyncApp, frontend: SlackFrontend, verifier: SignatureVerifier) -> web.Application:
+    web_app = app.web_app(path=EVENTS_PATH)
+    web_app.middlewares.append(frontend.answers_first.middleware({EVENTS_PATH}))
+    web_app.middlewares.append(_readable_bodies(verifier))
 
     async def healthz(request: web.Request) -> web.Response:
         try:
@@ -204,6 +210,33 @@ def _web_app(app: AsyncApp, frontend: SlackFrontend) -> web.Application:
 
     web_app.router.add_get("/healthz", healthz)
     return web_app
+
+
+def _readable_bodies(verifier: SignatureVerifier):
+    """Signed bodies that bolt could not parse get a 400 with the reason, not aiohttp's 500 page."""
+
+    @web.middleware
+    async def check(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
+        if request.path != EVENTS_PATH or request.method != "POST":
+            return await handler(request)
+        try:
+            text = decode_body(await request.read())  # aiohttp keeps the body for bolt's own read
+            if not _signed(verifier, text, request):
+                return web.json_response({"error": "invalid request signature"}, status=401)
+            check_body(text, request.content_type)
+        except MalformedSlackRequest as exc:
+            log.warning("slack: a signed request bolt could not read: %s", exc)
+            return web.json_response({"error": str(exc)}, status=400)
+        return await handler(request)
+
+    return check
+
+
+def _signed(verifier: SignatureVerifier, text: str, request: web.Request) -> bool:
+    try:
+        return verifier.is_valid_request(text, request.headers)
+    except ValueError:  # a timestamp header that is not a number
+        return False
 
 
 async def _check_bot_token(client: AsyncWebClient) -> dict:

@@ -157,12 +157,16 @@ class SlackFrontend:
 
     async def _act(self, body: dict[str, Any], client: AsyncWebClient) -> None:
         action = body["actions"][0]
-        match = slack_ui.ACTION_PATTERN.match(action.get("action_id", ""))
-        if match is None:
+        match = slack_ui.ACTION_PATTERN.match(str(action.get("action_id", "")))
+        channel = (body.get("channel") or {}).get("id")
+        if match is None:  # an old message's button, or a forged id
+            if channel:
+                await self._tell(client, channel, body["user"]["id"], messages.stale_button(), thread_ts=None)
             return
         kind, job_id, index = match[1], match[2], int(match[3] or 0)
         team, user = body["team"]["id"], body["user"]["id"]
-        channel = body["channel"]["id"]
+        if channel is None:
+            return  # buttons of ours are only ever on channel messages
         message = body.get("message") or {}
         thread_ts = (
             message.get("thread_ts") or body.get("container", {}).get("thread_ts") or message.get("ts")
