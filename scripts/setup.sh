@@ -1,8 +1,34 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian/Ubuntu machine for imagine-bot: redis-server, a virtualenv, the package.
-# Idempotent: run it again at any time. Extras: IMAGINE_EXTRAS (default "openai,discord,slack,gpu,test").
+# Idempotent: run it again at any time.
+#
+#   bash scripts/setup.sh            the main job: the core package (placeholder and openai backends,
+#                                    imagine generate/worker/health/doctor); no torch, no chat SDKs
+#   bash scripts/setup.sh --gpu      + the diffusers backend (torch and diffusers)
+#   bash scripts/setup.sh --test     everything the test suite needs: every extra, CPU torch
+#
+# IMAGINE_EXTRAS=discord,slack adds extras to any of these. Torch: the CPU build of
+# torch==$IMAGINE_TORCH_VERSION is installed first, from IMAGINE_TORCH_INDEX when set (e.g.
+# https://download.pytorch.org/whl/cpu: the public index's default build is CUDA, gigabytes large).
+# On a CUDA machine, install the CUDA build of torch before running this script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+extras=()
+torch=no
+for arg in "$@"; do
+    case "$arg" in
+        --gpu) extras+=(gpu); torch=yes ;;
+        --test) extras+=(discord slack gpu test); torch=yes ;;
+        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+        *) echo "setup: unknown option $arg (try --help)" >&2; exit 2 ;;
+    esac
+done
+if [ -n "${IMAGINE_EXTRAS:-}" ]; then
+    IFS=',' read -r -a more <<<"$IMAGINE_EXTRAS"
+    extras+=("${more[@]}")
+    [[ ",$IMAGINE_EXTRAS," == *,gpu,* ]] && torch=yes
+fi
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -17,9 +43,14 @@ if [ ! -x .venv/bin/python ]; then
     "$python" -m venv .venv
 fi
 pip=(.venv/bin/python -m pip install -q --disable-pip-version-check)
-# The CPU build of torch first: left to the gpu extra, pip would pull a multi-GB CUDA build.
-# On a CUDA machine, install the CUDA build of torch before running this script.
-if ! .venv/bin/python -c "import torch" >/dev/null 2>&1; then
-    "${pip[@]}" "torch==${IMAGINE_TORCH_VERSION:-2.13.0}"
+# The CPU build of torch first: left to the gpu extra, pip could pull a multi-GB CUDA build.
+if [ "$torch" = yes ] && ! .venv/bin/python -c "import torch" >/dev/null 2>&1; then
+    "${pip[@]}" ${IMAGINE_TORCH_INDEX:+--index-url "$IMAGINE_TORCH_INDEX"} \
+        "torch==${IMAGINE_TORCH_VERSION:-2.13.0}"
 fi
-"${pip[@]}" -e ".[${IMAGINE_EXTRAS:-openai,discord,slack,gpu,test}]"
+if [ ${#extras[@]} -gt 0 ]; then
+    joined=$(IFS=','; echo "${extras[*]}")
+    "${pip[@]}" -e ".[${joined}]"
+else
+    "${pip[@]}" -e .
+fi
