@@ -1,8 +1,10 @@
-"""A base install — `pip install imagine-bot`, no extra at all — runs the main job: a worker started on
-its own and `imagine generate` on the placeholder backend. Extras are only needed by what names them."""
+"""A base install — what `bash scripts/setup.sh` installs: the package with no extra, no torch — runs the
+main job: a worker started on its own and `imagine generate` on the placeholder backend. Extras are
+only needed by what names them, and a command that needs one says which."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -13,31 +15,31 @@ import pytest
 
 from tests.helpers import ROOT, wait_until
 
-PACKAGE_FILES = ("pyproject.toml", "README.md", "bot", "workers", "shared")
+CHECKOUT_FILES = ("pyproject.toml", "README.md", "bot", "workers", "shared", "scripts")
 
 
 @pytest.fixture(scope="module")
 def base_install(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh virtualenv with the package installed without extras (from the package index or pip's
-    cache); returns its bin folder."""
-    folder = tmp_path_factory.mktemp("base")
-    source = folder / "src"  # a copy, so the build leaves nothing in the checkout
+    """What the README's first command installs, in a copy of the checkout: `bash scripts/setup.sh`
+    with no options (from the package index, or pip's cache); returns the virtualenv's bin folder."""
+    source = tmp_path_factory.mktemp("base") / "checkout"
     source.mkdir()
-    for part in PACKAGE_FILES:
+    for part in CHECKOUT_FILES:
         if (ROOT / part).is_dir():
             shutil.copytree(ROOT / part, source / part, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy(ROOT / part, source / part)
-    venv = folder / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    install = subprocess.run(
-        [str(venv / "bin/python"), "-m", "pip", "install", "-q", "--disable-pip-version-check", str(source)],
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("IMAGINE_", "VIRTUAL_ENV"))}
+    setup = subprocess.run(
+        ["bash", "scripts/setup.sh"],
+        cwd=source,
+        env={**environment, "PYTHON": sys.executable},
         capture_output=True,
         text=True,
         timeout=600,
     )
-    assert install.returncode == 0, install.stdout + install.stderr
-    return venv / "bin"
+    assert setup.returncode == 0, setup.stdout + setup.stderr
+    return source / ".venv/bin"
 
 
 @pytest.fixture

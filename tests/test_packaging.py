@@ -111,3 +111,11 @@ def test_nothing_secret_or_local_goes_into_the_image():
     ignored = (ROOT / ".dockerignore").read_text().splitlines()
     assert "*" in ignored and "!.env" not in ignored  # everything out, then only what the image needs
     assert "COPY . " not in (ROOT / "Dockerfile").read_text()
+
+
+def test_ci_runs_the_readmes_test_command_and_the_readme_shows_both_commands():
+    readme = (ROOT / "README.md").read_text()
+    main_job = 'bash scripts/setup.sh && .venv/bin/imagine generate "a dog wearing pink sunglasses"'
+    tests = "bash scripts/setup.sh --test && .venv/bin/python -m pytest"
+    assert main_job in readme and tests in readme
+    assert tests in (ROOT / ".ci/run").read_text()
