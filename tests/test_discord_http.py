@@ -403,3 +403,26 @@ def test_progress_previews_show_on_the_status_message(fake, key, processes, redi
     previews = [r for r in edits if r.headers.get("content-type", "").startswith("multipart/form-data")]
     assert len(previews) == 2 and all("preview.png" in str(r.form_files()) for r in previews)
     assert not status.files  # done: the preview is gone
+
+
+def test_a_refusal_by_the_image_services_safety_system_reads_as_a_refusal(fake, key, processes, redis):
+    with FakeOpenAI() as openai_fake:
+        env = {
+            **discord_env(fake, key),
+            "OPENAI_API_KEY": "sk-test-1",
+            "OPENAI_BASE_URL": openai_fake.base_url,
+            "IMAGINE_BACKEND": "openai",
+        }
+        client = start_http_frontend(processes, env, key, fake)
+        processes.start("worker", "--backend", "openai", extra_env=env)
+        wait_until(lambda: redis.keys("imagine:alive:*"), timeout=20, what="the openai worker")
+        openai_fake.fail_next("safety")
+        payload = fake.slash_command(prompt="a lighthouse at dawn")
+        client.post(payload)
+        status = wait_until(
+            lambda: (
+                "🚫" in fake.original(payload["token"]).data["content"] and fake.original(payload["token"])
+            ),
+            what="the status to show the refusal",
+        )
+    assert "🚫 the image service's safety system refused this prompt" in status.data["content"]

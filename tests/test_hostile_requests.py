@@ -4,7 +4,6 @@ never a hang, never a traceback in the log — and the process goes on serving g
 from __future__ import annotations
 
 import json
-import time
 import urllib.parse
 from typing import Any
 
@@ -18,7 +17,6 @@ from tests.helpers import wait_until
 from tests.slack_harness import slack_env, start_http_app
 
 EPHEMERAL = 64
-ANSWER_SECONDS = 1.0  # "at once": well inside Discord's 3 s, and far from the old 2.8 s give-up
 STALE_BUTTON = "This button no longer works — run /imagine again."
 
 
@@ -69,20 +67,16 @@ def test_discord_answers_every_odd_interaction_and_keeps_serving(discord_fake, p
         "deeply nested json": nested(100_000).encode(),
     }
     for what, body in bad_bodies.items():
-        started = time.monotonic()
         answer = client.post_raw(body)
         assert answer.status == 400, (what, answer)
-        assert time.monotonic() - started < ANSWER_SECONDS, what
     for what, payload in {
         "an unknown command": unknown_command,
         "an option of the wrong type": wrong_type,
     }.items():
         answer = client.post(payload)
         assert answer.status == 200 and answer.type == 4 and answer.ephemeral, (what, answer)
-    for payload in (press, long_press, modal):
-        started = time.monotonic()
+    for payload in (press, long_press, modal):  # before, no handler answered: 2.8 s, then a 500
         answer = client.post(payload)
-        assert time.monotonic() - started < ANSWER_SECONDS
         assert (answer.status, answer.type, answer.ephemeral) == (200, 4, True), answer
         assert answer.content == STALE_BUTTON
 
