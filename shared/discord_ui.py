@@ -21,7 +21,7 @@ TEMPLATES = {
     "info": rf"{CUSTOM_ID_PREFIX}:info:(?P<job>{JOB_ID_PATTERN})",
     "delete": rf"{CUSTOM_ID_PREFIX}:delete:(?P<job>{JOB_ID_PATTERN}):(?P<owner>[0-9]{{1,20}})",
 }
-_BUTTON_IDS = [re.compile(template) for template in TEMPLATES.values()]
+_BUTTON_IDS = tuple(re.compile(template) for template in TEMPLATES.values())
 
 
 def is_button_id(custom_id: str) -> bool:

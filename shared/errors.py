@@ -49,15 +49,6 @@ class ConfigError(ImagineError):
     """A setting or the config file is wrong; the message names the file, the key and the fix."""
 
 
-def failure_kind(error: BaseException | None) -> FailureKind:
-    """How a job that ended on `error` reports it: refusals and bad input apart from faults."""
-    if isinstance(error, BackendRefused | Refused):
-        return "refused"
-    if isinstance(error, InvalidRequest):
-        return "invalid"
-    return "fault"
-
-
 def failure_error(kind: str, text: str) -> ImagineError | None:
     """What a failure event means to whoever waits on it: a Refused or an InvalidRequest, else None."""
     if kind == "refused":
