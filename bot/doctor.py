@@ -40,12 +40,13 @@ def run_checks(settings: Settings) -> Iterator[Check]:
         _diffusers,
     ]
     for step in steps:
+        name = step.__name__.strip("_")
         try:
             yield from step(settings)
+        except ModuleNotFoundError as exc:  # a token set for a platform whose extra is not installed
+            yield Check(name, False, f"{exc.name} is not installed → pip install 'imagine-bot[{name}]'")
         except Exception as exc:  # a check that breaks must not hide the others
-            yield Check(
-                step.__name__.strip("_"), False, f"the check itself failed: {type(exc).__name__}: {exc}"
-            )
+            yield Check(name, False, f"the check itself failed: {type(exc).__name__}: {exc}")
 
 
 def _config(settings: Settings) -> Iterator[Check]:

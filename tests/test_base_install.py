@@ -123,3 +123,18 @@ def test_a_base_install_worker_with_a_chat_token_says_which_extra_posts_there(
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "DISCORD_TOKEN is set" in result.stderr and "pip install 'imagine-bot[discord]'" in result.stderr
     assert "a-token" not in result.stderr
+
+
+def test_doctor_on_a_base_install_names_the_extra_a_configured_platform_needs(
+    base_install: Path, base_env: dict[str, str], tmp_path: Path
+):
+    result = subprocess.run(
+        [str(base_install / "imagine"), "doctor"],
+        env={**base_env, "SLACK_BOT_TOKEN": "xoxb-a-token"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "✗ slack: slack_sdk is not installed → pip install 'imagine-bot[slack]'" in result.stdout
+    assert "xoxb-a-token" not in result.stdout + result.stderr
