@@ -80,6 +80,7 @@ class FakeDiscord(FakeServer):
         self.commands: list[dict[str, Any]] = []
         self.forbidden: set[str] = set()  # channels where the bot lost access
         self._rate_limits: deque[RateLimit] = deque()
+        self.upload_seconds = 0.0  # how long a message with files takes to answer (a slow upload)
 
     @property
     def api_base(self) -> str:
@@ -304,6 +305,8 @@ class FakeDiscord(FakeServer):
             return limited
         if request.headers.get("authorization") not in (f"Bot {TOKEN}", None) and "/webhooks/" not in path:
             return _error(401, "401: Unauthorized", 0)
+        if self.upload_seconds and request.method == "POST" and _is_multipart(request):
+            threading.Event().wait(self.upload_seconds)  # this request's thread only, as a slow link
         with self._state_lock:
             return self._route(request, path)
 
@@ -575,3 +578,7 @@ def _unquote(text: str) -> str:
     from urllib.parse import unquote
 
     return unquote(text)
+
+
+def _is_multipart(request: Recorded) -> bool:
+    return request.headers.get("content-type", "").startswith("multipart/form-data")
