@@ -35,8 +35,8 @@ from shared.config import QuotaConfig, load_config  # noqa: E402
 from shared.queue import SERIALIZER  # noqa: E402
 from shared.quota import Quota  # noqa: E402
 from shared.request import ImageRequest, Requester  # noqa: E402
+from shared.results import read_job_events as read_events  # noqa: E402
 from shared.settings import Settings  # noqa: E402
-from workers.delivery.local import read_events  # noqa: E402
 
 RAW_WORKER = (
     "import sys, redis, rq; r = redis.Redis.from_url(sys.argv[1]);"

@@ -11,6 +11,7 @@ from bot import followups
 from bot.flags import parse_flags
 from shared import keys, messages
 from shared.errors import InvalidRequest, Refused
+from shared.images import RedisImageStore
 from shared.metrics import Metrics
 from shared.moderation import Moderator
 from shared.queue import JobQueue, Submission, job_id_for
@@ -69,6 +70,10 @@ class ImagineCore:
         ttl = int(settings.config.threads.ttl_days * 86400)
         self.threads = ThreadMemory(redis, ttl_seconds=ttl, max_turns=settings.config.threads.max_turns)
         self.origins = ThreadOrigins(redis, ttl_seconds=ttl)
+        storage = settings.config.storage
+        self.images = RedisImageStore(
+            redis, ttl_seconds=storage.image_ttl_seconds, max_bytes=storage.max_image_bytes
+        )
 
     def submit(self, request: ImageRequest) -> Submission:
         """Moderate, admit against the quota and enqueue, once per platform event (the command line)."""

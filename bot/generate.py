@@ -19,8 +19,8 @@ from shared.images import RedisImageStore
 from shared.queue import queue_name
 from shared.redis_conn import connect
 from shared.request import ImageRequest, Requester, RequestOptions
+from shared.results import read_job_events
 from shared.settings import Settings
-from workers.delivery.local import read_events
 
 TERMINAL = {"done", "failed"}
 
@@ -57,7 +57,7 @@ def generate(settings: Settings, command: GenerateCommand, progress: Callable[[s
         progress(messages.queued(submission.position, submission.eta_seconds))
         wait = _run_embedded_worker(settings, client, request) if embedded else None
         outcome = _wait_for_outcome(core, submission.job_id, command.timeout, progress, wait)
-        return _write_images(_store(settings, client), outcome, command.out)
+        return _write_images(core.images, outcome, command.out)
 
 
 def _redis_for(settings: Settings, stack: ExitStack) -> tuple[redis_lib.Redis, bool]:
@@ -98,17 +98,12 @@ def _wait_for_outcome(
         if work is not None:
             work()
         block_ms = max(1, int(min(1.0, deadline - time.monotonic()) * 1000))
-        for entry_id, event in read_events(core.redis, job_id, last, block_ms):
+        for entry_id, event in read_job_events(core.redis, job_id, last, block_ms):
             last = entry_id
             if event["type"] in TERMINAL:
                 return event
             progress(event.get("text") or "")
     raise GenerationFailed(messages.still_running(job_id, timeout))
-
-
-def _store(settings: Settings, client: redis_lib.Redis) -> RedisImageStore:
-    storage = settings.config.storage
-    return RedisImageStore(client, ttl_seconds=storage.image_ttl_seconds, max_bytes=storage.max_image_bytes)
 
 
 def _write_images(store: RedisImageStore, outcome: dict, out: Path) -> list[Path]:

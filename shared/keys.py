@@ -50,8 +50,19 @@ def delivered(job_id: str) -> str:
     return f"{PREFIX}:delivered:{job_id}"
 
 
-def delivering(job_id: str) -> str:
-    return f"{PREFIX}:delivering:{job_id}"
+def results(platform: str) -> str:
+    """The stream of one chat platform's result events, read by its frontends' consumer group."""
+    return f"{PREFIX}:results:{platform}"
+
+
+def posting(job_id: str) -> str:
+    """Which frontend consumer is posting a job's answer (taken over when that consumer is dead)."""
+    return f"{PREFIX}:posting:{job_id}"
+
+
+def posted(job_id: str) -> str:
+    """A frontend posted the job's answer: a re-read result event is acknowledged, not posted again."""
+    return f"{PREFIX}:posted:{job_id}"
 
 
 def durations(backend: str) -> str:
@@ -60,6 +71,11 @@ def durations(backend: str) -> str:
 
 def worker_alive(worker_name: str) -> str:
     return f"{PREFIX}:alive:{worker_name}"
+
+
+def consumer_alive(name: str) -> str:
+    """A frontend's result consumer is alive while this key is (its pending entries are not taken)."""
+    return f"{PREFIX}:consumer:{name}"
 
 
 def reaper_lock() -> str:

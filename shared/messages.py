@@ -270,6 +270,10 @@ def out_of_memory() -> str:
     )
 
 
+def images_expired() -> str:
+    return "The image was made, but it expired before it could be posted here. Please ask again."
+
+
 def delivery_impossible() -> str:
     return "The image was made but could not be posted here (the thread or channel is gone or I lost access)."
 

@@ -58,6 +58,12 @@ class Metrics:
             ["backend"],
             registry=self.registry,
         )
+        self.malformed_results = Counter(
+            "imagine_malformed_results",
+            "Result stream entries this version could not read (logged, acknowledged, skipped).",
+            ["platform"],
+            registry=self.registry,
+        )
         self.cost = Counter(
             "imagine_cost_usd", "Spend on paid backends.", ["backend"], registry=self.registry
         )

@@ -1,1 +1,1 @@
-"""RQ job functions, the prompt pipeline, image backends and delivery. Imports no chat SDK at import time."""
+"""RQ job functions, the prompt pipeline, image backends and result events. Imports no chat SDK."""

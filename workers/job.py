@@ -12,7 +12,7 @@ from rq.job import Job
 from shared import messages
 from shared.errors import BackendUnavailable
 from shared.request import ImageRequest
-from workers.delivery import StatusUpdate
+from shared.results import StatusUpdate
 from workers.runner import JobRunner
 from workers.runtime import CURRENT_RUNTIME
 
@@ -26,7 +26,7 @@ def run_job(request: dict) -> dict:
         raise RuntimeError("imagine jobs run only inside `imagine worker`, which loads the backend once")
     job = get_current_job()
     assert job is not None
-    return JobRunner(runtime, job.worker_name or "").run(job.id, ImageRequest.model_validate(request))
+    return JobRunner(runtime).run(job.id, ImageRequest.model_validate(request))
 
 
 def on_job_failure(
@@ -44,9 +44,8 @@ def on_job_failure(
         return
     if job.should_retry:
         log.warning("job %s: attempt failed (%s); %s retries left", job.id, exc_type, job.retries_left)
-        deliverer = runtime.deliverers.for_platform(request.requester.platform)
         text = messages.retrying(job.retries_left or 0)
-        deliverer.status(job.id, request, StatusUpdate("retrying", text))
+        runtime.publisher.status(job.id, request, StatusUpdate("retrying", text))
         return
     log.error("job %s failed after its last attempt: %s", job.id, exc_type.__name__ if exc_type else "?")
     message = (
@@ -54,4 +53,4 @@ def on_job_failure(
         if isinstance(exc_value, BackendUnavailable)
         else messages.worker_lost()
     )
-    JobRunner(runtime, job.worker_name or "").finish_failed(job.id, request, message, refund=True)
+    JobRunner(runtime).finish_failed(job.id, request, message, refund=True)

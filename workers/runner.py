@@ -1,4 +1,7 @@
-"""One job from request to delivered images: pipeline -> backend -> store -> thread memory -> deliver.
+"""One job from request to published images: pipeline -> backend -> store -> thread memory -> publish.
+
+The worker never posts to a chat platform: it publishes result events (workers/publish.py), and the
+platform's own frontends post them.
 
 Round trips to Redis are the cost that matters at zero generation cost, so the common path batches
 its bookkeeping: one pipeline before generating and one after delivering.
@@ -9,7 +12,6 @@ from __future__ import annotations
 import io
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import replace
 
 from PIL import Image
@@ -17,22 +19,15 @@ from redis.client import Pipeline
 from rq.job import Job
 
 from shared import keys, messages
-from shared.errors import (
-    BackendRefused,
-    BackendUnavailable,
-    DeliveryImpossible,
-    FailureKind,
-    InvalidRequest,
-)
+from shared.errors import BackendRefused, BackendUnavailable, FailureKind, InvalidRequest
 from shared.images import ImageTooLarge, encode_png, read_metadata
 from shared.logs import job_state
 from shared.queue import SERIALIZER
 from shared.request import ImageRequest
+from shared.results import DeliveredImage, Failure, JobResult, StatusUpdate, publish_status
 from shared.threads import Turn, thread_key
 from workers.backends.base import GenerationTask
-from workers.delivery import DeliveredImage, Deliverer, JobResult, StatusUpdate
-from workers.delivery.base import PipelinedDeliverer
-from workers.delivery.once import DeliveryInProgress, PipelineStep
+from workers.publish import PipelineStep
 from workers.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -42,25 +37,16 @@ PNG = "image/png"
 
 
 class JobRunner:
-    def __init__(self, runtime: Runtime, worker_name: str = "") -> None:
+    def __init__(self, runtime: Runtime) -> None:
         self._rt = runtime
-        self._worker = worker_name  # whose claim a post over HTTP is
 
     def run(self, job_id: str, request: ImageRequest) -> dict:
-        """Make and deliver the images; errors that retrying cannot fix end the job here, once."""
+        """Make and publish the images; errors that retrying cannot fix end the job here, once."""
         rt = self._rt
-        try:
-            deliverer = rt.deliverers.for_platform(request.requester.platform)
-        except DeliveryImpossible:
-            return self.finish_failed(
-                job_id, request, messages.delivery_impossible(), refund=True, notify=False
-            )
         generating = StatusUpdate("generating", messages.generating())
-        pipelined = isinstance(deliverer, PipelinedDeliverer)
 
         def tell_generating(pipe: Pipeline) -> None:
-            if pipelined:
-                deliverer.status_into(pipe, job_id, request, generating)
+            publish_status(pipe, job_id, request, generating)
 
         delivered, announce, generated_before = self._look_around(
             job_id, request.backend, also=tell_generating
@@ -72,8 +58,6 @@ class JobRunner:
         rt.metrics.jobs.labels("started", platform, backend).inc()
         rt.metrics.queue_wait.labels(backend).observe(waited)
         job_state("started", job_id, request, waited_s=round(waited, 3))
-        if not pipelined:
-            deliverer.status(job_id, request, generating)
         if announce:
             self._announce_queue_moved(request.backend)
         try:
@@ -91,12 +75,7 @@ class JobRunner:
                 if stored is None and result.cost_usd:
                     rt.costs.record(request.requester, result.cost_usd, len(result.images), pipe=pipe)
 
-            posting = _posting(
-                deliverer,
-                direct=lambda: deliverer.result(request, result),
-                into=lambda pipe: deliverer.result_into(pipe, request, result),
-            )
-            rt.ledger.once(job_id, poster=self._worker, before=store, also=settle, **posting)
+            rt.publisher.result_once(request, result, before=store, also=settle)
         except BackendRefused:
             rt.metrics.backend_errors.labels(backend, "refused").inc()
             return self.finish_failed(
@@ -116,13 +95,7 @@ class JobRunner:
             return self.finish_failed(
                 job_id, request, messages.image_too_large(), refund=True, kind="invalid"
             )
-        except DeliveryImpossible as exc:
-            log.warning("job %s: cannot deliver: %s", job_id, exc)
-            rt.metrics.delivery_errors.labels(platform, "impossible").inc()
-            # The status message may still be reachable (a deleted thread's channel), so try to say why.
-            return self.finish_failed(job_id, request, messages.delivery_impossible(), refund=True)
-        except Exception as exc:  # a transient delivery or Redis error: RQ retries the job
-            rt.metrics.delivery_errors.labels(platform, type(exc).__name__).inc()
+        except Exception as exc:  # a Redis blip or a bug: RQ retries the job
             job_state("retrying", job_id, request, reason=type(exc).__name__)
             raise
         rt.metrics.jobs.labels("done", platform, backend).inc()
@@ -140,7 +113,6 @@ class JobRunner:
         *,
         refund: bool,
         kind: FailureKind = "fault",
-        notify: bool = True,
     ) -> dict:
         """The one way a job ends without images: quota back (or just the slot), the user told once,
         with `kind` saying whether it was a refusal, bad input or a fault."""
@@ -151,19 +123,7 @@ class JobRunner:
             rt.quota.refund(request.requester, job_id)
         else:
             rt.quota.release(request.requester, job_id)
-        if notify:
-            try:
-                deliverer = rt.deliverers.for_platform(request.requester.platform)
-                posting = _posting(
-                    deliverer,
-                    direct=lambda: deliverer.failure(job_id, request, message, kind),
-                    into=lambda pipe: deliverer.failure_into(pipe, job_id, request, message, kind),
-                )
-                rt.ledger.once(job_id, poster=self._worker, **posting)
-            except DeliveryInProgress:
-                log.warning("job %s: failed, but another worker is posting its result", job_id)
-            except DeliveryImpossible:
-                log.warning("job %s: failed and the user could not be told: %s", job_id, message)
+        rt.publisher.failure_once(job_id, request, Failure(message, kind))
         return {"status": "failed", "job_id": job_id, "message": message, "kind": kind}
 
     def _look_around(self, job_id: str, backend: str, also: PipelineStep) -> tuple[bool, bool, bool]:
@@ -234,7 +194,7 @@ class JobRunner:
         """A backend's partial image, as a progress update; a failed preview never fails the job."""
         update = StatusUpdate("preview", messages.generating(), preview=data)
         try:
-            self._rt.deliverers.for_platform(request.requester.platform).status(job_id, request, update)
+            self._rt.publisher.status(job_id, request, update)
         except Exception:
             log.exception("job %s: could not post a progress preview", job_id)
 
@@ -291,14 +251,9 @@ class JobRunner:
             request = ImageRequest.model_validate(job.kwargs["request"])
             update = StatusUpdate("queued", messages.queued(position, eta), position=position)
             try:
-                rt.deliverers.for_platform(request.requester.platform).status(job.id, request, update)
+                rt.publisher.status(job.id, request, update)
             except Exception:  # a courtesy update must never fail the job that is starting
                 log.exception("could not update the queue position of job %s", job.id)
-
-
-def _posting(deliverer: Deliverer, *, direct: Callable[[], None], into: PipelineStep) -> dict:
-    """How the ledger posts: Redis-native deliverers inside its recording transaction, others on their own."""
-    return {"post_into": into} if isinstance(deliverer, PipelinedDeliverer) else {"post": direct}
 
 
 def _filename(job_id: str, index: int) -> str:

@@ -15,10 +15,9 @@ from shared.quota import Quota
 from shared.settings import Settings
 from shared.threads import ThreadMemory
 from workers.backends import ImageBackend, build_backend
-from workers.delivery import Deliverers, build_deliverers
-from workers.delivery.once import DeliveryLedger
 from workers.prompts import PromptPipeline
 from workers.prompts.writer import build_writer
+from workers.publish import Publisher
 
 
 @dataclass(frozen=True)
@@ -26,12 +25,11 @@ class Runtime:
     settings: Settings
     redis: Redis
     backend: ImageBackend
-    deliverers: Deliverers
+    publisher: Publisher
     store: RedisImageStore
     threads: ThreadMemory
     quota: Quota
     queue: JobQueue
-    ledger: DeliveryLedger
     costs: CostLedger
     prompts: PromptPipeline
     metrics: Metrics
@@ -51,14 +49,13 @@ def build_runtime(settings: Settings, redis: Redis, backend_name: str) -> Runtim
         settings=settings,
         redis=redis,
         backend=build_backend(backend_name, settings),
-        deliverers=build_deliverers(settings, redis),
+        publisher=Publisher(redis),
         store=RedisImageStore(
             redis, ttl_seconds=config.storage.image_ttl_seconds, max_bytes=config.storage.max_image_bytes
         ),
         threads=threads,
         quota=Quota(redis, config.quota),
         queue=JobQueue(redis, config.jobs),
-        ledger=DeliveryLedger(redis),
         costs=CostLedger(redis),
         prompts=PromptPipeline(config, threads, build_writer(settings, redis)),
         metrics=Metrics(redis),

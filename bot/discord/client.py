@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import discord
+import redis.asyncio as aioredis
 from discord import app_commands
 
 from bot.discord.buttons import BUTTONS
 from bot.discord.commands import add_commands
-from bot.discord.frontend import NO_MENTIONS, DiscordFrontend
+from bot.discord.deliver import DiscordPoster
+from bot.discord.frontend import NO_MENTIONS, PLATFORM, DiscordFrontend
+from bot.results import ResultConsumer
 from shared import discord_ui, messages
 
 log = logging.getLogger(__name__)
+RESULTS_GRACE_SECONDS = 30
 # Interactions dispatched by custom id alone: buttons and modal submits.
 STATELESS = {discord.InteractionType.component, discord.InteractionType.modal_submit}
 
@@ -47,10 +52,16 @@ class ImagineClient(discord.Client):
         add_commands(self.tree, frontend, frontend.settings)
         self._sync_commands = sync_commands
         self._guild_id = guild_id
+        self._results: ResultConsumer | None = None
+        self._results_task: asyncio.Task[None] | None = None
 
     async def setup_hook(self) -> None:
-        """After login, before any event: buttons become persistent and the commands are synced."""
+        """After login, before any event: buttons become persistent, results start flowing out (this
+        client posts them), and the commands are synced."""
         self.add_dynamic_items(*BUTTONS)
+        redis = aioredis.Redis.from_url(self.frontend.settings.redis_url)
+        self._results = ResultConsumer(redis, PLATFORM, DiscordPoster(self), self.frontend.core)
+        self._results_task = asyncio.create_task(self._results.run(), name="discord-results")
         if self._sync_commands:
             guild = discord.Object(id=self._guild_id) if self._guild_id else None
             if guild is not None:  # instant updates in one test guild; global commands can take an hour
@@ -59,6 +70,16 @@ class ImagineClient(discord.Client):
             log.info(
                 "synced %d commands %s", len(commands), f"to guild {self._guild_id}" if guild else "globally"
             )
+
+    async def close(self) -> None:
+        """Stop taking results (an entry being posted finishes first), then close the client."""
+        if self._results is not None and self._results_task is not None:
+            self._results.stop()
+            try:
+                await asyncio.wait_for(self._results_task, RESULTS_GRACE_SECONDS)
+            except TimeoutError:
+                log.warning("discord: stopped posting results mid-entry; another frontend takes it over")
+        await super().close()
 
     def invite_link(self) -> str:
         assert self.application_id is not None

@@ -8,6 +8,7 @@ import re
 import signal
 from collections.abc import Awaitable, Callable
 
+import redis.asyncio as aioredis
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
@@ -17,7 +18,9 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import ImagineCore
-from bot.slack.frontend import SlackFrontend
+from bot.results import ResultConsumer
+from bot.slack.deliver import SlackPoster
+from bot.slack.frontend import PLATFORM, SlackFrontend
 from bot.slack.raw import MalformedSlackRequest, check_body, decode_body
 from shared import slack_ui
 from shared.errors import ConfigError
@@ -155,6 +158,10 @@ async def _serve(
     app, frontend = build_app(settings, identity)
     if metrics_port is not None:
         frontend.core.metrics.serve(metrics_port)
+    results = ResultConsumer(
+        aioredis.Redis.from_url(settings.redis_url), PLATFORM, SlackPoster(app.client), frontend.core
+    )
+    results_task = asyncio.create_task(results.run(), name="slack-results")
     say(f"connected to Slack team {identity.get('team')} as {identity.get('user')}")
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -177,6 +184,7 @@ async def _serve(
         await stopped.wait()
         await runner.cleanup()  # stop taking requests; running handlers finish first
         await frontend.drain(SHUTDOWN_GRACE_SECONDS)
+        await _stop_results(results, results_task)
         return
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -194,6 +202,16 @@ async def _serve(
     await stopped.wait()
     await handler.close_async()
     await frontend.drain(SHUTDOWN_GRACE_SECONDS)
+    await _stop_results(results, results_task)
+
+
+async def _stop_results(results: ResultConsumer, task: asyncio.Task[None]) -> None:
+    """Stop taking results; an entry being posted finishes first (or another frontend takes it over)."""
+    results.stop()
+    try:
+        await asyncio.wait_for(task, SHUTDOWN_GRACE_SECONDS)
+    except TimeoutError:
+        log.warning("slack: stopped posting results mid-entry; another frontend takes it over")
 
 
 def _web_app(app: AsyncApp, frontend: SlackFrontend, verifier: SignatureVerifier) -> web.Application:

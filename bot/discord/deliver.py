@@ -1,5 +1,5 @@
-"""Delivery into Discord threads through the REST API with the bot token (never the interaction token,
-which expires after 15 minutes while a job may wait longer).
+"""Posting result events into Discord threads through the REST API of the frontend's own client
+(never the interaction token, which expires after 15 minutes while a job may wait longer).
 
 discord.py does the HTTP: multipart uploads, per-route and global rate limits (429 + retry_after) and
 retries of 5xx. This module decides what to post: images packed into the upload limits, the result
@@ -13,50 +13,39 @@ import logging
 
 import discord
 
+from bot.discord.uploads import Upload, pack
 from shared import discord_ui, messages
 from shared.chat_text import custom_id, failure_icon
-from shared.errors import ConfigError, DeliveryImpossible, FailureKind
+from shared.errors import DeliveryImpossible
 from shared.request import ImageRequest
-from shared.settings import Settings
-from workers.delivery.base import JobResult, StatusUpdate
-from workers.delivery.loop import LoopThread
-from workers.delivery.uploads import Upload, pack
+from shared.results import Failure, JobResult, StatusUpdate
 
 log = logging.getLogger(__name__)
 NO_MENTIONS = discord.AllowedMentions.none()
-CALL_TIMEOUT = 120.0  # one delivery step, rate-limit waits included
-MAX_RATELIMIT_WAIT = 60.0  # a longer wait fails the attempt; RQ retries the job later
 EMBED_DESCRIPTION_MAX, EMBED_FIELD_MAX = 4096, 1024
 
 
-class DiscordDeliverer:
+class DiscordPoster:
     """Posts results, status edits and reactions, addressed by the ids the job carries."""
 
-    def __init__(self, settings: Settings) -> None:
-        if settings.discord_token is None:
-            raise ConfigError("DISCORD_TOKEN is not set: workers need the bot token to post into threads")
-        discord.http.Route.BASE = settings.discord_api_base.rstrip("/")  # discord.py's one API setting
-        self._token = settings.discord_token.get_secret_value()
-        self._loop = LoopThread("discord-delivery")
-        self._client: discord.Client | None = None
+    def __init__(self, client: discord.Client) -> None:
+        self._client = client  # logged in: its REST session and rate-limit state are shared
 
-    # --- the Deliverer interface ---------------------------------------------------------------
-
-    def status(self, job_id: str, request: ImageRequest, update: StatusUpdate) -> None:
+    async def status(self, job_id: str, request: ImageRequest, update: StatusUpdate) -> None:
         text = update.short_text
         preview = [discord.File(io.BytesIO(update.preview), "preview.png")] if update.preview else []
-        self._call(self._quietly(self._edit_status(request, discord_ui.status_line(request, text), preview)))
+        await self._quietly(self._edit_status(request, discord_ui.status_line(request, text), preview))
 
-    def result(self, request: ImageRequest, result: JobResult) -> None:
-        self._call(self._post_result(request, result))
+    async def result(self, request: ImageRequest, result: JobResult) -> None:
+        await self._post_result(request, result)
 
-    def failure(self, job_id: str, request: ImageRequest, message: str, kind: FailureKind) -> None:
-        self._call(self._post_failure(request, message, failure_icon(kind)))
+    async def failure(self, job_id: str, request: ImageRequest, failure: Failure) -> None:
+        await self._post_failure(request, failure.text, failure_icon(failure.kind))
 
     # --- steps -----------------------------------------------------------------------------------
 
     async def _post_result(self, request: ImageRequest, result: JobResult) -> None:
-        client = await self._ready()
+        client = self._client
         reply = request.requester.reply
         limit = int(reply.get("upload_limit") or discord_ui.DEFAULT_UPLOAD_LIMIT)
         packing = pack(result.images, limit_bytes=limit, max_files=discord_ui.MAX_FILES_PER_MESSAGE)
@@ -94,8 +83,7 @@ class DiscordDeliverer:
         reply = request.requester.reply
         if "status_message" not in reply:
             return
-        client = await self._ready()
-        channel = client.get_partial_messageable(int(reply["status_channel"]))
+        channel = self._client.get_partial_messageable(int(reply["status_channel"]))
         message = channel.get_partial_message(int(reply["status_message"]))
         await message.edit(content=content, attachments=files, allowed_mentions=NO_MENTIONS)
 
@@ -104,11 +92,10 @@ class DiscordDeliverer:
         reply = request.requester.reply
         if "reply_message" not in reply:
             return
-        client = await self._ready()
-        channel = client.get_partial_messageable(int(_thread_id(request)))
+        channel = self._client.get_partial_messageable(int(_thread_id(request)))
         message = channel.get_partial_message(int(reply["reply_message"]))
         await message.add_reaction(emoji)
-        await message.remove_reaction("⏳", client.user)  # type: ignore[arg-type]
+        await message.remove_reaction("⏳", self._client.user)  # type: ignore[arg-type]
 
     async def _quietly(self, step) -> None:
         """A courtesy step (status edit, reaction) whose failure must not undo a delivered result."""
@@ -116,26 +103,6 @@ class DiscordDeliverer:
             await step
         except discord.HTTPException as exc:
             log.warning("discord: a courtesy update failed: %s %s", exc.status, exc.code)
-
-    async def _ready(self) -> discord.Client:
-        """One logged-in REST client per worker process (no gateway connection)."""
-        if self._client is None:
-            intents = discord.Intents.none()
-            intents.guilds = True  # no gateway here; this only keeps discord.py from warning about state
-            client = discord.Client(intents=intents, max_ratelimit_timeout=MAX_RATELIMIT_WAIT)
-            try:
-                await client.login(self._token)
-            except discord.LoginFailure:
-                raise ConfigError("DISCORD_TOKEN was rejected by Discord: copy the bot token again") from None
-            self._client = client
-        return self._client
-
-    def _call(self, coroutine) -> None:
-        self._loop.run(coroutine, timeout=CALL_TIMEOUT)
-
-    def close(self) -> None:
-        client = self._client
-        self._loop.close(client.close() if client is not None else None)
 
 
 def _thread_id(request: ImageRequest) -> str:
@@ -198,6 +165,7 @@ def _button(
 
 
 def _stopped(view: discord.ui.View) -> discord.ui.View:
-    """The worker only renders buttons; a stopped view is not kept in memory to listen for presses."""
+    """The buttons are only rendered here: presses come back as DynamicItems (bot/discord/buttons.py),
+    so a stopped view is not kept in memory to listen for them."""
     view.stop()
     return view

@@ -1,25 +1,24 @@
-"""Delivery into Slack threads through the Web API with the bot token.
+"""Posting result events into Slack threads through the app's Web API client.
 
 slack_sdk does the HTTP: `files_upload_v2` (get an upload URL, upload, complete into the thread) and
 429s, which its rate-limit retry handler waits out (Retry-After). This module decides what to post:
 the images with their details, the buttons, status edits of the parent message, reactions on the
-member's reply. A channel that is gone or closed to the bot ends the job (quota refunded).
+member's reply. A channel that is gone or closed to the app makes the answer impossible to post (the
+result consumer refunds it).
 """
 
 from __future__ import annotations
 
 import logging
 
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
 
 from shared import messages, slack_ui
 from shared.chat_text import failure_icon
-from shared.errors import ConfigError, DeliveryImpossible, FailureKind
+from shared.errors import DeliveryImpossible
 from shared.request import ImageRequest
-from shared.settings import Settings
-from workers.delivery.base import JobResult, StatusUpdate
+from shared.results import Failure, JobResult, StatusUpdate
 
 log = logging.getLogger(__name__)
 # Errors that retrying cannot fix: the channel or thread is gone, or the bot may not post there.
@@ -35,31 +34,22 @@ UNREACHABLE = {
     "access_denied",
     "message_not_found",
 }
-RATE_LIMIT_RETRIES = 5
-TIMEOUT_SECONDS = 60
 
 
-class SlackDeliverer:
+class SlackPoster:
     """Posts results, status edits and reactions, addressed by the channel and thread the job carries."""
 
-    def __init__(self, settings: Settings) -> None:
-        if settings.slack_bot_token is None:
-            raise ConfigError("SLACK_BOT_TOKEN is not set: workers need the bot token to post into threads")
-        self._client = WebClient(
-            token=settings.slack_bot_token.get_secret_value(),
-            base_url=settings.slack_api_url,
-            timeout=TIMEOUT_SECONDS,
-            retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES)],
-        )
+    def __init__(self, client: AsyncWebClient) -> None:
+        self._client = client  # the app's own client: its token, base URL and rate-limit handler
 
-    def status(self, job_id: str, request: ImageRequest, update: StatusUpdate) -> None:
-        self._quietly(lambda: self._edit_status(request, slack_ui.status_line(request, update.short_text)))
+    async def status(self, job_id: str, request: ImageRequest, update: StatusUpdate) -> None:
+        await self._quietly(self._edit_status(request, slack_ui.status_line(request, update.short_text)))
 
-    def result(self, request: ImageRequest, result: JobResult) -> None:
+    async def result(self, request: ImageRequest, result: JobResult) -> None:
         where = request.requester
         thread = where.thread
         try:
-            self._client.files_upload_v2(
+            await self._client.files_upload_v2(
                 channel=where.channel,
                 thread_ts=thread,
                 file_uploads=[
@@ -67,7 +57,7 @@ class SlackDeliverer:
                     for number, image in enumerate(result.images, 1)
                 ],
             )
-            self._client.chat_postMessage(
+            await self._client.chat_postMessage(
                 channel=where.channel,
                 thread_ts=thread,
                 text=_details_text(request, result),
@@ -81,34 +71,38 @@ class SlackDeliverer:
         except SlackApiError as exc:
             raise _classified(exc) from None
         done = messages.done(len(result.images), result.seconds)
-        self._quietly(lambda: self._edit_status(request, slack_ui.status_line(request, done, "✅")))
-        self._quietly(lambda: self._react(request, "white_check_mark"))
+        await self._quietly(self._edit_status(request, slack_ui.status_line(request, done, "✅")))
+        await self._quietly(self._react(request, "white_check_mark"))
 
-    def failure(self, job_id: str, request: ImageRequest, message: str, kind: FailureKind) -> None:
+    async def failure(self, job_id: str, request: ImageRequest, failure: Failure) -> None:
         try:
-            self._edit_status(request, slack_ui.status_line(request, message, failure_icon(kind)))
+            await self._edit_status(
+                request, slack_ui.status_line(request, failure.text, failure_icon(failure.kind))
+            )
         except SlackApiError as exc:
             raise _classified(exc) from None
-        self._quietly(lambda: self._react(request, "no_entry_sign" if kind == "refused" else "x"))
+        await self._quietly(self._react(request, "no_entry_sign" if failure.kind == "refused" else "x"))
 
-    def _edit_status(self, request: ImageRequest, text: str) -> None:
+    async def _edit_status(self, request: ImageRequest, text: str) -> None:
         reply = request.requester.reply
         if "status_ts" in reply:
-            self._client.chat_update(channel=reply["status_channel"], ts=reply["status_ts"], text=text)
+            await self._client.chat_update(channel=reply["status_channel"], ts=reply["status_ts"], text=text)
 
-    def _react(self, request: ImageRequest, name: str) -> None:
+    async def _react(self, request: ImageRequest, name: str) -> None:
         reply_ts = request.requester.reply.get("reply_ts")
         if reply_ts is None:
             return
         channel = request.requester.channel
-        self._client.reactions_add(channel=channel, timestamp=reply_ts, name=name)
-        self._client.reactions_remove(channel=channel, timestamp=reply_ts, name="hourglass_flowing_sand")
+        await self._client.reactions_add(channel=channel, timestamp=reply_ts, name=name)
+        await self._client.reactions_remove(
+            channel=channel, timestamp=reply_ts, name="hourglass_flowing_sand"
+        )
 
     @staticmethod
-    def _quietly(step) -> None:
+    async def _quietly(step) -> None:
         """A courtesy step (status edit, reaction) whose failure must not undo a delivered result."""
         try:
-            step()
+            await step
         except SlackApiError as exc:
             log.warning("slack: a courtesy update failed: %s", exc.response.get("error"))
 
@@ -118,8 +112,8 @@ def _classified(exc: SlackApiError) -> Exception:
     if error in UNREACHABLE:
         return DeliveryImpossible(f"Slack refused the post ({error})")
     if error in {"invalid_auth", "not_authed", "token_revoked", "account_inactive"}:
-        return DeliveryImpossible(f"SLACK_BOT_TOKEN is not accepted ({error}): fix the token the workers use")
-    return exc  # anything else may pass: RQ retries the job, which posts once
+        return DeliveryImpossible(f"SLACK_BOT_TOKEN is not accepted ({error}): fix the token the app uses")
+    return exc  # anything else may pass: the result consumer tries the entry again, and posts once
 
 
 def _details_text(request: ImageRequest, result: JobResult) -> str:
