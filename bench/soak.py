@@ -2,11 +2,16 @@
 SIGKILLed and restarted (from its append-only file) once. Nothing may be lost or posted twice.
 
     .venv/bin/python bench/soak.py [--jobs 2000] [--workers 3] [--kill-every 3] [--delay 0.02]
+    .venv/bin/python bench/soak.py --platform discord [--frontends 2] [--frontend-kill-every 4]
 
-Jobs are command-line requests (each job's events land in a Redis stream, as `imagine generate`
-reads them) on the placeholder backend at 64x64, `--delay` seconds each. A job counts as delivered
-with exactly one `done` event, duplicated with more than one final event, failed with one `failed`
-event, and lost with none once the run has settled. Latency is from submission to the `done` event.
+Jobs run on the placeholder backend at 64x64, `--delay` seconds each. With `--platform cli` they are
+command-line requests: each job's events land in its own Redis stream, as `imagine generate` reads
+them; a job counts as delivered with exactly one `done` event, duplicated with more than one final
+event, failed with one `failed` event, and lost with none once the run has settled. With `--platform
+discord` they are Discord requests: results flow through the Discord result stream to `imagine
+discord --http` frontends, one of which is SIGKILLed every `--frontend-kill-every` seconds, and
+posted into a fake Discord; a job counts as delivered with exactly one image post, duplicated with
+more, failed when RQ failed it, lost otherwise. Latency is from submission to the result.
 """
 
 from __future__ import annotations
@@ -23,13 +28,15 @@ from pathlib import Path
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 import redis as redis_lib  # noqa: E402
+from nacl.signing import SigningKey  # noqa: E402
 
 from bench._common import background, percentile, python, table  # noqa: E402
 from bot.core import ImagineCore  # noqa: E402
 from shared.config import load_config  # noqa: E402
 from shared.request import ImageRequest, Requester  # noqa: E402
 from shared.settings import Settings  # noqa: E402
-from tests.helpers import RedisServer, wait_until  # noqa: E402
+from tests.fakes.discord_api import CHANNEL_ID, GUILD_ID, TOKEN, FakeDiscord  # noqa: E402
+from tests.helpers import RedisServer, free_port, wait_until  # noqa: E402
 
 CONFIG = """
 [quota]
@@ -44,20 +51,23 @@ position_update_ms = 1000
 SETTLE_SECONDS = 90
 
 
-class Fleet:
-    """Worker processes; one is killed and replaced every `every` seconds until stopped."""
+WORKER = ("worker", "--backend", "placeholder", "--log-level", "ERROR")
 
-    def __init__(self, env: dict[str, str], count: int, every: float) -> None:
-        self._env, self._every = env, every
+
+class Fleet:
+    """Processes of one `imagine` command; one is killed and replaced every `every` seconds until stopped."""
+
+    def __init__(
+        self, env: dict[str, str], count: int, every: float, command: tuple[str, ...] = WORKER
+    ) -> None:
+        self._env, self._every, self._command = env, every, command
         self._stack = [self._start() for _ in range(count)]
         self.kills = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._chaos, daemon=True)
 
     def _start(self):
-        context = background(
-            python("-m", "bot.cli", "worker", "--backend", "placeholder", "--log-level", "ERROR"), self._env
-        )
+        context = background(python("-m", "bot.cli", *self._command), self._env)
         process = context.__enter__()
         return context, process
 
@@ -80,13 +90,25 @@ class Fleet:
             context.__exit__(None, None, None)
 
 
-def submit_all(core_for, jobs: int, submitted: dict[str, float]) -> None:
+def requester(platform: str, number: int) -> Requester:
+    if platform == "discord":  # a thread of the fake; no status message, so only the images show
+        return Requester(
+            platform="discord",
+            workspace=GUILD_ID,
+            channel=CHANNEL_ID,
+            thread=CHANNEL_ID,
+            user=str(number % 50),
+        )
+    return Requester(platform="cli", workspace="soak", channel="cli", user=f"soak{number % 50}")
+
+
+def submit_all(core_for, platform: str, jobs: int, submitted: dict[str, float]) -> None:
     """Submit `jobs` requests, riding out the Redis restart (a refused connection is retried)."""
     core = core_for()
     for number in range(jobs):
         request = ImageRequest(
             event_id=f"soak-{number}",
-            requester=Requester(platform="cli", workspace="soak", channel="cli", user=f"soak{number % 50}"),
+            requester=requester(platform, number),
             prompt=f"soak image {number}",
             width=64,
             height=64,
@@ -99,6 +121,28 @@ def submit_all(core_for, jobs: int, submitted: dict[str, float]) -> None:
             except redis_lib.RedisError:
                 time.sleep(0.2)
                 core = core_for()
+
+
+def posted_outcomes(
+    client: redis_lib.Redis, fake: FakeDiscord, submitted: dict[str, float]
+) -> dict[str, list]:
+    """Per job: its image posts in the fake Discord (the embed's footer names the job)."""
+    posts: dict[str, list[float]] = {}
+    for message in fake.image_posts_in(CHANNEL_ID):
+        job_id = message.data["embeds"][0]["footer"]["text"].rsplit(" ", 1)[-1]
+        posts.setdefault(job_id, []).append(message.at)
+    result: dict[str, list] = {"delivered": [], "duplicated": [], "failed": [], "lost": []}
+    for job_id, at in submitted.items():
+        found = posts.get(job_id, [])
+        if len(found) > 1:
+            result["duplicated"].append(job_id)
+        elif found:
+            result["delivered"].append(found[0] - at)
+        elif client.hget(f"rq:job:{job_id}", "status") == b"failed":
+            result["failed"].append(job_id)
+        else:
+            result["lost"].append(job_id)
+    return result
 
 
 def outcomes(client: redis_lib.Redis, submitted: dict[str, float]) -> dict[str, list]:
@@ -142,7 +186,15 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--kill-every", type=float, default=3.0)
     parser.add_argument("--delay", type=float, default=0.02)
+    parser.add_argument("--platform", choices=("cli", "discord"), default="cli")
+    parser.add_argument("--frontends", type=int, default=2, help="with --platform discord")
+    parser.add_argument("--frontend-kill-every", type=float, default=4.0, help="with --platform discord")
     args = parser.parse_args()
+    with FakeDiscord() as fake:
+        soak(args, fake)
+
+
+def soak(args: argparse.Namespace, fake: FakeDiscord) -> None:
     redis_server = RedisServer(aof=True)
     redis_server.start()
     with tempfile.TemporaryDirectory() as folder:
@@ -161,27 +213,51 @@ def main() -> None:
             return ImagineCore(settings, redis_lib.Redis.from_url(redis_server.url))
 
         fleet = Fleet(env, args.workers, args.kill_every)
+        frontends = None
+        if args.platform == "discord":
+            key = SigningKey.generate().verify_key.encode().hex()
+            frontend_env = {
+                **env,
+                "DISCORD_TOKEN": TOKEN,
+                "DISCORD_API_BASE": fake.api_base,
+                "DISCORD_PUBLIC_KEY": key,
+            }
+            command = ("discord", "--http", "--host", "127.0.0.1", "--port", str(free_port()), "--no-sync")
+            frontends = Fleet(
+                frontend_env, args.frontends, args.frontend_kill_every, (*command, "--log-level", "ERROR")
+            )
         submitted: dict[str, float] = {}
         started = time.time()
-        submitter = threading.Thread(target=submit_all, args=(core_for, args.jobs, submitted), daemon=True)
+        submitter = threading.Thread(
+            target=submit_all, args=(core_for, args.platform, args.jobs, submitted), daemon=True
+        )
+        judge = (
+            (lambda client: posted_outcomes(client, fake, submitted))
+            if args.platform == "discord"
+            else (lambda client: outcomes(client, submitted))
+        )
         try:
             fleet.run_chaos()
+            if frontends is not None:
+                frontends.run_chaos()
             submitter.start()
             wait_until(lambda: len(submitted) >= args.jobs // 2, timeout=600, what="half the jobs submitted")
             redis_server.kill()  # mid-run: every acknowledged write is in the append-only file
             redis_server.start()
             submitter.join()
             client = redis_lib.Redis.from_url(redis_server.url)
-            settled = lambda: not outcomes(client, submitted)["lost"]  # noqa: E731
+            settled = lambda: not judge(client)["lost"]  # noqa: E731
             try:
                 wait_until(settled, timeout=SETTLE_SECONDS, what="every job to end")
             except AssertionError:
                 pass  # report what is lost rather than fail the benchmark
-            result = outcomes(client, submitted)
+            result = judge(client)
             took = time.time() - started
             lost_states = [_where(client, job_id) for job_id in result["lost"]]
         finally:
             fleet.close()
+            if frontends is not None:
+                frontends.close()
             redis_server.stop()
     latencies = [t * 1000 for t in result["delivered"]]
     rows = [
@@ -195,6 +271,7 @@ def main() -> None:
             f"{percentile(latencies, 50):.0f}" if latencies else "-",
             f"{percentile(latencies, 99):.0f}" if latencies else "-",
             str(fleet.kills),
+            str(frontends.kills if frontends is not None else "-"),
             f"{took:.0f}",
         ]
     ]
@@ -208,6 +285,7 @@ def main() -> None:
         "p50 ms",
         "p99 ms",
         "worker kills",
+        "frontend kills",
         "s",
     ]
     print(table(headers, rows))

@@ -119,3 +119,16 @@ def test_ci_runs_the_readmes_test_command_and_the_readme_shows_both_commands():
     tests = "bash scripts/setup.sh --test && .venv/bin/python -m pytest"
     assert main_job in readme and tests in readme
     assert tests in (ROOT / ".ci/run").read_text()
+
+
+def test_the_worker_import_graph_holds_no_chat_sdk():
+    """Workers make images and publish results; posting to a chat platform is the frontends' job."""
+    modules = "workers.worker, workers.job, workers.runner, workers.runtime, workers.publish"
+    backends = "workers.backends.placeholder, workers.backends.openai, workers.prompts.writer"
+    chat = "{'discord', 'slack_sdk', 'slack_bolt', 'nacl'}"
+    probe = (
+        f"import sys, {modules}, {backends}; print(sorted({{m.split('.')[0] for m in sys.modules}} & {chat}))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

@@ -60,6 +60,7 @@ class DiscordPoster:
             for number, batch in enumerate(batches, 1):
                 last = number == len(batches)
                 await thread.send(
+                    nonce=_nonce(result.job_id, number),  # a re-post after a crash returns the first one
                     content="\n".join(notes)[: discord_ui.MESSAGE_MAX] if last and notes else None,
                     files=[_file(upload) for upload in batch],
                     embed=_result_embed(request, result) if last else discord.utils.MISSING,
@@ -103,6 +104,12 @@ class DiscordPoster:
             await step
         except discord.HTTPException as exc:
             log.warning("discord: a courtesy update failed: %s %s", exc.status, exc.code)
+
+
+def _nonce(job_id: str, part: int) -> str:
+    """An idempotency key for one message of a job's answer: Discord's `enforce_nonce` returns the
+    message already made with it (within minutes) instead of posting again. At most 25 characters."""
+    return f"{job_id.removeprefix('img-')[:21]}-{part}"
 
 
 def _thread_id(request: ImageRequest) -> str:

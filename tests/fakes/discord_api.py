@@ -13,6 +13,7 @@ import itertools
 import json
 import re
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,11 +58,15 @@ class RateLimit:
     is_global: bool
 
 
+NONCE_SECONDS = 300  # "the past few minutes" of enforce_nonce
+
+
 @dataclass
 class StoredMessage:
     data: dict[str, Any]
     files: dict[str, bytes] = field(default_factory=dict)  # filename -> bytes
     edits: int = 0
+    at: float = field(default_factory=time.time)  # when it was posted
 
 
 class FakeDiscord(FakeServer):
@@ -455,6 +460,9 @@ class FakeDiscord(FakeServer):
         rest = parts[2:]
         if rest == ["messages"] and method == "POST":
             payload, files = _message_body(request)
+            earlier = self._same_nonce(channel_id, payload)
+            if earlier is not None:  # enforce_nonce: the message made before is returned, none is made
+                return Reply.json(earlier.data)
             return Reply.json(
                 self._store(channel_id, payload.get("content") or "", payload, author=BOT_USER, files=files)
             )
@@ -517,8 +525,26 @@ class FakeDiscord(FakeServer):
         message["flags"] = int(payload.get("flags") or 0)
         message["allowed_mentions"] = payload.get("allowed_mentions")  # kept for assertions
         message["attachments"] = _attachments(files or {})
+        if payload.get("nonce") is not None:
+            message["nonce"] = str(payload["nonce"])
         self.messages[message["id"]] = StoredMessage(message, dict(files or {}))
         return message
+
+    def _same_nonce(self, channel_id: str, payload: dict[str, Any]) -> StoredMessage | None:
+        """With `enforce_nonce`, Discord checks the nonce against the author's messages of the past few
+        minutes."""
+        nonce = payload.get("nonce")
+        if nonce is None or not payload.get("enforce_nonce"):
+            return None
+        recent = time.time() - NONCE_SECONDS
+        return next(
+            (
+                m
+                for m in self.messages.values()
+                if m.data["channel_id"] == channel_id and m.data.get("nonce") == str(nonce) and m.at > recent
+            ),
+            None,
+        )
 
     def _edit(self, stored: StoredMessage, request: Recorded) -> None:
         payload, files = _message_body(request)
