@@ -3,9 +3,11 @@ seconds an image, the fake Discord API taking L seconds to answer each upload, N
 
     .venv/bin/python bench/overlap.py [--jobs 20] [--generate 1.0] [--upload 0.5]
 
-Today a worker posts its own results, so a job holds the worker for G + L: at best 1/(G+L) jobs/s.
-A worker that only makes images would reach 1/G. The `cli` row is that bound measured (its results
-are Redis writes); the `discord` row is the path members use.
+A worker that posted its own results (before result streams) held each job for G + L: at best
+1/(G+L) jobs/s. A worker that only makes images and publishes result events reaches 1/G, while an
+`imagine discord --http` frontend uploads in parallel. The `cli` row is that bound measured (its
+results are Redis writes); the `discord` row is the path members use, with its frontend; "posted s"
+is until the last image was in the fake Discord.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 import redis as redis_lib  # noqa: E402
+from nacl.signing import SigningKey  # noqa: E402
 from rq.job import Job  # noqa: E402
 
 from bench._common import background, private_redis, python, table  # noqa: E402
@@ -29,7 +32,7 @@ from shared.queue import SERIALIZER  # noqa: E402
 from shared.request import ImageRequest, Requester  # noqa: E402
 from shared.settings import Settings  # noqa: E402
 from tests.fakes.discord_api import CHANNEL_ID, GUILD_ID, TOKEN, FakeDiscord  # noqa: E402
-from tests.helpers import wait_until  # noqa: E402
+from tests.helpers import free_port, wait_until  # noqa: E402
 
 CONFIG = "[quota]\nconcurrent = 1000\nimages_per_hour = 100000\n[jobs]\nposition_update_ms = 0\n"
 
@@ -55,7 +58,19 @@ def run(platform: str, jobs: int, generate: float, upload: float, config: Path) 
         }
         client = redis_lib.Redis.from_url(url)
         worker = python("-m", "bot.cli", "worker", "--backend", "placeholder", "--log-level", "ERROR")
-        with background(worker, env):
+        frontend = python(
+            "-m",
+            "bot.cli",
+            "discord",
+            "--http",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(free_port()),
+            "--no-sync",
+        )
+        key = SigningKey.generate().verify_key.encode().hex()
+        with background(worker, env), background(frontend, {**env, "DISCORD_PUBLIC_KEY": key}):
             wait_until(lambda: client.keys("imagine:alive:*"), timeout=30, what="the worker")
             settings = Settings(_env_file=None, redis_url=url).model_copy(
                 update={"config": load_config(config)}
@@ -81,8 +96,14 @@ def run(platform: str, jobs: int, generate: float, upload: float, config: Path) 
 
             done = wait_until(finished, timeout=jobs * (generate + upload) * 3 + 60, what="every job")
             last = time.time()  # to the 20 ms the wait polls at: RQ 3 keeps no end time on the job
-        seconds = last - min(_timestamp(j.started_at) for j in done)
-        posts = len(fake.image_posts_in(CHANNEL_ID)) if platform == "discord" else jobs
+            if platform == "discord":
+                wait_until(
+                    lambda: len(fake.image_posts_in(CHANNEL_ID)) >= jobs, timeout=60, what="every post"
+                )
+            posted = time.time()
+            posts = len(fake.image_posts_in(CHANNEL_ID)) if platform == "discord" else jobs
+        first = min(_timestamp(j.started_at) for j in done)
+        seconds = last - first
     rate = jobs / seconds
     return [
         platform,
@@ -90,6 +111,7 @@ def run(platform: str, jobs: int, generate: float, upload: float, config: Path) 
         f"{generate:.2f}",
         f"{upload if platform == 'discord' else 0:.2f}",
         f"{seconds:.1f}",
+        f"{posted - first:.1f}",
         f"{rate:.3f}",
         f"{rate * generate:.0%}",
         str(posts),
@@ -115,7 +137,17 @@ def main() -> None:
         rows = [
             run(platform, args.jobs, args.generate, args.upload, config) for platform in ("cli", "discord")
         ]
-    headers = ["results to", "jobs", "G s", "L s", "wall s", "jobs/s", "generator busy", "posts"]
+    headers = [
+        "results to",
+        "jobs",
+        "G s",
+        "L s",
+        "worker s",
+        "posted s",
+        "jobs/s",
+        "generator busy",
+        "posts",
+    ]
     print(table(headers, rows))
     bound = 1 / args.generate
     both = 1 / (args.generate + args.upload)
