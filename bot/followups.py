@@ -1,13 +1,21 @@
-"""Follow-ups in a thread (a reply, Reroll, Variation, Upscale): a new request built from a Turn.
+"""Follow-ups in a thread (a reply, and the buttons under a result): a new request built from a Turn.
 
 Platform-neutral, so Discord's buttons and Slack's actions make the same jobs. Each follow-up keeps
 everything about the turn it continues except what it changes (and what the member's flags change).
+
+`ACTIONS` defines every result button once: its name in the button id, its label, whether there is
+one per image, and what a press does. Each platform renders the buttons from it and parses a press
+back with `parse_press`; a new button is one entry here (plus a handler, for a new kind of press).
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Literal
 
+from shared.chat_text import ACTION_PREFIX, JOB_ID_PATTERN
 from shared.request import SIZE_MAX, SIZE_STEP, JobKind, RequestOptions
 from shared.threads import Turn
 
@@ -89,3 +97,85 @@ def _checked_index(turn: Turn, index: int) -> int:
 
 def _multiple_of_step(value: float) -> int:
     return int(min(SIZE_MAX, max(SIZE_STEP, round(value / SIZE_STEP) * SIZE_STEP)))
+
+
+PressEffect = Literal["job", "form", "info", "delete"]
+
+
+@dataclass(frozen=True)
+class Action:
+    """One kind of result button."""
+
+    name: str  # in the button id: imagine:<name>:<job>[:<image>][:<owner>]
+    label: str
+    emoji: str
+    effect: PressEffect = "job"  # a new job, the refine form, the turn's details, or removing the post
+    make: Callable[[Turn, int], FollowUp] | None = None  # for "job": the follow-up of image k
+    per_image: bool = False  # one button per image, the image's index in the id
+    carries_owner: bool = False  # the id names who asked (who may press it)
+    everywhere: bool = True  # False: shown where the platform has what it needs (Discord)
+    primary: bool = False
+
+
+ACTIONS: dict[str, Action] = {
+    action.name: action
+    for action in (
+        Action("variation", "Variation", "✨", make=lambda turn, k: variation(turn, k), per_image=True),
+        Action("upscale", "Upscale", "⬆️", make=lambda turn, k: upscale(turn, k), per_image=True),
+        Action("reroll", "Reroll", "🔁", make=lambda turn, k: reroll(turn)),
+        Action("refine", "Refine", "✏️", effect="form", primary=True),
+        Action("info", "Info", "ℹ️", effect="info", everywhere=False),
+        Action("delete", "Delete", "🗑️", effect="delete", carries_owner=True, everywhere=False),
+    )
+}
+PRESS_PATTERN = (
+    rf"{ACTION_PREFIX}:(?P<action>{'|'.join(ACTIONS)}):(?P<job>{JOB_ID_PATTERN})"
+    r"(?::(?P<index>[0-9]))?(?::(?P<owner>[0-9A-Za-z]{1,24}))?"
+)
+_PRESS = re.compile(PRESS_PATTERN)
+
+
+@dataclass(frozen=True)
+class Press:
+    action: Action
+    job_id: str
+    index: int = 0
+    owner: str | None = None
+
+    @property
+    def custom_id(self) -> str:
+        return press_id(self.action, self.job_id, self.index, self.owner)
+
+
+def press_id(action: Action, job_id: str, index: int = 0, owner: str | None = None) -> str:
+    """'imagine:variation:<job>:1' — what a button carries, so a press needs no stored state."""
+    parts = [ACTION_PREFIX, action.name, job_id]
+    if action.per_image:
+        parts.append(str(index))
+    if action.carries_owner and owner is not None:
+        parts.append(owner)
+    return ":".join(parts)
+
+
+def parse_press(custom_id: str) -> Press | None:
+    """The press a button id stands for; None for an id this version does not know."""
+    match = _PRESS.fullmatch(custom_id)
+    if match is None:
+        return None
+    action = ACTIONS[match["action"]]
+    index, owner = match["index"], match["owner"]
+    if not action.per_image and index is not None:  # no image index in this action's ids
+        if owner is not None or not action.carries_owner:
+            return None
+        index, owner = None, index  # a one-digit owner
+    if action.per_image and index is None:
+        return None
+    return Press(action, match["job"], int(index or 0), owner)
+
+
+def result_buttons(job_id: str, count: int, owner: str, *, everywhere_only: bool) -> list[list[Press]]:
+    """The buttons under a result, in rows: each per-image action for every image, then the rest."""
+    chosen = [a for a in ACTIONS.values() if a.everywhere or not everywhere_only]
+    rows = [[Press(a, job_id, k) for k in range(count)] for a in chosen if a.per_image]
+    rows.append([Press(a, job_id, 0, owner if a.carries_owner else None) for a in chosen if not a.per_image])
+    return rows

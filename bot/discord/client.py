@@ -9,12 +9,14 @@ import discord
 import redis.asyncio as aioredis
 from discord import app_commands
 
+from bot.discord import ui as discord_ui
 from bot.discord.buttons import BUTTONS
 from bot.discord.commands import add_commands
 from bot.discord.deliver import DiscordPoster
 from bot.discord.frontend import NO_MENTIONS, PLATFORM, DiscordFrontend
+from bot.followups import parse_press
 from bot.results import ResultConsumer
-from shared import discord_ui, messages
+from shared import messages
 
 log = logging.getLogger(__name__)
 RESULTS_GRACE_SECONDS = 30
@@ -108,7 +110,7 @@ class ImagineClient(discord.Client):
             job_id = custom_id.removeprefix(discord_ui.REFINE_MODAL_PREFIX)
             text = _text_input_value(interaction.data, "instruction")
             await self.frontend.refine_from_modal(interaction, job_id, text)
-        elif not discord_ui.is_button_id(custom_id):
+        elif parse_press(custom_id) is None:
             log.info("discord: a press of an unknown component (%d characters of id)", len(custom_id))
             await interaction.response.send_message(messages.stale_button(), ephemeral=True)
 

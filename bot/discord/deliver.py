@@ -13,9 +13,11 @@ import logging
 
 import discord
 
+from bot.discord import ui as discord_ui
 from bot.discord.uploads import Upload, pack
-from shared import discord_ui, messages
-from shared.chat_text import custom_id, failure_icon
+from bot.followups import Press, result_buttons
+from shared import messages
+from shared.chat_text import failure_icon
 from shared.errors import DeliveryImpossible
 from shared.request import ImageRequest
 from shared.results import Failure, JobResult, StatusUpdate
@@ -142,33 +144,20 @@ def _result_embed(request: ImageRequest, result: JobResult) -> discord.Embed:
 
 
 def _result_buttons(request: ImageRequest, result: JobResult) -> discord.ui.View:
-    """Variation and Upscale per image, then Reroll, Refine, Info, Delete: persistent custom ids."""
+    """Every action of bot/followups.py, one row per per-image action, then the rest: persistent ids."""
     view = discord.ui.View(timeout=None)
-    job_id, owner = result.job_id, request.requester.user
-    count = len(result.images)
-    for index in range(count):
-        label = f"V{index + 1}" if count > 1 else "Variation"
-        view.add_item(_button(label, "✨", custom_id("variation", job_id, index), row=0))
-    for index in range(count):
-        label = f"U{index + 1}" if count > 1 else "Upscale"
-        view.add_item(_button(label, "⬆️", custom_id("upscale", job_id, index), row=1))
-    view.add_item(_button("Reroll", "🔁", custom_id("reroll", job_id), row=2))
-    view.add_item(_button("Refine", "✏️", custom_id("refine", job_id), row=2))
-    view.add_item(_button("Info", "ℹ️", custom_id("info", job_id), row=2))
-    delete = custom_id("delete", job_id, owner=owner)
-    view.add_item(_button("Delete", "🗑️", delete, row=2, style=discord.ButtonStyle.danger))
+    rows = result_buttons(result.job_id, len(result.images), request.requester.user, everywhere_only=False)
+    for row, presses in enumerate(rows):
+        for press in presses:
+            view.add_item(_button(press, several=len(presses) > 1 and press.action.per_image, row=row))
     return view
 
 
-def _button(
-    label: str,
-    emoji: str,
-    custom_id: str,
-    *,
-    row: int,
-    style: discord.ButtonStyle = discord.ButtonStyle.secondary,
-) -> discord.ui.Button:
-    return discord.ui.Button(label=label, emoji=emoji, custom_id=custom_id, row=row, style=style)
+def _button(press: Press, *, several: bool, row: int) -> discord.ui.Button:
+    action = press.action
+    label = f"{action.label[0]}{press.index + 1}" if several else action.label  # V1…V4, U1…U4
+    style = discord.ButtonStyle.danger if action.effect == "delete" else discord.ButtonStyle.secondary
+    return discord.ui.Button(label=label, emoji=action.emoji, custom_id=press.custom_id, row=row, style=style)
 
 
 def _stopped(view: discord.ui.View) -> discord.ui.View:

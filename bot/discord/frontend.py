@@ -15,8 +15,9 @@ import discord
 
 from bot import followups
 from bot.core import ImagineCore, check_request
+from bot.discord import ui as discord_ui
 from bot.flags import parse_flags
-from shared import discord_ui, messages
+from shared import messages
 from shared.durations import humanize_seconds
 from shared.errors import InvalidRequest, Refused
 from shared.request import ImageRequest, Requester, RequestOptions

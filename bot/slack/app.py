@@ -19,10 +19,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import ImagineCore
 from bot.results import ResultConsumer
+from bot.slack import ui as slack_ui
 from bot.slack.deliver import SlackPoster
 from bot.slack.frontend import PLATFORM, SlackFrontend
 from bot.slack.raw import MalformedSlackRequest, check_body, decode_body
-from shared import slack_ui
 from shared.errors import ConfigError
 from shared.redis_conn import connect
 from shared.settings import Settings

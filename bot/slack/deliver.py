@@ -14,7 +14,8 @@ import logging
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from shared import messages, slack_ui
+from bot.slack import ui as slack_ui
+from shared import messages
 from shared.chat_text import failure_icon
 from shared.errors import DeliveryImpossible
 from shared.request import ImageRequest

@@ -22,7 +22,8 @@ from bot import followups
 from bot.answers_first import AnswersFirst
 from bot.core import ImagineCore
 from bot.flags import flags_help_line
-from shared import keys, messages, slack_ui
+from bot.slack import ui as slack_ui
+from shared import keys, messages
 from shared.durations import humanize_seconds
 from shared.errors import InvalidRequest, Refused
 from shared.request import ImageRequest, Requester
@@ -157,13 +158,13 @@ class SlackFrontend:
 
     async def _act(self, body: dict[str, Any], client: AsyncWebClient) -> None:
         action = body["actions"][0]
-        match = slack_ui.ACTION_PATTERN.match(str(action.get("action_id", "")))
+        press = followups.parse_press(str(action.get("action_id", "")))
         channel = (body.get("channel") or {}).get("id")
-        if match is None:  # an old message's button, or a forged id
+        if press is None or not press.action.everywhere:  # an old message's button, or a forged id
             if channel:
                 await self._tell(client, channel, body["user"]["id"], messages.stale_button(), thread_ts=None)
             return
-        kind, job_id, index = match[1], match[2], int(match[3] or 0)
+        job_id = press.job_id
         team, user = body["team"]["id"], body["user"]["id"]
         if channel is None:
             return  # buttons of ours are only ever on channel messages
@@ -171,11 +172,11 @@ class SlackFrontend:
         thread_ts = (
             message.get("thread_ts") or body.get("container", {}).get("thread_ts") or message.get("ts")
         )
-        if kind == "refine":
+        if press.action.effect == "form":
             await self._open_refine_modal(client, body["trigger_id"], job_id, channel, thread_ts)
             return
-        press = f"press-{user}-{action['action_id']}-{message.get('ts', '')}"
-        if not self.core.claim_event(PLATFORM, team, press, seconds=PRESS_DEBOUNCE_SECONDS):
+        click = f"press-{user}-{action['action_id']}-{message.get('ts', '')}"
+        if not self.core.claim_event(PLATFORM, team, click, seconds=PRESS_DEBOUNCE_SECONDS):
             return  # a double click
         requester = _requester(team, channel, user, None, thread=thread_ts)
         turn = self.core.turn(requester, job_id)
@@ -184,14 +185,11 @@ class SlackFrontend:
                 client, channel, user, messages.turn_forgotten(self._ttl_days()), thread_ts=thread_ts
             )
             return
-        make = {
-            "reroll": followups.reroll,
-            "variation": lambda t: followups.variation(t, index),
-            "upscale": lambda t: followups.upscale(t, index),
-        }[kind]
+        make = press.action.make
+        assert make is not None  # Slack shows the actions that make a job, and the form
         event_id = f"action-{action.get('action_ts') or time.time()}-{user}"
         try:
-            request = self.core.check_follow_up(requester, make(turn), event_id=event_id)
+            request = self.core.check_follow_up(requester, make(turn, press.index), event_id=event_id)
             if not self.core.admit(request, claim=True):
                 return
         except (InvalidRequest, Refused) as exc:

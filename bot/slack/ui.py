@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 
-from shared.chat_text import JOB_ID_PATTERN, KIND_LABELS, custom_id, shorten
+from bot import followups
+from shared.chat_text import KIND_LABELS, shorten
 from shared.request import ImageRequest
 
-ACTION_PATTERN = re.compile(rf"^imagine:(reroll|variation|upscale|refine):({JOB_ID_PATTERN})(?::([0-9]))?$")
 REFINE_MODAL = "imagine:refine-modal"
 TEXT_MAX = 3000  # a section block's text
 _FORMATTING = re.compile(r"([*_~`])")
@@ -34,20 +34,22 @@ def status_line(request: ImageRequest, state_text: str, icon: str = "") -> str:
 
 
 def result_buttons(job_id: str, count: int) -> list[dict]:
-    """Block Kit `actions` blocks: Variation and Upscale per image, then Reroll and Refine."""
-    per_image = []
-    for index in range(count):
-        suffix = f" {index + 1}" if count > 1 else ""
-        per_image.append(_button(f"✨ Variation{suffix}", custom_id("variation", job_id, index), job_id))
-        per_image.append(_button(f"⬆️ Upscale{suffix}", custom_id("upscale", job_id, index), job_id))
-    general = [
-        _button("🔁 Reroll", custom_id("reroll", job_id), job_id),
-        _button("✏️ Refine", custom_id("refine", job_id), job_id, primary=True),
-    ]
+    """Block Kit `actions` blocks from bot/followups.py: the per-image actions, then the rest."""
+    rows = followups.result_buttons(job_id, count, "", everywhere_only=True)
+    per_image = [_press_button(row[k], count) for k in range(count) for row in rows[:-1]]  # by image
+    general = [_press_button(press, count) for press in rows[-1]]
     return [
         {"type": "actions", "block_id": f"imagine-images-{job_id}", "elements": per_image},
         {"type": "actions", "block_id": f"imagine-more-{job_id}", "elements": general},
     ]
+
+
+def _press_button(press: followups.Press, count: int) -> dict:
+    action = press.action
+    suffix = f" {press.index + 1}" if action.per_image and count > 1 else ""
+    return _button(
+        f"{action.emoji} {action.label}{suffix}", press.custom_id, press.job_id, primary=action.primary
+    )
 
 
 def _button(text: str, action_id: str, value: str, *, primary: bool = False) -> dict:

@@ -1,35 +1,14 @@
-"""What the Discord frontend and the Discord deliverer must agree on: button ids and message text.
-
-Button custom ids carry everything a press needs (the job, the image, the owner), so buttons keep
-working after a restart and on any frontend process. Prompts are escaped everywhere they are shown.
-"""
+"""Discord's message text, shared by the frontend's answers and the result poster: status lines,
+thread names, limits. Prompts are escaped everywhere they are shown."""
 
 from __future__ import annotations
 
 import re
 
-from shared.chat_text import ACTION_PREFIX, JOB_ID_PATTERN, KIND_LABELS, shorten
+from shared.chat_text import ACTION_PREFIX, KIND_LABELS, shorten
 from shared.request import ImageRequest
 
-CUSTOM_ID_PREFIX = ACTION_PREFIX
-# action -> template (discord.py's DynamicItem matches these against a press's custom id)
-TEMPLATES = {
-    "reroll": rf"{CUSTOM_ID_PREFIX}:reroll:(?P<job>{JOB_ID_PATTERN})",
-    "variation": rf"{CUSTOM_ID_PREFIX}:variation:(?P<job>{JOB_ID_PATTERN}):(?P<index>[0-9])",
-    "upscale": rf"{CUSTOM_ID_PREFIX}:upscale:(?P<job>{JOB_ID_PATTERN}):(?P<index>[0-9])",
-    "refine": rf"{CUSTOM_ID_PREFIX}:refine:(?P<job>{JOB_ID_PATTERN})",
-    "info": rf"{CUSTOM_ID_PREFIX}:info:(?P<job>{JOB_ID_PATTERN})",
-    "delete": rf"{CUSTOM_ID_PREFIX}:delete:(?P<job>{JOB_ID_PATTERN}):(?P<owner>[0-9]{{1,20}})",
-}
-_BUTTON_IDS = tuple(re.compile(template) for template in TEMPLATES.values())
-
-
-def is_button_id(custom_id: str) -> bool:
-    """Whether a press's custom id is one of this version's result buttons (matched as discord.py does)."""
-    return any(pattern.fullmatch(custom_id) for pattern in _BUTTON_IDS)
-
-
-REFINE_MODAL_PREFIX = f"{CUSTOM_ID_PREFIX}:refine-modal:"
+REFINE_MODAL_PREFIX = f"{ACTION_PREFIX}:refine-modal:"
 THREAD_NAME_MAX = 100  # Discord's limit on channel and thread names
 MESSAGE_MAX = 2000
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024  # per message, unless the guild allows more
