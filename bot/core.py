@@ -1,9 +1,18 @@
-"""The platform-neutral core every frontend calls: validate -> (moderate) -> quota admit -> enqueue."""
+"""The platform-neutral core every frontend calls.
+
+`ImagineCore.intake` is the one intake sequence of a chat event: claim -> check -> admit -> ack ->
+moderate -> post the status -> enqueue, with the admission given back on every exit that does not
+enqueue. A platform implements `IntakePort` (tell privately, acknowledge, open the status and thread);
+it does not re-implement the sequence.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from redis import Redis
 
@@ -56,6 +65,31 @@ def check_request(
     )
 
 
+@dataclass(frozen=True)
+class Opened:
+    """Where the answer of an admitted request goes, once the platform has posted its status message."""
+
+    request: ImageRequest  # addressed: the thread and the platform's reply handles
+    thread_origin: tuple[str, ThreadOrigin] | None = None  # (thread id, origin) of a thread just opened
+
+
+class IntakePort(Protocol):
+    """What a platform does for one event during the intake sequence."""
+
+    async def tell(self, text: str) -> None:
+        """Answer the member privately (before the ack, this may be the ack's answer)."""
+
+    async def acknowledge(self) -> None:
+        """Defer / ack: the platform's deadline is met from here on."""
+
+    async def duplicate(self) -> None:
+        """The event was handled before (a redelivery, a retry): answer only what the platform awaits."""
+
+    async def open(self, request: ImageRequest, status: str) -> Opened | None:
+        """Post (or edit) the public status message, opening the thread if the request needs one.
+        None when that failed; the port has told the member why."""
+
+
 class ImagineCore:
     """What a frontend holds: the settings, one Redis client, quotas, the job queue and thread memory."""
 
@@ -74,6 +108,52 @@ class ImagineCore:
         self.images = RedisImageStore(
             redis, ttl_seconds=storage.image_ttl_seconds, max_bytes=storage.max_image_bytes
         )
+
+    async def intake(
+        self,
+        port: IntakePort,
+        build: Callable[[], ImageRequest],
+        *,
+        claim: bool = True,
+        later: Callable[[Coroutine[Any, Any, None]], None] | None = None,
+    ) -> None:
+        """Run the intake sequence for one chat event. `build` validates (raising InvalidRequest or
+        Refused); with `claim`, the event is claimed in the admission's round trip and a redelivery
+        stops there. `later` runs the steps after the ack elsewhere (Slack answers when its listener
+        returns); by default they run here."""
+        try:
+            request = build()
+            first_delivery = self.admit(request, claim=claim)
+        except (InvalidRequest, Refused) as exc:
+            await port.tell(str(exc))
+            return
+        if not first_delivery:
+            await port.duplicate()
+            return
+        await port.acknowledge()
+        rest = self._after_ack(port, request)
+        if later is not None:
+            later(rest)
+        else:
+            await rest
+
+    async def _after_ack(self, port: IntakePort, request: ImageRequest) -> None:
+        try:
+            await self.moderate_soon(request)  # a network call, so after the ack
+        except Refused as exc:
+            self.give_back(request)
+            await port.tell(str(exc))
+            return
+        try:
+            status = await asyncio.to_thread(self.queued_text, request)
+            opened = await port.open(request, status)
+        except BaseException:
+            self.give_back(request)
+            raise
+        if opened is None:
+            self.give_back(request)
+            return
+        await self.enqueue_soon(opened.request, thread_origin=opened.thread_origin)
 
     def submit(self, request: ImageRequest) -> Submission:
         """Moderate, admit against the quota and enqueue, once per platform event (the command line)."""

@@ -14,12 +14,12 @@ from collections.abc import Callable
 import discord
 
 from bot import followups
-from bot.core import ImagineCore, check_request
+from bot.core import ImagineCore, Opened, check_request
 from bot.discord import ui as discord_ui
 from bot.flags import parse_flags
 from shared import messages
 from shared.durations import humanize_seconds
-from shared.errors import InvalidRequest, Refused
+from shared.errors import InvalidRequest
 from shared.request import ImageRequest, Requester, RequestOptions
 from shared.threads import ThreadOrigin, Turn
 
@@ -47,31 +47,15 @@ class DiscordFrontend:
         in_thread = channel is not None and channel.type in THREAD_TYPES
         parent = str(getattr(channel, "parent_id", None) or interaction.channel_id) if in_thread else None
         requester = self._requester(interaction, channel=parent or str(interaction.channel_id))
-        request = await self._admitted(
+        port = InteractionPort(
             interaction,
-            lambda: check_request(self.settings, options, requester=requester, event_id=str(interaction.id)),
-            claim=True,
+            thread=str(interaction.channel_id) if in_thread else None,
+            origin=ThreadOrigin(channel=requester.channel, owner=requester.user, nsfw=_is_nsfw(channel)),
         )
-        if request is None:
-            return
-        status = await self._acknowledged(interaction, request)
-        if status is None:
-            return
-        try:
-            if in_thread:
-                thread_id = str(interaction.channel_id)
-            else:
-                thread = await status.create_thread(
-                    name=discord_ui.thread_name(request.prompt), auto_archive_duration=AUTO_ARCHIVE_MINUTES
-                )
-                thread_id = str(thread.id)
-        except discord.HTTPException as exc:
-            self.core.give_back(request)
-            await self._edit_quietly(interaction, self._setup_problem(exc))
-            return
-        origin = ThreadOrigin(channel=requester.channel, owner=requester.user, nsfw=_is_nsfw(channel))
-        reply = {"status_channel": str(status.channel.id), "status_message": str(status.id)}
-        await self.core.enqueue_soon(_addressed(request, thread_id, reply), thread_origin=(thread_id, origin))
+        build = lambda: check_request(  # noqa: E731
+            self.settings, options, requester=requester, event_id=str(interaction.id)
+        )
+        await self.core.intake(port, build, claim=True)
 
     # --- buttons and the refine modal ------------------------------------------------------------
 
@@ -113,15 +97,11 @@ class DiscordFrontend:
     async def _submit_follow_up(
         self, interaction: discord.Interaction, requester: Requester, follow_up: followups.FollowUp
     ) -> None:
-        request = await self._admitted(
-            interaction, lambda: self.core.check_follow_up(requester, follow_up, event_id=str(interaction.id))
+        port = InteractionPort(interaction, thread=requester.thread or "")
+        build = lambda: self.core.check_follow_up(  # noqa: E731
+            requester, follow_up, event_id=str(interaction.id)
         )
-        if request is None:
-            return
-        status = await self._acknowledged(interaction, request)
-        if status is not None:
-            reply = {"status_channel": str(status.channel.id), "status_message": str(status.id)}
-            await self.core.enqueue_soon(_addressed(request, requester.thread or "", reply))
+        await self.core.intake(port, build, claim=False)  # claimed before the turn was looked up
 
     # --- thread replies (gateway) ----------------------------------------------------------------
 
@@ -138,33 +118,10 @@ class DiscordFrontend:
         if not self.core.claim_event(PLATFORM, workspace, f"message-{message.id}"):
             return
         requester = self._message_requester(message, origin)
-        try:
-            request = self.core.check_reply(requester, message.content, event_id=f"message-{message.id}")
-            self.core.admit(request)
-        except (InvalidRequest, Refused) as exc:
-            await self._answer_reply(message, "❌", str(exc))
-            return
-        try:
-            await self.core.moderate_soon(request)
-        except Refused as exc:
-            self.core.give_back(request)
-            await self._answer_reply(message, "❌", str(exc))
-            return
-        try:
-            await message.add_reaction("⏳")
-            status = await message.reply(
-                self._queued_line(request), allowed_mentions=NO_MENTIONS, mention_author=False
-            )
-        except discord.HTTPException as exc:
-            self.core.give_back(request)
-            log.warning("discord: could not answer a reply: %s %s", exc.status, exc.code)
-            return
-        reply = {
-            "status_channel": thread_id,
-            "status_message": str(status.id),
-            "reply_message": str(message.id),
-        }
-        await self.core.enqueue_soon(_addressed(request, thread_id, reply))
+        build = lambda: self.core.check_reply(  # noqa: E731
+            requester, message.content, event_id=f"message-{message.id}"
+        )
+        await self.core.intake(ReplyPort(message, thread_id), build, claim=False)
 
     # --- ℹ️ Info, 🗑️ Delete, /quota -----------------------------------------------------------------
 
@@ -196,46 +153,9 @@ class DiscordFrontend:
 
     # --- helpers ---------------------------------------------------------------------------------
 
-    async def _acknowledged(
-        self, interaction: discord.Interaction, request: ImageRequest
-    ) -> discord.InteractionMessage | None:
-        """Defer, moderate, then turn the response into the public status message; None when the
-        request stops here (its admission given back, the member told why)."""
-        await interaction.response.defer(thinking=True)
-        try:
-            await self.core.moderate_soon(request)  # a network call, so after the defer
-        except Refused as exc:
-            self.core.give_back(request)
-            try:  # the public "thinking…" makes way for a private answer
-                await interaction.delete_original_response()
-            except discord.HTTPException as error:
-                log.warning("discord: could not remove a refused request's response: %s", error.status)
-            await interaction.followup.send(str(exc), ephemeral=True, allowed_mentions=NO_MENTIONS)
-            return None
-        try:
-            return await _edit_original(interaction, self._queued_line(request))
-        except discord.HTTPException as exc:
-            self.core.give_back(request)
-            log.warning("discord: could not post a status message: %s %s", exc.status, exc.code)
-            return None
-
     def _claim(self, interaction: discord.Interaction) -> bool:
         """Discord may deliver an interaction twice; only the first delivery does anything."""
         return self.core.claim_event(PLATFORM, str(interaction.guild_id or "dm"), str(interaction.id))
-
-    async def _admitted(
-        self, interaction: discord.Interaction, build: Callable[[], ImageRequest], *, claim: bool = False
-    ) -> ImageRequest | None:
-        """Build (validate) the request and charge the quota; on a refusal or bad input, tell the
-        member privately. With `claim`, the interaction is also claimed in the admission's round
-        trip: None for a redelivery, which must do nothing."""
-        try:
-            request = build()
-            first_delivery = self.core.admit(request, claim=claim)
-        except (InvalidRequest, Refused) as exc:
-            await self._tell(interaction, str(exc))
-            return None
-        return request if first_delivery else None
 
     async def _thread_turn(
         self, interaction: discord.Interaction, job_id: str
@@ -282,10 +202,6 @@ class DiscordFrontend:
             reply={"upload_limit": str(guild.filesize_limit)},
         )
 
-    def _queued_line(self, request: ImageRequest) -> str:
-        """The first status: the place the job is about to take (workers keep it moving from there)."""
-        return discord_ui.status_line(request, self.core.queued_text(request))
-
     @staticmethod
     def _setup_problem(exc: discord.HTTPException) -> str:
         if isinstance(exc, discord.Forbidden):
@@ -314,6 +230,88 @@ class DiscordFrontend:
             await message.reply(text, allowed_mentions=NO_MENTIONS, mention_author=False)
         except discord.HTTPException as exc:
             log.warning("discord: could not answer a reply: %s %s", exc.status, exc.code)
+
+
+class InteractionPort:
+    """The intake port of a command, button or form: deferred, then the response becomes the status
+    message (with a thread under it, for a new /imagine outside a thread)."""
+
+    def __init__(
+        self, interaction: discord.Interaction, *, thread: str | None, origin: ThreadOrigin | None = None
+    ) -> None:
+        self._interaction = interaction
+        self._thread = thread  # None: open one under the status message
+        self._origin = origin
+
+    async def tell(self, text: str) -> None:
+        interaction = self._interaction
+        if interaction.response.is_done():  # the public "thinking…" makes way for a private answer
+            try:
+                await interaction.delete_original_response()
+            except discord.HTTPException as error:
+                log.warning("discord: could not remove a refused request's response: %s", error.status)
+        await DiscordFrontend._tell(interaction, text)
+
+    async def acknowledge(self) -> None:
+        await self._interaction.response.defer(thinking=True)
+
+    async def duplicate(self) -> None:
+        """A redelivered interaction was answered by whoever took it first."""
+
+    async def open(self, request: ImageRequest, status: str) -> Opened | None:
+        interaction = self._interaction
+        try:
+            message = await _edit_original(interaction, discord_ui.status_line(request, status))
+        except discord.HTTPException as exc:
+            log.warning("discord: could not post a status message: %s %s", exc.status, exc.code)
+            return None
+        reply = {"status_channel": str(message.channel.id), "status_message": str(message.id)}
+        if self._thread is not None:  # in a thread already: it becomes ours, unless it already is
+            origin = (self._thread, self._origin) if self._origin is not None else None
+            return Opened(_addressed(request, self._thread, reply), origin)
+        try:
+            thread = await message.create_thread(
+                name=discord_ui.thread_name(request.prompt), auto_archive_duration=AUTO_ARCHIVE_MINUTES
+            )
+        except discord.HTTPException as exc:
+            await DiscordFrontend._edit_quietly(interaction, DiscordFrontend._setup_problem(exc))
+            return None
+        origin = (str(thread.id), self._origin) if self._origin is not None else None
+        return Opened(_addressed(request, str(thread.id), reply), origin)
+
+
+class ReplyPort:
+    """The intake port of a message in one of our threads: ⏳ on it, and a reply as the status."""
+
+    def __init__(self, message: discord.Message, thread_id: str) -> None:
+        self._message = message
+        self._thread_id = thread_id
+
+    async def tell(self, text: str) -> None:
+        await DiscordFrontend._answer_reply(self._message, "❌", text)
+
+    async def acknowledge(self) -> None:
+        """A message needs no acknowledgement; ⏳ comes with the status."""
+
+    async def duplicate(self) -> None:
+        """The same message again: it was answered the first time."""
+
+    async def open(self, request: ImageRequest, status: str) -> Opened | None:
+        message = self._message
+        try:
+            await message.add_reaction("⏳")
+            posted = await message.reply(
+                discord_ui.status_line(request, status), allowed_mentions=NO_MENTIONS, mention_author=False
+            )
+        except discord.HTTPException as exc:
+            log.warning("discord: could not answer a reply: %s %s", exc.status, exc.code)
+            return None
+        reply = {
+            "status_channel": self._thread_id,
+            "status_message": str(posted.id),
+            "reply_message": str(message.id),
+        }
+        return Opened(_addressed(request, self._thread_id, reply))
 
 
 class RefineModal(discord.ui.Modal):

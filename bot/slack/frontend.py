@@ -20,12 +20,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import followups
 from bot.answers_first import AnswersFirst
-from bot.core import ImagineCore
+from bot.core import ImagineCore, Opened
 from bot.flags import flags_help_line
 from bot.slack import ui as slack_ui
 from shared import keys, messages
 from shared.durations import humanize_seconds
-from shared.errors import InvalidRequest, Refused
+from shared.errors import InvalidRequest
 from shared.request import ImageRequest, Requester
 from shared.threads import ThreadOrigin
 
@@ -79,15 +79,9 @@ class SlackFrontend:
             await ack(text=help_text(self.settings.config.presets))
             return
         requester = _requester(body["team_id"], body["channel_id"], body["user_id"], body.get("user_name"))
-        try:
-            request = self.core.check_typed(requester, text, event_id=body["trigger_id"])
-            first_delivery = self.core.admit(request, claim=True)
-        except (InvalidRequest, Refused) as exc:
-            await ack(text=str(exc))  # a slash command's answer is seen by the member alone
-            return
-        await ack()
-        if first_delivery:
-            self.spawn(self._start(client, request, thread_ts=None, respond=respond))
+        port = SlackPort(self, client, requester, thread_ts=None, tell_in=None, ack=ack, respond=respond)
+        build = lambda: self.core.check_typed(requester, text, event_id=body["trigger_id"])  # noqa: E731
+        await self.core.intake(port, build, later=self.spawn)
 
     # --- thread replies and mentions -------------------------------------------------------------
 
@@ -125,30 +119,20 @@ class SlackFrontend:
             await self._refine(client, team, event, text, origin)
             return
         requester = _requester(team, event["channel"], event["user"], None)
-        try:
-            request = self.core.check_typed(requester, text, event_id=_message_event(event))
-            if not self.core.admit(request, claim=True):
-                return
-        except (InvalidRequest, Refused) as exc:
-            await self._tell(client, event["channel"], event["user"], str(exc), thread_ts=thread_ts)
-            return
-        await self._start(client, request, thread_ts=thread_ts or event["ts"], respond=None)
+        port = SlackPort(self, client, requester, thread_ts=thread_ts or event["ts"], tell_in=thread_ts)
+        build = lambda: self.core.check_typed(requester, text, event_id=_message_event(event))  # noqa: E731
+        await self.core.intake(port, build)
 
     async def _refine(
         self, client: AsyncWebClient, team: str, event: dict[str, Any], text: str, origin: ThreadOrigin
     ) -> None:
         channel, thread_ts, user = event["channel"], event["thread_ts"], event["user"]
         requester = _requester(team, channel, user, None, thread=thread_ts)
-        try:
-            request = self.core.check_reply(requester, text, event_id=_message_event(event))
-            if not self.core.admit(request, claim=True):
-                return  # Slack retried the event, or both the message and the mention arrived
-        except (InvalidRequest, Refused) as exc:
-            await self._react_quietly(client, channel, event["ts"], "x")
-            await self._tell(client, channel, user, str(exc), thread_ts=thread_ts)
-            return
-        await self._react_quietly(client, channel, event["ts"], "hourglass_flowing_sand")
-        await self._start(client, request, thread_ts=thread_ts, respond=None, reply_ts=event["ts"])
+        port = SlackPort(
+            self, client, requester, thread_ts=thread_ts, tell_in=thread_ts, reply_ts=event["ts"]
+        )
+        build = lambda: self.core.check_reply(requester, text, event_id=_message_event(event))  # noqa: E731
+        await self.core.intake(port, build)  # a retried event, or both message and mention: claimed once
 
     # --- buttons and the refine modal ------------------------------------------------------------
 
@@ -188,14 +172,10 @@ class SlackFrontend:
         make = press.action.make
         assert make is not None  # Slack shows the actions that make a job, and the form
         event_id = f"action-{action.get('action_ts') or time.time()}-{user}"
-        try:
-            request = self.core.check_follow_up(requester, make(turn, press.index), event_id=event_id)
-            if not self.core.admit(request, claim=True):
-                return
-        except (InvalidRequest, Refused) as exc:
-            await self._tell(client, channel, user, str(exc), thread_ts=thread_ts)
-            return
-        await self._start(client, request, thread_ts=thread_ts, respond=None)
+        follow_up = make(turn, press.index)
+        port = SlackPort(self, client, requester, thread_ts=thread_ts, tell_in=thread_ts)
+        build = lambda: self.core.check_follow_up(requester, follow_up, event_id=event_id)  # noqa: E731
+        await self.core.intake(port, build)
 
     async def _open_refine_modal(
         self, client: AsyncWebClient, trigger_id: str, job_id: str, channel: str, thread_ts: str
@@ -235,18 +215,23 @@ class SlackFrontend:
         text = view["state"]["values"]["instruction"]["instruction"].get("value") or ""
         team, user = body["team"]["id"], body["user"]["id"]
         requester = _requester(team, metadata["channel"], user, None, thread=metadata["thread"])
-        try:
+
+        def build() -> ImageRequest:
             turn = self.core.turn(requester, metadata["job"])
             if turn is None:
                 raise InvalidRequest(messages.turn_forgotten(self._ttl_days()))
-            request = self.core.check_refinement(requester, turn, text, event_id=f"view-{view['id']}")
-            first_delivery = self.core.admit(request, claim=True)
-        except (InvalidRequest, Refused) as exc:
-            await ack(response_action="errors", errors={"instruction": str(exc)[:150]})
-            return
-        await ack()
-        if first_delivery:
-            self.spawn(self._start(client, request, thread_ts=metadata["thread"], respond=None))
+            return self.core.check_refinement(requester, turn, text, event_id=f"view-{view['id']}")
+
+        port = SlackPort(
+            self,
+            client,
+            requester,
+            thread_ts=metadata["thread"],
+            tell_in=metadata["thread"],
+            ack=ack,
+            form_field="instruction",
+        )
+        await self.core.intake(port, build, later=self.spawn)
 
     # --- App Home --------------------------------------------------------------------------------
 
@@ -275,53 +260,6 @@ class SlackFrontend:
             log.warning("slack: could not publish the App Home tab: %s", exc.response.get("error"))
 
     # --- helpers ---------------------------------------------------------------------------------
-
-    async def _start(
-        self,
-        client: AsyncWebClient,
-        request: ImageRequest,
-        *,
-        thread_ts: str | None,
-        respond,
-        reply_ts: str | None = None,
-    ) -> None:
-        """Moderate, post the parent (or, in a thread, the status) message, enqueue the admitted request."""
-        who = request.requester
-        try:
-            await self.core.moderate_soon(request)
-        except Refused as exc:
-            self.core.give_back(request)
-            if reply_ts:
-                await self._react_quietly(client, who.channel, reply_ts, "x")
-            if respond is not None:
-                await respond(text=str(exc), response_type="ephemeral")
-            else:
-                await self._tell(client, who.channel, who.user, str(exc), thread_ts=thread_ts)
-            return
-        text = slack_ui.status_line(request, self.core.queued_text(request))
-        try:
-            posted = await client.chat_postMessage(channel=who.channel, text=text, thread_ts=thread_ts)
-        except SlackApiError as exc:
-            self.core.give_back(request)
-            error = str(exc.response.get("error", ""))
-            log.warning("slack: could not post the status message: %s", error)
-            reason = (
-                messages.slack_not_in_channel() if error == "not_in_channel" else messages.platform_error(0)
-            )
-            if respond is not None:
-                await respond(text=reason, response_type="ephemeral")
-            return
-        status_ts = posted["ts"]
-        thread = thread_ts or status_ts
-        origin = (origin_id(who.channel, thread), ThreadOrigin(channel=who.channel, owner=who.user))
-        reply = {"status_channel": who.channel, "status_ts": status_ts}
-        if reply_ts:
-            reply["reply_ts"] = reply_ts
-        requester = who.model_copy(update={"thread": thread, "reply": {**who.reply, **reply}})
-        await self.core.enqueue_soon(
-            request.model_copy(update={"requester": requester}), thread_origin=origin
-        )
-        self._remember(requester, request.instruction or request.prompt, thread)
 
     async def _tell(
         self, client: AsyncWebClient, channel: str, user: str, text: str, *, thread_ts: str | None
@@ -361,6 +299,93 @@ class SlackFrontend:
 
     def _ttl_days(self) -> float:
         return self.settings.config.threads.ttl_days
+
+
+class SlackPort:
+    """The intake port of one Slack event: `ack` where Slack waits for one (a command, a form), a
+    private answer otherwise, and the status message posted as the parent of a new thread (or in the
+    thread the request came from)."""
+
+    def __init__(
+        self,
+        frontend: SlackFrontend,
+        client: AsyncWebClient,
+        requester: Requester,
+        *,
+        thread_ts: str | None,
+        ack=None,
+        respond=None,
+        tell_in: str | None,
+        reply_ts: str | None = None,
+        form_field: str | None = None,
+    ) -> None:
+        self._frontend, self._client, self._who = frontend, client, requester
+        self._thread_ts = thread_ts  # None: the status message starts a thread of its own
+        self._ack, self._respond = ack, respond
+        self._reply_ts = reply_ts  # a member's reply in the thread: ⏳ on it, then ✅ or ❌
+        self._tell_in = tell_in  # the thread a private answer shows in (None: the channel)
+        self._form_field = form_field  # a form shows a refusal under its field
+        self._acked = False
+
+    async def tell(self, text: str) -> None:
+        who = self._who
+        if self._ack is not None and not self._acked:  # the ack's own answer is private
+            self._acked = True
+            if self._form_field is not None:
+                await self._ack(response_action="errors", errors={self._form_field: text[:150]})
+            else:
+                await self._ack(text=text)
+            return
+        if self._reply_ts:
+            await self._frontend._react_quietly(self._client, who.channel, self._reply_ts, "x")
+        if self._respond is not None:
+            await self._respond(text=text, response_type="ephemeral")
+        else:
+            await self._frontend._tell(self._client, who.channel, who.user, text, thread_ts=self._tell_in)
+
+    async def duplicate(self) -> None:
+        if self._ack is not None and not self._acked:  # Slack awaits an ack for a retry too
+            self._acked = True
+            await self._ack()
+
+    async def acknowledge(self) -> None:
+        if self._ack is not None and not self._acked:
+            self._acked = True
+            await self._ack()
+        if self._reply_ts:
+            await self._frontend._react_quietly(
+                self._client, self._who.channel, self._reply_ts, "hourglass_flowing_sand"
+            )
+
+    async def open(self, request: ImageRequest, status: str) -> Opened | None:
+        who = self._who
+        text = slack_ui.status_line(request, status)
+        try:
+            posted = await self._client.chat_postMessage(
+                channel=who.channel, text=text, thread_ts=self._thread_ts
+            )
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", ""))
+            log.warning("slack: could not post the status message: %s", error)
+            if self._respond is not None:
+                reason = (
+                    messages.slack_not_in_channel()
+                    if error == "not_in_channel"
+                    else messages.platform_error(0)
+                )
+                await self._respond(text=reason, response_type="ephemeral")
+            return None
+        status_ts = posted["ts"]
+        thread = self._thread_ts or status_ts
+        reply = {"status_channel": who.channel, "status_ts": status_ts}
+        if self._reply_ts:
+            reply["reply_ts"] = self._reply_ts
+        requester = request.requester.model_copy(
+            update={"thread": thread, "reply": {**request.requester.reply, **reply}}
+        )
+        self._frontend._remember(requester, request.instruction or request.prompt, thread)
+        origin = (origin_id(who.channel, thread), ThreadOrigin(channel=who.channel, owner=who.user))
+        return Opened(request.model_copy(update={"requester": requester}), origin)
 
 
 def help_text(presets) -> str:
