@@ -10,10 +10,11 @@ from pathlib import Path
 
 import click
 
+from shared.backends import BACKEND_NAMES
 from shared.errors import ConfigError, ImagineError, InvalidRequest, Refused
 from shared.logs import configure_logging
 from shared.request import Requester, RequestOptions
-from shared.settings import BACKENDS, Settings, load_settings
+from shared.settings import Settings, load_settings
 
 EXIT_OTHER, EXIT_INVALID, EXIT_REFUSED = 1, 2, 3
 
@@ -69,7 +70,9 @@ def cli(ctx: click.Context, env_file: str) -> None:
     help="Let a language model expand the prompt (default: the config's).",
 )
 @click.option("--model", default=None, help="Image model, where the backend offers several.")
-@click.option("--backend", default=None, help=f"One of {', '.join(BACKENDS)} (default: IMAGINE_BACKEND).")
+@click.option(
+    "--backend", default=None, help=f"One of {', '.join(BACKEND_NAMES)} (default: IMAGINE_BACKEND)."
+)
 @click.option("--user", default=None, help="Whose quota to use (default: your login name).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True)
 @click.option(
@@ -103,7 +106,7 @@ def generate(
 
 
 @cli.command()
-@click.option("--backend", type=click.Choice(BACKENDS), default=None, help="Default: IMAGINE_BACKEND.")
+@click.option("--backend", type=click.Choice(BACKEND_NAMES), default=None, help="Default: IMAGINE_BACKEND.")
 @click.option("--queues", default=None, help="Comma-separated queue names (default: the backend's queue).")
 @click.option("--burst", is_flag=True, help="Drain the queue, then exit.")
 @click.option("--log-level", default="INFO", show_default=True)

@@ -9,8 +9,10 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
 
+from shared.backends import BACKENDS
 from shared.redis_conn import safe_url
 from shared.settings import Settings
 
@@ -31,22 +33,22 @@ class Check:
 
 
 def run_checks(settings: Settings) -> Iterator[Check]:
-    steps: list[Callable[[Settings], Iterator[Check]]] = [
-        _config,
-        _redis,
-        _discord,
-        _slack,
-        _openai,
-        _diffusers,
-    ]
+    steps: list[Callable[[Settings], Iterator[Check]]] = [_config, _redis, _discord, _slack]
+    steps += [_backend_check(spec.doctor) for spec in BACKENDS.values() if spec.doctor]
     for step in steps:
-        name = step.__name__.strip("_")
+        name = step.__name__.strip("_").removeprefix("check_")
         try:
             yield from step(settings)
         except ModuleNotFoundError as exc:  # a token set for a platform whose extra is not installed
             yield Check(name, False, f"{exc.name} is not installed → pip install 'imagine-bot[{name}]'")
         except Exception as exc:  # a check that breaks must not hide the others
             yield Check(name, False, f"the check itself failed: {type(exc).__name__}: {exc}")
+
+
+def _backend_check(path: str) -> Callable[[Settings], Iterator[Check]]:
+    """A backend's doctor check, named in shared/backends.py."""
+    module, _, name = path.partition(":")
+    return getattr(import_module(module), name)
 
 
 def _config(settings: Settings) -> Iterator[Check]:
@@ -162,7 +164,7 @@ def _slack(settings: Settings) -> Iterator[Check]:
             )
 
 
-def _openai(settings: Settings) -> Iterator[Check]:
+def check_openai(settings: Settings) -> Iterator[Check]:
     if settings.openai_api_key is None:
         return
     import openai
@@ -199,7 +201,7 @@ def _openai(settings: Settings) -> Iterator[Check]:
             )
 
 
-def _diffusers(settings: Settings) -> Iterator[Check]:
+def check_diffusers(settings: Settings) -> Iterator[Check]:
     model = settings.diffusers_model
     if not model:
         return

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from shared.backends import BACKENDS
 from shared.chat_text import ACTION_PREFIX, JOB_ID_PATTERN
 from shared.request import SIZE_MAX, SIZE_STEP, JobKind, RequestOptions
 from shared.threads import Turn
@@ -55,7 +56,7 @@ def upscale(turn: Turn, index: int) -> FollowUp:
     index = _checked_index(turn, index)
     seed = turn.seeds[index] if index < len(turn.seeds) else None
     options = replace(_options_of(turn, seed=seed), count=1)
-    if turn.backend == "openai":  # fixed sizes: the upscale is the best render at the largest of them
+    if BACKENDS[turn.backend].fixed_sizes:  # the upscale is the best render at the largest size
         return FollowUp(replace(options, quality="high"), "upscale", turn.job_id, index)
     factor = min(UPSCALE_FACTOR, SIZE_MAX / max(turn.width, turn.height))
     width, height = (_multiple_of_step(side * factor) for side in (turn.width, turn.height))
@@ -72,7 +73,7 @@ def _options_of(turn: Turn, *, seed: int | None) -> RequestOptions:
         quality=turn.quality,
         style=turn.style,
         backend=turn.backend,
-        model=turn.model if turn.backend == "openai" else None,
+        model=turn.model if BACKENDS[turn.backend].pickable_models else None,
     )
 
 

@@ -64,9 +64,7 @@ class JobsConfig(BaseModel):
     retry_intervals: list[int] = Field(default_factory=lambda: [2, 10, 30])
     result_ttl_seconds: int = Field(default=86400, ge=60)
     position_update_ms: int = Field(default=1000, ge=0)  # how often waiting jobs hear their place; 0: always
-    timeout_seconds: dict[str, int] = Field(
-        default_factory=lambda: {"placeholder": 120, "openai": 300, "diffusers": 900}
-    )
+    timeout_seconds: dict[str, int] = Field(default_factory=dict)  # per backend; default: its own
 
     @field_validator("retry_intervals")
     @classmethod

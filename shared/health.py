@@ -13,9 +13,9 @@ from rq import Worker
 from rq.job import Job
 
 from shared import messages
+from shared.backends import BACKEND_NAMES
 from shared.queue import SERIALIZER, queue_key, queue_name
 from shared.recovery import is_alive
-from shared.settings import BACKENDS
 
 STALE_QUEUE_SECONDS = 600  # a job waiting longer than this is worth a warning even with workers
 
@@ -72,7 +72,7 @@ def check_health(redis: Redis, default_backend: str) -> Health:
                 seconds_since_heartbeat=round(now - beat, 1) if beat else None,
             )
         )
-    for backend in BACKENDS:
+    for backend in BACKEND_NAMES:
         name = queue_name(backend)
         depth = int(redis.llen(queue_key(backend)))
         live = sum(1 for w in health.workers if w.alive and name in w.queues)

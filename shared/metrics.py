@@ -14,8 +14,8 @@ from prometheus_client.registry import Collector
 from redis import Redis
 from redis.exceptions import RedisError
 
+from shared.backends import BACKEND_NAMES
 from shared.queue import queue_key, queue_name
-from shared.settings import BACKENDS
 
 SECONDS_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600, 1800)
 
@@ -85,9 +85,9 @@ class QueueDepth(Collector):
         family = GaugeMetricFamily("imagine_queue_depth", "Jobs waiting in each queue.", labels=["queue"])
         try:
             pipe = self._redis.pipeline(transaction=False)
-            for backend in BACKENDS:
+            for backend in BACKEND_NAMES:
                 pipe.llen(queue_key(backend))
-            for backend, depth in zip(BACKENDS, pipe.execute(), strict=True):
+            for backend, depth in zip(BACKEND_NAMES, pipe.execute(), strict=True):
                 family.add_metric([queue_name(backend)], depth)
         except RedisError:
             pass  # no sample beats a wrong one; `imagine health` says why

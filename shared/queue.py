@@ -16,6 +16,7 @@ from rq.serializers import JSONSerializer
 from rq.worker_registration import WORKERS_BY_QUEUE_KEY
 
 from shared import keys
+from shared.backends import BACKENDS
 from shared.config import JobsConfig
 from shared.quota import Admission, Quota
 from shared.recovery import count_live_workers
@@ -131,7 +132,9 @@ class JobQueue:
                 kwargs={"request": request.model_dump(mode="json")},
                 job_id=job_id,
                 unique=True,
-                timeout=self._jobs.timeout_seconds.get(request.backend, 600),
+                timeout=self._jobs.timeout_seconds.get(
+                    request.backend, BACKENDS[request.backend].timeout_seconds
+                ),
                 result_ttl=self._jobs.result_ttl_seconds,
                 failure_ttl=self._jobs.result_ttl_seconds,
                 retry=Retry(max=self._jobs.retries, interval=self._jobs.retry_intervals)

@@ -11,10 +11,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared import messages, sizes
+from shared import messages
+from shared.backends import BACKENDS
 from shared.config import AppConfig
 from shared.errors import InvalidRequest
-from shared.settings import BACKENDS
 
 JobKind = Literal["imagine", "refine", "reroll", "variation", "upscale"]
 Quality = Literal["auto", "low", "medium", "high"]
@@ -142,14 +142,16 @@ def build_request(
     if style is not None and style not in config.presets:
         raise InvalidRequest(messages.unknown_choice("style", style, sorted(config.presets)))
     backend = (options.backend or default_backend).strip().lower()
-    if backend not in BACKENDS:
+    spec = BACKENDS.get(backend)
+    if spec is None:
         raise InvalidRequest(messages.unknown_choice("backend", backend, BACKENDS))
     model = (options.model or "").strip() or None
-    if backend == "openai":
-        model = model or config.openai.default_model
-        if model not in config.openai.models:
-            raise InvalidRequest(messages.unknown_choice("model", model, config.openai.models))
-        sizes.openai_size(model, width, height, aspect)  # raises for sizes the model cannot draw
+    choices = spec.models(config)
+    if choices:  # a backend whose members pick among models; others draw with their own
+        model = model or spec.default_model(config)
+        if model not in choices:
+            raise InvalidRequest(messages.unknown_choice("model", str(model), choices))
+        spec.check_size(model, width, height, aspect)  # raises for sizes the model cannot draw
     return ImageRequest(
         event_id=event_id,
         requester=requester,

@@ -7,10 +7,10 @@ from pathlib import Path
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.backends import BACKEND_NAMES
 from shared.config import AppConfig, load_config
 from shared.errors import ConfigError
 
-BACKENDS = ("placeholder", "openai", "diffusers")
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
 
 
@@ -75,6 +75,6 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_input=False)
         )
         raise ConfigError(f"environment: {problems}") from None
-    if settings.backend not in BACKENDS:
-        raise ConfigError(f"IMAGINE_BACKEND={settings.backend!r}: choose one of {', '.join(BACKENDS)}")
+    if settings.backend not in BACKEND_NAMES:
+        raise ConfigError(f"IMAGINE_BACKEND={settings.backend!r}: choose one of {', '.join(BACKEND_NAMES)}")
     return settings.model_copy(update={"config": load_config(settings.config_path)})

@@ -8,6 +8,7 @@ import discord
 from discord import app_commands
 
 from bot.discord.frontend import DiscordFrontend
+from shared.backends import BACKENDS
 from shared.request import MAX_SEED, RequestOptions
 from shared.settings import Settings
 
@@ -20,7 +21,7 @@ def add_commands(tree: app_commands.CommandTree, frontend: DiscordFrontend, sett
     config = settings.config
     prompt_max = min(DISCORD_STRING_MAX, config.limits.prompt_max_chars)
     negative_max = max(1, min(DISCORD_STRING_MAX, config.limits.negative_max_chars))
-    models = config.openai.models if settings.backend == "openai" else []
+    models = BACKENDS[settings.backend].models(config)  # the default backend's, if members pick
 
     @app_commands.command(name="imagine", description="Generate images from a prompt")
     @app_commands.describe(

@@ -1,7 +1,8 @@
-"""Image backends, built by name; each heavy library is imported only when its backend is chosen."""
+"""Image backends, built by name from shared/backends.py; each library is imported only when chosen."""
 
 from __future__ import annotations
 
+from shared.backends import BACKENDS
 from shared.errors import ConfigError
 from shared.settings import Settings
 from workers.backends.base import GeneratedImage, Generation, GenerationTask, ImageBackend
@@ -10,22 +11,17 @@ __all__ = ["GeneratedImage", "Generation", "GenerationTask", "ImageBackend", "bu
 
 
 def build_backend(name: str, settings: Settings) -> ImageBackend:
-    """The backend a worker loads once for its whole life."""
-    if name == "placeholder":
-        from workers.backends.placeholder import PlaceholderBackend
-
-        return PlaceholderBackend(delay=settings.placeholder_delay)
-    if name == "openai":
-        from workers.backends.openai import OpenAIBackend
-
-        return OpenAIBackend(settings)
-    if name == "diffusers":
-        try:
-            from workers.backends.diffusers import DiffusersBackend
-        except ImportError as exc:
-            raise ConfigError(
-                f"the diffusers backend needs the gpu extra ({exc.name} is missing): "
-                "pip install 'imagine-bot[gpu]'"
-            ) from None
-        return DiffusersBackend(settings)
-    raise ConfigError(f"unknown backend {name!r}")
+    """The backend a worker loads once for its whole life (its library is imported only here)."""
+    spec = BACKENDS.get(name)
+    if spec is None:
+        raise ConfigError(f"unknown backend {name!r}: choose one of {', '.join(BACKENDS)}")
+    try:
+        backend_class = spec.load()
+    except ImportError as exc:
+        if spec.extra is None:
+            raise
+        raise ConfigError(
+            f"the {name} backend needs the {spec.extra} extra ({exc.name} is missing): "
+            f"pip install 'imagine-bot[{spec.extra}]'"
+        ) from None
+    return backend_class(settings)

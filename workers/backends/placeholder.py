@@ -10,6 +10,7 @@ import time
 
 from PIL import Image, ImageDraw, ImageFont
 
+from shared.settings import Settings
 from workers.backends.base import GeneratedImage, Generation, GenerationTask
 
 MODEL_NAME = "placeholder"
@@ -21,8 +22,8 @@ class PlaceholderBackend:
     name = "placeholder"
     supports_edit = True
 
-    def __init__(self, *, delay: float = 0.0) -> None:
-        self._delay = delay
+    def __init__(self, settings: Settings) -> None:
+        self._delay = settings.placeholder_delay  # IMAGINE_PLACEHOLDER_DELAY: pretend to work (demos, tests)
 
     def generate(self, task: GenerationTask) -> Generation:
         if self._delay:

@@ -1,0 +1,69 @@
+"""Every image backend, declared once: its name, where its code lives, the extra its library needs,
+the models members may pick, its size rule and its `imagine doctor` check.
+
+Workers build a backend from its `factory` (imported there alone, so frontends never load torch or
+a vendor SDK); request validation, the command line, health, metrics, the slash command, follow-ups
+and doctor read the same table. Adding a backend is its module in workers/backends/ and one entry here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import import_module
+from typing import Any
+
+from shared import sizes
+from shared.config import AppConfig
+
+
+def _no_models(config: AppConfig) -> list[str]:
+    return []
+
+
+def _any_size(model: str, width: int, height: int, aspect: str | None) -> None:
+    """Self-hosted models draw the size asked (within the request's own limits)."""
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    name: str
+    factory: str  # "module:Class", built once per worker process as Class(settings)
+    extra: str | None = None  # the pip extra its library needs
+    models: Callable[[AppConfig], list[str]] = _no_models  # what members may pick; [] = the backend's own
+    default_model: Callable[[AppConfig], str | None] = lambda config: None
+    check_size: Callable[[str, int, int, str | None], Any] = _any_size  # raises InvalidRequest
+    fixed_sizes: bool = False  # a few sizes only: an upscale asks for the best quality instead
+    pickable_models: bool = False  # members choose among `models` (a follow-up keeps their choice)
+    doctor: str | None = None  # "module:function": settings -> the check's lines
+    timeout_seconds: int = 300  # a job's default time limit on a worker
+
+    def load(self) -> type:
+        module, _, name = self.factory.partition(":")
+        return getattr(import_module(module), name)
+
+
+BACKENDS: dict[str, BackendSpec] = {
+    spec.name: spec
+    for spec in (
+        BackendSpec("placeholder", "workers.backends.placeholder:PlaceholderBackend", timeout_seconds=120),
+        BackendSpec(
+            "openai",
+            "workers.backends.openai:OpenAIBackend",
+            models=lambda config: config.openai.models,
+            default_model=lambda config: config.openai.default_model,
+            check_size=sizes.openai_size,
+            fixed_sizes=True,
+            pickable_models=True,
+            doctor="bot.doctor:check_openai",
+        ),
+        BackendSpec(
+            "diffusers",
+            "workers.backends.diffusers:DiffusersBackend",
+            extra="gpu",
+            doctor="bot.doctor:check_diffusers",
+            timeout_seconds=900,
+        ),
+    )
+}
+BACKEND_NAMES = tuple(BACKENDS)
