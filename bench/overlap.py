@@ -27,6 +27,7 @@ from rq.job import Job  # noqa: E402
 
 from bench._common import background, private_redis, python, table  # noqa: E402
 from bot.core import ImagineCore  # noqa: E402
+from shared import keys  # noqa: E402
 from shared.config import load_config  # noqa: E402
 from shared.queue import SERIALIZER  # noqa: E402
 from shared.request import ImageRequest, Requester  # noqa: E402
@@ -71,7 +72,7 @@ def run(platform: str, jobs: int, generate: float, upload: float, config: Path) 
         )
         key = SigningKey.generate().verify_key.encode().hex()
         with background(worker, env), background(frontend, {**env, "DISCORD_PUBLIC_KEY": key}):
-            wait_until(lambda: client.keys("imagine:alive:*"), timeout=30, what="the worker")
+            wait_until(lambda: client.keys(keys.worker_alive("*")), timeout=30, what="the worker")
             settings = Settings(_env_file=None, redis_url=url).model_copy(
                 update={"config": load_config(config)}
             )

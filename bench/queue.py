@@ -31,6 +31,7 @@ from rq.job import Job  # noqa: E402
 
 from bench._common import background, percentile, private_redis, python, table  # noqa: E402
 from bot.core import ImagineCore  # noqa: E402
+from shared import keys  # noqa: E402
 from shared.config import QuotaConfig, load_config  # noqa: E402
 from shared.queue import SERIALIZER  # noqa: E402
 from shared.quota import Quota  # noqa: E402
@@ -113,7 +114,7 @@ def ours(url: str, config_path: Path, jobs: int, samples: int) -> Run:
     with background(
         python("-m", "bot.cli", "worker", "--backend", "placeholder", "--log-level", "WARNING"), env
     ):
-        wait_for_worker(client, "imagine:alive:*")
+        wait_for_worker(client, keys.worker_alive("*"))
         latencies = []
         for i in range(samples):
             start = time.perf_counter()

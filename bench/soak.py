@@ -32,6 +32,7 @@ from nacl.signing import SigningKey  # noqa: E402
 
 from bench._common import background, percentile, python, table  # noqa: E402
 from bot.core import ImagineCore  # noqa: E402
+from shared import keys  # noqa: E402
 from shared.config import load_config  # noqa: E402
 from shared.request import ImageRequest, Requester  # noqa: E402
 from shared.settings import Settings  # noqa: E402
@@ -150,7 +151,7 @@ def outcomes(client: redis_lib.Redis, submitted: dict[str, float]) -> dict[str, 
     for job_id, at in submitted.items():
         finals = [
             (int(entry_id.decode().split("-")[0]) / 1000, json.loads(fields[b"event"]))
-            for entry_id, fields in client.xrange(f"imagine:events:{job_id}")
+            for entry_id, fields in client.xrange(keys.events(job_id))
         ]
         finals = [(t, e) for t, e in finals if e["type"] in ("done", "failed")]
         if len(finals) > 1:

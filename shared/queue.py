@@ -76,11 +76,6 @@ class JobQueue:
     def queue(self, backend: str) -> Queue:
         return Queue(queue_name(backend), connection=self._redis, serializer=SERIALIZER)
 
-    def submit(self, request: ImageRequest, quota: Quota) -> Submission:
-        """Charge the quota, then enqueue once; the same event submitted again returns the same job."""
-        self.admit(request, quota)
-        return self.enqueue(request)
-
     def admit(
         self,
         request: ImageRequest,
@@ -160,10 +155,6 @@ class JobQueue:
             return bool(self._redis.exists(keys.pending(job_id)))  # admitted, being enqueued
         return job.get_status(refresh=False) not in _FINISHED_STATES
 
-    def position(self, job_id: str, backend: str) -> int | None:
-        """1-based place in the queue, or None once a worker has it (or it waits for a retry)."""
-        return self.standing(job_id, backend)[0]
-
     def standing(self, job_id: str, backend: str) -> tuple[int | None, float | None]:
         """The job's place in its queue and the seconds until it is done, in one round trip."""
         pipe = self._redis.pipeline(transaction=False)
@@ -184,10 +175,6 @@ class JobQueue:
         target.ltrim(keys.durations(backend), 0, DURATION_SAMPLES - 1)
         if pipe is None:
             target.execute()
-
-    def eta(self, backend: str, position: int | None) -> float | None:
-        """Seconds until a job at `position` is done: median recent generation time, spread over workers."""
-        return self.etas(backend, position)[-1] if position else None
 
     def etas(self, backend: str, positions: int) -> list[float | None]:
         """The ETAs of places 1..`positions`, in one round trip."""

@@ -19,6 +19,8 @@ from typing import TypeVar
 
 import redis as redis_lib
 
+from shared import keys
+
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -168,9 +170,11 @@ class Processes:
 
     def worker(self, env: dict[str, str], redis: redis_lib.Redis) -> None:
         """A placeholder-backend worker with `env`, once it has announced itself alive."""
-        before = len(redis.keys("imagine:alive:*"))
+        before = len(redis.keys(keys.worker_alive("*")))
         self.start("worker", "--backend", "placeholder", extra_env=env)
-        wait_until(lambda: len(redis.keys("imagine:alive:*")) > before, timeout=20, what="a worker to start")
+        wait_until(
+            lambda: len(redis.keys(keys.worker_alive("*"))) > before, timeout=20, what="a worker to start"
+        )
 
     def log_of(self, process: subprocess.Popen) -> str:
         return (self.logs / f"proc-{self.started.index(process)}.log").read_text(errors="replace")

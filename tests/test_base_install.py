@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from nacl.signing import SigningKey
 
+from shared import keys
 from tests.discord_harness import discord_env, start_http_frontend
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.slack_api import CHANNEL, FakeSlack
@@ -84,7 +85,7 @@ def test_base_install_generates_through_a_separately_started_worker(
 
     def alive() -> bool:
         assert worker.poll() is None, (tmp_path / "worker.log").read_text()
-        return bool(redis.keys("imagine:alive:*"))
+        return bool(redis.keys(keys.worker_alive("*")))
 
     wait_until(alive, timeout=30, what="the base-install worker to start")
     result = subprocess.run(

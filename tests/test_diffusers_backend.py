@@ -18,6 +18,7 @@ import redis as redis_lib  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from bot.core import ImagineCore  # noqa: E402
+from shared import keys
 from shared.config import load_config  # noqa: E402
 from shared.images import read_metadata  # noqa: E402
 from shared.queue import job_id_for, queue_name  # noqa: E402
@@ -51,7 +52,7 @@ def run(runtime, request) -> list[dict]:
     """Submit like a frontend, drain with a worker on the loaded backend, return the job's events."""
     submission = ImagineCore(runtime.settings, runtime.redis).submit(request)
     serve(runtime, [queue_name("diffusers")], burst=True, name="diffusers-test", logging_level="ERROR")
-    raw = runtime.redis.xrange(f"imagine:events:{submission.job_id}")
+    raw = runtime.redis.xrange(keys.events(submission.job_id))
     return [json.loads(fields[b"event"]) for _, fields in raw]
 
 
@@ -124,7 +125,7 @@ def test_worker_loads_the_pipeline_once_for_many_jobs(
 
     def all_done() -> bool:
         return all(
-            any(json.loads(f[b"event"])["type"] == "done" for _, f in redis.xrange(f"imagine:events:{i}"))
+            any(json.loads(f[b"event"])["type"] == "done" for _, f in redis.xrange(keys.events(i)))
             for i in ids
         )
 

@@ -8,6 +8,7 @@ import asyncio
 import pytest
 
 from bot.discord.run import build_client
+from shared import keys
 from tests.fakes.discord_api import OWNER_ID, TOKEN, FakeDiscord
 from tests.helpers import wait_until_async
 
@@ -109,7 +110,7 @@ def test_a_bad_flag_in_a_reply_is_answered_with_the_reason(fake, gateway, redis)
             lambda: [m for m in fake.posts_in(thread_id) if "There is no flag --zoom" in m.data["content"]]
         )
         assert answer[0].data["allowed_mentions"] == {"parse": [], "replied_user": False}
-        assert redis.zcard(f"imagine:quota:discord:{OWNER_ID}:window") == 1  # only the first image
+        assert redis.zcard(keys.quota_window(f"discord:{OWNER_ID}")) == 1  # only the first image
 
     gateway(scenario)
 

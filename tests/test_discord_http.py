@@ -10,6 +10,7 @@ from nacl.signing import SigningKey
 from PIL import Image
 from rq.job import Job
 
+from shared import keys
 from shared.queue import SERIALIZER
 from tests.discord_harness import discord_env, start_http_frontend
 from tests.fakes.discord_api import CHANNEL_ID, OWNER_ID, FakeDiscord
@@ -170,8 +171,8 @@ def test_each_button_makes_its_job_in_the_same_thread_charged_to_whoever_pressed
         )
         assert status.data["content"].startswith(label) and status.data["channel_id"] == thread_id
     assert image_sizes(fake.image_posts_in(thread_id)[-1]) == [(2048, 2048)]  # the upscale: twice the size
-    assert redis.zcard("imagine:quota:discord:1300000000000000002:window") == 4  # bob pressed: 2 + 1 + 1
-    assert redis.zcard(f"imagine:quota:discord:{OWNER_ID}:window") == 2
+    assert redis.zcard(keys.quota_window("discord:1300000000000000002")) == 4  # bob pressed: 2 + 1 + 1
+    assert redis.zcard(keys.quota_window(f"discord:{OWNER_ID}")) == 2
 
 
 def test_info_delete_and_the_refine_modal(fake, stack):
@@ -233,7 +234,7 @@ def test_invalid_input_gets_a_private_specific_message_and_charges_nothing(
     answer = client.post(fake.slash_command(**options))
     assert (answer.type, answer.ephemeral) == (MESSAGE, True)
     assert reason in answer.content
-    assert not fake.threads() and not redis.keys("imagine:quota:*")
+    assert not fake.threads() and not redis.keys(keys.quota_window("*"))
 
 
 def test_channels_off_the_allow_list_are_refused(fake, stack):
@@ -287,7 +288,7 @@ def test_a_deleted_thread_fails_the_job_cleanly_with_quota_refunded(fake, stack,
         lambda: "❌" in fake.original(payload["token"]).data["content"] and fake.original(payload["token"])
     )
     assert "could not be posted here" in status.data["content"]
-    assert redis.zcard(f"imagine:quota:discord:{OWNER_ID}:window") == 0
+    assert redis.zcard(keys.quota_window(f"discord:{OWNER_ID}")) == 0
     assert len(fake.requests_to("POST", rf"/channels/{thread['id']}/messages$")) == 1  # not retried
 
 
@@ -362,7 +363,7 @@ def test_a_moderation_refusal_is_private_and_charges_nothing(fake, key, processe
         assert followup["flags"] == 64 and "category: violence/graphic" in followup["content"]
         assert "gore" not in followup["content"]
         wait_until(lambda: fake.original(payload["token"]) is None, what="the public response to be removed")
-        assert not fake.threads() and redis.zcard(f"imagine:quota:discord:{OWNER_ID}:window") == 0
+        assert not fake.threads() and redis.zcard(keys.quota_window(f"discord:{OWNER_ID}")) == 0
 
 
 def test_a_double_click_makes_one_job(fake, stack, redis):
@@ -388,9 +389,11 @@ def test_progress_previews_show_on_the_status_message(fake, key, processes, redi
             "IMAGINE_BACKEND": "openai",
         }
         client = start_http_frontend(processes, env, key, fake)
-        before = len(redis.keys("imagine:alive:*"))
+        before = len(redis.keys(keys.worker_alive("*")))
         processes.start("worker", "--backend", "openai", extra_env=env)
-        wait_until(lambda: len(redis.keys("imagine:alive:*")) > before, timeout=20, what="the openai worker")
+        wait_until(
+            lambda: len(redis.keys(keys.worker_alive("*"))) > before, timeout=20, what="the openai worker"
+        )
         payload = fake.slash_command(prompt="a lighthouse at dawn")
         client.post(payload)
         finished_thread(fake)
@@ -415,7 +418,7 @@ def test_a_refusal_by_the_image_services_safety_system_reads_as_a_refusal(fake, 
         }
         client = start_http_frontend(processes, env, key, fake)
         processes.start("worker", "--backend", "openai", extra_env=env)
-        wait_until(lambda: redis.keys("imagine:alive:*"), timeout=20, what="the openai worker")
+        wait_until(lambda: redis.keys(keys.worker_alive("*")), timeout=20, what="the openai worker")
         openai_fake.fail_next("safety")
         payload = fake.slash_command(prompt="a lighthouse at dawn")
         client.post(payload)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.core import ImagineCore
+from shared import keys
 from shared.images import read_metadata
 from tests.factories import image_request
 from tests.fakes.openai_api import FakeOpenAI
@@ -35,7 +36,7 @@ def assert_one_line_failure(result: subprocess.CompletedProcess, code: int, text
 @pytest.fixture
 def worker(processes, redis):
     processes.start("worker", "--backend", "placeholder")
-    wait_until(lambda: list(redis.scan_iter("imagine:alive:*")), timeout=20, what="a worker")
+    wait_until(lambda: list(redis.scan_iter(keys.worker_alive("*"))), timeout=20, what="a worker")
 
 
 @pytest.mark.parametrize(
@@ -149,7 +150,7 @@ def test_unreachable_configured_redis_exits_1_naming_it_without_the_password(pro
 
 def test_timeout_exits_1_and_says_the_job_keeps_running(process_env, tmp_path, processes, redis):
     processes.start("worker", "--backend", "placeholder", extra_env={"IMAGINE_PLACEHOLDER_DELAY": "5"})
-    wait_until(lambda: list(redis.scan_iter("imagine:alive:*")), timeout=20, what="a worker")
+    wait_until(lambda: list(redis.scan_iter(keys.worker_alive("*"))), timeout=20, what="a worker")
     result = run_imagine(process_env, tmp_path, "generate", "slow", "--timeout", "1")
     assert_one_line_failure(result, 1, "keeps running")
 
@@ -186,7 +187,7 @@ def test_enhance_and_moderation_run_on_the_command_line_too(process_env, tmp_pat
             "IMAGINE_TEXT_MODEL": "gpt-text-fake",
         }
         processes.start("worker", "--backend", "placeholder", extra_env=env)
-        wait_until(lambda: list(redis.scan_iter("imagine:alive:*")), timeout=20, what="a worker")
+        wait_until(lambda: list(redis.scan_iter(keys.worker_alive("*"))), timeout=20, what="a worker")
         result = run_imagine(
             env, tmp_path, "generate", "a fox", "--enhance", "--style", "anime", "--out", str(tmp_path)
         )
@@ -214,7 +215,7 @@ def test_a_refusal_by_the_image_services_safety_system_exits_3_and_a_fault_1(
             "IMAGINE_CONFIG": str(config),
         }
         processes.start("worker", "--backend", "openai", extra_env=env)
-        wait_until(lambda: list(redis.scan_iter("imagine:alive:*")), timeout=20, what="a worker")
+        wait_until(lambda: list(redis.scan_iter(keys.worker_alive("*"))), timeout=20, what="a worker")
         fake.fail_next("safety")
         result = run_imagine(env, tmp_path, "generate", "a fox", "--backend", "openai")
         assert_one_line_failure(result, 3, "The image service's safety system refused this prompt")

@@ -9,6 +9,7 @@ import threading
 from rq.job import Job
 
 from bot.core import ImagineCore
+from shared import keys
 from shared.queue import SERIALIZER
 from tests.factories import image_request
 from tests.helpers import wait_until
@@ -20,7 +21,7 @@ PAUSES = (3.0, 12.0, 30.0)
 
 def test_an_idle_worker_logs_nothing_and_starts_each_job_within_a_second(processes, redis, make_settings):
     worker = processes.start("worker", "--backend", "placeholder")
-    wait_until(lambda: list(redis.scan_iter("imagine:alive:*")), timeout=20, what="a worker")
+    wait_until(lambda: list(redis.scan_iter(keys.worker_alive("*"))), timeout=20, what="a worker")
     core = ImagineCore(make_settings(), redis)
     idle = threading.Event()  # never set: the pauses are the idleness under test
     waits: list[float] = []

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from bot.core import ImagineCore
+from shared import keys
 from shared.images import read_metadata
 from shared.queue import queue_name
 from shared.threads import thread_key
@@ -17,7 +18,7 @@ from workers.worker import serve
 
 
 def events_of(redis, job_id: str) -> list[dict]:
-    return [json.loads(fields[b"event"]) for _, fields in redis.xrange(f"imagine:events:{job_id}")]
+    return [json.loads(fields[b"event"]) for _, fields in redis.xrange(keys.events(job_id))]
 
 
 @pytest.fixture
@@ -74,7 +75,7 @@ def test_thread_memory_records_turns_in_order_and_the_second_sees_the_first(redi
     turns = runtime.threads.turns(key)
     assert [t.job_id for t in turns] == [first.job_id, second.job_id]
     assert [t.prompt for t in turns] == ["a castle", "a castle at night"]
-    assert runtime.threads.last(key).images[0].startswith(f"imagine:image:{second.job_id}")
+    assert runtime.threads.last(key).images[0].startswith(keys.image(second.job_id, 0))
     assert 0 < redis.ttl(key) <= 7 * 86400
 
 
@@ -85,7 +86,7 @@ def test_a_retry_after_a_crash_between_storing_and_posting_posts_the_stored_imag
     drain(runtime)
     first = events_of(redis, submission.job_id)[-1]
     stored = [redis.get(i["key"]) for i in first["images"]]
-    redis.delete(f"imagine:delivered:{submission.job_id}", f"imagine:events:{submission.job_id}")  # the crash
+    redis.delete(keys.delivered(submission.job_id), keys.events(submission.job_id))  # the crash
 
     JobRunner(runtime).run(submission.job_id, request)
     again = events_of(redis, submission.job_id)[-1]

@@ -13,6 +13,7 @@ from openai.types import ImageModel
 from PIL import Image
 
 from bot.core import ImagineCore
+from shared import keys
 from shared.config import OpenAIConfig
 from shared.costs import CostLedger
 from shared.queue import queue_name
@@ -54,7 +55,7 @@ def run(runtime, request):
     core = ImagineCore(runtime.settings, runtime.redis)
     submission = core.submit(request)
     serve(runtime, [queue_name("openai")], burst=True, name="openai-test", logging_level="ERROR")
-    events = [json.loads(f[b"event"]) for _, f in runtime.redis.xrange(f"imagine:events:{submission.job_id}")]
+    events = [json.loads(f[b"event"]) for _, f in runtime.redis.xrange(keys.events(submission.job_id))]
     return submission.job_id, events, core
 
 

@@ -11,6 +11,7 @@ from nacl.signing import SigningKey
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.core import ImagineCore
+from shared import keys
 from shared.logs import user_hash
 from tests.factories import image_request
 from tests.fakes.discord_api import TOKEN as DISCORD_TOKEN
@@ -70,9 +71,9 @@ def test_metrics_after_real_jobs_and_one_json_line_per_state_change(
     process_env, redis, processes, make_settings
 ):
     port = free_port()
-    before = len(redis.keys("imagine:alive:*"))
+    before = len(redis.keys(keys.worker_alive("*")))
     worker = processes.start("worker", "--backend", "placeholder", "--metrics-port", str(port))
-    wait_until(lambda: len(redis.keys("imagine:alive:*")) > before, timeout=20, what="the worker")
+    wait_until(lambda: len(redis.keys(keys.worker_alive("*"))) > before, timeout=20, what="the worker")
     core = ImagineCore(make_settings(), redis)
     for number in range(3):
         core.submit(image_request(f"m{number}", user=f"u{number}", prompt="a secret lighthouse"))

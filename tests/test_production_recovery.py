@@ -10,6 +10,7 @@ import pytest
 import redis as redis_lib
 
 from bot.core import ImagineCore
+from shared import keys
 from tests.factories import image_request
 from tests.fakes.openai_api import FakeOpenAI
 from tests.helpers import Processes, RedisServer, wait_until
@@ -18,7 +19,7 @@ JOBS = 20
 
 
 def final_events(client: redis_lib.Redis, job_id: str) -> list[dict]:
-    entries = client.xrange(f"imagine:events:{job_id}")
+    entries = client.xrange(keys.events(job_id))
     return [e for e in (json.loads(f[b"event"]) for _, f in entries) if e["type"] in ("done", "failed")]
 
 
@@ -36,7 +37,7 @@ def test_redis_killed_and_restarted_from_its_aof_loses_no_queued_job(
     client = redis_lib.Redis.from_url(aof_redis.url)
     core = ImagineCore(make_settings(redis_url=aof_redis.url), client)
     jobs = [core.submit(image_request(f"q{n}", user=f"u{n}")).job_id for n in range(JOBS)]
-    charged = {f"u{n}": client.zcard(f"imagine:quota:cli:u{n}:window") for n in range(JOBS)}
+    charged = {f"u{n}": client.zcard(keys.quota_window(f"cli:u{n}")) for n in range(JOBS)}
     assert set(charged.values()) == {1}
 
     aof_redis.kill()  # every acknowledged write already reached the append-only file (not yet fsynced)
@@ -57,8 +58,8 @@ def test_redis_killed_and_restarted_from_its_aof_loses_no_queued_job(
     assert all(
         len(final_events(client, job)) == 1 and final_events(client, job)[0]["type"] == "done" for job in jobs
     )
-    assert {f"u{n}": client.zcard(f"imagine:quota:cli:u{n}:window") for n in range(JOBS)} == charged
-    assert not any(client.zcard(f"imagine:quota:cli:u{n}:running") for n in range(JOBS))  # slots released
+    assert {f"u{n}": client.zcard(keys.quota_window(f"cli:u{n}")) for n in range(JOBS)} == charged
+    assert not any(client.zcard(keys.quota_running(f"cli:u{n}")) for n in range(JOBS))  # slots released
 
 
 OPENAI_ENV = {"OPENAI_API_KEY": "sk-test-1234567890", "IMAGINE_BACKEND": "openai"}

@@ -9,12 +9,13 @@ import signal
 from rq.job import JobStatus
 
 from bot.core import ImagineCore
+from shared import keys
 from tests.factories import image_request
 from tests.helpers import wait_until
 
 
 def events_of(redis, job_id: str) -> list[dict]:
-    return [json.loads(fields[b"event"]) for _, fields in redis.xrange(f"imagine:events:{job_id}")]
+    return [json.loads(fields[b"event"]) for _, fields in redis.xrange(keys.events(job_id))]
 
 
 def final_events(redis, job_id: str) -> list[dict]:
@@ -22,7 +23,7 @@ def final_events(redis, job_id: str) -> list[dict]:
 
 
 def alive_workers(redis) -> list[bytes]:
-    return list(redis.scan_iter("imagine:alive:*"))
+    return list(redis.scan_iter(keys.worker_alive("*")))
 
 
 def start_worker(processes, redis, delay: str, config=None):

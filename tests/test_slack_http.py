@@ -8,6 +8,7 @@ import time
 import pytest
 from PIL import Image
 
+from shared import keys
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import BOT_USER, CHANNEL, OWNER, FakeSlack
 from tests.helpers import wait_until
@@ -194,7 +195,7 @@ def test_each_button_and_the_refine_modal(fake, stack, redis):
         assert len(posts[-1].files) == images
     upscaled = fake.uploads[fake.image_posts(CHANNEL, parent.ts)[-1].files[0]["id"]]
     assert Image.open(io.BytesIO(upscaled)).size == (2048, 2048)
-    assert redis.zcard("imagine:quota:slack:U0BOB:window") == 4  # whoever pressed pays
+    assert redis.zcard(keys.quota_window("slack:U0BOB")) == 4  # whoever pressed pays
 
     sender.interactive(fake.block_action(info, f"imagine:refine:{job_id}"))
     opened = wait_until(lambda: [v for v in fake.views if v["method"] == "views.open"])[0]
@@ -240,7 +241,7 @@ def test_a_channel_that_is_gone_fails_the_job_once_with_quota_refunded(fake, sta
     fake.gone_channels.add(CHANNEL)
     processes.worker(slack_env(fake), redis)
     # The worker finishes the job; the frontend finds the channel gone and refunds the images.
-    wait_until(lambda: redis.zcard(f"imagine:quota:slack:{OWNER}:window") == 0, what="the refund")
+    wait_until(lambda: redis.zcard(keys.quota_window(f"slack:{OWNER}")) == 0, what="the refund")
     assert redis.hget(redis.keys("rq:job:img-*")[0], "status") == b"finished"
     uploads = [r for r in fake.requests if r.path.startswith("/api/files.getUploadURLExternal")]
     assert len(uploads) <= 1 and not fake.image_posts(CHANNEL, parent.ts)
@@ -266,4 +267,4 @@ def test_a_moderation_refusal_is_private_and_charges_nothing(fake, processes, re
         assert sender.command("a gore-soaked battlefield").status == 200
         [answer] = wait_until(lambda: fake.response_urls, what="the private answer")
         assert answer["response_type"] == "ephemeral" and "category: violence/graphic" in answer["text"]
-        assert not fake.messages and redis.zcard(f"imagine:quota:slack:{OWNER}:window") == 0
+        assert not fake.messages and redis.zcard(keys.quota_window(f"slack:{OWNER}")) == 0

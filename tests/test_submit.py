@@ -42,7 +42,7 @@ def test_redelivered_event_enqueues_a_job_whose_first_submitter_died_after_admis
     core.quota.admit(request.requester, job_id_for(request), request.count)  # ...and then the frontend died
     retried = core.submit(request)
     assert retried.duplicate is False
-    assert core.queue.position(retried.job_id, "placeholder") == 1
+    assert core.queue.standing(retried.job_id, "placeholder")[0] == 1
     assert core.quota.report(request.requester).used_this_hour == 1
 
 
@@ -56,8 +56,7 @@ def test_eta_comes_from_recent_generation_times(redis, make_settings):
     core = ImagineCore(make_settings(), redis)
     for seconds in (4.0, 6.0, 5.0):
         core.queue.record_duration("placeholder", seconds)
-    assert core.queue.eta("placeholder", 3) == 15.0  # no worker registered: counted as one
-    assert core.queue.eta("placeholder", None) is None
+    assert core.queue.etas("placeholder", 3) == [5.0, 10.0, 15.0]  # no worker registered: counted as one
 
 
 def test_a_job_queued_with_no_live_worker_is_told_counted_and_logged(redis, make_settings, caplog, processes):

@@ -383,7 +383,9 @@ class SlackPort:
         requester = request.requester.model_copy(
             update={"thread": thread, "reply": {**request.requester.reply, **reply}}
         )
-        self._frontend._remember(requester, request.instruction or request.prompt, thread)
+        await asyncio.to_thread(
+            self._frontend._remember, requester, request.instruction or request.prompt, thread
+        )
         origin = (origin_id(who.channel, thread), ThreadOrigin(channel=who.channel, owner=who.user))
         return Opened(request.model_copy(update={"requester": requester}), origin)
 
