@@ -66,11 +66,12 @@ class Run:
 def drained(client: redis_lib.Redis, ids: list[str], serializer) -> float:
     """Jobs per second between the first job's start and the last job's end, as RQ recorded them."""
     first, last = Job.fetch_many([ids[0], ids[-1]], connection=client, serializer=serializer)
-    return (len(ids) - 1) / (last.ended_at - first.started_at).total_seconds()
+    finished = last.latest_result().created_at  # RQ 3 keeps the end time on the result, not the job
+    return (len(ids) - 1) / (finished - first.started_at.replace(tzinfo=finished.tzinfo)).total_seconds()
 
 
 def raw_rq(url: str, jobs: int, samples: int) -> Run:
-    client = redis_lib.Redis.from_url(url)
+    client = redis_lib.Redis.from_url(url, socket_timeout=None)  # result waits block on purpose
     queue = Queue("raw", connection=client)
     with background(python("-c", RAW_WORKER, url), {}):
         wait_for_worker(client, "rq:worker:*")
