@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from shared.request import ImageRequest, Requester
+from tests.fakes.discord_api import CHANNEL_ID, GUILD_ID
 from tests.helpers import private_redis  # noqa: F401  (re-exported for the benchmarks)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,3 +64,23 @@ def ack_row(round_number: int, requests: int, seconds: list[float]) -> list[str]
     ms = [t * 1000 for t in seconds]
     p50, p99 = percentile(ms, 50), percentile(ms, 99)
     return [str(round_number), str(requests), f"{p50:.1f}", f"{p99:.1f}", f"{max(ms):.1f}"]
+
+
+def small_request(platform: str, number: int, label: str, *, members: int = 50) -> ImageRequest:
+    """A 64x64 placeholder request from one of `members` members: of the command line, or of a thread
+    in the fake Discord (no status message, so only the images show there)."""
+    user = str(number % members)
+    if platform == "discord":
+        who = Requester(
+            platform="discord", workspace=GUILD_ID, channel=CHANNEL_ID, thread=CHANNEL_ID, user=user
+        )
+    else:
+        who = Requester(platform="cli", workspace="bench", channel="cli", user=f"member{user}")
+    return ImageRequest(
+        event_id=f"{label}-{platform}-{number}",
+        requester=who,
+        prompt=f"{label} image {number}",
+        width=64,
+        height=64,
+        seed=number,
+    )

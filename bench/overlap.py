@@ -25,25 +25,16 @@ import redis as redis_lib  # noqa: E402
 from nacl.signing import SigningKey  # noqa: E402
 from rq.job import Job  # noqa: E402
 
-from bench._common import background, private_redis, python, table  # noqa: E402
+from bench._common import background, private_redis, python, small_request, table  # noqa: E402
 from bot.core import ImagineCore  # noqa: E402
 from shared import keys  # noqa: E402
 from shared.config import load_config  # noqa: E402
 from shared.queue import SERIALIZER  # noqa: E402
-from shared.request import ImageRequest, Requester  # noqa: E402
 from shared.settings import Settings  # noqa: E402
-from tests.fakes.discord_api import CHANNEL_ID, GUILD_ID, TOKEN, FakeDiscord  # noqa: E402
+from tests.fakes.discord_api import CHANNEL_ID, TOKEN, FakeDiscord  # noqa: E402
 from tests.helpers import free_port, wait_until  # noqa: E402
 
 CONFIG = "[quota]\nconcurrent = 1000\nimages_per_hour = 100000\n[jobs]\nposition_update_ms = 0\n"
-
-
-def requester(platform: str, member: int) -> Requester:
-    if platform == "cli":
-        return Requester(platform="cli", workspace="local", channel="cli", user=f"member{member}")
-    return Requester(
-        platform="discord", workspace=GUILD_ID, channel=CHANNEL_ID, thread=CHANNEL_ID, user=str(member)
-    )
 
 
 def run(platform: str, jobs: int, generate: float, upload: float, config: Path) -> list[str]:
@@ -78,17 +69,7 @@ def run(platform: str, jobs: int, generate: float, upload: float, config: Path) 
             )
             core = ImagineCore(settings, client)
             ids = [
-                core.submit(
-                    ImageRequest(
-                        event_id=f"overlap-{platform}-{n}",
-                        requester=requester(platform, n),
-                        prompt=f"overlap {n}",
-                        width=64,
-                        height=64,
-                        seed=n,
-                    )
-                ).job_id
-                for n in range(jobs)
+                core.submit(small_request(platform, n, "overlap", members=jobs)).job_id for n in range(jobs)
             ]
 
             def finished() -> list[Job] | None:

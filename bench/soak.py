@@ -30,13 +30,12 @@ sys.path[0] = str(Path(__file__).resolve().parent.parent)
 import redis as redis_lib  # noqa: E402
 from nacl.signing import SigningKey  # noqa: E402
 
-from bench._common import background, percentile, python, table  # noqa: E402
+from bench._common import background, percentile, python, small_request, table  # noqa: E402
 from bot.core import ImagineCore  # noqa: E402
 from shared import keys  # noqa: E402
 from shared.config import load_config  # noqa: E402
-from shared.request import ImageRequest, Requester  # noqa: E402
 from shared.settings import Settings  # noqa: E402
-from tests.fakes.discord_api import CHANNEL_ID, GUILD_ID, TOKEN, FakeDiscord  # noqa: E402
+from tests.fakes.discord_api import CHANNEL_ID, TOKEN, FakeDiscord  # noqa: E402
 from tests.helpers import RedisServer, free_port, wait_until  # noqa: E402
 
 CONFIG = """
@@ -91,30 +90,11 @@ class Fleet:
             context.__exit__(None, None, None)
 
 
-def requester(platform: str, number: int) -> Requester:
-    if platform == "discord":  # a thread of the fake; no status message, so only the images show
-        return Requester(
-            platform="discord",
-            workspace=GUILD_ID,
-            channel=CHANNEL_ID,
-            thread=CHANNEL_ID,
-            user=str(number % 50),
-        )
-    return Requester(platform="cli", workspace="soak", channel="cli", user=f"soak{number % 50}")
-
-
 def submit_all(core_for, platform: str, jobs: int, submitted: dict[str, float]) -> None:
     """Submit `jobs` requests, riding out the Redis restart (a refused connection is retried)."""
     core = core_for()
     for number in range(jobs):
-        request = ImageRequest(
-            event_id=f"soak-{number}",
-            requester=requester(platform, number),
-            prompt=f"soak image {number}",
-            width=64,
-            height=64,
-            seed=number,
-        )
+        request = small_request(platform, number, "soak")
         while True:
             try:
                 submitted[core.submit(request).job_id] = request.submitted_at
