@@ -8,6 +8,9 @@ each one's time from sending to the HTTP answer (the defer Discord needs within 
 The frontend's follow-up REST calls (status message, thread) run on the same event loop meanwhile,
 so they are part of what the answers compete with; each round starts once the last one's threads are
 open. The timing client runs in a process of its own. No worker runs: the queue only fills.
+
+The same rounds first go to a bare aiohttp server that checks the Ed25519 signature and answers the
+defer and nothing else, in its own process: the floor this machine allows, for the ratio.
 """
 
 from __future__ import annotations
@@ -73,6 +76,28 @@ def burst_in_a_process_of_its_own(
     return json.loads(result.stdout)
 
 
+def bare_server(port: int, public_key: str) -> None:
+    """aiohttp + PyNaCl only: verify, answer type 5."""
+    from aiohttp import web
+    from nacl.signing import VerifyKey
+
+    verify = VerifyKey(bytes.fromhex(public_key))
+
+    async def interactions(request: web.Request) -> web.Response:
+        body = await request.read()
+        stamp = request.headers["X-Signature-Timestamp"]
+        verify.verify(stamp.encode() + body, bytes.fromhex(request.headers["X-Signature-Ed25519"]))
+        return web.json_response({"type": 5})
+
+    async def healthz(request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_post("/interactions", interactions)
+    app.router.add_get("/healthz", healthz)
+    web.run_app(app, host="127.0.0.1", port=port, backlog=1024, print=None)
+
+
 def client() -> None:
     spec = json.loads(sys.stdin.read())
     key = SigningKey(bytes.fromhex(spec["key"]))
@@ -86,7 +111,8 @@ def main() -> None:
     parser.add_argument("--frontends", type=int, default=1, help="processes sharing the port (reuse_port)")
     args = parser.parse_args()
     key = SigningKey.generate()
-    rows = []
+    rows: list[list[str]] = []
+    bare_rows: list[list[str]] = []
     with private_redis() as redis_url, FakeDiscord() as fake, tempfile.TemporaryDirectory() as folder:
         config = Path(folder) / "imagine.toml"
         config.write_text(CONFIG)
@@ -100,6 +126,15 @@ def main() -> None:
         }
         command = python("-m", "bot.cli", "discord", "--http", "--host", "127.0.0.1", "--port", str(port))
         command += ["--log-level", "WARNING"]
+        bare_port = free_port()
+        bare = python(__file__, "--bare-server", str(bare_port), key.verify_key.encode().hex())
+        with background(bare, {}):
+            bare_url = f"http://127.0.0.1:{bare_port}"
+            wait_until(lambda: answers_ok(f"{bare_url}/healthz"), timeout=30, what="the bare server")
+            for round_number in range(1, args.rounds + 1):
+                payloads = [fake.slash_command(prompt=f"bare {i}") for i in range(args.requests)]
+                times = burst_in_a_process_of_its_own(bare_url, fake.url, key, payloads)
+                bare_rows.append(ack_row(round_number, args.requests, times))
         with ExitStack() as stack:
             for _ in range(args.frontends):
                 stack.enter_context(background(command, env))
@@ -117,8 +152,19 @@ def main() -> None:
                 opened = round_number * args.requests
                 wait_until(lambda n=opened: len(fake.threads()) >= n, timeout=120, what="the follow-ups")
                 rows.append(ack_row(round_number, args.requests, times))
+    print("bare aiohttp + Ed25519 (answers type 5, nothing else)")
+    print(table(ACK_HEADERS, bare_rows))
+    print("\nimagine discord --http")
     print(table(ACK_HEADERS, rows))
+    worst_bare = max(float(r[3]) for r in bare_rows)
+    worst = max(float(r[3]) for r in rows)
+    print(f"\nworst p99: ours {worst:.1f} ms, bare {worst_bare:.1f} ms, ratio {worst / worst_bare:.1f}x")
 
 
 if __name__ == "__main__":
-    client() if "--client" in sys.argv else main()
+    if "--client" in sys.argv:
+        client()
+    elif "--bare-server" in sys.argv:
+        bare_server(int(sys.argv[2]), sys.argv[3])
+    else:
+        main()

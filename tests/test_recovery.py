@@ -91,6 +91,7 @@ def test_job_lost_on_its_last_attempt_is_failed_with_a_message_and_refunded(
     finals = final_events(redis, submission.job_id)
     assert [e["type"] for e in finals] == ["failed"]
     assert "quota was not charged" in finals[0]["text"]
-    assert job.get_status(refresh=True) == JobStatus.FAILED
+    # RQ runs the failure callback (which tells the member) before it records the status.
+    wait_until(lambda: job.get_status(refresh=True) == JobStatus.FAILED, what="RQ to record the failure")
     report = core.quota.report(image_request().requester)
     assert (report.used_this_hour, report.running) == (0, 0)
