@@ -15,7 +15,7 @@ DEFAULT_REDIS_URL = "redis://localhost:6379/0"
 
 
 class Settings(BaseSettings):
-    """The operator contract's environment variables (see DESIGN.md and the README)."""
+    """The operator contract's environment variables (the README's Configuration lists them)."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True, populate_by_name=True)
 

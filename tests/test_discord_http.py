@@ -410,12 +410,7 @@ def test_progress_previews_show_on_the_status_message(fake, key, processes, redi
 
 def test_a_refusal_by_the_image_services_safety_system_reads_as_a_refusal(fake, key, processes, redis):
     with FakeOpenAI() as openai_fake:
-        env = {
-            **discord_env(fake, key),
-            "OPENAI_API_KEY": "sk-test-1",
-            "OPENAI_BASE_URL": openai_fake.base_url,
-            "IMAGINE_BACKEND": "openai",
-        }
+        env = {**discord_env(fake, key), **openai_fake.env(), "IMAGINE_BACKEND": "openai"}
         client = start_http_frontend(processes, env, key, fake)
         processes.start("worker", "--backend", "openai", extra_env=env)
         wait_until(lambda: redis.keys(keys.worker_alive("*")), timeout=20, what="the openai worker")

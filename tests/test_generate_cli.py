@@ -208,12 +208,7 @@ def test_a_refusal_by_the_image_services_safety_system_exits_3_and_a_fault_1(
 ):
     config = config_file("[jobs]\nretries = 0\n[openai]\nmax_retries = 0\n")
     with FakeOpenAI() as fake:
-        env = {
-            **process_env,
-            "OPENAI_API_KEY": "sk-test-1234567890",
-            "OPENAI_BASE_URL": fake.base_url,
-            "IMAGINE_CONFIG": str(config),
-        }
+        env = {**process_env, **fake.env(), "IMAGINE_CONFIG": str(config)}
         processes.start("worker", "--backend", "openai", extra_env=env)
         wait_until(lambda: list(redis.scan_iter(keys.worker_alive("*"))), timeout=20, what="a worker")
         fake.fail_next("safety")

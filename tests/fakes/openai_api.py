@@ -71,6 +71,10 @@ class FakeOpenAI(FakeServer):
     def base_url(self) -> str:
         return f"{self.url}/v1"
 
+    def env(self, key: str = "sk-test-1") -> dict[str, str]:
+        """What an `imagine` process needs to talk to this fake."""
+        return {"OPENAI_API_KEY": key, "OPENAI_BASE_URL": self.base_url}
+
     def fail_next(self, kind: str, times: int = 1) -> None:
         """The next `times` image requests fail as `kind` (see FAILURES)."""
         self._failures.extend([kind] * times)
