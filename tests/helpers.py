@@ -19,7 +19,8 @@ from typing import TypeVar
 
 import redis as redis_lib
 
-from shared import keys
+from shared.queue import queue_name
+from shared.recovery import count_live_workers
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
@@ -169,11 +170,14 @@ class Processes:
         return url
 
     def worker(self, env: dict[str, str], redis: redis_lib.Redis) -> None:
-        """A placeholder-backend worker with `env`, once it has announced itself alive."""
-        before = len(redis.keys(keys.worker_alive("*")))
+        """A placeholder-backend worker with `env`, once it is alive and registered on its queue (its
+        liveness key comes a moment before RQ's registration)."""
+        before = count_live_workers(redis, queue_name("placeholder"))
         self.start("worker", "--backend", "placeholder", extra_env=env)
         wait_until(
-            lambda: len(redis.keys(keys.worker_alive("*"))) > before, timeout=20, what="a worker to start"
+            lambda: count_live_workers(redis, queue_name("placeholder")) > before,
+            timeout=20,
+            what="a worker to start",
         )
 
     def log_of(self, process: subprocess.Popen) -> str:

@@ -6,7 +6,8 @@ import asyncio
 import logging
 import re
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 import redis.asyncio as aioredis
 from aiohttp import web
@@ -158,10 +159,6 @@ async def _serve(
     app, frontend = build_app(settings, identity)
     if metrics_port is not None:
         frontend.core.metrics.serve(metrics_port)
-    results = ResultConsumer(
-        aioredis.Redis.from_url(settings.redis_url), PLATFORM, SlackPoster(app.client), frontend.core
-    )
-    results_task = asyncio.create_task(results.run(), name="slack-results")
     say(f"connected to Slack team {identity.get('team')} as {identity.get('user')}")
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -181,10 +178,10 @@ async def _serve(
                 f"cannot listen on {host}:{port}: {exc.strerror}; choose another --port"
             ) from None
         say(f"serving Slack events, commands and interactivity at http://{host}:{port}/slack/events")
-        await stopped.wait()
-        await runner.cleanup()  # stop taking requests; running handlers finish first
-        await frontend.drain(SHUTDOWN_GRACE_SECONDS)
-        await _stop_results(results, results_task)
+        async with _posting_results(settings, app, frontend):
+            await stopped.wait()
+            await runner.cleanup()  # stop taking requests; running handlers finish first
+            await frontend.drain(SHUTDOWN_GRACE_SECONDS)
         return
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -199,19 +196,28 @@ async def _serve(
     handler = AsyncSocketModeHandler(app, app_token)
     await handler.connect_async()
     say("connected over Socket Mode")
-    await stopped.wait()
-    await handler.close_async()
-    await frontend.drain(SHUTDOWN_GRACE_SECONDS)
-    await _stop_results(results, results_task)
+    async with _posting_results(settings, app, frontend):
+        await stopped.wait()
+        await handler.close_async()
+        await frontend.drain(SHUTDOWN_GRACE_SECONDS)
 
 
-async def _stop_results(results: ResultConsumer, task: asyncio.Task[None]) -> None:
-    """Stop taking results; an entry being posted finishes first (or another frontend takes it over)."""
-    results.stop()
+@asynccontextmanager
+async def _posting_results(settings: Settings, app: AsyncApp, frontend: SlackFrontend) -> AsyncIterator[None]:
+    """The platform's results posted by this process, once start-up has succeeded; at the end, the
+    entry being posted finishes first (or another frontend takes it over)."""
+    results = ResultConsumer(
+        aioredis.Redis.from_url(settings.redis_url), PLATFORM, SlackPoster(app.client), frontend.core
+    )
+    task = asyncio.create_task(results.run(), name="slack-results")
     try:
-        await asyncio.wait_for(task, SHUTDOWN_GRACE_SECONDS)
-    except TimeoutError:
-        log.warning("slack: stopped posting results mid-entry; another frontend takes it over")
+        yield
+    finally:
+        results.stop()
+        try:
+            await asyncio.wait_for(task, SHUTDOWN_GRACE_SECONDS)
+        except TimeoutError:
+            log.warning("slack: stopped posting results mid-entry; another frontend takes it over")
 
 
 def _web_app(app: AsyncApp, frontend: SlackFrontend, verifier: SignatureVerifier) -> web.Application:
