@@ -104,10 +104,7 @@ class ImagineCore:
         ttl = int(settings.config.threads.ttl_days * 86400)
         self.threads = ThreadMemory(redis, ttl_seconds=ttl, max_turns=settings.config.threads.max_turns)
         self.origins = ThreadOrigins(redis, ttl_seconds=ttl)
-        storage = settings.config.storage
-        self.images = RedisImageStore(
-            redis, ttl_seconds=storage.image_ttl_seconds, max_bytes=storage.max_image_bytes
-        )
+        self.images = RedisImageStore.from_config(redis, settings.config.storage)
 
     async def intake(
         self,

@@ -19,10 +19,8 @@ from shared.images import RedisImageStore
 from shared.queue import queue_name
 from shared.redis_conn import connect
 from shared.request import ImageRequest, Requester, RequestOptions
-from shared.results import read_job_events
+from shared.results import TERMINAL, read_job_events
 from shared.settings import Settings
-
-TERMINAL = {"done", "failed"}
 
 
 class GenerationFailed(ImagineError):

@@ -10,6 +10,8 @@ from PIL import Image, PngImagePlugin
 from redis import Redis
 from redis.client import Pipeline
 
+from shared.config import StorageConfig
+
 METADATA_KEY = "imagine"  # PNG text chunk with our parameters as JSON
 PARAMETERS_KEY = "parameters"  # the A1111-style line many tools already read
 
@@ -59,6 +61,11 @@ class RedisImageStore:
         self._redis = redis
         self._ttl = ttl_seconds
         self._max_bytes = max_bytes
+
+    @classmethod
+    def from_config(cls, redis: Redis, storage: StorageConfig) -> RedisImageStore:
+        """The store as `[storage]` sets it up: workers write to it, frontends and the CLI read it."""
+        return cls(redis, ttl_seconds=storage.image_ttl_seconds, max_bytes=storage.max_image_bytes)
 
     def put_many(self, images: dict[str, bytes], pipe: Pipeline | None = None) -> None:
         """Store all or none (the size cap is checked first); with `pipe`, as part of it."""

@@ -43,10 +43,12 @@ def image(job_id: str, index: int) -> str:
 
 
 def events(job_id: str) -> str:
+    """The command line's result events for one job (other platforms share imagine:results:<platform>)."""
     return f"{PREFIX}:events:{job_id}"
 
 
 def delivered(job_id: str) -> str:
+    """A job's answer was published (workers/publish.py): a retried or taken-over job publishes nothing."""
     return f"{PREFIX}:delivered:{job_id}"
 
 

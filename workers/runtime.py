@@ -50,9 +50,7 @@ def build_runtime(settings: Settings, redis: Redis, backend_name: str) -> Runtim
         redis=redis,
         backend=build_backend(backend_name, settings),
         publisher=Publisher(redis),
-        store=RedisImageStore(
-            redis, ttl_seconds=config.storage.image_ttl_seconds, max_bytes=config.storage.max_image_bytes
-        ),
+        store=RedisImageStore.from_config(redis, config.storage),
         threads=threads,
         quota=Quota(redis, config.quota),
         queue=JobQueue(redis, config.jobs),
