@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import getpass
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -13,7 +13,7 @@ import click
 from shared.backends import BACKEND_NAMES
 from shared.errors import ConfigError, ImagineError, InvalidRequest, Refused
 from shared.logs import configure_logging
-from shared.request import Requester, RequestOptions
+from shared.request import Requester, RequestOptions, typed_options
 from shared.settings import Settings, load_settings
 
 EXIT_OTHER, EXIT_INVALID, EXIT_REFUSED = 1, 2, 3
@@ -53,26 +53,21 @@ def cli(ctx: click.Context, env_file: str) -> None:
         _fail(str(exc), EXIT_OTHER)
 
 
+def _typed_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The request options as click options, made from their one declaration (RequestOptions)."""
+    for name, typed in reversed(typed_options().items()):
+        if typed.switch:
+            declared = [f"--{typed.names[0]}/--no-{typed.names[0]}"]
+        else:
+            declared = [f"-{n}" if len(n) == 1 else f"--{n}" for n in typed.names]
+        extra = f" One of {', '.join(BACKEND_NAMES)} (default: IMAGINE_BACKEND)." if name == "backend" else ""
+        command = click.option(*declared, name, default=None, help=typed.help + extra)(command)
+    return command
+
+
 @cli.command()
 @click.argument("prompt")
-@click.option("--count", "-n", default=None, help="Images to make, 1-4.")
-@click.option("--size", default=None, help="WIDTHxHEIGHT, e.g. 1024x768.")
-@click.option(
-    "--aspect", "--ar", default=None, help="square, portrait, landscape, wide, tall or a ratio like 16:9."
-)
-@click.option("--seed", default=None, help="Seed for a reproducible image.")
-@click.option("--negative", "--no", default=None, help="What the image should not contain.")
-@click.option("--style", default=None, help="A style preset (photo, anime, watercolor, ...).")
-@click.option("--quality", default=None, help="auto, low, medium or high.")
-@click.option(
-    "--enhance/--no-enhance",
-    default=None,
-    help="Let a language model expand the prompt (default: the config's).",
-)
-@click.option("--model", default=None, help="Image model, where the backend offers several.")
-@click.option(
-    "--backend", default=None, help=f"One of {', '.join(BACKEND_NAMES)} (default: IMAGINE_BACKEND)."
-)
+@_typed_options
 @click.option("--user", default=None, help="Whose quota to use (default: your login name).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True)
 @click.option(

@@ -26,7 +26,7 @@ from shared.moderation import Moderator
 from shared.queue import JobQueue, Submission, job_id_for
 from shared.quota import Quota, UsageReport
 from shared.refusals import RefusalCounter
-from shared.request import ImageRequest, JobKind, Requester, RequestOptions, build_request
+from shared.request import Drawing, ImageRequest, JobKind, Requester, RequestOptions, build_request
 from shared.settings import Settings
 from shared.threads import ThreadMemory, ThreadOrigin, ThreadOrigins, Turn, thread_key
 
@@ -42,6 +42,7 @@ def check_request(
     *,
     requester: Requester,
     event_id: str,
+    base: Drawing | None = None,
     kind: JobKind = "imagine",
     instruction: str | None = None,
     parent_job_id: str | None = None,
@@ -58,6 +59,7 @@ def check_request(
         event_id=event_id,
         config=settings.config,
         default_backend=settings.backend,
+        base=base,
         kind=kind,
         instruction=instruction,
         parent_job_id=parent_job_id,
@@ -174,6 +176,7 @@ class ImagineCore:
             follow_up.options,
             requester=requester,
             event_id=event_id,
+            base=follow_up.base,
             kind=follow_up.kind,
             instruction=follow_up.instruction,
             parent_job_id=follow_up.parent_job_id,

@@ -10,23 +10,22 @@ import re
 from dataclasses import dataclass, field
 
 from shared.errors import InvalidRequest
+from shared.request import typed_options
 
-# flag -> the RequestOptions field it sets
+# flag -> the RequestOptions field it sets, from the options' own declarations
 VALUE_FLAGS = {
-    "ar": "aspect",
-    "aspect": "aspect",
-    "size": "size",
-    "n": "count",
-    "count": "count",
-    "seed": "seed",
-    "no": "negative",
-    "negative": "negative",
-    "style": "style",
-    "model": "model",
-    "quality": "quality",
+    name: option
+    for option, typed in typed_options().items()
+    if typed.members and not typed.switch
+    for name in typed.names
 }
-SWITCH_FLAGS = {"enhance": ("enhance", True), "no-enhance": ("enhance", False)}
-EXAMPLES = {"aspect": "16:9", "size": "1024x768", "count": "2", "seed": "42", "negative": "text, watermark"}
+SWITCH_FLAGS = {
+    flag: (option, value)
+    for option, typed in typed_options().items()
+    if typed.members and typed.switch
+    for name in typed.names
+    for flag, value in ((name, True), (f"no-{name}", False))
+}
 # Phones turn "--" into an em or en dash; a dash (or two) right before a letter after a space counts.
 _FLAG = re.compile(r"(?:(?<=\s)|^)(?:--|—|–)([A-Za-z][A-Za-z0-9-]*)")
 
@@ -61,7 +60,7 @@ def parse_flags(text: str) -> Flagged:
         elif name in VALUE_FLAGS:
             target = VALUE_FLAGS[name]
             if not value:
-                example = EXAMPLES.get(target, "NAME")
+                example = typed_options()[target].example
                 raise InvalidRequest(f"The flag --{name} needs a value, e.g. --{name} {example}.")
             if target in options:
                 raise InvalidRequest(f"The flags --{name} and another for the same option are both given.")
@@ -73,7 +72,9 @@ def parse_flags(text: str) -> Flagged:
 
 
 def flags_help_line() -> str:
-    return (
-        "Flags: --ar 16:9, --n 2, --seed 42, --no text, --style NAME, --model NAME, --size 1024x768, "
-        "--quality high, --enhance."
-    )
+    """'Flags: `--no text, watermark` `--size 1024x768` … `--enhance`', from the options' declarations."""
+    shown = []
+    for typed in typed_options().values():
+        if typed.members:
+            shown.append(f"`--{typed.names[0]}" + ("" if typed.switch else f" {typed.example}") + "`")
+    return "Flags: " + " ".join(shown)

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 from shared.backends import BACKENDS
 from shared.chat_text import ACTION_PREFIX, JOB_ID_PATTERN
-from shared.request import SIZE_MAX, SIZE_STEP, JobKind, RequestOptions
+from shared.request import SIZE_MAX, SIZE_STEP, Drawing, JobKind, RequestOptions
 from shared.threads import Turn
 
 UPSCALE_FACTOR = 2
@@ -25,8 +25,10 @@ UPSCALE_FACTOR = 2
 
 @dataclass(frozen=True)
 class FollowUp:
-    """What to ask for: options as if typed, plus the job's kind, parent and refinement words."""
+    """What to ask for: the turn's drawing settings with this follow-up's changes, the member's flags
+    (options as typed, validated over `base`), and the job's kind, parent and refinement words."""
 
+    base: Drawing
     options: RequestOptions
     kind: JobKind
     parent_job_id: str
@@ -36,52 +38,42 @@ class FollowUp:
 
 def refine(turn: Turn, instruction: str, flags: dict[str, str | bool]) -> FollowUp:
     """A reply: the last image again, changed by the words; the same seed unless a flag says otherwise."""
-    options = _with_flags(_options_of(turn, seed=_first_seed(turn)), flags)
-    return FollowUp(options, "refine", turn.job_id, _last_index(turn), instruction.strip() or None)
+    base = _base(turn, seed=_first_seed(turn))
+    options = RequestOptions(prompt=turn.prompt, **flags)  # type: ignore[arg-type]
+    return FollowUp(base, options, "refine", turn.job_id, _last_index(turn), instruction.strip() or None)
 
 
 def reroll(turn: Turn) -> FollowUp:
     """The same prompt and settings with new seeds."""
-    return FollowUp(_options_of(turn, seed=None), "reroll", turn.job_id)
+    return FollowUp(_base(turn, seed=None), RequestOptions(turn.prompt), "reroll", turn.job_id)
 
 
 def variation(turn: Turn, index: int) -> FollowUp:
     """One new image close to image `index` (image-to-image where the backend can edit)."""
-    options = replace(_options_of(turn, seed=None), count=1)
-    return FollowUp(options, "variation", turn.job_id, _checked_index(turn, index))
+    base = _base(turn, seed=None, count=1)
+    return FollowUp(base, RequestOptions(turn.prompt), "variation", turn.job_id, _checked_index(turn, index))
 
 
 def upscale(turn: Turn, index: int) -> FollowUp:
     """Image `index` again at a larger size, or at the best quality where the model's sizes are fixed."""
     index = _checked_index(turn, index)
     seed = turn.seeds[index] if index < len(turn.seeds) else None
-    options = replace(_options_of(turn, seed=seed), count=1)
+    base = _base(turn, seed=seed, count=1)
     if BACKENDS[turn.backend].fixed_sizes:  # the upscale is the best render at the largest size
-        return FollowUp(replace(options, quality="high"), "upscale", turn.job_id, index)
-    factor = min(UPSCALE_FACTOR, SIZE_MAX / max(turn.width, turn.height))
-    width, height = (_multiple_of_step(side * factor) for side in (turn.width, turn.height))
-    return FollowUp(replace(options, size=f"{width}x{height}"), "upscale", turn.job_id, index)
+        base = base.model_copy(update={"quality": "high"})
+    else:
+        factor = min(UPSCALE_FACTOR, SIZE_MAX / max(turn.width, turn.height))
+        width, height = (_multiple_of_step(side * factor) for side in (turn.width, turn.height))
+        base = base.model_copy(update={"width": width, "height": height, "aspect": None})
+    return FollowUp(base, RequestOptions(turn.prompt), "upscale", turn.job_id, index)
 
 
-def _options_of(turn: Turn, *, seed: int | None) -> RequestOptions:
-    return RequestOptions(
-        prompt=turn.prompt,
-        negative=turn.negative,
-        size=f"{turn.width}x{turn.height}",
-        count=max(1, len(turn.images)),
-        seed=seed,
-        quality=turn.quality,
-        style=turn.style,
-        backend=turn.backend,
-        model=turn.model if BACKENDS[turn.backend].pickable_models else None,
-    )
-
-
-def _with_flags(options: RequestOptions, flags: dict[str, str | bool]) -> RequestOptions:
-    changes = dict(flags)
-    if "aspect" in changes:  # a new aspect replaces the turn's size rather than clashing with it
-        changes.setdefault("size", None)  # type: ignore[arg-type]
-    return replace(options, **changes)  # type: ignore[arg-type]
+def _base(turn: Turn, *, seed: int | None, **changes: object) -> Drawing:
+    """The turn's settings as the next request's defaults: as many images as it showed, and the model
+    it drew with only where members pick models (elsewhere the backend's own choice stays free)."""
+    model = turn.model if BACKENDS[turn.backend].pickable_models else None
+    update = {"seed": seed, "count": max(1, len(turn.images)), "model": model, **changes}
+    return turn.drawing().model_copy(update=update)
 
 
 def _first_seed(turn: Turn) -> int | None:

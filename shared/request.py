@@ -6,8 +6,8 @@ import math
 import re
 import time
 import unicodedata
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -60,18 +60,16 @@ class Requester(BaseModel):
         return f"{self.platform}:{self.workspace}"
 
 
-class ImageRequest(BaseModel):
-    """One job: what to draw, how, and for whom. Serialised into the RQ job as JSON."""
+class Drawing(BaseModel):
+    """How to draw, validated: where a request option's value is declared, once.
+
+    `ImageRequest` (the job), `Turn` (thread memory) and `GenerationTask` (what a backend draws) are
+    each a Drawing plus their own fields, so an option added here travels to the worker, is kept by
+    the thread and is carried into every follow-up without being declared again.
+    """
 
     model_config = ConfigDict(frozen=True)
 
-    event_id: str
-    requester: Requester
-    prompt: str
-    kind: JobKind = "imagine"
-    instruction: str | None = (
-        None  # a refinement's words ("now at night"), merged into `prompt` by the worker
-    )
     negative: str | None = None
     width: int = 1024
     height: int = 1024
@@ -83,30 +81,78 @@ class ImageRequest(BaseModel):
     backend: str = "placeholder"
     model: str | None = None
     enhance: bool = False
-    parent_job_id: str | None = None
-    parent_image_index: int | None = None
-    submitted_at: float = Field(default_factory=time.time)
+
+    def drawing(self) -> Drawing:
+        """Just the drawing settings of a request, turn or task."""
+        return Drawing(**{name: getattr(self, name) for name in Drawing.model_fields})
 
     @property
     def size(self) -> str:
         return f"{self.width}x{self.height}"
 
 
+class ImageRequest(Drawing):
+    """One job: what to draw, how, and for whom. Serialised into the RQ job as JSON."""
+
+    event_id: str
+    requester: Requester
+    prompt: str
+    kind: JobKind = "imagine"
+    instruction: str | None = (
+        None  # a refinement's words ("now at night"), merged into `prompt` by the worker
+    )
+    parent_job_id: str | None = None
+    parent_image_index: int | None = None
+    submitted_at: float = Field(default_factory=time.time)
+
+
+@dataclass(frozen=True)
+class Typed:
+    """How members type one option: its names (`--ar` in Slack and replies; `-n` on the command line for
+    one letter), an example for error messages, and the help shown by every platform."""
+
+    names: tuple[str, ...]
+    help: str
+    example: str = "NAME"
+    switch: bool = False  # `--enhance` / `--no-enhance`, no value
+    members: bool = True  # False: the command line only (the backend is the operator's choice in chat)
+
+
+def _typed(*names: str, help: str, example: str = "NAME", switch: bool = False, members: bool = True) -> Any:
+    return field(default=None, metadata={"typed": Typed(names, help, example, switch, members)})
+
+
 @dataclass(frozen=True)
 class RequestOptions:
-    """Options exactly as a user typed them, before validation (every platform fills this)."""
+    """Options exactly as a member typed them, before validation (every platform fills this).
+
+    Each field is one option, declared here once with how it is typed: Slack's and replies' flags, the
+    command line's options and Discord's option descriptions are made from these declarations. None
+    means "not given": the value then comes from the turn a follow-up continues, or the default.
+    """
 
     prompt: str
-    negative: str | None = None
-    size: str | None = None
-    aspect: str | None = None
-    count: int | str | None = None
-    seed: int | str | None = None
-    quality: str | None = None
-    style: str | None = None
-    backend: str | None = None
-    model: str | None = None
-    enhance: bool | None = None  # None: the config's [prompts] enhance_by_default
+    aspect: str | None = _typed(
+        "ar", "aspect", help="square, portrait, landscape, wide, tall or a ratio like 16:9.", example="16:9"
+    )
+    count: int | str | None = _typed("n", "count", help="How many images.", example="2")
+    seed: int | str | None = _typed("seed", help="Seed for a reproducible image.", example="42")
+    negative: str | None = _typed(
+        "no", "negative", help="What the image should not contain.", example="text, watermark"
+    )
+    style: str | None = _typed("style", help="A style preset (photo, anime, watercolor, ...).")
+    model: str | None = _typed("model", help="Image model, where the backend offers several.")
+    size: str | None = _typed("size", help="WIDTHxHEIGHT, e.g. 1024x768.", example="1024x768")
+    quality: str | None = _typed("quality", help="auto, low, medium or high.", example="high")
+    enhance: bool | None = _typed(
+        "enhance", help="Let a language model add detail to the prompt.", switch=True
+    )
+    backend: str | None = _typed("backend", help="Which image backend draws it.", members=False)
+
+
+def typed_options() -> dict[str, Typed]:
+    """Every option of RequestOptions (but the prompt) with how it is typed, in declaration order."""
+    return {f.name: f.metadata["typed"] for f in fields(RequestOptions) if "typed" in f.metadata}
 
 
 def build_request(
@@ -116,62 +162,91 @@ def build_request(
     event_id: str,
     config: AppConfig,
     default_backend: str,
+    base: Drawing | None = None,
     kind: JobKind = "imagine",
     instruction: str | None = None,
     parent_job_id: str | None = None,
     parent_image_index: int | None = None,
 ) -> ImageRequest:
-    """Validate every option; the first problem raises InvalidRequest with a reason for the user."""
+    """Validate every option given; the first problem raises InvalidRequest with a reason for the user.
+
+    `base` holds the values of options not given: a follow-up's turn, or the defaults. The result is
+    checked as a whole (model, style, size) whichever way each value came.
+    """
     limits = config.limits
+    base = base or Drawing(
+        aspect="square", backend=default_backend, enhance=config.prompts.enhance_by_default
+    )
     prompt = _checked_text(options.prompt, "prompt", limits.prompt_max_chars)
     if not prompt:
         raise InvalidRequest(messages.empty_prompt())
     if instruction is not None:
         instruction = _checked_text(instruction, "message", limits.prompt_max_chars) or None
-    negative = _checked_text(options.negative or "", "negative prompt", limits.negative_max_chars) or None
-    if options.size and options.aspect:
-        raise InvalidRequest(messages.size_and_aspect())
-    aspect = None if options.size else (options.aspect or "square").strip().lower()
-    width, height = parse_size(options.size) if options.size else aspect_size(aspect or "square")
-    count = _int_in_range(options.count if options.count is not None else 1, "count", 1, limits.max_count)
-    seed = None if options.seed in (None, "") else _int_in_range(options.seed, "seed", 0, MAX_SEED)
-    quality = (options.quality or "auto").strip().lower()
-    if quality not in QUALITIES:
-        raise InvalidRequest(messages.unknown_choice("quality", quality, QUALITIES))
-    style = (options.style or "").strip().lower() or None
-    if style is not None and style not in config.presets:
-        raise InvalidRequest(messages.unknown_choice("style", style, sorted(config.presets)))
-    backend = (options.backend or default_backend).strip().lower()
-    spec = BACKENDS.get(backend)
-    if spec is None:
-        raise InvalidRequest(messages.unknown_choice("backend", backend, BACKENDS))
-    model = (options.model or "").strip() or None
-    choices = spec.models(config)
-    if choices:  # a backend whose members pick among models; others draw with their own
-        model = model or spec.default_model(config)
-        if model not in choices:
-            raise InvalidRequest(messages.unknown_choice("model", str(model), choices))
-        spec.check_size(model, width, height, aspect)  # raises for sizes the model cannot draw
+    drawing = _drawing(options, base, config)
     return ImageRequest(
+        **drawing.model_dump(),
         event_id=event_id,
         requester=requester,
         prompt=prompt,
         kind=kind,
         instruction=instruction,
-        negative=negative,
-        width=width,
-        height=height,
-        aspect=aspect,
-        count=count,
-        seed=seed,
-        quality=quality,  # type: ignore[arg-type]
-        style=style,
-        backend=backend,
-        model=model,
-        enhance=config.prompts.enhance_by_default if options.enhance is None else options.enhance,
         parent_job_id=parent_job_id,
         parent_image_index=parent_image_index,
     )
+
+
+def _drawing(options: RequestOptions, base: Drawing, config: AppConfig) -> Drawing:
+    limits = config.limits
+    given: dict[str, object] = {}
+    if options.negative is not None:
+        given["negative"] = (
+            _checked_text(options.negative, "negative prompt", limits.negative_max_chars) or None
+        )
+    if options.size and options.aspect:
+        raise InvalidRequest(messages.size_and_aspect())
+    if options.size:
+        given["width"], given["height"] = parse_size(options.size)
+        given["aspect"] = None
+    elif options.aspect is not None:
+        aspect = options.aspect.strip().lower() or "square"
+        given["width"], given["height"] = aspect_size(aspect)
+        given["aspect"] = aspect
+    if options.count is not None:
+        given["count"] = _int_in_range(options.count, "count", 1, limits.max_count)
+    if options.seed is not None:
+        given["seed"] = None if options.seed == "" else _int_in_range(options.seed, "seed", 0, MAX_SEED)
+    if options.quality is not None:
+        given["quality"] = options.quality.strip().lower() or "auto"
+    if options.style is not None:
+        given["style"] = options.style.strip().lower() or None
+    if options.backend is not None:
+        given["backend"] = options.backend.strip().lower() or base.backend
+    if options.model is not None:
+        given["model"] = options.model.strip() or None
+    elif "backend" in given and given["backend"] != base.backend:
+        given["model"] = None  # another backend's model means nothing here
+    if options.enhance is not None:
+        given["enhance"] = options.enhance
+    return _checked(base.model_copy(update=given), config)
+
+
+def _checked(drawing: Drawing, config: AppConfig) -> Drawing:
+    """The checks that look at several values, or at the config: made on the final values."""
+    if drawing.quality not in QUALITIES:
+        raise InvalidRequest(messages.unknown_choice("quality", drawing.quality, QUALITIES))
+    if drawing.style is not None and drawing.style not in config.presets:
+        raise InvalidRequest(messages.unknown_choice("style", drawing.style, sorted(config.presets)))
+    spec = BACKENDS.get(drawing.backend)
+    if spec is None:
+        raise InvalidRequest(messages.unknown_choice("backend", drawing.backend, BACKENDS))
+    choices = spec.models(config)
+    if not choices:  # a backend that draws with its own model
+        return drawing
+    model = drawing.model or spec.default_model(config)
+    if model not in choices:
+        raise InvalidRequest(messages.unknown_choice("model", str(model), choices))
+    spec.check_size(model, drawing.width, drawing.height, drawing.aspect)  # raises if it cannot draw it
+    return drawing.model_copy(update={"model": model})
 
 
 def _checked_text(text: str, what: str, limit: int) -> str:

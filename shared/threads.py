@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from redis import Redis
 
 from shared import keys
-from shared.request import ImageRequest, Requester
+from shared.request import Drawing, ImageRequest, Requester
 
 # Append unless the last turn already is this job's (a retried job records once); trim; refresh TTL.
 _RECORD = """
@@ -21,10 +21,12 @@ return 1
 """
 
 
-class Turn(BaseModel):
-    """One image-making step in a thread, with everything needed to refine or reproduce it."""
+class Turn(Drawing):
+    """One image-making step in a thread: its drawing settings, and what came out, to refine or reproduce it.
 
-    model_config = ConfigDict(frozen=True)
+    `model` is the model that drew it, `seeds` the seed of each image; the inherited `seed` is what the
+    member asked for.
+    """
 
     job_id: str
     owner: str
@@ -32,15 +34,8 @@ class Turn(BaseModel):
     kind: str = "imagine"
     instruction: str | None = None
     revised_prompt: str | None = None
-    negative: str | None = None
-    width: int
-    height: int
     seeds: list[int | None] = Field(default_factory=list)
-    backend: str
-    model: str | None = None
-    style: str | None = None
     images: list[str] = Field(default_factory=list)
-    quality: str = "auto"
     seconds: float | None = None
     created_at: float = Field(default_factory=time.time)
 
@@ -57,22 +52,17 @@ class Turn(BaseModel):
         prompt: str | None = None,
         seconds: float | None = None,
     ) -> Turn:
+        drawing = request.drawing().model_copy(update={"model": model})
         return cls(
+            **drawing.model_dump(),
             job_id=job_id,
             owner=request.requester.user_key,
             prompt=prompt or request.prompt,
             kind=request.kind,
             instruction=request.instruction,
             revised_prompt=revised_prompt,
-            negative=request.negative,
-            width=request.width,
-            height=request.height,
             seeds=seeds,
-            backend=request.backend,
-            model=model,
-            style=request.style,
             images=images,
-            quality=request.quality,
             seconds=seconds,
         )
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import logging
 import time
-from dataclasses import replace
 
 from PIL import Image
 from redis.client import Pipeline
@@ -142,7 +141,9 @@ class JobRunner:
         rt = self._rt
         started = time.monotonic()
         prepared = rt.prompts.prepare(request)
-        task = replace(prepared.task, on_preview=lambda data: self._preview(job_id, request, data))
+        task = prepared.task.model_copy(
+            update={"on_preview": lambda data: self._preview(job_id, request, data)}
+        )
         task = self._with_source_image(request, task)
         generation = rt.backend.generate(task)
         seconds = time.monotonic() - started
@@ -188,7 +189,7 @@ class JobRunner:
         data = self._rt.store.get(keys.image(request.parent_job_id, request.parent_image_index or 0))
         if data is None:
             return task
-        return replace(task, init_image=Image.open(io.BytesIO(data)).convert("RGB"))
+        return task.model_copy(update={"init_image": Image.open(io.BytesIO(data)).convert("RGB")})
 
     def _preview(self, job_id: str, request: ImageRequest, data: bytes) -> None:
         """A backend's partial image, as a progress update; a failed preview never fails the job."""

@@ -4,12 +4,14 @@ No `from __future__ import annotations` here: discord.py reads the option ranges
 which refer to values from the config.
 """
 
+import inspect
+
 import discord
 from discord import app_commands
 
 from bot.discord.frontend import DiscordFrontend
 from shared.backends import BACKENDS
-from shared.request import MAX_SEED, RequestOptions
+from shared.request import MAX_SEED, RequestOptions, typed_options
 from shared.settings import Settings
 
 ASPECT_CHOICES = ("square", "portrait", "landscape", "wide", "tall")
@@ -23,20 +25,9 @@ def add_commands(tree: app_commands.CommandTree, frontend: DiscordFrontend, sett
     negative_max = max(1, min(DISCORD_STRING_MAX, config.limits.negative_max_chars))
     models = BACKENDS[settings.backend].models(config)  # the default backend's, if members pick
 
-    @app_commands.command(name="imagine", description="Generate images from a prompt")
-    @app_commands.describe(
-        prompt="What to draw",
-        aspect="Shape of the image",
-        count="How many images",
-        style="A style preset",
-        negative="What the image should not contain",
-        seed="Seed for a reproducible image",
-        enhance="Let a language model add detail to the prompt",
-        model="Image model",
-    )
-    @app_commands.choices(aspect=[app_commands.Choice(name=a, value=a) for a in ASPECT_CHOICES])
-    @app_commands.guild_only()
-    async def imagine(
+    # discord.py reads a slash command's options from its callback's signature, so each option the
+    # command offers is a parameter here; its description comes from the option's declaration.
+    async def imagine_callback(
         interaction: discord.Interaction,
         prompt: app_commands.Range[str, 1, prompt_max],
         aspect: str | None = None,
@@ -47,17 +38,19 @@ def add_commands(tree: app_commands.CommandTree, frontend: DiscordFrontend, sett
         enhance: bool | None = None,
         model: str | None = None,
     ) -> None:
-        options = RequestOptions(
-            prompt=prompt,
-            aspect=aspect,
-            count=count,
-            style=style,
-            negative=negative,
-            seed=seed,
-            enhance=enhance,
-            model=model,
-        )
+        given = locals()  # the parameters are the options: pass each to RequestOptions by its name
+        options = RequestOptions(**{name: given[name] for name in offered if name != "interaction"})
         await frontend.imagine(interaction, options)
+
+    offered = tuple(inspect.signature(imagine_callback).parameters)
+    described = {name: typed.help for name, typed in typed_options().items() if name in offered}
+    imagine = app_commands.command(name="imagine", description="Generate images from a prompt")(
+        app_commands.guild_only()(
+            app_commands.choices(aspect=[app_commands.Choice(name=a, value=a) for a in ASPECT_CHOICES])(
+                app_commands.describe(prompt="What to draw", **described)(imagine_callback)
+            )
+        )
+    )
 
     @imagine.autocomplete("style")
     async def complete_style(

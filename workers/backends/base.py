@@ -3,32 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from PIL import Image
+from pydantic import ConfigDict
+
+from shared.request import Drawing
 
 
-@dataclass(frozen=True)
-class GenerationTask:
-    """What a backend is asked to draw, after the prompt pipeline and presets have had their say."""
+class GenerationTask(Drawing):
+    """What a backend is asked to draw: the request's drawing settings after the prompt pipeline and
+    presets have had their say (`negative` includes the preset's), plus what the pipeline adds."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
 
     prompt: str
-    width: int
-    height: int
-    aspect: str | None = None  # when set, the backend may map it to its native sizes
-    count: int = 1
-    negative: str | None = None
-    seed: int | None = None
-    quality: str = "auto"
-    model: str | None = None
+    idea: str | None = None  # the prompt before the preset: what thread memory keeps and refines
     steps: int | None = None
     guidance: float | None = None
     user_hash: str | None = None
     init_image: Image.Image | None = None  # refinement / variation source, where the backend can edit
     strength: float | None = None
-    on_preview: Callable[[bytes], None] | None = field(default=None, compare=False)
-    idea: str | None = None  # the prompt before the preset: what thread memory keeps and refines
+    on_preview: Callable[[bytes], None] | None = None
 
 
 @dataclass(frozen=True)

@@ -78,16 +78,9 @@ class PromptPipeline:
                 )
         negative = ", ".join(part for part in (request.negative, preset.negative) if part) or None
         task = GenerationTask(
+            **{**request.drawing().model_dump(), "negative": negative},
             prompt=prompt,
             idea=idea,
-            negative=negative,
-            width=request.width,
-            height=request.height,
-            aspect=request.aspect,
-            count=request.count,
-            seed=request.seed,
-            quality=request.quality,
-            model=request.model,
             steps=preset.steps,
             guidance=preset.guidance,
             user_hash=user_hash(request),

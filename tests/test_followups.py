@@ -1,0 +1,126 @@
+"""Follow-ups carry every drawing setting of the turn they continue, whatever options exist."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot import followups
+from shared.config import load_config
+from shared.errors import InvalidRequest
+from shared.request import Drawing, RequestOptions, build_request
+from shared.threads import Turn
+from tests.factories import requester
+
+CONFIG = load_config(None)
+TYPED = RequestOptions(
+    prompt="a fox",
+    negative="text",
+    aspect="16:9",
+    count=3,
+    seed=7,
+    quality="high",
+    style="anime",
+    enhance=True,
+)
+
+
+def request_from(options: RequestOptions, *, base: Drawing | None = None, **follow_up):
+    return build_request(
+        options,
+        requester=requester(),
+        event_id="e",
+        config=CONFIG,
+        default_backend="placeholder",
+        base=base,
+        **follow_up,
+    )
+
+
+def turn_of(options: RequestOptions) -> Turn:
+    request = request_from(options)
+    return Turn.from_request(
+        "job-1",
+        request,
+        seeds=[7, 8, 9],
+        images=["a", "b", "c"],
+        model="placeholder-v1",
+        revised_prompt=None,
+    )
+
+
+def follow(follow_up: followups.FollowUp):
+    return request_from(
+        follow_up.options,
+        base=follow_up.base,
+        kind=follow_up.kind,
+        instruction=follow_up.instruction,
+        parent_job_id=follow_up.parent_job_id,
+        parent_image_index=follow_up.parent_image_index,
+    )
+
+
+def test_a_reroll_keeps_every_drawing_setting_but_the_seed():
+    turn = turn_of(TYPED)
+    again = follow(followups.reroll(turn))
+    expected = turn.drawing().model_copy(update={"seed": None, "model": None})
+    assert again.drawing() == expected
+    assert again.kind == "reroll" and again.prompt == "a fox"
+
+
+def test_every_drawing_setting_is_stored_with_the_turn():
+    """A field added to Drawing is kept by thread memory without being declared again."""
+    request = request_from(TYPED)
+    turn = turn_of(TYPED)
+    assert set(Drawing.model_fields) <= set(Turn.model_fields)
+    assert turn.drawing() == request.drawing().model_copy(update={"model": "placeholder-v1"})
+    assert Turn.model_validate_json(turn.model_dump_json()) == turn
+
+
+def test_a_variation_of_an_aspect_keeps_the_aspect_so_backends_map_it_to_their_native_size():
+    variation = follow(followups.variation(turn_of(TYPED), 1))
+    assert (variation.aspect, variation.count, variation.seed, variation.parent_image_index) == (
+        "16:9",
+        1,
+        None,
+        1,
+    )
+
+
+def test_an_upscale_doubles_the_explicit_size_and_keeps_the_images_seed():
+    upscaled = follow(followups.upscale(turn_of(TYPED), 2))
+    assert (upscaled.width, upscaled.height, upscaled.aspect, upscaled.seed) == (2048, 1168, None, 9)
+    assert (upscaled.style, upscaled.quality, upscaled.enhance, upscaled.negative) == (
+        "anime",
+        "high",
+        True,
+        "text",
+    )
+
+
+def test_a_refinement_keeps_the_seed_and_applies_the_members_flags_over_the_turn():
+    turn = turn_of(TYPED)
+    refined = follow(followups.refine(turn, "now at night", {"aspect": "portrait", "negative": "rain"}))
+    assert (refined.seed, refined.aspect, refined.negative, refined.style) == (7, "portrait", "rain", "anime")
+    assert (refined.kind, refined.instruction, refined.prompt) == ("refine", "now at night", "a fox")
+
+
+def test_a_flag_on_a_refinement_is_validated_like_a_fresh_option():
+    with pytest.raises(InvalidRequest, match="count"):
+        follow(followups.refine(turn_of(TYPED), "more", {"count": "99"}))
+
+
+def test_a_style_removed_from_the_config_since_the_turn_is_refused_on_follow_up():
+    turn = turn_of(TYPED).model_copy(update={"style": "gone"})
+    with pytest.raises(InvalidRequest, match="style"):
+        follow(followups.reroll(turn))
+
+
+def test_a_turn_stored_before_drawing_settings_grew_still_refines():
+    """Thread memory outlives upgrades: an old turn without the newer fields reads with their defaults."""
+    old = (
+        '{"job_id": "j", "owner": "cli:alice", "prompt": "a fox", "width": 512, "height": 768,'
+        ' "seeds": [3], "backend": "placeholder", "images": ["k"], "quality": "auto"}'
+    )
+    turn = Turn.model_validate_json(old)
+    again = follow(followups.reroll(turn))
+    assert (again.width, again.height, again.aspect, again.count) == (512, 768, None, 1)
