@@ -25,7 +25,9 @@ def background(args: list[str], env: dict[str, str]) -> Iterator[subprocess.Pope
         env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=open(os.environ["BENCH_STDERR"], "ab")
+        if os.environ.get("BENCH_STDERR")
+        else subprocess.DEVNULL,
         start_new_session=True,
     )
     try:

@@ -29,8 +29,10 @@ sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 import aiohttp  # noqa: E402
 from nacl.signing import SigningKey  # noqa: E402
+from redis import Redis  # noqa: E402
 
 from bench._common import ACK_HEADERS, ack_row, background, private_redis, python, table  # noqa: E402
+from shared.queue import queue_key  # noqa: E402
 from tests.fakes.discord_api import TOKEN, FakeDiscord  # noqa: E402
 from tests.helpers import answers_ok, free_port, wait_until  # noqa: E402
 
@@ -113,7 +115,9 @@ def main() -> None:
     key = SigningKey.generate()
     rows: list[list[str]] = []
     bare_rows: list[list[str]] = []
+    settings_backend = "placeholder"
     with private_redis() as redis_url, FakeDiscord() as fake, tempfile.TemporaryDirectory() as folder:
+        redis = Redis.from_url(redis_url)
         config = Path(folder) / "imagine.toml"
         config.write_text(CONFIG)
         port = free_port()
@@ -148,9 +152,13 @@ def main() -> None:
                     for i in range(args.requests)
                 ]
                 times = burst_in_a_process_of_its_own(url, fake.url, key, payloads)
-                # Each round starts on an idle frontend: the last round's threads are all open.
+                # Each round starts on an idle frontend: the last round's threads are all open and its
+                # jobs all enqueued.
                 opened = round_number * args.requests
                 wait_until(lambda n=opened: len(fake.threads()) >= n, timeout=120, what="the follow-ups")
+                wait_until(
+                    lambda n=opened: redis.llen(queue_key(settings_backend)) >= n, timeout=60, what="the jobs"
+                )
                 rows.append(ack_row(round_number, args.requests, times))
     print("bare aiohttp + Ed25519 (answers type 5, nothing else)")
     print(table(ACK_HEADERS, bare_rows))

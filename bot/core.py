@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from redis import Redis
+from redis.asyncio import Redis as AsyncRedis
+from redis.client import Pipeline
 
 from bot import followups
 from bot.flags import parse_flags
@@ -27,6 +29,7 @@ from shared.queue import JobQueue, Submission, job_id_for
 from shared.quota import Quota, UsageReport
 from shared.refusals import RefusalCounter
 from shared.request import Drawing, ImageRequest, JobKind, Requester, RequestOptions, build_request
+from shared.round_trips import SharedRoundTrips
 from shared.settings import Settings
 from shared.threads import ThreadMemory, ThreadOrigin, ThreadOrigins, Turn, thread_key
 
@@ -95,9 +98,18 @@ class IntakePort(Protocol):
 class ImagineCore:
     """What a frontend holds: the settings, one Redis client, quotas, the job queue and thread memory."""
 
-    def __init__(self, settings: Settings, redis: Redis, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        redis: Redis,
+        metrics: Metrics | None = None,
+        *,
+        aredis: AsyncRedis | None = None,
+    ) -> None:
         self.settings = settings
         self.redis = redis
+        # An event loop's client, in frontends: admissions share its round trips.
+        self.round_trips = SharedRoundTrips(aredis) if aredis is not None else None
         self.metrics = metrics or Metrics(redis)
         self.quota = Quota(redis, settings.config.quota)
         self.queue = JobQueue(redis, settings.config.jobs)
@@ -122,7 +134,7 @@ class ImagineCore:
         returns); by default they run here."""
         try:
             request = build()
-            first_delivery = self.admit(request, claim=claim)
+            first_delivery = await self.admit_soon(request, claim=claim)
         except (InvalidRequest, Refused) as exc:
             await port.tell(str(exc))
             return
@@ -209,13 +221,7 @@ class ImagineCore:
         thing a chat command does, so it must be quick): False means it was delivered before, and
         nothing was charged again.
         """
-        who = request.requester
-        claim_key = keys.event_claim(who.platform, who.workspace, request.event_id)
-
-        def claim_event(pipe) -> None:
-            if claim:
-                pipe.set(claim_key, "1", nx=True, ex=EVENT_CLAIM_SECONDS)
-
+        claim_event = self._claim_with(request, claim)
         try:
             admission = self.queue.admit(
                 request, self.quota, pending_seconds=PENDING_SECONDS, before=claim_event
@@ -224,6 +230,33 @@ class ImagineCore:
             self._refused(request, refusal)
             raise
         return bool(admission.before[0]) if claim else True
+
+    async def admit_soon(self, request: ImageRequest, *, claim: bool = False) -> bool:
+        """`admit` from an event loop: over redis.asyncio where the frontend has a client, the admissions
+        of a burst sharing round trips (`SharedRoundTrips`) instead of holding the loop one by one."""
+        if self.round_trips is None:
+            return await asyncio.to_thread(self.admit, request, claim=claim)
+        claim_event = self._claim_with(request, claim)
+        try:
+            admission = await self.queue.admit_async(
+                self.round_trips, request, self.quota, pending_seconds=PENDING_SECONDS, before=claim_event
+            )
+        except Refused as refusal:
+            self._refused(request, refusal)
+            raise
+        return bool(admission.before[0]) if claim else True
+
+    @staticmethod
+    def _claim_with(request: ImageRequest, claim: bool) -> Callable[[Pipeline], None]:
+        """The claim of the request's platform event, for the admission's round trip (or nothing)."""
+        who = request.requester
+        claim_key = keys.event_claim(who.platform, who.workspace, request.event_id)
+
+        def claim_event(pipe: Pipeline) -> None:
+            if claim:
+                pipe.set(claim_key, "1", nx=True, ex=EVENT_CLAIM_SECONDS)
+
+        return claim_event
 
     def moderate(self, request: ImageRequest) -> None:
         """Raise Refused when the workspace's content policy refuses the request (counted for operators)."""

@@ -21,6 +21,7 @@ from shared.config import JobsConfig
 from shared.quota import Admission, Quota
 from shared.recovery import count_live_workers
 from shared.request import ImageRequest
+from shared.round_trips import SharedRoundTrips
 
 QUEUE_PREFIX = "imagine-"
 JOB_FUNCTION = "workers.job.run_job"
@@ -92,16 +93,38 @@ class JobQueue:
         round trip (see Quota.admit).
         """
         job_id = job_id_for(request)
+        first = self._before_admission(job_id, pending_seconds, before)
+        return quota.admit(
+            request.requester, job_id, request.count, is_job_alive=self.is_active, before=first
+        )
 
+    async def admit_async(
+        self,
+        round_trips: SharedRoundTrips,
+        request: ImageRequest,
+        quota: Quota,
+        *,
+        pending_seconds: int = 0,
+        before: Callable[[Pipeline], None] | None = None,
+    ) -> Admission:
+        """`admit` over redis.asyncio, for event loops (see Quota.admit_async)."""
+        job_id = job_id_for(request)
+        first = self._before_admission(job_id, pending_seconds, before)
+        return await quota.admit_async(
+            round_trips, request.requester, job_id, request.count, is_job_alive=self.is_active, before=first
+        )
+
+    @staticmethod
+    def _before_admission(
+        job_id: str, pending_seconds: int, before: Callable[[Pipeline], None] | None
+    ) -> Callable[[Pipeline], None]:
         def first(pipe: Pipeline) -> None:
             if before is not None:
                 before(pipe)
             if pending_seconds:
                 pipe.set(keys.pending(job_id), "1", ex=pending_seconds)
 
-        return quota.admit(
-            request.requester, job_id, request.count, is_job_alive=self.is_active, before=first
-        )
+        return first
 
     def enqueue(self, request: ImageRequest) -> Submission:
         """Enqueue an admitted request; whoever enqueues first owns the job."""

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from redis import Redis
 from redis.client import Pipeline
+from redis.exceptions import NoScriptError
 
 from shared import keys, messages
 from shared.config import QuotaConfig, QuotaLimits
 from shared.errors import Refused
 from shared.request import Requester
+from shared.round_trips import SharedRoundTrips
 
 HOUR = 3600
 CHARGE_TTL = 8 * 86400  # longer than any retry of a platform event, so a late duplicate is still caught
@@ -140,6 +143,36 @@ class UsageReport:
     workspace_used_today: int
 
 
+@dataclass(frozen=True)
+class _AdmissionCall:
+    """One admission's script call, queued on a pipeline (blocking or asyncio) after `before`'s commands."""
+
+    requester: Requester
+    limits: Limits
+    sha: str
+    keys: list[str]
+    args: list[str | int | float]
+
+    def queue(self, pipe: Pipeline, before: Callable[[Pipeline], None] | None) -> None:
+        if before is not None:
+            before(pipe)
+        # EVALSHA straight in the pipeline: a Script object there would first ask SCRIPT EXISTS, a
+        # second round trip on every admission. Redis knows the script after the first admission.
+        pipe.evalsha(self.sha, len(self.keys), *self.keys, *self.args)
+
+    def queue_script(self, pipe: Pipeline, source: str) -> None:
+        """The script call alone, after loading the script (for a Redis that does not know it)."""
+        pipe.script_load(source)
+        pipe.evalsha(self.sha, len(self.keys), *self.keys, *self.args)
+
+    def needs_more(self, replies: list, is_job_alive: Callable[[str], bool] | None) -> bool:
+        """Whether settling takes more round trips: the script was unknown, or a slot may be healed."""
+        raw = replies[-1]
+        if isinstance(raw, NoScriptError):
+            return True
+        return is_job_alive is not None and not isinstance(raw, Exception) and _parsed(raw)[0] == "running"
+
+
 class Quota:
     """Admission, refunds and operator commands over one Redis connection and the [quota] config."""
 
@@ -155,7 +188,7 @@ class Quota:
         requester: Requester,
         job_id: str,
         count: int,
-        is_job_alive=None,
+        is_job_alive: Callable[[str], bool] | None = None,
         before: Callable[[Pipeline], None] | None = None,
     ) -> Admission:
         """Charge `count` images and one concurrency slot to the requester, or raise Refused.
@@ -164,47 +197,84 @@ class Quota:
         exist (a frontend that died between admission and enqueue), so a leak heals itself.
         `before` adds commands to the admission's round trip; their replies are `Admission.before`.
         """
-        limits = limits_for(self._config, requester)
+        call = self._admission(requester, job_id, count)
         pipe = self._redis.pipeline(transaction=False)
-        if before is not None:
-            before(pipe)
-        self._run_admit(pipe, requester, job_id, count, limits)
-        *before_replies, raw = pipe.execute()
+        call.queue(pipe, before)
+        return self._settle(call, pipe.execute(raise_on_error=False), is_job_alive)
+
+    async def admit_async(
+        self,
+        round_trips: SharedRoundTrips,
+        requester: Requester,
+        job_id: str,
+        count: int,
+        is_job_alive: Callable[[str], bool] | None = None,
+        before: Callable[[Pipeline], None] | None = None,
+    ) -> Admission:
+        """`admit` for event loops: its round trip is shared with the other requests of the moment and
+        does not hold the loop. The rare second steps (a Redis that forgot the script, a leaked slot
+        to heal) run on a thread with the blocking client."""
+        call = self._admission(requester, job_id, count)
+        replies = await round_trips.run(lambda pipe: call.queue(pipe, before))  # type: ignore[arg-type]
+        if isinstance(replies[-1], NoScriptError):  # Redis restarted: teach it the script, then admit
+            script = await round_trips.run(lambda pipe: call.queue_script(pipe, _ADMIT))  # type: ignore[arg-type]
+            replies = [*replies[:-1], script[-1]]
+        if call.needs_more(replies, is_job_alive):
+            return await asyncio.to_thread(self._settle, call, replies, is_job_alive)
+        return self._settle(call, replies, is_job_alive)
+
+    def _admission(self, requester: Requester, job_id: str, count: int) -> _AdmissionCall:
+        limits = limits_for(self._config, requester)
+        script_keys, script_args = self._admit_arguments(requester, job_id, count, limits)
+        return _AdmissionCall(requester, limits, self._admit.sha, script_keys, script_args)
+
+    def _settle(
+        self, call: _AdmissionCall, replies: list, is_job_alive: Callable[[str], bool] | None
+    ) -> Admission:
+        """The admission from the round trip's replies (with the blocking client for what else it needs)."""
+        *before_replies, raw = replies
+        for reply in before_replies:
+            if isinstance(reply, Exception):
+                raise reply
+        if isinstance(raw, NoScriptError):  # the first admission since Redis started or was flushed
+            raw = self._admit(keys=call.keys, args=call.args)
+        elif isinstance(raw, Exception):
+            raise raw
         result = _parsed(raw)
         if (
             result[0] == "running"
             and is_job_alive is not None
-            and self._drop_dead_slots(requester, is_job_alive)
+            and self._drop_dead_slots(call.requester, is_job_alive)
         ):
-            result = _parsed(self._run_admit(self._redis, requester, job_id, count, limits))
+            result = _parsed(self._admit(keys=call.keys, args=call.args))
         status, a, b, retry = result
         if status == "ok":
             return Admission(duplicate=False, used=a, limit=b, before=before_replies)
         if status == "duplicate":
             return Admission(duplicate=True, before=before_replies)
-        raise self._refusal(status, a, b, float(retry), limits)
+        raise self._refusal(status, a, b, float(retry), call.limits)
 
-    def _run_admit(self, client, requester: Requester, job_id: str, count: int, limits: Limits):
-        return self._admit(
-            keys=[
-                keys.quota_window(requester.user_key),
-                keys.quota_running(requester.user_key),
-                keys.quota_workspace_days(requester.workspace_key),
-                keys.quota_bonus(requester.user_key),
-                keys.quota_blocked(requester.user_key),
-                keys.quota_charge(job_id),
-            ],
-            args=[
-                count,
-                limits.images_per_hour,
-                limits.concurrent,
-                limits.workspace_images_per_day,
-                job_id,
-                self._slot_ttl,
-                CHARGE_TTL,
-            ],
-            client=client,
-        )
+    def _admit_arguments(
+        self, requester: Requester, job_id: str, count: int, limits: Limits
+    ) -> tuple[list[str], list[str | int | float]]:
+        script_keys = [
+            keys.quota_window(requester.user_key),
+            keys.quota_running(requester.user_key),
+            keys.quota_workspace_days(requester.workspace_key),
+            keys.quota_bonus(requester.user_key),
+            keys.quota_blocked(requester.user_key),
+            keys.quota_charge(job_id),
+        ]
+        script_args: list[str | int | float] = [
+            count,
+            limits.images_per_hour,
+            limits.concurrent,
+            limits.workspace_images_per_day,
+            job_id,
+            self._slot_ttl,
+            CHARGE_TTL,
+        ]
+        return script_keys, script_args
 
     def _drop_dead_slots(self, requester: Requester, is_job_alive) -> bool:
         running_key = keys.quota_running(requester.user_key)

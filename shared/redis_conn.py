@@ -6,8 +6,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 from redis import Redis
+from redis.asyncio import BlockingConnectionPool
+from redis.asyncio import Redis as AsyncRedis
 
 from shared.errors import ConfigError
+
+ASYNC_CONNECTIONS = 16  # per frontend process; shared round trips keep a burst to a few at once
 
 
 def safe_url(url: str) -> str:
@@ -42,3 +46,26 @@ def connect(url: str, *, check: bool = True, socket_timeout: float = 5.0) -> Red
         except redis.RedisError as exc:
             raise ConfigError(f"cannot reach Redis at {safe_url(url)} (REDIS_URL): {exc}") from None
     return client
+
+
+def connect_async(
+    url: str, *, socket_timeout: float = 5.0, connections: int = ASYNC_CONNECTIONS
+) -> AsyncRedis:
+    """An asyncio client for `url`, for an event loop's short commands (checked by the blocking
+    `connect` of the same process at start-up; its connections open on first use, in the loop).
+
+    At most `connections` are open; a burst's commands beyond that wait their turn for one (up to
+    `socket_timeout`) instead of failing with "Too many connections".
+    """
+    try:
+        pool = BlockingConnectionPool.from_url(
+            url,
+            max_connections=connections,
+            timeout=socket_timeout,
+            socket_connect_timeout=3,
+            socket_timeout=socket_timeout,
+            health_check_interval=30,
+        )
+    except ValueError as exc:
+        raise ConfigError(f"REDIS_URL={safe_url(url)} is not a Redis URL ({exc})") from None
+    return AsyncRedis(connection_pool=pool)

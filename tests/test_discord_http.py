@@ -100,6 +100,29 @@ def test_imagine_defers_opens_a_thread_and_the_worker_posts_the_images_there(fak
         assert message.data["allowed_mentions"] == {"parse": []}
 
 
+def test_imagine_run_inside_a_thread_answers_there_and_opens_no_other(fake, stack, redis):
+    """The thread is read from the raw payload (its type and parent): the job belongs to the parent
+    channel, the status and images go to the thread itself."""
+    client = stack()
+    client.post(fake.slash_command(prompt="a fox"))
+    thread_id, _ = finished_thread(fake)
+    inside = fake.slash_command(prompt="a hare in the same thread", channel_id=thread_id)
+    assert client.post(inside).type == DEFER
+    wait_until(lambda: len(fake.image_posts_in(thread_id)) == 2, what="the second image in the thread")
+    assert len(fake.threads()) == 1
+    status = wait_until(
+        lambda: "done" in fake.original(inside["token"]).data["content"] and fake.original(inside["token"])
+    )
+    assert status.data["channel_id"] == thread_id
+    jobs = [
+        Job.fetch(k.decode().removeprefix("rq:job:"), connection=redis, serializer=SERIALIZER)
+        for k in redis.keys("rq:job:img-*")
+    ]
+    [request] = [j.kwargs["request"] for j in jobs if j.kwargs["request"]["prompt"].startswith("a hare")]
+    requester = request["requester"]
+    assert (requester["channel"], requester["thread"]) == (CHANNEL_ID, thread_id)
+
+
 def test_a_job_queued_with_no_worker_says_so_and_moves_on_when_one_starts(fake, key, stack, processes, redis):
     client = stack(worker=False)
     payload = fake.slash_command(prompt="a fox")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -11,7 +12,9 @@ import pytest
 from shared.config import QuotaConfig, load_config
 from shared.errors import Refused
 from shared.quota import Quota, limits_for
+from shared.redis_conn import connect_async
 from shared.request import Requester
+from shared.round_trips import SharedRoundTrips
 
 
 def member(user: str = "alice", workspace: str = "guild1", roles: tuple[str, ...] = ()) -> Requester:
@@ -186,3 +189,70 @@ images_per_hour = 50
         q.admit(member(workspace="big"), f"big-{i}", 1)
     with pytest.raises(Refused):
         q.admit(member(workspace="big"), "big-5", 1)
+
+
+def test_an_admission_after_redis_forgot_its_scripts_is_charged_once_with_its_claim_made_once(redis):
+    """The admission runs the script by its hash in one round trip; a Redis that restarted (or had its
+    scripts flushed) answers NOSCRIPT, and the admission is run again alone, not the claim with it."""
+    q = quota(redis, images_per_hour=5)
+    redis.script_flush()
+    admission = q.admit(member(), "job-1", 2, before=lambda pipe: pipe.set("claim", "1", nx=True))
+    assert admission.before == [True] and not admission.duplicate
+    assert q.report(member()).used_this_hour == 2
+    again = q.admit(member(), "job-2", 1, before=lambda pipe: pipe.set("claim", "1", nx=True))
+    assert again.before == [None] and q.report(member()).used_this_hour == 3
+
+
+def test_admissions_of_one_moment_share_round_trips_and_stay_exact(redis, redis_url):
+    """200 admissions started at once on an event loop: exactly the limit is admitted, each claim is
+    answered to its own caller, and they travel together rather than one round trip each."""
+    q = quota(redis, images_per_hour=50)
+
+    async def burst() -> tuple[list[bool], list[list]]:
+        client = connect_async(redis_url)
+        trips = SharedRoundTrips(client)
+        claims: list[list] = []
+
+        async def attempt(i: int) -> bool:
+            def claim(pipe) -> None:
+                pipe.set(f"claim-{i}", "1", nx=True)
+
+            try:
+                admission = await q.admit_async(trips, member(), f"job-{i}", 1, before=claim)
+            except Refused:
+                return False
+            claims.append(admission.before)
+            return True
+
+        try:
+            return list(await asyncio.gather(*(attempt(i) for i in range(200)))), claims
+        finally:
+            await client.aclose()
+
+    redis.config_resetstat()
+    admitted, claims = asyncio.run(burst())
+    assert sum(admitted) == 50 and claims == [[True]] * 50
+    assert q.report(member()).used_this_hour == 50
+    stats = redis.info("commandstats")
+    assert stats["cmdstat_evalsha"]["calls"] == 200
+    # One round trip each would have opened the client's whole pool of connections.
+    assert redis.info("stats")["total_connections_received"] <= 2
+
+
+def test_an_async_admission_after_redis_forgot_its_scripts_teaches_it_once(redis, redis_url):
+    q = quota(redis, images_per_hour=5)
+    redis.script_flush()
+
+    async def admit() -> list:
+        client = connect_async(redis_url)
+        try:
+            trips = SharedRoundTrips(client)
+            admission = await q.admit_async(
+                trips, member(), "job-1", 2, before=lambda pipe: pipe.set("claim", "1", nx=True)
+            )
+            return admission.before
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(admit()) == [True]
+    assert q.report(member()).used_this_hour == 2

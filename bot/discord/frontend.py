@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import discord
 
 from bot import followups
 from bot.core import ImagineCore, Opened, check_request
 from bot.discord import ui as discord_ui
+from bot.discord.raw import RawCommand
 from bot.flags import parse_flags
 from shared import messages
 from shared.durations import humanize_seconds
@@ -31,6 +33,7 @@ AUTO_ARCHIVE_MINUTES = 1440
 THREAD_PERMISSIONS = "Create Public Threads, Send Messages in Threads"
 ORIGINAL_RETRIES = 5
 PRESS_DEBOUNCE_SECONDS = 5
+DEFERRED_MESSAGE = 5  # the interaction response type of defer(thinking=True)
 
 
 class DiscordFrontend:
@@ -56,6 +59,33 @@ class DiscordFrontend:
             self.settings, options, requester=requester, event_id=str(interaction.id)
         )
         await self.core.intake(port, build, claim=True)
+
+    async def imagine_answered_first(
+        self,
+        command: RawCommand,
+        interaction_id: str,
+        port: InteractionPort,
+        *,
+        later: Callable[[Coroutine[Any, Any, None]], None],
+    ) -> None:
+        """/imagine read from its raw HTTP payload, so the ack goes out before discord.py builds an
+        Interaction (`AnsweredFirstPort`); the same intake as `imagine` otherwise, the steps after
+        the ack handed to `later`."""
+        requester = Requester(
+            platform=PLATFORM,
+            workspace=command.workspace,
+            channel=command.parent or command.channel,
+            user=command.user,
+            user_name=command.user_name,
+            roles=command.roles,
+            channel_nsfw=command.channel_nsfw,
+            reply={"upload_limit": str(command.upload_limit)},
+        )
+        options = RequestOptions(**command.options)  # type: ignore[arg-type]
+        build = lambda: check_request(  # noqa: E731
+            self.settings, options, requester=requester, event_id=interaction_id
+        )
+        await self.core.intake(port, build, claim=True, later=later)
 
     # --- buttons and the refine modal ------------------------------------------------------------
 
@@ -242,18 +272,22 @@ class InteractionPort:
         self._interaction = interaction
         self._thread = thread  # None: open one under the status message
         self._origin = origin
+        self._acknowledged = False
 
     async def tell(self, text: str) -> None:
         interaction = self._interaction
-        if interaction.response.is_done():  # the public "thinking…" makes way for a private answer
-            try:
-                await interaction.delete_original_response()
-            except discord.HTTPException as error:
-                log.warning("discord: could not remove a refused request's response: %s", error.status)
-        await DiscordFrontend._tell(interaction, text)
+        if not self._acknowledged:
+            await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+            return
+        try:  # the public "thinking…" makes way for a private answer
+            await interaction.delete_original_response()
+        except discord.HTTPException as error:
+            log.warning("discord: could not remove a refused request's response: %s", error.status)
+        await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     async def acknowledge(self) -> None:
         await self._interaction.response.defer(thinking=True)
+        self._acknowledged = True
 
     async def duplicate(self) -> None:
         """A redelivered interaction was answered by whoever took it first."""
@@ -278,6 +312,45 @@ class InteractionPort:
             return None
         origin = (str(thread.id), self._origin) if self._origin is not None else None
         return Opened(_addressed(request, str(thread.id), reply), origin)
+
+
+class AnsweredFirstPort(InteractionPort):
+    """The intake port of an /imagine taken from its raw HTTP payload. Until the ack, the answer is
+    kept in `answer` for the HTTP response (None after `duplicate`); discord.py's Interaction is built
+    only when the steps after the ack need it."""
+
+    def __init__(
+        self,
+        interaction: Callable[[], discord.Interaction],
+        *,
+        thread: str | None,
+        origin: ThreadOrigin,
+    ) -> None:
+        self._make_interaction = interaction
+        self._thread = thread
+        self._origin = origin
+        self._acknowledged = False
+        self._built: discord.Interaction | None = None
+        self.answer: dict[str, Any] | None = None
+
+    @property
+    def _interaction(self) -> discord.Interaction:  # type: ignore[override]
+        if self._built is None:
+            self._built = self._make_interaction()
+        return self._built
+
+    async def tell(self, text: str) -> None:
+        if self._acknowledged:
+            await super().tell(text)
+        else:
+            self.answer = discord_ui.ephemeral_response(text)
+
+    async def acknowledge(self) -> None:
+        self.answer = {"type": DEFERRED_MESSAGE}
+        self._acknowledged = True
+
+    async def duplicate(self) -> None:
+        """A redelivery: answered by whoever took it first (`answer` stays None)."""
 
 
 class ReplyPort:

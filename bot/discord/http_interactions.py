@@ -12,27 +12,33 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+import discord
 from aiohttp import web
+from discord import app_commands
 from discord.webhook.async_ import AsyncWebhookAdapter, async_context
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 from redis import Redis
 
 from bot.answers_first import AnswersFirst
+from bot.discord import ui as discord_ui
 from bot.discord.client import ImagineClient
-from bot.discord.raw import PING, MalformedInteraction, parse_interaction
+from bot.discord.frontend import AnsweredFirstPort
+from bot.discord.raw import PING, MalformedInteraction, RawCommand, parse_interaction, read_guild_command
+from bot.discord.ui import ephemeral_response
 from shared import keys, messages
 from shared.errors import ConfigError
+from shared.threads import ThreadOrigin
 
 log = logging.getLogger(__name__)
 PONG = 1
-CHANNEL_MESSAGE = 4
+IMAGINE = "imagine"  # the command answered from its raw payload
 MAX_SKEW_SECONDS = 300  # older (or future) timestamps are replays
 FIRST_RESPONSE_SECONDS = 2.8  # Discord waits 3 s for the answer
-EPHEMERAL = 64
 
 
 @dataclass
@@ -52,18 +58,18 @@ class HttpResponseAdapter(AsyncWebhookAdapter):
     def __init__(self, answers_first: AnswersFirst) -> None:
         super().__init__()
         self._pending: dict[int, _Pending] = {}
-        self._answers_first = answers_first
+        self.answers_first = answers_first
 
     def expect(self, interaction_id: int, interaction_type: int) -> _Pending:
         pending = _Pending(interaction_type, asyncio.get_running_loop().create_future())
         self._pending[interaction_id] = pending
-        self._answers_first.begin()
+        self.answers_first.begin()
         return pending
 
     def answered(self, interaction_id: int) -> None:
         """The HTTP answer is out (or was given up on)."""
         self._pending.pop(interaction_id, None)
-        self._answers_first.end()
+        self.answers_first.end()
 
     async def create_interaction_response(
         self, interaction_id: int, token: str, *, session, params, **kwargs
@@ -76,14 +82,14 @@ class HttpResponseAdapter(AsyncWebhookAdapter):
         payload = params.payload or {}
         pending.response.set_result(payload)
         await pending.sent.wait()  # later REST calls about this interaction must follow the answer
-        await self._answers_first.wait()
+        await self.answers_first.wait()
         data = payload.get("data") or {}
         return {
             "interaction": {
                 "id": str(interaction_id),
                 "type": pending.interaction_type,
                 "response_message_loading": payload.get("type") == 5,
-                "response_message_ephemeral": bool(int(data.get("flags") or 0) & EPHEMERAL),
+                "response_message_ephemeral": bool(int(data.get("flags") or 0) & discord_ui.EPHEMERAL),
             }
         }
 
@@ -102,6 +108,13 @@ class InteractionsServer:
         self._client = client
         self._redis = redis
         self._adapter = HttpResponseAdapter(AnswersFirst())
+        self._background: set[asyncio.Task[None]] = set()
+        imagine = client.tree.get_command(IMAGINE)
+        self._imagine_options = (
+            {p.name: p.type.value for p in imagine.parameters}
+            if isinstance(imagine, app_commands.Command)
+            else {}
+        )
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=1024 * 1024)
@@ -131,6 +144,9 @@ class InteractionsServer:
             return web.json_response({"error": str(exc)}, status=400)
         if payload["type"] == PING:
             return web.json_response({"type": PONG})
+        command = read_guild_command(payload, self._imagine_options) if self._imagine_options else None
+        if command is not None and payload["data"]["name"] == IMAGINE:
+            return await self._imagine_first(request, payload, command)
         if self._redis.exists(
             keys.event_claim("discord", str(payload.get("guild_id") or "dm"), str(payload["id"]))
         ):
@@ -152,15 +168,58 @@ class InteractionsServer:
                 payload["type"],
                 FIRST_RESPONSE_SECONDS,
             )
-            return web.json_response(_ephemeral(messages.internal_error()))
+            return web.json_response(ephemeral_response(messages.internal_error()))
         else:
-            response = web.json_response(answer)
-            await response.prepare(request)
-            await response.write_eof()
-            return response
+            return await _answered(request, answer)
         finally:
             pending.sent.set()
             self._adapter.answered(interaction_id)
+
+    async def _imagine_first(
+        self, request: web.Request, payload: dict[str, Any], command: RawCommand
+    ) -> web.StreamResponse:
+        """/imagine answered from its raw payload: the intake runs here up to the ack, which is this
+        HTTP answer; the rest (status message, thread, enqueue) runs once the answer has gone, with
+        discord.py's Interaction built only then."""
+        sent = asyncio.Event()
+        answers_first = self._adapter.answers_first
+        answers_first.begin()
+
+        async def once_answered(rest: Coroutine[Any, Any, None]) -> None:
+            await sent.wait()  # the REST calls about this interaction must follow its answer
+            await answers_first.wait()
+            await rest
+
+        port = AnsweredFirstPort(
+            lambda: discord.Interaction(data=payload, state=self._client._connection),  # type: ignore[arg-type]
+            thread=command.channel if command.parent else None,
+            origin=ThreadOrigin(
+                channel=command.parent or command.channel, owner=command.user, nsfw=command.channel_nsfw
+            ),
+        )
+        try:
+            try:
+                async with asyncio.timeout(FIRST_RESPONSE_SECONDS):
+                    await self._client.frontend.imagine_answered_first(
+                        command,
+                        str(payload["id"]),
+                        port,
+                        later=lambda rest: self._in_background(once_answered(rest)),
+                    )
+            except Exception:  # an answer is owed whatever went wrong; a timeout's slot heals (pending)
+                log.exception("discord: /imagine %s failed before its answer", payload["id"])
+                return web.json_response(ephemeral_response(messages.internal_error()))
+            if port.answer is None:
+                return web.json_response({"error": "interaction already handled"}, status=409)
+            return await _answered(request, port.answer)
+        finally:
+            sent.set()
+            answers_first.end()
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._background.add(task)  # held until done, so the loop cannot drop it
+        task.add_done_callback(self._background.discard)
 
     async def healthz(self, request: web.Request) -> web.Response:
         try:
@@ -170,9 +229,9 @@ class InteractionsServer:
         return web.json_response({"ok": True, "user": str(self._client.user)})
 
 
-def _ephemeral(text: str) -> dict[str, Any]:
-    """An interaction response only the member sees: a message, mentions off."""
-    return {
-        "type": CHANNEL_MESSAGE,
-        "data": {"content": text, "flags": EPHEMERAL, "allowed_mentions": {"parse": []}},
-    }
+async def _answered(request: web.Request, answer: dict[str, Any]) -> web.StreamResponse:
+    """The answer written out before the handler returns, so what follows it comes after it."""
+    response = web.json_response(answer)
+    await response.prepare(request)
+    await response.write_eof()
+    return response

@@ -8,6 +8,7 @@ without it is answered 400 at once with the reason.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 PING, APPLICATION_COMMAND, COMPONENT, AUTOCOMPLETE, MODAL_SUBMIT = 1, 2, 3, 4, 5
@@ -62,3 +63,62 @@ def _has_user(payload: dict[str, Any]) -> bool:
     holder = payload.get("member") if payload.get("guild_id") is not None else payload
     user = holder.get("user") if isinstance(holder, dict) else None
     return isinstance(user, dict) and _is_snowflake(user.get("id"))
+
+
+# Option types as Discord sends them, and the Python type of their values.
+OPTION_VALUE_TYPES: dict[int, type] = {3: str, 4: int, 5: bool}
+THREAD_CHANNEL_TYPES = (11, 12)  # public and private threads
+
+
+@dataclass(frozen=True)
+class RawCommand:
+    """What a slash command's raw payload says, read without discord.py (for answering it first)."""
+
+    workspace: str
+    channel: str  # the channel it was run in: a thread's own id inside a thread
+    parent: str | None  # the thread's parent channel, inside a thread
+    channel_nsfw: bool
+    user: str
+    user_name: str
+    roles: tuple[str, ...]
+    upload_limit: int
+    options: dict[str, str | int | bool]
+
+
+def read_guild_command(payload: dict[str, Any], offered: dict[str, int]) -> RawCommand | None:
+    """The command in a checked interaction (see `parse_interaction`), when it is a plain guild slash
+    command whose every option is one of `offered` (name -> Discord option type) with a value of that
+    type. Anything else (a DM, a subcommand, an option this version does not offer) is None: discord.py
+    then reads it and answers it as it answers any odd command."""
+    data = payload["data"]
+    if payload["type"] != APPLICATION_COMMAND or data.get("type", 1) != 1 or payload.get("guild_id") is None:
+        return None
+    options: dict[str, str | int | bool] = {}
+    for option in data.get("options") or []:
+        if not isinstance(option, dict):
+            return None
+        name, value = option.get("name"), option.get("value")
+        kind = offered.get(name) if isinstance(name, str) else None
+        if kind is None or option.get("type") != kind or type(value) is not OPTION_VALUE_TYPES.get(kind):
+            return None
+        options[name] = value  # type: ignore[index]
+    upload_limit = payload["attachment_size_limit"]
+    if type(upload_limit) is not int:
+        return None
+    channel = payload.get("channel") if isinstance(payload.get("channel"), dict) else {}
+    channel_id = str(payload.get("channel_id") or channel.get("id") or "")
+    member = payload["member"]
+    user = member["user"]
+    in_thread = channel.get("type") in THREAD_CHANNEL_TYPES
+    roles = member.get("roles")
+    return RawCommand(
+        workspace=str(payload["guild_id"]),
+        channel=channel_id,
+        parent=str(channel.get("parent_id") or channel_id) if in_thread else None,
+        channel_nsfw=bool(channel.get("nsfw")),
+        user=str(user["id"]),
+        user_name=str(member.get("nick") or user.get("global_name") or user.get("username") or user["id"]),
+        roles=tuple(str(role) for role in roles) if isinstance(roles, list) else (),
+        upload_limit=upload_limit,
+        options=options,
+    )

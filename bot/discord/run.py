@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from bot.core import ImagineCore
 from bot.discord.client import ImagineClient
 from bot.discord.frontend import DiscordFrontend
 from shared.errors import ConfigError
-from shared.redis_conn import connect
+from shared.redis_conn import connect, connect_async
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,9 @@ def run_discord(
 def build_client(settings: Settings, *, gateway: bool, sync_commands: bool) -> ImagineClient:
     """The client with its frontend, pointed at DISCORD_API_BASE; not logged in yet."""
     discord.http.Route.BASE = settings.discord_api_base.rstrip("/")  # discord.py's one API setting
-    frontend = DiscordFrontend(ImagineCore(settings, connect(settings.redis_url)))
+    frontend = DiscordFrontend(
+        ImagineCore(settings, connect(settings.redis_url), aredis=connect_async(settings.redis_url))
+    )
     return ImagineClient(
         frontend, gateway=gateway, sync_commands=sync_commands, guild_id=settings.discord_guild_id
     )
@@ -101,6 +104,9 @@ async def _serve_http(
                 f"cannot listen on {host}:{port}: {exc.strerror}; choose another --port"
             ) from None
         say(f"serving Discord interactions at http://{host}:{port}/interactions")
+        # What start-up made (libraries, commands, config) stays: out of the collector's sight, a
+        # full collection during a burst only walks what the burst made.
+        gc.freeze()
         stopped = asyncio.Event()
         _stop_on_signals(stopped.set)
         await stopped.wait()

@@ -39,3 +39,15 @@ def status_line(request: ImageRequest, state_text: str, icon: str = "") -> str:
     tail = f" — {icon} {state}" if icon else f" — {state}"
     room = MESSAGE_MAX - len(label) - len(tail) - 4
     return f"{label} *{shorten(escape(' '.join(subject.split())), room)}*{tail}"
+
+
+CHANNEL_MESSAGE = 4  # an interaction response that is a message
+EPHEMERAL = 64
+
+
+def ephemeral_response(text: str) -> dict[str, object]:
+    """An interaction response only the member sees: a message, mentions off."""
+    return {
+        "type": CHANNEL_MESSAGE,
+        "data": {"content": text, "flags": EPHEMERAL, "allowed_mentions": {"parse": []}},
+    }

@@ -25,7 +25,7 @@ from bot.slack.deliver import SlackPoster
 from bot.slack.frontend import PLATFORM, SlackFrontend
 from bot.slack.raw import MalformedSlackRequest, check_body, decode_body
 from shared.errors import ConfigError
-from shared.redis_conn import connect
+from shared.redis_conn import connect, connect_async
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -116,7 +116,10 @@ def build_app(settings: Settings, identity: dict | None = None) -> tuple[AsyncAp
         authorize=authorizer(identity, client.token or "") if identity else None,
     )
     team_url = identity.get("url", "") if identity else ""
-    frontend = SlackFrontend(ImagineCore(settings, connect(settings.redis_url)), team_url=team_url)
+    frontend = SlackFrontend(
+        ImagineCore(settings, connect(settings.redis_url), aredis=connect_async(settings.redis_url)),
+        team_url=team_url,
+    )
 
     @app.command("/imagine")
     async def imagine(ack, body, client, respond):
