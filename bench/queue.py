@@ -1,6 +1,7 @@
 """Submit -> delivered latency and throughput through our pipeline vs raw RQ no-op jobs; quota admissions/s.
 
-    .venv/bin/python bench/queue.py [--jobs 1000] [--latency-samples 300] [--admissions 20000]
+    .venv/bin/python bench/queue.py [--jobs 1000] [--latency-samples 300]
+                                    [--admissions 20000] [--in-flight 200]
 
 Both sides run one non-forking worker process against a private Redis. Ours uses the placeholder
 backend at zero cost (64x64, one image), with quotas set high enough never to refuse.
@@ -8,7 +9,9 @@ backend at zero cost (64x64, one image), with quotas set high enough never to re
 Latency: one job at a time, from the submit call until the client sees it delivered (ours: the done
 event; raw: RQ's result). Throughput: N jobs submitted first (the submit rate is shown apart), then
 drained by the worker, timed from the first job's start to the last job's end as RQ records them, so
-neither process start-up nor a client competing for the two cores is counted.
+neither process start-up nor a client competing for the two cores is counted. Admissions: one by one
+from one client (bound by the round trip, shown by PING alone), and as a frontend makes them: many at
+once on one event loop, sharing round trips (shared/round_trips.py).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 import argparse  # noqa: E402
+import asyncio  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
@@ -35,8 +39,10 @@ from shared import keys  # noqa: E402
 from shared.config import QuotaConfig, load_config  # noqa: E402
 from shared.queue import SERIALIZER  # noqa: E402
 from shared.quota import Quota  # noqa: E402
+from shared.redis_conn import connect_async  # noqa: E402
 from shared.request import ImageRequest, Requester  # noqa: E402
 from shared.results import read_job_events as read_events  # noqa: E402
+from shared.round_trips import SharedRoundTrips  # noqa: E402
 from shared.settings import Settings  # noqa: E402
 
 RAW_WORKER = (
@@ -133,7 +139,16 @@ def ours(url: str, config_path: Path, jobs: int, samples: int) -> Run:
     return Run(latencies, submit_rate, drained(client, ids, SERIALIZER))
 
 
-def admissions(url: str, count: int) -> float:
+@dataclass
+class Admissions:
+    ping_per_second: float  # the round-trip floor of this machine: no admission can beat it one by one
+    sequential_per_second: float
+    shared_per_second: float
+
+
+def admissions(url: str, count: int, in_flight: int) -> Admissions:
+    """One client admitting one request at a time, then a frontend's way: `in_flight` at once on an
+    event loop, sharing round trips."""
     client = redis_lib.Redis.from_url(url)
     quota = Quota(
         client, QuotaConfig(images_per_hour=10**9, concurrent=10**9, workspace_images_per_day=10**9)
@@ -141,9 +156,24 @@ def admissions(url: str, count: int) -> float:
     who = Requester(platform="cli", workspace="bench", channel="bench", user="admissions")
     quota.admit(who, "warm-up", 1)
     start = time.perf_counter()
+    for _ in range(count):
+        client.ping()
+    pings = count / (time.perf_counter() - start)
+    start = time.perf_counter()
     for i in range(count):
         quota.admit(who, f"adm-{i}", 1)
-    return count / (time.perf_counter() - start)
+    sequential = count / (time.perf_counter() - start)
+
+    async def shared() -> float:
+        trips = SharedRoundTrips(connect_async(url))
+        started = time.perf_counter()
+        for wave in range(0, count, in_flight):
+            await asyncio.gather(
+                *(quota.admit_async(trips, who, f"shared-{i}", 1) for i in range(wave, wave + in_flight))
+            )
+        return count / (time.perf_counter() - started)
+
+    return Admissions(pings, sequential, asyncio.run(shared()))
 
 
 def main() -> None:
@@ -153,6 +183,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1000)
     parser.add_argument("--latency-samples", type=int, default=300)
     parser.add_argument("--admissions", type=int, default=20000)
+    parser.add_argument("--in-flight", type=int, default=200, help="admissions at once on one event loop")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         config_path = Path(folder) / "bench.toml"
@@ -162,7 +193,7 @@ def main() -> None:
         with private_redis() as url:
             our = ours(url, config_path, args.jobs, args.latency_samples)
         with private_redis() as url:
-            adm = admissions(url, args.admissions)
+            adm = admissions(url, args.admissions, args.in_flight)
 
     def ms(values: list[float], q: float) -> str:
         return f"{percentile(values, q) * 1000:.2f}"
@@ -193,7 +224,16 @@ def main() -> None:
     print(f"jobs={args.jobs} latency samples={args.latency_samples}")
     print(table(["path", "p50 ms", "p99 ms", "jobs/s (drain)", "submits/s"], rows))
     print()
-    print(table(["quota", "admissions/s"], [["one client, sequential", f"{adm:.0f}"]]))
+    print(
+        table(
+            ["quota, one client", "admissions/s"],
+            [
+                ["PING one by one (the round-trip floor)", f"{adm.ping_per_second:.0f}"],
+                ["admissions one by one", f"{adm.sequential_per_second:.0f}"],
+                [f"{args.in_flight} at once, shared round trips", f"{adm.shared_per_second:.0f}"],
+            ],
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -100,12 +100,28 @@ def stream_for(request: ImageRequest, job_id: str) -> str:
     return keys.events(job_id) if platform == "cli" else keys.results(platform)
 
 
+@dataclass(frozen=True)
+class StreamEntry:
+    """One event as it goes onto its stream: added in a pipeline (`add`), or by a script (`publish_once`
+    in workers/publish.py) from the same parts."""
+
+    stream: str
+    fields: dict[str, Any]
+    maxlen: int
+    ttl: int | None = None  # the command line's per-job streams expire; platform streams are trimmed
+
+    def add(self, pipe: Pipeline) -> None:
+        pipe.xadd(self.stream, self.fields, maxlen=self.maxlen, approximate=True)
+        if self.ttl is not None:
+            pipe.expire(self.stream, self.ttl)
+
+
 def publish_status(pipe: Pipeline, job_id: str, request: ImageRequest, update: StatusUpdate) -> None:
     event = {"type": update.state, "text": update.text, "position": update.position}
-    _publish(pipe, job_id, request, event, preview=update.preview)
+    entry(job_id, request, event, preview=update.preview).add(pipe)
 
 
-def publish_result(pipe: Pipeline, request: ImageRequest, result: JobResult) -> None:
+def result_entry(request: ImageRequest, result: JobResult) -> StreamEntry:
     images = [
         {"key": i.key, "filename": i.filename, "seed": i.seed, "content_type": i.content_type}
         for i in result.images
@@ -120,26 +136,24 @@ def publish_result(pipe: Pipeline, request: ImageRequest, result: JobResult) -> 
         "revised_prompt": result.revised_prompt,
         "notes": result.notes,
     }
-    _publish(pipe, result.job_id, request, event)
+    return entry(result.job_id, request, event)
 
 
-def publish_failure(pipe: Pipeline, job_id: str, request: ImageRequest, failure: Failure) -> None:
-    _publish(pipe, job_id, request, {"type": "failed", **asdict(failure)})
+def failure_entry(job_id: str, request: ImageRequest, failure: Failure) -> StreamEntry:
+    return entry(job_id, request, {"type": "failed", **asdict(failure)})
 
 
-def _publish(
-    pipe: Pipeline, job_id: str, request: ImageRequest, event: dict[str, Any], preview: bytes | None = None
-) -> None:
+def entry(
+    job_id: str, request: ImageRequest, event: dict[str, Any], preview: bytes | None = None
+) -> StreamEntry:
     stream = stream_for(request, job_id)
     fields: dict[str, Any] = {"v": FORMAT, "job": job_id, "event": json.dumps(event)}
     if request.requester.platform == "cli":
-        pipe.xadd(stream, fields, maxlen=JOB_EVENTS_MAXLEN, approximate=True)
-        pipe.expire(stream, JOB_EVENTS_TTL)
-        return
+        return StreamEntry(stream, fields, JOB_EVENTS_MAXLEN, JOB_EVENTS_TTL)
     fields["request"] = request.model_dump_json()
     if preview is not None:
         fields["preview"] = preview
-    pipe.xadd(stream, fields, maxlen=PLATFORM_MAXLEN, approximate=True)
+    return StreamEntry(stream, fields, PLATFORM_MAXLEN)
 
 
 def decode(fields: dict[bytes, bytes], images: Any) -> ResultEvent:

@@ -197,3 +197,25 @@ def test_a_transient_error_is_tried_again_and_posted_once(redis, redis_url, make
 
     asyncio.run(consuming(redis_url, core, poster, scenario, retry_seconds=0.2))
     assert poster.answers("img-flaky") == 1 and redis.xpending(STREAM, GROUP)["pending"] == 0
+
+
+def test_a_result_is_published_once_with_its_bookkeeping_also_after_redis_forgot_the_script(redis):
+    """The answer goes out in one transaction with the images and the quota's settling; a second
+    attempt (a retry, a taken-over job) settles again but publishes nothing."""
+    redis.script_flush()
+    publisher = Publisher(redis)
+    image = DeliveredImage("imagine:image:job-1:0", b"png", "job-1-1.png", "image/png", 7)
+    result = JobResult("job-1", "a fox", "placeholder", 0.1, [image])
+
+    def before(pipe) -> None:
+        pipe.set("stored", "1")
+
+    def also(pipe) -> None:
+        pipe.incr("settled")
+
+    assert publisher.result_once(request_for(1), result, before=before, also=also) is True
+    assert publisher.result_once(request_for(1), result, before=before, also=also) is False
+    [(_, fields)] = redis.xrange(STREAM)
+    assert fields[b"job"] == b"job-1" and b'"type": "done"' in fields[b"event"]
+    assert redis.get("stored") == b"1" and redis.get("settled") == b"2"
+    assert redis.exists(keys.delivered("job-1"))
