@@ -1,6 +1,6 @@
 """Submit -> delivered latency and throughput through our pipeline vs raw RQ no-op jobs; quota admissions/s.
 
-    .venv/bin/python bench/queue.py [--jobs 1000] [--latency-samples 300]
+    .venv/bin/python bench/queue.py [--jobs 1000] [--latency-samples 300] [--runs 3]
                                     [--admissions 20000] [--in-flight 200]
 
 Both sides run one non-forking worker process against a private Redis. Ours uses the placeholder
@@ -24,6 +24,7 @@ sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
+import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
@@ -67,6 +68,15 @@ class Run:
     latencies: list[float]
     submits_per_second: float
     drain_per_second: float
+
+
+def median_run(runs: list[Run]) -> Run:
+    """All latency samples together; the median submit and drain rates."""
+    return Run(
+        [value for run in runs for value in run.latencies],
+        statistics.median(run.submits_per_second for run in runs),
+        statistics.median(run.drain_per_second for run in runs),
+    )
 
 
 def drained(client: redis_lib.Redis, ids: list[str], serializer) -> float:
@@ -184,14 +194,18 @@ def main() -> None:
     parser.add_argument("--latency-samples", type=int, default=300)
     parser.add_argument("--admissions", type=int, default=20000)
     parser.add_argument("--in-flight", type=int, default=200, help="admissions at once on one event loop")
+    parser.add_argument("--runs", type=int, default=3, help="alternate runs of each side; medians shown")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         config_path = Path(folder) / "bench.toml"
         config_path.write_text(UNLIMITED)
-        with private_redis() as url:
-            raw = raw_rq(url, args.jobs, args.latency_samples)
-        with private_redis() as url:
-            our = ours(url, config_path, args.jobs, args.latency_samples)
+        raws, ourss = [], []
+        for _ in range(args.runs):  # alternating, so a noisy minute on the machine hits both sides
+            with private_redis() as url:
+                raws.append(raw_rq(url, args.jobs, args.latency_samples))
+            with private_redis() as url:
+                ourss.append(ours(url, config_path, args.jobs, args.latency_samples))
+        raw, our = median_run(raws), median_run(ourss)
         with private_redis() as url:
             adm = admissions(url, args.admissions, args.in_flight)
 
@@ -221,7 +235,11 @@ def main() -> None:
             "",
         ],
     ]
-    print(f"jobs={args.jobs} latency samples={args.latency_samples}")
+    print(
+        f"jobs={args.jobs} latency samples={args.latency_samples} runs={args.runs} (medians;"
+        f" drain jobs/s raw {', '.join(f'{r.drain_per_second:.0f}' for r in raws)},"
+        f" ours {', '.join(f'{r.drain_per_second:.0f}' for r in ourss)})"
+    )
     print(table(["path", "p50 ms", "p99 ms", "jobs/s (drain)", "submits/s"], rows))
     print()
     print(

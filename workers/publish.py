@@ -44,9 +44,14 @@ class Publisher:
         self._publish_once = redis.register_script(_PUBLISH_ONCE)
 
     def status(self, job_id: str, request: ImageRequest, update: StatusUpdate) -> None:
-        """A progress event on its own (queue positions, previews, retries)."""
+        """A progress event on its own (previews, retries)."""
+        self.statuses([(job_id, request, update)])
+
+    def statuses(self, updates: list[tuple[str, ImageRequest, StatusUpdate]]) -> None:
+        """Progress events of several jobs (queue positions) in one round trip."""
         pipe = self._redis.pipeline(transaction=False)
-        publish_status(pipe, job_id, request, update)
+        for job_id, request, update in updates:
+            publish_status(pipe, job_id, request, update)
         pipe.execute()
 
     def result_once(

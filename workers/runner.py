@@ -246,15 +246,16 @@ class JobRunner:
             return
         etas = rt.queue.etas(backend, len(waiting))
         jobs = Job.fetch_many(waiting, connection=rt.redis, serializer=SERIALIZER)
+        updates = []
         for position, (job, eta) in enumerate(zip(jobs, etas, strict=True), 1):
-            if job is None:
-                continue
-            request = ImageRequest.model_validate(job.kwargs["request"])
-            update = StatusUpdate("queued", messages.queued(position, eta), position=position)
-            try:
-                rt.publisher.status(job.id, request, update)
-            except Exception:  # a courtesy update must never fail the job that is starting
-                log.exception("could not update the queue position of job %s", job.id)
+            if job is not None:
+                request = ImageRequest.model_validate(job.kwargs["request"])
+                update = StatusUpdate("queued", messages.queued(position, eta), position=position)
+                updates.append((job.id, request, update))
+        try:
+            rt.publisher.statuses(updates)
+        except Exception:  # a courtesy update must never fail the job that is starting
+            log.exception("could not update the queue positions of %d jobs", len(updates))
 
 
 def _filename(job_id: str, index: int) -> str:
