@@ -64,6 +64,15 @@ BACKENDS: dict[str, BackendSpec] = {
             doctor="bot.doctor:check_diffusers",
             timeout_seconds=900,
         ),
+        BackendSpec(
+            "a1111",
+            "workers.backends.a1111:A1111Backend",
+            models=lambda config: config.a1111.models,
+            default_model=lambda config: config.a1111.default_model or (config.a1111.models or [None])[0],
+            pickable_models=True,
+            doctor="bot.doctor:check_a1111",
+            timeout_seconds=900,
+        ),
     )
 }
 BACKEND_NAMES = tuple(BACKENDS)

@@ -138,6 +138,34 @@ class DiffusersConfig(BaseModel):
     warmup: bool = True
 
 
+class A1111Config(BaseModel):
+    """[a1111]: AUTOMATIC1111 WebUI or Forge servers started with --api, and what to ask of them."""
+
+    model_config = _STRICT
+
+    # Each job takes a free one (leased in Redis), so several workers share them without collisions.
+    servers: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:7860"], min_length=1)
+    models: list[str] = Field(default_factory=list)  # checkpoints members may pick; [] = the server's own
+    default_model: str | None = None  # None: whichever checkpoint the server has loaded
+    keep_model_loaded: bool = True  # after a job with another checkpoint, leave it loaded (no reload back)
+    sampler: str | None = None  # e.g. "DPM++ 2M"; None: the server's default
+    steps: int = Field(default=25, ge=1, le=150)
+    cfg_scale: float = Field(default=7.0, ge=0, le=30)
+    denoising_strength: float = Field(default=0.6, gt=0, le=1)  # refinements; variations/upscales set theirs
+    native_edge: int = Field(default=1024, ge=256, le=2048)  # an aspect maps to about this many pixels²
+    timeout_seconds: float = Field(default=600, gt=0)  # one generation; then it is interrupted and refunded
+    progress_seconds: float = Field(default=1.0, gt=0)  # how often the status shows the preview
+    usd_per_image: float = Field(default=0.0, ge=0)  # what an image costs you, for `imagine quota` costs
+
+    @field_validator("servers")
+    @classmethod
+    def _http_urls(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"{url!r} is not an http(s) URL like http://127.0.0.1:7860")
+        return [url.rstrip("/") for url in value]
+
+
 class PromptsConfig(BaseModel):
     """[prompts]: expansion of short ideas and merging of refinements by a chat model."""
 
@@ -237,6 +265,7 @@ class AppConfig(BaseModel):
     threads: ThreadsConfig = Field(default_factory=ThreadsConfig)
     openai: OpenAIConfig = Field(default_factory=OpenAIConfig)
     diffusers: DiffusersConfig = Field(default_factory=DiffusersConfig)
+    a1111: A1111Config = Field(default_factory=A1111Config)
     prompts: PromptsConfig = Field(default_factory=PromptsConfig)
     moderation: ModerationConfig = Field(default_factory=ModerationConfig)
 

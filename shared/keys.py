@@ -122,3 +122,8 @@ def expansion(digest: str) -> str:
 def recent(user_key: str, workspace: str) -> str:
     """A member's recent images in one workspace (the Slack App Home tab)."""
     return f"{PREFIX}:recent:{user_key}:{workspace}"
+
+
+def server_lease(backend: str, server: str) -> str:
+    """Held by the worker job using one image server of a pool (a1111), so others pick a free one."""
+    return f"{PREFIX}:lease:{backend}:{server}"

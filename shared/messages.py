@@ -57,6 +57,10 @@ def unknown_choice(what: str, value: str, choices: Iterable[str]) -> str:
     return f"There is no {what} called “{value[:40]}”. Choose one of: {', '.join(choices)}."
 
 
+def no_model_choice(backend: str) -> str:
+    return f"Models can't be picked here: the {backend} backend draws with the model its operator set up."
+
+
 def channel_not_allowed() -> str:
     return "Image generation isn't enabled in this channel. Ask an admin which channels it works in."
 

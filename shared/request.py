@@ -227,7 +227,10 @@ def _drawing(options: RequestOptions, base: Drawing, config: AppConfig) -> Drawi
         given["model"] = None  # another backend's model means nothing here
     if options.enhance is not None:
         given["enhance"] = options.enhance
-    return _checked(base.model_copy(update=given), config)
+    drawing = _checked(base.model_copy(update=given), config)
+    if options.model and not BACKENDS[drawing.backend].models(config):  # typed, with nothing to pick
+        raise InvalidRequest(messages.no_model_choice(drawing.backend))
+    return drawing
 
 
 def _checked(drawing: Drawing, config: AppConfig) -> Drawing:

@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     image_model: str | None = Field(default=None, validation_alias="IMAGINE_IMAGE_MODEL")
     text_model: str | None = Field(default=None, validation_alias="IMAGINE_TEXT_MODEL")
     diffusers_model: str | None = Field(default=None, validation_alias="IMAGINE_DIFFUSERS_MODEL")
+    a1111_auth: SecretStr | None = Field(default=None, validation_alias="IMAGINE_A1111_AUTH")  # user:password
 
     discord_token: SecretStr | None = Field(default=None, validation_alias="DISCORD_TOKEN")
     discord_public_key: str | None = Field(default=None, validation_alias="DISCORD_PUBLIC_KEY")
@@ -47,6 +48,7 @@ class Settings(BaseSettings):
         "image_model",
         "text_model",
         "diffusers_model",
+        "a1111_auth",
         "discord_token",
         "discord_public_key",
         "discord_guild_id",

@@ -1,0 +1,135 @@
+"""A local fake of the AUTOMATIC1111 / Forge web UI API (`--api`): the routes our backend uses.
+
+It answers as the web UI does: txt2img/img2img return base64 PNGs and an `info` JSON string with the
+seeds; `/progress` reports the whole server; a checkpoint asked for in `override_settings` becomes the
+loaded one. Switches script what operators hit: no `--api` (404 on /sdapi), `--api-auth` (401),
+failures (500), slow generation, a generation that never ends, a server that drops the connection.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import threading
+import time
+from dataclasses import dataclass
+
+from PIL import Image
+
+from tests.fakes.http import FakeServer, Recorded, Reply
+
+MODELS = [
+    {"title": "v1-5-pruned-emaonly.safetensors [6ce0161689]", "model_name": "v1-5-pruned-emaonly"},
+    {"title": "dreamshaper_8.safetensors [879db523c3]", "model_name": "dreamshaper_8"},
+]
+SAMPLERS = [{"name": "Euler a", "aliases": ["k_euler_a"]}, {"name": "DPM++ 2M", "aliases": ["k_dpmpp_2m"]}]
+LORAS = [{"name": "add_detail", "alias": "add_detail", "path": "/models/Lora/add_detail.safetensors"}]
+
+
+@dataclass
+class Generation:
+    """One txt2img/img2img call as the fake ran it."""
+
+    route: str
+    payload: dict
+    seeds: list[int]
+
+
+class FakeA1111(FakeServer):
+    def __init__(self, *, seconds_per_image: float = 0.0, auth: str | None = None) -> None:
+        super().__init__()
+        self.api = True  # False: started without --api
+        self.auth = auth  # "user:password" as --api-auth takes it
+        self.seconds_per_image = seconds_per_image
+        self.fail_next: list[int] = []  # statuses for the next generations
+        self.hang = False  # a generation that never finishes (until interrupted)
+        self.drop_next = 0  # generations whose connection is dropped (the server restarting)
+        self.loaded = MODELS[0]["title"]
+        self.generations: list[Generation] = []
+        self.interrupted = threading.Event()
+        self._busy = threading.Lock()
+        self._progress: dict = {"progress": 0.0, "current_image": None, "state": {"job_count": 0}}
+
+    def answer(self, request: Recorded) -> Reply:
+        path = request.path.split("?", 1)[0]
+        if not path.startswith("/sdapi/v1/"):
+            return Reply.json({"detail": "Not Found"}, 404)
+        if not self.api:
+            return Reply.json({"detail": "Not Found"}, 404)
+        if self.auth is not None and request.headers.get("authorization") != _basic(self.auth):
+            return Reply.json({"detail": "Incorrect credentials"}, 401, **{"www-authenticate": "Basic"})
+        route = path.removeprefix("/sdapi/v1/")
+        if route in ("txt2img", "img2img") and request.method == "POST":
+            return self._generate(route, request.json())
+        if route == "progress":
+            return Reply.json(self._progress)
+        if route == "interrupt" and request.method == "POST":
+            self.interrupted.set()
+            return Reply.json({})
+        if route == "sd-models":
+            return Reply.json(
+                [{**m, "hash": m["title"][-11:-1], "filename": f"/models/{m['model_name']}"} for m in MODELS]
+            )
+        if route == "samplers":
+            return Reply.json(SAMPLERS)
+        if route == "loras":
+            return Reply.json(LORAS)
+        if route == "options":
+            return Reply.json({"sd_model_checkpoint": self.loaded, "samples_format": "png"})
+        return Reply.json({"detail": "Not Found"}, 404)
+
+    def _generate(self, route: str, payload: dict) -> Reply:
+        if self.drop_next:
+            self.drop_next -= 1
+            raise ConnectionAbortedError("the fake server restarts")  # the handler dies: no answer
+        if self.fail_next:
+            return Reply.json(
+                {"error": "RuntimeError", "detail": "CUDA out of memory"}, self.fail_next.pop(0)
+            )
+        problem = _unprocessable(payload, route)
+        if problem:
+            return Reply.json({"detail": [{"loc": ["body", problem], "msg": "field required"}]}, 422)
+        with self._busy:  # the web UI runs one generation at a time
+            checkpoint = (payload.get("override_settings") or {}).get("sd_model_checkpoint")
+            if checkpoint:
+                self.loaded = next((m["title"] for m in MODELS if checkpoint in m.values()), checkpoint)
+            count = int(payload.get("batch_size", 1)) * int(payload.get("n_iter", 1))
+            seed = int(payload.get("seed", -1))
+            first = seed if seed >= 0 else 1000 + len(self.generations)
+            seeds = [first + i for i in range(count)]
+            width, height = int(payload.get("width", 512)), int(payload.get("height", 512))
+            preview = _png(Image.new("RGB", (max(1, width // 8), max(1, height // 8)), (90, 90, 90)))
+            self._progress = {"progress": 0.5, "current_image": preview, "state": {"job_count": 1}}
+            self.interrupted.clear()
+            deadline = time.monotonic() + self.seconds_per_image * count
+            while self.hang or time.monotonic() < deadline:
+                if self.interrupted.wait(0.02):
+                    break
+            self._progress = {"progress": 0.0, "current_image": None, "state": {"job_count": 0}}
+            self.generations.append(Generation(route, payload, seeds))
+            images = [_png(_picture(width, height, s)) for s in seeds]
+        info = {"seed": seeds[0], "all_seeds": seeds, "sd_model_name": self.loaded.split(".")[0]}
+        return Reply.json({"images": images, "parameters": payload, "info": json.dumps(info)})
+
+
+def _unprocessable(payload: dict, route: str) -> str | None:
+    if "prompt" not in payload:
+        return "prompt"
+    if route == "img2img" and not payload.get("init_images"):
+        return "init_images"
+    return None
+
+
+def _basic(auth: str) -> str:
+    return "Basic " + base64.b64encode(auth.encode()).decode()
+
+
+def _picture(width: int, height: int, seed: int) -> Image.Image:
+    return Image.new("RGB", (width, height), (seed * 37 % 256, seed * 91 % 256, 128))
+
+
+def _png(image: Image.Image) -> str:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode()

@@ -1,0 +1,210 @@
+"""The a1111 backend (AUTOMATIC1111 WebUI / Forge with --api) against a local fake of its API."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import logging
+import subprocess
+
+import pytest
+from PIL import Image
+
+from bot.core import ImagineCore
+from bot.doctor import check_a1111
+from shared import keys
+from shared.queue import queue_name
+from shared.recovery import count_live_workers
+from tests.factories import image_request
+from tests.fakes.a1111_api import MODELS, FakeA1111
+from tests.helpers import imagine_command, wait_until
+from workers.runtime import build_runtime
+from workers.worker import serve
+
+BACKEND = "a1111"
+
+
+@pytest.fixture
+def fake():
+    with FakeA1111() as server:
+        yield server
+
+
+@pytest.fixture
+def a1111_runtime(redis, make_settings, config_file, fake):
+    """A worker runtime for the a1111 backend aimed at the fake; `extra` adds [a1111] keys."""
+
+    def build(extra: str = "", retries: int = 0, **values):
+        toml = (
+            f'[jobs]\nretries = {retries}\nretry_intervals = [0]\n[a1111]\nservers = ["{fake.url}"]\n{extra}'
+        )
+        settings = make_settings(config_file(toml), backend=BACKEND, **values)
+        return build_runtime(settings, redis, BACKEND)
+
+    return build
+
+
+def run(runtime, request):
+    core = ImagineCore(runtime.settings, runtime.redis)
+    submission = core.submit(request)
+    serve(runtime, [queue_name(BACKEND)], burst=True, name="a1111-test", logging_level="ERROR")
+    events = [json.loads(f[b"event"]) for _, f in runtime.redis.xrange(keys.events(submission.job_id))]
+    return submission.job_id, events, core
+
+
+def a1111_request(event_id: str = "evt-a", **fields):
+    return image_request(event_id, backend=BACKEND, **{"width": 1024, "height": 1024, **fields})
+
+
+def pixels(runtime, key: str) -> tuple[tuple[int, int], tuple[int, ...]]:
+    with Image.open(io.BytesIO(runtime.redis.get(key))) as image:
+        return image.size, image.convert("RGB").getpixel((0, 0))
+
+
+def test_txt2img_sends_the_request_and_posts_the_servers_images_with_their_seeds(a1111_runtime, fake):
+    runtime = a1111_runtime('sampler = "DPM++ 2M"\nsteps = 20\nnative_edge = 512\n')
+    request = a1111_request(count=2, seed=5, negative="text", aspect="wide", width=1344, height=768)
+    _, events, core = run(runtime, request)
+    done = events[-1]
+    assert done["type"] == "done" and [i["seed"] for i in done["images"]] == [5, 6]
+    [generation] = fake.generations
+    payload = generation.payload
+    assert generation.route == "txt2img"
+    assert payload["prompt"].startswith("a lighthouse in a storm") and payload["negative_prompt"] == "text"
+    assert (payload["seed"], payload["batch_size"], payload["n_iter"]) == (5, 2, 1)
+    assert (payload["steps"], payload["sampler_name"], payload["width"], payload["height"]) == (
+        20,
+        "DPM++ 2M",
+        704,  # 16:9 near 512² pixels: the model's native size, not the 1344x768 asked of others
+        384,
+    )
+    assert "override_settings" not in payload  # no model configured: the server's loaded one
+    assert pixels(runtime, done["images"][1]["key"]) == ((704, 384), (6 * 37 % 256, 6 * 91 % 256, 128))
+    assert core.quota.report(request.requester).running == 0
+    assert not any(r.path.startswith("/sdapi/v1/options") and r.method == "POST" for r in fake.requests)
+
+
+def test_a_members_model_is_chosen_per_request_never_by_changing_the_servers_options(a1111_runtime, fake):
+    runtime = a1111_runtime('models = ["dreamshaper_8", "v1-5-pruned-emaonly"]\n')
+    _, events, _ = run(runtime, a1111_request(model="dreamshaper_8"))
+    assert events[-1]["type"] == "done"
+    payload = fake.generations[0].payload
+    assert payload["override_settings"] == {"sd_model_checkpoint": "dreamshaper_8"}
+    assert payload["override_settings_restore_afterwards"] is False  # keep_model_loaded
+    assert fake.loaded == MODELS[1]["title"]
+    assert [r for r in fake.requests if r.method == "POST"] == [
+        r for r in fake.requests if r.path.endswith("/txt2img")
+    ]
+
+
+def test_a_variation_is_img2img_from_the_previous_images_real_pixels(a1111_runtime, fake):
+    runtime = a1111_runtime()
+    first_id, first, _ = run(runtime, a1111_request("evt-1", seed=40))
+    parent_key = first[-1]["images"][0]["key"]
+    variation = a1111_request("evt-2", kind="variation", parent_job_id=first_id, parent_image_index=0)
+    _, events, _ = run(runtime, variation)
+    assert events[-1]["type"] == "done"
+    second = fake.generations[1]
+    assert second.route == "img2img" and second.payload["denoising_strength"] == 0.75
+    [source] = second.payload["init_images"]
+    with Image.open(io.BytesIO(base64.b64decode(source))) as image:
+        assert image.convert("RGB").getpixel((0, 0)) == pixels(runtime, parent_key)[1]
+
+
+@pytest.mark.parametrize(
+    ("setup", "words"),
+    [
+        (lambda fake: setattr(fake, "api", False), "start the web UI with --api"),
+        (lambda fake: setattr(fake, "auth", "bot:secret"), "set IMAGINE_A1111_AUTH"),
+    ],
+    ids=["without --api", "wrong credentials"],
+)
+def test_a_server_set_up_wrong_fails_the_job_at_once_refunded_and_logs_the_fix(
+    a1111_runtime, fake, caplog, setup, words
+):
+    setup(fake)
+    runtime = a1111_runtime(retries=2)
+    request = a1111_request(count=2)
+    with caplog.at_level(logging.ERROR):
+        _, events, core = run(runtime, request)
+    assert events[-1]["type"] == "failed" and events[-1]["kind"] == "fault"
+    assert len([r for r in fake.requests if r.path.endswith("/txt2img")]) == 1  # not retried
+    assert core.quota.report(request.requester).used_this_hour == 0
+    assert words in caplog.text  # the member reads that the service is unavailable; the operator, the fix
+
+
+def test_the_credentials_from_the_environment_are_sent_and_never_shown(a1111_runtime, fake, caplog):
+    fake.auth = "bot:s3cret-pass"
+    runtime = a1111_runtime(a1111_auth="bot:s3cret-pass")
+    _, events, _ = run(runtime, a1111_request())
+    assert events[-1]["type"] == "done"
+    assert "s3cret" not in caplog.text and "s3cret" not in json.dumps(events)
+
+
+def test_a_server_error_or_a_restart_mid_job_is_retried_and_delivered_once(a1111_runtime, fake):
+    runtime = a1111_runtime(retries=3)
+    fake.fail_next = [500]
+    fake.drop_next = 1
+    _, events, _ = run(runtime, a1111_request())
+    assert [e["type"] for e in events].count("done") == 1
+    assert len(fake.generations) == 1
+
+
+def test_a_generation_that_never_finishes_is_interrupted_and_refunded(a1111_runtime, fake):
+    fake.hang = True
+    runtime = a1111_runtime("timeout_seconds = 1\n", retries=2)
+    request = a1111_request(count=2)
+    _, events, core = run(runtime, request)
+    assert events[-1]["type"] == "failed"
+    assert fake.interrupted.is_set() and any(r.path == "/sdapi/v1/interrupt" for r in fake.requests)
+    assert core.quota.report(request.requester).used_this_hour == 0
+
+
+def test_the_servers_live_preview_reaches_the_status(a1111_runtime, fake):
+    fake.seconds_per_image = 1.0
+    runtime = a1111_runtime("progress_seconds = 0.2\n")
+    job_id, events, _ = run(runtime, a1111_request())
+    assert "preview" in [e["type"] for e in events] and events[-1]["type"] == "done"
+
+
+def test_doctor_says_what_each_server_offers_and_what_to_fix(make_settings, config_file, fake):
+    def lines(extra: str = "", **values) -> list[str]:
+        path = config_file(f'[a1111]\nservers = ["{fake.url}"]\n{extra}')
+        return [c.line() for c in check_a1111(make_settings(path, **values))]
+
+    [ok] = lines('models = ["dreamshaper_8"]\n')
+    assert ok.startswith("✓") and "2 checkpoints" in ok and "1 LoRAs" in ok
+    [missing] = lines('models = ["sdxl_turbo"]\n')
+    assert missing.startswith("✗") and "sdxl_turbo" in missing and "dreamshaper_8.safetensors" in missing
+    fake.auth = "bot:secret"
+    [refused] = lines()
+    assert "IMAGINE_A1111_AUTH" in refused
+    assert lines(a1111_auth="bot:secret")[0].startswith("✓")
+    fake.api = False
+    [no_api] = lines(a1111_auth="bot:secret")
+    assert no_api.startswith("✗") and "--api" in no_api
+
+
+def test_two_workers_share_two_servers_each_job_on_a_free_one(process_env, processes, redis, config_file):
+    """The pool: two workers, two servers taking 0.5 s an image; jobs spread over both, one at a time
+    on each, and every lease is given back."""
+    with FakeA1111(seconds_per_image=0.5) as one, FakeA1111(seconds_per_image=0.5) as two:
+        path = config_file(f'[a1111]\nservers = ["{one.url}", "{two.url}"]\n')
+        env = {**process_env, "IMAGINE_CONFIG": str(path), "IMAGINE_BACKEND": BACKEND}
+        for _ in range(2):
+            processes.start("worker", "--backend", BACKEND, extra_env={"IMAGINE_CONFIG": str(path)})
+        wait_until(lambda: count_live_workers(redis, queue_name(BACKEND)) == 2, timeout=30, what="workers")
+        generate = [
+            subprocess.Popen(
+                imagine_command("generate", f"a fox {i}", "--out", str(path.parent), "--user", f"u{i}"),
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+            for i in range(4)
+        ]
+        assert all(p.wait(timeout=60) == 0 for p in generate)
+        assert len(one.generations) + len(two.generations) == 4
+        assert one.generations and two.generations
+        assert not list(redis.scan_iter(keys.server_lease(BACKEND, "*")))

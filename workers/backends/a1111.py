@@ -1,0 +1,263 @@
+"""AUTOMATIC1111 WebUI and Forge servers started with `--api`: txt2img, img2img from the previous image,
+the server's live preview on the status message, and a pool of servers shared by every worker.
+
+A server runs one generation at a time and `/sdapi/v1/progress` reports the whole server, so each job
+leases one server in Redis (the first free one of `[a1111] servers`) for as long as it runs there.
+The checkpoint is chosen per request with `override_settings`; the server's options are never posted.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx2
+from PIL import Image
+
+from shared import keys, sizes
+from shared.config import A1111Config
+from shared.errors import BackendUnavailable, ConfigError
+from shared.redis_conn import connect
+from shared.settings import Settings
+from workers.backends.base import GeneratedImage, Generation, GenerationTask
+
+log = logging.getLogger(__name__)
+NAME = "a1111"
+LEASE_SECONDS = 30  # renewed while the job runs; a dead worker's lease frees itself this soon
+WAIT_FOR_SERVER_SECONDS = 60  # all servers busy this long: the attempt fails and RQ retries it
+SHORT_TIMEOUT = 10.0  # progress, model lists, interrupt
+_RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
+
+
+class A1111Backend:
+    name = NAME
+    supports_edit = True
+
+    def __init__(self, settings: Settings) -> None:
+        self._config: A1111Config = settings.config.a1111
+        self._client = A1111Client(settings)
+        self._pool = ServerPool(settings, self._config.servers)
+
+    def generate(self, task: GenerationTask) -> Generation:
+        route, payload = self._payload(task)
+        with self._pool.lease() as server:
+            with self._previews(server, task):
+                answer = self._client.generate(server, route, payload)
+        seeds = _seeds(answer)
+        images = [
+            GeneratedImage(Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB"), seed)
+            for data, seed in zip(answer.get("images") or [], seeds, strict=False)
+        ][: task.count]  # some extensions append a grid or extra images after the batch
+        if not images:
+            raise BackendUnavailable("the image server answered without images", transient=False)
+        model = str(_info(answer).get("sd_model_name") or task.model or "a1111")
+        return Generation(images, model=model, cost_usd=self._config.usd_per_image * len(images))
+
+    def _payload(self, task: GenerationTask) -> tuple[str, dict[str, Any]]:
+        config = self._config
+        width, height = sizes.native_size(config.native_edge, task.width, task.height, task.aspect)
+        payload: dict[str, Any] = {
+            "prompt": task.prompt,
+            "negative_prompt": task.negative or "",
+            "seed": task.seed if task.seed is not None else -1,
+            "batch_size": task.count,
+            "n_iter": 1,
+            "steps": task.steps or config.steps,
+            "cfg_scale": task.guidance if task.guidance is not None else config.cfg_scale,
+            "width": width,
+            "height": height,
+            "send_images": True,
+            "save_images": False,
+        }
+        if config.sampler:
+            payload["sampler_name"] = config.sampler
+        model = task.model or config.default_model
+        if model:
+            payload["override_settings"] = {"sd_model_checkpoint": model}
+            payload["override_settings_restore_afterwards"] = not config.keep_model_loaded
+        if task.init_image is None:
+            return "txt2img", payload
+        source = task.init_image.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
+        payload["init_images"] = [_b64_png(source)]
+        payload["denoising_strength"] = (
+            task.strength if task.strength is not None else config.denoising_strength
+        )
+        return "img2img", payload
+
+    @contextmanager
+    def _previews(self, server: str, task: GenerationTask) -> Iterator[None]:
+        """The server's live preview, polled apart from the generation: a stalled poll never stalls it."""
+        if task.on_preview is None:
+            yield
+            return
+        stop = threading.Event()
+        on_preview = task.on_preview
+
+        def poll() -> None:
+            last = None
+            while not stop.wait(self._config.progress_seconds):
+                image = self._client.current_image(server)
+                if image and image != last:
+                    last = image
+                    on_preview(base64.b64decode(image))
+
+        thread = threading.Thread(target=poll, name="a1111-progress", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+
+
+class A1111Client:
+    """The web UI's HTTP API, with the errors operators hit turned into what to fix."""
+
+    def __init__(self, settings: Settings) -> None:
+        config = settings.config.a1111
+        auth = settings.a1111_auth.get_secret_value() if settings.a1111_auth else None
+        user, _, password = (auth or "").partition(":")
+        self._timeout = config.timeout_seconds
+        self._http = httpx2.Client(
+            auth=httpx2.BasicAuth(user, password) if auth else None,
+            timeout=httpx2.Timeout(SHORT_TIMEOUT, read=config.timeout_seconds),
+            headers={"user-agent": "imagine-bot"},
+        )
+
+    def generate(self, server: str, route: str, payload: dict[str, Any]) -> dict[str, Any]:
+        try:
+            response = self._http.post(f"{server}/sdapi/v1/{route}", json=payload)
+        except httpx2.ReadTimeout:
+            self.interrupt(server)
+            raise BackendUnavailable(
+                f"the image server did not finish in {self._timeout:.0f} s", transient=False
+            ) from None
+        except httpx2.TransportError as exc:  # refused, reset mid-answer: the server is restarting
+            raise BackendUnavailable(f"cannot reach the image server: {type(exc).__name__}") from None
+        _raise_for(response, server)
+        return response.json()
+
+    def current_image(self, server: str) -> str | None:
+        try:
+            response = self._http.get(
+                f"{server}/sdapi/v1/progress", params={"skip_current_image": "false"}, timeout=SHORT_TIMEOUT
+            )
+            return response.json().get("current_image") if response.is_success else None
+        except (httpx2.HTTPError, ValueError):
+            return None  # a preview is a courtesy
+
+    def interrupt(self, server: str) -> None:
+        try:
+            self._http.post(f"{server}/sdapi/v1/interrupt", timeout=SHORT_TIMEOUT)
+        except httpx2.HTTPError as exc:
+            log.warning("a1111: could not interrupt %s: %s", server, type(exc).__name__)
+
+    def get(self, server: str, route: str) -> Any:
+        """A listing (`sd-models`, `samplers`, `loras`, `options`) for doctor; raises ConfigError."""
+        try:
+            response = self._http.get(f"{server}/sdapi/v1/{route}", timeout=SHORT_TIMEOUT)
+        except httpx2.HTTPError as exc:
+            raise ConfigError(
+                f"cannot reach {server} ({type(exc).__name__}): is the web UI running?"
+            ) from None
+        try:
+            _raise_for(response, server)
+        except BackendUnavailable as exc:
+            raise ConfigError(str(exc)) from None
+        return response.json()
+
+
+def _raise_for(response: httpx2.Response, server: str) -> None:
+    status = response.status_code
+    if status < 400:
+        return
+    if status == 404:
+        raise BackendUnavailable(
+            f"{server} has no /sdapi/v1 API: start the web UI with --api", transient=False
+        )
+    if status in (401, 403):
+        raise BackendUnavailable(
+            f"{server} refused the credentials: set IMAGINE_A1111_AUTH to the user:password "
+            "the web UI was started with (--api-auth)",
+            transient=False,
+        )
+    if status == 422:
+        raise BackendUnavailable(f"{server} rejected the request: {_detail(response)}", transient=False)
+    raise BackendUnavailable(f"{server} answered {status}: {_detail(response)}")  # 5xx: retried
+
+
+def _detail(response: httpx2.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200]
+    detail = body.get("detail") or body.get("error") or body if isinstance(body, dict) else body
+    return json.dumps(detail)[:200] if not isinstance(detail, str) else detail[:200]
+
+
+class ServerPool:
+    """The servers of `[a1111] servers`, each used by one job at a time across all workers."""
+
+    def __init__(self, settings: Settings, servers: list[str]) -> None:
+        self._redis = connect(settings.redis_url)
+        self._servers = servers
+        self._release = self._redis.register_script(_RELEASE)
+
+    @contextmanager
+    def lease(self) -> Iterator[str]:
+        token = secrets.token_hex(8)
+        server = self._take(token)
+        key = keys.server_lease(NAME, server)
+        stop = threading.Event()
+
+        def renew() -> None:
+            while not stop.wait(LEASE_SECONDS / 3):
+                self._redis.expire(key, LEASE_SECONDS)
+
+        renewer = threading.Thread(target=renew, name="a1111-lease", daemon=True)
+        renewer.start()
+        try:
+            yield server
+        finally:
+            stop.set()
+            self._release(keys=[key], args=[token])
+
+    def _take(self, token: str) -> str:
+        deadline = time.monotonic() + WAIT_FOR_SERVER_SECONDS
+        pause = 0.05
+        while True:
+            for server in self._servers:
+                if self._redis.set(keys.server_lease(NAME, server), token, nx=True, ex=LEASE_SECONDS):
+                    return server
+            if time.monotonic() > deadline:
+                raise BackendUnavailable(f"all {len(self._servers)} image servers stayed busy")
+            time.sleep(pause)
+            pause = min(0.5, pause * 1.5)
+
+
+def _info(answer: dict[str, Any]) -> dict[str, Any]:
+    try:
+        info = json.loads(answer.get("info") or "{}")
+    except ValueError:
+        return {}
+    return info if isinstance(info, dict) else {}
+
+
+def _seeds(answer: dict[str, Any]) -> list[int | None]:
+    info = _info(answer)
+    seeds = info.get("all_seeds") or ([info["seed"]] if "seed" in info else [])
+    count = len(answer.get("images") or [])
+    return [*seeds, *[None] * count][:count]
+
+
+def _b64_png(image: Image.Image) -> str:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode()
