@@ -242,6 +242,50 @@ def check_a1111(settings: Settings) -> Iterator[Check]:
             )
 
 
+def check_comfyui(settings: Settings) -> Iterator[Check]:
+    """The workflows parse and name real nodes; each server answers, has the checkpoints members may
+    pick, and lists its LoRAs. Only when the comfyui backend is in use."""
+    if settings.backend != "comfyui" and "comfyui" not in settings.config.model_fields_set:
+        return
+    from shared.errors import ConfigError
+    from workers.backends.comfyui import ComfyClient, load_workflow
+
+    config = settings.config.comfyui
+    for name, spec in config.workflows.items():
+        try:
+            graph = load_workflow(name, spec)
+        except ConfigError as exc:
+            yield Check(f"comfyui workflow {name}", False, str(exc))
+        else:
+            yield Check(f"comfyui workflow {name}", True, f"{len(graph)} nodes, its slots all found")
+    client = ComfyClient(config)
+    for server in config.servers:
+        try:
+            checkpoints = _choices(client.object_info(server, "CheckpointLoaderSimple"), "ckpt_name")
+            loras = _choices(client.object_info(server, "LoraLoader"), "lora_name")
+        except ConfigError as exc:
+            yield Check(f"comfyui {server}", False, str(exc))
+            continue
+        wanted = [*config.models, *([config.default_model] if config.default_model else [])]
+        missing = [m for m in wanted if m not in checkpoints]
+        if missing:
+            yield Check(
+                f"comfyui {server}",
+                False,
+                f"[comfyui] models {', '.join(missing)} not there → it has: {', '.join(checkpoints)}",
+            )
+        else:
+            yield Check(
+                f"comfyui {server}", True, f"answers: {len(checkpoints)} checkpoints, {len(loras)} LoRAs"
+            )
+
+
+def _choices(node_info: dict, name: str) -> list[str]:
+    """The values a node's list input accepts, from /object_info."""
+    spec = (node_info.get("input") or {}).get("required", {}).get(name) or [[]]
+    return [str(v) for v in spec[0]] if isinstance(spec[0], list) else []
+
+
 def check_diffusers(settings: Settings) -> Iterator[Check]:
     model = settings.diffusers_model
     if not model:

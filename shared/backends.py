@@ -73,6 +73,15 @@ BACKENDS: dict[str, BackendSpec] = {
             doctor="bot.doctor:check_a1111",
             timeout_seconds=900,
         ),
+        BackendSpec(
+            "comfyui",
+            "workers.backends.comfyui:ComfyUIBackend",
+            models=lambda config: config.comfyui.models,
+            default_model=lambda config: config.comfyui.default_model or (config.comfyui.models or [None])[0],
+            pickable_models=True,
+            doctor="bot.doctor:check_comfyui",
+            timeout_seconds=900,
+        ),
     )
 }
 BACKEND_NAMES = tuple(BACKENDS)

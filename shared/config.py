@@ -6,7 +6,7 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from shared.errors import ConfigError
 from shared.presets import DEFAULT_PRESETS, Preset
@@ -138,6 +138,13 @@ class DiffusersConfig(BaseModel):
     warmup: bool = True
 
 
+def _server_urls(urls: list[str]) -> list[str]:
+    for url in urls:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"{url!r} is not an http(s) URL like http://127.0.0.1:7860")
+    return [url.rstrip("/") for url in urls]
+
+
 class A1111Config(BaseModel):
     """[a1111]: AUTOMATIC1111 WebUI or Forge servers started with --api, and what to ask of them."""
 
@@ -160,10 +167,77 @@ class A1111Config(BaseModel):
     @field_validator("servers")
     @classmethod
     def _http_urls(cls, value: list[str]) -> list[str]:
-        for url in value:
-            if not url.startswith(("http://", "https://")):
-                raise ValueError(f"{url!r} is not an http(s) URL like http://127.0.0.1:7860")
-        return [url.rstrip("/") for url in value]
+        return _server_urls(value)
+
+
+class ComfyWorkflow(BaseModel):
+    """[comfyui.workflows.NAME]: an API-format workflow ("Save (API)") and where our values go in it.
+
+    A slot is "NODE_ID.inputs.NAME"; `output` is the id of the node whose images are the result.
+    Slots left out are not set (the workflow's own value stays). Without `file`, the shipped workflow
+    of that name is used ("txt2img", "img2img": SD 1.x/2.x/SDXL checkpoints)."""
+
+    model_config = _STRICT
+
+    file: Path | None = None
+    output: str = "9"
+    prompt: str = "6.inputs.text"
+    negative: str | None = "7.inputs.text"
+    seed: str | None = "3.inputs.seed"
+    steps: str | None = "3.inputs.steps"
+    cfg: str | None = "3.inputs.cfg"
+    denoise: str | None = None  # img2img: how far to move from the image
+    width: str | None = "5.inputs.width"
+    height: str | None = "5.inputs.height"
+    batch_size: str | None = "5.inputs.batch_size"
+    checkpoint: str | None = "4.inputs.ckpt_name"
+    image: str | None = None  # img2img: a LoadImage node's "N.inputs.image"
+
+
+def _shipped_workflows() -> dict[str, ComfyWorkflow]:
+    return {
+        "txt2img": ComfyWorkflow(),
+        "img2img": ComfyWorkflow(
+            width=None, height=None, batch_size=None, denoise="3.inputs.denoise", image="10.inputs.image"
+        ),
+    }
+
+
+class ComfyUIConfig(BaseModel):
+    """[comfyui]: ComfyUI servers, the workflows to run on them and what members may pick."""
+
+    model_config = _STRICT
+
+    servers: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:8188"], min_length=1)
+    workflow: str = "txt2img"  # for new images
+    img2img_workflow: str | None = "img2img"  # refinements, variations, upscales; None: drawn afresh
+    workflows: dict[str, ComfyWorkflow] = Field(default_factory=_shipped_workflows)
+    models: list[str] = Field(default_factory=list)  # checkpoints (ckpt_name) members may pick
+    default_model: str | None = None  # None: the workflow's own checkpoint
+    steps: int = Field(default=25, ge=1, le=150)
+    cfg: float = Field(default=7.0, ge=0, le=30)
+    denoise: float = Field(default=0.6, gt=0, le=1)  # refinements; variations/upscales set theirs
+    native_edge: int = Field(default=1024, ge=256, le=2048)
+    timeout_seconds: float = Field(default=600, gt=0)  # then the prompt is interrupted and refunded
+    poll_seconds: float = Field(default=0.25, gt=0)  # how often /history is asked
+    usd_per_image: float = Field(default=0.0, ge=0)
+
+    @field_validator("servers")
+    @classmethod
+    def _http_urls(cls, value: list[str]) -> list[str]:
+        return _server_urls(value)
+
+    @field_validator("workflows")
+    @classmethod
+    def _with_shipped_workflows(cls, value: dict[str, ComfyWorkflow]) -> dict[str, ComfyWorkflow]:
+        return {**_shipped_workflows(), **value}
+
+    @model_validator(mode="after")
+    def _workflows_named(self) -> ComfyUIConfig:
+        for chosen in (self.workflow, self.img2img_workflow):
+            if chosen is not None and chosen not in self.workflows:
+                raise ValueError(f"no [comfyui.workflows.{chosen}]; known: {', '.join(self.workflows)}")
+        return self
 
 
 class PromptsConfig(BaseModel):
@@ -266,6 +340,7 @@ class AppConfig(BaseModel):
     openai: OpenAIConfig = Field(default_factory=OpenAIConfig)
     diffusers: DiffusersConfig = Field(default_factory=DiffusersConfig)
     a1111: A1111Config = Field(default_factory=A1111Config)
+    comfyui: ComfyUIConfig = Field(default_factory=ComfyUIConfig)
     prompts: PromptsConfig = Field(default_factory=PromptsConfig)
     moderation: ModerationConfig = Field(default_factory=ModerationConfig)
 

@@ -12,9 +12,7 @@ import base64
 import io
 import json
 import logging
-import secrets
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -22,19 +20,16 @@ from typing import Any
 import httpx2
 from PIL import Image
 
-from shared import keys, sizes
+from shared import sizes
 from shared.config import A1111Config
 from shared.errors import BackendUnavailable, ConfigError
-from shared.redis_conn import connect
 from shared.settings import Settings
 from workers.backends.base import GeneratedImage, Generation, GenerationTask
+from workers.backends.servers import ServerPool
 
 log = logging.getLogger(__name__)
 NAME = "a1111"
-LEASE_SECONDS = 30  # renewed while the job runs; a dead worker's lease frees itself this soon
-WAIT_FOR_SERVER_SECONDS = 60  # all servers busy this long: the attempt fails and RQ retries it
 SHORT_TIMEOUT = 10.0  # progress, model lists, interrupt
-_RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
 
 
 class A1111Backend:
@@ -44,7 +39,7 @@ class A1111Backend:
     def __init__(self, settings: Settings) -> None:
         self._config: A1111Config = settings.config.a1111
         self._client = A1111Client(settings)
-        self._pool = ServerPool(settings, self._config.servers)
+        self._pool = ServerPool(settings, NAME, self._config.servers)
 
     def generate(self, task: GenerationTask) -> Generation:
         route, payload = self._payload(task)
@@ -200,46 +195,6 @@ def _detail(response: httpx2.Response) -> str:
         return response.text[:200]
     detail = body.get("detail") or body.get("error") or body if isinstance(body, dict) else body
     return json.dumps(detail)[:200] if not isinstance(detail, str) else detail[:200]
-
-
-class ServerPool:
-    """The servers of `[a1111] servers`, each used by one job at a time across all workers."""
-
-    def __init__(self, settings: Settings, servers: list[str]) -> None:
-        self._redis = connect(settings.redis_url)
-        self._servers = servers
-        self._release = self._redis.register_script(_RELEASE)
-
-    @contextmanager
-    def lease(self) -> Iterator[str]:
-        token = secrets.token_hex(8)
-        server = self._take(token)
-        key = keys.server_lease(NAME, server)
-        stop = threading.Event()
-
-        def renew() -> None:
-            while not stop.wait(LEASE_SECONDS / 3):
-                self._redis.expire(key, LEASE_SECONDS)
-
-        renewer = threading.Thread(target=renew, name="a1111-lease", daemon=True)
-        renewer.start()
-        try:
-            yield server
-        finally:
-            stop.set()
-            self._release(keys=[key], args=[token])
-
-    def _take(self, token: str) -> str:
-        deadline = time.monotonic() + WAIT_FOR_SERVER_SECONDS
-        pause = 0.05
-        while True:
-            for server in self._servers:
-                if self._redis.set(keys.server_lease(NAME, server), token, nx=True, ex=LEASE_SECONDS):
-                    return server
-            if time.monotonic() > deadline:
-                raise BackendUnavailable(f"all {len(self._servers)} image servers stayed busy")
-            time.sleep(pause)
-            pause = min(0.5, pause * 1.5)
 
 
 def _info(answer: dict[str, Any]) -> dict[str, Any]:

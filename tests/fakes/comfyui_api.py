@@ -1,0 +1,191 @@
+"""A local fake of ComfyUI's HTTP API: /prompt, /history, /view, /upload/image, /queue, /interrupt and
+/object_info, answering as ComfyUI does.
+
+A queued graph is checked as ComfyUI checks it (a checkpoint not in the list gets `node_errors` and a
+400); it "runs" for `seconds_per_image` per image, then its history holds the output node's images,
+coloured by seed. Switches: an execution error, a prompt that never finishes, a dropped connection.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, urlsplit
+
+from PIL import Image
+
+from tests.fakes.http import FakeServer, Recorded, Reply
+
+CHECKPOINTS = ["v1-5-pruned-emaonly.safetensors", "sd_xl_base_1.0.safetensors"]
+LORAS = ["add_detail.safetensors"]
+
+
+@dataclass
+class Queued:
+    prompt_id: str
+    graph: dict
+    started: float
+    seconds: float
+    outputs: dict | None = None
+    images: dict[str, bytes] = field(default_factory=dict)
+
+
+class FakeComfyUI(FakeServer):
+    def __init__(self, *, seconds_per_image: float = 0.0) -> None:
+        super().__init__()
+        self.seconds_per_image = seconds_per_image
+        self.hang = False  # prompts never finish (until deleted or interrupted)
+        self.execution_error_next = 0
+        self.drop_next = 0  # /prompt calls whose connection drops (the server restarting)
+        self.queued: list[Queued] = []
+        self.uploads: dict[str, bytes] = {}
+        self.deleted: list[str] = []
+        self.interrupts = 0
+        self._lock = threading.Lock()
+
+    def answer(self, request: Recorded) -> Reply:
+        url = urlsplit(request.path)
+        path, query = url.path, parse_qs(url.query)
+        if path == "/prompt" and request.method == "POST":
+            return self._queue(request.json())
+        if path.startswith("/history/"):
+            return self._history(path.removeprefix("/history/"))
+        if path == "/view":
+            return self._view(query)
+        if path == "/upload/image" and request.method == "POST":
+            name, data = request.form_files()["image"]
+            self.uploads[name or "upload.png"] = data
+            return Reply.json({"name": name, "subfolder": "", "type": "input"})
+        if path == "/queue" and request.method == "POST":
+            self.deleted += request.json().get("delete", [])
+            return Reply.json({})
+        if path == "/interrupt" and request.method == "POST":
+            self.interrupts += 1
+            return Reply.json({})
+        if path.startswith("/object_info/"):
+            return self._object_info(path.removeprefix("/object_info/"))
+        return Reply(404, b"404: Not Found", {"content-type": "text/plain"})
+
+    def _queue(self, body: dict) -> Reply:
+        if self.drop_next:
+            self.drop_next -= 1
+            raise ConnectionAbortedError("the fake server restarts")
+        graph = body.get("prompt")
+        if not isinstance(graph, dict) or not body.get("client_id"):
+            return Reply.json({"error": {"type": "invalid_prompt", "message": "Cannot execute"}}, 400)
+        for node, spec in graph.items():
+            if (
+                spec.get("class_type") == "CheckpointLoaderSimple"
+                and spec["inputs"]["ckpt_name"] not in CHECKPOINTS
+            ):
+                error = {
+                    "type": "value_not_in_list",
+                    "message": "Value not in list",
+                    "details": f"ckpt_name: '{spec['inputs']['ckpt_name']}' not in {CHECKPOINTS}",
+                }
+                return Reply.json(
+                    {
+                        "error": {
+                            "type": "prompt_outputs_failed_validation",
+                            "message": "Prompt outputs failed",
+                        },
+                        "node_errors": {node: {"errors": [error], "class_type": spec["class_type"]}},
+                    },
+                    400,
+                )
+        count = _batch(graph)
+        queued = Queued(uuid.uuid4().hex, graph, time.monotonic(), self.seconds_per_image * count)
+        with self._lock:
+            self.queued.append(queued)
+        return Reply.json({"prompt_id": queued.prompt_id, "number": len(self.queued), "node_errors": {}})
+
+    def _history(self, prompt_id: str) -> Reply:
+        queued = next((q for q in self.queued if q.prompt_id == prompt_id), None)
+        if queued is None or prompt_id in self.deleted:
+            return Reply.json({})
+        if self.hang or time.monotonic() - queued.started < queued.seconds:
+            return Reply.json({})  # still queued or running: not in the history yet
+        if queued.outputs is None:
+            if self.execution_error_next:
+                self.execution_error_next -= 1
+                status = {
+                    "status_str": "error",
+                    "completed": False,
+                    "messages": [
+                        [
+                            "execution_error",
+                            {
+                                "node_id": "3",
+                                "node_type": "KSampler",
+                                "exception_message": "CUDA out of memory",
+                            },
+                        ]
+                    ],
+                }
+                return Reply.json({prompt_id: {"prompt": [], "outputs": {}, "status": status}})
+            queued.outputs = self._run(queued)
+        status = {"status_str": "success", "completed": True, "messages": []}
+        return Reply.json({prompt_id: {"prompt": [], "outputs": queued.outputs, "status": status}})
+
+    def _run(self, queued: Queued) -> dict:
+        graph = queued.graph
+        sampler = next(spec for spec in graph.values() if spec["class_type"] == "KSampler")
+        seed = int(sampler["inputs"]["seed"])
+        width, height = _size(graph, self.uploads)
+        saver = next(node for node, spec in graph.items() if spec["class_type"] == "SaveImage")
+        refs = []
+        for index in range(_batch(graph)):
+            name = f"imagine_{queued.prompt_id[:6]}_{index:05}_.png"
+            buffer = io.BytesIO()
+            Image.new(
+                "RGB", (width, height), ((seed + index) * 37 % 256, (seed + index) * 91 % 256, 200)
+            ).save(buffer, format="PNG")
+            queued.images[name] = buffer.getvalue()
+            refs.append({"filename": name, "subfolder": "", "type": "output"})
+        return {saver: {"images": refs}}
+
+    def _view(self, query: dict[str, list[str]]) -> Reply:
+        name = query.get("filename", [""])[0]
+        for queued in self.queued:
+            if name in queued.images:
+                return Reply(200, queued.images[name], {"content-type": "image/png"})
+        return Reply(404, b"", {"content-type": "text/plain"})
+
+    def _object_info(self, node_class: str) -> Reply:
+        inputs = {"CheckpointLoaderSimple": ("ckpt_name", CHECKPOINTS), "LoraLoader": ("lora_name", LORAS)}
+        if node_class not in inputs:
+            return Reply.json({})
+        name, values = inputs[node_class]
+        return Reply.json({node_class: {"input": {"required": {name: [values, {}]}}, "name": node_class}})
+
+    def graphs(self) -> list[dict]:
+        return [q.graph for q in self.queued]
+
+    def requests_to_prompt(self) -> list[Recorded]:
+        return [r for r in self.requests if r.path == "/prompt"]
+
+
+def _batch(graph: dict) -> int:
+    latent = next((spec for spec in graph.values() if spec["class_type"] == "EmptyLatentImage"), None)
+    return int(latent["inputs"]["batch_size"]) if latent else 1
+
+
+def _size(graph: dict, uploads: dict[str, bytes]) -> tuple[int, int]:
+    for spec in graph.values():
+        if spec["class_type"] == "EmptyLatentImage":
+            return int(spec["inputs"]["width"]), int(spec["inputs"]["height"])
+        if spec["class_type"] == "LoadImage":
+            with Image.open(io.BytesIO(uploads[spec["inputs"]["image"]])) as image:
+                return image.size
+    return 512, 512
+
+
+def ui_format_workflow() -> str:
+    """What ComfyUI's plain Save writes: nodes and links, not the API graph."""
+    return json.dumps(
+        {"last_node_id": 9, "nodes": [{"id": 3, "type": "KSampler"}], "links": [], "version": 0.4}
+    )

@@ -1,0 +1,174 @@
+"""The comfyui backend: the operator's API-format workflow, run on a local fake of ComfyUI's API."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import pytest
+from PIL import Image
+
+from bot.core import ImagineCore
+from bot.doctor import check_comfyui
+from shared import keys
+from shared.errors import ConfigError
+from shared.queue import queue_name
+from tests.factories import image_request
+from tests.fakes.comfyui_api import CHECKPOINTS, FakeComfyUI, ui_format_workflow
+from workers.backends.comfyui_workflows import TXT2IMG
+from workers.runtime import build_runtime
+from workers.worker import serve
+
+BACKEND = "comfyui"
+
+
+@pytest.fixture
+def fake():
+    with FakeComfyUI() as server:
+        yield server
+
+
+@pytest.fixture
+def comfy_settings(make_settings, config_file, fake):
+    def build(extra: str = "", retries: int = 0):
+        toml = (
+            f"[jobs]\nretries = {retries}\nretry_intervals = [0]\n"
+            f'[comfyui]\nservers = ["{fake.url}"]\npoll_seconds = 0.02\n{extra}'
+        )
+        return make_settings(config_file(toml), backend=BACKEND)
+
+    return build
+
+
+@pytest.fixture
+def comfy_runtime(redis, comfy_settings):
+    return lambda extra="", retries=0: build_runtime(comfy_settings(extra, retries), redis, BACKEND)
+
+
+def run(runtime, request):
+    core = ImagineCore(runtime.settings, runtime.redis)
+    submission = core.submit(request)
+    serve(runtime, [queue_name(BACKEND)], burst=True, name="comfy-test", logging_level="ERROR")
+    events = [json.loads(f[b"event"]) for _, f in runtime.redis.xrange(keys.events(submission.job_id))]
+    return submission.job_id, events, core
+
+
+def comfy_request(event_id: str = "evt-c", **fields):
+    return image_request(event_id, backend=BACKEND, **{"width": 1024, "height": 1024, **fields})
+
+
+def first_pixel(runtime, key: str) -> tuple[int, int, int]:
+    with Image.open(io.BytesIO(runtime.redis.get(key))) as image:
+        return image.convert("RGB").getpixel((0, 0))
+
+
+def test_the_shipped_workflow_gets_the_request_in_its_slots_and_the_output_nodes_images(comfy_runtime, fake):
+    runtime = comfy_runtime(f'models = ["{CHECKPOINTS[1]}"]\nsteps = 12\nnative_edge = 512\n')
+    request = comfy_request(
+        count=2, seed=9, negative="blurry", model=CHECKPOINTS[1], aspect="tall", width=768, height=1344
+    )
+    _, events, core = run(runtime, request)
+    done = events[-1]
+    assert done["type"] == "done" and [i["seed"] for i in done["images"]] == [9, None]  # one batch seed
+    [graph] = fake.graphs()
+    inputs = {node: spec["inputs"] for node, spec in graph.items()}
+    assert inputs["6"]["text"].startswith("a lighthouse in a storm") and inputs["7"]["text"] == "blurry"
+    assert (inputs["3"]["seed"], inputs["3"]["steps"], inputs["4"]["ckpt_name"]) == (9, 12, CHECKPOINTS[1])
+    assert (inputs["5"]["width"], inputs["5"]["height"], inputs["5"]["batch_size"]) == (384, 704, 2)
+    assert first_pixel(runtime, done["images"][1]["key"]) == (10 * 37 % 256, 10 * 91 % 256, 200)
+    assert core.quota.report(request.requester).running == 0
+
+
+def test_an_operators_own_workflow_is_filled_at_the_slots_it_names(comfy_runtime, fake, tmp_path):
+    renumbered = {str(int(node) + 100): spec for node, spec in json.loads(json.dumps(TXT2IMG)).items()}
+    for spec in renumbered.values():
+        for name, value in spec["inputs"].items():
+            if isinstance(value, list):
+                spec["inputs"][name] = [str(int(value[0]) + 100), value[1]]
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps(renumbered))
+    slots = (
+        f'[comfyui.workflows.mine]\nfile = "{path}"\noutput = "109"\nprompt = "106.inputs.text"\n'
+        'negative = "107.inputs.text"\nseed = "103.inputs.seed"\nsteps = "103.inputs.steps"\n'
+        'cfg = "103.inputs.cfg"\nwidth = "105.inputs.width"\nheight = "105.inputs.height"\n'
+        'batch_size = "105.inputs.batch_size"\ncheckpoint = "104.inputs.ckpt_name"\n'
+    )
+    runtime = comfy_runtime('workflow = "mine"\n' + slots)
+    _, events, _ = run(runtime, comfy_request(seed=3))
+    assert events[-1]["type"] == "done"
+    [graph] = fake.graphs()
+    assert graph["103"]["inputs"]["seed"] == 3 and graph["106"]["inputs"]["text"].startswith("a lighthouse")
+
+
+def test_a_ui_format_workflow_is_refused_with_how_to_export_it(comfy_settings, redis, tmp_path):
+    path = tmp_path / "ui.json"
+    path.write_text(ui_format_workflow())
+    extra = f'workflow = "mine"\n[comfyui.workflows.mine]\nfile = "{path}"\n'
+    with pytest.raises(ConfigError, match=r"UI-format workflow.*Save \(API\)"):
+        build_runtime(comfy_settings(extra), redis, BACKEND)
+    lines = [c.line() for c in check_comfyui(comfy_settings(extra))]
+    assert any(line.startswith("✗ comfyui workflow mine") and "Save (API)" in line for line in lines)
+
+
+def test_a_variation_uploads_the_previous_image_into_the_load_image_slot(comfy_runtime, fake):
+    runtime = comfy_runtime()
+    first_id, first, _ = run(runtime, comfy_request("evt-1", seed=40))
+    variation = comfy_request("evt-2", kind="variation", parent_job_id=first_id, parent_image_index=0)
+    _, events, _ = run(runtime, variation)
+    assert events[-1]["type"] == "done"
+    graph = fake.graphs()[1]
+    [(name, data)] = fake.uploads.items()
+    assert graph["10"]["inputs"]["image"] == name and graph["3"]["inputs"]["denoise"] == 0.75
+    with Image.open(io.BytesIO(data)) as uploaded:
+        assert uploaded.convert("RGB").getpixel((0, 0)) == first_pixel(runtime, first[-1]["images"][0]["key"])
+
+
+def test_node_errors_fail_the_job_once_refunded_and_tell_the_operator_the_node(comfy_runtime, fake, caplog):
+    runtime = comfy_runtime('models = ["not_installed.safetensors"]\n', retries=2)
+    request = comfy_request(count=2, model="not_installed.safetensors")
+    with caplog.at_level(logging.ERROR):
+        _, events, core = run(runtime, request)
+    assert events[-1]["type"] == "failed" and len(fake.requests_to_prompt()) == 1
+    assert "node 4 (CheckpointLoaderSimple): Value not in list" in caplog.text
+    assert core.quota.report(request.requester).used_this_hour == 0
+
+
+def test_an_execution_error_names_the_node_and_refunds(comfy_runtime, fake, caplog):
+    fake.execution_error_next = 1
+    runtime = comfy_runtime()
+    with caplog.at_level(logging.ERROR):
+        _, events, _ = run(runtime, comfy_request())
+    assert events[-1]["type"] == "failed"
+    assert "node 3 (KSampler): CUDA out of memory" in caplog.text
+
+
+def test_a_prompt_that_never_finishes_is_deleted_interrupted_and_refunded(comfy_runtime, fake):
+    fake.hang = True
+    runtime = comfy_runtime("timeout_seconds = 0.5\n")
+    request = comfy_request()
+    _, events, core = run(runtime, request)
+    assert events[-1]["type"] == "failed"
+    assert fake.deleted == [fake.queued[0].prompt_id] and fake.interrupts == 1
+    assert core.quota.report(request.requester).used_this_hour == 0
+
+
+def test_a_server_restarting_mid_job_is_retried_and_delivered_once(comfy_runtime, fake):
+    fake.drop_next = 1
+    runtime = comfy_runtime(retries=2)
+    _, events, _ = run(runtime, comfy_request())
+    assert [e["type"] for e in events].count("done") == 1
+
+
+def test_doctor_lists_checkpoints_and_loras_and_names_missing_models(comfy_settings, fake):
+    lines = [c.line() for c in check_comfyui(comfy_settings(f'models = ["{CHECKPOINTS[0]}"]\n'))]
+    assert "✓ comfyui workflow txt2img: 7 nodes, its slots all found" in lines
+    assert any(
+        line.startswith(f"✓ comfyui {fake.url}") and "2 checkpoints, 1 LoRAs" in line for line in lines
+    )
+    [missing] = [
+        line
+        for line in (c.line() for c in check_comfyui(comfy_settings('models = ["x.safetensors"]\n')))
+        if fake.url in line
+    ]
+    assert missing.startswith("✗") and "x.safetensors" in missing and CHECKPOINTS[1] in missing

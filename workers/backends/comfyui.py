@@ -1,0 +1,241 @@
+"""ComfyUI servers running the operator's own workflow: the API-format graph ("Save (API)") with our
+values written into the slots `[comfyui.workflows.NAME]` names, queued with `POST /prompt`, followed by
+polling `GET /history/{id}`, images fetched from `GET /view`. Image-to-image uploads the previous image
+(`POST /upload/image`) into the workflow's LoadImage slot. Servers are pooled like the web UI's.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import logging
+import secrets
+import time
+import uuid
+from typing import Any
+
+import httpx2
+from PIL import Image
+
+from shared import sizes
+from shared.config import ComfyUIConfig, ComfyWorkflow
+from shared.errors import BackendUnavailable, ConfigError
+from shared.settings import Settings
+from workers.backends.base import GeneratedImage, Generation, GenerationTask
+from workers.backends.comfyui_workflows import SHIPPED
+from workers.backends.servers import ServerPool
+
+log = logging.getLogger(__name__)
+NAME = "comfyui"
+SHORT_TIMEOUT = 10.0
+CLIENT_ID = f"imagine-{uuid.uuid4().hex[:8]}"
+
+
+class ComfyUIBackend:
+    name = NAME
+    supports_edit = True
+
+    def __init__(self, settings: Settings) -> None:
+        self._config: ComfyUIConfig = settings.config.comfyui
+        self._graphs = {name: load_workflow(name, spec) for name, spec in self._config.workflows.items()}
+        self._client = ComfyClient(self._config)
+        self._pool = ServerPool(settings, NAME, self._config.servers)
+
+    def generate(self, task: GenerationTask) -> Generation:
+        config = self._config
+        edit = task.init_image is not None and config.img2img_workflow is not None
+        name = config.img2img_workflow if edit else config.workflow
+        assert name is not None
+        spec = config.workflows[name]
+        width, height = sizes.native_size(config.native_edge, task.width, task.height, task.aspect)
+        seed = task.seed if task.seed is not None else secrets.randbelow(2**32)
+        # Without a batch slot (img2img graphs), each image is its own prompt with the next seed.
+        runs = [(seed, task.count)] if spec.batch_size else [(seed + i, 1) for i in range(task.count)]
+        images: list[GeneratedImage] = []
+        with self._pool.lease() as server:
+            uploaded = self._client.upload(server, task.init_image, width, height) if edit else None
+            for run_seed, count in runs:
+                graph = self._filled(name, spec, task, run_seed, count, width, height, uploaded)
+                for index, image in enumerate(self._client.run(server, graph, spec.output)):
+                    images.append(GeneratedImage(image, run_seed if index == 0 else None))
+        if not images:
+            raise BackendUnavailable(
+                f"the workflow's output node {spec.output} saved no images", transient=False
+            )
+        model = task.model or config.default_model or "comfyui"
+        return Generation(images[: task.count], model=model, cost_usd=config.usd_per_image * len(images))
+
+    def _filled(
+        self,
+        name: str,
+        spec: ComfyWorkflow,
+        task: GenerationTask,
+        seed: int,
+        count: int,
+        width: int,
+        height: int,
+        uploaded: str | None,
+    ) -> dict[str, Any]:
+        config = self._config
+        graph = copy.deepcopy(self._graphs[name])
+        values: dict[str | None, Any] = {
+            spec.prompt: task.prompt,
+            spec.negative: task.negative or "",
+            spec.seed: seed,
+            spec.steps: task.steps or config.steps,
+            spec.cfg: task.guidance if task.guidance is not None else config.cfg,
+            spec.width: width,
+            spec.height: height,
+            spec.batch_size: count,
+            spec.denoise: task.strength if task.strength is not None else config.denoise,
+            spec.image: uploaded,
+        }
+        model = task.model or config.default_model
+        if model:
+            values[spec.checkpoint] = model
+        for slot, value in values.items():
+            if slot is not None and value is not None:
+                _set(graph, slot, value)
+        return graph
+
+
+def load_workflow(name: str, spec: ComfyWorkflow) -> dict[str, Any]:
+    """The API-format graph of a workflow, its slots checked; ConfigError says what to fix."""
+    where = f"[comfyui.workflows.{name}]"
+    if spec.file is None:
+        if name not in SHIPPED:
+            raise ConfigError(f"{where} has no file, and no workflow of that name is shipped")
+        graph = SHIPPED[name]
+    else:
+        try:
+            graph = json.loads(spec.file.expanduser().read_text())
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"{where} file {spec.file}: cannot read it as JSON ({exc})") from None
+        if isinstance(graph, dict) and "nodes" in graph and "links" in graph:
+            raise ConfigError(
+                f"{where} file {spec.file} is a UI-format workflow: in ComfyUI, enable the dev mode "
+                "options and export it with Save (API)"
+            )
+    if not isinstance(graph, dict) or not all(
+        isinstance(n, dict) and "class_type" in n for n in graph.values()
+    ):
+        raise ConfigError(f"{where}: not an API-format workflow (node id -> class_type and inputs)")
+    slots = {k: v for k, v in spec.model_dump(exclude={"file"}).items() if v is not None}
+    for key, slot in slots.items():
+        node = slot if key == "output" else slot.split(".", 1)[0]
+        parts = slot.split(".")
+        if node not in graph or (key != "output" and (len(parts) != 3 or parts[1] != "inputs")):
+            raise ConfigError(
+                f"{where} {key} = {slot!r}: no such node (or not NODE.inputs.NAME) in the workflow"
+            )
+    return graph
+
+
+def _set(graph: dict[str, Any], slot: str, value: Any) -> None:
+    node, _, name = slot.split(".", 2)
+    graph[node]["inputs"][name] = value
+
+
+class ComfyClient:
+    """ComfyUI's HTTP API, with its errors turned into what to fix."""
+
+    def __init__(self, config: ComfyUIConfig) -> None:
+        self._config = config
+        self._http = httpx2.Client(timeout=httpx2.Timeout(SHORT_TIMEOUT, read=60.0))
+
+    def upload(self, server: str, image: Image.Image | None, width: int, height: int) -> str:
+        assert image is not None
+        buffer = io.BytesIO()
+        image.convert("RGB").resize((width, height), Image.Resampling.LANCZOS).save(buffer, format="PNG")
+        name = f"imagine-{uuid.uuid4().hex}.png"
+        files = {"image": (name, buffer.getvalue(), "image/png")}
+        answer = self._call("POST", server, "/upload/image", files=files, data={"overwrite": "true"})
+        return str(answer.get("name") or name)
+
+    def run(self, server: str, graph: dict[str, Any], output: str) -> list[Image.Image]:
+        """Queue the graph, wait for it, and fetch the output node's images."""
+        answer = self._call("POST", server, "/prompt", json={"prompt": graph, "client_id": CLIENT_ID})
+        prompt_id = answer["prompt_id"]
+        deadline = time.monotonic() + self._config.timeout_seconds
+        while True:
+            history = self._call("GET", server, f"/history/{prompt_id}").get(prompt_id)
+            if history:
+                status = history.get("status") or {}
+                if status.get("status_str") == "error":
+                    raise BackendUnavailable(
+                        f"{server}: the workflow failed: {_execution_error(status)}", transient=False
+                    )
+                if status.get("completed", True) and history.get("outputs") is not None:
+                    refs = (history["outputs"].get(output) or {}).get("images") or []
+                    return [self._view(server, ref) for ref in refs if ref.get("type") == "output"]
+            if time.monotonic() > deadline:
+                self._cancel(server, prompt_id)
+                raise BackendUnavailable(
+                    f"the image server did not finish in {self._config.timeout_seconds:.0f} s",
+                    transient=False,
+                )
+            time.sleep(self._config.poll_seconds)
+
+    def _view(self, server: str, ref: dict[str, Any]) -> Image.Image:
+        params = {"filename": ref["filename"], "subfolder": ref.get("subfolder", ""), "type": ref["type"]}
+        response = self._request("GET", server, "/view", params=params)
+        return Image.open(io.BytesIO(response.content)).convert("RGB")
+
+    def _cancel(self, server: str, prompt_id: str) -> None:
+        """Take the prompt out of the queue, and stop it if it is the one running."""
+        for path, body in (("/queue", {"delete": [prompt_id]}), ("/interrupt", {"prompt_id": prompt_id})):
+            try:
+                self._http.post(f"{server}{path}", json=body, timeout=SHORT_TIMEOUT)
+            except httpx2.HTTPError as exc:
+                log.warning("comfyui: could not %s on %s: %s", path, server, type(exc).__name__)
+
+    def object_info(self, server: str, node_class: str) -> dict[str, Any]:
+        """A node class's inputs (checkpoint and LoRA names for doctor); raises ConfigError."""
+        try:
+            return self._call("GET", server, f"/object_info/{node_class}").get(node_class) or {}
+        except BackendUnavailable as exc:
+            raise ConfigError(str(exc)) from None
+
+    def _call(self, method: str, server: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        return self._request(method, server, path, **kwargs).json()
+
+    def _request(self, method: str, server: str, path: str, **kwargs: Any) -> httpx2.Response:
+        try:
+            response = self._http.request(method, f"{server}{path}", **kwargs)
+        except httpx2.TransportError as exc:  # refused, reset: the server is (re)starting
+            raise BackendUnavailable(f"cannot reach {server}: {type(exc).__name__}") from None
+        if response.status_code == 400 and path == "/prompt":
+            raise BackendUnavailable(
+                f"{server} refused the workflow: {_node_errors(response)}", transient=False
+            )
+        if response.status_code == 404:
+            raise BackendUnavailable(
+                f"{server} has no {path.split('?')[0]}: is it a ComfyUI server?", transient=False
+            )
+        if response.status_code >= 400:
+            raise BackendUnavailable(f"{server} answered {response.status_code} to {path}")  # retried
+        return response
+
+
+def _node_errors(response: httpx2.Response) -> str:
+    """'node 4 (CheckpointLoaderSimple): Value not in list: ckpt_name …' from a refused /prompt."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:300]
+    parts = []
+    for node, problem in (body.get("node_errors") or {}).items():
+        for error in problem.get("errors") or []:
+            parts.append(
+                f"node {node} ({problem.get('class_type')}): {error.get('message')}: {error.get('details')}"
+            )
+    error = body.get("error") or {}
+    return "; ".join(parts) or f"{error.get('message', '')} {error.get('details', '')}".strip()
+
+
+def _execution_error(status: dict[str, Any]) -> str:
+    for kind, data in status.get("messages") or []:
+        if kind == "execution_error":
+            return f"node {data.get('node_id')} ({data.get('node_type')}): {data.get('exception_message')}"
+    return "an execution error"

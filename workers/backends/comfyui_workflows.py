@@ -1,0 +1,45 @@
+"""The shipped ComfyUI workflows in API format ("Save (API)"): ComfyUI's default text-to-image graph for
+SD 1.x/2.x/SDXL checkpoints, and the same with a loaded image encoded as the starting latent.
+
+Node ids match the default slots of `[comfyui.workflows.NAME]` (shared/config.py: ComfyWorkflow).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+TXT2IMG: dict[str, Any] = {
+    "3": {
+        "class_type": "KSampler",
+        "inputs": {
+            "seed": 0,
+            "steps": 25,
+            "cfg": 7.0,
+            "sampler_name": "euler",
+            "scheduler": "normal",
+            "denoise": 1.0,
+            "model": ["4", 0],
+            "positive": ["6", 0],
+            "negative": ["7", 0],
+            "latent_image": ["5", 0],
+        },
+    },
+    "4": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "v1-5-pruned-emaonly.safetensors"}},
+    "5": {"class_type": "EmptyLatentImage", "inputs": {"width": 1024, "height": 1024, "batch_size": 1}},
+    "6": {"class_type": "CLIPTextEncode", "inputs": {"text": "", "clip": ["4", 1]}},
+    "7": {"class_type": "CLIPTextEncode", "inputs": {"text": "", "clip": ["4", 1]}},
+    "8": {"class_type": "VAEDecode", "inputs": {"samples": ["3", 0], "vae": ["4", 2]}},
+    "9": {"class_type": "SaveImage", "inputs": {"filename_prefix": "imagine", "images": ["8", 0]}},
+}
+
+IMG2IMG: dict[str, Any] = {
+    **{node: spec for node, spec in TXT2IMG.items() if node != "5"},
+    "3": {
+        "class_type": "KSampler",
+        "inputs": {**TXT2IMG["3"]["inputs"], "denoise": 0.6, "latent_image": ["11", 0]},
+    },
+    "10": {"class_type": "LoadImage", "inputs": {"image": "imagine-source.png"}},
+    "11": {"class_type": "VAEEncode", "inputs": {"pixels": ["10", 0], "vae": ["4", 2]}},
+}
+
+SHIPPED = {"txt2img": TXT2IMG, "img2img": IMG2IMG}
