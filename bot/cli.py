@@ -311,14 +311,18 @@ def quota_show(ctx: click.Context, user: str, workspace: str | None) -> None:
     click.echo(f"bonus images: {report.bonus}")
     click.echo(f"workspace today: {report.workspace_used_today} of {limits.workspace_images_per_day}")
     spent, ws_spent = costs.of_user(subject), costs.of_workspace(subject)
-    click.echo(f"cost: ${spent.usd:.4f} for {spent.images} images")
-    click.echo(f"workspace cost: ${ws_spent.usd:.4f} for {ws_spent.images} images")
+    click.echo(f"cost: ${spent.usd:.4f}{_kudos(spent.kudos)} for {spent.images} images")
+    click.echo(f"workspace cost: ${ws_spent.usd:.4f}{_kudos(ws_spent.kudos)} for {ws_spent.images} images")
     refusals = RefusalCounter(_redis(ctx))
     for label, counted in (
         ("refusals", refusals.of_user(subject)),
         ("workspace refusals", refusals.of_workspace(subject)),
     ):
         click.echo(f"{label}: " + (", ".join(f"{rule} {n}" for rule, n in counted.items()) or "none"))
+
+
+def _kudos(kudos: float) -> str:
+    return f" and {kudos:.0f} Horde kudos" if kudos else ""
 
 
 @quota.command("reset")

@@ -82,6 +82,15 @@ BACKENDS: dict[str, BackendSpec] = {
             doctor="bot.doctor:check_comfyui",
             timeout_seconds=900,
         ),
+        BackendSpec(
+            "horde",
+            "workers.backends.horde:HordeBackend",
+            models=lambda config: config.horde.models,
+            default_model=lambda config: config.horde.default_model or (config.horde.models or [None])[0],
+            pickable_models=True,
+            doctor="bot.doctor:check_horde",
+            timeout_seconds=900,
+        ),
     )
 }
 BACKEND_NAMES = tuple(BACKENDS)

@@ -63,6 +63,7 @@ class JobResult:
     notes: list[str] = field(default_factory=list)
     cost_usd: float = 0.0
     idea: str | None = None  # the prompt before the style preset, as thread memory keeps it
+    kudos: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     text_model: str | None = Field(default=None, validation_alias="IMAGINE_TEXT_MODEL")
     diffusers_model: str | None = Field(default=None, validation_alias="IMAGINE_DIFFUSERS_MODEL")
     a1111_auth: SecretStr | None = Field(default=None, validation_alias="IMAGINE_A1111_AUTH")  # user:password
+    horde_api_key: SecretStr | None = Field(default=None, validation_alias="HORDE_API_KEY")
 
     discord_token: SecretStr | None = Field(default=None, validation_alias="DISCORD_TOKEN")
     discord_public_key: str | None = Field(default=None, validation_alias="DISCORD_PUBLIC_KEY")
@@ -49,6 +50,7 @@ class Settings(BaseSettings):
         "text_model",
         "diffusers_model",
         "a1111_auth",
+        "horde_api_key",
         "discord_token",
         "discord_public_key",
         "discord_guild_id",

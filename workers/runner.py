@@ -71,8 +71,10 @@ class JobRunner:
             def settle(pipe: Pipeline) -> None:
                 rt.queue.record_duration(request.backend, result.seconds, pipe=pipe)
                 rt.quota.release(request.requester, job_id, pipe=pipe)
-                if stored is None and result.cost_usd:
-                    rt.costs.record(request.requester, result.cost_usd, len(result.images), pipe=pipe)
+                if stored is None and (result.cost_usd or result.kudos):
+                    rt.costs.record(
+                        request.requester, result.cost_usd, len(result.images), pipe=pipe, kudos=result.kudos
+                    )
 
             rt.publisher.result_once(request, result, before=store, also=settle)
         except BackendRefused:
@@ -142,7 +144,11 @@ class JobRunner:
         started = time.monotonic()
         prepared = rt.prompts.prepare(request)
         task = prepared.task.model_copy(
-            update={"on_preview": lambda data: self._preview(job_id, request, data)}
+            update={
+                "on_preview": lambda data: self._preview(job_id, request, data),
+                "on_progress": lambda text: self._progress(job_id, request, text),
+                "nsfw_allowed": request.requester.channel_nsfw,
+            }
         )
         task = self._with_source_image(request, task)
         generation = rt.backend.generate(task)
@@ -172,8 +178,9 @@ class JobRunner:
             seconds,
             images,
             revised_prompt,
-            notes=prepared.notes,
+            notes=[*prepared.notes, *generation.notes],
             cost_usd=generation.cost_usd,
+            kudos=generation.kudos,
             idea=task.idea,
         )
 
@@ -198,6 +205,13 @@ class JobRunner:
             self._rt.publisher.status(job_id, request, update)
         except Exception:
             log.exception("job %s: could not post a progress preview", job_id)
+
+    def _progress(self, job_id: str, request: ImageRequest, text: str) -> None:
+        """Where the job stands on a remote service (its queue, its wait); never fails the job."""
+        try:
+            self._rt.publisher.status(job_id, request, StatusUpdate("generating", text))
+        except Exception:
+            log.exception("job %s: could not post progress", job_id)
 
     def _stored_result(self, job_id: str, request: ImageRequest) -> JobResult | None:
         """What an earlier attempt generated and stored, rebuilt from the images' own metadata."""

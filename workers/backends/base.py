@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from PIL import Image
@@ -26,6 +26,8 @@ class GenerationTask(Drawing):
     init_image: Image.Image | None = None  # refinement / variation source, where the backend can edit
     strength: float | None = None
     on_preview: Callable[[bytes], None] | None = None
+    on_progress: Callable[[str], None] | None = None  # a status line ("#3 in the Horde's queue, ~40 s")
+    nsfw_allowed: bool = False  # the request comes from a channel the platform marks NSFW
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class Generation:
     model: str
     revised_prompt: str | None = None
     cost_usd: float = 0.0
+    kudos: float = 0.0  # what a crowd cluster (AI Horde) charged for it
+    notes: list[str] = field(default_factory=list)  # for the member, e.g. an image withheld
 
 
 class ImageBackend(Protocol):

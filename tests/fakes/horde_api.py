@@ -1,0 +1,130 @@
+"""A local fake of the AI Horde's v2 API: async generation, check, status, delete, models, find_user.
+
+A request waits `queue_seconds` (its queue position counting down), then is done; images come back
+inline as base64 WebP (`r2: false`) coloured by seed. Switches: censor some images, kudos needed
+upfront, an invalid key, a request no worker can serve, a request that never finishes, a 500.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import time
+import uuid
+from dataclasses import dataclass
+
+from PIL import Image
+
+from tests.fakes.http import FakeServer, Recorded, Reply
+
+KEY = "horde-test-key-123"
+MODELS = [
+    {"name": "stable_diffusion", "count": 12, "type": "image"},
+    {"name": "AlbedoBase XL (SDXL)", "count": 4},
+]
+
+
+@dataclass
+class Submitted:
+    id: str
+    payload: dict
+    at: float
+    deleted: bool = False
+
+
+class FakeHorde(FakeServer):
+    def __init__(self, *, queue_seconds: float = 0.0) -> None:
+        super().__init__()
+        self.queue_seconds = queue_seconds
+        self.censor: set[int] = set()  # 1-based indexes of images to censor
+        self.kudos_upfront = False
+        self.impossible = False
+        self.hang = False
+        self.fail_next: list[int] = []
+        self.submitted: list[Submitted] = []
+
+    @property
+    def base(self) -> str:
+        return f"{self.url}/api"
+
+    def answer(self, request: Recorded) -> Reply:
+        path = request.path.split("?", 1)[0].removeprefix("/api")
+        key = request.headers.get("apikey")
+        if path == "/v2/status/models":
+            return Reply.json(MODELS)
+        if path == "/v2/find_user":
+            if key != KEY:
+                return Reply.json({"message": "No user matching sent API Key.", "rc": "InvalidAPIKey"}, 401)
+            return Reply.json({"username": "imagine#1234", "kudos": 2500.0})
+        if key not in (KEY, "0000000000"):
+            return Reply.json({"message": "No user matching sent API Key.", "rc": "InvalidAPIKey"}, 401)
+        if path == "/v2/generate/async" and request.method == "POST":
+            if self.fail_next:
+                return Reply.json({"message": "Internal Server Error"}, self.fail_next.pop(0))
+            if self.kudos_upfront:
+                return Reply.json(
+                    {
+                        "message": "Due to heavy demand, for requests over 576x576 or over 50 steps, "
+                        "the client needs to already have the required kudos.",
+                        "rc": "KudosUpfront",
+                    },
+                    403,
+                )
+            submitted = Submitted(uuid.uuid4().hex, request.json(), time.monotonic())
+            self.submitted.append(submitted)
+            return Reply.json({"id": submitted.id, "kudos": 10.0}, 202)
+        for prefix, view in (("/v2/generate/check/", self._check), ("/v2/generate/status/", self._status)):
+            if path.startswith(prefix):
+                found = next((s for s in self.submitted if s.id == path.removeprefix(prefix)), None)
+                if found is None:
+                    return Reply.json({"message": "Request not found", "rc": "RequestNotFound"}, 404)
+                if request.method == "DELETE":
+                    found.deleted = True
+                    return Reply.json({"done": False, "faulted": False, "generations": []})
+                return view(found)
+        return Reply.json({"message": "Not found"}, 404)
+
+    def _left(self, submitted: Submitted) -> float:
+        return self.queue_seconds - (time.monotonic() - submitted.at)
+
+    def _check(self, submitted: Submitted) -> Reply:
+        done = not self.hang and self._left(submitted) <= 0
+        waiting = 0 if done else max(1, int(self._left(submitted) * 2))
+        return Reply.json(
+            {
+                "finished": submitted.payload["params"]["n"] if done else 0,
+                "processing": 0,
+                "waiting": 0 if done else 1,
+                "done": done,
+                "faulted": False,
+                "wait_time": 0 if done else max(1, int(self._left(submitted))),
+                "queue_position": waiting,
+                "kudos": 10.0,
+                "is_possible": not self.impossible,
+            }
+        )
+
+    def _status(self, submitted: Submitted) -> Reply:
+        params = submitted.payload["params"]
+        seed = int(params.get("seed", 77))
+        model = (submitted.payload.get("models") or ["stable_diffusion"])[0]
+        generations = []
+        for index in range(params["n"]):
+            buffer = io.BytesIO()
+            colour = ((seed + index) * 37 % 256, (seed + index) * 91 % 256, 50)
+            Image.new("RGB", (params["width"], params["height"]), colour).save(
+                buffer, format="WEBP", lossless=True
+            )
+            generations.append(
+                {
+                    "img": base64.b64encode(buffer.getvalue()).decode(),
+                    "seed": str(seed + index),
+                    "censored": index + 1 in self.censor,
+                    "model": model,
+                    "worker_name": "fake-worker",
+                    "state": "ok",
+                }
+            )
+        return Reply.json(
+            {"done": True, "faulted": False, "generations": generations, "kudos": 10.0 * params["n"]}
+        )

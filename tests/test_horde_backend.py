@@ -1,0 +1,160 @@
+"""The horde backend (AI Horde) against a local fake of its v2 API."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+
+import pytest
+from PIL import Image
+
+from bot.core import ImagineCore
+from bot.doctor import check_horde
+from shared import keys
+from shared.costs import CostLedger
+from shared.queue import queue_name
+from tests.factories import image_request
+from tests.fakes.horde_api import KEY, FakeHorde
+from workers.runtime import build_runtime
+from workers.worker import serve
+
+BACKEND = "horde"
+
+
+@pytest.fixture
+def fake():
+    with FakeHorde() as server:
+        yield server
+
+
+@pytest.fixture
+def horde_settings(make_settings, config_file, fake):
+    def build(extra: str = "", retries: int = 0, **values):
+        toml = (
+            f"[jobs]\nretries = {retries}\nretry_intervals = [0]\n"
+            f'[horde]\napi_url = "{fake.base}"\npoll_seconds = 0.05\ncontact = "ops@example.org"\n{extra}'
+        )
+        return make_settings(config_file(toml), backend=BACKEND, **values)
+
+    return build
+
+
+@pytest.fixture
+def horde_runtime(redis, horde_settings):
+    return lambda extra="", retries=0, **values: build_runtime(
+        horde_settings(extra, retries, **values), redis, BACKEND
+    )
+
+
+def run(runtime, request):
+    core = ImagineCore(runtime.settings, runtime.redis)
+    submission = core.submit(request)
+    serve(runtime, [queue_name(BACKEND)], burst=True, name="horde-test", logging_level="ERROR")
+    events = [json.loads(f[b"event"]) for _, f in runtime.redis.xrange(keys.events(submission.job_id))]
+    return submission.job_id, events, core
+
+
+def horde_request(event_id: str = "evt-h", **fields):
+    return image_request(event_id, backend=BACKEND, **{"width": 1024, "height": 1024, **fields})
+
+
+def test_a_request_is_submitted_as_the_horde_asks_and_its_images_posted(horde_runtime, fake, redis):
+    runtime = horde_runtime(horde_api_key=KEY)
+    request = horde_request(count=2, seed=5, negative="text", width=1000, height=600)
+    _, events, core = run(runtime, request)
+    done = events[-1]
+    assert done["type"] == "done" and [i["seed"] for i in done["images"]] == [5, 6]
+    [submitted] = fake.submitted
+    body, headers = submitted.payload, fake.requests[0].headers
+    assert body["prompt"].startswith("a lighthouse in a storm") and body["prompt"].endswith(" ### text")
+    assert (body["params"]["width"], body["params"]["height"], body["params"]["n"]) == (1024, 576, 2)
+    assert body["params"]["seed"] == "5" and body["r2"] is False
+    assert (body["nsfw"], body["censor_nsfw"]) == (False, True)  # not an age-restricted channel
+    assert headers["apikey"] == KEY and headers["client-agent"] == "imagine-bot:0.1.0:ops@example.org"
+    assert CostLedger(redis).of_user(request.requester).kudos == 20.0
+    assert core.quota.report(request.requester).running == 0
+
+
+def test_anonymous_use_needs_no_key_and_the_channels_nsfw_mark_travels(horde_runtime, fake):
+    runtime = horde_runtime()
+    request = horde_request()
+    nsfw = request.model_copy(
+        update={"requester": request.requester.model_copy(update={"channel_nsfw": True})}
+    )
+    _, events, _ = run(runtime, nsfw)
+    assert events[-1]["type"] == "done"
+    assert fake.requests[0].headers["apikey"] == "0000000000"
+    assert (fake.submitted[0].payload["nsfw"], fake.submitted[0].payload["censor_nsfw"]) == (True, False)
+
+
+def test_the_queue_position_and_wait_reach_the_status(horde_runtime, fake):
+    fake.queue_seconds = 0.6
+    runtime = horde_runtime()
+    _, events, _ = run(runtime, horde_request())
+    texts = [e["text"] for e in events if e["type"] == "generating"]
+    assert any("in the AI Horde's queue, about" in text for text in texts) and events[-1]["type"] == "done"
+
+
+def test_a_censored_image_is_withheld_with_a_note_and_all_censored_is_a_refusal(horde_runtime, fake):
+    runtime = horde_runtime()
+    fake.censor = {2}
+    _, events, _ = run(runtime, horde_request("evt-1", count=3, seed=1))
+    done = events[-1]
+    assert [i["seed"] for i in done["images"]] == [1, 3]
+    assert "Image 2 was withheld: the AI Horde's safety filter censored it." in done["notes"]
+    fake.censor = {1}
+    _, events, core = run(runtime, horde_request("evt-2"))
+    assert events[-1]["type"] == "failed" and events[-1]["kind"] == "refused"
+
+
+def test_kudos_needed_upfront_is_a_clear_refusal_naming_the_limit_and_refunded(horde_runtime, fake):
+    fake.kudos_upfront = True
+    runtime = horde_runtime(retries=2)
+    request = horde_request(count=2)
+    _, events, core = run(runtime, request)
+    assert events[-1]["type"] == "failed" and events[-1]["kind"] == "invalid"
+    assert "needs more kudos" in events[-1]["text"] and "576x576" in events[-1]["text"]
+    assert len(fake.submitted) == 0 and core.quota.report(request.requester).used_this_hour == 0
+
+
+def test_a_request_that_never_finishes_is_deleted_and_refunded(horde_runtime, fake):
+    fake.hang = True
+    runtime = horde_runtime("timeout_seconds = 0.3\n")
+    request = horde_request()
+    _, events, core = run(runtime, request)
+    assert events[-1]["type"] == "failed" and fake.submitted[0].deleted
+    assert core.quota.report(request.requester).used_this_hour == 0
+
+
+def test_an_invalid_key_fails_at_once_and_a_500_is_retried(horde_runtime, fake, caplog):
+    runtime = horde_runtime(horde_api_key="wrong", retries=2)
+    _, events, _ = run(runtime, horde_request("evt-1"))
+    assert events[-1]["type"] == "failed" and "HORDE_API_KEY" in caplog.text
+    fake.fail_next = [500]
+    runtime = horde_runtime(retries=2)
+    _, events, _ = run(runtime, horde_request("evt-2"))
+    assert [e["type"] for e in events].count("done") == 1
+
+
+def test_a_variation_sends_the_previous_image_for_img2img(horde_runtime, fake):
+    runtime = horde_runtime()
+    first_id, first, _ = run(runtime, horde_request("evt-1", seed=30))
+    _, events, _ = run(
+        runtime, horde_request("evt-2", kind="variation", parent_job_id=first_id, parent_image_index=0)
+    )
+    assert events[-1]["type"] == "done"
+    second = fake.submitted[1].payload
+    assert second["source_processing"] == "img2img" and second["params"]["denoising_strength"] == 0.75
+    with Image.open(io.BytesIO(base64.b64decode(second["source_image"]))) as image:
+        assert image.format == "WEBP"
+
+
+def test_doctor_reports_the_key_its_kudos_and_idle_models(horde_settings, fake):
+    lines = [
+        c.line() for c in check_horde(horde_settings('models = ["stable_diffusion"]\n', horde_api_key=KEY))
+    ]
+    assert "✓ horde key: imagine#1234: 2500 kudos" in lines and lines[-1].startswith("✓ horde models")
+    lines = [c.line() for c in check_horde(horde_settings('models = ["nobody_runs_this"]\n'))]
+    assert any(line.startswith("✓ horde key: anonymous") for line in lines)
+    assert lines[-1] == "✗ horde models: no worker serves nobody_runs_this now"

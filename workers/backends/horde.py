@@ -1,0 +1,204 @@
+"""AI Horde, the crowd-sourced cluster: for communities with no GPU and no OpenAI budget.
+
+A request is submitted (`POST /v2/generate/async`), its place in the queue and the wait shown on the
+status message while it is checked (`GET /v2/generate/check/{id}`), and the images taken from
+`GET /v2/generate/status/{id}` (inline base64, `r2: false`). An image the Horde censored is withheld
+with a note; a timeout deletes the request. Anonymous by default; HORDE_API_KEY buys kudos priority.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import logging
+import time
+from typing import Any
+
+import httpx2
+from PIL import Image
+
+from shared import messages, sizes
+from shared.config import HordeConfig
+from shared.errors import BackendRefused, BackendUnavailable, InvalidRequest
+from shared.settings import Settings
+from workers.backends.base import GeneratedImage, Generation, GenerationTask
+
+log = logging.getLogger(__name__)
+NAME = "horde"
+ANONYMOUS_KEY = "0000000000"
+VERSION = "0.1.0"
+SIZE_STEP = 64  # the Horde takes multiples of 64
+
+
+class HordeBackend:
+    name = NAME
+    supports_edit = True
+
+    def __init__(self, settings: Settings) -> None:
+        self._config: HordeConfig = settings.config.horde
+        self._client = HordeClient(settings)
+
+    def generate(self, task: GenerationTask) -> Generation:
+        request_id = self._client.submit(self._payload(task))
+        try:
+            self._wait(request_id, task)
+            status = self._client.status(request_id)
+        except BaseException:
+            self._client.cancel(request_id)
+            raise
+        kept, withheld = [], []
+        for index, generation in enumerate(status.get("generations") or [], 1):
+            if generation.get("censored"):
+                withheld.append(index)
+                continue
+            kept.append(GeneratedImage(_image(self._client, generation), _seed(generation.get("seed"))))
+        if not kept:
+            raise BackendRefused(messages.backend_refused())
+        notes = [messages.images_withheld(withheld)] if withheld else []
+        model = str((status.get("generations") or [{}])[0].get("model") or task.model or "horde")
+        return Generation(kept, model=model, kudos=float(status.get("kudos") or 0), notes=notes)
+
+    def _payload(self, task: GenerationTask) -> dict[str, Any]:
+        config = self._config
+        width, height = sizes.native_size(config.native_edge, task.width, task.height, task.aspect)
+        prompt = f"{task.prompt} ### {task.negative}" if task.negative else task.prompt
+        params: dict[str, Any] = {
+            "sampler_name": config.sampler,
+            "cfg_scale": task.guidance if task.guidance is not None else config.cfg_scale,
+            "steps": task.steps or config.steps,
+            "width": _multiple_of_64(width),
+            "height": _multiple_of_64(height),
+            "n": task.count,
+        }
+        if task.seed is not None:
+            params["seed"] = str(task.seed)
+        payload: dict[str, Any] = {
+            "prompt": prompt,
+            "params": params,
+            "nsfw": task.nsfw_allowed,
+            "censor_nsfw": not task.nsfw_allowed,
+            "r2": False,
+        }
+        model = task.model or config.default_model
+        if model:
+            payload["models"] = [model]
+        if task.init_image is not None:
+            buffer = io.BytesIO()
+            task.init_image.convert("RGB").resize((params["width"], params["height"])).save(
+                buffer, format="WEBP"
+            )
+            payload["source_image"] = base64.b64encode(buffer.getvalue()).decode()
+            payload["source_processing"] = "img2img"
+            params["denoising_strength"] = (
+                task.strength if task.strength is not None else config.denoising_strength
+            )
+        return payload
+
+    def _wait(self, request_id: str, task: GenerationTask) -> None:
+        deadline = time.monotonic() + self._config.timeout_seconds
+        shown = None
+        while True:
+            check = self._client.check(request_id)
+            if check.get("faulted"):
+                raise BackendUnavailable("the Horde's workers failed this request")  # retried
+            if check.get("done"):
+                return
+            if check.get("is_possible") is False:
+                raise InvalidRequest(messages.horde_impossible())
+            line = messages.horde_waiting(
+                int(check.get("queue_position") or 0), int(check.get("wait_time") or 0)
+            )
+            if task.on_progress is not None and line != shown:
+                shown = line
+                task.on_progress(line)
+            if time.monotonic() > deadline:
+                raise BackendUnavailable(
+                    f"the Horde did not finish in {self._config.timeout_seconds:.0f} s", transient=False
+                )
+            time.sleep(self._config.poll_seconds)
+
+
+class HordeClient:
+    """The Horde's v2 API with the headers it asks for, and its errors turned into what to fix."""
+
+    def __init__(self, settings: Settings) -> None:
+        config = settings.config.horde
+        key = settings.horde_api_key.get_secret_value() if settings.horde_api_key else ANONYMOUS_KEY
+        self._base = config.api_url.rstrip("/")
+        self._http = httpx2.Client(
+            timeout=30.0,
+            headers={"apikey": key, "Client-Agent": f"imagine-bot:{VERSION}:{config.contact or 'unknown'}"},
+        )
+
+    def submit(self, payload: dict[str, Any]) -> str:
+        return str(self._call("POST", "/v2/generate/async", json=payload)["id"])
+
+    def check(self, request_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/v2/generate/check/{request_id}")
+
+    def status(self, request_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/v2/generate/status/{request_id}")
+
+    def cancel(self, request_id: str) -> None:
+        try:
+            self._http.delete(f"{self._base}/v2/generate/status/{request_id}")
+        except httpx2.HTTPError as exc:
+            log.warning("horde: could not delete request %s: %s", request_id, type(exc).__name__)
+
+    def fetch(self, url: str) -> bytes:
+        try:
+            response = httpx2.get(url, timeout=60.0)
+        except httpx2.TransportError as exc:
+            raise BackendUnavailable(f"cannot fetch a Horde image: {type(exc).__name__}") from None
+        if response.status_code >= 400:
+            raise BackendUnavailable(f"a Horde image answered {response.status_code}")
+        return response.content
+
+    def models(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/v2/status/models", params={"type": "image"})
+
+    def user(self) -> dict[str, Any]:
+        return self._call("GET", "/v2/find_user")
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self._http.request(method, f"{self._base}{path}", **kwargs)
+        except httpx2.TransportError as exc:
+            raise BackendUnavailable(f"cannot reach the AI Horde: {type(exc).__name__}") from None
+        if response.status_code < 400:
+            return response.json()
+        message, rc = _message(response)
+        if response.status_code == 401:
+            raise BackendUnavailable(f"the Horde refused HORDE_API_KEY ({message})", transient=False)
+        if rc == "KudosUpfront" or "kudos" in message.lower():
+            raise InvalidRequest(messages.horde_kudos(message))
+        if response.status_code == 429 or response.status_code >= 500:
+            raise BackendUnavailable(f"the Horde answered {response.status_code}: {message}")  # retried
+        raise BackendUnavailable(
+            f"the Horde refused the request ({rc or response.status_code}): {message}", transient=False
+        )
+
+
+def _message(response: httpx2.Response) -> tuple[str, str]:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200], ""
+    return str(body.get("message", ""))[:300], str(body.get("rc", ""))
+
+
+def _image(client: HordeClient, generation: dict[str, Any]) -> Image.Image:
+    data = generation.get("img") or ""
+    raw = client.fetch(data) if data.startswith(("http://", "https://")) else base64.b64decode(data)
+    return Image.open(io.BytesIO(raw)).convert("RGB")
+
+
+def _seed(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _multiple_of_64(side: int) -> int:
+    return max(SIZE_STEP, round(side / SIZE_STEP) * SIZE_STEP)
