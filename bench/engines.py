@@ -1,10 +1,12 @@
-"""Image-server backends (a1111): per-image overhead against calling the server directly, and a pool.
+"""Image-server backends: per-image overhead against calling each server directly, and an a1111 pool.
 
     .venv/bin/python bench/engines.py [--repeats 20] [--seconds-per-image 0.2] [--pool-jobs 20]
 
-Overhead: the fake web UI takes --seconds-per-image per image; `direct` posts the same txt2img payload
-with the same HTTP client and decodes the images, `backend` is A1111Backend.generate as a worker calls
-it (server lease in Redis, payload, decoding, seeds). Median of --repeats.
+Overhead: each fake (a1111, ComfyUI, AI Horde) takes --seconds-per-image per image; `direct` speaks
+the same protocol with the same HTTP client and payload (a1111: one txt2img call; ComfyUI: /prompt,
+/history polled at the backend's interval, /view; Horde: submit, check polled at the backend's
+interval, status) and decodes the images; `backend` is the backend's generate as a worker calls it
+(server lease in Redis, payload, decoding, seeds). Median of --repeats.
 Pool: two fake servers taking 1 s per image, two `imagine worker --backend a1111` processes, N jobs
 from N members submitted at once; seconds from the first submit to the last image published.
 """
@@ -35,35 +37,75 @@ from shared.request import ImageRequest, Requester  # noqa: E402
 from shared.results import read_job_events  # noqa: E402
 from shared.settings import Settings  # noqa: E402
 from tests.fakes.a1111_api import FakeA1111  # noqa: E402
+from tests.fakes.comfyui_api import FakeComfyUI  # noqa: E402
+from tests.fakes.horde_api import FakeHorde  # noqa: E402
 from tests.helpers import wait_until  # noqa: E402
 from workers.backends.a1111 import A1111Backend  # noqa: E402
 from workers.backends.base import GenerationTask  # noqa: E402
+from workers.backends.comfyui import ComfyUIBackend  # noqa: E402
+from workers.backends.horde import HordeBackend  # noqa: E402
 
 UNLIMITED = "[quota]\nimages_per_hour = 100000\nconcurrent = 100\nworkspace_images_per_day = 1000000\n"
 
 
-def settings_for(url: str, folder: Path, servers: list[str]) -> Settings:
+def settings_for(url: str, folder: Path, section: str) -> Settings:
     config = folder / "imagine.toml"
-    config.write_text(f"{UNLIMITED}[a1111]\nservers = {servers!r}\n".replace("'", '"'))
-    settings = Settings(_env_file=None, redis_url=url, config_path=config, backend="a1111")
+    config.write_text(UNLIMITED + section)
+    settings = Settings(_env_file=None, redis_url=url, config_path=config)
     return settings.model_copy(update={"config": load_config(config)})
 
 
-def overhead(url: str, folder: Path, repeats: int, seconds: float) -> tuple[float, float]:
+def overhead(url: str, folder: Path, repeats: int, seconds: float) -> dict[str, tuple[float, float]]:
+    task = GenerationTask(prompt="a lighthouse", width=512, height=512, seed=1)
+    client = httpx2.Client(timeout=60)
+    results = {}
     with FakeA1111(seconds_per_image=seconds) as fake:
-        backend = A1111Backend(settings_for(url, folder, [fake.url]))
-        task = GenerationTask(prompt="a lighthouse", width=512, height=512, seed=1)
+        backend = A1111Backend(settings_for(url, folder, f'[a1111]\nservers = ["{fake.url}"]\n'))
         payload = backend._payload(task)[1]  # the very payload the backend sends
-        client = httpx2.Client(timeout=60)
 
-        def direct() -> None:
+        def a1111_direct() -> None:
             answer = client.post(f"{fake.url}/sdapi/v1/txt2img", json=payload).json()
-            [Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB") for data in answer["images"]]
+            [decode(data) for data in answer["images"]]
 
-        def ours() -> None:
-            backend.generate(task)
+        results["a1111"] = timed(a1111_direct, repeats), timed(lambda: backend.generate(task), repeats)
+    with FakeComfyUI(seconds_per_image=seconds) as fake:
+        section = f'[comfyui]\nservers = ["{fake.url}"]\npoll_seconds = 0.05\n'
+        comfy = ComfyUIBackend(settings_for(url, folder, section))
+        graph = comfy._filled("txt2img", comfy._config.workflows["txt2img"], task, 1, 1, 512, 512, None)
 
-        return timed(direct, repeats), timed(ours, repeats)
+        def comfy_direct() -> None:
+            prompt_id = client.post(f"{fake.url}/prompt", json={"prompt": graph, "client_id": "x"}).json()[
+                "prompt_id"
+            ]
+            while not (history := client.get(f"{fake.url}/history/{prompt_id}").json()):
+                time.sleep(0.05)
+            for ref in history[prompt_id]["outputs"]["9"]["images"]:
+                Image.open(io.BytesIO(client.get(f"{fake.url}/view", params=ref).content)).convert("RGB")
+
+        results["comfyui"] = timed(comfy_direct, repeats), timed(lambda: comfy.generate(task), repeats)
+    with FakeHorde(queue_seconds=seconds) as fake:
+        section = f'[horde]\napi_url = "{fake.base}"\npoll_seconds = 0.05\ncontact = "bench"\n'
+        horde = HordeBackend(settings_for(url, folder, section))
+        body = horde._payload(task)
+        headers = {"apikey": "0000000000", "Client-Agent": "bench"}
+
+        def horde_direct() -> None:
+            request_id = client.post(f"{fake.base}/v2/generate/async", json=body, headers=headers).json()[
+                "id"
+            ]
+            while not client.get(f"{fake.base}/v2/generate/check/{request_id}", headers=headers).json()[
+                "done"
+            ]:
+                time.sleep(0.05)
+            status = client.get(f"{fake.base}/v2/generate/status/{request_id}", headers=headers).json()
+            [decode(g["img"]) for g in status["generations"]]
+
+        results["horde"] = timed(horde_direct, repeats), timed(lambda: horde.generate(task), repeats)
+    return results
+
+
+def decode(data: str) -> Image.Image:
+    return Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB")
 
 
 def timed(call, repeats: int) -> float:
@@ -78,7 +120,7 @@ def timed(call, repeats: int) -> float:
 
 def pool(url: str, folder: Path, jobs: int) -> float:
     with FakeA1111(seconds_per_image=1.0) as one, FakeA1111(seconds_per_image=1.0) as two:
-        settings = settings_for(url, folder, [one.url, two.url])
+        settings = settings_for(url, folder, f'[a1111]\nservers = ["{one.url}", "{two.url}"]\n')
         client = redis_lib.Redis.from_url(url)
         env = {"REDIS_URL": url, "IMAGINE_CONFIG": str(settings.config_path)}
         worker = python("-m", "bot.cli", "worker", "--backend", "a1111", "--log-level", "WARNING")
@@ -114,16 +156,13 @@ def main() -> None:
     parser.add_argument("--pool-jobs", type=int, default=20)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder, private_redis() as url:
-        direct, ours = overhead(url, Path(folder), args.repeats, args.seconds_per_image)
+        results = overhead(url, Path(folder), args.repeats, args.seconds_per_image)
         seconds = pool(url, Path(folder), args.pool_jobs)
-    print(f"a1111 fake: {args.seconds_per_image} s per image, 512x512, median of {args.repeats}")
+    print(f"fakes: {args.seconds_per_image} s per image, 512x512, one image, median of {args.repeats}")
     print(
         table(
-            ["measure", "seconds per image", "ratio"],
-            [
-                ["server called directly (same payload, same client)", f"{direct:.3f}", "1.000"],
-                ["A1111Backend.generate", f"{ours:.3f}", f"{ours / direct:.3f}"],
-            ],
+            ["backend", "direct s", "backend s", "ratio"],
+            [[name, f"{d:.3f}", f"{o:.3f}", f"{o / d:.3f}"] for name, (d, o) in results.items()],
         )
     )
     print()

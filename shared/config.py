@@ -210,7 +210,7 @@ class ComfyUIConfig(BaseModel):
 
     servers: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:8188"], min_length=1)
     workflow: str = "txt2img"  # for new images
-    img2img_workflow: str | None = "img2img"  # refinements, variations, upscales; None: drawn afresh
+    img2img_workflow: str | None = "img2img"  # refinements, variations, upscales; "": drawn afresh
     workflows: dict[str, ComfyWorkflow] = Field(default_factory=_shipped_workflows)
     models: list[str] = Field(default_factory=list)  # checkpoints (ckpt_name) members may pick
     default_model: str | None = None  # None: the workflow's own checkpoint
@@ -226,6 +226,11 @@ class ComfyUIConfig(BaseModel):
     @classmethod
     def _http_urls(cls, value: list[str]) -> list[str]:
         return _server_urls(value)
+
+    @field_validator("img2img_workflow")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        return value or None  # TOML has no null
 
     @field_validator("workflows")
     @classmethod
