@@ -103,6 +103,9 @@ def test_a_censored_image_is_withheld_with_a_note_and_all_censored_is_a_refusal(
     done = events[-1]
     assert [i["seed"] for i in done["images"]] == [1, 3]
     assert "Image 2 was withheld: the AI Horde's safety filter censored it." in done["notes"]
+    assert (
+        runtime.metrics.registry.get_sample_value("imagine_images_withheld_total", {"backend": BACKEND}) == 1
+    )
     fake.censor = {1}
     _, events, core = run(runtime, horde_request("evt-2"))
     assert events[-1]["type"] == "failed" and events[-1]["kind"] == "refused"

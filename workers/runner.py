@@ -153,6 +153,8 @@ class JobRunner:
         task = self._with_source_image(request, task)
         generation = rt.backend.generate(task)
         seconds = time.monotonic() - started
+        if generation.withheld:
+            rt.metrics.withheld.labels(request.backend).inc(generation.withheld)
         revised_prompt = generation.revised_prompt or prepared.revised_prompt
         images = []
         for index, generated in enumerate(generation.images):

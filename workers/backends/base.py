@@ -44,6 +44,7 @@ class Generation:
     cost_usd: float = 0.0
     kudos: float = 0.0  # what a crowd cluster (AI Horde) charged for it
     notes: list[str] = field(default_factory=list)  # for the member, e.g. an image withheld
+    withheld: int = 0  # images the service made but censored, not posted
 
 
 class ImageBackend(Protocol):

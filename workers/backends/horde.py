@@ -53,10 +53,12 @@ class HordeBackend:
                 continue
             kept.append(GeneratedImage(_image(self._client, generation), _seed(generation.get("seed"))))
         if not kept:
+            log.warning("horde: all %d images of request %s were censored", len(withheld), request_id)
             raise BackendRefused(messages.backend_refused())
         notes = [messages.images_withheld(withheld)] if withheld else []
         model = str((status.get("generations") or [{}])[0].get("model") or task.model or "horde")
-        return Generation(kept, model=model, kudos=float(status.get("kudos") or 0), notes=notes)
+        kudos = float(status.get("kudos") or 0)
+        return Generation(kept, model=model, kudos=kudos, notes=notes, withheld=len(withheld))
 
     def _payload(self, task: GenerationTask) -> dict[str, Any]:
         config = self._config
