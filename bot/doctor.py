@@ -217,7 +217,9 @@ def check_a1111(settings: Settings) -> Iterator[Check]:
             models = client.get(server, "sd-models")
             samplers = [s.get("name", "") for s in client.get(server, "samplers")]
             loras = client.get(server, "loras")
-            loaded = client.get(server, "options").get("sd_model_checkpoint")
+            options = client.get(server, "options")
+            loaded = options.get("sd_model_checkpoint")
+            flavour = "Forge" if any(key.startswith("forge_") for key in options) else "web UI"
         except ConfigError as exc:
             yield Check(name, False, str(exc))
             continue
@@ -237,8 +239,8 @@ def check_a1111(settings: Settings) -> Iterator[Check]:
             yield Check(
                 name,
                 True,
-                f"--api answers: {len(titles)} checkpoints (loaded: {loaded}), {len(samplers)} samplers, "
-                f"{len(loras)} LoRAs",
+                f"{flavour} --api answers: {len(titles)} checkpoints (loaded: {loaded}), "
+                f"{len(samplers)} samplers, {len(loras)} LoRAs",
             )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -156,6 +156,9 @@ class A1111Config(BaseModel):
     default_model: str | None = None  # None: whichever checkpoint the server has loaded
     keep_model_loaded: bool = True  # after a job with another checkpoint, leave it loaded (no reload back)
     sampler: str | None = None  # e.g. "DPM++ 2M"; None: the server's default
+    scheduler: str | None = None  # web UI 1.9+ and Forge take it apart from the sampler ("Karras", "Simple")
+    # More per-request settings, e.g. Forge's {forge_preset = "flux", forge_additional_modules = [...]}.
+    override_settings: dict[str, Any] = Field(default_factory=dict)
     steps: int = Field(default=25, ge=1, le=150)
     cfg_scale: float = Field(default=7.0, ge=0, le=30)
     denoising_strength: float = Field(default=0.6, gt=0, le=1)  # refinements; variations/upscales set theirs

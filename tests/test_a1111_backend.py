@@ -112,6 +112,23 @@ def test_a_variation_is_img2img_from_the_previous_images_real_pixels(a1111_runti
         assert image.convert("RGB").getpixel((0, 0)) == pixels(runtime, parent_key)[1]
 
 
+def test_forge_takes_its_scheduler_and_own_settings_with_the_members_checkpoint(a1111_runtime, fake):
+    extra = (
+        'models = ["flux1-dev.safetensors"]\nscheduler = "Simple"\n'
+        '[a1111.override_settings]\nforge_preset = "flux"\nforge_additional_modules = ["ae.safetensors"]\n'
+    )
+    runtime = a1111_runtime(extra)
+    _, events, _ = run(runtime, a1111_request(model="flux1-dev.safetensors"))
+    assert events[-1]["type"] == "done"
+    payload = fake.generations[0].payload
+    assert payload["scheduler"] == "Simple"
+    assert payload["override_settings"] == {
+        "forge_preset": "flux",
+        "forge_additional_modules": ["ae.safetensors"],
+        "sd_model_checkpoint": "flux1-dev.safetensors",
+    }
+
+
 @pytest.mark.parametrize(
     ("setup", "words"),
     [
@@ -174,7 +191,9 @@ def test_doctor_says_what_each_server_offers_and_what_to_fix(make_settings, conf
         return [c.line() for c in check_a1111(make_settings(path, **values))]
 
     [ok] = lines('models = ["dreamshaper_8"]\n')
-    assert ok.startswith("✓") and "2 checkpoints" in ok and "1 LoRAs" in ok
+    assert ok.startswith("✓") and "web UI --api answers: 2 checkpoints" in ok and "1 LoRAs" in ok
+    fake.forge = True
+    assert "Forge --api answers" in lines()[0]
     [missing] = lines('models = ["sdxl_turbo"]\n')
     assert missing.startswith("✗") and "sdxl_turbo" in missing and "dreamshaper_8.safetensors" in missing
     fake.auth = "bot:secret"

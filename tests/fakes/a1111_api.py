@@ -37,8 +37,11 @@ class Generation:
 
 
 class FakeA1111(FakeServer):
-    def __init__(self, *, seconds_per_image: float = 0.0, auth: str | None = None) -> None:
+    def __init__(
+        self, *, seconds_per_image: float = 0.0, auth: str | None = None, forge: bool = False
+    ) -> None:
         super().__init__()
+        self.forge = forge  # Forge's options carry its own forge_* keys
         self.api = True  # False: started without --api
         self.auth = auth  # "user:password" as --api-auth takes it
         self.seconds_per_image = seconds_per_image
@@ -76,7 +79,8 @@ class FakeA1111(FakeServer):
         if route == "loras":
             return Reply.json(LORAS)
         if route == "options":
-            return Reply.json({"sd_model_checkpoint": self.loaded, "samples_format": "png"})
+            forge = {"forge_preset": "sd", "forge_additional_modules": []} if self.forge else {}
+            return Reply.json({"sd_model_checkpoint": self.loaded, "samples_format": "png", **forge})
         return Reply.json({"detail": "Not Found"}, 404)
 
     def _generate(self, route: str, payload: dict) -> Reply:

@@ -74,9 +74,14 @@ class A1111Backend:
         }
         if config.sampler:
             payload["sampler_name"] = config.sampler
+        if config.scheduler:
+            payload["scheduler"] = config.scheduler
+        overrides = dict(config.override_settings)
         model = task.model or config.default_model
         if model:
-            payload["override_settings"] = {"sd_model_checkpoint": model}
+            overrides["sd_model_checkpoint"] = model
+        if overrides:
+            payload["override_settings"] = overrides
             payload["override_settings_restore_afterwards"] = not config.keep_model_loaded
         if task.init_image is None:
             return "txt2img", payload
