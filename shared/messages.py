@@ -345,3 +345,7 @@ def horde_kudos(detail: str) -> str:
     return (
         f"The AI Horde needs more kudos for this request: {detail[:200]} Try fewer steps or a smaller size."
     )
+
+
+def drawing_step(step: int, steps: int) -> str:
+    return f"Generating… step {step} of {steps}"

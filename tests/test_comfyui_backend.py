@@ -172,3 +172,24 @@ def test_doctor_lists_checkpoints_and_loras_and_names_missing_models(comfy_setti
         if fake.url in line
     ]
     assert missing.startswith("✗") and "x.safetensors" in missing and CHECKPOINTS[1] in missing
+
+
+def test_previews_and_steps_from_the_websocket_reach_the_status(comfy_runtime, fake):
+    fake.seconds_per_image = 0.6
+    runtime = comfy_runtime()
+    _, events, _ = run(runtime, comfy_request())
+    kinds = [e["type"] for e in events]
+    assert "preview" in kinds and kinds[-1] == "done"
+    assert "Generating… step 5 of 20" in [e.get("text") for e in events if e["type"] == "generating"]
+
+
+@pytest.mark.parametrize("broken", ["stall_socket", "no socket"])
+def test_a_stalled_or_missing_websocket_never_stalls_the_job(comfy_runtime, fake, broken):
+    fake.seconds_per_image = 0.3
+    if broken == "stall_socket":
+        fake.stall_socket = True
+    else:
+        fake.socket = False
+    runtime = comfy_runtime()
+    _, events, _ = run(runtime, comfy_request())
+    assert events[-1]["type"] == "done" and "preview" not in [e["type"] for e in events]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import struct
 import threading
 import time
 import uuid
@@ -30,6 +31,7 @@ class Queued:
     graph: dict
     started: float
     seconds: float
+    client_id: str = ""
     outputs: dict | None = None
     images: dict[str, bytes] = field(default_factory=dict)
 
@@ -41,6 +43,8 @@ class FakeComfyUI(FakeServer):
         self.hang = False  # prompts never finish (until deleted or interrupted)
         self.execution_error_next = 0
         self.drop_next = 0  # /prompt calls whose connection drops (the server restarting)
+        self.stall_socket = False  # /ws accepts, then sends nothing
+        self.socket = True  # False: no /ws at all (404)
         self.queued: list[Queued] = []
         self.uploads: dict[str, bytes] = {}
         self.deleted: list[str] = []
@@ -50,6 +54,8 @@ class FakeComfyUI(FakeServer):
     def answer(self, request: Recorded) -> Reply:
         url = urlsplit(request.path)
         path, query = url.path, parse_qs(url.query)
+        if path == "/ws" and self.socket:
+            return Reply(websocket=self._socket(query.get("clientId", [""])[0]))
         if path == "/prompt" and request.method == "POST":
             return self._queue(request.json())
         if path.startswith("/history/"):
@@ -98,7 +104,9 @@ class FakeComfyUI(FakeServer):
                     400,
                 )
         count = _batch(graph)
-        queued = Queued(uuid.uuid4().hex, graph, time.monotonic(), self.seconds_per_image * count)
+        queued = Queued(
+            uuid.uuid4().hex, graph, time.monotonic(), self.seconds_per_image * count, body["client_id"]
+        )
         with self._lock:
             self.queued.append(queued)
         return Reply.json({"prompt_id": queued.prompt_id, "number": len(self.queued), "node_errors": {}})
@@ -161,6 +169,28 @@ class FakeComfyUI(FakeServer):
             return Reply.json({})
         name, values = inputs[node_class]
         return Reply.json({node_class: {"input": {"required": {name: [values, {}]}}, "name": node_class}})
+
+    def _socket(self, client_id: str):
+        """ComfyUI's /ws: a status on connect, then for each running prompt of this client a progress
+        message and a binary preview (4-byte event 1 = preview, 4-byte format 2 = PNG, the image)."""
+
+        def messages(closed: threading.Event):
+            yield json.dumps({"type": "status", "data": {"sid": client_id, "status": {}}})
+            previewed: set[str] = set()
+            while not closed.wait(0.02):
+                if self.stall_socket:
+                    continue
+                for queued in list(self.queued):
+                    if queued.client_id != client_id or queued.prompt_id in previewed or queued.outputs:
+                        continue
+                    previewed.add(queued.prompt_id)
+                    progress = {"value": 5, "max": 20, "prompt_id": queued.prompt_id, "node": "3"}
+                    yield json.dumps({"type": "progress", "data": progress})
+                    buffer = io.BytesIO()
+                    Image.new("RGB", (64, 64), (20, 20, 20)).save(buffer, format="PNG")
+                    yield struct.pack(">II", 1, 2) + buffer.getvalue()
+
+        return messages
 
     def graphs(self) -> list[dict]:
         return [q.graph for q in self.queued]

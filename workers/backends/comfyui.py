@@ -11,14 +11,19 @@ import io
 import json
 import logging
 import secrets
+import struct
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import httpx2
 from PIL import Image
+from websockets.exceptions import WebSocketException
+from websockets.sync.client import connect as ws_connect
 
-from shared import sizes
+from shared import messages, sizes
 from shared.config import ComfyUIConfig, ComfyWorkflow
 from shared.errors import BackendUnavailable, ConfigError
 from shared.settings import Settings
@@ -29,6 +34,8 @@ from workers.backends.servers import ServerPool
 log = logging.getLogger(__name__)
 NAME = "comfyui"
 SHORT_TIMEOUT = 10.0
+SOCKET_OPEN_SECONDS = 2.0
+PREVIEW_EVENT = 1  # the binary message type ComfyUI uses for a preview image
 CLIENT_ID = f"imagine-{uuid.uuid4().hex[:8]}"
 
 
@@ -57,7 +64,8 @@ class ComfyUIBackend:
             uploaded = self._client.upload(server, task.init_image, width, height) if edit else None
             for run_seed, count in runs:
                 graph = self._filled(name, spec, task, run_seed, count, width, height, uploaded)
-                for index, image in enumerate(self._client.run(server, graph, spec.output)):
+                outputs = self._client.run(server, graph, spec.output, task.on_preview, task.on_progress)
+                for index, image in enumerate(outputs):
                     images.append(GeneratedImage(image, run_seed if index == 0 else None))
         if not images:
             raise BackendUnavailable(
@@ -153,8 +161,20 @@ class ComfyClient:
         answer = self._call("POST", server, "/upload/image", files=files, data={"overwrite": "true"})
         return str(answer.get("name") or name)
 
-    def run(self, server: str, graph: dict[str, Any], output: str) -> list[Image.Image]:
-        """Queue the graph, wait for it, and fetch the output node's images."""
+    def run(
+        self,
+        server: str,
+        graph: dict[str, Any],
+        output: str,
+        on_preview: Callable[[bytes], None] | None = None,
+        on_progress: Callable[[str], None] | None = None,
+    ) -> list[Image.Image]:
+        """Queue the graph, wait for it, and fetch the output node's images; previews and steps from
+        the server's websocket meanwhile, where someone listens."""
+        with ProgressWatcher(server, on_preview, on_progress):
+            return self._run(server, graph, output)
+
+    def _run(self, server: str, graph: dict[str, Any], output: str) -> list[Image.Image]:
         answer = self._call("POST", server, "/prompt", json={"prompt": graph, "client_id": CLIENT_ID})
         prompt_id = answer["prompt_id"]
         deadline = time.monotonic() + self._config.timeout_seconds
@@ -216,6 +236,64 @@ class ComfyClient:
         if response.status_code >= 400:
             raise BackendUnavailable(f"{server} answered {response.status_code} to {path}")  # retried
         return response
+
+
+class ProgressWatcher:
+    """ComfyUI's websocket (`/ws?clientId=…`), read on a thread of its own for previews (binary
+    messages: event 1, format 1 JPEG / 2 PNG, the image) and steps (`progress` messages). It only adds
+    to the status: a socket that fails or stalls is dropped, and the job goes on by /history."""
+
+    def __init__(
+        self,
+        server: str,
+        on_preview: Callable[[bytes], None] | None,
+        on_progress: Callable[[str], None] | None,
+    ) -> None:
+        self._url = server.replace("http", "ws", 1) + f"/ws?clientId={CLIENT_ID}"
+        self._on_preview = on_preview
+        self._on_progress = on_progress
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="comfyui-progress", daemon=True)
+
+    def __enter__(self) -> ProgressWatcher:
+        if self._on_preview is not None or self._on_progress is not None:
+            self._thread.start()
+            self._ready.wait(SOCKET_OPEN_SECONDS)  # queued before the socket is open, a preview is missed
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+
+    def _watch(self) -> None:
+        try:
+            with ws_connect(
+                self._url, open_timeout=SOCKET_OPEN_SECONDS, proxy=None, close_timeout=1
+            ) as socket:
+                self._ready.set()
+                while not self._stop.is_set():
+                    try:
+                        message = socket.recv(timeout=0.2)
+                    except TimeoutError:
+                        continue
+                    self._handle(message)
+        except (OSError, WebSocketException) as exc:
+            log.info("comfyui: no live previews from %s (%s)", self._url, type(exc).__name__)
+        finally:
+            self._ready.set()
+
+    def _handle(self, message: str | bytes) -> None:
+        if isinstance(message, bytes):
+            if len(message) > 8 and struct.unpack(">I", message[:4])[0] == PREVIEW_EVENT and self._on_preview:
+                self._on_preview(message[8:])
+            return
+        try:
+            event = json.loads(message)
+        except ValueError:
+            return
+        data = event.get("data") or {}
+        if event.get("type") == "progress" and self._on_progress and data.get("max"):
+            self._on_progress(messages.drawing_step(int(data.get("value") or 0), int(data["max"])))
 
 
 def _node_errors(response: httpx2.Response) -> str:
