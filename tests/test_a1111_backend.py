@@ -11,16 +11,15 @@ import subprocess
 import pytest
 from PIL import Image
 
-from bot.core import ImagineCore
 from bot.doctor import check_a1111
 from shared import keys
 from shared.queue import queue_name
 from shared.recovery import count_live_workers
+from tests.backend_harness import submit_and_drain as run
 from tests.factories import image_request
 from tests.fakes.a1111_api import MODELS, FakeA1111
 from tests.helpers import imagine_command, wait_until
 from workers.runtime import build_runtime
-from workers.worker import serve
 
 BACKEND = "a1111"
 
@@ -43,14 +42,6 @@ def a1111_runtime(redis, make_settings, config_file, fake):
         return build_runtime(settings, redis, BACKEND)
 
     return build
-
-
-def run(runtime, request):
-    core = ImagineCore(runtime.settings, runtime.redis)
-    submission = core.submit(request)
-    serve(runtime, [queue_name(BACKEND)], burst=True, name="a1111-test", logging_level="ERROR")
-    events = [json.loads(f[b"event"]) for _, f in runtime.redis.xrange(keys.events(submission.job_id))]
-    return submission.job_id, events, core
 
 
 def a1111_request(event_id: str = "evt-a", **fields):

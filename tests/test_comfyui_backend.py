@@ -9,16 +9,13 @@ import logging
 import pytest
 from PIL import Image
 
-from bot.core import ImagineCore
 from bot.doctor import check_comfyui
-from shared import keys
 from shared.errors import ConfigError
-from shared.queue import queue_name
+from tests.backend_harness import submit_and_drain as run
 from tests.factories import image_request
 from tests.fakes.comfyui_api import CHECKPOINTS, FakeComfyUI, ui_format_workflow
 from workers.backends.comfyui_workflows import TXT2IMG
 from workers.runtime import build_runtime
-from workers.worker import serve
 
 BACKEND = "comfyui"
 
@@ -44,14 +41,6 @@ def comfy_settings(make_settings, config_file, fake):
 @pytest.fixture
 def comfy_runtime(redis, comfy_settings):
     return lambda extra="", retries=0: build_runtime(comfy_settings(extra, retries), redis, BACKEND)
-
-
-def run(runtime, request):
-    core = ImagineCore(runtime.settings, runtime.redis)
-    submission = core.submit(request)
-    serve(runtime, [queue_name(BACKEND)], burst=True, name="comfy-test", logging_level="ERROR")
-    events = [json.loads(f[b"event"]) for _, f in runtime.redis.xrange(keys.events(submission.job_id))]
-    return submission.job_id, events, core
 
 
 def comfy_request(event_id: str = "evt-c", **fields):

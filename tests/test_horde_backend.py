@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 
 import pytest
 from PIL import Image
 
-from bot.core import ImagineCore
 from bot.doctor import check_horde
-from shared import keys
 from shared.costs import CostLedger
-from shared.queue import queue_name
+from tests.backend_harness import submit_and_drain as run
 from tests.factories import image_request
 from tests.fakes.horde_api import KEY, FakeHorde
 from workers.runtime import build_runtime
-from workers.worker import serve
 
 BACKEND = "horde"
 
@@ -45,14 +41,6 @@ def horde_runtime(redis, horde_settings):
     return lambda extra="", retries=0, **values: build_runtime(
         horde_settings(extra, retries, **values), redis, BACKEND
     )
-
-
-def run(runtime, request):
-    core = ImagineCore(runtime.settings, runtime.redis)
-    submission = core.submit(request)
-    serve(runtime, [queue_name(BACKEND)], burst=True, name="horde-test", logging_level="ERROR")
-    events = [json.loads(f[b"event"]) for _, f in runtime.redis.xrange(keys.events(submission.job_id))]
-    return submission.job_id, events, core
 
 
 def horde_request(event_id: str = "evt-h", **fields):

@@ -12,15 +12,12 @@ import pytest
 from openai.types import ImageModel
 from PIL import Image
 
-from bot.core import ImagineCore
-from shared import keys
 from shared.config import OpenAIConfig
 from shared.costs import CostLedger
-from shared.queue import queue_name
+from tests.backend_harness import submit_and_drain as run
 from tests.factories import image_request
 from tests.fakes.openai_api import BAD_KEY, FakeOpenAI
 from workers.runtime import build_runtime
-from workers.worker import serve
 
 KEY = "sk-test-1234567890"
 PRICES = """
@@ -49,14 +46,6 @@ def openai_runtime(redis, make_settings, config_file, fake_openai):
         return build_runtime(settings, redis, "openai")
 
     return build
-
-
-def run(runtime, request):
-    core = ImagineCore(runtime.settings, runtime.redis)
-    submission = core.submit(request)
-    serve(runtime, [queue_name("openai")], burst=True, name="openai-test", logging_level="ERROR")
-    events = [json.loads(f[b"event"]) for _, f in runtime.redis.xrange(keys.events(submission.job_id))]
-    return submission.job_id, events, core
 
 
 def openai_request(event_id: str = "evt-o", **fields):

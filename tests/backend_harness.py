@@ -1,0 +1,28 @@
+"""Running one request through a backend's worker in this process: submit, drain the queue, read back
+the events the command line would see. Shared by the backend tests."""
+
+from __future__ import annotations
+
+import json
+
+from bot.core import ImagineCore
+from shared import keys
+from shared.queue import queue_name
+from shared.request import ImageRequest
+from workers.runtime import Runtime
+from workers.worker import serve
+
+
+def submit_and_drain(runtime: Runtime, request: ImageRequest) -> tuple[str, list[dict], ImagineCore]:
+    """The job id, its events in order, and the core that submitted it (for quota checks)."""
+    core = ImagineCore(runtime.settings, runtime.redis)
+    submission = core.submit(request)
+    serve(
+        runtime,
+        [queue_name(request.backend)],
+        burst=True,
+        name=f"{request.backend}-test",
+        logging_level="ERROR",
+    )
+    entries = runtime.redis.xrange(keys.events(submission.job_id))
+    return submission.job_id, [json.loads(fields[b"event"]) for _, fields in entries], core
