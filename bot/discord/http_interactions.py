@@ -144,9 +144,10 @@ class InteractionsServer:
             return web.json_response({"error": str(exc)}, status=400)
         if payload["type"] == PING:
             return web.json_response({"type": PONG})
-        command = read_guild_command(payload, self._imagine_options) if self._imagine_options else None
-        if command is not None and payload["data"]["name"] == IMAGINE:
-            return await self._imagine_first(request, payload, command)
+        if self._imagine_options and payload["data"].get("name") == IMAGINE:
+            command = read_guild_command(payload, self._imagine_options)
+            if command is not None:
+                return await self._imagine_first(request, payload, command)
         if self._redis.exists(
             keys.event_claim("discord", str(payload.get("guild_id") or "dm"), str(payload["id"]))
         ):
