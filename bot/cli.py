@@ -168,6 +168,22 @@ def discord(
 
 
 @cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="This machine only, for now.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--log-level", default="INFO", show_default=True)
+@click.pass_context
+def web(ctx: click.Context, host: str, port: int, log_level: str) -> None:
+    """Run the bot in a web page: a channel, threads, buttons, no chat token needed."""
+    from bot.web.run import run_web
+
+    configure_logging(log_level)
+    try:
+        run_web(_settings(ctx), host=host, port=port, say=lambda t: click.echo(t, err=True))
+    except ConfigError as exc:
+        _fail(str(exc), EXIT_OTHER)
+
+
+@cli.command()
 @click.option(
     "--socket",
     "mode",

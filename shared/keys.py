@@ -127,3 +127,9 @@ def recent(user_key: str, workspace: str) -> str:
 def server_lease(backend: str, server: str) -> str:
     """Held by the worker job using one image server of a pool (a1111), so others pick a free one."""
     return f"{PREFIX}:lease:{backend}:{server}"
+
+
+def member_feed(platform: str, user: str) -> str:
+    """A stream of what a platform showed one member (a platform with no history of its own: a page
+    reloaded, or opened on another device, reads it back)."""
+    return f"{PREFIX}:feed:{platform}:{user}"

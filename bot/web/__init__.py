@@ -1,0 +1,1 @@
+"""`imagine web`: the bot in a browser, a platform like Discord and Slack, with no chat token."""

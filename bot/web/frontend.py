@@ -1,0 +1,100 @@
+"""What the page's member does — a prompt in the channel, a reply in a thread, a button — run through the
+core's intake, with the page's feed as the place answers go."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from bot import followups
+from bot.core import ImagineCore, Opened
+from bot.web import ui as web_ui
+from bot.web.feed import PLATFORM, Feed
+from shared import messages
+from shared.errors import InvalidRequest
+from shared.queue import job_id_for
+from shared.request import ImageRequest, Requester
+from shared.threads import ThreadOrigin
+
+WORKSPACE = "local"
+CHANNEL = "main"
+
+
+@dataclass
+class Answer:
+    """The HTTP answer to one action: taken (a job is on its way), and what only this member sees."""
+
+    taken: bool = False
+    private: list[str] = field(default_factory=list)
+
+
+class WebFrontend:
+    def __init__(self, core: ImagineCore, feed: Feed) -> None:
+        self.core = core
+        self.feed = feed
+
+    def requester(self, user: str, thread: str | None = None) -> Requester:
+        return Requester(
+            platform=PLATFORM, workspace=WORKSPACE, channel=CHANNEL, user=user, user_name=user, thread=thread
+        )
+
+    async def say(self, user: str, text: str, thread: str | None) -> Answer:
+        """A prompt with flags in the channel (a new thread), or words refining a thread's last image."""
+        event_id = f"web-{uuid.uuid4().hex}"
+        requester = self.requester(user, thread)
+        if thread is None:
+            build = lambda: self.core.check_typed(requester, text, event_id=event_id)  # noqa: E731
+        else:
+            if self.core.origins.get(PLATFORM, WORKSPACE, thread) is None:
+                return Answer(private=[messages.nothing_to_refine_yet()])
+            build = lambda: self.core.check_reply(requester, text, event_id=event_id)  # noqa: E731
+        port = WebPort(self.feed, user, thread)
+        await self.core.intake(port, build, claim=True)
+        return port.answer
+
+    async def press(self, user: str, custom_id: str, thread: str) -> Answer:
+        """A button under a result: its follow-up job, in the same thread."""
+        press = followups.parse_press(custom_id)
+        if press is None or press.action.effect != "job" or press.action.make is None:
+            return Answer(private=[messages.stale_button()])
+        requester = self.requester(user, thread)
+        turn = self.core.turn(requester, press.job_id)
+        if turn is None:
+            return Answer(private=[messages.turn_forgotten(self.core.settings.config.threads.ttl_days)])
+        try:
+            follow_up = press.action.make(turn, press.index)
+        except InvalidRequest as exc:
+            return Answer(private=[str(exc)])
+        event_id = f"web-{uuid.uuid4().hex}"
+        build = lambda: self.core.check_follow_up(requester, follow_up, event_id=event_id)  # noqa: E731
+        port = WebPort(self.feed, user, thread)
+        await self.core.intake(port, build, claim=True)
+        return port.answer
+
+
+class WebPort:
+    """The intake port of one action on the page: private answers go back in the HTTP answer; the
+    status message (and, for a new prompt, its thread) goes onto the member's feed."""
+
+    def __init__(self, feed: Feed, user: str, thread: str | None) -> None:
+        self._feed = feed
+        self._user = user
+        self._thread = thread
+        self.answer = Answer()
+
+    async def tell(self, text: str) -> None:
+        self.answer.private.append(text)
+
+    async def acknowledge(self) -> None:
+        self.answer.taken = True
+
+    async def duplicate(self) -> None:
+        """Each action has an id of its own: nothing comes twice."""
+
+    async def open(self, request: ImageRequest, status: str) -> Opened | None:
+        thread = self._thread or request.event_id  # a new prompt opens its own thread
+        requester = request.requester.model_copy(update={"thread": thread})
+        addressed = request.model_copy(update={"requester": requester})
+        await self._feed.add(self._user, web_ui.status(job_id_for(addressed), addressed, status))
+        origin = (thread, ThreadOrigin(channel=CHANNEL, owner=self._user)) if self._thread is None else None
+        return Opened(addressed, origin)

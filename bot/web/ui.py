@@ -1,0 +1,82 @@
+"""The page's messages, built from the core's events: plain data (the page renders every string as text,
+never as HTML) with the follow-up buttons from bot/followups.py."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from bot.followups import result_buttons
+from shared.chat_text import KIND_LABELS, failure_icon
+from shared.request import ImageRequest
+from shared.results import Failure, JobResult, StatusUpdate
+
+IMAGE_ROUTE = "/images/"
+
+
+def subject(request: ImageRequest) -> str:
+    """What the member asked: the prompt, or a refinement's words."""
+    return request.instruction if request.kind == "refine" and request.instruction else request.prompt
+
+
+def status(job_id: str, request: ImageRequest, text: str, preview: bytes | None = None) -> dict[str, Any]:
+    message: dict[str, Any] = {
+        "kind": "status",
+        "thread": request.requester.thread,
+        "job": job_id,
+        "label": KIND_LABELS.get(request.kind, "🎨"),
+        "subject": subject(request),
+        "text": text,
+    }
+    if preview is not None:  # a partial image: small, so it travels inline
+        message["preview"] = "data:image/png;base64," + base64.b64encode(preview).decode()
+    return message
+
+
+def status_update(job_id: str, request: ImageRequest, update: StatusUpdate) -> dict[str, Any]:
+    return status(job_id, request, update.short_text, update.preview)
+
+
+def result(request: ImageRequest, done: JobResult) -> dict[str, Any]:
+    rows = result_buttons(done.job_id, len(done.images), request.requester.user, everywhere_only=True)
+    return {
+        "kind": "result",
+        "thread": request.requester.thread,
+        "job": done.job_id,
+        "label": KIND_LABELS.get(request.kind, "🎨"),
+        "subject": subject(request),
+        "prompt": done.revised_prompt or done.prompt,
+        "model": done.model,
+        "seconds": round(done.seconds, 1),
+        "notes": done.notes,
+        "images": [
+            {"url": IMAGE_ROUTE + image.key, "alt": done.prompt, "seed": image.seed} for image in done.images
+        ],
+        "buttons": [
+            [
+                {
+                    "id": press.custom_id,
+                    "label": f"{press.action.emoji} {press.action.label}"
+                    + (f" {press.index + 1}" if press.action.per_image else ""),
+                    "effect": press.action.effect,
+                }
+                for press in row
+            ]
+            for row in rows
+        ],
+    }
+
+
+def failure(job_id: str, request: ImageRequest, failed: Failure) -> dict[str, Any]:
+    return {
+        "kind": "failure",
+        "thread": request.requester.thread,
+        "job": job_id,
+        "subject": subject(request),
+        "text": f"{failure_icon(failed.kind)} {failed.text}",
+    }
+
+
+def private(text: str, thread: str | None) -> dict[str, Any]:
+    """An answer only this member sees (a refusal, a bad flag): the page shows it where they typed."""
+    return {"kind": "private", "thread": thread, "text": text}
