@@ -5,7 +5,8 @@
 #   bash scripts/setup.sh            the main job: the core package (placeholder and openai backends,
 #                                    imagine generate/worker/health/doctor); no torch, no chat SDKs
 #   bash scripts/setup.sh --gpu      + the diffusers backend (torch and diffusers)
-#   bash scripts/setup.sh --test     everything the test suite needs: every extra, CPU torch
+#   bash scripts/setup.sh --test     everything the test suite needs: every extra, CPU torch, and
+#                                    Debian's chromium for the web page's browser tests
 #
 # IMAGINE_EXTRAS=discord,slack adds extras to any of these. Torch: the CPU build of
 # torch==$IMAGINE_TORCH_VERSION is installed first, from IMAGINE_TORCH_INDEX when set (e.g.
@@ -16,11 +17,12 @@ cd "$(dirname "$0")/.."
 
 extras=()
 torch=no
+browser=no
 for arg in "$@"; do
     case "$arg" in
         --gpu) extras+=(gpu); torch=yes ;;
-        --test) extras+=(discord slack gpu test); torch=yes ;;
-        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+        --test) extras+=(discord slack gpu test); torch=yes; browser=yes ;;
+        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
         *) echo "setup: unknown option $arg (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -36,6 +38,12 @@ if ! command -v redis-server >/dev/null 2>&1; then
     echo "setup: installing redis-server" >&2
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+fi
+
+if [ "$browser" = yes ] && ! command -v chromium >/dev/null 2>&1; then
+    echo "setup: installing chromium (the web page's browser tests)" >&2
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 
 python=${PYTHON:-python3}

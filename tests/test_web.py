@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 from tests.helpers import answers_ok, free_port, imagine_command, wait_until
+from tests.web_harness import start_web
 
 Message = dict
 
@@ -77,13 +78,8 @@ def results(messages: list[Message]) -> list[Message]:
 
 
 @pytest.fixture
-def page(process_env, processes, redis, config_file) -> Callable[..., Page]:
-    def start(config: str = "") -> Page:
-        env = {"IMAGINE_CONFIG": str(config_file(config))} if config else {}
-        processes.worker(env, redis)
-        return Page(processes.serving("web", env=env, what="imagine web"))
-
-    return start
+def page(processes, redis, config_file) -> Callable[..., Page]:
+    return lambda config="": Page(start_web(processes, redis, config_file, config))
 
 
 def test_a_prompt_opens_a_thread_whose_status_moves_to_images_and_buttons(page):
