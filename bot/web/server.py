@@ -20,7 +20,6 @@ from aiohttp import web
 
 from bot.web.frontend import Answer, WebFrontend
 from shared.chat_text import JOB_ID_PATTERN
-from shared.errors import ImagineError
 
 log = logging.getLogger(__name__)
 USER = "local"  # the one member of a page served to this machine
@@ -111,7 +110,7 @@ class WebServer:
                     continue
                 data = json.dumps(message, ensure_ascii=False)
                 await response.write(f"id: {event_id}\ndata: {data}\n\n".encode())
-        except (ConnectionResetError, asyncio.CancelledError):
+        except ConnectionResetError:
             pass  # the page went away
         return response
 
@@ -129,8 +128,6 @@ class WebServer:
     async def healthz(self, request: web.Request) -> web.Response:
         try:
             await asyncio.to_thread(self._frontend.core.redis.ping)
-        except ImagineError as exc:
-            return web.json_response({"ok": False, "redis": str(exc)}, status=503)
         except Exception as exc:  # any failure means unhealthy; say which part
             return web.json_response({"ok": False, "redis": type(exc).__name__}, status=503)
         return web.json_response({"ok": True})
