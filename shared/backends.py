@@ -43,6 +43,27 @@ class BackendSpec:
         return getattr(import_module(module), name)
 
 
+def _image_server(name: str, factory: str) -> BackendSpec:
+    """A backend in front of servers members already run: its `[name]` section lists the models
+    members may pick (the first is the default unless `default_model` says), and `bot/doctor.py`
+    checks it as `check_<name>`."""
+
+    def section(config: AppConfig) -> Any:
+        return getattr(config, name)
+
+    return BackendSpec(
+        name,
+        factory,
+        models=lambda config: section(config).models,
+        default_model=lambda config: (
+            section(config).default_model or next(iter(section(config).models), None)
+        ),
+        pickable_models=True,
+        doctor=f"bot.doctor:check_{name}",
+        timeout_seconds=900,
+    )
+
+
 BACKENDS: dict[str, BackendSpec] = {
     spec.name: spec
     for spec in (
@@ -64,33 +85,9 @@ BACKENDS: dict[str, BackendSpec] = {
             doctor="bot.doctor:check_diffusers",
             timeout_seconds=900,
         ),
-        BackendSpec(
-            "a1111",
-            "workers.backends.a1111:A1111Backend",
-            models=lambda config: config.a1111.models,
-            default_model=lambda config: config.a1111.default_model or (config.a1111.models or [None])[0],
-            pickable_models=True,
-            doctor="bot.doctor:check_a1111",
-            timeout_seconds=900,
-        ),
-        BackendSpec(
-            "comfyui",
-            "workers.backends.comfyui:ComfyUIBackend",
-            models=lambda config: config.comfyui.models,
-            default_model=lambda config: config.comfyui.default_model or (config.comfyui.models or [None])[0],
-            pickable_models=True,
-            doctor="bot.doctor:check_comfyui",
-            timeout_seconds=900,
-        ),
-        BackendSpec(
-            "horde",
-            "workers.backends.horde:HordeBackend",
-            models=lambda config: config.horde.models,
-            default_model=lambda config: config.horde.default_model or (config.horde.models or [None])[0],
-            pickable_models=True,
-            doctor="bot.doctor:check_horde",
-            timeout_seconds=900,
-        ),
+        _image_server("a1111", "workers.backends.a1111:A1111Backend"),
+        _image_server("comfyui", "workers.backends.comfyui:ComfyUIBackend"),
+        _image_server("horde", "workers.backends.horde:HordeBackend"),
     )
 }
 BACKEND_NAMES = tuple(BACKENDS)
