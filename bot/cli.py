@@ -168,7 +168,12 @@ def discord(
 
 
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="This machine only, for now.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Another address serves other machines: needs IMAGINE_WEB_PASSWORD or [web.users].",
+)
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--log-level", default="INFO", show_default=True)
 @click.pass_context
@@ -181,6 +186,22 @@ def web(ctx: click.Context, host: str, port: int, log_level: str) -> None:
         run_web(_settings(ctx), host=host, port=port, say=lambda t: click.echo(t, err=True))
     except ConfigError as exc:
         _fail(str(exc), EXIT_OTHER)
+
+
+@cli.command("web-password")
+@click.argument("name")
+def web_password(name: str) -> None:
+    """Make a login for `imagine web`: prints NAME's line for [web.users] (the password is asked)."""
+    from bot.web.access import hash_password
+    from shared.config import WEB_USER_NAME
+
+    if not WEB_USER_NAME.fullmatch(name):
+        _fail(f"{name!r}: a user name is 1-32 lowercase letters, digits, '_', '.' or '-'", EXIT_INVALID)
+    password = click.prompt(f"Password for {name}", hide_input=True, confirmation_prompt=True, err=True)
+    if len(password) < 8:
+        _fail("use a password of at least 8 characters", EXIT_INVALID)
+    click.echo("# under [web.users] in the config:", err=True)
+    click.echo(f'{name} = "{hash_password(password)}"')
 
 
 @cli.command()

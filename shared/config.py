@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -351,6 +352,31 @@ class ModerationConfig(BaseModel):
         )
 
 
+PASSWORD_HASH = re.compile(r"scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+")
+WEB_USER_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,31}")
+
+
+class WebConfig(BaseModel):
+    """[web]: who may log in to `imagine web` when it serves other machines, and for how long."""
+
+    model_config = _STRICT
+
+    users: dict[str, str] = Field(default_factory=dict)  # name -> password hash (imagine web-password)
+    session_days: float = Field(default=7, gt=0)
+
+    @field_validator("users")
+    @classmethod
+    def _hashed(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, hashed in value.items():
+            if not WEB_USER_NAME.fullmatch(name):
+                raise ValueError(f"{name!r}: a user name is 1-32 lowercase letters, digits, '_', '.' or '-'")
+            if not PASSWORD_HASH.fullmatch(hashed):
+                raise ValueError(
+                    f"{name}: not a password hash; run `imagine web-password {name}` and paste its line"
+                )
+        return value
+
+
 class AppConfig(BaseModel):
     """Everything the TOML file may hold. Unknown keys are errors, so typos do not pass silently."""
 
@@ -370,6 +396,7 @@ class AppConfig(BaseModel):
     horde: HordeConfig = Field(default_factory=HordeConfig)
     prompts: PromptsConfig = Field(default_factory=PromptsConfig)
     moderation: ModerationConfig = Field(default_factory=ModerationConfig)
+    web: WebConfig = Field(default_factory=WebConfig)
 
     @field_validator("presets")
     @classmethod

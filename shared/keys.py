@@ -133,3 +133,12 @@ def member_feed(platform: str, user: str) -> str:
     """A stream of what a platform showed one member (a platform with no history of its own: a page
     reloaded, or opened on another device, reads it back)."""
     return f"{PREFIX}:feed:{platform}:{user}"
+
+
+def web_secret() -> str:
+    """The key `imagine web` signs its session cookies with, shared by its processes."""
+    return f"{PREFIX}:web:secret"
+
+
+def web_login_failures(address: str) -> str:
+    return f"{PREFIX}:web:login-failures:{address}"

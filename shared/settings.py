@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = Field(default=None, validation_alias="SLACK_SIGNING_SECRET")
     slack_app_token: SecretStr | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
     slack_api_url: str = Field(default="https://slack.com/api/", validation_alias="SLACK_API_URL")
+    web_password: SecretStr | None = Field(default=None, validation_alias="IMAGINE_WEB_PASSWORD")
 
     config: AppConfig = Field(default_factory=AppConfig, exclude=True)
 
@@ -57,6 +58,7 @@ class Settings(BaseSettings):
         "slack_bot_token",
         "slack_signing_secret",
         "slack_app_token",
+        "web_password",
         mode="before",
     )
     @classmethod

@@ -3,6 +3,7 @@ actions as JSON POSTs, the member's feed as server-sent events."""
 
 from __future__ import annotations
 
+import http.cookiejar
 import io
 import json
 import subprocess
@@ -15,26 +16,43 @@ import pytest
 from PIL import Image
 
 from tests.helpers import answers_ok, free_port, imagine_command, wait_until
-from tests.web_harness import start_web
+from tests.web_harness import start_web, user_line
 
 Message = dict
 
 
 class Page:
-    """What the page's script does, from Python."""
+    """What the page's script does, from Python: a browser's cookies, the session's CSRF token."""
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self.cookies = http.cookiejar.CookieJar()
+        self._open = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies)).open
+        self.csrf: str | None = None
+        self.session = self.get_json("/api/session")
+        self.csrf = self.session["csrf"]
+
+    def get_json(self, path: str) -> dict:
+        status, body, _ = self.get(path)
+        assert status == 200, body
+        return json.loads(body)
+
+    def login(self, name: str, password: str) -> tuple[int, dict]:
+        status, answer = self.post("/api/login", {"name": name, "password": password})
+        if status == 200:
+            self.csrf = answer["csrf"]
+        return status, answer
 
     def post(self, path: str, body: object, headers: dict[str, str] | None = None) -> tuple[int, dict]:
+        token = {"X-CSRF-Token": self.csrf} if self.csrf else {}
         request = urllib.request.Request(
             self.url + path,
             data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json", "X-Imagine": "1", **(headers or {})},
+            headers={"Content-Type": "application/json", "X-Imagine": "1", **token, **(headers or {})},
             method="POST",
         )
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:
+            with self._open(request, timeout=10) as response:
                 return response.status, json.loads(response.read())
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"{}")
@@ -53,7 +71,7 @@ class Page:
         """The feed from the start, read until `found(messages)` holds."""
         messages: list[Message] = []
         deadline = time.monotonic() + timeout
-        with urllib.request.urlopen(self.url + "/api/events", timeout=timeout) as stream:
+        with self._open(self.url + "/api/events", timeout=timeout) as stream:
             for raw in stream:
                 line = raw.decode().rstrip("\n")
                 if line.startswith("data: "):
@@ -67,7 +85,7 @@ class Page:
     def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes, dict[str, str]]:
         request = urllib.request.Request(self.url + path, headers=headers or {})
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:
+            with self._open(request, timeout=10) as response:
                 return response.status, response.read(), dict(response.headers)
         except urllib.error.HTTPError as error:
             return error.code, error.read(), dict(error.headers)
@@ -137,8 +155,17 @@ def test_refusals_and_bad_input_are_answered_privately_and_post_nothing(page):
 
 def test_other_sites_cannot_act_or_read_and_only_this_machine_is_served(page, process_env):
     web = page()
+    assert web.session["user"] == "local" and web.session["login"]["required"] is False
     assert web.post("/api/say", {"text": "a fox"}, headers={"X-Imagine": ""})[0] == 403
     assert web.post("/api/say", {"text": "a fox"}, headers={"Origin": "https://evil.example"})[0] == 403
+    assert web.post("/api/say", {"text": "a fox"}, headers={"X-CSRF-Token": "forged"}) == (
+        403,
+        {"error": "This page is out of date: reload it."},
+    )
+    stranger = Page(web.url)
+    stranger.cookies.clear()  # a client without the session cookie
+    assert stranger.post("/api/say", {"text": "a fox"})[0] == 401
+    assert stranger.get("/api/events")[0] == 401
     assert web.get("/", headers={"Host": "evil.example"})[0] == 421  # DNS rebinding
     status, body, headers = web.get("/")
     assert status == 200 and b'<script src="/static/app.js" defer>' in body
@@ -151,7 +178,74 @@ def test_other_sites_cannot_act_or_read_and_only_this_machine_is_served(page, pr
         text=True,
         timeout=30,
     )
-    assert refused.returncode == 1 and "serves this machine only" in refused.stderr
+    assert refused.returncode == 1
+    assert "needs a login: set IMAGINE_WEB_PASSWORD" in refused.stderr and "[web.users]" in refused.stderr
+
+
+@pytest.fixture
+def served_to_the_network(processes, redis, config_file) -> Callable[..., str]:
+    """`imagine web --host 0.0.0.0` with named users alice and bob and the shared password "letmein";
+    a user's line stays the same from one start to the next unless their password changes."""
+    lines: dict[tuple[str, str], str] = {}
+
+    def start(config: str = "", **passwords: str) -> str:
+        users = {"alice": "alice-secret", "bob": "bob-secret", **passwords}
+        config += "[web.users]\n" + "".join(
+            lines.setdefault(user, user_line(*user)) for user in users.items()
+        )
+        env = {"IMAGINE_WEB_PASSWORD": "letmein"}
+        return start_web(processes, redis, config_file, config, host="0.0.0.0", env=env)
+
+    return start
+
+
+def test_off_this_machine_each_member_logs_in_and_has_their_own_feed_and_quota(served_to_the_network):
+    url = served_to_the_network("[quota]\nimages_per_hour = 1\n")
+    alice, guest = Page(url), Page(url)
+    assert alice.session == {"user": None, "csrf": None, "login": {"required": True, "named": True}}
+    assert alice.post("/api/say", {"text": "a fox"})[0] == 401
+    assert alice.get("/api/events")[0] == 401
+    assert alice.login("alice", "bob-secret") == (401, {"error": "Wrong name or password."})
+    assert alice.login("carol", "alice-secret")[0] == 401
+    assert alice.login("Alice", "alice-secret")[0] == 200
+    assert guest.login("", "letmein")[0] == 200
+    assert alice.get_json("/api/session")["user"] == "alice"
+    assert guest.get_json("/api/session")["user"] == "guest"
+    # Served to the network, any Host name reaches it; a cross-site Origin still does not.
+    assert alice.get("/api/session", headers={"Host": "imagine.lan:8080"})[0] == 200
+    assert alice.post("/api/say", {"text": "a fox"}, headers={"Origin": "http://evil.example"})[0] == 403
+
+    assert alice.say("a fox")["taken"]
+    assert alice.say("a hare")["private"][0].startswith("Please wait")  # alice's hour is used up
+    assert guest.say("an owl")["taken"]  # the guest is another member, with a quota of their own
+    assert {m["subject"] for m in results(alice.feed_until(lambda ms: results(ms)))} == {"a fox"}
+    assert {m["subject"] for m in results(guest.feed_until(lambda ms: results(ms)))} == {"an owl"}
+
+    assert alice.post("/api/logout", {})[0] == 200
+    assert alice.get_json("/api/session")["user"] is None
+    assert alice.post("/api/say", {"text": "a fox"})[0] == 401
+
+
+def test_a_restart_keeps_sessions_and_a_changed_password_ends_them(served_to_the_network, processes):
+    url = served_to_the_network()
+    alice, bob = Page(url), Page(url)
+    assert alice.login("alice", "alice-secret")[0] == 200 and bob.login("bob", "bob-secret")[0] == 200
+    for process in processes.started:
+        process.terminate()
+        process.wait(timeout=20)
+    later = served_to_the_network(alice="a-new-secret")
+    alice.url = bob.url = later
+    assert bob.get_json("/api/session")["user"] == "bob"
+    assert alice.get_json("/api/session")["user"] is None
+
+
+def test_guessing_passwords_is_stopped_for_a_while_with_a_clear_answer(served_to_the_network):
+    web = Page(served_to_the_network())
+    for _ in range(10):
+        assert web.login("alice", "a guess")[0] == 401
+    status, answer = web.login("alice", "alice-secret")
+    assert status == 429 and answer["error"].startswith("Too many failed logins from this address")
+    assert "try again in 15 min" in answer["error"]
 
 
 def test_with_no_redis_configured_one_command_brings_its_own_redis_and_worker(processes, process_env):
@@ -159,10 +253,37 @@ def test_with_no_redis_configured_one_command_brings_its_own_redis_and_worker(pr
     port = free_port()
     processes.env = env
     process = processes.start("web", "--port", str(port))
-    web = Page(f"http://127.0.0.1:{port}")
+    url = f"http://127.0.0.1:{port}"
     wait_until(
-        lambda: process.poll() is None and answers_ok(web.url + "/healthz"), timeout=30, what="imagine web"
+        lambda: process.poll() is None and answers_ok(url + "/healthz"), timeout=30, what="imagine web"
     )
+    web = Page(url)
     assert web.say("a fox")["taken"]
     [done] = results(web.feed_until(lambda ms: results(ms)))
     assert web.get(done["images"][0]["url"])[0] == 200
+
+
+def test_a_login_made_by_imagine_web_password_works_and_a_pasted_password_is_refused(
+    processes, redis, config_file, process_env
+):
+    made = subprocess.run(
+        imagine_command("web-password", "carol"),
+        input="carol-secret\ncarol-secret\n",
+        env=process_env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert made.returncode == 0, made.stderr
+    url = start_web(processes, redis, config_file, f"[web.users]\n{made.stdout}", host="0.0.0.0")
+    assert Page(url).login("carol", "carol-secret")[0] == 200
+    pasted = subprocess.run(
+        imagine_command("web", "--port", str(free_port())),
+        env={**process_env, "IMAGINE_CONFIG": str(config_file('[web.users]\ncarol = "carol-secret"\n'))},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert pasted.returncode != 0
+    assert "carol: not a password hash; run `imagine web-password carol`" in pasted.stderr
+    assert "carol-secret" not in pasted.stderr  # a secret is never echoed back

@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.web_harness import start_web
+from tests.web_harness import start_web, user_line
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 XSS = "<img src=x onerror=alert(1)>"
@@ -27,19 +27,32 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def open_page(browser, processes, redis, config_file):
+def new_page(browser) -> Iterator[Callable[[str], Page]]:
+    """A page at a URL in a browser context of its own (its own cookies: another person)."""
     pages: list[Page] = []
 
-    def start(config: str = "") -> Page:
-        url = start_web(processes, redis, config_file, config)
+    def open_url(url: str) -> Page:
         page = browser.new_context(viewport={"width": 900, "height": 1200}).new_page()
         page.goto(url)
         pages.append(page)
         return page
 
-    yield start
+    yield open_url
     for page in pages:
         page.context.close()
+
+
+@pytest.fixture
+def open_page(new_page, processes, redis, config_file) -> Callable[..., Page]:
+    """`imagine web` on this machine (no login) with a worker, and a page open on it."""
+    return lambda config="": new_page(start_web(processes, redis, config_file, config))
+
+
+@pytest.fixture
+def served_to_the_network(processes, redis, config_file) -> Callable[[str], str]:
+    """`imagine web --host 0.0.0.0` with the named users alice and bob; its URL."""
+    users = "[web.users]\n" + user_line("alice", "alice-secret") + user_line("bob", "bob-secret")
+    return lambda config="": start_web(processes, redis, config_file, config + users, host="0.0.0.0")
 
 
 def imagine(page: Page, text: str) -> None:
@@ -49,16 +62,32 @@ def imagine(page: Page, text: str) -> None:
     page.keyboard.press("Enter")
 
 
-def test_a_prompt_becomes_a_thread_with_images_buttons_and_a_refinement(open_page):
+def log_in(page: Page, name: str, password: str) -> None:
+    page.get_by_label("Name").fill(name)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def test_a_prompt_becomes_a_thread_whose_every_button_and_a_reply_make_their_jobs(open_page):
     page = open_page()
     imagine(page, "a fox in the snow --ar 16:9 --n 2")
     thread = page.get_by_role("region", name="Thread: a fox in the snow")
-    expect(thread.get_by_role("img", name="a fox in the snow")).to_have_count(2, timeout=20_000)
+    fox = thread.get_by_role("img", name="a fox in the snow")
+    expect(fox).to_have_count(2, timeout=20_000)
     expect(thread.get_by_text("a fox in the snow — ✅ done")).to_be_visible()
-    thread.get_by_role("button", name="🔁 Reroll").click()
-    expect(thread.get_by_role("img", name="a fox in the snow")).to_have_count(4, timeout=20_000)
-    thread.get_by_label("Refine this image").fill("now at night")
-    thread.get_by_role("button", name="Refine", exact=True).click()
+    first = thread.locator(".result").first
+    first.get_by_role("button", name="🔁 Reroll").click()
+    expect(thread.get_by_text("🔁 Reroll: a fox in the snow — ✅ done")).to_be_visible(timeout=20_000)
+    first.get_by_role("button", name="✨ Variation 2").click()
+    expect(thread.get_by_text("✨ Variation: a fox in the snow — ✅ done")).to_be_visible(timeout=20_000)
+    first.get_by_role("button", name="⬆️ Upscale 1").click()
+    expect(thread.get_by_text("⬆️ Upscale: a fox in the snow — ✅ done")).to_be_visible(timeout=20_000)
+    expect(fox).to_have_count(2 + 2 + 1 + 1, timeout=20_000)  # reroll 2, variation 1, upscale 1
+    # Refine takes the member to the thread's box; the words and Enter do the rest.
+    first.get_by_role("button", name="✏️ Refine").click()
+    expect(thread.get_by_label("Refine this image")).to_be_focused()
+    page.keyboard.type("now at night")
+    page.keyboard.press("Enter")
     expect(thread.get_by_text("✏️ Refine: now at night — ✅ done")).to_be_visible(timeout=20_000)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "web-thread.png"), full_page=True)
@@ -75,10 +104,56 @@ def test_a_prompt_is_shown_as_text_never_run_as_html(open_page):
     assert page.locator("img[src=x]").count() == 0 and dialogs == []
 
 
-def test_a_refusal_is_shown_privately_and_opens_no_thread(open_page):
+def test_a_moderation_refusal_is_shown_privately_and_opens_no_thread(open_page):
+    page = open_page('[moderation]\nblocklist = ["forbidden thing"]\n')
+    imagine(page, "a forbidden thing")
+    expect(page.get_by_role("alert")).to_contain_text("a word this server does not allow", timeout=10_000)
+    imagine(page, "a fox")
+    expect(page.get_by_role("img", name="a fox")).to_have_count(1, timeout=20_000)
+    expect(page.get_by_role("region", name="Thread: a forbidden thing")).to_have_count(0)
+
+
+def test_a_quota_refusal_is_shown_privately_and_opens_no_thread(open_page):
     page = open_page("[quota]\nimages_per_hour = 1\n")
     imagine(page, "a fox")
     expect(page.get_by_role("img", name="a fox")).to_have_count(1, timeout=20_000)
     imagine(page, "a hare")
     expect(page.get_by_role("alert")).to_contain_text("Please wait", timeout=10_000)
     expect(page.get_by_role("region", name="Thread: a hare")).to_have_count(0)
+
+
+def test_off_this_machine_the_page_asks_for_a_login_and_each_member_sees_only_their_own(
+    served_to_the_network, new_page
+):
+    url = served_to_the_network("[quota]\nimages_per_hour = 1\n")
+    alice, bob = new_page(url), new_page(url)
+    expect(alice.get_by_role("heading", name="Log in")).to_be_visible()
+    expect(alice.get_by_label("Prompt")).to_be_hidden()
+    log_in(alice, "alice", "bob-secret")
+    expect(alice.get_by_role("alert")).to_have_text("Wrong name or password.")
+    log_in(alice, "alice", "alice-secret")
+    expect(alice.get_by_text("Logged in as alice.")).to_be_visible()
+    log_in(bob, "bob", "bob-secret")
+    imagine(alice, "a fox")
+    expect(alice.get_by_role("img", name="a fox")).to_have_count(1, timeout=20_000)
+    imagine(alice, "a hare")
+    expect(alice.get_by_role("alert").first).to_contain_text("Please wait", timeout=10_000)
+    imagine(bob, "an owl")  # bob's quota is his own
+    expect(bob.get_by_role("img", name="an owl")).to_have_count(1, timeout=20_000)
+    expect(bob.get_by_role("region", name="Thread: a fox")).to_have_count(0)
+    expect(bob.get_by_text("Please wait")).to_have_count(0)
+    expect(alice.get_by_role("region", name="Thread: an owl")).to_have_count(0)
+    alice.get_by_role("button", name="Log out").click()
+    expect(alice.get_by_role("heading", name="Log in")).to_be_visible()
+    expect(alice.get_by_role("region", name="Thread: a fox")).to_have_count(0)
+    alice.reload()
+    expect(alice.get_by_role("heading", name="Log in")).to_be_visible()
+
+
+def test_the_thread_reads_on_a_phone_without_sideways_scrolling(open_page):
+    page = open_page()
+    page.set_viewport_size({"width": 360, "height": 740})
+    imagine(page, "a wide fox --ar 21:9 --n 2")
+    expect(page.get_by_role("img", name="a wide fox")).to_have_count(2, timeout=20_000)
+    page.get_by_role("img", name="a wide fox").last.evaluate("img => img.decode()")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360

@@ -17,10 +17,13 @@ from aiohttp import web
 from bot.core import ImagineCore
 from bot.embedded import PrivateRedis
 from bot.results import ResultConsumer
+from bot.web.access import Access
 from bot.web.deliver import WebPoster
 from bot.web.feed import BLOCK_MS, PLATFORM, Feed
 from bot.web.frontend import WebFrontend
 from bot.web.server import WebServer
+from bot.web.sessions import Sessions, load_secret
+from bot.web.throttle import LoginThrottle
 from shared.errors import ConfigError, ImagineError
 from shared.redis_conn import connect, connect_async
 from shared.settings import Settings
@@ -31,21 +34,25 @@ SHUTDOWN_GRACE_SECONDS = 5
 
 
 def run_web(settings: Settings, *, host: str, port: int, say: Callable[[str], None]) -> None:
-    _check_host(host)
+    access = Access(settings.config.web.users, settings.web_password)
+    _check_host(host, access)
     with ExitStack() as stack:
         url = _redis_url(settings, stack, say)
-        asyncio.run(_serve(settings, url, host, port, say))
+        asyncio.run(_serve(settings, access, url, host, port, say))
 
 
-def _check_host(host: str) -> None:
+def _check_host(host: str, access: Access) -> None:
+    """Serving other machines needs a login: a page anyone on the network could use would spend the
+    operator's quota and GPU for them."""
     try:
         loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
     except ValueError:
         loopback = False
-    if not loopback:
+    if not loopback and not access.required:
         raise ConfigError(
-            f"--host {host}: the page has no login yet, so it serves this machine only "
-            "(--host 127.0.0.1, the default); reach it from elsewhere through an SSH tunnel"
+            f"--host {host} serves other machines, so the page needs a login: set IMAGINE_WEB_PASSWORD "
+            "(one shared password), or name users under [web.users] in the config "
+            "(`imagine web-password NAME` prints a user's line)"
         )
 
 
@@ -82,15 +89,19 @@ def _worker(redis_url: str, backend: str) -> Iterator[None]:
 
 
 async def _serve(
-    settings: Settings, redis_url: str, host: str, port: int, say: Callable[[str], None]
+    settings: Settings, access: Access, redis_url: str, host: str, port: int, say: Callable[[str], None]
 ) -> None:
     settings = settings.model_copy(update={"redis_url": redis_url})
-    core = ImagineCore(settings, connect(redis_url), aredis=connect_async(redis_url))
+    aredis = connect_async(redis_url)
+    core = ImagineCore(settings, connect(redis_url), aredis=aredis)
     # The feed's reads block for BLOCK_MS: its own client, whose reads may wait that long.
     feed = Feed(connect_async(redis_url, socket_timeout=BLOCK_MS / 1000 + 10, connections=FEED_CONNECTIONS))
     frontend = WebFrontend(core, feed)
+    session_seconds = round(settings.config.web.session_days * 86400)
+    sessions = Sessions(await load_secret(aredis), access, max_age_seconds=session_seconds)
+    server = WebServer(frontend, access, sessions, LoginThrottle(aredis), host=host, port=port)
     results = ResultConsumer(connect_async(redis_url, socket_timeout=30), PLATFORM, WebPoster(feed), core)
-    runner = web.AppRunner(WebServer(frontend, host=host, port=port).app(), access_log=None)
+    runner = web.AppRunner(server.app(), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port, backlog=BACKLOG, reuse_port=True)
     try:
@@ -98,7 +109,8 @@ async def _serve(
     except OSError as exc:
         raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}; choose another --port") from None
     posting = asyncio.create_task(results.run(), name="web-results")
-    say(f"the bot is at http://{host}:{port}/ (Ctrl-C stops it)")
+    login = " (log in to use it)" if access.required else ""
+    say(f"the bot is at http://{host}:{port}/{login} (Ctrl-C stops it)")
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -1,10 +1,12 @@
-"""The page's HTTP side (aiohttp): the page itself, its actions, its live feed (server-sent events) and
-the images.
+"""The page's HTTP side (aiohttp): the page itself, its login, its actions, its live feed (server-sent
+events) and the images.
 
-It serves this machine only, one member ("local"), so there is no login; what it guards against is
-other sites in the same browser: actions are JSON POSTs with a header of our own (a cross-site form
-or fetch cannot send one without a preflight this server never grants), an `Origin` that is not this
-server's is refused, and a `Host` that is not this server's (DNS rebinding) too.
+Every member has a session: a signed cookie (`bot.web.sessions`). Served to this machine with no login
+configured, the page gives one to whoever asks, as the member "local"; otherwise it comes from a login.
+Against other sites in the same browser: actions are JSON POSTs carrying the session's CSRF token and a
+header of our own (neither can a cross-site form send), an `Origin` other than the page's is refused,
+and without a login a `Host` that is not this machine's (DNS rebinding) too. Image URLs name a job id
+made from a random event id, so they cannot be guessed.
 """
 
 from __future__ import annotations
@@ -18,54 +20,150 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.web.access import LOCAL, Access
 from bot.web.frontend import Answer, WebFrontend
+from bot.web.sessions import COOKIE, CSRF_HEADER, Sessions
+from bot.web.throttle import LoginThrottle
 from shared.chat_text import JOB_ID_PATTERN
 
 log = logging.getLogger(__name__)
-USER = "local"  # the one member of a page served to this machine
 ACTION_HEADER = "X-Imagine"
 MAX_TEXT = 4000
+MAX_NAME, MAX_PASSWORD = 64, 1024
 STATIC = {"index.html": "text/html", "app.js": "text/javascript", "style.css": "text/css"}
+PUBLIC_ROUTES = {"page", "static", "healthz", "session", "login"}  # the rest need a session
 IMAGE_KEY = re.compile(rf"imagine:image:{JOB_ID_PATTERN}:[0-9]{{1,2}}")
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; "
-    "base-uri 'none'; frame-ancestors 'none'",
+    "base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
 
 
 class WebServer:
-    def __init__(self, frontend: WebFrontend, *, host: str, port: int) -> None:
+    def __init__(
+        self,
+        frontend: WebFrontend,
+        access: Access,
+        sessions: Sessions,
+        throttle: LoginThrottle,
+        *,
+        host: str,
+        port: int,
+    ) -> None:
         self._frontend = frontend
+        self._access = access
+        self._sessions = sessions
+        self._throttle = throttle
         self._hosts = {f"{name}:{port}" for name in (host, "localhost", "127.0.0.1", "[::1]")}
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=64 * 1024, middlewares=[self._guard])
-        app.router.add_get("/", self.page)
-        app.router.add_get("/static/{name}", self.static)
-        app.router.add_get("/api/events", self.events)
-        app.router.add_post("/api/say", self.say)
-        app.router.add_post("/api/press", self.press)
-        app.router.add_get("/images/{key}", self.image)
-        app.router.add_get("/healthz", self.healthz)
+        app.router.add_get("/", self.page, name="page")
+        app.router.add_get("/static/{name}", self.static, name="static")
+        app.router.add_get("/healthz", self.healthz, name="healthz")
+        app.router.add_get("/api/session", self.session, name="session")
+        app.router.add_post("/api/login", self.login, name="login")
+        app.router.add_post("/api/logout", self.logout, name="logout")
+        app.router.add_get("/api/events", self.events, name="events")
+        app.router.add_post("/api/say", self.say, name="say")
+        app.router.add_post("/api/press", self.press, name="press")
+        app.router.add_get("/images/{key}", self.image, name="image")
         return app
 
     @web.middleware
     async def _guard(self, request: web.Request, handler) -> web.StreamResponse:
-        if request.host not in self._hosts:
-            return web.json_response({"error": f"unknown host {request.host[:80]!r}"}, status=421)
-        origin = request.headers.get("Origin")
-        if origin is not None and origin.split("://", 1)[-1] not in self._hosts:
-            return web.json_response({"error": "cross-site request"}, status=403)
-        if request.method == "POST" and request.headers.get(ACTION_HEADER) != "1":
-            return web.json_response({"error": f"actions need the {ACTION_HEADER} header"}, status=403)
+        refusal = self._refusal(request)
+        if refusal is not None:
+            return refusal
         try:
             response = await handler(request)
         except web.HTTPException as exc:
             return web.json_response({"error": exc.reason}, status=exc.status)
         response.headers.update(SECURITY_HEADERS)
         return response
+
+    def _refusal(self, request: web.Request) -> web.Response | None:
+        """Why this request is refused before it is handled, or None; a request that passes and needs a
+        session carries its member in `request["user"]`."""
+        if not self._access.required and request.host not in self._hosts:
+            return _error(421, f"unknown host {request.host[:80]!r}")
+        origin = request.headers.get("Origin")
+        if origin is not None and origin.split("://", 1)[-1] != request.host:
+            return _error(403, "cross-site request")
+        if request.method == "POST" and request.headers.get(ACTION_HEADER) != "1":
+            return _error(403, f"actions need the {ACTION_HEADER} header")
+        route = request.match_info.route.name
+        if route is None or route in PUBLIC_ROUTES:
+            return None  # a public route, or no route at all (its handler answers 404)
+        cookie = request.cookies.get(COOKIE, "")
+        user = self._sessions.user(cookie)
+        if user is None:
+            return _error(401, "Log in first.")
+        if request.method == "POST" and not self._sessions.csrf_ok(cookie, request.headers.get(CSRF_HEADER)):
+            return _error(403, "This page is out of date: reload it.")
+        request["user"] = user
+        return None
+
+    async def session(self, request: web.Request) -> web.Response:
+        """Who this page's member is, and the token their actions carry; with no login configured, a
+        session as "local" for whoever asks."""
+        cookie = request.cookies.get(COOKIE, "")
+        user = self._sessions.user(cookie)
+        fresh = user is None and not self._access.required
+        if fresh:
+            user, cookie = LOCAL, self._sessions.issue(LOCAL)
+        login = {"required": self._access.required, "named": self._access.named}
+        response = web.json_response(
+            {"user": user, "csrf": self._sessions.csrf_token(cookie) if user else None, "login": login}
+        )
+        if fresh:
+            self._set_cookie(request, response, cookie)
+        return response
+
+    async def login(self, request: web.Request) -> web.Response:
+        body = await _json(request)
+        name, password = body.get("name", ""), body.get("password")
+        if not isinstance(name, str) or not isinstance(password, str):
+            raise web.HTTPBadRequest(reason="a login is a name and a password")
+        if len(name) > MAX_NAME or len(password) > MAX_PASSWORD:
+            return _error(401, self._wrong_login())
+        address = request.remote or "unknown"
+        wait = await self._throttle.wait_seconds(address)
+        if wait:
+            minutes = -(-wait // 60)
+            response = _error(429, f"Too many failed logins from this address: try again in {minutes} min.")
+            response.headers["Retry-After"] = str(wait)
+            return response
+        user = await asyncio.to_thread(self._access.check, name, password)
+        if user is None:
+            await self._throttle.failed(address)
+            log.info("web: a failed login from %s", address)
+            return _error(401, self._wrong_login())
+        cookie = self._sessions.issue(user)
+        response = web.json_response({"user": user, "csrf": self._sessions.csrf_token(cookie)})
+        self._set_cookie(request, response, cookie)
+        return response
+
+    def _wrong_login(self) -> str:
+        return "Wrong name or password." if self._access.named else "Wrong password."
+
+    async def logout(self, request: web.Request) -> web.Response:
+        response = web.json_response({"user": None})
+        response.del_cookie(COOKIE, path="/")
+        return response
+
+    def _set_cookie(self, request: web.Request, response: web.Response, cookie: str) -> None:
+        response.set_cookie(
+            COOKIE,
+            cookie,
+            max_age=self._sessions.max_age_seconds,
+            path="/",
+            httponly=True,
+            samesite="Strict",
+            secure=request.secure,
+        )
 
     async def page(self, request: web.Request) -> web.Response:
         return await self._file("index.html")
@@ -87,14 +185,14 @@ class WebServer:
             return _answer(Answer(private=[f"Type a prompt (at most {MAX_TEXT} characters)."]))
         if thread is not None and not isinstance(thread, str):
             raise web.HTTPBadRequest(reason="thread must be a string")
-        return _answer(await self._frontend.say(USER, text, thread))
+        return _answer(await self._frontend.say(request["user"], text, thread))
 
     async def press(self, request: web.Request) -> web.Response:
         body = await _json(request)
         custom_id, thread = body.get("id"), body.get("thread")
         if not isinstance(custom_id, str) or not isinstance(thread, str):
             raise web.HTTPBadRequest(reason="a press names its button id and thread")
-        return _answer(await self._frontend.press(USER, custom_id, thread))
+        return _answer(await self._frontend.press(request["user"], custom_id, thread))
 
     async def events(self, request: web.Request) -> web.StreamResponse:
         """Server-sent events: the member's whole feed, then each new message as it comes."""
@@ -104,7 +202,7 @@ class WebServer:
         )
         await response.prepare(request)
         try:
-            async for event_id, message in self._frontend.feed.follow(USER, after):
+            async for event_id, message in self._frontend.feed.follow(request["user"], after):
                 if not event_id:
                     await response.write(b": still here\n\n")  # keeps proxies and the page's socket open
                     continue
@@ -141,6 +239,10 @@ async def _json(request: web.Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise web.HTTPBadRequest(reason="the body is not a JSON object")
     return body
+
+
+def _error(status: int, text: str) -> web.Response:
+    return web.json_response({"error": text}, status=status)
 
 
 def _answer(answer: Answer) -> web.Response:

@@ -3,7 +3,11 @@
 "use strict";
 
 const channel = document.getElementById("channel");
+const promptForm = document.getElementById("prompt-form");
+const loginForm = document.getElementById("login-form");
 const threads = new Map(); // thread id -> {section, log, statuses: Map(job -> element)}
+let csrf = null; // the session's token, sent with every action
+let events = null;
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -12,14 +16,26 @@ function el(tag, className, text) {
   return node;
 }
 
+async function post(path, body) {
+  const headers = { "Content-Type": "application/json", "X-Imagine": "1" };
+  if (csrf) headers["X-CSRF-Token"] = csrf;
+  return fetch(path, { method: "POST", headers, body: JSON.stringify(body) });
+}
+
 async function act(path, body) {
-  const response = await fetch(path, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", "X-Imagine": "1" },
-    body: JSON.stringify(body),
-  });
-  if (!response.ok) return { taken: false, private: ["The page could not reach the bot; try again."] };
-  return response.json();
+  let response;
+  try {
+    response = await post(path, body);
+  } catch {
+    return { taken: false, private: ["The page could not reach the bot; try again."] };
+  }
+  if (response.status === 401) {
+    start();
+    return { taken: false, private: ["Your session ended: log in again."] };
+  }
+  const answer = await response.json().catch(() => ({}));
+  if (!response.ok) return { taken: false, private: [answer.error || "The bot could not take that; try again."] };
+  return answer;
 }
 
 function showPrivate(where, texts) {
@@ -130,7 +146,8 @@ function result(message, entry) {
 
 function follow() {
   const connection = document.getElementById("connection");
-  const events = new EventSource("/api/events");
+  if (events) events.close();
+  events = new EventSource("/api/events");
   events.onopen = () => { connection.hidden = true; };
   events.onmessage = (event) => render(JSON.parse(event.data));
   events.onerror = () => {
@@ -139,15 +156,81 @@ function follow() {
   };
 }
 
-document.getElementById("prompt-form").addEventListener("submit", async (event) => {
+function enter(user, login) {
+  loginForm.hidden = true;
+  promptForm.hidden = false;
+  const who = document.getElementById("who");
+  who.hidden = !login.required;
+  who.querySelector("span").textContent = `Logged in as ${user}.`;
+  follow();
+  document.getElementById("prompt").focus();
+}
+
+function leave() {
+  if (events) events.close();
+  events = null;
+  csrf = null;
+  threads.clear();
+  channel.replaceChildren();
+  promptForm.hidden = true;
+  document.getElementById("who").hidden = true;
+}
+
+function askLogin(login) {
+  leave();
+  loginForm.hidden = false;
+  document.getElementById("login-name-row").hidden = !login.named;
+  (login.named ? document.getElementById("login-name") : document.getElementById("login-password")).focus();
+}
+
+async function start() {
+  let session;
+  try {
+    session = await (await fetch("/api/session")).json();
+  } catch {
+    const connection = document.getElementById("connection");
+    connection.hidden = false;
+    connection.textContent = "The page could not reach the bot; reload to try again.";
+    return;
+  }
+  csrf = session.csrf;
+  if (session.user) enter(session.user, session.login);
+  else askLogin(session.login);
+}
+
+loginForm.addEventListener("submit", async (event) => {
   event.preventDefault();
-  const form = event.currentTarget;
-  const input = form.querySelector("input");
+  const password = document.getElementById("login-password");
+  const note = loginForm.querySelector(".private");
+  const response = await post("/api/login", {
+    name: document.getElementById("login-name").value,
+    password: password.value,
+  }).catch(() => null);
+  const answer = response ? await response.json().catch(() => ({})) : {};
+  password.value = "";
+  if (!response || !response.ok) {
+    showPrivate(note, [answer.error || "The page could not reach the bot; try again."]);
+    password.focus();
+    return;
+  }
+  showPrivate(note, []);
+  csrf = answer.csrf;
+  enter(answer.user, { required: true });
+});
+
+document.getElementById("logout").addEventListener("click", async () => {
+  await post("/api/logout", {}).catch(() => null);
+  start();
+});
+
+promptForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const input = promptForm.querySelector("input");
   const text = input.value.replace(/^\/imagine\s+/, "");
   if (!text.trim()) return;
   const answer = await act("/api/say", { text });
-  showPrivate(form.querySelector(".private"), answer.private);
+  showPrivate(promptForm.querySelector(".private"), answer.private);
   if (answer.taken) input.value = "";
 });
 
-follow();
+start();
