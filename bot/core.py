@@ -25,7 +25,7 @@ from shared.errors import InvalidRequest, Refused
 from shared.images import RedisImageStore
 from shared.metrics import Metrics
 from shared.moderation import Moderator
-from shared.queue import JobQueue, Submission, job_id_for
+from shared.queue import JobQueue, QueueOutlook, Submission, job_id_for
 from shared.quota import Quota, UsageReport
 from shared.refusals import RefusalCounter
 from shared.request import Drawing, ImageRequest, JobKind, Requester, RequestOptions, build_request
@@ -156,7 +156,7 @@ class ImagineCore:
             await port.tell(str(exc))
             return
         try:
-            status = await asyncio.to_thread(self.queued_text, request)
+            status = await self.queued_text_soon(request)
             opened = await port.open(request, status)
         except BaseException:
             self.give_back(request)
@@ -271,8 +271,12 @@ class ImagineCore:
         self.metrics.refusals.labels(refusal.rule, request.requester.platform).inc()
 
     async def moderate_soon(self, request: ImageRequest) -> None:
-        """`moderate` from an event loop, after the ack: the moderation service is a network call."""
-        await asyncio.to_thread(self.moderate, request)
+        """`moderate` from an event loop, after the ack: the moderation service is a network call (on a
+        thread); the block-list alone is a few string searches (here)."""
+        if self.moderator.uses_service:
+            await asyncio.to_thread(self.moderate, request)
+        else:
+            self.moderate(request)
 
     def enqueue(
         self, request: ImageRequest, *, thread_origin: tuple[str, ThreadOrigin] | None = None
@@ -299,7 +303,15 @@ class ImagineCore:
     def queued_text(self, request: ImageRequest) -> str:
         """The first status of a job about to be enqueued: its place, and, when no live worker serves
         its backend, that it waits for one (the operator hears it too: a log line and a metric)."""
-        outlook = self.queue.outlook(request.backend)
+        return self._queued_text(request, self.queue.outlook(request.backend))
+
+    async def queued_text_soon(self, request: ImageRequest) -> str:
+        """`queued_text` from an event loop, in its shared round trips where the frontend has them."""
+        if self.round_trips is None:
+            return await asyncio.to_thread(self.queued_text, request)
+        return self._queued_text(request, await self.queue.outlook_async(self.round_trips, request.backend))
+
+    def _queued_text(self, request: ImageRequest, outlook: QueueOutlook) -> str:
         if outlook.live_workers:
             return messages.queued_short(outlook.position, None)
         self.metrics.without_worker.labels(request.backend).inc()

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from redis import Redis
 from redis.client import Pipeline
-from rq import Callback, Queue, Retry
+from rq import Callback, Queue, Retry, Worker
 from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
@@ -22,6 +22,17 @@ from shared.quota import Admission, Quota
 from shared.recovery import count_live_workers
 from shared.request import ImageRequest
 from shared.round_trips import SharedRoundTrips
+
+# A queue's length and its live workers (RQ's set of the queue's workers holds rq:worker:<name>; each
+# live one keeps our liveness key) in one round trip. It reads liveness keys it cannot declare up
+# front, which standalone Redis (all RQ supports) allows.
+_OUTLOOK = """
+local live = 0
+for _, worker in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  if redis.call('EXISTS', ARGV[2] .. string.sub(worker, #ARGV[1] + 1)) == 1 then live = live + 1 end
+end
+return {redis.call('LLEN', KEYS[1]), live}
+"""
 
 QUEUE_PREFIX = "imagine-"
 JOB_FUNCTION = "workers.job.run_job"
@@ -142,6 +153,18 @@ class JobQueue:
         """The queue's length and its live workers, for the first status of a new job."""
         return QueueOutlook(self.length(backend), count_live_workers(self._redis, queue_name(backend)))
 
+    async def outlook_async(self, round_trips: SharedRoundTrips, backend: str) -> QueueOutlook:
+        """`outlook` from an event loop: one script in the loop's shared round trips."""
+        script_keys = [queue_key(backend), WORKERS_BY_QUEUE_KEY % queue_name(backend)]
+        script_args = [Worker.redis_worker_namespace_prefix, keys.worker_alive("")]
+        [reply] = _replies(
+            await round_trips.run(
+                lambda pipe: pipe.eval(_OUTLOOK, len(script_keys), *script_keys, *script_args)
+            )
+        )
+        length, live = reply
+        return QueueOutlook(int(length), int(live))
+
     def _enqueue(self, job_id: str, request: ImageRequest) -> bool:
         queue = self.queue(request.backend)
         try:
@@ -216,3 +239,11 @@ def _eta(position: int | None, samples: list[bytes], workers: int) -> float | No
         return None
     per_job = statistics.median(float(x) for x in samples)
     return per_job * (1 + (position - 1) / max(1, workers))
+
+
+def _replies(replies: list) -> list:
+    """Shared round trips return errors as values: raise the first."""
+    for reply in replies:
+        if isinstance(reply, Exception):
+            raise reply
+    return replies

@@ -8,6 +8,7 @@ import redis
 from redis import Redis
 from redis.asyncio import BlockingConnectionPool
 from redis.asyncio import Redis as AsyncRedis
+from redis.driver_info import DriverInfo
 
 from shared.errors import ConfigError
 
@@ -27,6 +28,9 @@ def safe_url(url: str) -> str:
 def connect(url: str, *, check: bool = True, socket_timeout: float = 5.0) -> Redis:
     """A client for `url`; with `check`, a PING proves it reachable or raises ConfigError.
 
+    Its connections share one `DriverInfo` (the name and version sent with CLIENT SETINFO): made per
+    connection, redis-py reads its own package metadata each time, about 1 ms.
+
     `socket_timeout` bounds every read, so it must outlast the longest blocking command sent on the
     client (a worker's BLMOVE). It is fixed here, when the pool is made: redis-py keeps the value it
     was made with for its connections, so raising it on the pool later (as RQ's Worker does) does not
@@ -34,7 +38,11 @@ def connect(url: str, *, check: bool = True, socket_timeout: float = 5.0) -> Red
     """
     try:
         client = Redis.from_url(
-            url, socket_connect_timeout=3, socket_timeout=socket_timeout, health_check_interval=30
+            url,
+            socket_connect_timeout=3,
+            socket_timeout=socket_timeout,
+            health_check_interval=30,
+            driver_info=DriverInfo(),
         )
     except ValueError as exc:
         raise ConfigError(f"REDIS_URL={safe_url(url)} is not a Redis URL ({exc})") from None
@@ -65,6 +73,7 @@ def connect_async(
             socket_connect_timeout=3,
             socket_timeout=socket_timeout,
             health_check_interval=30,
+            driver_info=DriverInfo(),
         )
     except ValueError as exc:
         raise ConfigError(f"REDIS_URL={safe_url(url)} is not a Redis URL ({exc})") from None

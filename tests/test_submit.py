@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from bot.core import ImagineCore
-from shared.queue import job_id_for, queue_name
+from shared.queue import QueueOutlook, job_id_for, queue_name
+from shared.redis_conn import connect_async
+from shared.round_trips import SharedRoundTrips
 from tests.factories import image_request
+from tests.helpers import wait_until
 
 
 def test_same_event_submitted_twice_makes_one_job_charged_once(redis, make_settings):
@@ -72,3 +76,22 @@ def test_a_job_queued_with_no_live_worker_is_told_counted_and_logged(redis, make
     assert "start `imagine worker --backend placeholder`" in caplog.text
     processes.worker({}, redis)
     assert core.queued_text(request) == "queued, next in line"
+
+
+def test_an_event_loop_reads_the_same_outlook_in_one_shared_round_trip(
+    redis, redis_url, make_settings, processes
+):
+    async def both(backend: str) -> tuple[QueueOutlook, QueueOutlook]:
+        round_trips = SharedRoundTrips(connect_async(redis_url))
+        return core.queue.outlook(backend), await core.queue.outlook_async(round_trips, backend)
+
+    core = ImagineCore(make_settings(), redis)
+    core.submit(image_request("evt-a", user="a"))
+    core.submit(image_request("evt-b", user="b"))
+    assert asyncio.run(both("placeholder")) == (QueueOutlook(2, 0), QueueOutlook(2, 0))
+    processes.worker({}, redis)
+    wait_until(
+        lambda: core.queue.length("placeholder") == 0, timeout=20, what="the worker to drain the queue"
+    )
+    assert asyncio.run(both("placeholder")) == (QueueOutlook(0, 1), QueueOutlook(0, 1))
+    assert asyncio.run(both("openai")) == (QueueOutlook(0, 0), QueueOutlook(0, 0))
