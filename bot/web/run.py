@@ -4,6 +4,7 @@ a private Redis and a worker along, so one command on a fresh machine shows the 
 from __future__ import annotations
 
 import asyncio
+import gc
 import ipaddress
 import os
 import signal
@@ -94,8 +95,10 @@ async def _serve(
     settings = settings.model_copy(update={"redis_url": redis_url})
     aredis = connect_async(redis_url)
     core = ImagineCore(settings, connect(redis_url), aredis=aredis)
-    # The feed's reads block for BLOCK_MS: its own client, whose reads may wait that long.
-    feed = Feed(connect_async(redis_url, socket_timeout=BLOCK_MS / 1000 + 10, connections=FEED_CONNECTIONS))
+    # The feed's reads block for BLOCK_MS: their own client, whose reads may wait that long.
+    reads = connect_async(redis_url, socket_timeout=BLOCK_MS / 1000 + 10, connections=FEED_CONNECTIONS)
+    assert core.round_trips is not None  # made above from `aredis`
+    feed = Feed(reads, core.round_trips)
     frontend = WebFrontend(core, feed)
     session_seconds = round(settings.config.web.session_days * 86400)
     sessions = Sessions(await load_secret(aredis), access, max_age_seconds=session_seconds)
@@ -109,6 +112,7 @@ async def _serve(
     except OSError as exc:
         raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}; choose another --port") from None
     posting = asyncio.create_task(results.run(), name="web-results")
+    gc.freeze()  # what start-up made stays out of the collector's sight (as in bot/discord/run.py)
     login = " (log in to use it)" if access.required else ""
     say(f"the bot is at http://{host}:{port}/{login} (Ctrl-C stops it)")
     stopped = asyncio.Event()
