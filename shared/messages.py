@@ -119,6 +119,18 @@ def nothing_to_refine_yet() -> str:
     return "The first image of this thread isn't ready yet. Reply again once it has arrived."
 
 
+def refine_in_dm() -> str:
+    return "Reply here to refine the last image (words and flags, as in a thread), or use its buttons."
+
+
+def refine_in_private_channel() -> str:
+    return "I can't read messages in this chat, so refine with the ✏️ Refine button (or run /imagine again)."
+
+
+def answer_by_dm() -> str:
+    return "Your images took longer than Discord lets me answer in that chat, so here they are."
+
+
 def turn_forgotten(ttl_days: float) -> str:
     return f"I no longer remember this image (threads are kept {ttl_days:g} days). Start again with /imagine."
 

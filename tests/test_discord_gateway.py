@@ -136,3 +136,23 @@ def test_http_mode_needs_the_public_key(processes):
     process = processes.start("discord", "--http", extra_env={"DISCORD_TOKEN": TOKEN})
     assert process.wait(timeout=30) == 1
     assert "DISCORD_PUBLIC_KEY is not set" in processes.log_of(process)
+
+
+def test_in_a_dm_imagine_answers_there_and_a_reply_refines_its_last_image(fake, gateway, redis):
+    async def scenario(client):
+        dm = fake.dm_channel()
+        client._connection.parse_interaction_create(
+            fake.slash_command(prompt="a red fox", channel_id=dm["id"])
+        )
+        [first] = await wait_until_async(lambda: fake.image_posts_in(dm["id"]), what="the image in the DM")
+        assert "Reply here to refine the last image" in first.data["content"]
+        client._connection.parse_message_create(fake.dm_message("at night, snowing"))
+        posts = await wait_until_async(
+            lambda: len(fake.image_posts_in(dm["id"])) == 2 and fake.image_posts_in(dm["id"]),
+            what="the refinement in the DM",
+        )
+        assert posts[1].data["embeds"][0]["footer"]["text"].startswith("refine")
+        assert fake.threads() == []  # a DM has no threads: the DM is the conversation
+        assert redis.exists(keys.quota_window(f"discord:{OWNER_ID}"))
+
+    gateway(scenario)

@@ -447,3 +447,35 @@ def test_a_refusal_by_the_image_services_safety_system_reads_as_a_refusal(fake, 
             what="the status to show the refusal",
         )
     assert "🚫 the image service's safety system refused this prompt" in status.data["content"]
+
+
+def test_in_a_private_channel_the_answer_comes_through_the_interaction_and_its_buttons_work(fake, stack):
+    """A user-installed app used in members' own DM: the bot may answer the interaction there, but
+    not post or read on its own."""
+    client = stack()
+    private = fake.private_channel()
+    payload = fake.slash_command(prompt="a fox in the snow", channel_id=private["id"])
+    assert client.post(payload).type == DEFER
+    [post] = wait_until(lambda: fake.image_posts_in(private["id"]), what="the images in the private channel")
+    assert "refine with the ✏️ Refine button" in post.data["content"]
+    wait_until(lambda: "✅" in fake.original(payload["token"]).data["content"], what="the status to say done")
+    reroll = next(custom_id for custom_id in buttons(post) if "reroll" in custom_id)
+    assert client.post(fake.button_press(post, reroll)).type == DEFER
+    wait_until(lambda: len(fake.image_posts_in(private["id"])) == 2, what="the reroll's images")
+    assert fake.threads() == []
+
+
+def test_in_a_private_channel_an_answer_later_than_the_token_goes_to_the_members_dm(
+    fake, key, stack, processes, redis
+):
+    client = stack(worker=False)
+    private = fake.private_channel()
+    payload = fake.slash_command(prompt="a slow fox", channel_id=private["id"])
+    assert client.post(payload).type == DEFER
+    wait_until(lambda: "queued" in fake.original(payload["token"]).data["content"], what="the job to queue")
+    fake.expire(payload)  # the job waited more than 15 minutes for a worker
+    processes.worker(discord_env(fake, key), redis)
+    dm = fake.dm_channel(OWNER_ID)
+    [post] = wait_until(lambda: fake.image_posts_in(dm["id"]), what="the images in the member's DM")
+    assert post.data["content"].startswith("Your images took longer than Discord lets me answer")
+    assert fake.image_posts_in(private["id"]) == []

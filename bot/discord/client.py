@@ -46,6 +46,7 @@ class ImagineClient(discord.Client):
         intents.guilds = True  # channels and threads in the cache (and no warning in HTTP mode)
         if gateway:  # thread replies arrive as messages, whose text needs the message-content intent
             intents.guild_messages = True
+            intents.dm_messages = True  # replies in a DM with the bot refine there
             intents.message_content = True
         super().__init__(intents=intents, allowed_mentions=NO_MENTIONS)
         self.frontend = frontend

@@ -45,7 +45,7 @@ def add_commands(tree: app_commands.CommandTree, frontend: DiscordFrontend, sett
     offered = tuple(inspect.signature(imagine_callback).parameters)
     described = {name: typed.help for name, typed in typed_options().items() if name in offered}
     imagine = app_commands.command(name="imagine", description="Generate images from a prompt")(
-        app_commands.guild_only()(
+        app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)(
             app_commands.choices(aspect=[app_commands.Choice(name=a, value=a) for a in ASPECT_CHOICES])(
                 app_commands.describe(prompt="What to draw", **described)(imagine_callback)
             )
@@ -66,7 +66,7 @@ def add_commands(tree: app_commands.CommandTree, frontend: DiscordFrontend, sett
         )(imagine)
 
     @app_commands.command(name="quota", description="How many images you have left")
-    @app_commands.guild_only()
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
     async def quota(interaction: discord.Interaction) -> None:
         await frontend.quota(interaction)
 

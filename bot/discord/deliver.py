@@ -1,5 +1,7 @@
-"""Posting result events into Discord threads through the REST API of the frontend's own client
-(never the interaction token, which expires after 15 minutes while a job may wait longer).
+"""Posting result events into Discord threads (and the bot's DMs) through the REST API of the
+frontend's own client. The interaction token expires after 15 minutes while a job may wait longer, so
+it is used only where the bot may not post on its own: a private channel (a user-installed app in
+members' own DMs), and there the member's DM with the bot takes over once the token has run out.
 
 discord.py does the HTTP: multipart uploads, per-route and global rate limits (429 + retry_after) and
 retries of 5xx. This module decides what to post: images packed into the upload limits, the result
@@ -47,7 +49,6 @@ class DiscordPoster:
     # --- steps -----------------------------------------------------------------------------------
 
     async def _post_result(self, request: ImageRequest, result: JobResult) -> None:
-        client = self._client
         reply = request.requester.reply
         limit = int(reply.get("upload_limit") or discord_ui.DEFAULT_UPLOAD_LIMIT)
         packing = pack(result.images, limit_bytes=limit, max_files=discord_ui.MAX_FILES_PER_MESSAGE)
@@ -56,24 +57,50 @@ class DiscordPoster:
             notes.append(messages.images_recompressed(packing.recompressed))
         if packing.dropped:
             notes.append(messages.images_dropped(packing.dropped, limit))
-        thread = client.get_partial_messageable(int(_thread_id(request)))
+        where = reply.get("where")
+        if where in ("dm", "private"):
+            notes.append(messages.refine_in_dm() if where == "dm" else messages.refine_in_private_channel())
         batches = packing.messages or [[]]
         try:
             for number, batch in enumerate(batches, 1):
                 last = number == len(batches)
-                await thread.send(
-                    nonce=_nonce(result.job_id, number),  # a re-post after a crash returns the first one
-                    content="\n".join(notes)[: discord_ui.MESSAGE_MAX] if last and notes else None,
-                    files=[_file(upload) for upload in batch],
-                    embed=_result_embed(request, result) if last else discord.utils.MISSING,
-                    view=_stopped(_result_buttons(request, result)) if last else discord.utils.MISSING,
-                    allowed_mentions=NO_MENTIONS,
-                )
+                message = {
+                    "content": "\n".join(notes)[: discord_ui.MESSAGE_MAX] if last and notes else None,
+                    "files": [_file(upload) for upload in batch],
+                    "embed": _result_embed(request, result) if last else discord.utils.MISSING,
+                    "view": _stopped(_result_buttons(request, result)) if last else discord.utils.MISSING,
+                    "allowed_mentions": NO_MENTIONS,
+                }
+                await self._send(request, _nonce(result.job_id, number), message)
         except (discord.NotFound, discord.Forbidden) as exc:
             raise DeliveryImpossible(f"Discord refused the post ({exc.status} {exc.code})") from None
         done = messages.done(len(result.images), result.seconds)
         await self._quietly(self._edit_status(request, discord_ui.status_line(request, done, "✅"), []))
         await self._quietly(self._react(request, "✅"))
+
+    async def _send(self, request: ImageRequest, nonce: str, message: dict) -> None:
+        """One message of an answer: into the thread or DM; in a private channel through the
+        interaction's follow-ups, or, once its token has run out, into the member's DM."""
+        reply = request.requester.reply
+        if reply.get("where") != "private":
+            thread = self._client.get_partial_messageable(int(_thread_id(request)))
+            await thread.send(nonce=nonce, **message)  # a re-post after a crash returns the first one
+            return
+        try:
+            await self._token_webhook(request).send(wait=True, **message)
+            return
+        except discord.NotFound:
+            log.info("discord: an interaction token ran out before its answer; sending it by DM")
+        for file in message["files"]:
+            file.reset()
+        dm = await self._client.create_dm(discord.Object(int(request.requester.user)))
+        late = messages.answer_by_dm()
+        content = "\n".join(filter(None, [late, message["content"]]))[: discord_ui.MESSAGE_MAX]
+        await dm.send(nonce=nonce, **{**message, "content": content})
+
+    def _token_webhook(self, request: ImageRequest) -> discord.Webhook:
+        reply = request.requester.reply
+        return discord.Webhook.partial(int(reply["app"]), reply["token"], client=self._client)
 
     async def _post_failure(self, request: ImageRequest, message: str, icon: str) -> None:
         try:
@@ -85,6 +112,12 @@ class DiscordPoster:
     async def _edit_status(self, request: ImageRequest, content: str, files: list[discord.File]) -> None:
         reply = request.requester.reply
         if "status_message" not in reply:
+            return
+        if "token" in reply:  # a private channel: only the interaction's webhook may edit
+            webhook = self._token_webhook(request)
+            await webhook.edit_message(
+                int(reply["status_message"]), content=content, attachments=files, allowed_mentions=NO_MENTIONS
+            )
             return
         channel = self._client.get_partial_messageable(int(reply["status_channel"]))
         message = channel.get_partial_message(int(reply["status_message"]))

@@ -34,6 +34,7 @@ THREAD_PERMISSIONS = "Create Public Threads, Send Messages in Threads"
 ORIGINAL_RETRIES = 5
 PRESS_DEBOUNCE_SECONDS = 5
 DEFERRED_MESSAGE = 5  # the interaction response type of defer(thinking=True)
+DM_WORKSPACE = "dm"  # whose quota DMs count against: [quota.workspaces."discord:dm"] sets its limits
 
 
 class DiscordFrontend:
@@ -48,11 +49,12 @@ class DiscordFrontend:
     async def imagine(self, interaction: discord.Interaction, options: RequestOptions) -> None:
         channel = interaction.channel
         in_thread = channel is not None and channel.type in THREAD_TYPES
+        in_dm = interaction.guild_id is None  # no threads there: the DM itself is the conversation
         parent = str(getattr(channel, "parent_id", None) or interaction.channel_id) if in_thread else None
         requester = self._requester(interaction, channel=parent or str(interaction.channel_id))
         port = InteractionPort(
             interaction,
-            thread=str(interaction.channel_id) if in_thread else None,
+            thread=str(interaction.channel_id) if in_thread or in_dm else None,
             origin=ThreadOrigin(channel=requester.channel, owner=requester.user, nsfw=_is_nsfw(channel)),
         )
         build = lambda: check_request(  # noqa: E731
@@ -100,7 +102,7 @@ class DiscordFrontend:
                 f"press-{interaction.user.id}-{interaction.data.get('custom_id')}-{interaction.message.id}"
             )
             if not self.core.claim_event(
-                PLATFORM, str(interaction.guild_id), press, seconds=PRESS_DEBOUNCE_SECONDS
+                PLATFORM, _workspace(interaction), press, seconds=PRESS_DEBOUNCE_SECONDS
             ):
                 await self._tell(interaction, messages.already_submitted())
                 return
@@ -137,9 +139,13 @@ class DiscordFrontend:
 
     async def reply(self, message: discord.Message) -> None:
         """A member's message in one of our threads refines its last image; everything else is ignored."""
-        if message.author.bot or message.guild is None or message.type not in _USER_MESSAGE_TYPES:
+        in_dm = isinstance(message.channel, discord.DMChannel)
+        if message.author.bot or message.type not in _USER_MESSAGE_TYPES:
             return
-        workspace, thread_id = str(message.guild.id), str(message.channel.id)
+        if message.guild is None and not in_dm:
+            return  # a group DM: the bot is not in it
+        workspace = str(message.guild.id) if message.guild is not None else DM_WORKSPACE
+        thread_id = str(message.channel.id)
         origin = self.core.origins.get(PLATFORM, workspace, thread_id)
         if origin is None:
             return  # not a thread we opened
@@ -185,13 +191,13 @@ class DiscordFrontend:
 
     def _claim(self, interaction: discord.Interaction) -> bool:
         """Discord may deliver an interaction twice; only the first delivery does anything."""
-        return self.core.claim_event(PLATFORM, str(interaction.guild_id or "dm"), str(interaction.id))
+        return self.core.claim_event(PLATFORM, _workspace(interaction), str(interaction.id))
 
     async def _thread_turn(
         self, interaction: discord.Interaction, job_id: str
     ) -> tuple[Requester, Turn] | None:
         """The requester (in the thread the press came from) and the turn the pressed button belongs to."""
-        workspace, thread_id = str(interaction.guild_id), str(interaction.channel_id)
+        workspace, thread_id = _workspace(interaction), str(interaction.channel_id)
         origin = self.core.origins.get(PLATFORM, workspace, thread_id)
         requester = self._requester(interaction, channel=origin.channel if origin else thread_id)
         requester = requester.model_copy(
@@ -208,7 +214,7 @@ class DiscordFrontend:
         channel_obj = interaction.channel
         return Requester(
             platform=PLATFORM,
-            workspace=str(interaction.guild_id or "dm"),
+            workspace=_workspace(interaction),
             channel=channel,
             user=str(user.id),
             user_name=user.display_name,
@@ -219,17 +225,17 @@ class DiscordFrontend:
 
     def _message_requester(self, message: discord.Message, origin: ThreadOrigin) -> Requester:
         guild = message.guild
-        assert guild is not None
+        upload_limit = guild.filesize_limit if guild is not None else discord_ui.DEFAULT_UPLOAD_LIMIT
         return Requester(
             platform=PLATFORM,
-            workspace=str(guild.id),
+            workspace=str(guild.id) if guild is not None else DM_WORKSPACE,
             channel=origin.channel,
             thread=str(message.channel.id),
             user=str(message.author.id),
             user_name=message.author.display_name,
             roles=_role_ids(message.author),
             channel_nsfw=origin.nsfw,
-            reply={"upload_limit": str(guild.filesize_limit)},
+            reply={"upload_limit": str(upload_limit), **({"where": "dm"} if guild is None else {})},
         )
 
     @staticmethod
@@ -299,8 +305,8 @@ class InteractionPort:
         except discord.HTTPException as exc:
             log.warning("discord: could not post a status message: %s %s", exc.status, exc.code)
             return None
-        reply = {"status_channel": str(message.channel.id), "status_message": str(message.id)}
-        if self._thread is not None:  # in a thread already: it becomes ours, unless it already is
+        reply = _answer_address(interaction, message)
+        if self._thread is not None:  # in a thread or a DM already: it becomes ours, unless it already is
             origin = (self._thread, self._origin) if self._origin is not None else None
             return Opened(_addressed(request, self._thread, reply), origin)
         try:
@@ -422,6 +428,28 @@ async def _edit_original(interaction: discord.Interaction, content: str) -> disc
                 raise
             await asyncio.sleep(0.05 * 2**attempt)
     raise AssertionError("unreachable")
+
+
+def _workspace(interaction: discord.Interaction) -> str:
+    return str(interaction.guild_id) if interaction.guild_id is not None else DM_WORKSPACE
+
+
+def _answer_address(interaction: discord.Interaction, status: discord.Message) -> dict[str, str]:
+    """Where the job's answer goes, for the poster. In a guild or the bot's DM: the channel, by REST.
+    In a private channel (a user-installed app in someone else's DM) the bot may not post, so the
+    answer goes through this interaction's token (15 minutes), then to the member's DM."""
+    address = {"status_message": str(status.id)}
+    if interaction.guild_id is not None:
+        return {**address, "status_channel": str(status.channel.id)}
+    if interaction.context.private_channel:
+        assert interaction.application_id is not None
+        return {
+            **address,
+            "where": "private",
+            "app": str(interaction.application_id),
+            "token": interaction.token,
+        }
+    return {**address, "status_channel": str(status.channel.id), "where": "dm"}
 
 
 def _is_nsfw(channel: object) -> bool:

@@ -100,6 +100,11 @@ class FakeDiscord(FakeServer):
         with self._state_lock:
             self._rate_limits.append(RateLimit(re.compile(pattern), times, retry_after, is_global))
 
+    def expire(self, interaction: dict[str, Any]) -> None:
+        """Its token runs out (15 minutes on Discord): its webhook answers Unknown Webhook."""
+        with self._state_lock:
+            self.interactions.pop(interaction["token"], None)
+
     def delete_channel(self, channel_id: str) -> None:
         with self._state_lock:
             self.channels.pop(channel_id, None)
@@ -132,6 +137,31 @@ class FakeDiscord(FakeServer):
         return [r for r in list(self.requests) if r.method == method and regex.search(r.path)]
 
     # --- payloads Discord would send -----------------------------------------------------------
+
+    def dm_channel(self, user_id: str = OWNER_ID) -> dict[str, Any]:
+        """The bot's direct-message channel with a member (made on first use, as Discord does)."""
+        with self._state_lock:
+            for channel in self.channels.values():
+                if channel["type"] == 1 and channel["recipients"][0]["id"] == user_id:
+                    return channel
+            channel = {
+                "id": self.new_id(),
+                "type": 1,
+                "last_message_id": None,
+                "recipients": [_user(user_id, "alice")],
+                "flags": 0,
+            }
+            self.channels[channel["id"]] = channel
+            return channel
+
+    def private_channel(self) -> dict[str, Any]:
+        """A group DM among members where the app is used as a user-installed app: the bot is not in it,
+        so it may answer interactions there but not post or read on its own."""
+        with self._state_lock:
+            channel = {"id": self.new_id(), "type": 3, "recipients": [_user(OWNER_ID, "alice")], "flags": 0}
+            self.channels[channel["id"]] = channel
+            self.forbidden.add(channel["id"])
+            return channel
 
     @staticmethod
     def text_channel(channel_id: str, name: str, *, nsfw: bool = False) -> dict[str, Any]:
@@ -174,7 +204,9 @@ class FakeDiscord(FakeServer):
         upload_limit: int = 10 * 1024 * 1024,
         interaction_id: str | None = None,
     ) -> dict[str, Any]:
-        """A raw interaction as Discord sends it (gateway INTERACTION_CREATE or HTTP POST)."""
+        """A raw interaction as Discord sends it (gateway INTERACTION_CREATE or HTTP POST). In a DM
+        channel (type 1, context 1) or a private channel (type 3, context 2) it has no guild: a `user`
+        instead of a `member`."""
         interaction_id = interaction_id or self.new_id()
         token = f"token-{interaction_id}"
         with self._state_lock:
@@ -198,6 +230,13 @@ class FakeDiscord(FakeServer):
             "authorizing_integration_owners": {"0": GUILD_ID},
             "context": 0,
         }
+        if channel["type"] in (1, 3):
+            del payload["guild_id"], payload["guild_locale"]
+            payload["user"] = payload.pop("member")["user"]
+            payload["context"] = 1 if channel["type"] == 1 else 2
+            payload["authorizing_integration_owners"] = (
+                {"0": GUILD_ID} if channel["type"] == 1 else {"1": payload["user"]["id"]}
+            )
         if message is not None:
             payload["message"] = message
         with self._state_lock:
@@ -296,6 +335,14 @@ class FakeDiscord(FakeServer):
             self.messages[message["id"]] = StoredMessage(message)
         return message
 
+    def dm_message(self, content: str, *, author_id: str = OWNER_ID) -> dict[str, Any]:
+        """MESSAGE_CREATE for a member's message in their DM with the bot."""
+        channel = self.dm_channel(author_id)
+        message = self._message(channel["id"], content, author=_user(author_id, "alice"))
+        with self._state_lock:
+            self.messages[message["id"]] = StoredMessage(message)
+        return message
+
     # --- the API --------------------------------------------------------------------------------
 
     def answer(self, request: Recorded) -> Reply:
@@ -358,6 +405,8 @@ class FakeDiscord(FakeServer):
             return Reply.json([self._registered(c, parts) for c in self.commands])
         if method == "POST" and parts[0] == "interactions" and parts[-1] == "callback":
             return self._callback(parts[1], parts[2], request)
+        if method == "POST" and parts == ["users", "@me", "channels"]:
+            return Reply.json(self.dm_channel(str(request.json()["recipient_id"])))
         if parts[0] == "webhooks":
             return self._webhook(method, parts, request)
         if parts[0] == "channels":
@@ -433,9 +482,10 @@ class FakeDiscord(FakeServer):
         interaction = self.interactions.get(token)
         if interaction is None:
             return _error(404, "Unknown Webhook", 10015)
-        if len(parts) == 5 and parts[3] == "messages" and parts[4] == "@original":
-            stored = self.messages.get(interaction.get("_original_id", ""))
-            if stored is None:
+        if len(parts) == 5 and parts[3] == "messages":
+            message_id = interaction.get("_original_id", "") if parts[4] == "@original" else parts[4]
+            stored = self.messages.get(message_id)
+            if stored is None or stored.data["channel_id"] != interaction["channel_id"]:
                 return _error(404, "Unknown Message", 10008)
             if method == "PATCH":
                 self._edit(stored, request)
