@@ -121,7 +121,7 @@ def _slack(settings: Settings) -> Iterator[Check]:
     from slack_sdk import WebClient
     from slack_sdk.errors import SlackApiError
 
-    from bot.slack.app import REQUIRED_SCOPES
+    from bot.slack.app import OPTIONAL_SCOPES, REQUIRED_SCOPES
 
     client = WebClient(
         token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url, timeout=TIMEOUT
@@ -142,11 +142,18 @@ def _slack(settings: Settings) -> Iterator[Check]:
         if not missing
         else f"missing {', '.join(missing)} → paste slack-manifest.yaml and reinstall",
     )
+    for scope, feature in OPTIONAL_SCOPES.items():
+        if scope not in granted:
+            yield Check(
+                f"slack {scope}",
+                True,
+                f"not granted: no {feature} → paste slack-manifest.yaml and reinstall to have them",
+            )
     yield Check(
         "slack events",
         True,
         "not visible to a bot token: slack-manifest.yaml subscribes app_mention, app_home_opened, "
-        "message.channels and message.groups",
+        "message.channels, message.groups and message.im",
     )
     if settings.slack_app_token is not None:
         app_token = settings.slack_app_token.get_secret_value()

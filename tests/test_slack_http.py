@@ -10,7 +10,7 @@ from PIL import Image
 
 from shared import keys
 from tests.fakes.openai_api import FakeOpenAI
-from tests.fakes.slack_api import BOT_USER, CHANNEL, OWNER, FakeSlack
+from tests.fakes.slack_api import BOT_USER, CHANNEL, DM_CHANNEL, OWNER, FakeSlack
 from tests.helpers import wait_until
 from tests.slack_harness import slack_env, start_http_app
 
@@ -268,3 +268,18 @@ def test_a_moderation_refusal_is_private_and_charges_nothing(fake, processes, re
         [answer] = wait_until(lambda: fake.response_urls, what="the private answer")
         assert answer["response_type"] == "ephemeral" and "category: violence/graphic" in answer["text"]
         assert not fake.messages and redis.zcard(keys.quota_window(f"slack:{OWNER}")) == 0
+
+
+def test_in_the_apps_dm_a_message_is_a_prompt_and_a_reply_in_its_thread_refines(fake, stack):
+    sender = stack()
+    prompt = fake.direct_message("a lighthouse at dawn --ar 16:9")
+    assert sender.event(prompt).status == 200
+    wait_until(lambda: fake.image_posts(DM_CHANNEL, prompt["ts"]), what="images in the DM thread")
+    reply = fake.direct_message("now at night", thread_ts=prompt["ts"])
+    sender.event(reply)
+    wait_until(lambda: len(fake.image_posts(DM_CHANNEL, prompt["ts"])) == 2, what="the refinement")
+    wait_until(lambda: fake.reactions.get(reply["ts"]) == ["white_check_mark"], what="✅ on the reply")
+    edited = {**fake.direct_message("a hare"), "subtype": "message_changed"}
+    sender.event(edited)  # an edit is not a new prompt
+    assert all(m.channel == DM_CHANNEL for m in fake.messages)
+    assert not [m for m in fake.messages if m.thread_ts == edited["ts"]]

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import yaml
 
-from bot.slack.app import REQUIRED_SCOPES
+from bot.slack.app import OPTIONAL_SCOPES, REQUIRED_SCOPES
 from tests.helpers import ROOT
 
 
 def test_the_manifest_grants_the_scopes_events_and_command_the_app_uses():
     manifest = yaml.safe_load((ROOT / "slack-manifest.yaml").read_text())
-    assert set(REQUIRED_SCOPES) <= set(manifest["oauth_config"]["scopes"]["bot"])
+    assert {*REQUIRED_SCOPES, *OPTIONAL_SCOPES} <= set(manifest["oauth_config"]["scopes"]["bot"])
     events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
-    assert {"app_mention", "app_home_opened", "message.channels"} <= events
+    assert {"app_mention", "app_home_opened", "message.channels", "message.im"} <= events
+    assert manifest["features"]["app_home"]["messages_tab_enabled"]  # members can DM the app
     assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/imagine"]
     assert (
         manifest["settings"]["interactivity"]["is_enabled"]

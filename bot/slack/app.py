@@ -48,6 +48,8 @@ REQUIRED_SCOPES = (
     "app_mentions:read",
     "channels:history",
 )
+# Scopes for one feature each: without them the app runs, and says what is missing.
+OPTIONAL_SCOPES = {"im:history": "prompts in a member's DM with the app (the Messages tab)"}
 SHUTDOWN_GRACE_SECONDS = 10
 EVENTS_PATH = "/slack/events"
 BACKLOG = 1024  # bursts of commands arrive at once; a full accept queue costs a 1 s SYN retry
@@ -274,10 +276,19 @@ async def _check_bot_token(client: AsyncWebClient) -> dict:
         raise ConfigError(BAD_BOT_TOKEN.format(error=exc.response.get("error"))) from None
     granted = response.headers.get("x-oauth-scopes") or response.headers.get("X-OAuth-Scopes")
     if granted is not None:
-        missing = [s for s in REQUIRED_SCOPES if s not in {g.strip() for g in granted.split(",")}]
+        granted_set = {g.strip() for g in granted.split(",")}
+        missing = [s for s in REQUIRED_SCOPES if s not in granted_set]
         if missing:
             raise ConfigError(
                 f"the Slack app lacks the scopes {', '.join(missing)}: add them under OAuth & Permissions "
                 "(or paste slack-manifest.yaml again) and reinstall the app"
             )
+        for scope, feature in OPTIONAL_SCOPES.items():
+            if scope not in granted_set:
+                log.warning(
+                    "slack: without the %s scope there are no %s; paste slack-manifest.yaml again "
+                    "and reinstall the app to have them",
+                    scope,
+                    feature,
+                )
     return dict(response.data) if isinstance(response.data, dict) else {}

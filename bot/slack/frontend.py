@@ -88,8 +88,14 @@ class SlackFrontend:
     async def message(
         self, event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient, bot_user: str
     ) -> None:
-        """A message in one of the app's threads refines its last image; everything else is ignored."""
-        if _from_a_bot(event) or "thread_ts" not in event or event.get("thread_ts") == event.get("ts"):
+        """A message in one of the app's threads refines its last image; in the app's DM, a message of
+        its own is a prompt (as /imagine there); everything else is ignored."""
+        if _from_a_bot(event):
+            return
+        if event.get("channel_type") == "im" and event.get("thread_ts") in (None, event.get("ts")):
+            await self.mention(event, body, client, bot_user)  # a DM is addressed to the app already
+            return
+        if "thread_ts" not in event or event.get("thread_ts") == event.get("ts"):
             return
         if bot_user and _MENTION.format(bot_user) in str(event.get("text", "")):
             return  # the app_mention event for the same message handles it
@@ -104,7 +110,8 @@ class SlackFrontend:
     async def mention(
         self, event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient, bot_user: str
     ) -> None:
-        """@app in one of its threads refines; anywhere else it is a new /imagine in a thread there."""
+        """@app in one of its threads refines; anywhere else (or a message in the app's DM) it is a new
+        /imagine in a thread there."""
         if _from_a_bot(event):
             return
         team = str(body.get("team_id") or event.get("team") or "")

@@ -30,6 +30,7 @@ APP_TOKEN = "xapp-fake-app-token"
 SIGNING_SECRET = "fake-signing-secret"
 TEAM_ID, BOT_USER, APP_ID = "T0FAKE", "UBOT", "A0FAKE"
 CHANNEL, OWNER = "C0GENERAL", "UALICE"
+DM_CHANNEL = "D0ALICE"  # the member's DM with the app
 SCOPES = "chat:write,commands,files:write,reactions:write,app_mentions:read,channels:history,im:history"
 
 
@@ -129,6 +130,14 @@ class FakeSlack(FakeServer):
         event.update({"thread_ts": thread_ts, "team": TEAM_ID, "channel_type": "channel"})
         if bot:
             event.update({"bot_id": "B0OTHER", "subtype": "bot_message"})
+        return event
+
+    def direct_message(self, text: str, *, thread_ts: str | None = None, user: str = OWNER) -> dict:
+        """A message in a member's DM with the app (the Messages tab): channel_type "im"."""
+        event = {"type": "message", "channel": DM_CHANNEL, "user": user, "text": text, "ts": self.new_ts()}
+        event.update({"team": TEAM_ID, "channel_type": "im"})
+        if thread_ts:
+            event["thread_ts"] = thread_ts
         return event
 
     def mention(self, text: str, *, thread_ts: str | None = None, user: str = OWNER) -> dict:
