@@ -333,6 +333,7 @@ def quota_show(ctx: click.Context, user: str, workspace: str | None) -> None:
     """Images used and left, running jobs, bonus, block, and what the user and workspace cost."""
     from shared.costs import CostLedger
     from shared.durations import humanize_seconds
+    from shared.image_store import build_store
     from shared.refusals import RefusalCounter
 
     subject = _subject(user, workspace)
@@ -350,6 +351,10 @@ def quota_show(ctx: click.Context, user: str, workspace: str | None) -> None:
     spent, ws_spent = costs.of_user(subject), costs.of_workspace(subject)
     click.echo(f"cost: ${spent.usd:.4f}{_kudos(spent.kudos)} for {spent.images} images")
     click.echo(f"workspace cost: ${ws_spent.usd:.4f}{_kudos(ws_spent.kudos)} for {ws_spent.images} images")
+    stored = build_store(_redis(ctx), _settings(ctx).config.storage).use(subject.workspace_key)
+    if stored is not None:
+        budget = f" of {stored.budget:,}" if stored.budget else " (no budget)"
+        click.echo(f"workspace storage: {stored.bytes:,}{budget} bytes in {stored.images} images")
     refusals = RefusalCounter(_redis(ctx))
     for label, counted in (
         ("refusals", refusals.of_user(subject)),

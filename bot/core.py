@@ -22,7 +22,7 @@ from bot import followups
 from bot.flags import parse_flags
 from shared import keys, messages
 from shared.errors import InvalidRequest, Refused
-from shared.images import RedisImageStore
+from shared.image_store import build_store
 from shared.metrics import Metrics
 from shared.moderation import Moderator
 from shared.queue import JobQueue, QueueOutlook, Submission, job_id_for
@@ -118,7 +118,7 @@ class ImagineCore:
         ttl = int(settings.config.threads.ttl_days * 86400)
         self.threads = ThreadMemory(redis, ttl_seconds=ttl, max_turns=settings.config.threads.max_turns)
         self.origins = ThreadOrigins(redis, ttl_seconds=ttl)
-        self.images = RedisImageStore.from_config(redis, settings.config.storage)
+        self.images = build_store(redis, settings.config.storage)
 
     async def intake(
         self,

@@ -33,7 +33,7 @@ class Check:
 
 
 def run_checks(settings: Settings) -> Iterator[Check]:
-    steps: list[Callable[[Settings], Iterator[Check]]] = [_config, _redis, _discord, _slack]
+    steps: list[Callable[[Settings], Iterator[Check]]] = [_config, _redis, _storage, _discord, _slack]
     steps += [_backend_check(spec.doctor) for spec in BACKENDS.values() if spec.doctor]
     for step in steps:
         name = step.__name__.strip("_").removeprefix("check_")
@@ -54,6 +54,36 @@ def _backend_check(path: str) -> Callable[[Settings], Iterator[Check]]:
 def _config(settings: Settings) -> Iterator[Check]:
     where = str(settings.config_path) if settings.config_path else "none (IMAGINE_CONFIG unset: defaults)"
     yield Check("config file", True, f"{where} parses")  # load_settings already failed on a bad file
+
+
+def _storage(settings: Settings) -> Iterator[Check]:
+    """The image store: a probe written, read and deleted (a durable store); with Redis, how long a
+    thread can refine from its real pixels."""
+    from shared.errors import ConfigError
+    from shared.image_store import build_store
+    from shared.redis_conn import connect
+
+    storage = settings.config.storage
+    ttl_days = storage.image_ttl_seconds / 86400
+    kept = f"{ttl_days:g} day{'' if ttl_days == 1 else 's'}"
+    if storage.store == "redis":
+        threads_days = settings.config.threads.ttl_days
+        if threads_days > ttl_days:
+            detail = (
+                f"images kept {kept} in Redis, threads {threads_days:g} days: refining an older "
+                'image redraws it from its words → [storage] store = "directory" or "s3" keeps them'
+            )
+        else:
+            detail = f"images kept {kept} in Redis"
+        yield Check("image store", True, detail)
+        return
+    try:
+        redis = connect(settings.redis_url, check=False)
+        done = build_store(redis, storage).check()
+    except ConfigError as exc:
+        yield Check("image store", False, f"{exc} → fix [storage] (and, for s3, the AWS_* credentials)")
+        return
+    yield Check("image store", True, f"{done}; images kept {kept}")
 
 
 def _redis(settings: Settings) -> Iterator[Check]:

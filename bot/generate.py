@@ -15,7 +15,7 @@ from bot.core import ImagineCore, check_request
 from bot.embedded import PrivateRedis
 from shared import messages
 from shared.errors import BackendUnavailable, ImagineError, failure_error
-from shared.images import RedisImageStore
+from shared.image_store import ImageStore
 from shared.queue import queue_name
 from shared.redis_conn import connect
 from shared.request import ImageRequest, Requester, RequestOptions
@@ -104,7 +104,7 @@ def _wait_for_outcome(
     raise GenerationFailed(messages.still_running(job_id, timeout))
 
 
-def _write_images(store: RedisImageStore, outcome: dict, out: Path) -> list[Path]:
+def _write_images(store: ImageStore, outcome: dict, out: Path) -> list[Path]:
     if outcome["type"] == "failed":
         text = outcome["text"]
         raise failure_error(outcome.get("kind", "fault"), text) or GenerationFailed(text)

@@ -21,7 +21,7 @@ browser=no
 for arg in "$@"; do
     case "$arg" in
         --gpu) extras+=(gpu); torch=yes ;;
-        --test) extras+=(discord slack gpu test); torch=yes; browser=yes ;;
+        --test) extras+=(discord slack gpu s3 test); torch=yes; browser=yes ;;
         -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
         *) echo "setup: unknown option $arg (try --help)" >&2; exit 2 ;;
     esac

@@ -75,13 +75,36 @@ class JobsConfig(BaseModel):
         return value
 
 
-class StorageConfig(BaseModel):
-    """[storage]: generated images kept in Redis for delivery and refinement."""
+class S3Config(BaseModel):
+    """[storage.s3]: an S3-compatible bucket (credentials as boto3 finds them, never in this file)."""
 
     model_config = _STRICT
 
+    bucket: str = Field(min_length=3)
+    endpoint_url: str | None = None  # MinIO, Cloudflare R2, ...; unset: AWS S3
+    region: str | None = None
+    prefix: str = "imagine/"
+
+
+class StorageConfig(BaseModel):
+    """[storage]: where generated images are kept for delivery and refinement, and for how long."""
+
+    model_config = _STRICT
+
+    store: Literal["redis", "directory", "s3"] = "redis"
     image_ttl_seconds: int = Field(default=86400, ge=60)
     max_image_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    directory: Path | None = None  # with store = "directory"
+    s3: S3Config | None = None  # with store = "s3"
+    workspace_bytes: int = Field(default=0, ge=0)  # a durable store's budget per workspace (0: none)
+
+    @model_validator(mode="after")
+    def _where(self) -> StorageConfig:
+        if self.store == "directory" and self.directory is None:
+            raise ValueError('store = "directory" needs directory = "/path/to/images"')
+        if self.store == "s3" and self.s3 is None:
+            raise ValueError('store = "s3" needs a [storage.s3] table with at least bucket = "..."')
+        return self
 
 
 class ThreadsConfig(BaseModel):

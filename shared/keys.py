@@ -142,3 +142,25 @@ def web_secret() -> str:
 
 def web_login_failures(address: str) -> str:
     return f"{PREFIX}:web:login-failures:{address}"
+
+
+def stored_images(workspace_key: str) -> str:
+    """A durable store's index of one workspace's images: key -> when stored (sorted, oldest first)."""
+    return f"{PREFIX}:store:{workspace_key}:images"
+
+
+def stored_sizes(workspace_key: str) -> str:
+    return f"{PREFIX}:store:{workspace_key}:sizes"
+
+
+def storing_workspaces() -> str:
+    return f"{PREFIX}:store:workspaces"
+
+
+def stored_at() -> str:
+    """A durable store's index: image key -> when it was stored."""
+    return f"{PREFIX}:store:stored-at"
+
+
+def store_sweep_lock() -> str:
+    return f"{PREFIX}:store:sweep"

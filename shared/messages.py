@@ -119,6 +119,11 @@ def nothing_to_refine_yet() -> str:
     return "The first image of this thread isn't ready yet. Reply again once it has arrived."
 
 
+def source_image_gone(*, durable: bool) -> str:
+    why = "" if durable else "; the operator can keep images longer with a durable store"
+    return f"The earlier image has expired{why}, so this one was drawn afresh from the words."
+
+
 def refine_in_dm() -> str:
     return "Reply here to refine the last image (words and flags, as in a thread), or use its buttons."
 

@@ -7,7 +7,8 @@ import io
 import pytest
 from PIL import Image
 
-from shared.images import ImageTooLarge, RedisImageStore, encode_png, read_metadata
+from shared.image_store import ImageTooLarge, RedisImageStore
+from shared.images import encode_png, read_metadata
 from shared.threads import ThreadMemory, Turn
 
 

@@ -19,7 +19,8 @@ from rq.job import Job
 
 from shared import keys, messages
 from shared.errors import BackendRefused, BackendUnavailable, FailureKind, InvalidRequest
-from shared.images import ImageTooLarge, encode_png, read_metadata
+from shared.image_store import ImageTooLarge
+from shared.images import encode_png, read_metadata
 from shared.logs import job_state
 from shared.queue import SERIALIZER
 from shared.request import ImageRequest
@@ -66,7 +67,11 @@ class JobRunner:
 
             def store(pipe: Pipeline) -> None:
                 if stored is None:
-                    rt.store.put_many({image.key: image.data for image in result.images}, pipe=pipe)
+                    rt.store.put_many(
+                        {image.key: image.data for image in result.images},
+                        pipe=pipe,
+                        workspace=request.requester.workspace_key,
+                    )
 
             def settle(pipe: Pipeline) -> None:
                 rt.queue.record_duration(request.backend, result.seconds, pipe=pipe)
@@ -150,7 +155,7 @@ class JobRunner:
                 "nsfw_allowed": request.requester.channel_nsfw,
             }
         )
-        task = self._with_source_image(request, task)
+        task, source_note = self._with_source_image(request, task)
         generation = rt.backend.generate(task)
         seconds = time.monotonic() - started
         if generation.withheld:
@@ -180,25 +185,28 @@ class JobRunner:
             seconds,
             images,
             revised_prompt,
-            notes=[*prepared.notes, *generation.notes],
+            notes=[*prepared.notes, *source_note, *generation.notes],
             cost_usd=generation.cost_usd,
             kudos=generation.kudos,
             idea=task.idea,
         )
 
-    def _with_source_image(self, request: ImageRequest, task: GenerationTask) -> GenerationTask:
+    def _with_source_image(
+        self, request: ImageRequest, task: GenerationTask
+    ) -> tuple[GenerationTask, list[str]]:
         """Refinements and variations start from the parent image where the backend can edit;
-        otherwise (or once the image has expired) they are drawn afresh from the prompt."""
+        otherwise they are drawn afresh from the prompt, and once the image is gone from the store the
+        member is told so (with the store that would have kept it)."""
         if (
             request.parent_job_id is None
             or request.kind not in EDIT_KINDS
             or not self._rt.backend.supports_edit
         ):
-            return task
+            return task, []
         data = self._rt.store.get(keys.image(request.parent_job_id, request.parent_image_index or 0))
         if data is None:
-            return task
-        return task.model_copy(update={"init_image": Image.open(io.BytesIO(data)).convert("RGB")})
+            return task, [messages.source_image_gone(durable=self._rt.store.durable)]
+        return task.model_copy(update={"init_image": Image.open(io.BytesIO(data)).convert("RGB")}), []
 
     def _preview(self, job_id: str, request: ImageRequest, data: bytes) -> None:
         """A backend's partial image, as a progress update; a failed preview never fails the job."""

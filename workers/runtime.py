@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from redis import Redis
 
 from shared.costs import CostLedger
-from shared.images import RedisImageStore
+from shared.image_store import ImageStore, build_store
 from shared.metrics import Metrics
 from shared.queue import JobQueue
 from shared.quota import Quota
@@ -26,7 +26,7 @@ class Runtime:
     redis: Redis
     backend: ImageBackend
     publisher: Publisher
-    store: RedisImageStore
+    store: ImageStore
     threads: ThreadMemory
     quota: Quota
     queue: JobQueue
@@ -50,7 +50,7 @@ def build_runtime(settings: Settings, redis: Redis, backend_name: str) -> Runtim
         redis=redis,
         backend=build_backend(backend_name, settings),
         publisher=Publisher(redis),
-        store=RedisImageStore.from_config(redis, config.storage),
+        store=build_store(redis, config.storage),
         threads=threads,
         quota=Quota(redis, config.quota),
         queue=JobQueue(redis, config.jobs),
