@@ -23,6 +23,7 @@ from bot.flags import parse_flags
 from shared import keys, messages
 from shared.errors import InvalidRequest, Refused
 from shared.image_store import build_store
+from shared.member_jobs import MemberJobs
 from shared.metrics import Metrics
 from shared.moderation import Moderator
 from shared.queue import JobQueue, QueueOutlook, Submission, job_id_for
@@ -119,6 +120,7 @@ class ImagineCore:
         self.threads = ThreadMemory(redis, ttl_seconds=ttl, max_turns=settings.config.threads.max_turns)
         self.origins = ThreadOrigins(redis, ttl_seconds=ttl)
         self.images = build_store(redis, settings.config.storage)
+        self.jobs = MemberJobs(redis, self.queue, self.quota)
 
     async def intake(
         self,

@@ -92,7 +92,7 @@ def _multiple_of_step(value: float) -> int:
     return int(min(SIZE_MAX, max(SIZE_STEP, round(value / SIZE_STEP) * SIZE_STEP)))
 
 
-PressEffect = Literal["job", "form", "info", "delete"]
+PressEffect = Literal["job", "form", "info", "delete", "cancel"]
 
 
 @dataclass(frozen=True)
@@ -108,6 +108,7 @@ class Action:
     carries_owner: bool = False  # the id names who asked (who may press it)
     everywhere: bool = True  # False: shown where the platform has what it needs (Discord)
     primary: bool = False
+    under_results: bool = True  # False: shown elsewhere (a job's Cancel, in the member's queue)
 
 
 ACTIONS: dict[str, Action] = {
@@ -119,6 +120,7 @@ ACTIONS: dict[str, Action] = {
         Action("refine", "Refine", "✏️", effect="form", primary=True),
         Action("info", "Info", "ℹ️", effect="info", everywhere=False),
         Action("delete", "Delete", "🗑️", effect="delete", carries_owner=True, everywhere=False),
+        Action("cancel", "Cancel", "⏹️", effect="cancel", under_results=False),
     )
 }
 PRESS_PATTERN = (
@@ -168,7 +170,7 @@ def parse_press(custom_id: str) -> Press | None:
 
 def result_buttons(job_id: str, count: int, owner: str, *, everywhere_only: bool) -> list[list[Press]]:
     """The buttons under a result, in rows: each per-image action for every image, then the rest."""
-    chosen = [a for a in ACTIONS.values() if a.everywhere or not everywhere_only]
+    chosen = [a for a in ACTIONS.values() if a.under_results and (a.everywhere or not everywhere_only)]
     rows = [[Press(a, job_id, k) for k in range(count)] for a in chosen if a.per_image]
     rows.append([Press(a, job_id, 0, owner if a.carries_owner else None) for a in chosen if not a.per_image])
     return rows

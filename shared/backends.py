@@ -37,6 +37,7 @@ class BackendSpec:
     pickable_models: bool = False  # members choose among `models` (a follow-up keeps their choice)
     doctor: str | None = None  # "module:function": settings -> the check's lines
     timeout_seconds: int = 300  # a job's default time limit on a worker
+    can_stop: bool = True  # a job being drawn stops when its member cancels (OpenAI's API cannot)
 
     def load(self) -> type:
         module, _, name = self.factory.partition(":")
@@ -77,6 +78,7 @@ BACKENDS: dict[str, BackendSpec] = {
             fixed_sizes=True,
             pickable_models=True,
             doctor="bot.doctor:check_openai",
+            can_stop=False,
         ),
         BackendSpec(
             "diffusers",

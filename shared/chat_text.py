@@ -15,8 +15,9 @@ KIND_LABELS = {
 
 
 def failure_icon(kind: str) -> str:
-    """🚫 for a refusal (a rule, the image service's safety system), ❌ for everything that failed."""
-    return "🚫" if kind == "refused" else "❌"
+    """🚫 for a refusal (a rule, the image service's safety system), ⏹️ for a job its member
+    cancelled, ❌ for everything that failed."""
+    return {"refused": "🚫", "cancelled": "⏹️"}.get(kind, "❌")
 
 
 def shorten(text: str, limit: int) -> str:

@@ -6,7 +6,7 @@ from typing import Literal
 
 # Why a job ended without images, as its failure event says it: a rule or the image service's safety
 # system said no (exit 3), the request cannot be drawn as asked (exit 2), or something broke (exit 1).
-FailureKind = Literal["refused", "invalid", "fault"]
+FailureKind = Literal["refused", "invalid", "fault", "cancelled"]
 
 
 class ImagineError(Exception):
@@ -39,6 +39,10 @@ class BackendUnavailable(ImagineError):
 
 class BackendRefused(ImagineError):
     """The backend's safety system refused the prompt: final, and quota is not refunded."""
+
+
+class Cancelled(ImagineError):
+    """The member cancelled the job while it was being drawn: it stops, and the quota is refunded."""
 
 
 class DeliveryImpossible(ImagineError):

@@ -48,7 +48,7 @@ def events(job_id: str) -> str:
 
 
 def delivered(job_id: str) -> str:
-    """A job's answer was published (workers/publish.py): a retried or taken-over job publishes nothing."""
+    """A job's answer was published (shared/publish.py): a retried or taken-over job publishes nothing."""
     return f"{PREFIX}:delivered:{job_id}"
 
 
@@ -164,3 +164,8 @@ def stored_at() -> str:
 
 def store_sweep_lock() -> str:
     return f"{PREFIX}:store:sweep"
+
+
+def stop_requested(job_id: str) -> str:
+    """Set when a member cancels a job being drawn: its worker stops where the backend can."""
+    return f"{PREFIX}:stop:{job_id}"

@@ -119,6 +119,56 @@ def nothing_to_refine_yet() -> str:
     return "The first image of this thread isn't ready yet. Reply again once it has arrived."
 
 
+def cancelled() -> str:
+    return "Cancelled. Nothing was charged."
+
+
+def cancelled_while_queued() -> str:
+    return "Cancelled before it started: it left the queue and nothing was charged."
+
+
+def stopping() -> str:
+    return "Stopping it: the images drawn so far are dropped and nothing is charged."
+
+
+def cannot_stop(backend: str) -> str:
+    return (
+        f"Jobs on the {backend} backend cannot be stopped once they are being drawn: this one will "
+        "finish and count. Cancel works while a job still waits in the queue."
+    )
+
+
+def cancel_too_late() -> str:
+    return "That job has already finished."
+
+
+def cancel_unknown() -> str:
+    return "I don't know that job any more: it has finished or expired."
+
+
+def cancel_not_yours() -> str:
+    return "Only the member who asked for a job can cancel it."
+
+
+def queue_empty() -> str:
+    return "You have no jobs queued or running."
+
+
+def queue_line(number: int, prompt: str, state: str, position: int | None, eta: float | None) -> str:
+    if state == "running":
+        where = "being drawn"
+    else:
+        where = f"#{position} in the queue" if position else "queued"
+        if eta is not None:
+            where += f", about {humanize_seconds(eta)}"
+    return f"{number}. {prompt} — {where}"
+
+
+def queue_totals_line(backend: str, waiting: int, running: int, oldest: float | None) -> str:
+    wait = f", the oldest waiting {humanize_seconds(oldest)}" if oldest is not None else ""
+    return f"{backend}: {waiting} waiting, {running} running{wait}"
+
+
 def source_image_gone(*, durable: bool) -> str:
     why = "" if durable else "; the operator can keep images longer with a durable store"
     return f"The earlier image has expired{why}, so this one was drawn afresh from the words."

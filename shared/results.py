@@ -104,7 +104,7 @@ def stream_for(request: ImageRequest, job_id: str) -> str:
 @dataclass(frozen=True)
 class StreamEntry:
     """One event as it goes onto its stream: added in a pipeline (`add`), or by a script (`publish_once`
-    in workers/publish.py) from the same parts."""
+    in shared/publish.py) from the same parts."""
 
     stream: str
     fields: dict[str, Any]

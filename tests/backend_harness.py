@@ -4,11 +4,16 @@ the events the command line would see. Shared by the backend tests."""
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable
+
+from redis import Redis
 
 from bot.core import ImagineCore
 from shared import keys
-from shared.queue import queue_name
+from shared.queue import job_id_for, queue_name
 from shared.request import ImageRequest
+from tests.helpers import wait_until
 from workers.runtime import Runtime
 from workers.worker import serve
 
@@ -26,3 +31,15 @@ def submit_and_drain(runtime: Runtime, request: ImageRequest) -> tuple[str, list
     )
     entries = runtime.redis.xrange(keys.events(submission.job_id))
     return submission.job_id, [json.loads(fields[b"event"]) for _, fields in entries], core
+
+
+def cancel_when(redis: Redis, request: ImageRequest, started: Callable[[], object]) -> threading.Thread:
+    """The member who cancels `request`'s job once `started()` holds (the backend is drawing it)."""
+
+    def cancel() -> None:
+        wait_until(started, timeout=20, what="the backend to start drawing")
+        redis.set(keys.stop_requested(job_id_for(request)), "1", ex=60)
+
+    thread = threading.Thread(target=cancel, daemon=True)
+    thread.start()
+    return thread

@@ -15,6 +15,7 @@ from bot.doctor import check_a1111
 from shared import keys
 from shared.queue import queue_name
 from shared.recovery import count_live_workers
+from tests.backend_harness import cancel_when
 from tests.backend_harness import submit_and_drain as run
 from tests.factories import image_request
 from tests.fakes.a1111_api import MODELS, FakeA1111
@@ -167,6 +168,16 @@ def test_a_generation_that_never_finishes_is_interrupted_and_refunded(a1111_runt
     assert events[-1]["type"] == "failed"
     assert fake.interrupted.is_set() and any(r.path == "/sdapi/v1/interrupt" for r in fake.requests)
     assert core.quota.report(request.requester).used_this_hour == 0
+
+
+def test_a_job_cancelled_while_drawn_interrupts_the_server_and_is_refunded(a1111_runtime, fake, redis):
+    fake.hang = True
+    runtime = a1111_runtime("progress_seconds = 0.05\n")
+    request = a1111_request()
+    cancel_when(redis, request, lambda: any(r.path == "/sdapi/v1/txt2img" for r in fake.requests))
+    _, events, core = run(runtime, request)
+    assert (events[-1]["type"], events[-1]["kind"]) == ("failed", "cancelled")
+    assert fake.interrupted.is_set() and core.quota.report(request.requester).used_this_hour == 0
 
 
 def test_the_servers_live_preview_reaches_the_status(a1111_runtime, fake):

@@ -11,6 +11,7 @@ from PIL import Image
 
 from bot.doctor import check_comfyui
 from shared.errors import ConfigError
+from tests.backend_harness import cancel_when
 from tests.backend_harness import submit_and_drain as run
 from tests.factories import image_request
 from tests.fakes.comfyui_api import CHECKPOINTS, FakeComfyUI, ui_format_workflow
@@ -138,6 +139,17 @@ def test_a_prompt_that_never_finishes_is_deleted_interrupted_and_refunded(comfy_
     request = comfy_request()
     _, events, core = run(runtime, request)
     assert events[-1]["type"] == "failed"
+    assert fake.deleted == [fake.queued[0].prompt_id] and fake.interrupts == 1
+    assert core.quota.report(request.requester).used_this_hour == 0
+
+
+def test_a_job_cancelled_while_drawn_leaves_the_servers_queue_and_is_refunded(comfy_runtime, fake, redis):
+    fake.hang = True
+    runtime = comfy_runtime()
+    request = comfy_request()
+    cancel_when(redis, request, lambda: fake.queued)
+    _, events, core = run(runtime, request)
+    assert (events[-1]["type"], events[-1]["kind"]) == ("failed", "cancelled")
     assert fake.deleted == [fake.queued[0].prompt_id] and fake.interrupts == 1
     assert core.quota.report(request.requester).used_this_hour == 0
 

@@ -20,6 +20,7 @@ from PIL import Image  # noqa: E402
 from bot.core import ImagineCore  # noqa: E402
 from shared import keys
 from shared.config import load_config  # noqa: E402
+from shared.errors import Cancelled  # noqa: E402
 from shared.images import read_metadata  # noqa: E402
 from shared.queue import job_id_for, queue_name  # noqa: E402
 from shared.settings import Settings  # noqa: E402
@@ -27,6 +28,7 @@ from shared.sizes import native_size  # noqa: E402
 from tests.factories import image_request  # noqa: E402
 from tests.fakes.tiny_sd import build_pipeline  # noqa: E402
 from tests.helpers import wait_until  # noqa: E402
+from workers.backends.base import GenerationTask  # noqa: E402
 from workers.runtime import build_runtime  # noqa: E402
 from workers.worker import serve  # noqa: E402
 
@@ -137,3 +139,27 @@ def test_missing_model_setting_says_what_to_set(processes, redis):
     worker = processes.start("worker", "--backend", "diffusers")
     assert worker.wait(timeout=60) == 1
     assert "IMAGINE_DIFFUSERS_MODEL is not set" in processes.log_of(worker)
+
+
+def test_a_cancel_stops_the_pipeline_between_its_steps(loaded):
+    """The step callback sees the member's cancel and diffusers skips the remaining steps; what it
+    had is not a result."""
+    checks: list[int] = []
+
+    def stop_requested() -> bool:
+        checks.append(1)
+        return len(checks) >= 2  # cancelled during the second of 20 steps
+
+    task = GenerationTask(
+        prompt="a fox", width=64, height=64, count=1, seed=1, steps=20, stop_requested=stop_requested
+    )
+    with pytest.raises(Cancelled):
+        loaded.backend.generate(task)
+    assert len(checks) == 3  # two step callbacks, then the check after the interrupted pipeline
+
+
+def test_a_job_cancelled_before_it_is_drawn_never_reaches_the_pipeline(loaded, redis):
+    request = diffusers_request("evt-cancel-early")
+    redis.set(keys.stop_requested(job_id_for(request)), "1")
+    events = run(loaded, request)
+    assert (events[-1]["type"], events[-1]["kind"]) == ("failed", "cancelled")

@@ -479,3 +479,25 @@ def test_in_a_private_channel_an_answer_later_than_the_token_goes_to_the_members
     [post] = wait_until(lambda: fake.image_posts_in(dm["id"]), what="the images in the member's DM")
     assert post.data["content"].startswith("Your images took longer than Discord lets me answer")
     assert fake.image_posts_in(private["id"]) == []
+
+
+def test_queue_lists_the_members_jobs_privately_and_cancel_takes_one_out(fake, stack, redis):
+    client = stack(worker=False)
+    fox, hare = fake.slash_command(prompt="a fox"), fake.slash_command(prompt="a hare")
+    for number, command in enumerate((fox, hare), 1):
+        client.post(command)
+        wait_until(lambda n=number: len(redis.keys("rq:job:img-*")) == n, what="the job queued")
+    asked = fake.slash_command(name="queue")
+    answer = client.post(asked)
+    assert (answer.type, answer.ephemeral) == (MESSAGE, True)
+    assert answer.content.splitlines() == ["1. a fox — #1 in the queue", "2. a hare — #2 in the queue"]
+    listing = fake.original(asked["token"])
+    cancel_first = next(cid for cid, label in buttons(listing).items() if label.endswith("Cancel 1"))
+    pressed = client.post(fake.button_press(listing, cancel_first))
+    assert (pressed.type, pressed.ephemeral) == (MESSAGE, True)
+    assert pressed.content.startswith("Cancelled before it started")
+    wait_until(lambda: "⏹️" in fake.original(fox["token"]).data["content"], what="the status to say cancelled")
+    assert fake.original(fox["token"]).data["content"] == "🎨 *a fox* — ⏹️ cancelled. Nothing was charged."
+    manager = fake.member(permissions=str(1 << 5 | 1 << 11))  # Manage Server
+    operator = client.post(fake.slash_command(name="queue", member=manager))
+    assert "Queues:\nplaceholder: 1 waiting, 0 running, the oldest waiting" in operator.content

@@ -10,6 +10,7 @@ from PIL import Image
 
 from bot.doctor import check_horde
 from shared.costs import CostLedger
+from tests.backend_harness import cancel_when
 from tests.backend_harness import submit_and_drain as run
 from tests.factories import image_request
 from tests.fakes.horde_api import KEY, FakeHorde
@@ -116,6 +117,16 @@ def test_a_request_that_never_finishes_is_deleted_and_refunded(horde_runtime, fa
     _, events, core = run(runtime, request)
     assert events[-1]["type"] == "failed" and fake.submitted[0].deleted
     assert core.quota.report(request.requester).used_this_hour == 0
+
+
+def test_a_job_cancelled_while_the_horde_draws_it_is_deleted_there_and_refunded(horde_runtime, fake, redis):
+    fake.hang = True
+    runtime = horde_runtime()
+    request = horde_request()
+    cancel_when(redis, request, lambda: fake.submitted)
+    _, events, core = run(runtime, request)
+    assert (events[-1]["type"], events[-1]["kind"]) == ("failed", "cancelled")
+    assert fake.submitted[0].deleted and core.quota.report(request.requester).used_this_hour == 0
 
 
 def test_an_invalid_key_fails_at_once_and_a_500_is_retried(horde_runtime, fake, caplog):

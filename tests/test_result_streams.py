@@ -14,10 +14,10 @@ from bot.core import ImagineCore
 from bot.results import CLAIM_IDLE_MS, GROUP, ResultConsumer
 from shared import keys
 from shared.errors import DeliveryImpossible
+from shared.publish import Publisher
 from shared.request import ImageRequest, Requester
 from shared.results import DeliveredImage, Failure, JobResult, StatusUpdate
 from tests.helpers import wait_until_async
-from workers.publish import Publisher
 
 PLATFORM = "discord"
 STREAM = keys.results(PLATFORM)

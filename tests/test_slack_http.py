@@ -10,7 +10,7 @@ from PIL import Image
 
 from shared import keys
 from tests.fakes.openai_api import FakeOpenAI
-from tests.fakes.slack_api import BOT_USER, CHANNEL, DM_CHANNEL, OWNER, FakeSlack
+from tests.fakes.slack_api import BOT_USER, CHANNEL, DM_CHANNEL, OWNER, FakeSlack, Posted
 from tests.helpers import wait_until
 from tests.slack_harness import slack_env, start_http_app
 
@@ -283,3 +283,23 @@ def test_in_the_apps_dm_a_message_is_a_prompt_and_a_reply_in_its_thread_refines(
     sender.event(edited)  # an edit is not a new prompt
     assert all(m.channel == DM_CHANNEL for m in fake.messages)
     assert not [m for m in fake.messages if m.thread_ts == edited["ts"]]
+
+
+def test_imagine_queue_lists_the_members_jobs_and_cancel_takes_one_out(fake, stack, redis):
+    sender = stack(worker=False)
+    for number, prompt in enumerate(("a fox", "a hare"), 1):
+        sender.command(prompt)
+        wait_until(lambda n=number: len(redis.keys("rq:job:img-*")) == n, what="the job queued")
+    listing = sender.command("queue").json()
+    assert listing["text"].splitlines() == ["1. a fox — #1 in the queue", "2. a hare — #2 in the queue"]
+    first = listing["blocks"][0]["accessory"]
+    assert first["text"]["text"] == "⏹️ Cancel 1" and first["style"] == "danger"
+    shown = Posted(channel=CHANNEL, ts="1.000001", text=listing["text"], blocks=listing["blocks"])
+    assert sender.interactive(fake.block_action(shown, first["action_id"])).status == 200
+    told = wait_until(
+        lambda: [e for e in fake.ephemeral if "Cancelled" in e.get("text", "")], what="the answer"
+    )
+    assert told[0]["text"].startswith("Cancelled before it started") and told[0]["user"] == OWNER
+    parent = wait_until(lambda: [m for m in fake.messages if "⏹️" in m.text], what="the parent to say so")
+    assert "a fox" in parent[0].text
+    assert sender.command("queue").json()["text"] == "1. a hare — #1 in the queue"

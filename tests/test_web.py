@@ -103,7 +103,7 @@ def page(processes, redis, config_file) -> Callable[..., Page]:
 def test_a_prompt_opens_a_thread_whose_status_moves_to_images_and_buttons(page):
     web = page()
     answer = web.say("/imagine a fox in the snow --ar 16:9 --n 2".removeprefix("/imagine "))
-    assert answer == {"taken": True, "private": []}
+    assert answer == {"taken": True, "private": [], "buttons": []}
     messages = web.feed_until(lambda ms: results(ms))
     [done] = results(messages)
     states = [m["text"] for m in messages if m["kind"] == "status" and m["job"] == done["job"]]

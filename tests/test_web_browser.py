@@ -45,7 +45,7 @@ def new_page(browser) -> Iterator[Callable[[str], Page]]:
 @pytest.fixture
 def open_page(new_page, processes, redis, config_file) -> Callable[..., Page]:
     """`imagine web` on this machine (no login) with a worker, and a page open on it."""
-    return lambda config="": new_page(start_web(processes, redis, config_file, config))
+    return lambda config="", **env: new_page(start_web(processes, redis, config_file, config, env=env))
 
 
 @pytest.fixture
@@ -157,3 +157,18 @@ def test_the_thread_reads_on_a_phone_without_sideways_scrolling(open_page):
     expect(page.get_by_role("img", name="a wide fox")).to_have_count(2, timeout=20_000)
     page.get_by_role("img", name="a wide fox").last.evaluate("img => img.decode()")
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
+
+
+def test_queue_lists_the_members_job_and_its_cancel_button_stops_it(open_page):
+    page = open_page(IMAGINE_PLACEHOLDER_DELAY="60")
+    imagine(page, "a slow fox")
+    thread = page.get_by_role("region", name="Thread: a slow fox")
+    expect(thread.get_by_text("a slow fox — Generating…")).to_be_visible(timeout=20_000)
+    imagine(page, "/queue")
+    composer = page.locator("#prompt-form")
+    expect(composer.get_by_role("alert")).to_contain_text("1. a slow fox — being drawn")
+    composer.get_by_role("button", name="⏹️ Cancel 1").click()
+    expect(composer.get_by_role("alert")).to_contain_text("Stopping it")
+    expect(thread.get_by_text("a slow fox — ⏹️ Cancelled. Nothing was charged.")).to_be_visible(timeout=20_000)
+    imagine(page, "/queue")
+    expect(composer.get_by_role("alert")).to_have_text("You have no jobs queued or running.")

@@ -1,6 +1,6 @@
 """One job from request to published images: pipeline -> backend -> store -> thread memory -> publish.
 
-The worker never posts to a chat platform: it publishes result events (workers/publish.py), and the
+The worker never posts to a chat platform: it publishes result events (shared/publish.py), and the
 platform's own frontends post them.
 
 Round trips to Redis are the cost that matters at zero generation cost, so the common path batches
@@ -18,16 +18,16 @@ from redis.client import Pipeline
 from rq.job import Job
 
 from shared import keys, messages
-from shared.errors import BackendRefused, BackendUnavailable, FailureKind, InvalidRequest
+from shared.errors import BackendRefused, BackendUnavailable, Cancelled, FailureKind, InvalidRequest
 from shared.image_store import ImageTooLarge
 from shared.images import encode_png, read_metadata
 from shared.logs import job_state
+from shared.publish import PipelineStep
 from shared.queue import SERIALIZER
 from shared.request import ImageRequest
 from shared.results import DeliveredImage, Failure, JobResult, StatusUpdate, publish_status
 from shared.threads import Turn, thread_key
 from workers.backends.base import GenerationTask
-from workers.publish import PipelineStep
 from workers.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -82,6 +82,8 @@ class JobRunner:
                     )
 
             rt.publisher.result_once(request, result, before=store, also=settle)
+        except Cancelled:
+            return self.finish_failed(job_id, request, messages.cancelled(), refund=True, kind="cancelled")
         except BackendRefused:
             rt.metrics.backend_errors.labels(backend, "refused").inc()
             return self.finish_failed(
@@ -153,8 +155,10 @@ class JobRunner:
                 "on_preview": lambda data: self._preview(job_id, request, data),
                 "on_progress": lambda text: self._progress(job_id, request, text),
                 "nsfw_allowed": request.requester.channel_nsfw,
+                "stop_requested": lambda: bool(rt.redis.exists(keys.stop_requested(job_id))),
             }
         )
+        task.check_stop()  # cancelled between being taken from the queue and being drawn
         task, source_note = self._with_source_image(request, task)
         generation = rt.backend.generate(task)
         seconds = time.monotonic() - started

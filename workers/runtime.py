@@ -10,6 +10,7 @@ from redis import Redis
 from shared.costs import CostLedger
 from shared.image_store import ImageStore, build_store
 from shared.metrics import Metrics
+from shared.publish import Publisher
 from shared.queue import JobQueue
 from shared.quota import Quota
 from shared.settings import Settings
@@ -17,7 +18,6 @@ from shared.threads import ThreadMemory
 from workers.backends import ImageBackend, build_backend
 from workers.prompts import PromptPipeline
 from workers.prompts.writer import build_writer
-from workers.publish import Publisher
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,8 @@ class ResultButton(discord.ui.DynamicItem[discord.ui.Button], template=PRESS_PAT
             await frontend.info(interaction, press.job_id)
         elif press.action.effect == "delete":
             await frontend.delete(interaction, press.owner or "")
+        elif press.action.effect == "cancel":
+            await frontend.cancel(interaction, press.job_id)
         else:
             make = press.action.make
             assert make is not None

@@ -70,5 +70,11 @@ def add_commands(tree: app_commands.CommandTree, frontend: DiscordFrontend, sett
     async def quota(interaction: discord.Interaction) -> None:
         await frontend.quota(interaction)
 
+    @app_commands.command(name="queue", description="Your jobs waiting or being drawn, to cancel")
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
+    async def queue(interaction: discord.Interaction) -> None:
+        await frontend.queue(interaction)
+
     tree.add_command(imagine)
     tree.add_command(quota)
+    tree.add_command(queue)

@@ -19,6 +19,7 @@ from bot.core import ImagineCore, Opened, check_request
 from bot.discord import ui as discord_ui
 from bot.discord.raw import RawCommand
 from bot.flags import parse_flags
+from bot.queue_view import queue_view
 from shared import messages
 from shared.durations import humanize_seconds
 from shared.errors import InvalidRequest
@@ -186,6 +187,28 @@ class DiscordFrontend:
     async def quota(self, interaction: discord.Interaction) -> None:
         report = self.core.usage(self._requester(interaction, channel=str(interaction.channel_id)))
         await self._tell(interaction, messages.quota_report(report))
+
+    async def queue(self, interaction: discord.Interaction) -> None:
+        """The member's jobs with a Cancel button each (private); members who may manage the server
+        see each queue's totals too."""
+        requester = self._requester(interaction, channel=str(interaction.channel_id))
+        operator = bool(interaction.guild_id and interaction.permissions.manage_guild)
+        view = await asyncio.to_thread(
+            lambda: queue_view(self.core.jobs, self.core.jobs.of(requester), operator=operator)
+        )
+        buttons = discord.ui.View(timeout=None)
+        for label, custom_id in view.cancels:
+            buttons.add_item(
+                discord.ui.Button(label=label, custom_id=custom_id, style=discord.ButtonStyle.danger)
+            )
+        buttons.stop()  # presses come back as ResultButton (bot/discord/buttons.py), by custom id
+        await interaction.response.send_message(
+            view.text, view=buttons, ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+    async def cancel(self, interaction: discord.Interaction, job_id: str) -> None:
+        requester = self._requester(interaction, channel=str(interaction.channel_id))
+        await self._tell(interaction, await asyncio.to_thread(self.core.jobs.cancel, requester, job_id))
 
     # --- helpers ---------------------------------------------------------------------------------
 

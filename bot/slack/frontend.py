@@ -22,6 +22,7 @@ from bot import followups
 from bot.answers_first import AnswersFirst
 from bot.core import ImagineCore, Opened
 from bot.flags import flags_help_line
+from bot.queue_view import queue_view
 from bot.slack import ui as slack_ui
 from shared import keys, messages
 from shared.durations import humanize_seconds
@@ -79,6 +80,12 @@ class SlackFrontend:
             await ack(text=help_text(self.settings.config.presets))
             return
         requester = _requester(body["team_id"], body["channel_id"], body["user_id"], body.get("user_name"))
+        if text.lower() == "queue":
+            view = await asyncio.to_thread(
+                lambda: queue_view(self.core.jobs, self.core.jobs.of(requester), operator=False)
+            )
+            await ack(text=view.text, blocks=slack_ui.queue_blocks(view))
+            return
         port = SlackPort(self, client, requester, thread_ts=None, tell_in=None, ack=ack, respond=respond)
         build = lambda: self.core.check_typed(requester, text, event_id=body["trigger_id"])  # noqa: E731
         await self.core.intake(port, build, later=self.spawn)
@@ -159,6 +166,11 @@ class SlackFrontend:
         team, user = body["team"]["id"], body["user"]["id"]
         if channel is None:
             return  # buttons of ours are only ever on channel messages
+        if press.action.effect == "cancel":  # from the member's own `/imagine queue`
+            requester = _requester(team, channel, user, None)
+            told = await asyncio.to_thread(self.core.jobs.cancel, requester, job_id)
+            await self._tell(client, channel, user, told, thread_ts=None)
+            return
         message = body.get("message") or {}
         thread_ts = (
             message.get("thread_ts") or body.get("container", {}).get("thread_ts") or message.get("ts")

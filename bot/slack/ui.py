@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from bot import followups
+from bot.queue_view import QueueView
 from shared.chat_text import KIND_LABELS, shorten
 from shared.request import ImageRequest
 
@@ -58,3 +59,17 @@ def _button(text: str, action_id: str, value: str, *, primary: bool = False) -> 
     if primary:
         button["style"] = "primary"
     return button
+
+
+def queue_blocks(view: QueueView) -> list[dict]:
+    """`/imagine queue`: a section per job with its Cancel button, or the one line saying there are none."""
+    if not view.cancels:
+        return [{"type": "section", "text": {"type": "mrkdwn", "text": escape(view.text)}}]
+    blocks = []
+    for line, (label, custom_id) in zip(view.lines, view.cancels, strict=False):
+        button = _button(label, custom_id, custom_id.rsplit(":", 1)[-1])
+        button["style"] = "danger"
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": escape(line)}, "accessory": button}
+        )
+    return blocks

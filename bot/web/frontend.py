@@ -3,11 +3,13 @@ core's intake, with the page's feed as the place answers go."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass, field
 
 from bot import followups
 from bot.core import ImagineCore, Opened
+from bot.queue_view import queue_view
 from bot.web import ui as web_ui
 from bot.web.feed import PLATFORM, Feed
 from shared import messages
@@ -26,6 +28,7 @@ class Answer:
 
     taken: bool = False
     private: list[str] = field(default_factory=list)
+    buttons: list[dict[str, str]] = field(default_factory=list)  # {label, id}: under the private lines
 
 
 class WebFrontend:
@@ -39,9 +42,17 @@ class WebFrontend:
         )
 
     async def say(self, user: str, text: str, thread: str | None) -> Answer:
-        """A prompt with flags in the channel (a new thread), or words refining a thread's last image."""
+        """A prompt with flags in the channel (a new thread), words refining a thread's last image, or
+        `/queue` (the member's jobs, each with a Cancel button)."""
         event_id = f"web-{uuid.uuid4().hex}"
         requester = self.requester(user, thread)
+        if thread is None and text.strip().lower() == "/queue":
+            view = await asyncio.to_thread(
+                lambda: queue_view(self.core.jobs, self.core.jobs.of(requester), operator=False)
+            )
+            return Answer(
+                private=view.lines, buttons=[{"label": label, "id": id_} for label, id_ in view.cancels]
+            )
         if thread is None:
             build = lambda: self.core.check_typed(requester, text, event_id=event_id)  # noqa: E731
         else:
@@ -52,9 +63,14 @@ class WebFrontend:
         await self.core.intake(port, build, claim=True)
         return port.answer
 
-    async def press(self, user: str, custom_id: str, thread: str) -> Answer:
-        """A button under a result: its follow-up job, in the same thread."""
+    async def press(self, user: str, custom_id: str, thread: str | None) -> Answer:
+        """A button under a result (its follow-up job, in the same thread), or a Cancel of `/queue`."""
         press = followups.parse_press(custom_id)
+        if press is not None and press.action.effect == "cancel":
+            told = await asyncio.to_thread(self.core.jobs.cancel, self.requester(user), press.job_id)
+            return Answer(private=[told])
+        if thread is None:
+            return Answer(private=[messages.stale_button()])
         if press is None or press.action.effect != "job" or press.action.make is None:
             return Answer(private=[messages.stale_button()])
         requester = self.requester(user, thread)

@@ -190,8 +190,8 @@ class WebServer:
     async def press(self, request: web.Request) -> web.Response:
         body = await _json(request)
         custom_id, thread = body.get("id"), body.get("thread")
-        if not isinstance(custom_id, str) or not isinstance(thread, str):
-            raise web.HTTPBadRequest(reason="a press names its button id and thread")
+        if not isinstance(custom_id, str) or not isinstance(thread, str | None):
+            raise web.HTTPBadRequest(reason="a press names its button id (and its thread)")
         return _answer(await self._frontend.press(request["user"], custom_id, thread))
 
     async def events(self, request: web.Request) -> web.StreamResponse:
@@ -246,4 +246,4 @@ def _error(status: int, text: str) -> web.Response:
 
 
 def _answer(answer: Answer) -> web.Response:
-    return web.json_response({"taken": answer.taken, "private": answer.private})
+    return web.json_response({"taken": answer.taken, "private": answer.private, "buttons": answer.buttons})

@@ -46,6 +46,7 @@ class A1111Backend:
         with self._pool.lease() as server:
             with self._previews(server, task):
                 answer = self._client.generate(server, route, payload)
+        task.check_stop()  # interrupted: the server answered with what it had, which is no result
         seeds = _seeds(answer)
         images = [
             GeneratedImage(Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB"), seed)
@@ -94,18 +95,23 @@ class A1111Backend:
 
     @contextmanager
     def _previews(self, server: str, task: GenerationTask) -> Iterator[None]:
-        """The server's live preview, polled apart from the generation: a stalled poll never stalls it."""
-        if task.on_preview is None:
+        """The server's live preview, polled apart from the generation (a stalled poll never stalls it);
+        the same poll interrupts the server once the member cancels (the lease makes the job the only
+        one drawing there)."""
+        if task.on_preview is None and task.stop_requested is None:
             yield
             return
         stop = threading.Event()
-        on_preview = task.on_preview
+        on_preview, stop_requested = task.on_preview, task.stop_requested
 
         def poll() -> None:
             last = None
             while not stop.wait(self._config.progress_seconds):
-                image = self._client.current_image(server)
-                if image and image != last:
+                if stop_requested is not None and stop_requested():
+                    self._client.interrupt(server)
+                    return
+                image = self._client.current_image(server) if on_preview is not None else None
+                if on_preview is not None and image and image != last:
                     last = image
                     on_preview(base64.b64decode(image))
 

@@ -9,6 +9,7 @@ from typing import Protocol
 from PIL import Image
 from pydantic import ConfigDict
 
+from shared.errors import Cancelled
 from shared.request import Drawing
 
 
@@ -28,6 +29,12 @@ class GenerationTask(Drawing):
     on_preview: Callable[[bytes], None] | None = None
     on_progress: Callable[[str], None] | None = None  # a status line ("#3 in the Horde's queue, ~40 s")
     nsfw_allowed: bool = False  # the request comes from a channel the platform marks NSFW
+    stop_requested: Callable[[], bool] | None = None  # the member cancelled: stop where the backend can
+
+    def check_stop(self) -> None:
+        """Raise Cancelled once the member has cancelled (a backend calls it between its steps)."""
+        if self.stop_requested is not None and self.stop_requested():
+            raise Cancelled("cancelled by the member")
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from websockets.sync.client import connect as ws_connect
 
 from shared import messages, sizes
 from shared.config import ComfyUIConfig, ComfyWorkflow
-from shared.errors import BackendUnavailable, ConfigError
+from shared.errors import BackendUnavailable, Cancelled, ConfigError
 from shared.settings import Settings
 from workers.backends.base import GeneratedImage, Generation, GenerationTask
 from workers.backends.comfyui_workflows import SHIPPED
@@ -64,7 +64,9 @@ class ComfyUIBackend:
             uploaded = self._client.upload(server, task.init_image, width, height) if edit else None
             for run_seed, count in runs:
                 graph = self._filled(name, spec, task, run_seed, count, width, height, uploaded)
-                outputs = self._client.run(server, graph, spec.output, task.on_preview, task.on_progress)
+                outputs = self._client.run(
+                    server, graph, spec.output, task.on_preview, task.on_progress, task.check_stop
+                )
                 for index, image in enumerate(outputs):
                     images.append(GeneratedImage(image, run_seed if index == 0 else None))
         if not images:
@@ -168,13 +170,17 @@ class ComfyClient:
         output: str,
         on_preview: Callable[[bytes], None] | None = None,
         on_progress: Callable[[str], None] | None = None,
+        check_stop: Callable[[], None] = lambda: None,
     ) -> list[Image.Image]:
         """Queue the graph, wait for it, and fetch the output node's images; previews and steps from
-        the server's websocket meanwhile, where someone listens."""
+        the server's websocket meanwhile, where someone listens. `check_stop` raises once the member
+        cancels: the prompt is then taken off the server's queue, or interrupted."""
         with ProgressWatcher(server, on_preview, on_progress):
-            return self._run(server, graph, output)
+            return self._run(server, graph, output, check_stop)
 
-    def _run(self, server: str, graph: dict[str, Any], output: str) -> list[Image.Image]:
+    def _run(
+        self, server: str, graph: dict[str, Any], output: str, check_stop: Callable[[], None]
+    ) -> list[Image.Image]:
         answer = self._call("POST", server, "/prompt", json={"prompt": graph, "client_id": CLIENT_ID})
         prompt_id = answer["prompt_id"]
         deadline = time.monotonic() + self._config.timeout_seconds
@@ -189,6 +195,11 @@ class ComfyClient:
                 if status.get("completed", True) and history.get("outputs") is not None:
                     refs = (history["outputs"].get(output) or {}).get("images") or []
                     return [self._view(server, ref) for ref in refs if ref.get("type") == "output"]
+            try:
+                check_stop()
+            except Cancelled:
+                self._cancel(server, prompt_id)
+                raise
             if time.monotonic() > deadline:
                 self._cancel(server, prompt_id)
                 raise BackendUnavailable(

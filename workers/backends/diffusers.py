@@ -126,6 +126,7 @@ class DiffusersBackend:
             "guidance_scale": task.guidance if task.guidance is not None else self._config.guidance,
             "num_images_per_prompt": len(seeds),
             "generator": self._generators(seeds),
+            "callback_on_step_end": _stop_between_steps(task),
         }
         if task.init_image is not None:
             source = task.init_image.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
@@ -133,6 +134,7 @@ class DiffusersBackend:
             output = self._image2image(image=source, strength=strength, **common)
         else:
             output = self._text2image(width=width, height=height, **common)
+        task.check_stop()  # an interrupted pipeline returns what it had: that is not a result
         return [
             GeneratedImage(image=image, seed=seed) for image, seed in zip(output.images, seeds, strict=True)
         ]
@@ -140,6 +142,18 @@ class DiffusersBackend:
     def _generators(self, seeds: list[int]) -> list[torch.Generator]:
         device = "cpu" if self._config.cpu_offload or self._device == "mps" else self._device
         return [torch.Generator(device=device).manual_seed(seed) for seed in seeds]
+
+
+def _stop_between_steps(task: GenerationTask):
+    """diffusers' step callback: once the member cancels, the pipeline's own `_interrupt` makes it
+    skip its remaining steps."""
+
+    def on_step_end(pipe, step: int, timestep, outputs: dict) -> dict:
+        if task.stop_requested is not None and task.stop_requested():
+            pipe._interrupt = True
+        return outputs
+
+    return on_step_end
 
 
 def _device(setting: str) -> str:

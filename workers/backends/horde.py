@@ -100,6 +100,9 @@ class HordeBackend:
         deadline = time.monotonic() + self._config.timeout_seconds
         shown = None
         while True:
+            if task.stop_requested is not None and task.stop_requested():
+                self._client.cancel(request_id)  # the Horde drops it and charges no kudos for it
+                task.check_stop()
             check = self._client.check(request_id)
             if check.get("faulted"):
                 raise BackendUnavailable("the Horde's workers failed this request")  # retried

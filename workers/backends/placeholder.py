@@ -14,6 +14,7 @@ from shared.settings import Settings
 from workers.backends.base import GeneratedImage, Generation, GenerationTask
 
 MODEL_NAME = "placeholder"
+STEP_SECONDS = 0.05
 
 
 class PlaceholderBackend:
@@ -26,8 +27,11 @@ class PlaceholderBackend:
         self._delay = settings.placeholder_delay  # IMAGINE_PLACEHOLDER_DELAY: pretend to work (demos, tests)
 
     def generate(self, task: GenerationTask) -> Generation:
-        if self._delay:
-            time.sleep(self._delay)
+        if self._delay:  # pretending to work, in short steps so a cancel is noticed as in a real backend
+            deadline = time.monotonic() + self._delay
+            while (left := deadline - time.monotonic()) > 0:
+                task.check_stop()
+                time.sleep(min(left, STEP_SECONDS))
         base_seed = task.seed if task.seed is not None else secrets.randbelow(2**32)
         seeds = [(base_seed + i) % 2**32 for i in range(task.count)]
         images = [GeneratedImage(image=self._picture(task, seed), seed=seed) for seed in seeds]

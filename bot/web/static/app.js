@@ -38,9 +38,18 @@ async function act(path, body) {
   return answer;
 }
 
-function showPrivate(where, texts) {
+function showPrivate(where, texts, buttons = []) {
   where.hidden = texts.length === 0;
-  where.textContent = texts.join(" ");
+  where.replaceChildren(...texts.map((text) => el("span", "line", text)));
+  for (const spec of buttons) { // a Cancel per job of /queue
+    const button = el("button", "", spec.label);
+    button.type = "button";
+    button.addEventListener("click", async () => {
+      const answer = await act("/api/press", { id: spec.id, thread: null });
+      showPrivate(where, answer.private, answer.buttons || []);
+    });
+    where.append(button);
+  }
 }
 
 function thread(id, subject) {
@@ -229,8 +238,8 @@ promptForm.addEventListener("submit", async (event) => {
   const text = input.value.replace(/^\/imagine\s+/, "");
   if (!text.trim()) return;
   const answer = await act("/api/say", { text });
-  showPrivate(promptForm.querySelector(".private"), answer.private);
-  if (answer.taken) input.value = "";
+  showPrivate(promptForm.querySelector(".private"), answer.private, answer.buttons || []);
+  if (answer.taken || text.trim() === "/queue") input.value = ""; // a command typed is done with
 });
 
 start();

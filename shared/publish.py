@@ -1,5 +1,6 @@
-"""How a worker hands out what it made: result events on Redis streams (shared/results.py), never a
-post to a chat platform. The final event of a job (images, or why it failed) is published once, also
+"""How a job's outcome is handed out (by its worker, or by a frontend for a job cancelled while it
+waited): result events on Redis streams (shared/results.py), never a post to a chat platform. The
+final event of a job (images, or why it failed) is published once, also
 across retries and dead workers: a script adds it only while it sets the lasting "published" mark,
 and the job's own bookkeeping (its images, its quota slot) travels in the same round trip.
 """
