@@ -9,8 +9,9 @@ it does not re-implement the sequence.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -23,6 +24,7 @@ from bot.flags import parse_flags
 from shared import keys, messages
 from shared.errors import InvalidRequest, Refused
 from shared.image_store import build_store
+from shared.member_defaults import DefaultsStore, applied
 from shared.member_jobs import MemberJobs
 from shared.metrics import Metrics
 from shared.moderation import Moderator
@@ -121,11 +123,12 @@ class ImagineCore:
         self.origins = ThreadOrigins(redis, ttl_seconds=ttl)
         self.images = build_store(redis, settings.config.storage)
         self.jobs = MemberJobs(redis, self.queue, self.quota)
+        self.defaults = DefaultsStore(redis)
 
     async def intake(
         self,
         port: IntakePort,
-        build: Callable[[], ImageRequest],
+        build: Callable[[], ImageRequest | Awaitable[ImageRequest]],
         *,
         claim: bool = True,
         later: Callable[[Coroutine[Any, Any, None]], None] | None = None,
@@ -135,7 +138,8 @@ class ImagineCore:
         stops there. `later` runs the steps after the ack elsewhere (Slack answers when its listener
         returns); by default they run here."""
         try:
-            request = build()
+            built = build()
+            request = await built if inspect.isawaitable(built) else built
             first_delivery = await self.admit_soon(request, claim=claim)
         except (InvalidRequest, Refused) as exc:
             await port.tell(str(exc))
@@ -196,6 +200,31 @@ class ImagineCore:
             parent_job_id=follow_up.parent_job_id,
             parent_image_index=follow_up.parent_image_index,
         )
+
+    async def check_new(
+        self, requester: Requester, options: RequestOptions, *, event_id: str
+    ) -> ImageRequest:
+        """A new /imagine: what was typed over the member's and the channel's defaults (one shared
+        round trip to read them), then checked like any request."""
+        if self.round_trips is not None:
+            channel, member = await self.defaults.both(self.round_trips, requester)
+        else:
+            channel, member = await asyncio.to_thread(
+                lambda: (self.defaults.channel(requester), self.defaults.member(requester))
+            )
+        backend = options.backend or self.settings.backend
+        merged = applied(options, channel, member, self.settings.config, backend)
+        return check_request(self.settings, merged, requester=requester, event_id=event_id)
+
+    async def check_typed_new(self, requester: Requester, text: str, *, event_id: str) -> ImageRequest:
+        """A new prompt typed with its flags, over the member's and the channel's defaults."""
+        flagged = parse_flags(text)
+        options = RequestOptions(prompt=flagged.text, **flagged.options)  # type: ignore[arg-type]
+        return await self.check_new(requester, options, event_id=event_id)
+
+    def refine_by(self, requester: Requester) -> str:
+        """Whose replies refine in this channel's threads: the channel's setting, else the config's."""
+        return self.defaults.channel(requester).refine_by or self.settings.config.threads.refine_by
 
     def check_typed(self, requester: Requester, text: str, *, event_id: str) -> ImageRequest:
         """A prompt typed with its flags (`a fox --ar 16:9 --n 2`), as Slack's one text field sends it."""

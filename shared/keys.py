@@ -169,3 +169,13 @@ def store_sweep_lock() -> str:
 def stop_requested(job_id: str) -> str:
     """Set when a member cancels a job being drawn: its worker stops where the backend can."""
     return f"{PREFIX}:stop:{job_id}"
+
+
+def member_defaults(user_key: str) -> str:
+    """A member's /settings (JSON)."""
+    return f"{PREFIX}:defaults:{user_key}"
+
+
+def channel_defaults(platform: str, workspace: str, channel: str) -> str:
+    """A channel's defaults, set by those who manage it (JSON)."""
+    return f"{PREFIX}:channel-defaults:{platform}:{workspace}:{channel}"

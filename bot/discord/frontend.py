@@ -15,7 +15,7 @@ from typing import Any
 import discord
 
 from bot import followups
-from bot.core import ImagineCore, Opened, check_request
+from bot.core import ImagineCore, Opened
 from bot.discord import ui as discord_ui
 from bot.discord.raw import RawCommand
 from bot.flags import parse_flags
@@ -58,9 +58,7 @@ class DiscordFrontend:
             thread=str(interaction.channel_id) if in_thread or in_dm else None,
             origin=ThreadOrigin(channel=requester.channel, owner=requester.user, nsfw=_is_nsfw(channel)),
         )
-        build = lambda: check_request(  # noqa: E731
-            self.settings, options, requester=requester, event_id=str(interaction.id)
-        )
+        build = lambda: self.core.check_new(requester, options, event_id=str(interaction.id))  # noqa: E731
         await self.core.intake(port, build, claim=True)
 
     async def imagine_answered_first(
@@ -85,9 +83,7 @@ class DiscordFrontend:
             reply={"upload_limit": str(command.upload_limit)},
         )
         options = RequestOptions(**command.options)  # type: ignore[arg-type]
-        build = lambda: check_request(  # noqa: E731
-            self.settings, options, requester=requester, event_id=interaction_id
-        )
+        build = lambda: self.core.check_new(requester, options, event_id=interaction_id)  # noqa: E731
         await self.core.intake(port, build, claim=True, later=later)
 
     # --- buttons and the refine modal ------------------------------------------------------------
@@ -150,11 +146,11 @@ class DiscordFrontend:
         origin = self.core.origins.get(PLATFORM, workspace, thread_id)
         if origin is None:
             return  # not a thread we opened
-        if self.settings.config.threads.refine_by == "owner" and str(message.author.id) != origin.owner:
+        requester = self._message_requester(message, origin)
+        if self.core.refine_by(requester) == "owner" and str(message.author.id) != origin.owner:
             return  # people may talk in the thread; only the owner's words refine
         if not self.core.claim_event(PLATFORM, workspace, f"message-{message.id}"):
             return
-        requester = self._message_requester(message, origin)
         build = lambda: self.core.check_reply(  # noqa: E731
             requester, message.content, event_id=f"message-{message.id}"
         )

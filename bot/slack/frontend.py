@@ -87,7 +87,7 @@ class SlackFrontend:
             await ack(text=view.text, blocks=slack_ui.queue_blocks(view))
             return
         port = SlackPort(self, client, requester, thread_ts=None, tell_in=None, ack=ack, respond=respond)
-        build = lambda: self.core.check_typed(requester, text, event_id=body["trigger_id"])  # noqa: E731
+        build = lambda: self.core.check_typed_new(requester, text, event_id=body["trigger_id"])  # noqa: E731
         await self.core.intake(port, build, later=self.spawn)
 
     # --- thread replies and mentions -------------------------------------------------------------
@@ -110,7 +110,8 @@ class SlackFrontend:
         origin = self.core.origins.get(PLATFORM, team, origin_id(event["channel"], event["thread_ts"]))
         if origin is None:
             return
-        if self.settings.config.threads.refine_by == "owner" and event.get("user") != origin.owner:
+        in_channel = _requester(team, origin.channel, str(event.get("user")), None)
+        if self.core.refine_by(in_channel) == "owner" and event.get("user") != origin.owner:
             return
         await self._refine(client, team, event, str(event.get("text", "")), origin)
 
@@ -134,7 +135,7 @@ class SlackFrontend:
             return
         requester = _requester(team, event["channel"], event["user"], None)
         port = SlackPort(self, client, requester, thread_ts=thread_ts or event["ts"], tell_in=thread_ts)
-        build = lambda: self.core.check_typed(requester, text, event_id=_message_event(event))  # noqa: E731
+        build = lambda: self.core.check_typed_new(requester, text, event_id=_message_event(event))  # noqa: E731
         await self.core.intake(port, build)
 
     async def _refine(

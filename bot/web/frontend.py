@@ -54,7 +54,7 @@ class WebFrontend:
                 private=view.lines, buttons=[{"label": label, "id": id_} for label, id_ in view.cancels]
             )
         if thread is None:
-            build = lambda: self.core.check_typed(requester, text, event_id=event_id)  # noqa: E731
+            build = lambda: self.core.check_typed_new(requester, text, event_id=event_id)  # noqa: E731
         else:
             if self.core.origins.get(PLATFORM, WORKSPACE, thread) is None:
                 return Answer(private=[messages.nothing_to_refine_yet()])
