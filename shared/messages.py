@@ -119,6 +119,33 @@ def nothing_to_refine_yet() -> str:
     return "The first image of this thread isn't ready yet. Reply again once it has arrived."
 
 
+def member_settings(values: dict) -> str:
+    shown = _settings_line(values, {"style": "style", "aspect": "shape", "count": "images", "model": "model"})
+    enhance = {None: "default", True: "on", False: "off"}[values.get("enhance")]
+    negative = values.get("negative") or "none"
+    return (
+        "**Your defaults** for a new /imagine (what you type still wins; a refinement keeps its image's "
+        f"settings):\n{shown} · prompt expansion {enhance} · negative prompt: {negative}"
+    )
+
+
+def channel_settings(values: dict) -> str:
+    shown = _settings_line(values, {"style": "style", "model": "model"})
+    return f"**This channel's defaults** (members' own defaults and flags win):\n{shown}"
+
+
+def _settings_line(values: dict, names: dict[str, str]) -> str:
+    return " · ".join(f"{label} {values.get(field) or 'default'}" for field, label in names.items())
+
+
+def settings_saved() -> str:
+    return "Saved."
+
+
+def channel_settings_not_allowed() -> str:
+    return "Only members who may Manage Server can change this channel's defaults."
+
+
 def cancelled() -> str:
     return "Cancelled. Nothing was charged."
 

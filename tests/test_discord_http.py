@@ -17,7 +17,7 @@ from tests.fakes.discord_api import CHANNEL_ID, OWNER_ID, FakeDiscord
 from tests.fakes.openai_api import FakeOpenAI
 from tests.helpers import wait_until
 
-DEFER, MESSAGE, AUTOCOMPLETE_RESULT, MODAL = 5, 4, 8, 9
+DEFER, MESSAGE, UPDATE_MESSAGE, AUTOCOMPLETE_RESULT, MODAL = 5, 4, 7, 8, 9
 
 
 @pytest.fixture
@@ -501,3 +501,57 @@ def test_queue_lists_the_members_jobs_privately_and_cancel_takes_one_out(fake, s
     manager = fake.member(permissions=str(1 << 5 | 1 << 11))  # Manage Server
     operator = client.post(fake.slash_command(name="queue", member=manager))
     assert "Queues:\nplaceholder: 1 waiting, 0 running, the oldest waiting" in operator.content
+
+
+def components(message) -> dict[str, dict]:
+    """custom id -> component (button or select) of every row under a message."""
+    return {c["custom_id"]: c for row in message.data["components"] for c in row["components"]}
+
+
+def test_settings_are_select_menus_whose_choices_apply_to_the_next_imagine(fake, stack, redis):
+    client = stack(worker=False)
+    asked = fake.slash_command(name="settings")
+    answer = client.post(asked)
+    assert (answer.type, answer.ephemeral) == (MESSAGE, True)
+    assert answer.content.startswith("**Your defaults**") and "style default" in answer.content
+    shown = fake.original(asked["token"])
+    style = components(shown)["imagine:set:style"]
+    assert style["type"] == 3 and {"anime", "watercolor"} <= {o["value"] for o in style["options"]}
+    updated = client.post(fake.select(shown, "imagine:set:style", ["watercolor"]))
+    assert updated.type == UPDATE_MESSAGE and "style watercolor" in updated.content
+    client.post(fake.select(shown, "imagine:set:count", ["2"]))
+    form = client.post(fake.button_press(shown, "imagine:set:negative"))
+    assert form.type == MODAL and form.body["data"]["custom_id"] == "imagine:setmodal:negative"
+    saved = client.post(
+        fake.modal_submit("imagine:setmodal:negative", CHANNEL_ID, "text, watermark", field="negative")
+    )
+    assert (saved.type, saved.content, saved.ephemeral) == (MESSAGE, "Saved.", True)
+    client.post(fake.slash_command(prompt="a fox", count=1))  # a flag typed wins over the default
+    [key] = wait_until(lambda: redis.keys("rq:job:img-*"), what="the job")
+    job = Job.fetch(key.decode().removeprefix("rq:job:"), connection=redis, serializer=SERIALIZER)
+    request = job.kwargs["request"]
+    assert (request["style"], request["count"], request["negative"]) == ("watercolor", 1, "text, watermark")
+
+
+def test_channel_defaults_are_for_members_who_may_manage_the_server(fake, stack):
+    client = stack(worker=False)
+    manager = fake.member(permissions=str(1 << 5 | 1 << 11))
+    client.post(fake.slash_command(name="settings"))
+    assert not [m for m in fake.posts_in(CHANNEL_ID) if "This channel's defaults" in m.data["content"]]
+    client.post(fake.slash_command(name="settings", member=manager))
+    [channel] = wait_until(
+        lambda: [m for m in fake.posts_in(CHANNEL_ID) if "This channel's defaults" in m.data["content"]],
+        what="the channel's settings",
+    )
+    toggle = components(channel)["imagine:chset:refine_by"]
+    assert toggle["label"] == "Replies refine: the owner's only"
+    refused = client.post(fake.button_press(channel, "imagine:chset:refine_by"))
+    assert refused.content == "Only members who may Manage Server can change this channel's defaults."
+    toggled = client.post(fake.button_press(channel, "imagine:chset:refine_by", member=manager))
+    assert toggled.type == UPDATE_MESSAGE
+    assert components_of(toggled)["imagine:chset:refine_by"]["label"] == "Replies refine: anyone's"
+
+
+def components_of(answer) -> dict[str, dict]:
+    rows = answer.body["data"]["components"]
+    return {c["custom_id"]: c for row in rows for c in row["components"]}

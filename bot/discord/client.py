@@ -14,6 +14,7 @@ from bot.discord.buttons import BUTTONS
 from bot.discord.commands import add_commands
 from bot.discord.deliver import DiscordPoster
 from bot.discord.frontend import NO_MENTIONS, PLATFORM, DiscordFrontend
+from bot.discord.settings import is_settings_component
 from bot.followups import parse_press
 from bot.results import ResultConsumer
 from shared import messages
@@ -105,6 +106,12 @@ class ImagineClient(discord.Client):
         if interaction.type not in STATELESS or not interaction.data:
             return
         custom_id = str(interaction.data.get("custom_id", ""))
+        if is_settings_component(custom_id):
+            data = {"values": interaction.data.get("values") or []}
+            if interaction.type is discord.InteractionType.modal_submit:
+                data["negative"] = _text_input_value(interaction.data, "negative")
+            await self.frontend.change_setting(interaction, custom_id, data)
+            return
         if interaction.type is discord.InteractionType.modal_submit and custom_id.startswith(
             discord_ui.REFINE_MODAL_PREFIX
         ):

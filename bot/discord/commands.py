@@ -10,11 +10,11 @@ import discord
 from discord import app_commands
 
 from bot.discord.frontend import DiscordFrontend
+from bot.discord.ui import ASPECT_CHOICES
 from shared.backends import BACKENDS
 from shared.request import MAX_SEED, RequestOptions, typed_options
 from shared.settings import Settings
 
-ASPECT_CHOICES = ("square", "portrait", "landscape", "wide", "tall")
 DISCORD_STRING_MAX = 6000
 AUTOCOMPLETE_MAX = 25
 
@@ -75,6 +75,12 @@ def add_commands(tree: app_commands.CommandTree, frontend: DiscordFrontend, sett
     async def queue(interaction: discord.Interaction) -> None:
         await frontend.queue(interaction)
 
+    @app_commands.command(name="settings", description="Your defaults for /imagine (and this channel's)")
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
+    async def settings_command(interaction: discord.Interaction) -> None:
+        await frontend.show_settings(interaction)
+
     tree.add_command(imagine)
     tree.add_command(quota)
     tree.add_command(queue)
+    tree.add_command(settings_command)

@@ -16,6 +16,7 @@ import discord
 
 from bot import followups
 from bot.core import ImagineCore, Opened
+from bot.discord import settings as discord_settings
 from bot.discord import ui as discord_ui
 from bot.discord.raw import RawCommand
 from bot.flags import parse_flags
@@ -201,6 +202,80 @@ class DiscordFrontend:
         await interaction.response.send_message(
             view.text, view=buttons, ephemeral=True, allowed_mentions=NO_MENTIONS
         )
+
+    async def show_settings(self, interaction: discord.Interaction) -> None:
+        """The member's defaults as select menus (private); for members who may Manage Server, the
+        channel's too, in a second private message."""
+        requester = self._here(interaction)
+        backend, config = self.settings.backend, self.settings.config
+        member = await asyncio.to_thread(self.core.defaults.member, requester)
+        await interaction.response.send_message(
+            discord_settings.member_text(member),
+            view=discord_settings.member_view(member, config, backend),
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
+        )
+        if interaction.guild_id and interaction.permissions.manage_guild:
+            channel = await asyncio.to_thread(self.core.defaults.channel, requester)
+            await interaction.followup.send(
+                discord_settings.channel_text(channel),
+                view=discord_settings.channel_view(channel, config, backend),
+                ephemeral=True,
+                allowed_mentions=NO_MENTIONS,
+            )
+
+    async def change_setting(self, interaction: discord.Interaction, custom_id: str, data: dict) -> None:
+        """One select, button or the negative-prompt form of /settings; the message shows the result."""
+        requester = self._here(interaction)
+        backend, config = self.settings.backend, self.settings.config
+        values = [str(v) for v in data.get("values") or []]
+        store = self.core.defaults
+        if custom_id == discord_settings.NEGATIVE_MODAL:
+            negative = data.get("negative", "").strip() or None
+            member = await asyncio.to_thread(store.member, requester)
+            await asyncio.to_thread(
+                store.save_member, requester, member.model_copy(update={"negative": negative})
+            )
+            await self._tell(interaction, messages.settings_saved())
+        elif custom_id == f"{discord_settings.MEMBER}negative":
+            member = await asyncio.to_thread(store.member, requester)
+            await interaction.response.send_modal(discord_settings.negative_modal(member.negative))
+        elif custom_id.startswith(discord_settings.MEMBER):
+            field = custom_id.removeprefix(discord_settings.MEMBER)
+            member = await asyncio.to_thread(store.member, requester)
+            try:
+                member = discord_settings.changed_member(member, field, values)
+            except ValueError:
+                await self._tell(interaction, messages.stale_button())
+                return
+            await asyncio.to_thread(store.save_member, requester, member)
+            await interaction.response.edit_message(
+                content=discord_settings.member_text(member),
+                view=discord_settings.member_view(member, config, backend),
+            )
+        else:
+            if not (interaction.guild_id and interaction.permissions.manage_guild):
+                await self._tell(interaction, messages.channel_settings_not_allowed())
+                return
+            field = custom_id.removeprefix(discord_settings.CHANNEL)
+            channel = await asyncio.to_thread(store.channel, requester)
+            try:
+                channel = discord_settings.changed_channel(channel, field, values, config)
+            except ValueError:
+                await self._tell(interaction, messages.stale_button())
+                return
+            await asyncio.to_thread(store.save_channel, requester, channel)
+            await interaction.response.edit_message(
+                content=discord_settings.channel_text(channel),
+                view=discord_settings.channel_view(channel, config, backend),
+            )
+
+    def _here(self, interaction: discord.Interaction) -> Requester:
+        """The member, in the channel whose defaults apply here (a thread's parent channel)."""
+        channel = interaction.channel
+        in_thread = channel is not None and channel.type in THREAD_TYPES
+        parent = getattr(channel, "parent_id", None) if in_thread else None
+        return self._requester(interaction, channel=str(parent or interaction.channel_id))
 
     async def cancel(self, interaction: discord.Interaction, job_id: str) -> None:
         requester = self._requester(interaction, channel=str(interaction.channel_id))

@@ -51,3 +51,6 @@ def ephemeral_response(text: str) -> dict[str, object]:
         "type": CHANNEL_MESSAGE,
         "data": {"content": text, "flags": EPHEMERAL, "allowed_mentions": {"parse": []}},
     }
+
+
+ASPECT_CHOICES = ("square", "portrait", "landscape", "wide", "tall")  # offered as choices; ratios are typed

@@ -268,12 +268,21 @@ class FakeDiscord(FakeServer):
             3, data, channel_id=message.data["channel_id"], message=message.data, **kwargs
         )
 
-    def modal_submit(self, custom_id: str, channel_id: str, text: str, **kwargs: Any) -> dict[str, Any]:
+    def select(
+        self, message: StoredMessage, custom_id: str, values: list[str], **kwargs: Any
+    ) -> dict[str, Any]:
+        """A choice in a select menu under a message (component type 3)."""
+        data = {"custom_id": custom_id, "component_type": 3, "values": values}
+        return self.interaction(
+            3, data, channel_id=message.data["channel_id"], message=message.data, **kwargs
+        )
+
+    def modal_submit(
+        self, custom_id: str, channel_id: str, text: str, *, field: str = "instruction", **kwargs: Any
+    ) -> dict[str, Any]:
         data = {
             "custom_id": custom_id,
-            "components": [
-                {"type": 1, "components": [{"type": 4, "custom_id": "instruction", "value": text}]}
-            ],
+            "components": [{"type": 1, "components": [{"type": 4, "custom_id": field, "value": text}]}],
         }
         return self.interaction(5, data, channel_id=channel_id, **kwargs)
 
