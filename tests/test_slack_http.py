@@ -7,8 +7,10 @@ import time
 
 import pytest
 from PIL import Image
+from rq.job import Job
 
 from shared import keys
+from shared.queue import SERIALIZER
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import BOT_USER, CHANNEL, DM_CHANNEL, OWNER, FakeSlack, Posted
 from tests.helpers import wait_until
@@ -303,3 +305,37 @@ def test_imagine_queue_lists_the_members_jobs_and_cancel_takes_one_out(fake, sta
     parent = wait_until(lambda: [m for m in fake.messages if "⏹️" in m.text], what="the parent to say so")
     assert "a fox" in parent[0].text
     assert sender.command("queue").json()["text"] == "1. a hare — #1 in the queue"
+
+
+def test_settings_open_a_modal_whose_choices_apply_and_show_on_the_app_home(fake, stack, redis):
+    sender = stack(worker=False)
+    assert sender.command("settings").status == 200
+    opened = wait_until(lambda: [v for v in fake.views if v["method"] == "views.open"], what="the modal")[0]
+    modal = opened["view"]
+    assert modal["callback_id"] == "imagine-settings"
+    style = next(b for b in modal["blocks"] if b.get("block_id") == "style")["element"]
+    assert style["initial_option"]["value"] == "-" and {"anime", "watercolor"} <= {
+        o["value"] for o in style["options"]
+    }
+    picks = {"style": "anime", "count": "2", "aspect": None, "enhance": "off"}
+    assert sender.interactive(fake.form_submission(modal, picks, {"negative": "text"})).status == 200
+    home = wait_until(lambda: [v for v in fake.views if v["method"] == "views.publish"], what="the App Home")[
+        0
+    ]
+    shown = "\n".join(b.get("text", {}).get("text", "") for b in home["view"]["blocks"])
+    assert "style anime · shape default · images 2" in shown and "prompt expansion off" in shown
+    sender.command("a fox")
+    [key] = wait_until(lambda: redis.keys("rq:job:img-*"), what="the job")
+    request = Job.fetch(key.decode().removeprefix("rq:job:"), connection=redis, serializer=SERIALIZER).kwargs[
+        "request"
+    ]
+    assert (request["style"], request["count"], request["negative"], request["enhance"]) == (
+        "anime",
+        2,
+        "text",
+        False,
+    )
+    assert sender.interactive(fake.home_button("imagine-settings")).status == 200
+    again = wait_until(lambda: [v for v in fake.views if v["method"] == "views.open"][1:], what="the Edit")[0]
+    style = next(b for b in again["view"]["blocks"] if b.get("block_id") == "style")["element"]
+    assert style["initial_option"]["value"] == "anime"

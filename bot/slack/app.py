@@ -148,6 +148,14 @@ def build_app(settings: Settings, identity: dict | None = None) -> tuple[AsyncAp
     async def refine(ack, body, client):
         await frontend.refine_submitted(ack, body, client)
 
+    @app.action(slack_ui.SETTINGS_MODAL)
+    async def edit_settings(ack, body, client):
+        await frontend.edit_settings(ack, body, client)
+
+    @app.view(slack_ui.SETTINGS_MODAL)
+    async def settings_saved(ack, body, client):
+        await frontend.settings_submitted(ack, body, client)
+
     return app, frontend
 
 

@@ -80,6 +80,10 @@ class SlackFrontend:
             await ack(text=help_text(self.settings.config.presets))
             return
         requester = _requester(body["team_id"], body["channel_id"], body["user_id"], body.get("user_name"))
+        if text.lower() == "settings":
+            await ack()
+            await self.open_settings(client, body["trigger_id"], requester)
+            return
         if text.lower() == "queue":
             view = await asyncio.to_thread(
                 lambda: queue_view(self.core.jobs, self.core.jobs.of(requester), operator=False)
@@ -255,15 +259,50 @@ class SlackFrontend:
 
     # --- App Home --------------------------------------------------------------------------------
 
+    # --- /imagine settings and the App Home ------------------------------------------------------
+
+    async def open_settings(self, client: AsyncWebClient, trigger_id: str, requester: Requester) -> None:
+        defaults = await asyncio.to_thread(self.core.defaults.member, requester)
+        view = slack_ui.settings_modal(defaults, self.settings.config, self.settings.backend)
+        try:
+            await client.views_open(trigger_id=trigger_id, view=view)
+        except SlackApiError as exc:
+            log.warning("slack: could not open the settings: %s", exc.response.get("error"))
+
+    async def edit_settings(self, ack, body: dict[str, Any], client: AsyncWebClient) -> None:
+        """The App Home's Edit button."""
+        await ack()
+        requester = _requester(body["team"]["id"], "-", body["user"]["id"], None)
+        await self.open_settings(client, body["trigger_id"], requester)
+
+    async def settings_submitted(self, ack, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()  # closes the modal
+        team, user = body["team"]["id"], body["user"]["id"]
+        requester = _requester(team, "-", user, None)
+        defaults = slack_ui.submitted_defaults(body["view"]["state"]["values"])
+        await asyncio.to_thread(self.core.defaults.save_member, requester, defaults)
+        await self.home({"user": user, "tab": "home"}, {"team_id": team}, client)  # shows them at once
+
     async def home(self, event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
         if event.get("tab", "home") != "home":
             return
         team = str(body.get("team_id") or "")
         requester = _requester(team, "-", event["user"], None)
         report = self.core.usage(requester)
+        defaults = self.core.defaults.member(requester)
+        edit = {
+            "type": "button",
+            "text": {"type": "plain_text", "text": "Edit"},
+            "action_id": slack_ui.SETTINGS_MODAL,
+        }
         blocks: list[dict] = [
             {"type": "header", "text": {"type": "plain_text", "text": "Your images"}},
             {"type": "section", "text": {"type": "mrkdwn", "text": messages.quota_report(report)}},
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": messages.member_settings(defaults.model_dump())},
+                "accessory": edit,
+            },
             {"type": "divider"},
         ]
         recent = self._recent(requester)

@@ -10,7 +10,10 @@ import re
 
 from bot import followups
 from bot.queue_view import QueueView
+from shared.backends import BACKENDS
 from shared.chat_text import KIND_LABELS, shorten
+from shared.config import AppConfig
+from shared.member_defaults import MemberDefaults
 from shared.request import ImageRequest
 
 REFINE_MODAL = "imagine:refine-modal"
@@ -73,3 +76,89 @@ def queue_blocks(view: QueueView) -> list[dict]:
             {"type": "section", "text": {"type": "mrkdwn", "text": escape(line)}, "accessory": button}
         )
     return blocks
+
+
+SETTINGS_MODAL = "imagine-settings"  # the modal's callback id, and the App Home's Edit button
+UNSET = "-"
+
+
+def settings_modal(defaults: MemberDefaults, config: AppConfig, backend: str) -> dict:
+    """`/imagine settings`: the member's defaults, selects where the choices are known."""
+    counts = [str(n) for n in range(1, config.limits.max_count + 1)]
+    enhance = {None: None, True: "on", False: "off"}[defaults.enhance]
+    blocks = [
+        _select_input("style", "Style", defaults.style, sorted(config.presets)),
+        _select_input(
+            "aspect", "Shape", defaults.aspect, ["square", "portrait", "landscape", "wide", "tall"]
+        ),
+        _select_input(
+            "count", "Images per prompt", None if defaults.count is None else str(defaults.count), counts
+        ),
+    ]
+    models = BACKENDS[backend].models(config)
+    if models:
+        blocks.append(_select_input("model", "Model", defaults.model, models))
+    blocks.append(_select_input("enhance", "Prompt expansion", enhance, ["on", "off"]))
+    negative = {"type": "plain_text_input", "action_id": "negative", "max_length": 500}
+    if defaults.negative:
+        negative["initial_value"] = defaults.negative
+    blocks.append(
+        {
+            "type": "input",
+            "block_id": "negative",
+            "optional": True,
+            "element": negative,
+            "label": {"type": "plain_text", "text": "Negative prompt (what your images should not contain)"},
+        }
+    )
+    return {
+        "type": "modal",
+        "callback_id": SETTINGS_MODAL,
+        "title": {"type": "plain_text", "text": "Your defaults"},
+        "submit": {"type": "plain_text", "text": "Save"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "context",
+                "elements": [{"type": "mrkdwn", "text": "For a new /imagine; flags you type still win."}],
+            },
+            *blocks,
+        ],
+    }
+
+
+def submitted_defaults(values: dict) -> MemberDefaults:
+    """The modal's state back as defaults (a field left empty, or on "default", is not set)."""
+
+    def chosen(block: str) -> str | None:
+        option = (values.get(block, {}).get(block) or {}).get("selected_option")
+        value = option.get("value") if option else None
+        return None if value in (None, UNSET) else value
+
+    count, enhance = chosen("count"), chosen("enhance")
+    negative = (values.get("negative", {}).get("negative") or {}).get("value")
+    return MemberDefaults(
+        style=chosen("style"),
+        aspect=chosen("aspect"),
+        count=int(count) if count else None,
+        model=chosen("model"),
+        enhance=None if enhance is None else enhance == "on",
+        negative=(negative or "").strip() or None,
+    )
+
+
+def _select_input(block: str, label: str, current: str | None, choices: list[str]) -> dict:
+    options = [_option("default", UNSET)] + [_option(choice, choice) for choice in choices[:99]]
+    element: dict = {"type": "static_select", "action_id": block, "options": options}
+    element["initial_option"] = _option(current, current) if current in choices else options[0]
+    return {
+        "type": "input",
+        "block_id": block,
+        "optional": True,
+        "element": element,
+        "label": {"type": "plain_text", "text": label},
+    }
+
+
+def _option(text: str, value: str) -> dict:
+    return {"text": {"type": "plain_text", "text": text[:75]}, "value": value[:150]}

@@ -175,8 +175,39 @@ class FakeSlack(FakeServer):
             "actions": [action],
         }
 
+    def home_button(self, action_id: str, *, user: str = OWNER) -> dict[str, Any]:
+        """A press of a button on the App Home tab (a view, not a message)."""
+        action = {"type": "button", "action_id": action_id, "block_id": "b", "action_ts": self.new_ts()}
+        return {
+            "type": "block_actions",
+            "team": {"id": TEAM_ID, "domain": "fake"},
+            "user": {"id": user, "username": user.lower(), "team_id": TEAM_ID},
+            "api_app_id": APP_ID,
+            "token": "deprecated",
+            "trigger_id": f"trigger-{self.new_ts()}",
+            "container": {"type": "view", "view_id": "VHOME"},
+            "view": {"id": "VHOME", "type": "home", "blocks": []},
+            "actions": [action],
+        }
+
     def view_submission(self, view: dict[str, Any], text: str, *, user: str = OWNER) -> dict[str, Any]:
         state = {"values": {"instruction": {"instruction": {"type": "plain_text_input", "value": text}}}}
+        return self._submitted(view, state, user)
+
+    def form_submission(
+        self, view: dict[str, Any], picks: dict[str, str | None], texts: dict[str, str], *, user: str = OWNER
+    ) -> dict[str, Any]:
+        """A modal's submit: each select's chosen value (None: nothing chosen) and each text field,
+        keyed by block id, as Slack sends `view.state.values` (action id = block id here)."""
+        values: dict[str, Any] = {}
+        for block, value in picks.items():
+            chosen = {"text": {"type": "plain_text", "text": value}, "value": value} if value else None
+            values[block] = {block: {"type": "static_select", "selected_option": chosen}}
+        for block, text in texts.items():
+            values[block] = {block: {"type": "plain_text_input", "value": text or None}}
+        return self._submitted(view, {"values": values}, user)
+
+    def _submitted(self, view: dict[str, Any], state: dict[str, Any], user: str) -> dict[str, Any]:
         return {
             "type": "view_submission",
             "team": {"id": TEAM_ID, "domain": "fake"},
