@@ -22,6 +22,16 @@ def encode_png(image: Image.Image, metadata: dict[str, Any]) -> bytes:
     return buffer.getvalue()
 
 
+def thumbnail(data: bytes, edge: int = 256) -> bytes:
+    """A small JPEG of an image, for lists of many (a gallery page)."""
+    with Image.open(io.BytesIO(data)) as image:
+        small = image.convert("RGB")
+        small.thumbnail((edge, edge))
+        buffer = io.BytesIO()
+        small.save(buffer, format="JPEG", quality=85)
+        return buffer.getvalue()
+
+
 def read_metadata(data: bytes) -> dict[str, Any]:
     """The parameters `encode_png` stored, or {} for an image without them."""
     with Image.open(io.BytesIO(data)) as image:

@@ -119,11 +119,6 @@ def expansion(digest: str) -> str:
     return f"{PREFIX}:expansion:{digest}"
 
 
-def recent(user_key: str, workspace: str) -> str:
-    """A member's recent images in one workspace (the Slack App Home tab)."""
-    return f"{PREFIX}:recent:{user_key}:{workspace}"
-
-
 def server_lease(backend: str, server: str) -> str:
     """Held by the worker job using one image server of a pool (a1111), so others pick a free one."""
     return f"{PREFIX}:lease:{backend}:{server}"
@@ -179,3 +174,8 @@ def member_defaults(user_key: str) -> str:
 def channel_defaults(platform: str, workspace: str, channel: str) -> str:
     """A channel's defaults, set by those who manage it (JSON)."""
     return f"{PREFIX}:channel-defaults:{platform}:{workspace}:{channel}"
+
+
+def gallery(user_key: str) -> str:
+    """A member's last finished images (JSON entries, newest first)."""
+    return f"{PREFIX}:gallery:{user_key}"

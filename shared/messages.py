@@ -119,6 +119,12 @@ def nothing_to_refine_yet() -> str:
     return "The first image of this thread isn't ready yet. Reply again once it has arrived."
 
 
+def gallery_header(page: int, pages: int, total: int) -> str:
+    if not total:
+        return "No images yet. Try `/imagine a lighthouse at dawn`."
+    return f"**Your last {total} image sets** — page {page} of {pages}"
+
+
 def member_settings(values: dict) -> str:
     shown = _settings_line(values, {"style": "style", "aspect": "shape", "count": "images", "model": "model"})
     enhance = {None: "default", True: "on", False: "off"}[values.get("enhance")]

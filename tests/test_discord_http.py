@@ -17,7 +17,7 @@ from tests.fakes.discord_api import CHANNEL_ID, OWNER_ID, FakeDiscord
 from tests.fakes.openai_api import FakeOpenAI
 from tests.helpers import wait_until
 
-DEFER, MESSAGE, UPDATE_MESSAGE, AUTOCOMPLETE_RESULT, MODAL = 5, 4, 7, 8, 9
+DEFER, MESSAGE, DEFERRED_UPDATE, UPDATE_MESSAGE, AUTOCOMPLETE_RESULT, MODAL = 5, 4, 6, 7, 8, 9
 
 
 @pytest.fixture
@@ -555,3 +555,26 @@ def test_channel_defaults_are_for_members_who_may_manage_the_server(fake, stack)
 def components_of(answer) -> dict[str, dict]:
     rows = answer.body["data"]["components"]
     return {c["custom_id"]: c for row in rows for c in row["components"]}
+
+
+def test_gallery_pages_the_members_last_images_with_thumbnails_and_links(fake, stack, redis):
+    client = stack()
+    for number in range(6):
+        client.post(fake.slash_command(prompt=f"fox number {number}"))
+        wait_until(
+            lambda n=number: len(fake.threads()) == n + 1 and fake.image_posts_in(fake.threads()[-1]["id"])
+        )
+    asked = fake.slash_command(name="gallery")
+    first = client.post(asked)
+    assert (first.type, first.ephemeral) == (DEFER, True)
+    shown = wait_until(lambda: fake.original(asked["token"]).files and fake.original(asked["token"]))
+    lines = shown.data["content"].splitlines()
+    assert lines[0] == "**Your last 6 image sets** — page 1 of 2"
+    assert lines[1].startswith("1. [fox number 5](https://discord.com/channels/") and "<t:" in lines[1]
+    assert len(shown.files) == 5 and all(name.endswith(".jpg") for name in shown.files)
+    pages = components(shown)
+    assert pages["imagine:gallery:◀"]["disabled"] and not pages["imagine:gallery:1"].get("disabled")
+    turned = client.post(fake.button_press(shown, "imagine:gallery:1"))
+    assert turned.type == DEFERRED_UPDATE
+    wait_until(lambda: "page 2 of 2" in shown.data["content"], what="the page to turn")
+    assert shown.data["content"].splitlines()[1].startswith("6. [fox number 0]") and len(shown.files) == 1

@@ -17,7 +17,7 @@ from PIL import Image
 from redis.client import Pipeline
 from rq.job import Job
 
-from shared import keys, messages
+from shared import gallery, keys, messages
 from shared.errors import BackendRefused, BackendUnavailable, Cancelled, FailureKind, InvalidRequest
 from shared.image_store import ImageTooLarge
 from shared.images import encode_png, read_metadata
@@ -75,6 +75,7 @@ class JobRunner:
 
             def settle(pipe: Pipeline) -> None:
                 rt.queue.record_duration(request.backend, result.seconds, pipe=pipe)
+                gallery.record(pipe, request, result)
                 rt.quota.release(request.requester, job_id, pipe=pipe)
                 if stored is None and (result.cost_usd or result.kudos):
                     rt.costs.record(

@@ -13,7 +13,7 @@ from bot.discord import ui as discord_ui
 from bot.discord.buttons import BUTTONS
 from bot.discord.commands import add_commands
 from bot.discord.deliver import DiscordPoster
-from bot.discord.frontend import NO_MENTIONS, PLATFORM, DiscordFrontend
+from bot.discord.frontend import GALLERY_PREFIX, NO_MENTIONS, PLATFORM, DiscordFrontend
 from bot.discord.settings import is_settings_component
 from bot.followups import parse_press
 from bot.results import ResultConsumer
@@ -106,6 +106,11 @@ class ImagineClient(discord.Client):
         if interaction.type not in STATELESS or not interaction.data:
             return
         custom_id = str(interaction.data.get("custom_id", ""))
+        if custom_id.startswith(GALLERY_PREFIX):
+            page = custom_id.removeprefix(GALLERY_PREFIX)
+            if page.isdigit():
+                await self.frontend.gallery(interaction, int(page), turn_page=True)
+                return
         if is_settings_component(custom_id):
             data = {"values": interaction.data.get("values") or []}
             if interaction.type is discord.InteractionType.modal_submit:

@@ -80,7 +80,13 @@ def add_commands(tree: app_commands.CommandTree, frontend: DiscordFrontend, sett
     async def settings_command(interaction: discord.Interaction) -> None:
         await frontend.show_settings(interaction)
 
+    @app_commands.command(name="gallery", description="Your last images, a page at a time")
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
+    async def gallery(interaction: discord.Interaction) -> None:
+        await frontend.gallery(interaction)
+
     tree.add_command(imagine)
+    tree.add_command(gallery)
     tree.add_command(quota)
     tree.add_command(queue)
     tree.add_command(settings_command)

@@ -8,6 +8,7 @@ enqueue. Workers do the rest through the REST API. Every message goes out with m
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -21,9 +22,10 @@ from bot.discord import ui as discord_ui
 from bot.discord.raw import RawCommand
 from bot.flags import parse_flags
 from bot.queue_view import queue_view
-from shared import messages
+from shared import gallery, messages
 from shared.durations import humanize_seconds
 from shared.errors import InvalidRequest
+from shared.images import thumbnail
 from shared.request import ImageRequest, Requester, RequestOptions
 from shared.threads import ThreadOrigin, Turn
 
@@ -36,6 +38,8 @@ THREAD_PERMISSIONS = "Create Public Threads, Send Messages in Threads"
 ORIGINAL_RETRIES = 5
 PRESS_DEBOUNCE_SECONDS = 5
 DEFERRED_MESSAGE = 5  # the interaction response type of defer(thinking=True)
+GALLERY_PREFIX = "imagine:gallery:"  # ◀ ▶ of /gallery: imagine:gallery:<page>
+GALLERY_PAGE = 5
 DM_WORKSPACE = "dm"  # whose quota DMs count against: [quota.workspaces."discord:dm"] sets its limits
 
 
@@ -269,6 +273,40 @@ class DiscordFrontend:
                 content=discord_settings.channel_text(channel),
                 view=discord_settings.channel_view(channel, config, backend),
             )
+
+    async def gallery(
+        self, interaction: discord.Interaction, number: int = 0, *, turn_page: bool = False
+    ) -> None:
+        """/gallery: the member's last images, a page at a time (private), each with a thumbnail while
+        the store keeps it and a link to its thread; ◀ ▶ turn the page in place."""
+        # Deferred first: files cannot travel in an HTTP interaction's answer, and a page of
+        # thumbnails takes a moment; the page is then the original response (or the pressed message).
+        await interaction.response.defer(ephemeral=True, thinking=not turn_page)
+        requester = self._requester(interaction, channel=str(interaction.channel_id))
+        entries, total = await asyncio.to_thread(
+            gallery.page, self.core.redis, requester.user_key, max(0, number), GALLERY_PAGE
+        )
+        pages = max(1, -(-total // GALLERY_PAGE))
+        files, lines = [], [messages.gallery_header(number + 1, pages, total)]
+        for n, entry in enumerate(entries, number * GALLERY_PAGE + 1):
+            data = (
+                await asyncio.to_thread(self.core.images.get, entry.image_keys[0])
+                if entry.image_keys
+                else None
+            )
+            if data is not None:
+                files.append(discord.File(io.BytesIO(thumbnail(data)), f"{n}.jpg"))
+            link = _thread_link(entry.workspace, entry.thread) if entry.thread else ""
+            lines.append(discord_ui.gallery_line(n, entry.prompt, entry.at, link, kept=data is not None))
+        view = discord.ui.View(timeout=None)
+        for label, target, enabled in (("◀", number - 1, number > 0), ("▶", number + 1, number + 1 < pages)):
+            custom_id = f"{GALLERY_PREFIX}{target}" if enabled else f"{GALLERY_PREFIX}{label}"
+            view.add_item(discord.ui.Button(label=label, custom_id=custom_id, disabled=not enabled))
+        view.stop()
+        content = "\n".join(lines)[: discord_ui.MESSAGE_MAX]
+        await interaction.edit_original_response(
+            content=content, attachments=files, view=view, allowed_mentions=NO_MENTIONS
+        )
 
     def _here(self, interaction: discord.Interaction) -> Requester:
         """The member, in the channel whose defaults apply here (a thread's parent channel)."""
@@ -522,6 +560,11 @@ async def _edit_original(interaction: discord.Interaction, content: str) -> disc
                 raise
             await asyncio.sleep(0.05 * 2**attempt)
     raise AssertionError("unreachable")
+
+
+def _thread_link(workspace: str, thread: str) -> str:
+    guild = workspace if workspace and workspace != DM_WORKSPACE else "@me"
+    return f"https://discord.com/channels/{guild}/{thread}"
 
 
 def _workspace(interaction: discord.Interaction) -> str:

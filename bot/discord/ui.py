@@ -54,3 +54,12 @@ def ephemeral_response(text: str) -> dict[str, object]:
 
 
 ASPECT_CHOICES = ("square", "portrait", "landscape", "wide", "tall")  # offered as choices; ratios are typed
+
+
+def gallery_line(number: int, prompt: str, at: float, link: str, *, kept: bool) -> str:
+    """One entry of /gallery: its prompt (a link to its thread), when, and whether its image is kept."""
+    shown = shorten(escape(prompt), 120)
+    if link:
+        shown = f"[{shown}]({link})"
+    expired = "" if kept else " (image expired)"
+    return f"{number}. {shown} — <t:{int(at)}:R>{expired}"

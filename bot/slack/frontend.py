@@ -24,7 +24,7 @@ from bot.core import ImagineCore, Opened
 from bot.flags import flags_help_line
 from bot.queue_view import queue_view
 from bot.slack import ui as slack_ui
-from shared import keys, messages
+from shared import gallery, messages
 from shared.durations import humanize_seconds
 from shared.errors import InvalidRequest
 from shared.request import ImageRequest, Requester
@@ -33,7 +33,6 @@ from shared.threads import ThreadOrigin
 log = logging.getLogger(__name__)
 PLATFORM = "slack"
 PRESS_DEBOUNCE_SECONDS = 5  # a double click is one press
-RECENT_IMAGES = 10
 _MENTION = "<@{}>"
 
 
@@ -305,13 +304,13 @@ class SlackFrontend:
             },
             {"type": "divider"},
         ]
-        recent = self._recent(requester)
+        recent, _ = gallery.page(self.core.redis, requester.user_key, 0, gallery.KEPT)
         if not recent:
             blocks.append(_mrkdwn("Nothing yet. Try `/imagine a lighthouse at dawn --ar 16:9` in a channel."))
         for item in recent:
-            ago = humanize_seconds(max(0.0, time.time() - item["at"]))
-            link = self._thread_link(item["channel"], item["thread"])
-            prompt = slack_ui.escape(item["prompt"][:200])
+            ago = humanize_seconds(max(0.0, time.time() - item.at))
+            link = self._thread_link(item.channel, item.thread) if item.thread else ""
+            prompt = slack_ui.escape(item.prompt[:200])
             blocks.append(_mrkdwn(f"• <{link}|{prompt}> — {ago} ago" if link else f"• {prompt} — {ago} ago"))
         try:
             await client.views_publish(user_id=event["user"], view={"type": "home", "blocks": blocks})
@@ -334,22 +333,6 @@ class SlackFrontend:
             await client.reactions_add(channel=channel, timestamp=ts, name=name)
         except SlackApiError as exc:
             log.warning("slack: could not react: %s", exc.response.get("error"))
-
-    def _remember(self, requester: Requester, prompt: str, thread: str) -> None:
-        """The member's recent images, for the App Home tab."""
-        key = keys.recent(requester.user_key, requester.workspace)
-        item = json.dumps(
-            {"prompt": prompt, "channel": requester.channel, "thread": thread, "at": time.time()}
-        )
-        pipe = self.core.redis.pipeline(transaction=False)
-        pipe.lpush(key, item)
-        pipe.ltrim(key, 0, RECENT_IMAGES - 1)
-        pipe.expire(key, int(self._ttl_days() * 86400))
-        pipe.execute()
-
-    def _recent(self, requester: Requester) -> list[dict[str, Any]]:
-        key = keys.recent(requester.user_key, requester.workspace)
-        return [json.loads(raw) for raw in self.core.redis.lrange(key, 0, RECENT_IMAGES - 1)]
 
     def _thread_link(self, channel: str, thread_ts: str) -> str:
         if not self.team_url:
@@ -441,9 +424,6 @@ class SlackPort:
             reply["reply_ts"] = self._reply_ts
         requester = request.requester.model_copy(
             update={"thread": thread, "reply": {**request.requester.reply, **reply}}
-        )
-        await asyncio.to_thread(
-            self._frontend._remember, requester, request.instruction or request.prompt, thread
         )
         origin = (origin_id(who.channel, thread), ThreadOrigin(channel=who.channel, owner=who.user))
         return Opened(request.model_copy(update={"requester": requester}), origin)

@@ -484,6 +484,15 @@ class FakeDiscord(FakeServer):
             interaction["_original_id"] = message["id"]
             result["interaction"]["response_message_id"] = message["id"]
             result["resource"] = {"type": body["type"], "message": message}
+        elif body["type"] in (6, 7) and interaction.get("message"):  # the component's own message
+            stored = self.messages.get(interaction["message"]["id"])
+            interaction["_original_id"] = interaction["message"]["id"]
+            data = body.get("data") or {}
+            if body["type"] == 7 and stored is not None:
+                for key in ("content", "embeds", "components"):
+                    if key in data:
+                        stored.data[key] = data[key]
+                stored.edits += 1
         return result
 
     def _webhook(self, method: str, parts: list[str], request: Recorded) -> Reply:
