@@ -34,6 +34,7 @@ from shared.refusals import RefusalCounter
 from shared.request import Drawing, ImageRequest, JobKind, Requester, RequestOptions, build_request
 from shared.round_trips import SharedRoundTrips
 from shared.settings import Settings
+from shared.showcase import Showcase
 from shared.threads import ThreadMemory, ThreadOrigin, ThreadOrigins, Turn, thread_key
 
 log = logging.getLogger(__name__)
@@ -124,6 +125,7 @@ class ImagineCore:
         self.images = build_store(redis, settings.config.storage)
         self.jobs = MemberJobs(redis, self.queue, self.quota)
         self.defaults = DefaultsStore(redis)
+        self.showcase = Showcase(redis, settings.config.showcase)
 
     async def intake(
         self,

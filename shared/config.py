@@ -400,6 +400,15 @@ class WebConfig(BaseModel):
         return value
 
 
+class ShowcaseConfig(BaseModel):
+    """[showcase."discord:<guild id>"]: the channel where results that members star are reposted."""
+
+    model_config = _STRICT
+
+    channel: str = Field(min_length=1)
+    stars: int = Field(default=3, ge=1)  # distinct members whose ⭐ it takes
+
+
 class AppConfig(BaseModel):
     """Everything the TOML file may hold. Unknown keys are errors, so typos do not pass silently."""
 
@@ -420,6 +429,7 @@ class AppConfig(BaseModel):
     prompts: PromptsConfig = Field(default_factory=PromptsConfig)
     moderation: ModerationConfig = Field(default_factory=ModerationConfig)
     web: WebConfig = Field(default_factory=WebConfig)
+    showcase: dict[str, ShowcaseConfig] = Field(default_factory=dict)  # by workspace ("discord:<id>")
 
     @field_validator("presets")
     @classmethod

@@ -179,3 +179,13 @@ def channel_defaults(platform: str, workspace: str, channel: str) -> str:
 def gallery(user_key: str) -> str:
     """A member's last finished images (JSON entries, newest first)."""
     return f"{PREFIX}:gallery:{user_key}"
+
+
+def stars(message_id: str) -> str:
+    """The members who starred a result message."""
+    return f"{PREFIX}:stars:{message_id}"
+
+
+def showcased(message_id: str) -> str:
+    """Set once a starred result has been reposted to its showcase channel."""
+    return f"{PREFIX}:showcased:{message_id}"

@@ -119,6 +119,11 @@ def nothing_to_refine_yet() -> str:
     return "The first image of this thread isn't ready yet. Reply again once it has arrived."
 
 
+def showcased(prompt: str, stars: int, link: str) -> str:
+    shown = f"*{prompt}*" if prompt else "An image"
+    return f"⭐ {shown} — starred by {stars} members: {link}"
+
+
 def gallery_header(page: int, pages: int, total: int) -> str:
     if not total:
         return "No images yet. Try `/imagine a lighthouse at dawn`."

@@ -9,7 +9,7 @@ import pytest
 
 from bot.discord.run import build_client
 from shared import keys
-from tests.fakes.discord_api import OWNER_ID, TOKEN, FakeDiscord
+from tests.fakes.discord_api import BOT_ID, GUILD_ID, OWNER_ID, TOKEN, FakeDiscord
 from tests.helpers import wait_until_async
 
 
@@ -156,3 +156,32 @@ def test_in_a_dm_imagine_answers_there_and_a_reply_refines_its_last_image(fake, 
         assert redis.exists(keys.quota_window(f"discord:{OWNER_ID}"))
 
     gateway(scenario)
+
+
+def test_a_result_starred_by_enough_members_is_reposted_once_to_the_showcase(fake, gateway, redis):
+    showcase = "1200000000000000050"
+    fake.channels[showcase] = fake.text_channel(showcase, "showcase")
+    config = f'[showcase."discord:{GUILD_ID}"]\nchannel = "{showcase}"\nstars = 2\n'
+
+    async def scenario(client):
+        thread_id = await imagine_in_a_thread(fake, client)
+        [result] = fake.image_posts_in(thread_id)
+        stars = keys.stars(result.data["id"])
+        for user, bot in (
+            (BOT_ID, True),
+            ("1300000000000000008", True),
+            (OWNER_ID, False),
+            (OWNER_ID, False),
+        ):
+            client._connection.parse_message_reaction_add(fake.reaction(result, user, bot=bot))
+        await wait_until_async(lambda: redis.scard(stars) == 1, what="one member's star counted")
+        assert fake.posts_in(showcase) == []  # bots' stars and a second star of the same member: one
+        client._connection.parse_message_reaction_add(fake.reaction(result, "1300000000000000002"))
+        [post] = await wait_until_async(lambda: fake.posts_in(showcase), what="the repost")
+        assert post.data["content"].startswith("⭐ *a red fox* — starred by 2 members: https://discord.com/")
+        assert len(post.files) == 1
+        client._connection.parse_message_reaction_add(fake.reaction(result, "1300000000000000003"))
+        await wait_until_async(lambda: redis.scard(stars) == 3, what="a third star counted")
+        assert len(fake.posts_in(showcase)) == 1  # reposted once
+
+    gateway(scenario, config)

@@ -15,6 +15,7 @@ from bot.discord.commands import add_commands
 from bot.discord.deliver import DiscordPoster
 from bot.discord.frontend import GALLERY_PREFIX, NO_MENTIONS, PLATFORM, DiscordFrontend
 from bot.discord.settings import is_settings_component
+from bot.discord.showcase import star_added, star_removed
 from bot.followups import parse_press
 from bot.results import ResultConsumer
 from shared import messages
@@ -48,6 +49,7 @@ class ImagineClient(discord.Client):
         if gateway:  # thread replies arrive as messages, whose text needs the message-content intent
             intents.guild_messages = True
             intents.dm_messages = True  # replies in a DM with the bot refine there
+            intents.guild_reactions = True  # ⭐ on results, for the showcase channel
             intents.message_content = True
         super().__init__(intents=intents, allowed_mentions=NO_MENTIONS)
         self.frontend = frontend
@@ -98,6 +100,12 @@ class ImagineClient(discord.Client):
 
     async def on_message(self, message: discord.Message) -> None:
         await self.frontend.reply(message)
+
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        await star_added(self, self.frontend.core, payload)
+
+    async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
+        await star_removed(self, self.frontend.core, payload)
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         """Refine-modal submits, by custom id: stateless, so any process (or a restarted one) takes them.

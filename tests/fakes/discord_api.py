@@ -344,6 +344,25 @@ class FakeDiscord(FakeServer):
             self.messages[message["id"]] = StoredMessage(message)
         return message
 
+    def reaction(
+        self, message: StoredMessage, user_id: str, emoji: str = "⭐", *, bot: bool = False
+    ) -> dict[str, Any]:
+        """MESSAGE_REACTION_ADD for a member's (or a bot's) reaction on a message in the guild."""
+        member = self.member(user_id, "otherbot" if bot else "alice")
+        member["user"]["bot"] = bot
+        return {
+            "user_id": user_id,
+            "channel_id": message.data["channel_id"],
+            "message_id": message.data["id"],
+            "guild_id": GUILD_ID,
+            "emoji": {"id": None, "name": emoji},
+            "member": member,
+            "message_author_id": message.data["author"]["id"],
+            "burst": False,
+            "burst_colors": [],
+            "type": 0,
+        }
+
     def dm_message(self, content: str, *, author_id: str = OWNER_ID) -> dict[str, Any]:
         """MESSAGE_CREATE for a member's message in their DM with the bot."""
         channel = self.dm_channel(author_id)
@@ -538,6 +557,8 @@ class FakeDiscord(FakeServer):
             stored = self.messages.get(rest[1])
             if stored is None or stored.data["channel_id"] != channel_id:
                 return _error(404, "Unknown Message", 10008)
+            if len(rest) == 2 and method == "GET":
+                return Reply.json(stored.data)
             if len(rest) == 2 and method == "PATCH":
                 self._edit(stored, request)
                 return Reply.json(stored.data)
