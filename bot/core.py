@@ -88,8 +88,8 @@ class IntakePort(Protocol):
     async def tell(self, text: str) -> None:
         """Answer the member privately (before the ack, this may be the ack's answer)."""
 
-    async def acknowledge(self) -> None:
-        """Defer / ack: the platform's deadline is met from here on."""
+    async def acknowledge(self, request: ImageRequest) -> None:
+        """Defer / ack: the platform's deadline is met from here on (privately, for private results)."""
 
     async def duplicate(self) -> None:
         """The event was handled before (a redelivery, a retry): answer only what the platform awaits."""
@@ -149,7 +149,7 @@ class ImagineCore:
         if not first_delivery:
             await port.duplicate()
             return
-        await port.acknowledge()
+        await port.acknowledge(request)
         rest = self._after_ack(port, request)
         if later is not None:
             later(rest)
@@ -216,7 +216,8 @@ class ImagineCore:
             )
         backend = options.backend or self.settings.backend
         merged = applied(options, channel, member, self.settings.config, backend)
-        return check_request(self.settings, merged, requester=requester, event_id=event_id)
+        request = check_request(self.settings, merged, requester=requester, event_id=event_id)
+        return request.model_copy(update={"private": True}) if member.private else request
 
     async def check_typed_new(self, requester: Requester, text: str, *, event_id: str) -> ImageRequest:
         """A new prompt typed with its flags, over the member's and the channel's defaults."""

@@ -33,6 +33,7 @@ class MemberDefaults(BaseModel):
     model: str | None = None
     enhance: bool | None = None
     negative: str | None = None
+    private: bool | None = None  # results in the member's DM with the bot (a delivery choice)
 
 
 class ChannelDefaults(BaseModel):
@@ -53,7 +54,7 @@ def applied(
     setting never blocks a prompt; the config's default applies instead."""
     layers = [
         _usable(channel.model_dump(exclude={"refine_by"}), config, backend),
-        _usable(member.model_dump(), config, backend),
+        _usable(member.model_dump(exclude={"private"}), config, backend),
     ]
     merged = {name: value for layer in layers for name, value in layer.items() if value is not None}
     given = {name: getattr(options, name) for name in merged if getattr(options, name) is not None}

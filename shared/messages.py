@@ -134,9 +134,10 @@ def member_settings(values: dict) -> str:
     shown = _settings_line(values, {"style": "style", "aspect": "shape", "count": "images", "model": "model"})
     enhance = {None: "default", True: "on", False: "off"}[values.get("enhance")]
     negative = values.get("negative") or "none"
+    private = " · results privately, in your DMs" if values.get("private") else ""
     return (
         "**Your defaults** for a new /imagine (what you type still wins; a refinement keeps its image's "
-        f"settings):\n{shown} · prompt expansion {enhance} · negative prompt: {negative}"
+        f"settings):\n{shown} · prompt expansion {enhance} · negative prompt: {negative}{private}"
     )
 
 
@@ -210,6 +211,18 @@ def queue_totals_line(backend: str, waiting: int, running: int, oldest: float | 
 def source_image_gone(*, durable: bool) -> str:
     why = "" if durable else "; the operator can keep images longer with a durable store"
     return f"The earlier image has expired{why}, so this one was drawn afresh from the words."
+
+
+def results_in_dm() -> str:
+    return "Your results are private: they arrive in your direct messages with me, where replies refine them."
+
+
+def cannot_dm() -> str:
+    return (
+        "Your results are set to arrive privately, but I can't send you a direct message here: allow "
+        "direct messages from this server's members, or turn private results off in /settings. "
+        "Nothing was charged."
+    )
 
 
 def refine_in_dm() -> str:

@@ -104,6 +104,7 @@ class ImageRequest(Drawing):
     parent_job_id: str | None = None
     parent_image_index: int | None = None
     submitted_at: float = Field(default_factory=time.time)
+    private: bool = False  # the results go to the member's DM with the bot, not the channel
 
 
 @dataclass(frozen=True)

@@ -578,3 +578,20 @@ def test_gallery_pages_the_members_last_images_with_thumbnails_and_links(fake, s
     assert turned.type == DEFERRED_UPDATE
     wait_until(lambda: "page 2 of 2" in shown.data["content"], what="the page to turn")
     assert shown.data["content"].splitlines()[1].startswith("6. [fox number 0]") and len(shown.files) == 1
+
+
+def test_private_results_keep_the_status_private_and_bring_the_images_to_the_members_dm(fake, stack):
+    client = stack()
+    asked = fake.slash_command(name="settings")
+    client.post(asked)
+    turned_on = client.post(fake.button_press(fake.original(asked["token"]), "imagine:set:private"))
+    assert "results privately, in your DMs" in turned_on.content
+    command = fake.slash_command(prompt="a secret fox")
+    answer = client.post(command)
+    assert (answer.type, answer.ephemeral) == (DEFER, True)
+    dm = fake.dm_channel(OWNER_ID)
+    [post] = wait_until(lambda: fake.image_posts_in(dm["id"]), what="the images in the member's DM")
+    assert "Reply here to refine the last image" in post.data["content"]
+    assert fake.threads() == [] and fake.image_posts_in(CHANNEL_ID) == []
+    wait_until(lambda: "✅" in fake.original(command["token"]).data["content"], what="the status to say done")
+    assert fake.original(command["token"]).data["flags"] & 64  # the status stays private

@@ -339,3 +339,22 @@ def test_settings_open_a_modal_whose_choices_apply_and_show_on_the_app_home(fake
     again = wait_until(lambda: [v for v in fake.views if v["method"] == "views.open"][1:], what="the Edit")[0]
     style = next(b for b in again["view"]["blocks"] if b.get("block_id") == "style")["element"]
     assert style["initial_option"]["value"] == "anime"
+
+
+def test_private_results_start_their_thread_in_the_members_dm_with_the_app(fake, stack):
+    sender = stack()
+    sender.command("settings")
+    modal = wait_until(lambda: [v for v in fake.views if v["method"] == "views.open"], what="the modal")[0][
+        "view"
+    ]
+    sender.interactive(fake.form_submission(modal, {"private": "on"}, {}))
+    wait_until(lambda: [v for v in fake.views if v["method"] == "views.publish"], what="the settings saved")
+    sender.command("a secret fox")
+    parent = wait_until(lambda: [m for m in fake.messages if "a secret fox" in m.text], what="the parent")[0]
+    assert parent.channel == DM_CHANNEL and parent.thread_ts is None
+    wait_until(lambda: fake.image_posts(DM_CHANNEL, parent.ts), what="the images in the DM's thread")
+    assert not [m for m in fake.messages if m.channel == CHANNEL]
+    told = wait_until(lambda: fake.response_urls, what="the private note")
+    assert (
+        told[-1]["text"].startswith("Your results are private") and told[-1]["response_type"] == "ephemeral"
+    )

@@ -63,7 +63,7 @@ class DiscordFrontend:
             thread=str(interaction.channel_id) if in_thread or in_dm else None,
             origin=ThreadOrigin(channel=requester.channel, owner=requester.user, nsfw=_is_nsfw(channel)),
         )
-        build = lambda: self.core.check_new(requester, options, event_id=str(interaction.id))  # noqa: E731
+        build = lambda: self._check_new(requester, options, str(interaction.id))  # noqa: E731
         await self.core.intake(port, build, claim=True)
 
     async def imagine_answered_first(
@@ -88,8 +88,18 @@ class DiscordFrontend:
             reply={"upload_limit": str(command.upload_limit)},
         )
         options = RequestOptions(**command.options)  # type: ignore[arg-type]
-        build = lambda: self.core.check_new(requester, options, event_id=interaction_id)  # noqa: E731
+        build = lambda: self._check_new(requester, options, interaction_id)  # noqa: E731
         await self.core.intake(port, build, claim=True, later=later)
+
+    async def _check_new(self, requester: Requester, options: RequestOptions, event_id: str) -> ImageRequest:
+        """A new /imagine over the member's defaults. With private results, asked in a server, the
+        conversation moves to the member's DM with the bot, and counts against the DM workspace
+        like any DM (its thread memory and replies live there)."""
+        request = await self.core.check_new(requester, options, event_id=event_id)
+        if request.private and request.requester.workspace != DM_WORKSPACE:
+            moved = request.requester.model_copy(update={"workspace": DM_WORKSPACE})
+            request = request.model_copy(update={"requester": moved})
+        return request
 
     # --- buttons and the refine modal ------------------------------------------------------------
 
@@ -423,8 +433,8 @@ class InteractionPort:
             log.warning("discord: could not remove a refused request's response: %s", error.status)
         await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
-    async def acknowledge(self) -> None:
-        await self._interaction.response.defer(thinking=True)
+    async def acknowledge(self, request: ImageRequest) -> None:
+        await self._interaction.response.defer(thinking=True, ephemeral=request.private)
         self._acknowledged = True
 
     async def duplicate(self) -> None:
@@ -437,6 +447,8 @@ class InteractionPort:
         except discord.HTTPException as exc:
             log.warning("discord: could not post a status message: %s %s", exc.status, exc.code)
             return None
+        if request.private and interaction.guild_id is not None:
+            return await self._open_in_dm(request, message)
         reply = _answer_address(interaction, message)
         if self._thread is not None:  # in a thread or a DM already: it becomes ours, unless it already is
             origin = (self._thread, self._origin) if self._origin is not None else None
@@ -450,6 +462,29 @@ class InteractionPort:
             return None
         origin = (str(thread.id), self._origin) if self._origin is not None else None
         return Opened(_addressed(request, str(thread.id), reply), origin)
+
+    async def _open_in_dm(self, request: ImageRequest, status: discord.Message) -> Opened | None:
+        """Private results: the status stays private here (through the interaction's token), the
+        images and the conversation go to the member's DM with the bot."""
+        interaction = self._interaction
+        try:
+            dm = await interaction.client.create_dm(interaction.user)
+        except discord.HTTPException as exc:
+            log.info("discord: could not open a DM for private results: %s %s", exc.status, exc.code)
+            await DiscordFrontend._edit_quietly(interaction, messages.cannot_dm())
+            return None
+        assert interaction.application_id is not None
+        conversation = str(dm.id)
+        reply = {
+            "status_message": str(status.id),
+            "app": str(interaction.application_id),
+            "token": interaction.token,
+            "where": "dm",
+        }
+        moved = request.requester.model_copy(update={"channel": conversation})
+        addressed = _addressed(request.model_copy(update={"requester": moved}), conversation, reply)
+        owner = ThreadOrigin(channel=conversation, owner=str(interaction.user.id))
+        return Opened(addressed, (conversation, owner))
 
 
 class AnsweredFirstPort(InteractionPort):
@@ -483,8 +518,10 @@ class AnsweredFirstPort(InteractionPort):
         else:
             self.answer = discord_ui.ephemeral_response(text)
 
-    async def acknowledge(self) -> None:
+    async def acknowledge(self, request: ImageRequest) -> None:
         self.answer = {"type": DEFERRED_MESSAGE}
+        if request.private:
+            self.answer["data"] = {"flags": discord_ui.EPHEMERAL}
         self._acknowledged = True
 
     async def duplicate(self) -> None:
@@ -501,7 +538,7 @@ class ReplyPort:
     async def tell(self, text: str) -> None:
         await DiscordFrontend._answer_reply(self._message, "❌", text)
 
-    async def acknowledge(self) -> None:
+    async def acknowledge(self, request: ImageRequest) -> None:
         """A message needs no acknowledgement; ⏳ comes with the status."""
 
     async def duplicate(self) -> None:

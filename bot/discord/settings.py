@@ -38,6 +38,8 @@ def member_view(defaults: MemberDefaults, config: AppConfig, backend: str) -> di
         discord.ui.Button(label=f"Prompt expansion: {enhance}", custom_id=f"{MEMBER}enhance", row=4)
     )
     view.add_item(discord.ui.Button(label="Negative prompt…", custom_id=f"{MEMBER}negative", row=4))
+    private = "on (in your DMs)" if defaults.private else "off"
+    view.add_item(discord.ui.Button(label=f"Private results: {private}", custom_id=f"{MEMBER}private", row=4))
     view.add_item(
         discord.ui.Button(label="Reset", custom_id=f"{MEMBER}reset", style=discord.ButtonStyle.danger, row=4)
     )
@@ -72,6 +74,8 @@ def changed_member(defaults: MemberDefaults, field: str, values: list[str]) -> M
     """The defaults after one component: a select's value, or a button (expansion cycles; reset)."""
     if field == "reset":
         return MemberDefaults()
+    if field == "private":
+        return defaults.model_copy(update={"private": None if defaults.private else True})
     if field == "enhance":
         following = {None: True, True: False, False: None}[defaults.enhance]
         return defaults.model_copy(update={"enhance": following})

@@ -390,7 +390,7 @@ class SlackPort:
             self._acked = True
             await self._ack()
 
-    async def acknowledge(self) -> None:
+    async def acknowledge(self, request: ImageRequest) -> None:
         if self._ack is not None and not self._acked:
             self._acked = True
             await self._ack()
@@ -402,9 +402,12 @@ class SlackPort:
     async def open(self, request: ImageRequest, status: str) -> Opened | None:
         who = self._who
         text = slack_ui.status_line(request, status)
+        # Private results start their thread in the member's DM with the app (a user id as the
+        # channel posts there); replies in that thread refine, as anywhere.
+        private = request.private and self._thread_ts is None and not who.channel.startswith("D")
         try:
             posted = await self._client.chat_postMessage(
-                channel=who.channel, text=text, thread_ts=self._thread_ts
+                channel=who.user if private else who.channel, text=text, thread_ts=self._thread_ts
             )
         except SlackApiError as exc:
             error = str(exc.response.get("error", ""))
@@ -417,15 +420,17 @@ class SlackPort:
                 )
                 await self._respond(text=reason, response_type="ephemeral")
             return None
-        status_ts = posted["ts"]
+        status_ts, channel = posted["ts"], str(posted["channel"])
         thread = self._thread_ts or status_ts
-        reply = {"status_channel": who.channel, "status_ts": status_ts}
+        reply = {"status_channel": channel, "status_ts": status_ts}
         if self._reply_ts:
             reply["reply_ts"] = self._reply_ts
         requester = request.requester.model_copy(
-            update={"thread": thread, "reply": {**request.requester.reply, **reply}}
+            update={"channel": channel, "thread": thread, "reply": {**request.requester.reply, **reply}}
         )
-        origin = (origin_id(who.channel, thread), ThreadOrigin(channel=who.channel, owner=who.user))
+        if private and self._respond is not None:
+            await self._respond(text=messages.results_in_dm(), response_type="ephemeral")
+        origin = (origin_id(channel, thread), ThreadOrigin(channel=channel, owner=who.user))
         return Opened(request.model_copy(update={"requester": requester}), origin)
 
 

@@ -99,6 +99,8 @@ def settings_modal(defaults: MemberDefaults, config: AppConfig, backend: str) ->
     if models:
         blocks.append(_select_input("model", "Model", defaults.model, models))
     blocks.append(_select_input("enhance", "Prompt expansion", enhance, ["on", "off"]))
+    private = "on" if defaults.private else None
+    blocks.append(_select_input("private", "Private results (in your DM with the app)", private, ["on"]))
     negative = {"type": "plain_text_input", "action_id": "negative", "max_length": 500}
     if defaults.negative:
         negative["initial_value"] = defaults.negative
@@ -144,6 +146,7 @@ def submitted_defaults(values: dict) -> MemberDefaults:
         model=chosen("model"),
         enhance=None if enhance is None else enhance == "on",
         negative=(negative or "").strip() or None,
+        private=True if chosen("private") == "on" else None,
     )
 
 

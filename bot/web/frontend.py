@@ -101,7 +101,7 @@ class WebPort:
     async def tell(self, text: str) -> None:
         self.answer.private.append(text)
 
-    async def acknowledge(self) -> None:
+    async def acknowledge(self, request: ImageRequest) -> None:
         self.answer.taken = True
 
     async def duplicate(self) -> None:

@@ -248,6 +248,8 @@ class FakeSlack(FakeServer):
 
     def _call(self, method: str, args: dict[str, Any]) -> Reply:  # noqa: C901 - one table of methods
         channel = args.get("channel") or args.get("channel_id")
+        if channel == OWNER:  # a user id as the channel: the app's DM with them (its Messages tab)
+            channel = DM_CHANNEL
         if channel in self.gone_channels:
             return Reply.json({"ok": False, "error": "channel_not_found"})
         if method == "auth.test":
