@@ -358,3 +358,28 @@ def test_private_results_start_their_thread_in_the_members_dm_with_the_app(fake,
     assert (
         told[-1]["text"].startswith("Your results are private") and told[-1]["response_type"] == "ephemeral"
     )
+
+
+def test_a_workspace_admin_sets_the_channels_defaults_in_the_same_form(fake, stack, redis):
+    sender = stack(worker=False)
+    sender.command("settings", user="U0BOB")
+    plain = wait_until(lambda: [v for v in fake.views if v["method"] == "views.open"], what="the modal")[0][
+        "view"
+    ]
+    assert not [b for b in plain["blocks"] if b.get("block_id", "").startswith("ch_")]  # not an admin
+    fake.admins.add(OWNER)
+    sender.command("settings")
+    modal = wait_until(lambda: [v for v in fake.views if v["method"] == "views.open"][1:], what="the modal")[
+        0
+    ]
+    form = modal["view"]
+    assert {"ch_style", "ch_refine_by"} <= {b.get("block_id") for b in form["blocks"]}
+    picks = {"ch_style": "anime", "ch_refine_by": "anyone"}
+    assert sender.interactive(fake.form_submission(form, picks, {})).status == 200
+    wait_until(lambda: [v for v in fake.views if v["method"] == "views.publish"], what="saved")
+    sender.command("a fox", user="U0BOB")  # another member, no defaults of his own: the channel's
+    [key] = wait_until(lambda: redis.keys("rq:job:img-*"), what="the job")
+    request = Job.fetch(key.decode().removeprefix("rq:job:"), connection=redis, serializer=SERIALIZER).kwargs[
+        "request"
+    ]
+    assert request["style"] == "anime"

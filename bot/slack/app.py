@@ -49,7 +49,10 @@ REQUIRED_SCOPES = (
     "channels:history",
 )
 # Scopes for one feature each: without them the app runs, and says what is missing.
-OPTIONAL_SCOPES = {"im:history": "prompts in a member's DM with the app (the Messages tab)"}
+OPTIONAL_SCOPES = {
+    "im:history": "prompts in a member's DM with the app (the Messages tab)",
+    "users:read": "channel defaults for workspace admins (/imagine settings in a channel)",
+}
 SHUTDOWN_GRACE_SECONDS = 10
 EVENTS_PATH = "/slack/events"
 BACKLOG = 1024  # bursts of commands arrive at once; a full accept queue costs a 1 s SYN retry

@@ -81,7 +81,7 @@ class SlackFrontend:
         requester = _requester(body["team_id"], body["channel_id"], body["user_id"], body.get("user_name"))
         if text.lower() == "settings":
             await ack()
-            await self.open_settings(client, body["trigger_id"], requester)
+            await self.open_settings(client, body["trigger_id"], requester, in_channel=True)
             return
         if text.lower() == "queue":
             view = await asyncio.to_thread(
@@ -260,13 +260,35 @@ class SlackFrontend:
 
     # --- /imagine settings and the App Home ------------------------------------------------------
 
-    async def open_settings(self, client: AsyncWebClient, trigger_id: str, requester: Requester) -> None:
+    async def open_settings(
+        self, client: AsyncWebClient, trigger_id: str, requester: Requester, *, in_channel: bool = False
+    ) -> None:
+        """The member's defaults; asked in a channel by a workspace admin, the channel's too."""
         defaults = await asyncio.to_thread(self.core.defaults.member, requester)
-        view = slack_ui.settings_modal(defaults, self.settings.config, self.settings.backend)
+        channel = None
+        if in_channel and await self._is_admin(client, requester.user):
+            channel = await asyncio.to_thread(self.core.defaults.channel, requester)
+        view = slack_ui.settings_modal(
+            defaults,
+            self.settings.config,
+            self.settings.backend,
+            channel=requester.channel if channel is not None else None,
+            channel_defaults=channel,
+        )
         try:
             await client.views_open(trigger_id=trigger_id, view=view)
         except SlackApiError as exc:
             log.warning("slack: could not open the settings: %s", exc.response.get("error"))
+
+    @staticmethod
+    async def _is_admin(client: AsyncWebClient, user: str) -> bool:
+        """A workspace admin or owner (needs users:read; without it, nobody sets channel defaults)."""
+        try:
+            found = (await client.users_info(user=user)).get("user") or {}
+        except SlackApiError as exc:
+            log.info("slack: cannot tell whether %s is an admin: %s", user, exc.response.get("error"))
+            return False
+        return bool(found.get("is_admin") or found.get("is_owner"))
 
     async def edit_settings(self, ack, body: dict[str, Any], client: AsyncWebClient) -> None:
         """The App Home's Edit button."""
@@ -278,8 +300,15 @@ class SlackFrontend:
         await ack()  # closes the modal
         team, user = body["team"]["id"], body["user"]["id"]
         requester = _requester(team, "-", user, None)
-        defaults = slack_ui.submitted_defaults(body["view"]["state"]["values"])
-        await asyncio.to_thread(self.core.defaults.save_member, requester, defaults)
+        values = body["view"]["state"]["values"]
+        await asyncio.to_thread(
+            self.core.defaults.save_member, requester, slack_ui.submitted_defaults(values)
+        )
+        channel = json.loads(body["view"].get("private_metadata") or "{}").get("channel")
+        channel_defaults = slack_ui.submitted_channel_defaults(values)
+        if channel and channel_defaults is not None and await self._is_admin(client, user):
+            here = _requester(team, channel, user, None)
+            await asyncio.to_thread(self.core.defaults.save_channel, here, channel_defaults)
         await self.home({"user": user, "tab": "home"}, {"team_id": team}, client)  # shows them at once
 
     async def home(self, event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:

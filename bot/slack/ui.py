@@ -6,6 +6,7 @@ Slack's mrkdwn treats `<…>` as links and mentions (`<!channel>`, `<@U123>`), s
 
 from __future__ import annotations
 
+import json
 import re
 
 from bot import followups
@@ -13,7 +14,7 @@ from bot.queue_view import QueueView
 from shared.backends import BACKENDS
 from shared.chat_text import KIND_LABELS, shorten
 from shared.config import AppConfig
-from shared.member_defaults import MemberDefaults
+from shared.member_defaults import ChannelDefaults, MemberDefaults
 from shared.request import ImageRequest
 
 REFINE_MODAL = "imagine:refine-modal"
@@ -82,8 +83,16 @@ SETTINGS_MODAL = "imagine-settings"  # the modal's callback id, and the App Home
 UNSET = "-"
 
 
-def settings_modal(defaults: MemberDefaults, config: AppConfig, backend: str) -> dict:
-    """`/imagine settings`: the member's defaults, selects where the choices are known."""
+def settings_modal(
+    defaults: MemberDefaults,
+    config: AppConfig,
+    backend: str,
+    *,
+    channel: str | None = None,
+    channel_defaults: ChannelDefaults | None = None,
+) -> dict:
+    """`/imagine settings`: the member's defaults, selects where the choices are known; for a
+    workspace admin in a channel, that channel's defaults below them."""
     counts = [str(n) for n in range(1, config.limits.max_count + 1)]
     enhance = {None: None, True: "on", False: "off"}[defaults.enhance]
     blocks = [
@@ -113,9 +122,18 @@ def settings_modal(defaults: MemberDefaults, config: AppConfig, backend: str) ->
             "label": {"type": "plain_text", "text": "Negative prompt (what your images should not contain)"},
         }
     )
+    if channel is not None and channel_defaults is not None:
+        refine_by = channel_defaults.refine_by or config.threads.refine_by
+        blocks += [
+            {"type": "header", "text": {"type": "plain_text", "text": "This channel (for everyone here)"}},
+            _select_input("ch_style", "Channel style", channel_defaults.style, sorted(config.presets)),
+            *([_select_input("ch_model", "Channel model", channel_defaults.model, models)] if models else []),
+            _select_input("ch_refine_by", "Whose replies refine", refine_by, ["owner", "anyone"]),
+        ]
     return {
         "type": "modal",
         "callback_id": SETTINGS_MODAL,
+        "private_metadata": json.dumps({"channel": channel} if channel else {}),
         "title": {"type": "plain_text", "text": "Your defaults"},
         "submit": {"type": "plain_text", "text": "Save"},
         "close": {"type": "plain_text", "text": "Cancel"},
@@ -127,6 +145,24 @@ def settings_modal(defaults: MemberDefaults, config: AppConfig, backend: str) ->
             *blocks,
         ],
     }
+
+
+def submitted_channel_defaults(values: dict) -> ChannelDefaults | None:
+    """The channel part of the modal, when it had one."""
+    if "ch_refine_by" not in values:
+        return None
+
+    def chosen(block: str) -> str | None:
+        option = (values.get(block, {}).get(block) or {}).get("selected_option")
+        value = option.get("value") if option else None
+        return None if value in (None, UNSET) else value
+
+    refine_by = chosen("ch_refine_by")
+    return ChannelDefaults(
+        style=chosen("ch_style"),
+        model=chosen("ch_model"),
+        refine_by=refine_by if refine_by in ("owner", "anyone") else None,
+    )
 
 
 def submitted_defaults(values: dict) -> MemberDefaults:

@@ -31,7 +31,9 @@ SIGNING_SECRET = "fake-signing-secret"
 TEAM_ID, BOT_USER, APP_ID = "T0FAKE", "UBOT", "A0FAKE"
 CHANNEL, OWNER = "C0GENERAL", "UALICE"
 DM_CHANNEL = "D0ALICE"  # the member's DM with the app
-SCOPES = "chat:write,commands,files:write,reactions:write,app_mentions:read,channels:history,im:history"
+SCOPES = (
+    "chat:write,commands,files:write,reactions:write,app_mentions:read,channels:history,im:history,users:read"
+)
 
 
 @dataclass
@@ -60,6 +62,7 @@ class FakeSlack(FakeServer):
         self.uploads: dict[str, bytes] = {}  # file id -> bytes
         self.response_urls: list[dict[str, Any]] = []
         self.gone_channels: set[str] = set()
+        self.admins: set[str] = set()  # workspace admins (users.info's is_admin)
         self._rate_limits: deque[tuple[re.Pattern[str], list[int], float]] = deque()
         self.socket: SocketModeFake | None = None
 
@@ -263,6 +266,11 @@ class FakeSlack(FakeServer):
             return Reply.json(
                 {**body, "user_id": BOT_USER, "bot_id": "B0IMAGINE"}, **{"x-oauth-scopes": SCOPES}
             )
+        if method == "users.info":
+            user = args.get("user", "")
+            admin = user in self.admins
+            profile = {"id": user, "team_id": TEAM_ID, "name": user.lower(), "is_bot": False}
+            return Reply.json({"ok": True, "user": {**profile, "is_admin": admin, "is_owner": False}})
         if method == "chat.postMessage":
             posted = Posted(
                 channel,
