@@ -186,6 +186,11 @@ def stars(message_id: str) -> str:
     return f"{PREFIX}:stars:{message_id}"
 
 
+def result_message(platform: str, message_id: str) -> str:
+    """Which job a posted result message shows (JSON: job, prompt, images), for ⭐ on it."""
+    return f"{PREFIX}:result-message:{platform}:{message_id}"
+
+
 def showcased(message_id: str) -> str:
     """Set once a starred result has been reposted to its showcase channel."""
     return f"{PREFIX}:showcased:{message_id}"

@@ -3,6 +3,8 @@ star (⭐) is reposted there — once, whichever frontend process counts the dec
 
 from __future__ import annotations
 
+import json
+
 from redis import Redis
 
 from shared import keys
@@ -33,6 +35,18 @@ class Showcase:
         if not self._redis.set(keys.showcased(message_id), "1", nx=True, ex=KEPT_SECONDS):
             return None  # reposted already
         return showcase
+
+    def remember(self, platform: str, message_ids: list[str], job_id: str, prompt: str, images: int) -> None:
+        """The job behind messages that show a result, so a ⭐ on any of them finds its images."""
+        entry = json.dumps({"job": job_id, "prompt": prompt, "images": images})
+        pipe = self._redis.pipeline(transaction=False)
+        for message_id in message_ids:
+            pipe.set(keys.result_message(platform, message_id), entry, ex=KEPT_SECONDS)
+        pipe.execute()
+
+    def shown_by(self, platform: str, message_id: str) -> dict | None:
+        raw = self._redis.get(keys.result_message(platform, message_id))
+        return json.loads(raw) if raw else None
 
     def unstar(self, message_id: str, member: str) -> None:
         self._redis.srem(keys.stars(message_id), member)

@@ -12,7 +12,7 @@ from rq.job import Job
 from shared import keys
 from shared.queue import SERIALIZER
 from tests.fakes.openai_api import FakeOpenAI
-from tests.fakes.slack_api import BOT_USER, CHANNEL, DM_CHANNEL, OWNER, FakeSlack, Posted
+from tests.fakes.slack_api import BOT_USER, CHANNEL, DM_CHANNEL, OWNER, TEAM_ID, FakeSlack, Posted
 from tests.helpers import wait_until
 from tests.slack_harness import slack_env, start_http_app
 
@@ -383,3 +383,24 @@ def test_a_workspace_admin_sets_the_channels_defaults_in_the_same_form(fake, sta
         "request"
     ]
     assert request["style"] == "anime"
+
+
+def test_a_result_starred_by_enough_members_is_reposted_once_to_the_showcase(fake, stack, redis):
+    showcase = "C0SHOWCASE"
+    sender = stack(f'[showcase."slack:{TEAM_ID}"]\nchannel = "{showcase}"\nstars = 2\n')
+    sender.command("a red fox")
+    parent = finished(fake, "a red fox")
+    shown = keys.result_message("slack", f"{CHANNEL}:{parent.ts}")
+    wait_until(lambda: redis.exists(shown), what="the result fully posted")
+    stars = keys.stars(f"{CHANNEL}:{parent.ts}")
+    sender.event(fake.star(parent))
+    sender.event(fake.star(parent))  # the same member twice: one star
+    wait_until(lambda: redis.scard(stars) == 1, what="the first star counted")
+    assert not [m for m in fake.messages if m.channel == showcase]
+    sender.event(fake.star(parent, user="U0BOB"))
+    [post] = wait_until(lambda: [m for m in fake.messages if m.channel == showcase], what="the repost")
+    assert post.text.startswith("⭐ *a red fox* — starred by 2 members: https://fake.slack.com/archives/")
+    assert len(post.files) == 1
+    sender.event(fake.star(parent, user="U0CAROL"))
+    wait_until(lambda: redis.scard(stars) == 3, what="a third star counted")
+    assert len([m for m in fake.messages if m.channel == showcase]) == 1

@@ -52,6 +52,7 @@ REQUIRED_SCOPES = (
 OPTIONAL_SCOPES = {
     "im:history": "prompts in a member's DM with the app (the Messages tab)",
     "users:read": "channel defaults for workspace admins (/imagine settings in a channel)",
+    "reactions:read": "⭐ reposts to a showcase channel",
 }
 SHUTDOWN_GRACE_SECONDS = 10
 EVENTS_PATH = "/slack/events"
@@ -134,6 +135,14 @@ def build_app(settings: Settings, identity: dict | None = None) -> tuple[AsyncAp
     @app.event("message")
     async def message(event, body, client, context):
         frontend.spawn(frontend.message(event, body, client, context.bot_user_id or ""))
+
+    @app.event("reaction_added")
+    async def starred(event, body, client, context):
+        frontend.spawn(frontend.starred(event, body, client, context.bot_user_id or ""))
+
+    @app.event("reaction_removed")
+    async def unstarred(event, body, client, context):
+        frontend.spawn(frontend.unstarred(event, body, client, context.bot_user_id or ""))
 
     @app.event("app_mention")
     async def mention(event, body, client, context):
@@ -223,7 +232,10 @@ async def _posting_results(settings: Settings, app: AsyncApp, frontend: SlackFro
     """The platform's results posted by this process, once start-up has succeeded; at the end, the
     entry being posted finishes first (or another frontend takes it over)."""
     results = ResultConsumer(
-        aioredis.Redis.from_url(settings.redis_url), PLATFORM, SlackPoster(app.client), frontend.core
+        aioredis.Redis.from_url(settings.redis_url),
+        PLATFORM,
+        SlackPoster(app.client, frontend.core.showcase),
+        frontend.core,
     )
     task = asyncio.create_task(results.run(), name="slack-results")
     try:

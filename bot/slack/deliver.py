@@ -9,6 +9,7 @@ result consumer refunds it).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from slack_sdk.errors import SlackApiError
@@ -20,6 +21,7 @@ from shared.chat_text import failure_icon
 from shared.errors import DeliveryImpossible
 from shared.request import ImageRequest
 from shared.results import Failure, JobResult, StatusUpdate
+from shared.showcase import Showcase
 
 log = logging.getLogger(__name__)
 # Errors that retrying cannot fix: the channel or thread is gone, or the bot may not post there.
@@ -40,8 +42,9 @@ UNREACHABLE = {
 class SlackPoster:
     """Posts results, status edits and reactions, addressed by the channel and thread the job carries."""
 
-    def __init__(self, client: AsyncWebClient) -> None:
+    def __init__(self, client: AsyncWebClient, showcase: Showcase) -> None:
         self._client = client  # the app's own client: its token, base URL and rate-limit handler
+        self._showcase = showcase
 
     async def status(self, job_id: str, request: ImageRequest, update: StatusUpdate) -> None:
         await self._quietly(self._edit_status(request, slack_ui.status_line(request, update.short_text)))
@@ -58,7 +61,7 @@ class SlackPoster:
                     for number, image in enumerate(result.images, 1)
                 ],
             )
-            await self._client.chat_postMessage(
+            details = await self._client.chat_postMessage(
                 channel=where.channel,
                 thread_ts=thread,
                 text=_details_text(request, result),
@@ -71,6 +74,16 @@ class SlackPoster:
             )
         except SlackApiError as exc:
             raise _classified(exc) from None
+        # ⭐ on the parent (seen in the channel) or on the details finds this job (shared/showcase.py).
+        shown = [f"{where.channel}:{ts}" for ts in (where.reply.get("status_ts"), details.get("ts")) if ts]
+        await asyncio.to_thread(
+            self._showcase.remember,
+            "slack",
+            shown,
+            result.job_id,
+            result.idea or request.prompt,
+            len(result.images),
+        )
         done = messages.done(len(result.images), result.seconds)
         await self._quietly(self._edit_status(request, slack_ui.status_line(request, done, "✅")))
         await self._quietly(self._react(request, "white_check_mark"))

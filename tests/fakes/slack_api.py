@@ -143,6 +143,17 @@ class FakeSlack(FakeServer):
             event["thread_ts"] = thread_ts
         return event
 
+    def star(self, message: Posted, *, user: str = OWNER, removed: bool = False) -> dict:
+        """reaction_added (or _removed) for a member's ⭐ on a message."""
+        return {
+            "type": "reaction_removed" if removed else "reaction_added",
+            "user": user,
+            "reaction": "star",
+            "item_user": message.user,
+            "item": {"type": "message", "channel": message.channel, "ts": message.ts},
+            "event_ts": self.new_ts(),
+        }
+
     def mention(self, text: str, *, thread_ts: str | None = None, user: str = OWNER) -> dict:
         event = {"type": "app_mention", "channel": CHANNEL, "user": user, "ts": self.new_ts()}
         event.update({"text": f"<@{BOT_USER}> {text}", "team": TEAM_ID})
@@ -266,6 +277,10 @@ class FakeSlack(FakeServer):
             return Reply.json(
                 {**body, "user_id": BOT_USER, "bot_id": "B0IMAGINE"}, **{"x-oauth-scopes": SCOPES}
             )
+        if method == "chat.getPermalink":
+            ts = args.get("message_ts", "")
+            link = f"https://fake.slack.com/archives/{channel}/p{ts.replace('.', '')}"
+            return Reply.json({"ok": True, "channel": channel, "permalink": link})
         if method == "users.info":
             user = args.get("user", "")
             admin = user in self.admins
