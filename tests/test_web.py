@@ -103,7 +103,7 @@ def page(processes, redis, config_file) -> Callable[..., Page]:
 def test_a_prompt_opens_a_thread_whose_status_moves_to_images_and_buttons(page):
     web = page()
     answer = web.say("/imagine a fox in the snow --ar 16:9 --n 2".removeprefix("/imagine "))
-    assert answer == {"taken": True, "private": [], "buttons": []}
+    assert answer == {"taken": True, "private": [], "buttons": [], "form": []}
     messages = web.feed_until(lambda ms: results(ms))
     [done] = results(messages)
     states = [m["text"] for m in messages if m["kind"] == "status" and m["job"] == done["job"]]
@@ -287,3 +287,13 @@ def test_a_login_made_by_imagine_web_password_works_and_a_pasted_password_is_ref
     assert pasted.returncode != 0
     assert "carol: not a password hash; run `imagine web-password carol`" in pasted.stderr
     assert "carol-secret" not in pasted.stderr  # a secret is never echoed back
+
+
+def test_settings_refuse_a_value_that_is_not_a_choice_and_save_the_rest(page):
+    web = page()
+    status, answer = web.post("/api/settings", {"style": "<b>nope</b>", "count": "2"})
+    assert status == 200 and answer["private"] == ["Style: '<b>nope</b>' is not one of the choices."]
+    status, answer = web.post("/api/settings", {"style": "anime", "count": "2", "negative": "text"})
+    assert answer["private"][0] == "Saved." and "style anime" in answer["private"][1]
+    shown = web.say("/settings")
+    assert {f["name"]: f["current"] for f in shown["form"]}["count"] == "2"

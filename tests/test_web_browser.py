@@ -172,3 +172,18 @@ def test_queue_lists_the_members_job_and_its_cancel_button_stops_it(open_page):
     expect(thread.get_by_text("a slow fox — ⏹️ Cancelled. Nothing was charged.")).to_be_visible(timeout=20_000)
     imagine(page, "/queue")
     expect(composer.get_by_role("alert")).to_have_text("You have no jobs queued or running.")
+
+
+def test_settings_are_a_form_whose_defaults_the_next_prompt_uses(open_page):
+    page = open_page()
+    imagine(page, "/settings")
+    composer = page.locator("#prompt-form")
+    composer.get_by_label("Style").select_option("watercolor")
+    composer.get_by_label("Images per prompt").select_option("2")
+    composer.get_by_role("button", name="Save").click()
+    expect(composer.get_by_role("alert")).to_contain_text("Saved.")
+    expect(composer.get_by_role("alert")).to_contain_text("style watercolor")
+    imagine(page, "a fox")
+    expect(page.get_by_role("img", name="a fox")).to_have_count(2, timeout=20_000)  # two, from the default
+    imagine(page, "/settings")
+    expect(composer.get_by_label("Style")).to_have_value("watercolor")

@@ -360,13 +360,16 @@ class SlackFrontend:
         await self.open_settings(client, body["trigger_id"], requester)
 
     async def settings_submitted(self, ack, body: dict[str, Any], client: AsyncWebClient) -> None:
-        await ack()  # closes the modal
         team, user = body["team"]["id"], body["user"]["id"]
         requester = _requester(team, "-", user, None)
         values = body["view"]["state"]["values"]
-        await asyncio.to_thread(
-            self.core.defaults.save_member, requester, slack_ui.submitted_defaults(values)
-        )
+        try:
+            defaults = slack_ui.submitted_defaults(values, self.settings.config, self.settings.backend)
+        except InvalidRequest as exc:  # a value no longer offered (the config changed meanwhile)
+            await ack(response_action="errors", errors={"style": str(exc)[:150]})
+            return
+        await ack()  # closes the modal
+        await asyncio.to_thread(self.core.defaults.save_member, requester, defaults)
         channel = json.loads(body["view"].get("private_metadata") or "{}").get("channel")
         channel_defaults = slack_ui.submitted_channel_defaults(values)
         if channel and channel_defaults is not None and await self._is_admin(client, user):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 
-from bot import followups
+from bot import followups, settings_form
 from bot.queue_view import QueueView
 from shared.backends import BACKENDS
 from shared.chat_text import KIND_LABELS, shorten
@@ -91,37 +91,10 @@ def settings_modal(
     channel: str | None = None,
     channel_defaults: ChannelDefaults | None = None,
 ) -> dict:
-    """`/imagine settings`: the member's defaults, selects where the choices are known; for a
-    workspace admin in a channel, that channel's defaults below them."""
-    counts = [str(n) for n in range(1, config.limits.max_count + 1)]
-    enhance = {None: None, True: "on", False: "off"}[defaults.enhance]
-    blocks = [
-        _select_input("style", "Style", defaults.style, sorted(config.presets)),
-        _select_input(
-            "aspect", "Shape", defaults.aspect, ["square", "portrait", "landscape", "wide", "tall"]
-        ),
-        _select_input(
-            "count", "Images per prompt", None if defaults.count is None else str(defaults.count), counts
-        ),
-    ]
+    """`/imagine settings`: the member's defaults (bot/settings_form.py: selects where the choices are
+    known); for a workspace admin in a channel, that channel's defaults below them."""
+    blocks = [_form_input(field) for field in settings_form.fields(defaults, config, backend)]
     models = BACKENDS[backend].models(config)
-    if models:
-        blocks.append(_select_input("model", "Model", defaults.model, models))
-    blocks.append(_select_input("enhance", "Prompt expansion", enhance, ["on", "off"]))
-    private = "on" if defaults.private else None
-    blocks.append(_select_input("private", "Private results (in your DM with the app)", private, ["on"]))
-    negative = {"type": "plain_text_input", "action_id": "negative", "max_length": 500}
-    if defaults.negative:
-        negative["initial_value"] = defaults.negative
-    blocks.append(
-        {
-            "type": "input",
-            "block_id": "negative",
-            "optional": True,
-            "element": negative,
-            "label": {"type": "plain_text", "text": "Negative prompt (what your images should not contain)"},
-        }
-    )
     if channel is not None and channel_defaults is not None:
         refine_by = channel_defaults.refine_by or config.threads.refine_by
         blocks += [
@@ -151,39 +124,48 @@ def submitted_channel_defaults(values: dict) -> ChannelDefaults | None:
     """The channel part of the modal, when it had one."""
     if "ch_refine_by" not in values:
         return None
-
-    def chosen(block: str) -> str | None:
-        option = (values.get(block, {}).get(block) or {}).get("selected_option")
-        value = option.get("value") if option else None
-        return None if value in (None, UNSET) else value
-
-    refine_by = chosen("ch_refine_by")
+    chosen = _state(values)
+    refine_by = chosen.get("ch_refine_by")
     return ChannelDefaults(
-        style=chosen("ch_style"),
-        model=chosen("ch_model"),
+        style=chosen.get("ch_style"),
+        model=chosen.get("ch_model"),
         refine_by=refine_by if refine_by in ("owner", "anyone") else None,
     )
 
 
-def submitted_defaults(values: dict) -> MemberDefaults:
-    """The modal's state back as defaults (a field left empty, or on "default", is not set)."""
+def submitted_defaults(values: dict, config: AppConfig, backend: str) -> MemberDefaults:
+    """The modal's state back as defaults (raises InvalidRequest for a value not offered)."""
+    return settings_form.read(_state(values), config, backend)
 
-    def chosen(block: str) -> str | None:
-        option = (values.get(block, {}).get(block) or {}).get("selected_option")
-        value = option.get("value") if option else None
-        return None if value in (None, UNSET) else value
 
-    count, enhance = chosen("count"), chosen("enhance")
-    negative = (values.get("negative", {}).get("negative") or {}).get("value")
-    return MemberDefaults(
-        style=chosen("style"),
-        aspect=chosen("aspect"),
-        count=int(count) if count else None,
-        model=chosen("model"),
-        enhance=None if enhance is None else enhance == "on",
-        negative=(negative or "").strip() or None,
-        private=True if chosen("private") == "on" else None,
-    )
+def _state(values: dict) -> dict[str, str | None]:
+    """Slack's `view.state.values` as block id -> the chosen or typed value (None: default, empty)."""
+    chosen: dict[str, str | None] = {}
+    for block, actions in values.items():
+        action = actions.get(block) or {}
+        option = action.get("selected_option")
+        value = option.get("value") if option else action.get("value")
+        chosen[block] = None if value in (None, "", UNSET) else value
+    return chosen
+
+
+def _form_input(field: settings_form.Field) -> dict:
+    if field.choices:
+        return _select_input(field.name, field.label, field.current, list(field.choices))
+    element: dict = {
+        "type": "plain_text_input",
+        "action_id": field.name,
+        "max_length": settings_form.NEGATIVE_MAX,
+    }
+    if field.current:
+        element["initial_value"] = field.current
+    return {
+        "type": "input",
+        "block_id": field.name,
+        "optional": True,
+        "element": element,
+        "label": {"type": "plain_text", "text": field.label},
+    }
 
 
 def _select_input(block: str, label: str, current: str | None, choices: list[str]) -> dict:

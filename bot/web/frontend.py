@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
-from bot import followups
+from bot import followups, settings_form
 from bot.core import ImagineCore, Opened
 from bot.queue_view import queue_view
 from bot.web import ui as web_ui
@@ -29,6 +30,7 @@ class Answer:
     taken: bool = False
     private: list[str] = field(default_factory=list)
     buttons: list[dict[str, str]] = field(default_factory=list)  # {label, id}: under the private lines
+    form: list[dict[str, Any]] = field(default_factory=list)  # /settings: its fields, to draw as a form
 
 
 class WebFrontend:
@@ -46,6 +48,16 @@ class WebFrontend:
         `/queue` (the member's jobs, each with a Cancel button)."""
         event_id = f"web-{uuid.uuid4().hex}"
         requester = self.requester(user, thread)
+        if thread is None and text.strip().lower() == "/settings":
+            defaults = await asyncio.to_thread(self.core.defaults.member, requester)
+            shown = settings_form.fields(defaults, self.core.settings.config, self.core.settings.backend)
+            return Answer(
+                private=[messages.member_settings(defaults.model_dump())],
+                form=[
+                    {"name": f.name, "label": f.label, "choices": list(f.choices), "current": f.current}
+                    for f in shown
+                ],
+            )
         if thread is None and text.strip().lower() == "/queue":
             view = await asyncio.to_thread(
                 lambda: queue_view(self.core.jobs, self.core.jobs.of(requester), operator=False)
@@ -62,6 +74,15 @@ class WebFrontend:
         port = WebPort(self.feed, user, thread)
         await self.core.intake(port, build, claim=True)
         return port.answer
+
+    async def save_settings(self, user: str, values: dict[str, object]) -> Answer:
+        config, backend = self.core.settings.config, self.core.settings.backend
+        try:
+            defaults = settings_form.read(values, config, backend)
+        except InvalidRequest as exc:
+            return Answer(private=[str(exc)])
+        await asyncio.to_thread(self.core.defaults.save_member, self.requester(user), defaults)
+        return Answer(private=[messages.settings_saved(), messages.member_settings(defaults.model_dump())])
 
     async def press(self, user: str, custom_id: str, thread: str | None) -> Answer:
         """A button under a result (its follow-up job, in the same thread), or a Cancel of `/queue`."""

@@ -69,6 +69,7 @@ class WebServer:
         app.router.add_get("/api/events", self.events, name="events")
         app.router.add_post("/api/say", self.say, name="say")
         app.router.add_post("/api/press", self.press, name="press")
+        app.router.add_post("/api/settings", self.save_settings, name="settings")
         app.router.add_get("/images/{key}", self.image, name="image")
         return app
 
@@ -194,6 +195,9 @@ class WebServer:
             raise web.HTTPBadRequest(reason="a press names its button id (and its thread)")
         return _answer(await self._frontend.press(request["user"], custom_id, thread))
 
+    async def save_settings(self, request: web.Request) -> web.Response:
+        return _answer(await self._frontend.save_settings(request["user"], await _json(request)))
+
     async def events(self, request: web.Request) -> web.StreamResponse:
         """Server-sent events: the member's whole feed, then each new message as it comes."""
         after = request.headers.get("Last-Event-ID") or "0"
@@ -246,4 +250,6 @@ def _error(status: int, text: str) -> web.Response:
 
 
 def _answer(answer: Answer) -> web.Response:
-    return web.json_response({"taken": answer.taken, "private": answer.private, "buttons": answer.buttons})
+    return web.json_response(
+        {"taken": answer.taken, "private": answer.private, "buttons": answer.buttons, "form": answer.form}
+    )

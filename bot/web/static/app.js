@@ -38,7 +38,39 @@ async function act(path, body) {
   return answer;
 }
 
-function showPrivate(where, texts, buttons = []) {
+function settingsForm(where, fields) { // /settings: one select (or text box) per field, and Save
+  const form = el("form", "settings");
+  for (const field of fields) {
+    const label = el("label", "", field.label);
+    const id = `setting-${field.name}`;
+    label.htmlFor = id;
+    let input;
+    if (field.choices.length) {
+      input = el("select");
+      input.append(new Option("default", ""));
+      for (const choice of field.choices) input.append(new Option(choice, choice, false, choice === field.current));
+    } else {
+      input = el("input");
+      input.value = field.current || "";
+      input.maxLength = 500;
+    }
+    input.id = id;
+    input.name = field.name;
+    form.append(label, input);
+  }
+  const save = el("button", "", "Save");
+  save.type = "submit";
+  form.append(save);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const values = Object.fromEntries(new FormData(form).entries());
+    const answer = await act("/api/settings", values);
+    showPrivate(where, answer.private);
+  });
+  where.append(form);
+}
+
+function showPrivate(where, texts, buttons = [], form = []) {
   where.hidden = texts.length === 0;
   where.replaceChildren(...texts.map((text) => el("span", "line", text)));
   for (const spec of buttons) { // a Cancel per job of /queue
@@ -50,6 +82,7 @@ function showPrivate(where, texts, buttons = []) {
     });
     where.append(button);
   }
+  if (form.length) settingsForm(where, form);
 }
 
 function thread(id, subject) {
@@ -238,8 +271,8 @@ promptForm.addEventListener("submit", async (event) => {
   const text = input.value.replace(/^\/imagine\s+/, "");
   if (!text.trim()) return;
   const answer = await act("/api/say", { text });
-  showPrivate(promptForm.querySelector(".private"), answer.private, answer.buttons || []);
-  if (answer.taken || text.trim() === "/queue") input.value = ""; // a command typed is done with
+  showPrivate(promptForm.querySelector(".private"), answer.private, answer.buttons || [], answer.form || []);
+  if (answer.taken || ["/queue", "/settings"].includes(text.trim())) input.value = ""; // a command is done
 });
 
 start();
