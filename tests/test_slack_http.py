@@ -305,6 +305,9 @@ def test_imagine_queue_lists_the_members_jobs_and_cancel_takes_one_out(fake, sta
     parent = wait_until(lambda: [m for m in fake.messages if "⏹️" in m.text], what="the parent to say so")
     assert "a fox" in parent[0].text
     assert sender.command("queue").json()["text"] == "1. a hare — #1 in the queue"
+    fake.admins.add(OWNER)  # a workspace admin also sees the queues' totals
+    totals = sender.command("queue").json()["blocks"][-1]["text"]["text"]
+    assert totals.startswith("Queues:\nplaceholder: 1 waiting, 0 running, the oldest waiting")
 
 
 def test_settings_open_a_modal_whose_choices_apply_and_show_on_the_app_home(fake, stack, redis):

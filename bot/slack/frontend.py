@@ -83,9 +83,10 @@ class SlackFrontend:
             await ack()
             await self.open_settings(client, body["trigger_id"], requester, in_channel=True)
             return
-        if text.lower() == "queue":
+        if text.lower() == "queue":  # a workspace admin also sees each queue's totals
+            operator = await self._is_admin(client, requester.user)
             view = await asyncio.to_thread(
-                lambda: queue_view(self.core.jobs, self.core.jobs.of(requester), operator=False)
+                lambda: queue_view(self.core.jobs, self.core.jobs.of(requester), operator=operator)
             )
             await ack(text=view.text, blocks=slack_ui.queue_blocks(view))
             return

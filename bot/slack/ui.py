@@ -76,6 +76,9 @@ def queue_blocks(view: QueueView) -> list[dict]:
         blocks.append(
             {"type": "section", "text": {"type": "mrkdwn", "text": escape(line)}, "accessory": button}
         )
+    rest = [*view.lines[len(view.cancels) :], *view.totals]  # "… and N more", an admin's totals
+    if rest:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": escape("\n".join(rest))}})
     return blocks
 
 
