@@ -33,7 +33,14 @@ class Check:
 
 
 def run_checks(settings: Settings) -> Iterator[Check]:
-    steps: list[Callable[[Settings], Iterator[Check]]] = [_config, _redis, _storage, _discord, _slack]
+    steps: list[Callable[[Settings], Iterator[Check]]] = [
+        _config,
+        _redis,
+        _storage,
+        _image_check,
+        _discord,
+        _slack,
+    ]
     steps += [_backend_check(spec.doctor) for spec in BACKENDS.values() if spec.doctor]
     for step in steps:
         name = step.__name__.strip("_").removeprefix("check_")
@@ -54,6 +61,24 @@ def _backend_check(path: str) -> Callable[[Settings], Iterator[Check]]:
 def _config(settings: Settings) -> Iterator[Check]:
     where = str(settings.config_path) if settings.config_path else "none (IMAGINE_CONFIG unset: defaults)"
     yield Check("config file", True, f"{where} parses")  # load_settings already failed on a bad file
+
+
+def _image_check(settings: Settings) -> Iterator[Check]:
+    """Whether generated images are checked before they are posted, and if not, why."""
+    moderation = settings.config.moderation
+    if moderation.enabled and moderation.check_images and settings.openai_api_key is not None:
+        yield Check("image check", True, f"each generated image is checked with {moderation.model}")
+    elif not (moderation.enabled and moderation.check_images):
+        yield Check(
+            "image check", True, "off ([moderation] enabled / check_images): images are posted unchecked"
+        )
+    else:
+        yield Check(
+            "image check",
+            True,
+            "none: without OPENAI_API_KEY generated images are posted unchecked "
+            "(the horde backend withholds what the Horde censors) → set OPENAI_API_KEY to check them",
+        )
 
 
 def _storage(settings: Settings) -> Iterator[Check]:

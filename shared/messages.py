@@ -445,6 +445,16 @@ def images_recompressed(numbers: list[int]) -> str:
     )
 
 
+def withheld_by_policy(withheld: int, total: int) -> str:
+    if withheld == 1:
+        return f"1 of {total} images was withheld by the content policy."
+    return f"{withheld} of {total} images were withheld by the content policy."
+
+
+def all_withheld_by_policy() -> str:
+    return "The images were withheld by the content policy, so nothing was charged. Try other words."
+
+
 def images_withheld(indexes: list[int]) -> str:
     which = ", ".join(str(i) for i in indexes)
     return f"Image {which} was withheld: the AI Horde's safety filter censored it."

@@ -9,6 +9,7 @@ its bookkeeping: one pipeline before generating and one after delivering.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 import time
@@ -24,16 +25,21 @@ from shared.images import encode_png, read_metadata
 from shared.logs import job_state
 from shared.publish import PipelineStep
 from shared.queue import SERIALIZER
+from shared.refusals import RefusalCounter
 from shared.request import ImageRequest
 from shared.results import DeliveredImage, Failure, JobResult, StatusUpdate, publish_status
 from shared.threads import Turn, thread_key
-from workers.backends.base import GenerationTask
+from workers.backends.base import Generation, GenerationTask
 from workers.runtime import Runtime
 
 log = logging.getLogger(__name__)
 EDIT_KINDS = {"refine", "variation", "upscale"}
 POSITIONS_ANNOUNCED = 5  # how many waiting jobs hear that the queue moved when a job starts
 PNG = "image/png"
+
+
+class AllWithheld(Exception):
+    """Every image of a job was withheld by the content check."""
 
 
 class JobRunner:
@@ -83,6 +89,10 @@ class JobRunner:
                     )
 
             rt.publisher.result_once(request, result, before=store, also=settle)
+        except AllWithheld:
+            return self.finish_failed(
+                job_id, request, messages.all_withheld_by_policy(), refund=True, kind="refused"
+            )
         except Cancelled:
             return self.finish_failed(job_id, request, messages.cancelled(), refund=True, kind="cancelled")
         except BackendRefused:
@@ -162,6 +172,7 @@ class JobRunner:
         task.check_stop()  # cancelled between being taken from the queue and being drawn
         task, source_note = self._with_source_image(request, task)
         generation = rt.backend.generate(task)
+        generation, policy_note = self._checked(request, generation)
         seconds = time.monotonic() - started
         if generation.withheld:
             rt.metrics.withheld.labels(request.backend).inc(generation.withheld)
@@ -190,11 +201,30 @@ class JobRunner:
             seconds,
             images,
             revised_prompt,
-            notes=[*prepared.notes, *source_note, *generation.notes],
+            notes=[*prepared.notes, *source_note, *generation.notes, *policy_note],
             cost_usd=generation.cost_usd,
             kudos=generation.kudos,
             idea=task.idea,
         )
+
+    def _checked(self, request: ImageRequest, generation: Generation) -> tuple[Generation, list[str]]:
+        """Each image through the content check before anything is stored or posted: a flagged one
+        is withheld (counted by rule for operators), and when none is left the job is refused and
+        refunded."""
+        rt = self._rt
+        verdict = rt.image_check.check(request, [image.image for image in generation.images])
+        if not verdict.count:
+            return generation, []
+        for rule in filter(None, verdict.withheld):
+            RefusalCounter(rt.redis).count(request.requester, f"image:{rule}")
+        rt.metrics.withheld.labels(request.backend).inc(verdict.count)
+        kept = [
+            image for image, rule in zip(generation.images, verdict.withheld, strict=True) if rule is None
+        ]
+        if not kept:
+            raise AllWithheld(verdict.withheld[0] or "")
+        note = messages.withheld_by_policy(verdict.count, len(generation.images))
+        return dataclasses.replace(generation, images=kept), [note]
 
     def _with_source_image(
         self, request: ImageRequest, task: GenerationTask

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from redis import Redis
 
 from shared.costs import CostLedger
+from shared.image_check import ImageChecker
 from shared.image_store import ImageStore, build_store
 from shared.metrics import Metrics
 from shared.publish import Publisher
@@ -33,6 +34,7 @@ class Runtime:
     costs: CostLedger
     prompts: PromptPipeline
     metrics: Metrics
+    image_check: ImageChecker
 
 
 # RQ calls job functions by import path; the worker sets this around its work loop so the
@@ -57,4 +59,5 @@ def build_runtime(settings: Settings, redis: Redis, backend_name: str) -> Runtim
         costs=CostLedger(redis),
         prompts=PromptPipeline(config, threads, build_writer(settings, redis)),
         metrics=Metrics(redis),
+        image_check=ImageChecker(settings),
     )

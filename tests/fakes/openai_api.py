@@ -65,6 +65,7 @@ class FakeOpenAI(FakeServer):
         self.chat_delay = 3.0
         self.moderation_down = False
         self.flag_words: dict[str, str] = {}  # a word in the input -> the category it flags
+        self.image_flag = "sexual"  # the category an image with the placeholder's test marker is flagged
         self.failing_until = 0.0  # time.monotonic() before which image requests get a 500
 
     @property
@@ -160,6 +161,10 @@ class FakeOpenAI(FakeServer):
         if self.moderation_down:
             return FAILURES["server_error"]()
         inputs = params["input"] if isinstance(params["input"], list) else [params["input"]]
+        if inputs and isinstance(inputs[0], dict):  # one multi-modal input: text and image parts
+            return Reply.json(
+                {"id": "modr-fake", "model": params.get("model"), "results": [self._image_result(inputs)]}
+            )
         results = []
         for text in inputs:
             flagged = {c for word, c in self.flag_words.items() if word in text.lower()}
@@ -173,6 +178,27 @@ class FakeOpenAI(FakeServer):
                 }
             )
         return Reply.json({"id": "modr-fake", "model": params.get("model"), "results": results})
+
+    def _image_result(self, parts: list[dict]) -> dict:
+        """An image is flagged (`image_flag`, "sexual" by default) when it carries the placeholder's
+        test marker, a magenta square in its top-left corner."""
+        flagged = set()
+        for part in parts:
+            if part.get("type") == "image_url":
+                header, _, data = part["image_url"]["url"].partition(",")
+                assert header.startswith("data:image/"), header
+                with Image.open(io.BytesIO(base64.b64decode(data))) as image:
+                    if image.convert("RGB").getpixel((2, 2)) == (255, 0, 255):
+                        flagged.add(self.image_flag)
+        categories = {c: c in flagged for c in MODERATION_CATEGORIES}
+        return {
+            "flagged": bool(flagged),
+            "categories": categories,
+            "category_scores": {c: 0.9 if hit else 0.001 for c, hit in categories.items()},
+            "category_applied_input_types": {
+                c: ["image"] if c in flagged else [] for c in MODERATION_CATEGORIES
+            },
+        }
 
     def _images(self, params: dict) -> Reply:
         size = params.get("size", "1024x1024")

@@ -15,6 +15,9 @@ from workers.backends.base import GeneratedImage, Generation, GenerationTask
 
 MODEL_NAME = "placeholder"
 STEP_SECONDS = 0.05
+# A prompt with this paints a magenta square in its first image's corner: what the tests' fake of the
+# moderation endpoint flags, so a withheld image can be tried end to end without a real one.
+TEST_MARKER = "#flag-test"
 
 
 class PlaceholderBackend:
@@ -35,6 +38,8 @@ class PlaceholderBackend:
         base_seed = task.seed if task.seed is not None else secrets.randbelow(2**32)
         seeds = [(base_seed + i) % 2**32 for i in range(task.count)]
         images = [GeneratedImage(image=self._picture(task, seed), seed=seed) for seed in seeds]
+        if TEST_MARKER in task.prompt:
+            ImageDraw.Draw(images[0].image).rectangle([0, 0, 7, 7], fill=(255, 0, 255))
         return Generation(images=images, model=MODEL_NAME)
 
     @staticmethod

@@ -1,0 +1,93 @@
+"""Every generated image is checked before it is posted: a flagged one is withheld with a note and
+counted, a job with nothing left is refused and refunded, the NSFW-channel rule applies to images,
+and an unreachable check fails as the policy says. The placeholder paints a marker on demand
+(`#flag-test`) that the fake moderation endpoint flags."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.core import ImagineCore
+from shared import keys
+from shared.queue import queue_name
+from shared.refusals import RefusalCounter
+from tests.backend_harness import submit_and_drain as run
+from tests.factories import image_request
+from tests.fakes.openai_api import FakeOpenAI
+from workers.runtime import build_runtime
+from workers.worker import serve
+
+
+@pytest.fixture
+def fake():
+    with FakeOpenAI() as server:
+        yield server
+
+
+@pytest.fixture
+def checked(redis, make_settings, config_file, fake):
+    def build(config: str = "", *, key: bool = True):
+        values = {"openai_api_key": "sk-test", "openai_base_url": fake.base_url} if key else {}
+        return build_runtime(
+            make_settings(config_file(config) if config else None, **values), redis, "placeholder"
+        )
+
+    return build
+
+
+def image_inputs(fake: FakeOpenAI) -> list[list[dict]]:
+    bodies = [json.loads(r.body) for r in fake.moderation_requests()]
+    return [b["input"] for b in bodies if isinstance(b["input"], list) and isinstance(b["input"][0], dict)]
+
+
+def test_a_flagged_image_is_withheld_with_a_note_and_counted(checked, fake):
+    request = image_request("evt-1", prompt="a fox #flag-test", count=2)
+    _, events, core = run(checked(), request)
+    done = events[-1]
+    assert done["type"] == "done" and len(done["images"]) == 1
+    assert done["notes"] == ["1 of 2 images was withheld by the content policy."]
+    assert [part[0]["type"] for part in image_inputs(fake)] == ["image_url", "image_url"]  # one image each
+    assert RefusalCounter(core.redis).of_workspace(request.requester)["image:sexual"] == 1
+
+
+def test_a_job_whose_every_image_is_withheld_is_refused_and_refunded(checked):
+    request = image_request("evt-2", prompt="a fox #flag-test", count=1)
+    _, events, core = run(checked(), request)
+    assert (events[-1]["type"], events[-1]["kind"]) == ("failed", "refused")
+    assert events[-1]["text"].startswith("The images were withheld by the content policy")
+    assert core.quota.report(request.requester).used_this_hour == 0
+
+
+def test_in_an_nsfw_channel_the_policy_lets_adult_images_through(checked):
+    request = image_request("evt-3", prompt="a fox #flag-test", count=1)
+    nsfw = request.model_copy(
+        update={"requester": request.requester.model_copy(update={"channel_nsfw": True})}
+    )
+    _, events, _ = run(checked(), nsfw)
+    assert events[-1]["type"] == "done" and events[-1]["notes"] == []
+
+
+def test_an_unreachable_check_withholds_when_closed_and_passes_when_open(checked, fake, redis):
+    def words_checked_then_images_unchecked(runtime, event: str) -> dict:
+        core = ImagineCore(runtime.settings, redis)
+        job = core.submit(image_request(event, prompt="a plain fox"))  # the words, while it answers
+        fake.moderation_down = True
+        serve(runtime, [queue_name("placeholder")], burst=True, name="check-test", logging_level="ERROR")
+        fake.moderation_down = False
+        return json.loads(redis.xrange(keys.events(job.job_id))[-1][1][b"event"])
+
+    closed = words_checked_then_images_unchecked(checked('[moderation]\non_error = "closed"\n'), "evt-4")
+    assert (closed["type"], closed["kind"]) == ("failed", "refused")
+    opened = words_checked_then_images_unchecked(checked('[moderation]\non_error = "open"\n'), "evt-5")
+    assert opened["type"] == "done"
+
+
+def test_without_a_key_or_when_switched_off_no_image_is_checked(checked, fake):
+    _, events, _ = run(checked(key=False), image_request("evt-6", prompt="a fox #flag-test"))
+    assert events[-1]["type"] == "done"
+    _, events, _ = run(
+        checked("[moderation]\ncheck_images = false\n"), image_request("evt-7", prompt="a fox #flag-test")
+    )
+    assert events[-1]["type"] == "done" and image_inputs(fake) == []
