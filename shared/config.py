@@ -362,6 +362,7 @@ class ModerationConfig(BaseModel):
     nsfw: Literal["never", "nsfw_channels"] = "nsfw_channels"
     on_error: Literal["closed", "open"] = "closed"
     check_images: bool = True  # each generated image too, with the same key and policy
+    flagged_images: Literal["withhold", "spoiler"] = "withhold"  # "spoiler": posted hidden (Discord, web)
     blocklist: list[str] = Field(default_factory=list)
     workspaces: dict[str, ModerationPolicy] = Field(default_factory=dict)
 

@@ -451,6 +451,11 @@ def withheld_by_policy(withheld: int, total: int) -> str:
     return f"{withheld} of {total} images were withheld by the content policy."
 
 
+def hidden_by_policy(hidden: int, total: int) -> str:
+    were = "was" if hidden == 1 else "were"
+    return f"{hidden} of {total} images {were} hidden by the content policy: click to show."
+
+
 def all_withheld_by_policy() -> str:
     return "The images were withheld by the content policy, so nothing was charged. Try other words."
 

@@ -50,6 +50,7 @@ class DeliveredImage:
     filename: str
     content_type: str
     seed: int | None
+    spoiler: bool = False  # flagged by the content check, shown hidden where the platform can
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,13 @@ def publish_status(pipe: Pipeline, job_id: str, request: ImageRequest, update: S
 
 def result_entry(request: ImageRequest, result: JobResult) -> StreamEntry:
     images = [
-        {"key": i.key, "filename": i.filename, "seed": i.seed, "content_type": i.content_type}
+        {
+            "key": i.key,
+            "filename": i.filename,
+            "seed": i.seed,
+            "content_type": i.content_type,
+            **({"spoiler": True} if i.spoiler else {}),
+        }
         for i in result.images
     ]
     event = {
@@ -187,7 +194,14 @@ def _result(job_id: str, event: dict[str, Any], images: Any) -> JobResult:
         if data is None:
             raise ImagesExpired(image["key"])
         delivered.append(
-            DeliveredImage(image["key"], data, image["filename"], image["content_type"], image["seed"])
+            DeliveredImage(
+                image["key"],
+                data,
+                image["filename"],
+                image["content_type"],
+                image["seed"],
+                bool(image.get("spoiler")),
+            )
         )
     return JobResult(
         job_id,

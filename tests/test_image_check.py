@@ -10,11 +10,13 @@ import json
 import pytest
 
 from bot.core import ImagineCore
+from bot.discord.uploads import pack
 from shared import keys
 from shared.queue import queue_name
 from shared.refusals import RefusalCounter
+from shared.results import DeliveredImage
 from tests.backend_harness import submit_and_drain as run
-from tests.factories import image_request
+from tests.factories import image_request, requester
 from tests.fakes.openai_api import FakeOpenAI
 from workers.runtime import build_runtime
 from workers.worker import serve
@@ -91,3 +93,30 @@ def test_without_a_key_or_when_switched_off_no_image_is_checked(checked, fake):
         checked("[moderation]\ncheck_images = false\n"), image_request("evt-7", prompt="a fox #flag-test")
     )
     assert events[-1]["type"] == "done" and image_inputs(fake) == []
+
+
+def test_where_the_policy_says_spoiler_a_flagged_image_is_posted_hidden_on_discord(checked, redis):
+    runtime = checked('[moderation]\nflagged_images = "spoiler"\n')
+    request = image_request("evt-8", prompt="a fox #flag-test", count=2).model_copy(
+        update={"requester": requester(platform="discord")}
+    )
+    run(runtime, request)
+    events = [json.loads(fields[b"event"]) for _, fields in redis.xrange(keys.results("discord"))]
+    [done] = [event for event in events if event["type"] == "done"]
+    assert [image.get("spoiler", False) for image in done["images"]] == [True, False]
+    assert done["notes"] == ["1 of 2 images was hidden by the content policy: click to show."]
+    files = pack(
+        [DeliveredImage("k", b"png", "a.png", "image/png", 1, spoiler=True)], limit_bytes=10**6, max_files=10
+    )
+    assert files.messages[0][0].filename == "SPOILER_a.png"  # how Discord blurs a file until clicked
+
+
+def test_slack_has_no_spoilers_so_a_flagged_image_is_withheld_there_whatever_the_policy(checked, redis):
+    runtime = checked('[moderation]\nflagged_images = "spoiler"\n')
+    request = image_request("evt-9", prompt="a fox #flag-test", count=2).model_copy(
+        update={"requester": requester(platform="slack")}
+    )
+    run(runtime, request)
+    events = [json.loads(fields[b"event"]) for _, fields in redis.xrange(keys.results("slack"))]
+    [done] = [event for event in events if event["type"] == "done"]
+    assert len(done["images"]) == 1 and done["notes"] == ["1 of 2 images was withheld by the content policy."]

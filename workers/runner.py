@@ -34,6 +34,7 @@ from workers.runtime import Runtime
 
 log = logging.getLogger(__name__)
 EDIT_KINDS = {"refine", "variation", "upscale"}
+SPOILERS = {"discord", "web"}  # platforms that can show an image hidden until clicked (Slack cannot)
 POSITIONS_ANNOUNCED = 5  # how many waiting jobs hear that the queue moved when a job starts
 PNG = "image/png"
 
@@ -192,7 +193,14 @@ class JobRunner:
             }
             data = encode_png(generated.image, metadata)
             images.append(
-                DeliveredImage(keys.image(job_id, index), data, _filename(job_id, index), PNG, generated.seed)
+                DeliveredImage(
+                    keys.image(job_id, index),
+                    data,
+                    _filename(job_id, index),
+                    PNG,
+                    generated.seed,
+                    generated.spoiler,
+                )
             )
         return JobResult(
             job_id,
@@ -217,14 +225,22 @@ class JobRunner:
             return generation, []
         for rule in filter(None, verdict.withheld):
             RefusalCounter(rt.redis).count(request.requester, f"image:{rule}")
+        total, judged = len(generation.images), list(zip(generation.images, verdict.withheld, strict=True))
+        if (
+            rt.settings.config.moderation.flagged_images == "spoiler"
+            and request.requester.platform in SPOILERS
+        ):
+            hidden = [dataclasses.replace(image, spoiler=rule is not None) for image, rule in judged]
+            return dataclasses.replace(generation, images=hidden), [
+                messages.hidden_by_policy(verdict.count, total)
+            ]
         rt.metrics.withheld.labels(request.backend).inc(verdict.count)
-        kept = [
-            image for image, rule in zip(generation.images, verdict.withheld, strict=True) if rule is None
-        ]
+        kept = [image for image, rule in judged if rule is None]
         if not kept:
             raise AllWithheld(verdict.withheld[0] or "")
-        note = messages.withheld_by_policy(verdict.count, len(generation.images))
-        return dataclasses.replace(generation, images=kept), [note]
+        return dataclasses.replace(generation, images=kept), [
+            messages.withheld_by_policy(verdict.count, total)
+        ]
 
     def _with_source_image(
         self, request: ImageRequest, task: GenerationTask

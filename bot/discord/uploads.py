@@ -36,7 +36,9 @@ def pack(images: list[DeliveredImage], *, limit_bytes: int, max_files: int) -> P
     packing = Packing()
     batch: list[Upload] = []
     for number, image in enumerate(images, 1):
-        upload = Upload(number, image.data, image.filename, image.content_type)
+        # Discord shows a file whose name starts SPOILER_ blurred until clicked.
+        name = f"SPOILER_{image.filename}" if image.spoiler else image.filename
+        upload = Upload(number, image.data, name, image.content_type)
         if len(upload.data) > budget:
             smaller = _recompress(upload, budget)
             if smaller is None:

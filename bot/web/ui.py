@@ -50,7 +50,8 @@ def result(request: ImageRequest, done: JobResult) -> dict[str, Any]:
         "seconds": round(done.seconds, 1),
         "notes": done.notes,
         "images": [
-            {"url": IMAGE_ROUTE + image.key, "alt": done.prompt, "seed": image.seed} for image in done.images
+            {"url": IMAGE_ROUTE + image.key, "alt": done.prompt, "seed": image.seed, "hidden": image.spoiler}
+            for image in done.images
         ],
         "buttons": [
             [

@@ -41,6 +41,7 @@ class GenerationTask(Drawing):
 class GeneratedImage:
     image: Image.Image
     seed: int | None
+    spoiler: bool = False  # flagged by the content check, to be shown hidden (`flagged_images`)
 
 
 @dataclass(frozen=True)

@@ -160,6 +160,15 @@ function result(message, entry) {
     img.alt = image.alt;
     img.loading = "lazy";
     if (image.seed !== null) img.title = `seed ${image.seed}`;
+    if (image.hidden) { // flagged by the content policy: blurred until the member chooses to see it
+      const reveal = el("button", "hidden-image");
+      reveal.type = "button";
+      reveal.setAttribute("aria-label", `Show the hidden image: ${image.alt}`);
+      reveal.append(img);
+      reveal.addEventListener("click", () => reveal.replaceWith(img), { once: true });
+      images.append(reveal);
+      continue;
+    }
     images.append(img);
   }
   box.append(images);
