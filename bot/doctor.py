@@ -72,12 +72,20 @@ def _image_check(settings: Settings) -> Iterator[Check]:
         yield Check(
             "image check", True, "off ([moderation] enabled / check_images): images are posted unchecked"
         )
+    elif settings.config.diffusers.safety_checker:
+        yield Check(
+            "image check",
+            True,
+            "the diffusers backend's safety checker only ([diffusers] safety_checker); other backends' "
+            "images are posted unchecked → set OPENAI_API_KEY to check every image",
+        )
     else:
         yield Check(
             "image check",
             True,
-            "none: without OPENAI_API_KEY generated images are posted unchecked "
-            "(the horde backend withholds what the Horde censors) → set OPENAI_API_KEY to check them",
+            "none: without OPENAI_API_KEY generated images are posted unchecked (the horde backend "
+            "withholds what the Horde censors; [diffusers] safety_checker = true for diffusers) → set "
+            "OPENAI_API_KEY to check them",
         )
 
 

@@ -160,6 +160,9 @@ class DiffusersConfig(BaseModel):
     attention_slicing: bool = False
     cpu_offload: bool = False
     warmup: bool = True
+    safety_checker: bool = (
+        False  # the model's own NSFW checker (loaded once); its flagged images are withheld
+    )
 
 
 def _server_urls(urls: list[str]) -> list[str]:

@@ -456,6 +456,13 @@ def hidden_by_policy(hidden: int, total: int) -> str:
     return f"{hidden} of {total} images {were} hidden by the content policy: click to show."
 
 
+def safety_checker_withheld(numbers: list[int]) -> str:
+    which = ", ".join(str(n) for n in numbers)
+    if len(numbers) == 1:
+        return f"Image {which} withheld: the model's safety checker flagged it."
+    return f"Images {which} withheld: the model's safety checker flagged them."
+
+
 def all_withheld_by_policy() -> str:
     return "The images were withheld by the content policy, so nothing was charged. Try other words."
 

@@ -20,7 +20,7 @@ from PIL import Image  # noqa: E402
 from bot.core import ImagineCore  # noqa: E402
 from shared import keys
 from shared.config import load_config  # noqa: E402
-from shared.errors import Cancelled  # noqa: E402
+from shared.errors import Cancelled, ConfigError  # noqa: E402
 from shared.images import read_metadata  # noqa: E402
 from shared.queue import job_id_for, queue_name  # noqa: E402
 from shared.settings import Settings  # noqa: E402
@@ -163,3 +163,40 @@ def test_a_job_cancelled_before_it_is_drawn_never_reaches_the_pipeline(loaded, r
     redis.set(keys.stop_requested(job_id_for(request)), "1")
     events = run(loaded, request)
     assert (events[-1]["type"], events[-1]["kind"]) == ("failed", "cancelled")
+
+
+@pytest.fixture(scope="module")
+def checked_models(tmp_path_factory) -> dict[str, str]:
+    folder = tmp_path_factory.mktemp("checked")
+    return {verdict: str(build_pipeline(folder, safety=verdict)) for verdict in ("flags-all", "passes-all")}
+
+
+def backend_with(model: str, redis_url: str, config_file, *, checker: bool):
+    path = config_file(FAST + f"safety_checker = {'true' if checker else 'false'}\n")
+    settings = Settings(_env_file=None, redis_url=redis_url, diffusers_model=model, config_path=path)
+    settings = settings.model_copy(update={"config": load_config(path)})
+    return build_runtime(settings, redis_lib.Redis.from_url(redis_url), "diffusers")
+
+
+def test_the_models_safety_checker_is_off_unless_switched_on(checked_models, redis_url, config_file, redis):
+    runtime = backend_with(checked_models["flags-all"], redis_url, config_file, checker=False)
+    assert runtime.backend._text2image.safety_checker is None  # not loaded: no memory, no black images
+    events = run(runtime, diffusers_request("evt-unchecked", count=2))
+    assert events[-1]["type"] == "done" and len(events[-1]["images"]) == 2
+
+
+def test_switched_on_its_flagged_images_are_withheld_and_a_job_with_none_left_is_refunded(
+    checked_models, redis_url, config_file, redis
+):
+    passing = backend_with(checked_models["passes-all"], redis_url, config_file, checker=True)
+    assert run(passing, diffusers_request("evt-passes", count=2))[-1]["type"] == "done"
+    flagging = backend_with(checked_models["flags-all"], redis_url, config_file, checker=True)
+    request = diffusers_request("evt-flagged", count=2, user="bob")
+    events = run(flagging, request)
+    assert (events[-1]["type"], events[-1]["kind"]) == ("failed", "refused")
+    assert ImagineCore(flagging.settings, redis).quota.report(request.requester).used_this_hour == 0
+
+
+def test_switched_on_for_a_model_without_a_checker_says_what_to_do(tiny_model, redis_url, config_file):
+    with pytest.raises(ConfigError, match="has no safety_checker component"):
+        backend_with(tiny_model, redis_url, config_file, checker=True)

@@ -173,10 +173,10 @@ class JobRunner:
         task.check_stop()  # cancelled between being taken from the queue and being drawn
         task, source_note = self._with_source_image(request, task)
         generation = rt.backend.generate(task)
+        if generation.withheld:  # by the backend's own check (the Horde's censor, a safety checker)
+            rt.metrics.withheld.labels(request.backend).inc(generation.withheld)
         generation, policy_note = self._checked(request, generation)
         seconds = time.monotonic() - started
-        if generation.withheld:
-            rt.metrics.withheld.labels(request.backend).inc(generation.withheld)
         revised_prompt = generation.revised_prompt or prepared.revised_prompt
         images = []
         for index, generated in enumerate(generation.images):
@@ -220,6 +220,8 @@ class JobRunner:
         is withheld (counted by rule for operators), and when none is left the job is refused and
         refunded."""
         rt = self._rt
+        if not generation.images and generation.withheld:  # the backend's own check took them all
+            raise AllWithheld("backend")
         verdict = rt.image_check.check(request, [image.image for image in generation.images])
         if not verdict.count:
             return generation, []

@@ -30,8 +30,10 @@ def _byte_vocab() -> dict[str, int]:
     return vocab
 
 
-def build_pipeline(folder: Path, shape: str = "tiny", seed: int = 0) -> Path:
-    """Save a randomly initialised Stable Diffusion pipeline of `shape` under `folder`; return it."""
+def build_pipeline(folder: Path, shape: str = "tiny", seed: int = 0, *, safety: str | None = None) -> Path:
+    """Save a randomly initialised Stable Diffusion pipeline of `shape` under `folder`; return it.
+    With `safety` ("flags-all" or "passes-all", tiny only), it has a tiny safety checker whose
+    thresholds decide every image one way, so the backend's handling of its verdict can be tried."""
     import torch
     from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
@@ -118,16 +120,51 @@ def build_pipeline(folder: Path, shape: str = "tiny", seed: int = 0) -> Path:
         set_alpha_to_one=False,
         steps_offset=1,
     )
+    checker, features = _tiny_safety_checker(safety) if safety else (None, None)
     pipeline = StableDiffusionPipeline(
         vae=vae,
         text_encoder=CLIPTextModel(text),
         tokenizer=tokenizer,
         unet=unet,
         scheduler=scheduler,
-        safety_checker=None,
-        feature_extractor=None,
-        requires_safety_checker=False,
+        safety_checker=checker,
+        feature_extractor=features,
+        requires_safety_checker=safety is not None,
     )
-    target = folder / f"sd-{shape}"
+    target = folder / (f"sd-{shape}-{safety}" if safety else f"sd-{shape}")
     pipeline.save_pretrained(target)
     return target
+
+
+def _tiny_safety_checker(verdict: str):
+    """diffusers' StableDiffusionSafetyChecker on a tiny CLIP: an image is flagged when its similarity
+    to a concept exceeds the concept's threshold, so thresholds far below (or above) any similarity
+    flag every image (or none)."""
+    import torch
+    from diffusers.pipelines.stable_diffusion.safety_checker import StableDiffusionSafetyChecker
+    from transformers import CLIPConfig, CLIPImageProcessor
+
+    config = CLIPConfig(
+        text_config={
+            "hidden_size": 32,
+            "intermediate_size": 37,
+            "num_attention_heads": 4,
+            "num_hidden_layers": 2,
+        },
+        vision_config={
+            "hidden_size": 32,
+            "intermediate_size": 37,
+            "num_attention_heads": 4,
+            "num_hidden_layers": 2,
+            "image_size": 32,
+            "patch_size": 8,
+        },
+        projection_dim=32,
+    )
+    checker = StableDiffusionSafetyChecker(config)
+    threshold = -10.0 if verdict == "flags-all" else 10.0
+    with torch.no_grad():
+        checker.concept_embeds_weights.fill_(threshold)
+        checker.special_care_embeds_weights.fill_(threshold)
+    features = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+    return checker, features

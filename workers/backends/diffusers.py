@@ -57,16 +57,28 @@ class DiffusersBackend:
 
     def _load(self, model: str):
         local = Path(model).expanduser().is_dir()
+        # The model's own safety checker only when asked for: it costs memory, and unasked it would
+        # blacken images with no word to the member.
+        checker = (
+            {} if self._config.safety_checker else {"safety_checker": None, "requires_safety_checker": False}
+        )
         try:
             pipeline = AutoPipelineForText2Image.from_pretrained(
                 str(Path(model).expanduser()) if local else model,
                 dtype=self._dtype,
                 local_files_only=local,
+                **checker,
             )
         except (OSError, ValueError) as exc:
             raise ConfigError(
                 f"IMAGINE_DIFFUSERS_MODEL={model}: cannot load a diffusers pipeline ({exc})"
             ) from None
+        if self._config.safety_checker and getattr(pipeline, "safety_checker", None) is None:
+            raise ConfigError(
+                f"[diffusers] safety_checker = true, but {model} has no safety_checker component: use a "
+                "model that ships one (Stable Diffusion 1.x/2.x do), or check generated images with "
+                "OPENAI_API_KEY instead"
+            )
         if self._config.scheduler:
             scheduler_class = getattr(diffusers, self._config.scheduler, None)
             if scheduler_class is None:
@@ -95,10 +107,16 @@ class DiffusersBackend:
         base_seed = task.seed if task.seed is not None else secrets.randbelow(2**32)
         seeds = [(base_seed + i) % 2**32 for i in range(task.count)]
         images: list[GeneratedImage] = []
+        flagged: list[int] = []
         for start in range(0, len(seeds), self._config.max_batch):
             batch = seeds[start : start + self._config.max_batch]
-            images.extend(self._batch_or_one_by_one(task, batch, width, height))
-        return Generation(images=images, model=self.model_name)
+            for offset, (image, unsafe) in enumerate(self._batch_or_one_by_one(task, batch, width, height)):
+                if unsafe:
+                    flagged.append(start + offset + 1)
+                else:
+                    images.append(image)
+        notes = [messages.safety_checker_withheld(flagged)] if flagged and images else []
+        return Generation(images=images, model=self.model_name, notes=notes, withheld=len(flagged))
 
     def _batch_or_one_by_one(self, task: GenerationTask, seeds: list[int], width: int, height: int):
         try:
@@ -118,7 +136,8 @@ class DiffusersBackend:
 
     def _render(
         self, task: GenerationTask, seeds: list[int], width: int, height: int
-    ) -> list[GeneratedImage]:
+    ) -> list[tuple[GeneratedImage, bool]]:
+        """Each image with whether the model's safety checker flagged it (it returns those black)."""
         common = {
             "prompt": task.prompt,
             "negative_prompt": task.negative,
@@ -135,8 +154,10 @@ class DiffusersBackend:
         else:
             output = self._text2image(width=width, height=height, **common)
         task.check_stop()  # an interrupted pipeline returns what it had: that is not a result
+        unsafe = getattr(output, "nsfw_content_detected", None) or [False] * len(seeds)
         return [
-            GeneratedImage(image=image, seed=seed) for image, seed in zip(output.images, seeds, strict=True)
+            (GeneratedImage(image=image, seed=seed), bool(flag))
+            for image, seed, flag in zip(output.images, seeds, unsafe, strict=True)
         ]
 
     def _generators(self, seeds: list[int]) -> list[torch.Generator]:
