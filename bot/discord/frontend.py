@@ -257,32 +257,47 @@ class DiscordFrontend:
         elif custom_id.startswith(discord_settings.MEMBER):
             field = custom_id.removeprefix(discord_settings.MEMBER)
             member = await asyncio.to_thread(store.member, requester)
-            try:
-                member = discord_settings.changed_member(member, field, values)
-            except ValueError:
-                await self._tell(interaction, messages.stale_button())
-                return
-            await asyncio.to_thread(store.save_member, requester, member)
-            await interaction.response.edit_message(
-                content=discord_settings.member_text(member),
-                view=discord_settings.member_view(member, config, backend),
+            await self._apply_setting(
+                interaction,
+                lambda: discord_settings.changed_member(member, field, values),
+                lambda changed: store.save_member(requester, changed),
+                lambda changed: (
+                    discord_settings.member_text(changed),
+                    discord_settings.member_view(changed, config, backend),
+                ),
             )
+        elif not (interaction.guild_id and interaction.permissions.manage_guild):
+            await self._tell(interaction, messages.channel_settings_not_allowed())
         else:
-            if not (interaction.guild_id and interaction.permissions.manage_guild):
-                await self._tell(interaction, messages.channel_settings_not_allowed())
-                return
             field = custom_id.removeprefix(discord_settings.CHANNEL)
             channel = await asyncio.to_thread(store.channel, requester)
-            try:
-                channel = discord_settings.changed_channel(channel, field, values, config)
-            except ValueError:
-                await self._tell(interaction, messages.stale_button())
-                return
-            await asyncio.to_thread(store.save_channel, requester, channel)
-            await interaction.response.edit_message(
-                content=discord_settings.channel_text(channel),
-                view=discord_settings.channel_view(channel, config, backend),
+            await self._apply_setting(
+                interaction,
+                lambda: discord_settings.changed_channel(channel, field, values, config),
+                lambda changed: store.save_channel(requester, changed),
+                lambda changed: (
+                    discord_settings.channel_text(changed),
+                    discord_settings.channel_view(changed, config, backend),
+                ),
             )
+
+    async def _apply_setting(
+        self,
+        interaction: discord.Interaction,
+        change: Callable[[], Any],
+        save: Callable[[Any], None],
+        show: Callable[[Any], tuple[str, discord.ui.View]],
+    ) -> None:
+        """One settings change: made (a value not offered is answered as a stale control), saved,
+        and the message redrawn with it."""
+        try:
+            changed = change()
+        except ValueError:
+            await self._tell(interaction, messages.stale_button())
+            return
+        await asyncio.to_thread(save, changed)
+        content, view = show(changed)
+        await interaction.response.edit_message(content=content, view=view)
 
     async def gallery(
         self, interaction: discord.Interaction, number: int = 0, *, turn_page: bool = False

@@ -165,12 +165,7 @@ class FakeSlack(FakeServer):
         action = {"type": "button", "action_id": action_id, "block_id": "b", "value": action_id.split(":")[2]}
         action["action_ts"] = self.new_ts()
         return {
-            "type": "block_actions",
-            "team": {"id": TEAM_ID, "domain": "fake"},
-            "user": {"id": user, "username": user.lower(), "team_id": TEAM_ID},
-            "api_app_id": APP_ID,
-            "token": "deprecated",
-            "trigger_id": f"trigger-{self.new_ts()}",
+            **self._interactive("block_actions", user),
             "container": {
                 "type": "message",
                 "message_ts": message.ts,
@@ -193,15 +188,21 @@ class FakeSlack(FakeServer):
         """A press of a button on the App Home tab (a view, not a message)."""
         action = {"type": "button", "action_id": action_id, "block_id": "b", "action_ts": self.new_ts()}
         return {
-            "type": "block_actions",
+            **self._interactive("block_actions", user),
+            "container": {"type": "view", "view_id": "VHOME"},
+            "view": {"id": "VHOME", "type": "home", "blocks": []},
+            "actions": [action],
+        }
+
+    def _interactive(self, kind: str, user: str) -> dict[str, Any]:
+        """What every interactive payload (a button, a form's submit) starts with."""
+        return {
+            "type": kind,
             "team": {"id": TEAM_ID, "domain": "fake"},
             "user": {"id": user, "username": user.lower(), "team_id": TEAM_ID},
             "api_app_id": APP_ID,
             "token": "deprecated",
             "trigger_id": f"trigger-{self.new_ts()}",
-            "container": {"type": "view", "view_id": "VHOME"},
-            "view": {"id": "VHOME", "type": "home", "blocks": []},
-            "actions": [action],
         }
 
     def view_submission(self, view: dict[str, Any], text: str, *, user: str = OWNER) -> dict[str, Any]:
@@ -223,12 +224,7 @@ class FakeSlack(FakeServer):
 
     def _submitted(self, view: dict[str, Any], state: dict[str, Any], user: str) -> dict[str, Any]:
         return {
-            "type": "view_submission",
-            "team": {"id": TEAM_ID, "domain": "fake"},
-            "user": {"id": user, "username": user.lower(), "team_id": TEAM_ID},
-            "api_app_id": APP_ID,
-            "token": "deprecated",
-            "trigger_id": f"trigger-{self.new_ts()}",
+            **self._interactive("view_submission", user),
             "view": {**view, "id": f"V{self.new_ts().replace('.', '')}", "state": state, "team_id": TEAM_ID},
         }
 
