@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from redis import Redis
-from rq.exceptions import InvalidJobOperation
+from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job, JobStatus
 
 from shared import keys, messages
@@ -69,9 +69,9 @@ class MemberJobs:
         images are refunded; a running one is stopped where its backend can stop."""
         try:
             job = Job.fetch(job_id, connection=self._redis, serializer=SERIALIZER)
-        except Exception:  # NoSuchJobError, or an id that is not one of ours at all
+            request = ImageRequest.model_validate((job.kwargs or {}).get("request") or {})
+        except (NoSuchJobError, ValueError):  # gone, or an id that is not one of our image jobs
             return messages.cancel_unknown()
-        request = ImageRequest.model_validate((job.kwargs or {}).get("request") or {})
         if request.requester.user_key != requester.user_key:
             return messages.cancel_not_yours()
         # LREM decides a race with a worker taking the job: whoever removes it owns it.
