@@ -54,6 +54,7 @@ class LimitsConfig(BaseModel):
     prompt_max_chars: int = Field(default=1000, ge=1, le=32000)
     negative_max_chars: int = Field(default=500, ge=0, le=32000)
     max_count: int = Field(default=4, ge=1, le=10)
+    source_image_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)  # a member's picture to start from
 
 
 class JobsConfig(BaseModel):

@@ -158,6 +158,37 @@ def channel_settings_not_allowed() -> str:
     return "Only members who may Manage Server can change this channel's defaults."
 
 
+def strength_range(value: float) -> str:
+    return f"--strength is how far to move from your picture, from 0 (not at all) to 1; {value:g} is outside."
+
+
+def backend_draws_from_words(backend: str) -> str:
+    return (
+        f"The {backend} backend draws from words only; it cannot start from a picture. Nothing was charged."
+    )
+
+
+def image_not_from_platform() -> str:
+    return "I only take pictures uploaded to this chat, not links to other sites. Nothing was charged."
+
+
+def image_unavailable() -> str:
+    return "I could not download your picture (it may have expired); upload it again. Nothing was charged."
+
+
+def image_too_big(max_bytes: int) -> str:
+    megabytes = max_bytes // (1024 * 1024)
+    return f"Your picture is larger than {megabytes} MB; send a smaller one. Nothing was charged."
+
+
+def image_wrong_type() -> str:
+    return "That file is not a picture I can read (PNG, JPEG, WebP or GIF). Nothing was charged."
+
+
+def image_too_many_pixels() -> str:
+    return "Your picture has too many pixels to process; send a smaller one. Nothing was charged."
+
+
 def cancelled() -> str:
     return "Cancelled. Nothing was charged."
 

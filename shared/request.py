@@ -81,6 +81,7 @@ class Drawing(BaseModel):
     backend: str = "placeholder"
     model: str | None = None
     enhance: bool = False
+    strength: float | None = None  # from a source image: how far the drawing may move (0-1)
 
     def drawing(self) -> Drawing:
         """Just the drawing settings of a request, turn or task."""
@@ -104,6 +105,7 @@ class ImageRequest(Drawing):
     parent_job_id: str | None = None
     parent_image_index: int | None = None
     submitted_at: float = Field(default_factory=time.time)
+    source_url: str | None = None  # a member's own picture to start from, on the platform's file host
     private: bool = False  # the results go to the member's DM with the bot, not the channel
 
 
@@ -149,6 +151,10 @@ class RequestOptions:
         "enhance", help="Let a language model add detail to the prompt.", switch=True
     )
     backend: str | None = _typed("backend", help="Which image backend draws it.", members=False)
+    strength: float | str | None = _typed(
+        "strength", help="From a picture: how far to move from it, 0 to 1.", example="0.6"
+    )
+    image_url: str | None = None  # the member's attached picture (the platform's file URL), not typed
 
 
 def typed_options() -> dict[str, Typed]:
@@ -186,6 +192,7 @@ def build_request(
     drawing = _drawing(options, base, config)
     return ImageRequest(
         **drawing.model_dump(),
+        source_url=options.image_url,
         event_id=event_id,
         requester=requester,
         prompt=prompt,
@@ -228,6 +235,8 @@ def _drawing(options: RequestOptions, base: Drawing, config: AppConfig) -> Drawi
         given["model"] = None  # another backend's model means nothing here
     if options.enhance is not None:
         given["enhance"] = options.enhance
+    if options.strength is not None:
+        given["strength"] = _strength(options.strength)
     drawing = _checked(base.model_copy(update=given), config)
     if options.model and not BACKENDS[drawing.backend].models(config):  # typed, with nothing to pick
         raise InvalidRequest(messages.no_model_choice(drawing.backend))
@@ -261,6 +270,16 @@ def _checked_text(text: str, what: str, limit: int) -> str:
     if len(text) > limit:
         raise InvalidRequest(messages.too_long(what, len(text), limit))
     return text
+
+
+def _strength(value: float | str) -> float:
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        raise InvalidRequest(messages.not_a_number("strength", str(value))) from None
+    if not 0 < number <= 1:
+        raise InvalidRequest(messages.strength_range(number))
+    return number
 
 
 def _int_in_range(value: int | str, what: str, low: int, high: int) -> int:

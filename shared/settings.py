@@ -12,6 +12,7 @@ from shared.config import AppConfig, load_config
 from shared.errors import ConfigError
 
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
+DEFAULT_DISCORD_API_BASE = "https://discord.com/api/v10"
 
 
 class Settings(BaseSettings):
@@ -34,7 +35,7 @@ class Settings(BaseSettings):
 
     discord_token: SecretStr | None = Field(default=None, validation_alias="DISCORD_TOKEN")
     discord_public_key: str | None = Field(default=None, validation_alias="DISCORD_PUBLIC_KEY")
-    discord_api_base: str = Field(default="https://discord.com/api/v10", validation_alias="DISCORD_API_BASE")
+    discord_api_base: str = Field(default=DEFAULT_DISCORD_API_BASE, validation_alias="DISCORD_API_BASE")
     discord_guild_id: int | None = Field(default=None, validation_alias="DISCORD_GUILD_ID")
     slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
     slack_signing_secret: SecretStr | None = Field(default=None, validation_alias="SLACK_SIGNING_SECRET")

@@ -595,3 +595,39 @@ def test_private_results_keep_the_status_private_and_bring_the_images_to_the_mem
     assert fake.threads() == [] and fake.image_posts_in(CHANNEL_ID) == []
     wait_until(lambda: "✅" in fake.original(command["token"]).data["content"], what="the status to say done")
     assert fake.original(command["token"]).data["flags"] & 64  # the status stays private
+
+
+def red_picture() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), (250, 10, 10)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_imagine_starts_from_the_members_attached_picture(fake, stack):
+    client = stack()
+    picture = fake.attach(red_picture())
+    answer = client.post(fake.slash_command(prompt="a fox", image=picture, strength=0.4, count=1))
+    assert answer.type == DEFER
+    thread_id, [post] = finished_thread(fake)
+    image = Image.open(io.BytesIO(next(iter(post.files.values())))).convert("RGB")
+    red = sum(image.getpixel((x, y))[0] for x in range(0, image.width, 8) for y in range(0, image.height, 8))
+    green = sum(
+        image.getpixel((x, y))[1] for x in range(0, image.width, 8) for y in range(0, image.height, 8)
+    )
+    assert red > 2 * green  # drawn over the red picture (placeholder: 60 % the picture at strength 0.4)
+
+
+def test_a_file_that_is_no_picture_or_a_foreign_link_is_refused_and_costs_nothing(fake, stack, redis):
+    client = stack()
+    text_file = fake.attach(b"hello", filename="notes.txt", content_type="text/plain")
+    answer = client.post(fake.slash_command(prompt="a fox", image=text_file))
+    assert (answer.type, answer.ephemeral) == (MESSAGE, True)
+    assert answer.content.startswith("That file is not a picture I can read")
+    foreign = {**fake.attach(red_picture()), "url": "http://127.0.0.1:9/internal.png"}  # not the CDN
+    command = fake.slash_command(prompt="a hare", image=foreign)
+    client.post(command)
+    wait_until(
+        lambda: "only take pictures uploaded to this chat" in fake.original(command["token"]).data["content"],
+        what="the refusal on the status",
+    )
+    assert redis.zcard(keys.quota_window(f"discord:{OWNER_ID}")) == 0  # refunded

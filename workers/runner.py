@@ -18,7 +18,7 @@ from PIL import Image
 from redis.client import Pipeline
 from rq.job import Job
 
-from shared import gallery, keys, messages
+from shared import gallery, keys, member_images, messages
 from shared.errors import BackendRefused, BackendUnavailable, Cancelled, FailureKind, InvalidRequest
 from shared.image_store import ImageTooLarge
 from shared.images import encode_png, read_metadata
@@ -249,7 +249,18 @@ class JobRunner:
     ) -> tuple[GenerationTask, list[str]]:
         """Refinements and variations start from the parent image where the backend can edit;
         otherwise they are drawn afresh from the prompt, and once the image is gone from the store the
-        member is told so (with the store that would have kept it)."""
+        member is told so (with the store that would have kept it). A member's own picture (a new
+        /imagine with an image) is fetched from the platform's file host, safely (shared/member_images.py)."""
+        if request.source_url is not None:
+            if not self._rt.backend.supports_edit:
+                raise InvalidRequest(messages.backend_draws_from_words(request.backend))
+            settings = self._rt.settings
+            data = member_images.fetch(
+                request.source_url,
+                hosts=member_images.allowed_hosts(settings, request.requester.platform),
+                max_bytes=settings.config.limits.source_image_bytes,
+            )
+            return task.model_copy(update={"init_image": member_images.prepare(data)}), []
         if (
             request.parent_job_id is None
             or request.kind not in EDIT_KINDS

@@ -37,17 +37,21 @@ def add_commands(tree: app_commands.CommandTree, frontend: DiscordFrontend, sett
         seed: app_commands.Range[int, 0, MAX_SEED] | None = None,
         enhance: bool | None = None,
         model: str | None = None,
+        strength: app_commands.Range[float, 0.01, 1.0] | None = None,
+        image: discord.Attachment | None = None,
     ) -> None:
         given = locals()  # the parameters are the options: pass each to RequestOptions by its name
-        options = RequestOptions(**{name: given[name] for name in offered if name != "interaction"})
-        await frontend.imagine(interaction, options)
+        typed = {name: given[name] for name in offered if name not in ("interaction", "image")}
+        await frontend.imagine(interaction, RequestOptions(**typed), image=image)
 
     offered = tuple(inspect.signature(imagine_callback).parameters)
     described = {name: typed.help for name, typed in typed_options().items() if name in offered}
     imagine = app_commands.command(name="imagine", description="Generate images from a prompt")(
         app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)(
             app_commands.choices(aspect=[app_commands.Choice(name=a, value=a) for a in ASPECT_CHOICES])(
-                app_commands.describe(prompt="What to draw", **described)(imagine_callback)
+                app_commands.describe(
+                    prompt="What to draw", image="A picture of yours to start from", **described
+                )(imagine_callback)
             )
         )
     )

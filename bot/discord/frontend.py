@@ -8,6 +8,7 @@ enqueue. Workers do the rest through the REST API. Every message goes out with m
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import logging
 from collections.abc import Callable, Coroutine
@@ -52,7 +53,29 @@ class DiscordFrontend:
 
     # --- /imagine --------------------------------------------------------------------------------
 
-    async def imagine(self, interaction: discord.Interaction, options: RequestOptions) -> None:
+    async def imagine(
+        self,
+        interaction: discord.Interaction,
+        options: RequestOptions,
+        *,
+        image: discord.Attachment | None = None,
+    ) -> None:
+        if image is not None:  # what Discord says of the file; the worker checks the bytes themselves
+            cap = self.settings.config.limits.source_image_bytes
+            problem = (
+                messages.image_wrong_type()
+                if not (image.content_type or "").startswith("image/")
+                else messages.image_too_big(cap)
+                if image.size > cap
+                else None
+            )
+            if problem is not None:
+                await self._tell(interaction, problem)
+                return
+            options = dataclasses.replace(options, image_url=image.url)
+        await self._imagine(interaction, options)
+
+    async def _imagine(self, interaction: discord.Interaction, options: RequestOptions) -> None:
         channel = interaction.channel
         in_thread = channel is not None and channel.type in THREAD_TYPES
         in_dm = interaction.guild_id is None  # no threads there: the DM itself is the conversation

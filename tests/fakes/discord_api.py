@@ -84,6 +84,7 @@ class FakeDiscord(FakeServer):
         self.callbacks: dict[str, dict[str, Any]] = {}  # interaction id -> the first response
         self.commands: list[dict[str, Any]] = []
         self.forbidden: set[str] = set()  # channels where the bot lost access
+        self.cdn: dict[str, bytes] = {}  # attachment id -> the file members attached
         self._rate_limits: deque[RateLimit] = deque()
         self.upload_seconds = 0.0  # how long a message with files takes to answer (a slow upload)
 
@@ -243,16 +244,40 @@ class FakeDiscord(FakeServer):
             self.interactions[token] = payload
         return payload
 
+    def attach(
+        self, data: bytes, filename: str = "mine.png", content_type: str = "image/png"
+    ) -> dict[str, Any]:
+        """A file a member attached to a command, served by this fake's CDN; pass it as an option."""
+        attachment_id = self.new_id()
+        with self._state_lock:
+            self.cdn[attachment_id] = data
+        url = f"{self.url}/attachments/{attachment_id}/{filename}"
+        return {
+            "id": attachment_id,
+            "filename": filename,
+            "size": len(data),
+            "url": url,
+            "proxy_url": url,
+            "content_type": content_type,
+        }
+
     def slash_command(self, name: str = "imagine", **options: Any) -> dict[str, Any]:
-        kinds = {str: 3, int: 4, bool: 5}
+        kinds = {str: 3, int: 4, bool: 5, float: 10, dict: 11}  # dict: an attachment (see `attach`)
         where = ("channel_id", "member", "upload_limit", "interaction_id")
         extra = {k: options.pop(k) for k in where if k in options}
         given = [
-            {"name": key, "type": kinds[type(value)], "value": value}
+            {
+                "name": key,
+                "type": kinds[type(value)],
+                "value": value["id"] if isinstance(value, dict) else value,
+            }
             for key, value in options.items()
             if value is not None
         ]
-        data = {"id": "1500000000000000001", "name": name, "type": 1, "options": given}
+        data: dict[str, Any] = {"id": "1500000000000000001", "name": name, "type": 1, "options": given}
+        attachments = {v["id"]: v for v in options.values() if isinstance(v, dict)}
+        if attachments:
+            data["resolved"] = {"attachments": attachments}
         return self.interaction(2, data, **extra)
 
     def autocomplete(self, focused: str, value: str, **others: Any) -> dict[str, Any]:
@@ -433,6 +458,9 @@ class FakeDiscord(FakeServer):
             return Reply.json([self._registered(c, parts) for c in self.commands])
         if method == "POST" and parts[0] == "interactions" and parts[-1] == "callback":
             return self._callback(parts[1], parts[2], request)
+        if method == "GET" and parts[0] == "attachments" and len(parts) == 3:
+            data = self.cdn.get(parts[1])
+            return Reply(200, data, {"content-type": "image/png"}) if data else _error(404, "Not found", 0)
         if method == "POST" and parts == ["users", "@me", "channels"]:
             return Reply.json(self.dm_channel(str(request.json()["recipient_id"])))
         if parts[0] == "webhooks":

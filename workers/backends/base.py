@@ -25,7 +25,6 @@ class GenerationTask(Drawing):
     guidance: float | None = None
     user_hash: str | None = None
     init_image: Image.Image | None = None  # refinement / variation source, where the backend can edit
-    strength: float | None = None
     on_preview: Callable[[bytes], None] | None = None
     on_progress: Callable[[str], None] | None = None  # a status line ("#3 in the Horde's queue, ~40 s")
     nsfw_allowed: bool = False  # the request comes from a channel the platform marks NSFW

@@ -77,14 +77,15 @@ class PromptPipeline:
                     expanded  # the model wrote the style in; the preset's words would repeat it
                 )
         negative = ", ".join(part for part in (request.negative, preset.negative) if part) or None
+        # A variation or upscale moves as far as its kind says; otherwise the member's --strength.
+        strength = STRENGTH_BY_KIND.get(request.kind, request.strength)
         task = GenerationTask(
-            **{**request.drawing().model_dump(), "negative": negative},
+            **{**request.drawing().model_dump(), "negative": negative, "strength": strength},
             prompt=prompt,
             idea=idea,
             steps=preset.steps,
             guidance=preset.guidance,
             user_hash=user_hash(request),
-            strength=STRENGTH_BY_KIND.get(request.kind),
         )
         return Prepared(task, revised, notes)
 

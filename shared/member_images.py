@@ -1,0 +1,84 @@
+"""A member's own picture, fetched safely: only from the platform's own file hosts (never a URL a
+member typed: no server-side request forgery), no redirects followed, a size cap before and during
+the download, the type read from the bytes, Pillow's decompression-bomb guard, EXIF orientation
+applied, metadata dropped, and the result resized to what the backend takes. Every bad case is one
+clear message (InvalidRequest), so the job fails refunded, never with a traceback."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from urllib.parse import urlsplit
+
+import httpx2
+from PIL import Image, ImageOps
+
+from shared import messages
+from shared.errors import InvalidRequest
+from shared.settings import DEFAULT_DISCORD_API_BASE, Settings
+
+FORMATS = {"PNG", "JPEG", "WEBP", "GIF"}
+MAX_PIXELS = 40_000_000  # above this Pillow refuses to decode (a decompression bomb)
+MAX_EDGE = 1536
+TIMEOUT = httpx2.Timeout(10.0, read=30.0)
+PLATFORM_HOSTS = {
+    "discord": {"cdn.discordapp.com", "media.discordapp.net"},
+    "slack": {"files.slack.com"},
+}
+
+
+def allowed_hosts(settings: Settings, platform: str) -> set[str]:
+    """The hosts a platform serves members' files from (and, when the operator points the platform's
+    API elsewhere, e.g. a test server or a proxy, that host too)."""
+    hosts = set(PLATFORM_HOSTS.get(platform, set()))
+    if platform == "discord" and settings.discord_api_base != DEFAULT_DISCORD_API_BASE:
+        hosts.add(urlsplit(settings.discord_api_base).netloc)
+    return hosts
+
+
+def fetch(url: str, *, hosts: set[str], max_bytes: int, headers: dict[str, str] | None = None) -> bytes:
+    """The bytes at `url`, from one of `hosts` only, at most `max_bytes`; raises InvalidRequest."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or parts.netloc not in hosts:
+        raise InvalidRequest(messages.image_not_from_platform())
+    try:
+        with httpx2.Client(timeout=TIMEOUT, follow_redirects=False) as client:
+            with client.stream("GET", url, headers=headers or {}) as response:
+                if response.is_redirect:
+                    raise InvalidRequest(messages.image_not_from_platform())
+                if response.status_code != 200:
+                    raise InvalidRequest(messages.image_unavailable())
+                declared = response.headers.get("content-length")
+                if declared and declared.isdigit() and int(declared) > max_bytes:
+                    raise InvalidRequest(messages.image_too_big(max_bytes))
+                received = bytearray()
+                for chunk in response.iter_bytes():
+                    received += chunk
+                    if len(received) > max_bytes:  # a lying or absent Content-Length
+                        raise InvalidRequest(messages.image_too_big(max_bytes))
+                return bytes(received)
+    except httpx2.HTTPError:
+        raise InvalidRequest(messages.image_unavailable()) from None
+
+
+def prepare(data: bytes, *, max_edge: int = MAX_EDGE) -> Image.Image:
+    """A clean RGB image from a member's file: type from the bytes, a bomb refused, EXIF orientation
+    applied, the first frame of an animation, no metadata, at most `max_edge` on its long side."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                if image.format not in FORMATS:
+                    raise InvalidRequest(messages.image_wrong_type())
+                if image.width * image.height > MAX_PIXELS:
+                    raise InvalidRequest(messages.image_too_many_pixels())
+                image.seek(0)  # an animation's first frame
+                upright = (ImageOps.exif_transpose(image) or image).convert("RGB")
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise InvalidRequest(messages.image_too_many_pixels()) from None
+    except (Image.UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise InvalidRequest(messages.image_wrong_type()) from None
+    clean = Image.new("RGB", upright.size)  # pixels only: no EXIF, no text chunks, no ICC profile
+    clean.paste(upright)
+    clean.thumbnail((max_edge, max_edge))
+    return clean
