@@ -4,8 +4,10 @@ THREAD_CREATE, MESSAGE_CREATE, INTERACTION_CREATE), REST against the fake, a rea
 from __future__ import annotations
 
 import asyncio
+import io
 
 import pytest
+from PIL import Image
 
 from bot.discord.run import build_client
 from shared import keys
@@ -185,3 +187,29 @@ def test_a_result_starred_by_enough_members_is_reposted_once_to_the_showcase(fak
         assert len(fake.posts_in(showcase)) == 1  # reposted once
 
     gateway(scenario, config)
+
+
+def test_a_reply_with_a_picture_refines_from_that_picture(fake, gateway):
+    async def scenario(client):
+        thread_id = await imagine_in_a_thread(fake, client)
+        buffer = io.BytesIO()
+        Image.new("RGB", (64, 64), (250, 10, 10)).save(buffer, format="PNG")
+        picture = fake.attach(buffer.getvalue())
+        reply = fake.thread_message(thread_id, "as a poster --strength 0.3", attachments=[picture])
+        client._connection.parse_message_create(reply)
+        posts = await wait_until_async(
+            lambda: len(fake.image_posts_in(thread_id)) == 2 and fake.image_posts_in(thread_id)
+        )
+
+        def redness(post) -> float:
+            image = Image.open(io.BytesIO(next(iter(post.files.values())))).convert("RGB")
+            pixels = [
+                image.getpixel((x, y)) for x in range(0, image.width, 8) for y in range(0, image.height, 8)
+            ]
+            return sum(r for r, _, _ in pixels) / max(1, sum(g for _, g, _ in pixels))
+
+        assert redness(posts[-1]) > 2 and redness(posts[-1]) > 1.5 * redness(
+            posts[0]
+        )  # the picture, not the last image
+
+    gateway(scenario)

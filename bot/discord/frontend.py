@@ -189,9 +189,19 @@ class DiscordFrontend:
             return  # people may talk in the thread; only the owner's words refine
         if not self.core.claim_event(PLATFORM, workspace, f"message-{message.id}"):
             return
-        build = lambda: self.core.check_reply(  # noqa: E731
-            requester, message.content, event_id=f"message-{message.id}"
-        )
+        picture = next((a for a in message.attachments if (a.content_type or "").startswith("image/")), None)
+        cap = self.settings.config.limits.source_image_bytes
+
+        def build() -> ImageRequest:
+            """The reply's words refine the thread's last turn; a picture with them is what they
+            start from instead of the last image."""
+            request = self.core.check_reply(requester, message.content, event_id=f"message-{message.id}")
+            if picture is None:
+                return request
+            if picture.size > cap:
+                raise InvalidRequest(messages.image_too_big(cap))
+            return request.model_copy(update={"source_url": picture.url})
+
         await self.core.intake(ReplyPort(message, thread_id), build, claim=False)
 
     # --- ℹ️ Info, 🗑️ Delete, /quota -----------------------------------------------------------------

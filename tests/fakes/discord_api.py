@@ -356,12 +356,19 @@ class FakeDiscord(FakeServer):
         }
 
     def thread_message(
-        self, thread_id: str, content: str, *, author_id: str = OWNER_ID, bot: bool = False
+        self,
+        thread_id: str,
+        content: str,
+        *,
+        author_id: str = OWNER_ID,
+        bot: bool = False,
+        attachments: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
-        """MESSAGE_CREATE for a member's (or a bot's) message in a thread."""
+        """MESSAGE_CREATE for a member's (or a bot's) message in a thread, with files from `attach`."""
         message = self._message(
             thread_id, content, author=_user(author_id, "alice" if not bot else "otherbot", bot=bot)
         )
+        message["attachments"] = attachments or []
         message["guild_id"] = GUILD_ID
         if not bot:
             message["member"] = {k: v for k, v in self.member(author_id).items() if k != "user"}
