@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import discord
 
-from bot.discord.ui import ASPECT_CHOICES
+from bot import settings_form
 from shared import messages
 from shared.backends import BACKENDS
 from shared.config import AppConfig
@@ -16,6 +16,7 @@ from shared.member_defaults import ChannelDefaults, MemberDefaults
 MEMBER, CHANNEL = "imagine:set:", "imagine:chset:"
 NEGATIVE_MODAL = "imagine:setmodal:negative"
 UNSET = "-"  # a select's "use the default" option
+SELECT_FIELDS = ("style", "aspect", "count", "model")
 MAX_OPTIONS = 25
 NEGATIVE_MAX = 500
 
@@ -26,13 +27,13 @@ def is_settings_component(custom_id: str) -> bool:
 
 def member_view(defaults: MemberDefaults, config: AppConfig, backend: str) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
-    view.add_item(_select(f"{MEMBER}style", "Style", defaults.style, sorted(config.presets), row=0))
-    view.add_item(_select(f"{MEMBER}aspect", "Shape", defaults.aspect, list(ASPECT_CHOICES), row=1))
-    counts = [str(n) for n in range(1, config.limits.max_count + 1)]
-    view.add_item(_select(f"{MEMBER}count", "Images per prompt", _text(defaults.count), counts, row=2))
-    models = BACKENDS[backend].models(config)
-    if models:
-        view.add_item(_select(f"{MEMBER}model", "Model", defaults.model, models, row=3))
+    # The fields with many choices are select menus (the same fields and choices as Slack's form and
+    # the web page's, from bot/settings_form.py); the on/off ones are buttons below.
+    selects = [f for f in settings_form.fields(defaults, config, backend) if f.name in SELECT_FIELDS]
+    for row, field in enumerate(selects):
+        view.add_item(
+            _select(f"{MEMBER}{field.name}", field.label, field.current, list(field.choices), row=row)
+        )
     enhance = {None: "default", True: "on", False: "off"}[defaults.enhance]
     view.add_item(
         discord.ui.Button(label=f"Prompt expansion: {enhance}", custom_id=f"{MEMBER}enhance", row=4)
@@ -126,7 +127,3 @@ def _select(
         for choice in choices[: MAX_OPTIONS - 1]
     ]
     return discord.ui.Select(custom_id=custom_id, placeholder=placeholder, options=options, row=row)
-
-
-def _text(value: int | None) -> str | None:
-    return None if value is None else str(value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from bot import settings_form
 from shared.chat_text import ACTION_PREFIX, KIND_LABELS, shorten
 from shared.request import ImageRequest
 
@@ -53,7 +54,7 @@ def ephemeral_response(text: str) -> dict[str, object]:
     }
 
 
-ASPECT_CHOICES = ("square", "portrait", "landscape", "wide", "tall")  # offered as choices; ratios are typed
+ASPECT_CHOICES = settings_form.ASPECTS  # offered as choices; ratios are typed
 
 
 def gallery_line(number: int, prompt: str, at: float, link: str, *, kept: bool) -> str:

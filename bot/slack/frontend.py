@@ -31,6 +31,7 @@ from shared.request import ImageRequest, Requester
 from shared.threads import ThreadOrigin
 
 log = logging.getLogger(__name__)
+ADMIN_LOOKUP_SECONDS = 1.0
 PLATFORM = "slack"
 PRESS_DEBOUNCE_SECONDS = 5  # a double click is one press
 _MENTION = "<@{}>"
@@ -84,7 +85,13 @@ class SlackFrontend:
             await self.open_settings(client, body["trigger_id"], requester, in_channel=True)
             return
         if text.lower() == "queue":  # a workspace admin also sees each queue's totals
-            operator = await self._is_admin(client, requester.user)
+            # The answer is the ack, due in 3 s: the admin lookup gets a short while, else the plain view.
+            try:
+                operator = await asyncio.wait_for(
+                    self._is_admin(client, requester.user), ADMIN_LOOKUP_SECONDS
+                )
+            except TimeoutError:
+                operator = False
             view = await asyncio.to_thread(
                 lambda: queue_view(self.core.jobs, self.core.jobs.of(requester), operator=operator)
             )
