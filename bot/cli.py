@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from shared import messages
 from shared.backends import BACKEND_NAMES
 from shared.errors import ConfigError, ImagineError, InvalidRequest, Refused
 from shared.logs import configure_logging
@@ -68,6 +69,13 @@ def _typed_options(command: Callable[..., None]) -> Callable[..., None]:
 @cli.command()
 @click.argument("prompt")
 @_typed_options
+@click.option(
+    "--image",
+    "images",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A picture to start from (repeat it, 2 to 5 times, for a blend).",
+)
 @click.option("--user", default=None, help="Whose quota to use (default: your login name).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True)
 @click.option(
@@ -75,7 +83,13 @@ def _typed_options(command: Callable[..., None]) -> Callable[..., None]:
 )
 @click.pass_context
 def generate(
-    ctx: click.Context, prompt: str, user: str | None, out: Path, timeout: float, **options: object
+    ctx: click.Context,
+    prompt: str,
+    images: tuple[Path, ...],
+    user: str | None,
+    out: Path,
+    timeout: float,
+    **options: object,
 ) -> None:
     """Submit PROMPT exactly like /imagine, wait, and print one path per image."""
     from bot.generate import GenerateCommand
@@ -87,6 +101,7 @@ def generate(
         user=user or getpass.getuser(),
         out=out,
         timeout=timeout,
+        images=images,
     )
     try:
         paths = run_generate(_settings(ctx), command, progress)
@@ -98,6 +113,29 @@ def generate(
         _fail(str(exc), EXIT_OTHER)
     for path in paths:
         click.echo(str(path))
+
+
+@cli.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def describe(ctx: click.Context, path: Path) -> None:
+    """Print four prompts for the picture at PATH, one per line (IMAGINE_VISION_MODEL)."""
+    from shared import member_images
+    from shared.describe import DescribeUnavailable, build_describer
+
+    settings = _settings(ctx)
+    describer = build_describer(settings)
+    if describer is None:
+        _fail(messages.describe_not_configured(), EXIT_OTHER)
+    try:
+        picture = member_images.checked(path.read_bytes(), settings.config.limits.source_image_bytes)
+        prompts = describer.describe(picture)
+    except InvalidRequest as exc:
+        _fail(str(exc), EXIT_INVALID)
+    except DescribeUnavailable as exc:
+        _fail(messages.describe_unavailable(str(exc)), EXIT_OTHER)
+    for prompt in prompts:
+        click.echo(" ".join(prompt.split()))  # one line each, whatever the model wrote
 
 
 @cli.command()

@@ -20,6 +20,7 @@ from redis.asyncio import Redis as AsyncRedis
 from redis.client import Pipeline
 
 from bot import followups
+from bot.describing import Describing
 from bot.flags import parse_flags
 from shared import keys, messages
 from shared.errors import InvalidRequest, Refused
@@ -126,6 +127,7 @@ class ImagineCore:
         self.jobs = MemberJobs(redis, self.queue, self.quota)
         self.defaults = DefaultsStore(redis)
         self.showcase = Showcase(redis, settings.config.showcase)
+        self.describing = Describing(settings, redis)
 
     async def intake(
         self,

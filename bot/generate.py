@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from collections.abc import Callable
@@ -13,7 +14,7 @@ import redis as redis_lib
 
 from bot.core import ImagineCore, check_request
 from bot.embedded import PrivateRedis
-from shared import messages
+from shared import member_images, messages
 from shared.errors import BackendUnavailable, ImagineError, failure_error
 from shared.image_store import ImageStore
 from shared.queue import queue_name
@@ -33,6 +34,7 @@ class GenerateCommand:
     user: str
     out: Path
     timeout: float
+    images: tuple[Path, ...] = ()  # pictures to start from; several are a blend
 
 
 def cli_requester(user: str) -> Requester:
@@ -42,12 +44,18 @@ def cli_requester(user: str) -> Requester:
 
 def generate(settings: Settings, command: GenerateCommand, progress: Callable[[str], None]) -> list[Path]:
     """Run one request to the end; returns the written files or raises an ImagineError."""
-    request = check_request(
-        settings, command.options, requester=cli_requester(command.user), event_id=f"cli-{uuid.uuid4()}"
+    cap = settings.config.limits.source_image_bytes
+    pictures = [member_images.checked(path.read_bytes(), cap) for path in command.images]
+    event_id = f"cli-{uuid.uuid4()}"
+    options = dataclasses.replace(
+        command.options, sources=member_images.picture_sources(event_id, len(pictures))
     )
+    request = check_request(settings, options, requester=cli_requester(command.user), event_id=event_id)
     with ExitStack() as stack:
         client, embedded = _redis_for(settings, stack)
         core = ImagineCore(settings, client)
+        if pictures:  # the worker reads them from the store: it may be on another machine
+            member_images.keep(core.images, pictures, request.sources, workspace="local")
         outlook = core.queue.outlook(request.backend)
         if not embedded and not outlook.live_workers:
             raise GenerationFailed(messages.no_worker(request.backend, outlook.waiting))

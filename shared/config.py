@@ -33,6 +33,7 @@ class QuotaConfig(BaseModel):
     images_per_hour: int = Field(default=10, ge=0)
     concurrent: int = Field(default=2, ge=0)
     workspace_images_per_day: int = Field(default=200, ge=0)
+    describes_per_hour: int = Field(default=10, ge=0)  # /describe, free of image quota; 0 turns it off
     workspaces: dict[str, QuotaLimits] = Field(default_factory=dict)
     roles: dict[str, QuotaLimits] = Field(default_factory=dict)
     users: dict[str, QuotaLimits] = Field(default_factory=dict)

@@ -42,6 +42,11 @@ def image(job_id: str, index: int) -> str:
     return f"{PREFIX}:image:{job_id}:{index}"
 
 
+def member_picture(event_id: str, index: int) -> str:
+    """A member's own picture a frontend fetched and checked, for the worker to start from."""
+    return f"{PREFIX}:picture:{event_id}:{index}"
+
+
 def events(job_id: str) -> str:
     """The command line's result events for one job (other platforms share imagine:results:<platform>)."""
     return f"{PREFIX}:events:{job_id}"
@@ -112,6 +117,16 @@ def thread_origin(platform: str, workspace: str, thread_id: str) -> str:
 def refusals(subject: str) -> str:
     """Refusals by rule of a user ('user:<platform:id>') or workspace ('ws:<platform:id>')."""
     return f"{PREFIX}:refusals:{subject}"
+
+
+def describes(user_key: str) -> str:
+    """A member's /describe uses in the last hour (a sorted set of use ids by time)."""
+    return f"{PREFIX}:describes:{user_key}"
+
+
+def suggestions(describe_id: str) -> str:
+    """The prompts one /describe answered, for its "Imagine this" buttons."""
+    return f"{PREFIX}:suggestions:{describe_id}"
 
 
 def expansion(digest: str) -> str:

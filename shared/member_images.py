@@ -13,9 +13,11 @@ from urllib.parse import urlsplit
 import httpx2
 from PIL import Image, ImageOps
 
-from shared import messages
+from shared import keys, messages
 from shared.errors import InvalidRequest
-from shared.settings import DEFAULT_DISCORD_API_BASE, Settings
+from shared.image_store import ImageStore
+from shared.request import SourceImage
+from shared.settings import DEFAULT_DISCORD_API_BASE, DEFAULT_SLACK_API_URL, Settings
 
 FORMATS = {"PNG", "JPEG", "WEBP", "GIF"}
 MAX_PIXELS = 40_000_000  # above this Pillow refuses to decode (a decompression bomb)
@@ -33,6 +35,8 @@ def allowed_hosts(settings: Settings, platform: str) -> set[str]:
     hosts = set(PLATFORM_HOSTS.get(platform, set()))
     if platform == "discord" and settings.discord_api_base != DEFAULT_DISCORD_API_BASE:
         hosts.add(urlsplit(settings.discord_api_base).netloc)
+    if platform == "slack" and settings.slack_api_url != DEFAULT_SLACK_API_URL:
+        hosts.add(urlsplit(settings.slack_api_url).netloc)
     return hosts
 
 
@@ -82,3 +86,41 @@ def prepare(data: bytes, *, max_edge: int = MAX_EDGE) -> Image.Image:
     clean.paste(upright)
     clean.thumbnail((max_edge, max_edge))
     return clean
+
+
+def checked(data: bytes, max_bytes: int) -> Image.Image:
+    """A picture a frontend already holds (a file on disk, a download it made), checked like a fetch."""
+    if len(data) > max_bytes:
+        raise InvalidRequest(messages.image_too_big(max_bytes))
+    return prepare(data)
+
+
+def picture_sources(event_id: str, count: int) -> tuple[SourceImage, ...]:
+    """Where a frontend keeps an event's pictures for the worker, known before they are stored."""
+    return tuple(SourceImage(key=keys.member_picture(event_id, n)) for n in range(count))
+
+
+def keep(
+    store: ImageStore, pictures: list[Image.Image], sources: tuple[SourceImage, ...], *, workspace: str
+) -> None:
+    """Put checked pictures in the image store at `sources` for the worker, which cannot fetch them."""
+    store.put_many(
+        {source.key or "": _png(picture) for source, picture in zip(sources, pictures, strict=True)},
+        workspace=workspace,
+    )
+
+
+def composite(pictures: list[Image.Image], size: tuple[int, int]) -> Image.Image:
+    """Several pictures as one starting image for a backend that takes one: each cropped to the size
+    and averaged with equal weight, so image-to-image keeps their colours and shapes together."""
+    fitted = [ImageOps.fit(picture.convert("RGB"), size, Image.Resampling.LANCZOS) for picture in pictures]
+    mixed = fitted[0]
+    for n, picture in enumerate(fitted[1:], start=2):
+        mixed = Image.blend(mixed, picture, 1 / n)  # a running mean: each picture weighs 1/len
+    return mixed
+
+
+def _png(picture: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return buffer.getvalue()

@@ -9,7 +9,7 @@ import unicodedata
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared import messages
 from shared.backends import BACKENDS
@@ -60,6 +60,20 @@ class Requester(BaseModel):
         return f"{self.platform}:{self.workspace}"
 
 
+MAX_SOURCES = 5  # pictures one request may start from (a blend takes 2 to 5)
+
+
+class SourceImage(BaseModel):
+    """A member's own picture to start from: a file on the platform's own host (`url`, fetched by the
+    worker, which holds no chat token) or bytes a frontend already fetched and checked and put in the
+    image store (`key`: Slack's files need the bot token, the command line reads a path)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    url: str | None = None
+    key: str | None = None
+
+
 class Drawing(BaseModel):
     """How to draw, validated: where a request option's value is declared, once.
 
@@ -105,8 +119,16 @@ class ImageRequest(Drawing):
     parent_job_id: str | None = None
     parent_image_index: int | None = None
     submitted_at: float = Field(default_factory=time.time)
-    source_url: str | None = None  # a member's own picture to start from, on the platform's file host
+    sources: tuple[SourceImage, ...] = ()  # the member's own pictures to start from (several: a blend)
     private: bool = False  # the results go to the member's DM with the bot, not the channel
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_source_before(cls, data: Any) -> Any:
+        """A job queued by the previous version names one picture as `source_url`."""
+        if isinstance(data, dict) and data.get("source_url"):
+            data = {**data, "sources": [{"url": data["source_url"]}]}
+        return data
 
 
 @dataclass(frozen=True)
@@ -154,7 +176,7 @@ class RequestOptions:
     strength: float | str | None = _typed(
         "strength", help="From a picture: how far to move from it, 0 to 1.", example="0.6"
     )
-    image_url: str | None = None  # the member's attached picture (the platform's file URL), not typed
+    sources: tuple[SourceImage, ...] = ()  # the member's attached pictures, not typed
 
 
 def typed_options() -> dict[str, Typed]:
@@ -192,7 +214,7 @@ def build_request(
     drawing = _drawing(options, base, config)
     return ImageRequest(
         **drawing.model_dump(),
-        source_url=options.image_url,
+        sources=_sources(options.sources),
         event_id=event_id,
         requester=requester,
         prompt=prompt,
@@ -270,6 +292,12 @@ def _checked_text(text: str, what: str, limit: int) -> str:
     if len(text) > limit:
         raise InvalidRequest(messages.too_long(what, len(text), limit))
     return text
+
+
+def _sources(sources: tuple[SourceImage, ...]) -> tuple[SourceImage, ...]:
+    if len(sources) > MAX_SOURCES:
+        raise InvalidRequest(messages.too_many_pictures(len(sources), MAX_SOURCES))
+    return tuple(sources)
 
 
 def _strength(value: float | str) -> float:

@@ -13,6 +13,7 @@ from shared.errors import ConfigError
 
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
 DEFAULT_DISCORD_API_BASE = "https://discord.com/api/v10"
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
 
 class Settings(BaseSettings):
@@ -29,6 +30,7 @@ class Settings(BaseSettings):
     openai_base_url: str | None = Field(default=None, validation_alias="OPENAI_BASE_URL")
     image_model: str | None = Field(default=None, validation_alias="IMAGINE_IMAGE_MODEL")
     text_model: str | None = Field(default=None, validation_alias="IMAGINE_TEXT_MODEL")
+    vision_model: str | None = Field(default=None, validation_alias="IMAGINE_VISION_MODEL")  # default: text
     diffusers_model: str | None = Field(default=None, validation_alias="IMAGINE_DIFFUSERS_MODEL")
     a1111_auth: SecretStr | None = Field(default=None, validation_alias="IMAGINE_A1111_AUTH")  # user:password
     horde_api_key: SecretStr | None = Field(default=None, validation_alias="HORDE_API_KEY")
@@ -40,7 +42,7 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
     slack_signing_secret: SecretStr | None = Field(default=None, validation_alias="SLACK_SIGNING_SECRET")
     slack_app_token: SecretStr | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
-    slack_api_url: str = Field(default="https://slack.com/api/", validation_alias="SLACK_API_URL")
+    slack_api_url: str = Field(default=DEFAULT_SLACK_API_URL, validation_alias="SLACK_API_URL")
     web_password: SecretStr | None = Field(default=None, validation_alias="IMAGINE_WEB_PASSWORD")
 
     config: AppConfig = Field(default_factory=AppConfig, exclude=True)
@@ -50,6 +52,7 @@ class Settings(BaseSettings):
         "openai_base_url",
         "image_model",
         "text_model",
+        "vision_model",
         "diffusers_model",
         "a1111_auth",
         "horde_api_key",

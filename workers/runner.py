@@ -26,7 +26,7 @@ from shared.logs import job_state
 from shared.publish import PipelineStep
 from shared.queue import SERIALIZER
 from shared.refusals import RefusalCounter
-from shared.request import ImageRequest
+from shared.request import ImageRequest, SourceImage
 from shared.results import DeliveredImage, Failure, JobResult, StatusUpdate, publish_status
 from shared.threads import Turn, thread_key
 from workers.backends.base import Generation, GenerationTask
@@ -249,28 +249,40 @@ class JobRunner:
     ) -> tuple[GenerationTask, list[str]]:
         """Refinements and variations start from the parent image where the backend can edit;
         otherwise they are drawn afresh from the prompt, and once the image is gone from the store the
-        member is told so (with the store that would have kept it). A member's own picture (a new
-        /imagine with an image) is fetched from the platform's file host, safely (shared/member_images.py)."""
-        if request.source_url is not None:
-            if not self._rt.backend.supports_edit:
+        member is told so (with the store that would have kept it). A member's own pictures are
+        fetched safely (shared/member_images.py); several are a blend, handed over as they are to a
+        backend that takes several, else averaged into one starting image."""
+        backend = self._rt.backend
+        if request.sources:
+            if not backend.supports_edit:
                 raise InvalidRequest(messages.backend_draws_from_words(request.backend))
-            settings = self._rt.settings
-            data = member_images.fetch(
-                request.source_url,
-                hosts=member_images.allowed_hosts(settings, request.requester.platform),
-                max_bytes=settings.config.limits.source_image_bytes,
-            )
-            return task.model_copy(update={"init_image": member_images.prepare(data)}), []
-        if (
-            request.parent_job_id is None
-            or request.kind not in EDIT_KINDS
-            or not self._rt.backend.supports_edit
-        ):
+            pictures = [self._member_picture(request, source) for source in request.sources]
+            if len(pictures) > 1 and backend.several_images:
+                return task.model_copy(update={"init_image": pictures[0], "more_images": pictures[1:]}), []
+            if len(pictures) > 1:
+                pictures = [member_images.composite(pictures, (task.width, task.height))]
+            return task.model_copy(update={"init_image": pictures[0]}), []
+        if request.parent_job_id is None or request.kind not in EDIT_KINDS or not backend.supports_edit:
             return task, []
         data = self._rt.store.get(keys.image(request.parent_job_id, request.parent_image_index or 0))
         if data is None:
             return task, [messages.source_image_gone(durable=self._rt.store.durable)]
         return task.model_copy(update={"init_image": Image.open(io.BytesIO(data)).convert("RGB")}), []
+
+    def _member_picture(self, request: ImageRequest, source: SourceImage) -> Image.Image:
+        """One of the member's pictures: fetched from the platform's file host, or kept by a frontend."""
+        settings = self._rt.settings
+        if source.key is not None:
+            data = self._rt.store.get(source.key)
+            if data is None:
+                raise InvalidRequest(messages.picture_gone())
+        else:
+            data = member_images.fetch(
+                source.url or "",
+                hosts=member_images.allowed_hosts(settings, request.requester.platform),
+                max_bytes=settings.config.limits.source_image_bytes,
+            )
+        return member_images.prepare(data)
 
     def _preview(self, job_id: str, request: ImageRequest, data: bytes) -> None:
         """A backend's partial image, as a progress update; a failed preview never fails the job."""

@@ -39,10 +39,15 @@ def add_commands(tree: app_commands.CommandTree, frontend: DiscordFrontend, sett
         model: str | None = None,
         strength: app_commands.Range[float, 0.01, 1.0] | None = None,
         image: discord.Attachment | None = None,
+        image2: discord.Attachment | None = None,
+        image3: discord.Attachment | None = None,
+        image4: discord.Attachment | None = None,
+        image5: discord.Attachment | None = None,
     ) -> None:
         given = locals()  # the parameters are the options: pass each to RequestOptions by its name
-        typed = {name: given[name] for name in offered if name not in ("interaction", "image")}
-        await frontend.imagine(interaction, RequestOptions(**typed), image=image)
+        typed = {name: given[name] for name in offered if name in typed_options() or name == "prompt"}
+        images = (image, image2, image3, image4, image5)
+        await frontend.imagine(interaction, RequestOptions(**typed), images=images)
 
     offered = tuple(inspect.signature(imagine_callback).parameters)
     described = {name: typed.help for name, typed in typed_options().items() if name in offered}
@@ -50,7 +55,10 @@ def add_commands(tree: app_commands.CommandTree, frontend: DiscordFrontend, sett
         app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)(
             app_commands.choices(aspect=[app_commands.Choice(name=a, value=a) for a in ASPECT_CHOICES])(
                 app_commands.describe(
-                    prompt="What to draw", image="A picture of yours to start from", **described
+                    prompt="What to draw",
+                    image="A picture of yours to start from",
+                    **{f"image{n}": "Another picture (several are blended)" for n in range(2, 6)},
+                    **described,
                 )(imagine_callback)
             )
         )
@@ -89,7 +97,47 @@ def add_commands(tree: app_commands.CommandTree, frontend: DiscordFrontend, sett
     async def gallery(interaction: discord.Interaction) -> None:
         await frontend.gallery(interaction)
 
+    @app_commands.command(name="blend", description="Blend 2 to 5 of your pictures into one image")
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
+    @app_commands.describe(
+        image1="First picture",
+        image2="Second picture",
+        image3="Third picture",
+        image4="Fourth picture",
+        image5="Fifth picture",
+        prompt="How to combine them (optional)",
+        strength=typed_options()["strength"].help,
+    )
+    @app_commands.choices(aspect=[app_commands.Choice(name=a, value=a) for a in ASPECT_CHOICES])
+    async def blend(
+        interaction: discord.Interaction,
+        image1: discord.Attachment,
+        image2: discord.Attachment,
+        image3: discord.Attachment | None = None,
+        image4: discord.Attachment | None = None,
+        image5: discord.Attachment | None = None,
+        prompt: app_commands.Range[str, 1, prompt_max] | None = None,
+        aspect: str | None = None,
+        strength: app_commands.Range[float, 0.01, 1.0] | None = None,
+    ) -> None:
+        options = RequestOptions(prompt=prompt or "", aspect=aspect, strength=strength)
+        await frontend.blend(interaction, options, (image1, image2, image3, image4, image5))
+
+    @app_commands.command(name="describe", description="Four prompts for a picture, to imagine from")
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
+    @app_commands.describe(image="The picture to describe")
+    async def describe(interaction: discord.Interaction, image: discord.Attachment) -> None:
+        await frontend.describe(interaction, image)
+
+    @app_commands.context_menu(name="Describe image")
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
+    async def describe_message(interaction: discord.Interaction, message: discord.Message) -> None:
+        await frontend.describe_message(interaction, message)
+
     tree.add_command(imagine)
+    tree.add_command(blend)
+    tree.add_command(describe)
+    tree.add_command(describe_message)
     tree.add_command(gallery)
     tree.add_command(quota)
     tree.add_command(queue)

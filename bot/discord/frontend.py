@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import io
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 import discord
@@ -23,11 +24,11 @@ from bot.discord import ui as discord_ui
 from bot.discord.raw import RawCommand
 from bot.flags import parse_flags
 from bot.queue_view import queue_view
-from shared import gallery, messages
+from shared import gallery, member_images, messages
 from shared.durations import humanize_seconds
-from shared.errors import InvalidRequest
+from shared.errors import InvalidRequest, Refused
 from shared.images import thumbnail
-from shared.request import ImageRequest, Requester, RequestOptions
+from shared.request import ImageRequest, Requester, RequestOptions, SourceImage
 from shared.threads import ThreadOrigin, Turn
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,8 @@ PRESS_DEBOUNCE_SECONDS = 5
 DEFERRED_MESSAGE = 5  # the interaction response type of defer(thinking=True)
 GALLERY_PREFIX = "imagine:gallery:"  # ◀ ▶ of /gallery: imagine:gallery:<page>
 GALLERY_PAGE = 5
+DESCRIBE_PREFIX = "imagine:describe:"  # "Imagine this": imagine:describe:<describe id>:<index>
+BLEND_PICTURES = (2, 5)
 DM_WORKSPACE = "dm"  # whose quota DMs count against: [quota.workspaces."discord:dm"] sets its limits
 
 
@@ -58,22 +61,94 @@ class DiscordFrontend:
         interaction: discord.Interaction,
         options: RequestOptions,
         *,
-        image: discord.Attachment | None = None,
+        images: Sequence[discord.Attachment | None] = (),
     ) -> None:
-        if image is not None:  # what Discord says of the file; the worker checks the bytes themselves
-            cap = self.settings.config.limits.source_image_bytes
-            problem = (
-                messages.image_wrong_type()
-                if not (image.content_type or "").startswith("image/")
-                else messages.image_too_big(cap)
-                if image.size > cap
-                else None
-            )
-            if problem is not None:
-                await self._tell(interaction, problem)
-                return
-            options = dataclasses.replace(options, image_url=image.url)
+        """/imagine, from words and, optionally, the member's pictures (several: a blend)."""
+        pictures = [picture for picture in images if picture is not None]
+        problem = self._attachment_problem(pictures)
+        if problem is not None:
+            await self._tell(interaction, problem)
+            return
+        if pictures:  # the worker fetches them from Discord's file host and checks the bytes
+            sources = tuple(SourceImage(url=picture.url) for picture in pictures)
+            options = dataclasses.replace(options, sources=sources)
         await self._imagine(interaction, options)
+
+    async def blend(
+        self,
+        interaction: discord.Interaction,
+        options: RequestOptions,
+        images: Sequence[discord.Attachment | None],
+    ) -> None:
+        """/blend: 2 to 5 pictures into one image, the words (optional) saying how."""
+        pictures = [picture for picture in images if picture is not None]
+        if not BLEND_PICTURES[0] <= len(pictures) <= BLEND_PICTURES[1]:
+            await self._tell(interaction, messages.blend_needs_pictures(len(pictures), *BLEND_PICTURES))
+            return
+        prompt = options.prompt.strip() or messages.BLEND_PROMPT
+        await self.imagine(interaction, dataclasses.replace(options, prompt=prompt), images=pictures)
+
+    def _attachment_problem(self, pictures: Sequence[discord.Attachment]) -> str | None:
+        """What Discord says of the files, checked at once; the worker checks the bytes themselves."""
+        cap = self.settings.config.limits.source_image_bytes
+        for picture in pictures:
+            if not (picture.content_type or "").startswith("image/"):
+                return messages.image_wrong_type()
+            if picture.size > cap:
+                return messages.image_too_big(cap)
+        return None
+
+    # --- /describe and its "Imagine this" buttons ------------------------------------------------
+
+    async def describe(self, interaction: discord.Interaction, picture: discord.Attachment | None) -> None:
+        """Four prompts for a picture (the command's attachment, or a message's first picture), each
+        with a button that imagines it. The hourly limit is checked before the ack, so a refusal is
+        private; the answer is public, like the images it leads to."""
+        if picture is None or not (picture.content_type or "").startswith("image/"):
+            await self._tell(interaction, messages.describe_needs_picture())
+            return
+        requester = self._here(interaction)
+        try:
+            use = await self.core.describing.begin(requester)
+        except (InvalidRequest, Refused) as exc:
+            await self._tell(interaction, str(exc))
+            return
+        await interaction.response.defer(thinking=True)
+        hosts = member_images.allowed_hosts(self.settings, PLATFORM)
+        cap = self.settings.config.limits.source_image_bytes
+        fetch = functools.partial(member_images.fetch, picture.url, hosts=hosts, max_bytes=cap)
+        try:
+            described = await self.core.describing.describe(requester, use, fetch)
+        except InvalidRequest as exc:  # the public "thinking…" goes; the reason is told privately
+            await interaction.delete_original_response()
+            await interaction.followup.send(str(exc), ephemeral=True, allowed_mentions=NO_MENTIONS)
+            return
+        await interaction.edit_original_response(
+            content=messages.describe_header(len(described.prompts)),
+            embed=discord_ui.suggestions_embed(described.prompts),
+            view=discord_ui.suggestion_buttons(
+                DESCRIBE_PREFIX, described.describe_id, len(described.prompts)
+            ),
+            allowed_mentions=NO_MENTIONS,
+        )
+
+    async def describe_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
+        """The "Describe image" message command: the message's first picture."""
+        picture = next((a for a in message.attachments if (a.content_type or "").startswith("image/")), None)
+        await self.describe(interaction, picture)
+
+    async def imagine_suggestion(self, interaction: discord.Interaction, press: str) -> None:
+        """ "Imagine this" under a /describe answer: a normal /imagine of that prompt, by whoever pressed."""
+        describe_id, _, index = press.partition(":")
+        prompt = (
+            await asyncio.to_thread(self.core.describing.suggestion, describe_id, int(index))
+            if index.isdigit()
+            else None
+        )
+        if prompt is None:
+            await self._tell(interaction, messages.describe_expired())
+            return
+        await self._imagine(interaction, RequestOptions(prompt=prompt))
 
     async def _imagine(self, interaction: discord.Interaction, options: RequestOptions) -> None:
         channel = interaction.channel
@@ -200,7 +275,7 @@ class DiscordFrontend:
                 return request
             if picture.size > cap:
                 raise InvalidRequest(messages.image_too_big(cap))
-            return request.model_copy(update={"source_url": picture.url})
+            return request.model_copy(update={"sources": (SourceImage(url=picture.url),)})
 
         await self.core.intake(ReplyPort(message, thread_id), build, claim=False)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+import discord
+
 from bot import settings_form
 from shared.chat_text import ACTION_PREFIX, KIND_LABELS, shorten
 from shared.request import ImageRequest
@@ -64,3 +66,30 @@ def gallery_line(number: int, prompt: str, at: float, link: str, *, kept: bool) 
         shown = f"[{shown}]({link})"
     expired = "" if kept else " (image expired)"
     return f"{number}. {shown} — <t:{int(at)}:R>{expired}"
+
+
+EMBED_FIELD_MAX = 1024
+
+
+def suggestions_embed(prompts: list[str]) -> discord.Embed:
+    """/describe's prompts, numbered like their buttons."""
+    embed = discord.Embed()
+    for number, prompt in enumerate(prompts, 1):
+        embed.add_field(name=f"{number}", value=escape(prompt)[:EMBED_FIELD_MAX], inline=False)
+    return embed
+
+
+def suggestion_buttons(prefix: str, describe_id: str, count: int) -> discord.ui.View:
+    """ "Imagine 1".."Imagine 4": stateless, answered by custom id (an old message keeps working)."""
+    view = discord.ui.View(timeout=None)
+    for index in range(count):
+        view.add_item(
+            discord.ui.Button(
+                label=f"Imagine {index + 1}",
+                emoji="🎨",
+                custom_id=f"{prefix}{describe_id}:{index}",
+                style=discord.ButtonStyle.primary,
+            )
+        )
+    view.stop()
+    return view

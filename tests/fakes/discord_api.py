@@ -280,6 +280,24 @@ class FakeDiscord(FakeServer):
             data["resolved"] = {"attachments": attachments}
         return self.interaction(2, data, **extra)
 
+    def message_command(
+        self, name: str, content: str = "", *, attachments: list[dict[str, Any]] | None = None
+    ) -> dict[str, Any]:
+        """A message context-menu command (type 3) run on a member's message in the channel, whose
+        files come from `attach`; the message arrives resolved, as Discord sends it."""
+        message = self._message(CHANNEL_ID, content, author=_user(OWNER_ID, "alice"))
+        message["attachments"] = attachments or []
+        with self._state_lock:
+            self.messages[message["id"]] = StoredMessage(message)
+        data = {
+            "id": "1500000000000000002",
+            "name": name,
+            "type": 3,
+            "target_id": message["id"],
+            "resolved": {"messages": {message["id"]: message}},
+        }
+        return self.interaction(2, data)
+
     def autocomplete(self, focused: str, value: str, **others: Any) -> dict[str, Any]:
         options = [{"name": k, "type": 3, "value": v} for k, v in others.items()]
         options.append({"name": focused, "type": 3, "value": value, "focused": True})
@@ -503,6 +521,7 @@ class FakeDiscord(FakeServer):
             "dm_permission": True,
             "nsfw": False,
             "options": [],
+            "description": "",  # Discord answers "" for a context-menu command, which sends none
             **command,
         }
 

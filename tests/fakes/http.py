@@ -31,6 +31,19 @@ class Recorded:
         """The fields of a multipart/form-data body (file fields as their bytes)."""
         return {name: data for name, (_, data) in self.form_files().items()}
 
+    def form_parts(self) -> list[tuple[str, str | None, bytes]]:
+        """(field name, filename, bytes) of every part, repeated fields (`image[]`) included."""
+        head = f"Content-Type: {self.headers['content-type']}\r\n\r\n".encode()
+        message = BytesParser(policy=HTTP).parsebytes(head + self.body)
+        return [
+            (
+                part.get_param("name", header="content-disposition"),
+                part.get_filename(),
+                part.get_payload(decode=True),
+            )
+            for part in message.iter_parts()
+        ]
+
     def form_files(self) -> dict[str, tuple[str | None, bytes]]:
         """Field name -> (filename, bytes) for each part of a multipart/form-data body."""
         head = f"Content-Type: {self.headers['content-type']}\r\n\r\n".encode()

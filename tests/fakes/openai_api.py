@@ -67,6 +67,7 @@ class FakeOpenAI(FakeServer):
         self.flag_words: dict[str, str] = {}  # a word in the input -> the category it flags
         self.image_flag = "sexual"  # the category an image with the placeholder's test marker is flagged
         self.failing_until = 0.0  # time.monotonic() before which image requests get a 500
+        self.edit_inputs: list[list[bytes]] = []  # the input images of each edits request, in order
 
     @property
     def base_url(self) -> str:
@@ -116,8 +117,9 @@ class FakeOpenAI(FakeServer):
             params = request.json()
             return self._stream(params) if params.get("stream") else self._images(params)
         if request.path == "/v1/images/edits":
-            form = request.form()
-            params = {k: v.decode() for k, v in form.items() if k != "image" and not k.startswith("image")}
+            parts = request.form_parts()
+            params = {name: data.decode() for name, _, data in parts if not name.startswith("image")}
+            self.edit_inputs.append([data for name, _, data in parts if name.startswith("image")])
             return self._images(params)
         return _error(404, f"Unknown path {request.path}", "invalid_request_error")
 
@@ -130,8 +132,21 @@ class FakeOpenAI(FakeServer):
             return FAILURES[mode]()
         if mode == "timeout":
             threading.Event().wait(self.chat_delay)  # longer than the client waits
-        system, user = params["messages"][0]["content"], json.loads(params["messages"][1]["content"])
-        if "idea" in user:
+        system, content = params["messages"][0]["content"], params["messages"][1]["content"]
+        user = {"picture": _colour_of(content)} if isinstance(content, list) else json.loads(content)
+        if "picture" in user:  # /describe: four prompts naming the picture's main colour
+            answer = {
+                "suggestions": [
+                    {
+                        "content_type": kind,
+                        "description": f"a {user['picture']} scene",
+                        "style": "bold shapes",
+                        "composition": "centered, soft light",
+                    }
+                    for kind in ("a photo", "an oil painting", "a 3D render", "pixel art")
+                ]
+            }
+        elif "idea" in user:
             answer = {
                 "content_type": "a detailed digital painting",
                 "description": user["idea"],
@@ -261,6 +276,21 @@ class FakeOpenAI(FakeServer):
             )
         chunks = [f"event: {name}\ndata: {json.dumps(data)}\n\n".encode() for name, data in events]
         return Reply(200, chunks=chunks, headers={"content-type": "text/event-stream"})
+
+
+COLOUR_NAMES = {"red": (255, 0, 0), "green": (0, 255, 0), "blue": (0, 0, 255), "grey": (128, 128, 128)}
+
+
+def _colour_of(parts: list[dict]) -> str:
+    """The name of the colour nearest the mean of the one picture sent (a data URL)."""
+    url = next(p["image_url"]["url"] for p in parts if p.get("type") == "image_url")
+    header, _, data = url.partition(",")
+    assert header.startswith("data:image/") and header.endswith(";base64"), header
+    with Image.open(io.BytesIO(base64.b64decode(data))) as image:
+        mean = image.convert("RGB").resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))
+    return min(
+        COLOUR_NAMES, key=lambda n: sum((a - b) ** 2 for a, b in zip(COLOUR_NAMES[n], mean, strict=True))
+    )
 
 
 def _png(size: str, shade: int) -> str:

@@ -25,6 +25,7 @@ class GenerationTask(Drawing):
     guidance: float | None = None
     user_hash: str | None = None
     init_image: Image.Image | None = None  # refinement / variation source, where the backend can edit
+    more_images: list[Image.Image] = []  # a blend's other pictures, for a backend with `several_images`
     on_preview: Callable[[bytes], None] | None = None
     on_progress: Callable[[str], None] | None = None  # a status line ("#3 in the Horde's queue, ~40 s")
     nsfw_allowed: bool = False  # the request comes from a channel the platform marks NSFW
@@ -59,5 +60,6 @@ class ImageBackend(Protocol):
 
     name: str
     supports_edit: bool
+    several_images: bool  # takes a blend's pictures as they are (else the worker averages them into one)
 
     def generate(self, task: GenerationTask) -> Generation: ...

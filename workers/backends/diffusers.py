@@ -29,6 +29,7 @@ DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch
 class DiffusersBackend:
     name = "diffusers"
     supports_edit = True
+    several_images = False
 
     def __init__(self, settings: Settings) -> None:
         if not settings.diffusers_model:

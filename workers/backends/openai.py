@@ -26,6 +26,7 @@ SAFETY_CODES = {"moderation_blocked", "content_policy_violation", "image_generat
 class OpenAIBackend:
     name = "openai"
     supports_edit = True
+    several_images = True  # the edits endpoint takes up to 16 input images
 
     def __init__(self, settings: Settings) -> None:
         if settings.openai_api_key is None:
@@ -71,12 +72,11 @@ class OpenAIBackend:
         return Generation(images=images, model=model, revised_prompt=response.revised_prompt, cost_usd=cost)
 
     def _edit(self, task: GenerationTask, params: dict) -> _Response:
-        buffer = io.BytesIO()
-        task.init_image.convert("RGBA").save(buffer, format="PNG")  # type: ignore[union-attr]
+        """The previous image, or the member's pictures (several for a blend), through the edits endpoint."""
+        pictures = [task.init_image, *task.more_images]
+        files = [(f"image-{n}.png", _png(picture), "image/png") for n, picture in enumerate(pictures, 1)]
         edit_params = {k: v for k, v in params.items() if k != "moderation"}  # edits take no moderation level
-        result = self._client.images.edit(
-            image=("previous.png", buffer.getvalue(), "image/png"), **edit_params
-        )
+        result = self._client.images.edit(image=files if len(files) > 1 else files[0], **edit_params)
         return _Response.of(result)
 
     def _stream(self, task: GenerationTask, params: dict) -> _Response:
@@ -124,6 +124,12 @@ class _Response:
 def _with_negative(prompt: str, negative: str | None) -> str:
     """GPT image models take no negative prompt; saying it in words works."""
     return f"{prompt}\n\nAvoid: {negative}" if negative else prompt
+
+
+def _png(picture: Image.Image | None) -> bytes:
+    buffer = io.BytesIO()
+    picture.convert("RGBA").save(buffer, format="PNG")  # type: ignore[union-attr]
+    return buffer.getvalue()
 
 
 def _decode(b64: str) -> Image.Image:

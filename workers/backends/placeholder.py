@@ -25,6 +25,7 @@ class PlaceholderBackend:
 
     name = "placeholder"
     supports_edit = True
+    several_images = False
 
     def __init__(self, settings: Settings) -> None:
         self._delay = settings.placeholder_delay  # IMAGINE_PLACEHOLDER_DELAY: pretend to work (demos, tests)

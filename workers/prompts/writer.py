@@ -20,6 +20,7 @@ from redis import Redis
 
 from shared import keys
 from shared.config import PromptsConfig
+from shared.prompt_parts import Expansion, json_schema
 
 log = logging.getLogger(__name__)
 FIELD_MAX = 600  # no single component may crowd out the others
@@ -49,39 +50,11 @@ class WriterUnavailable(Exception):
     """The chat model could not give a usable answer; `str()` is a short reason for the member."""
 
 
-class Expansion(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    content_type: str
-    description: str
-    style: str
-    composition: str
-
-    def prompt(self, limit: int) -> str:
-        """'a watercolour painting of <description>, <style>, <composition>'; composition goes first."""
-        subject = f"{self.content_type.strip()} of {self.description.strip()}".strip()
-        parts = [subject, self.style.strip(), self.composition.strip()]
-        while len(", ".join(p for p in parts if p)) > limit and len(parts) > 1:
-            parts.pop()
-        return ", ".join(p for p in parts if p)[:limit]
-
-
 class Merge(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     prompt: str
     change: str
-
-
-def _schema(model: type[BaseModel], name: str) -> dict:
-    properties = {field: {"type": "string"} for field in model.model_fields}
-    schema = {
-        "type": "object",
-        "properties": properties,
-        "required": list(properties),
-        "additionalProperties": False,
-    }
-    return {"type": "json_schema", "json_schema": {"name": name, "strict": True, "schema": schema}}
 
 
 class PromptWriter:
@@ -124,7 +97,7 @@ class PromptWriter:
                     {"role": "system", "content": system},
                     {"role": "user", "content": json.dumps(data, ensure_ascii=False)},
                 ],
-                response_format=_schema(shape, shape.__name__.lower()),
+                response_format=json_schema(shape, shape.__name__.lower()),
                 timeout=self._config.timeout_seconds,
             )
         except openai.APITimeoutError:
