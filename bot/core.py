@@ -221,10 +221,13 @@ class ImagineCore:
         request = check_request(self.settings, merged, requester=requester, event_id=event_id)
         return request.model_copy(update={"private": True}) if member.private else request
 
-    async def check_typed_new(self, requester: Requester, text: str, *, event_id: str) -> ImageRequest:
-        """A new prompt typed with its flags, over the member's and the channel's defaults."""
+    async def check_typed_new(
+        self, requester: Requester, text: str, *, event_id: str, no_words: str = ""
+    ) -> ImageRequest:
+        """A new prompt typed with its flags, over the member's and the channel's defaults; `no_words`
+        is the prompt when only flags were typed (a request that brings pictures)."""
         flagged = parse_flags(text)
-        options = RequestOptions(prompt=flagged.text, **flagged.options)  # type: ignore[arg-type]
+        options = RequestOptions(prompt=flagged.text or no_words, **flagged.options)  # type: ignore[arg-type]
         return await self.check_new(requester, options, event_id=event_id)
 
     def refine_by(self, requester: Requester) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from redis import Redis
@@ -51,13 +51,15 @@ class Describing:
             raise Refused(messages.describe_limit(per_hour, use), rule="describe", retry_after=use)
         return use
 
-    async def describe(self, requester: Requester, use: str, fetch: Callable[[], bytes]) -> Described:
-        """Prompts for the picture `fetch` downloads (from the platform, in a thread); raises
-        InvalidRequest with the member's message, and then the use is given back."""
+    async def describe(
+        self, requester: Requester, use: str, fetch: Callable[[], Awaitable[bytes]]
+    ) -> Described:
+        """Prompts for the picture `fetch` downloads from the platform; raises InvalidRequest with the
+        member's message, and then the use is given back."""
         assert self._describer is not None  # begin() said so
         cap = self._settings.config.limits.source_image_bytes
         try:
-            picture = member_images.checked(await asyncio.to_thread(fetch), cap)
+            picture = member_images.checked(await fetch(), cap)
             prompts = await asyncio.to_thread(self._describer.describe, picture)
         except (InvalidRequest, DescribeUnavailable) as exc:
             await asyncio.to_thread(self.limit(requester).give_back, use)

@@ -259,6 +259,7 @@ def check_openai(settings: Settings) -> Iterator[Check]:
     wanted = {
         "image model": settings.image_model or settings.config.openai.default_model,
         "text model": settings.text_model,
+        "vision model (/describe)": settings.vision_model,
     }
     for what, model in wanted.items():
         if model:

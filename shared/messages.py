@@ -200,9 +200,21 @@ def blend_needs_pictures(given: int, low: int, high: int) -> str:
 BLEND_PROMPT = "one image that combines these pictures"
 
 
+def pictures_prompt(count: int) -> str:
+    """The words of a request that brings pictures and none of its own."""
+    return BLEND_PROMPT if count > 1 else "a new take on this picture"
+
+
 def picture_gone() -> str:
     return (
         "Your picture was no longer in storage (it may have expired); upload it again. Nothing was charged."
+    )
+
+
+def slack_files_scope() -> str:
+    return (
+        "I cannot open files in this workspace yet: the app lacks the files:read scope "
+        "(the operator adds it from slack-manifest.yaml and reinstalls). Nothing was charged."
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import yaml
 
 from bot.slack.app import OPTIONAL_SCOPES, REQUIRED_SCOPES
+from bot.slack.pictures import DESCRIBE_SHORTCUT
 from tests.helpers import ROOT
 
 
@@ -15,6 +16,8 @@ def test_the_manifest_grants_the_scopes_events_and_command_the_app_uses():
     assert {"app_mention", "app_home_opened", "message.channels", "message.im"} <= events
     assert manifest["features"]["app_home"]["messages_tab_enabled"]  # members can DM the app
     assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/imagine"]
+    [shortcut] = manifest["features"]["shortcuts"]
+    assert (shortcut["type"], shortcut["callback_id"]) == ("message", DESCRIBE_SHORTCUT)
     assert (
         manifest["settings"]["interactivity"]["is_enabled"]
         and manifest["features"]["app_home"]["home_tab_enabled"]

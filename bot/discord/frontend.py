@@ -118,7 +118,7 @@ class DiscordFrontend:
         cap = self.settings.config.limits.source_image_bytes
         fetch = functools.partial(member_images.fetch, picture.url, hosts=hosts, max_bytes=cap)
         try:
-            described = await self.core.describing.describe(requester, use, fetch)
+            described = await self.core.describing.describe(requester, use, lambda: asyncio.to_thread(fetch))
         except InvalidRequest as exc:  # the public "thinking…" goes; the reason is told privately
             await interaction.delete_original_response()
             await interaction.followup.send(str(exc), ephemeral=True, allowed_mentions=NO_MENTIONS)

@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import ImagineCore
 from bot.results import ResultConsumer
+from bot.slack import pictures
 from bot.slack import ui as slack_ui
 from bot.slack.deliver import SlackPoster
 from bot.slack.frontend import PLATFORM, SlackFrontend
@@ -53,6 +54,7 @@ OPTIONAL_SCOPES = {
     "im:history": "prompts in a member's DM with the app (the Messages tab)",
     "users:read": "channel defaults for workspace admins (/imagine settings in a channel)",
     "reactions:read": "⭐ reposts to a showcase channel",
+    "files:read": "pictures members share (refining from them, --blend, Describe image)",
 }
 SHUTDOWN_GRACE_SECONDS = 10
 EVENTS_PATH = "/slack/events"
@@ -155,6 +157,14 @@ def build_app(settings: Settings, identity: dict | None = None) -> tuple[AsyncAp
     @app.action(re.compile(r"^imagine:"))
     async def press(ack, body, client):
         await frontend.action(ack, body, client)
+
+    @app.view(pictures.BLEND_MODAL)
+    async def blend(ack, body, client):
+        await frontend.blend_submitted(ack, body, client)
+
+    @app.shortcut(pictures.DESCRIBE_SHORTCUT)
+    async def describe(ack, body, client):
+        await frontend.describe_shortcut(ack, body, client)
 
     @app.view(slack_ui.REFINE_MODAL)
     async def refine(ack, body, client):

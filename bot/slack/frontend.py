@@ -23,11 +23,12 @@ from bot.answers_first import AnswersFirst
 from bot.core import ImagineCore, Opened
 from bot.flags import flags_help_line
 from bot.queue_view import queue_view
+from bot.slack import pictures
 from bot.slack import ui as slack_ui
-from shared import gallery, keys, messages
+from shared import gallery, keys, member_images, messages
 from shared.durations import humanize_seconds
-from shared.errors import InvalidRequest
-from shared.request import ImageRequest, Requester
+from shared.errors import InvalidRequest, Refused
+from shared.request import ImageRequest, Requester, RequestOptions
 from shared.threads import ThreadOrigin
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ ADMIN_LOOKUP_SECONDS = 1.0
 PLATFORM = "slack"
 PRESS_DEBOUNCE_SECONDS = 5  # a double click is one press
 _MENTION = "<@{}>"
+BLEND_FLAG = "--blend"
 
 
 def origin_id(channel: str, thread_ts: str) -> str:
@@ -97,9 +99,54 @@ class SlackFrontend:
             )
             await ack(text=view.text, blocks=slack_ui.queue_blocks(view))
             return
+        if BLEND_FLAG in text.split():  # the pictures come in a form: a slash command carries no files
+            await ack()
+            words = " ".join(word for word in text.split() if word != BLEND_FLAG)
+            await client.views_open(
+                trigger_id=body["trigger_id"], view=pictures.blend_modal(body["channel_id"], words)
+            )
+            return
         port = SlackPort(self, client, requester, thread_ts=None, tell_in=None, ack=ack, respond=respond)
         build = lambda: self.core.check_typed_new(requester, text, event_id=body["trigger_id"])  # noqa: E731
         await self.core.intake(port, build, later=self.spawn)
+
+    async def blend_submitted(self, ack, body: dict[str, Any], client: AsyncWebClient) -> None:
+        """The --blend form: 2 to 5 pictures (checked here, under the field) and optional words; the
+        pictures are fetched after the ack, since Slack gives a form 3 s."""
+        view = body["view"]
+        files, words = pictures.blend_form(view)
+        low, high = pictures.BLEND_PICTURES
+        if not low <= len(files) <= high:
+            await ack(
+                response_action="errors",
+                errors={"pictures": messages.blend_needs_pictures(len(files), low, high)[:150]},
+            )
+            return
+        await ack()
+        team, user, channel = body["team"]["id"], body["user"]["id"], view.get("private_metadata") or ""
+        requester = _requester(team, channel, user, None)
+        event_id = f"view-{view['id']}"
+
+        async def build() -> ImageRequest:
+            request = await self.core.check_typed_new(
+                requester, words, event_id=event_id, no_words=messages.BLEND_PROMPT
+            )
+            return await self._with_pictures(client, request, files)
+
+        port = SlackPort(self, client, requester, thread_ts=None, tell_in=None)
+        self.spawn(self.core.intake(port, build))
+
+    async def _with_pictures(
+        self, client: AsyncWebClient, request: ImageRequest, files: list[dict[str, Any]]
+    ) -> ImageRequest:
+        """The request starting from the member's shared pictures, fetched and kept for the worker."""
+        if not files:
+            return request
+        fetched = await pictures.fetch_pictures(client, self.settings, files)
+        sources = member_images.picture_sources(request.event_id, len(fetched))
+        workspace = request.requester.workspace_key
+        await asyncio.to_thread(member_images.keep, self.core.images, fetched, sources, workspace=workspace)
+        return request.model_copy(update={"sources": sources})
 
     # --- thread replies and mentions -------------------------------------------------------------
 
@@ -146,7 +193,17 @@ class SlackFrontend:
             return
         requester = _requester(team, event["channel"], event["user"], None)
         port = SlackPort(self, client, requester, thread_ts=thread_ts or event["ts"], tell_in=thread_ts)
-        build = lambda: self.core.check_typed_new(requester, text, event_id=_message_event(event))  # noqa: E731
+        files = pictures.picture_files(event.get("files"))
+
+        async def build() -> ImageRequest:
+            request = await self.core.check_typed_new(
+                requester,
+                text,
+                event_id=_message_event(event),
+                no_words=messages.pictures_prompt(len(files)) if files else "",
+            )
+            return await self._with_pictures(client, request, files)
+
         await self.core.intake(port, build)
 
     async def _refine(
@@ -157,7 +214,14 @@ class SlackFrontend:
         port = SlackPort(
             self, client, requester, thread_ts=thread_ts, tell_in=thread_ts, reply_ts=event["ts"]
         )
-        build = lambda: self.core.check_reply(requester, text, event_id=_message_event(event))  # noqa: E731
+        files = pictures.picture_files(event.get("files"))
+
+        async def build() -> ImageRequest:
+            """The words refine the thread's last turn; pictures shared with them are what it starts
+            from instead of the last image."""
+            request = self.core.check_reply(requester, text, event_id=_message_event(event))
+            return await self._with_pictures(client, request, files)
+
         await self.core.intake(port, build)  # a retried event, or both message and mention: claimed once
 
     # --- buttons and the refine modal ------------------------------------------------------------
@@ -168,8 +232,14 @@ class SlackFrontend:
 
     async def _act(self, body: dict[str, Any], client: AsyncWebClient) -> None:
         action = body["actions"][0]
-        press = followups.parse_press(str(action.get("action_id", "")))
+        action_id = str(action.get("action_id", ""))
         channel = (body.get("channel") or {}).get("id")
+        if action_id.startswith(pictures.DESCRIBE_PREFIX) and channel:
+            await self._imagine_suggestion(
+                body, client, channel, action_id.removeprefix(pictures.DESCRIBE_PREFIX)
+            )
+            return
+        press = followups.parse_press(action_id)
         if press is None or not press.action.everywhere:  # an old message's button, or a forged id
             if channel:
                 await self._tell(client, channel, body["user"]["id"], messages.stale_button(), thread_ts=None)
@@ -206,6 +276,58 @@ class SlackFrontend:
         follow_up = make(turn, press.index)
         port = SlackPort(self, client, requester, thread_ts=thread_ts, tell_in=thread_ts)
         build = lambda: self.core.check_follow_up(requester, follow_up, event_id=event_id)  # noqa: E731
+        await self.core.intake(port, build)
+
+    # --- the "Describe image" shortcut and its "Imagine this" buttons ------------------------------
+
+    async def describe_shortcut(self, ack, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        self.spawn(self._describe(body, client))
+
+    async def _describe(self, body: dict[str, Any], client: AsyncWebClient) -> None:
+        """Four prompts for the message's first picture, posted in its thread with a button each."""
+        channel, user, team = body["channel"]["id"], body["user"]["id"], body["team"]["id"]
+        message = body.get("message") or {}
+        thread_ts = message.get("thread_ts") or message.get("ts")
+        files = pictures.picture_files(message.get("files"))
+        if not files:
+            await self._tell(client, channel, user, messages.describe_needs_picture(), thread_ts=thread_ts)
+            return
+        requester = _requester(team, channel, user, None)
+        try:
+            use = await self.core.describing.begin(requester)
+            described = await self.core.describing.describe(
+                requester, use, lambda: pictures.fetch_bytes(client, self.settings, files[0])
+            )
+        except (InvalidRequest, Refused) as exc:
+            await self._tell(client, channel, user, str(exc), thread_ts=thread_ts)
+            return
+        await client.chat_postMessage(
+            channel=channel,
+            thread_ts=thread_ts,
+            text=messages.describe_header(len(described.prompts)),
+            blocks=pictures.suggestion_blocks(described.prompts, described.describe_id),
+        )
+
+    async def _imagine_suggestion(
+        self, body: dict[str, Any], client: AsyncWebClient, channel: str, press: str
+    ) -> None:
+        """ "Imagine this": a new /imagine of that prompt in the channel, by whoever pressed."""
+        describe_id, _, index = press.partition(":")
+        user = body["user"]["id"]
+        prompt = (
+            await asyncio.to_thread(self.core.describing.suggestion, describe_id, int(index))
+            if index.isdigit()
+            else None
+        )
+        if prompt is None:
+            await self._tell(client, channel, user, messages.describe_expired(), thread_ts=None)
+            return
+        requester = _requester(body["team"]["id"], channel, user, None)
+        action_ts = body["actions"][0].get("action_ts") or time.time()
+        port = SlackPort(self, client, requester, thread_ts=None, tell_in=None)
+        options = RequestOptions(prompt=prompt)
+        build = lambda: self.core.check_new(requester, options, event_id=f"action-{action_ts}-{user}")  # noqa: E731
         await self.core.intake(port, build)
 
     async def _open_refine_modal(
@@ -558,10 +680,10 @@ def _requester(
 
 
 def _from_a_bot(event: dict[str, Any]) -> bool:
-    """Bots (this app included) and edits, joins and other system messages never start a job."""
-    return bool(
-        event.get("bot_id") or event.get("subtype") or event.get("bot_profile") or not event.get("user")
-    )
+    """Bots (this app included) and edits, joins and other system messages never start a job; a
+    member's message that shares files (subtype file_share) is a message like any other."""
+    system = event.get("subtype") not in (None, "file_share")
+    return bool(event.get("bot_id") or system or event.get("bot_profile") or not event.get("user"))
 
 
 def _message_event(event: dict[str, Any]) -> str:

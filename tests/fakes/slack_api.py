@@ -32,7 +32,8 @@ TEAM_ID, BOT_USER, APP_ID = "T0FAKE", "UBOT", "A0FAKE"
 CHANNEL, OWNER = "C0GENERAL", "UALICE"
 DM_CHANNEL = "D0ALICE"  # the member's DM with the app
 SCOPES = (
-    "chat:write,commands,files:write,reactions:write,app_mentions:read,channels:history,im:history,users:read"
+    "chat:write,commands,files:write,reactions:write,app_mentions:read,channels:history,im:history,users:read,"
+    "files:read"
 )
 
 
@@ -63,6 +64,8 @@ class FakeSlack(FakeServer):
         self.response_urls: list[dict[str, Any]] = []
         self.gone_channels: set[str] = set()
         self.admins: set[str] = set()  # workspace admins (users.info's is_admin)
+        self.shared: dict[str, tuple[dict[str, Any], bytes]] = {}  # members' files: id -> (file, bytes)
+        self.can_read_files = True  # the app was granted files:read
         self._rate_limits: deque[tuple[re.Pattern[str], list[int], float]] = deque()
         self.socket: SocketModeFake | None = None
 
@@ -161,6 +164,54 @@ class FakeSlack(FakeServer):
             event["thread_ts"] = thread_ts
         return event
 
+    def share(self, data: bytes, name: str = "mine.png", mimetype: str = "image/png") -> dict[str, Any]:
+        """A file a member shared, as a message event carries it; only the bot token opens its URL."""
+        file_id = f"F{self.new_ts().replace('.', '')}"
+        url = f"{self.url}/files-pri/{TEAM_ID}-{file_id}/{name}"
+        file = {
+            "id": file_id,
+            "name": name,
+            "title": name,
+            "mimetype": mimetype,
+            "filetype": name.rsplit(".", 1)[-1],
+            "size": len(data),
+            "user": OWNER,
+            "url_private": url,
+            "url_private_download": f"{self.url}/files-pri/{TEAM_ID}-{file_id}/download/{name}",
+        }
+        with self._lock2:
+            self.shared[file_id] = (file, data)
+        return file
+
+    def with_files(self, event: dict[str, Any], files: list[dict[str, Any]]) -> dict[str, Any]:
+        """A message event (`reply`, `mention`) that shares `files` (from `share`): a message event's
+        subtype is then file_share; an app_mention has none."""
+        subtype = {"subtype": "file_share"} if event["type"] == "message" else {}
+        return {**event, "files": files, "upload": False, **subtype}
+
+    def message_shortcut(self, callback_id: str, message: dict[str, Any], *, user: str = OWNER) -> dict:
+        """A message shortcut run on a member's message (a message event from `reply` or `with_files`)."""
+        return {
+            **self._interactive("message_action", user),
+            "callback_id": callback_id,
+            "message_ts": message["ts"],
+            "response_url": f"{self.url}/response/{self.new_ts()}",
+            "channel": {"id": message["channel"], "name": "general"},
+            "message": {k: v for k, v in message.items() if k not in ("channel", "channel_type", "team")},
+        }
+
+    def file_form_submission(
+        self, view: dict[str, Any], files: list[dict[str, Any]], text: str = "", *, user: str = OWNER
+    ) -> dict[str, Any]:
+        """A form with a file input ("pictures") and a text field ("prompt") submitted."""
+        state = {
+            "values": {
+                "pictures": {"pictures": {"type": "file_input", "files": files}},
+                "prompt": {"prompt": {"type": "plain_text_input", "value": text or None}},
+            }
+        }
+        return self._submitted(view, state, user)
+
     def block_action(self, message: Posted, action_id: str, *, user: str = OWNER) -> dict[str, Any]:
         action = {"type": "button", "action_id": action_id, "block_id": "b", "value": action_id.split(":")[2]}
         action["action_ts"] = self.new_ts()
@@ -240,6 +291,8 @@ class FakeSlack(FakeServer):
             with self._lock2:
                 self.response_urls.append(request.json())
             return Reply(200, b"ok", {"content-type": "text/plain"})
+        if path.startswith("/files-pri/"):
+            return self._file(request, path)
         method = path.removeprefix("/api/")
         with self._lock2:
             for pattern, left, retry_after in self._rate_limits:
@@ -337,10 +390,28 @@ class FakeSlack(FakeServer):
             )
             self.messages.append(posted)
             return Reply.json({"ok": True, "files": shared})
+        if method == "files.info":
+            if not self.can_read_files:
+                return Reply.json({"ok": False, "error": "missing_scope", "needed": "files:read"})
+            found = self.shared.get(args.get("file", ""))
+            if found is None:
+                return Reply.json({"ok": False, "error": "file_not_found"})
+            return Reply.json({"ok": True, "file": found[0]})
         if method == "apps.connections.open":
             assert self.socket is not None, "start a SocketModeFake first"
             return Reply.json({"ok": True, "url": self.socket.url})
         return Reply.json({"ok": False, "error": "unknown_method"})
+
+    def _file(self, request: Recorded, path: str) -> Reply:
+        """url_private: the bytes with the bot token; without it, Slack's sign-in page."""
+        if request.headers.get("authorization") != f"Bearer {BOT_TOKEN}" or not self.can_read_files:
+            return Reply(302, b"", {"content-type": "text/html", "location": "https://fake.slack.com/"})
+        file_id = path.removeprefix("/files-pri/").split("/", 1)[0].split("-", 1)[-1]
+        with self._lock2:
+            found = self.shared.get(file_id)
+        if found is None:
+            return Reply(404, b"", {"content-type": "text/html"})
+        return Reply(200, found[1], {"content-type": found[0]["mimetype"]})
 
 
 def _arguments(request: Recorded) -> dict[str, Any]:
