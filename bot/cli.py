@@ -124,6 +124,7 @@ def describe(ctx: click.Context, path: Path) -> None:
     from shared.describe import DescribeUnavailable, build_describer
 
     settings = _settings(ctx)
+    configure_logging("ERROR")  # the one line below says what failed; no log lines around it
     describer = build_describer(settings)
     if describer is None:
         _fail(messages.describe_not_configured(), EXIT_OTHER)

@@ -217,3 +217,49 @@ def test_a_refusal_by_the_image_services_safety_system_exits_3_and_a_fault_1(
         fake.fail_next("server_error")
         failed = run_imagine(env, tmp_path, "generate", "a fox", "--backend", "openai")
         assert_one_line_failure(failed, 1, "The image service is unavailable right now")
+
+
+def write_picture(path: Path, colour: tuple[int, int, int]) -> Path:
+    from PIL import Image
+
+    Image.new("RGB", (60, 40), colour).save(path)
+    return path
+
+
+def test_generate_starts_from_pictures_and_blends_several(process_env, tmp_path, worker):
+    red = write_picture(tmp_path / "red.png", (255, 0, 0))
+    blue = write_picture(tmp_path / "blue.jpg", (0, 0, 255))
+    result = run_imagine(
+        process_env, tmp_path, "generate", "a dream", "--image", str(red), "--image", str(blue),
+        "--strength", "0.2", "--out", str(tmp_path / "o"),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    from PIL import Image
+
+    [path] = result.stdout.splitlines()
+    r, g, b = Image.open(path).convert("RGB").resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))
+    assert r > 2 * g and b > 2 * g  # both pictures are in it
+    notes = write_picture(tmp_path / "notes.png", (0, 0, 0))
+    notes.write_bytes(b"not a picture")
+    bad = run_imagine(process_env, tmp_path, "generate", "a fox", "--image", str(notes))
+    assert_one_line_failure(bad, 2, "That file is not a picture I can read")
+    six = [arg for _ in range(6) for arg in ("--image", str(red))]
+    too_many = run_imagine(process_env, tmp_path, "generate", "a fox", *six)
+    assert_one_line_failure(too_many, 2, "6 pictures is more than I can start from at once (at most 5)")
+
+
+def test_describe_prints_four_prompts_one_per_line(process_env, tmp_path):
+    green = write_picture(tmp_path / "green.png", (0, 220, 0))
+    unset = run_imagine(process_env, tmp_path, "describe", str(green))
+    assert_one_line_failure(unset, 1, "Describing pictures needs a vision model")
+    with FakeOpenAI() as fake:
+        env = {**process_env, **fake.env(), "IMAGINE_VISION_MODEL": "gpt-vision-fake"}
+        result = run_imagine(env, tmp_path, "describe", str(green))
+        assert result.returncode == 0, result.stderr
+        lines = result.stdout.splitlines()
+        assert len(lines) == 4 and lines[0].startswith("a photo of a green scene, bold shapes")
+        fake.chat_mode = "server_error"
+        failed = run_imagine(env, tmp_path, "describe", str(green))
+        assert_one_line_failure(
+            failed, 1, "I could not describe the picture: the vision model is unavailable"
+        )
