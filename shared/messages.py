@@ -546,6 +546,18 @@ def hidden_by_policy(hidden: int, total: int) -> str:
     return f"{hidden} of {total} images {were} hidden by the content policy: click to show."
 
 
+def hidden_image_gone() -> str:
+    return "That image is no longer stored, so it cannot be shown."
+
+
+def hidden_image_shown_already() -> str:
+    return "That image is already shown in this thread."
+
+
+def hidden_image_shown(number: int, who: str) -> str:
+    return f"Image {number}, hidden by the content policy, shown because {who} asked."
+
+
 def safety_checker_withheld(numbers: list[int]) -> str:
     which = ", ".join(str(n) for n in numbers)
     if len(numbers) == 1:

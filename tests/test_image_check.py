@@ -18,6 +18,9 @@ from shared.results import DeliveredImage
 from tests.backend_harness import submit_and_drain as run
 from tests.factories import image_request, requester
 from tests.fakes.openai_api import FakeOpenAI
+from tests.fakes.slack_api import CHANNEL, FakeSlack
+from tests.helpers import wait_until
+from tests.slack_harness import slack_env, start_http_app
 from workers.runtime import build_runtime
 from workers.worker import serve
 
@@ -111,12 +114,32 @@ def test_where_the_policy_says_spoiler_a_flagged_image_is_posted_hidden_on_disco
     assert files.messages[0][0].filename == "SPOILER_a.png"  # how Discord blurs a file until clicked
 
 
-def test_slack_has_no_spoilers_so_a_flagged_image_is_withheld_there_whatever_the_policy(checked, redis):
-    runtime = checked('[moderation]\nflagged_images = "spoiler"\n')
-    request = image_request("evt-9", prompt="a fox #flag-test", count=2).model_copy(
-        update={"requester": requester(platform="slack")}
-    )
-    run(runtime, request)
-    events = [json.loads(fields[b"event"]) for _, fields in redis.xrange(keys.results("slack"))]
-    [done] = [event for event in events if event["type"] == "done"]
-    assert len(done["images"]) == 1 and done["notes"] == ["1 of 2 images was withheld by the content policy."]
+def test_on_slack_a_hidden_image_is_posted_only_when_a_member_presses_its_button(
+    fake, processes, redis, config_file
+):
+    config = config_file('[moderation]\nflagged_images = "spoiler"\n')
+    with FakeSlack() as slack:
+        env = {**slack_env(slack, config), **fake.env()}
+        sender = start_http_app(processes, env, slack)
+        processes.worker(env, redis)
+        sender.command("a fox #flag-test --n 2")
+        parent = wait_until(lambda: slack.parent("a fox"), what="the parent")
+        details = wait_until(
+            lambda: next((m for m in slack.thread(CHANNEL, parent.ts) if m.blocks), None), what="the details"
+        )
+        [upload] = slack.image_posts(CHANNEL, parent.ts)
+        assert len(upload.files) == 1  # the flagged one is not uploaded
+        assert "1 of 2 images was hidden by the content policy" in details.blocks[0]["text"]["text"]
+        [hidden] = [b for b in details.blocks if b.get("block_id", "").startswith("imagine-hidden-")]
+        [button] = hidden["elements"]
+        assert button["text"]["text"] == "🙈 Show hidden image 1"
+        press = slack.block_action(details, button["action_id"])
+        sender.interactive(press)
+        shown = wait_until(
+            lambda: len(slack.image_posts(CHANNEL, parent.ts)) == 2 and slack.image_posts(CHANNEL, parent.ts)
+        )
+        assert "shown because ualice asked" in shown[1].text
+        sender.interactive(slack.block_action(details, button["action_id"]))  # pressed again: shown once
+        told = wait_until(lambda: slack.ephemeral, what="the answer to the second press")
+        assert told[0]["text"] == "That image is already shown in this thread."
+        assert len(slack.image_posts(CHANNEL, parent.ts)) == 2

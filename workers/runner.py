@@ -34,7 +34,7 @@ from workers.runtime import Runtime
 
 log = logging.getLogger(__name__)
 EDIT_KINDS = {"refine", "variation", "upscale"}
-SPOILERS = {"discord", "web"}  # platforms that can show an image hidden until clicked (Slack cannot)
+SPOILERS = {"discord", "web", "slack"}  # platforms that show an image hidden until clicked (Slack: a button)
 POSITIONS_ANNOUNCED = 5  # how many waiting jobs hear that the queue moved when a job starts
 PNG = "image/png"
 

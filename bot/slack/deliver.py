@@ -52,15 +52,18 @@ class SlackPoster:
     async def result(self, request: ImageRequest, result: JobResult) -> None:
         where = request.requester
         thread = where.thread
+        shown = [(number, image) for number, image in enumerate(result.images, 1) if not image.spoiler]
+        hidden = [index for index, image in enumerate(result.images) if image.spoiler]
         try:
-            await self._client.files_upload_v2(
-                channel=where.channel,
-                thread_ts=thread,
-                file_uploads=[
-                    {"content": image.data, "filename": image.filename, "title": f"Image {number}"}
-                    for number, image in enumerate(result.images, 1)
-                ],
-            )
+            if shown:  # a hidden image is posted only when a member presses its button
+                await self._client.files_upload_v2(
+                    channel=where.channel,
+                    thread_ts=thread,
+                    file_uploads=[
+                        {"content": image.data, "filename": image.filename, "title": f"Image {number}"}
+                        for number, image in shown
+                    ],
+                )
             details = await self._client.chat_postMessage(
                 channel=where.channel,
                 thread_ts=thread,
@@ -68,6 +71,7 @@ class SlackPoster:
                 blocks=[
                     _details_block(request, result),
                     *slack_ui.result_buttons(result.job_id, len(result.images)),
+                    *slack_ui.reveal_buttons(result.job_id, hidden),
                 ],
                 unfurl_links=False,
                 unfurl_media=False,
@@ -75,11 +79,13 @@ class SlackPoster:
         except SlackApiError as exc:
             raise _classified(exc) from None
         # ⭐ on the parent (seen in the channel) or on the details finds this job (shared/showcase.py).
-        shown = [f"{where.channel}:{ts}" for ts in (where.reply.get("status_ts"), details.get("ts")) if ts]
+        messages_shown = [
+            f"{where.channel}:{ts}" for ts in (where.reply.get("status_ts"), details.get("ts")) if ts
+        ]
         await asyncio.to_thread(
             self._showcase.remember,
             "slack",
-            shown,
+            messages_shown,
             result.job_id,
             result.idea or request.prompt,
             len(result.images),

@@ -234,6 +234,9 @@ class SlackFrontend:
         action = body["actions"][0]
         action_id = str(action.get("action_id", ""))
         channel = (body.get("channel") or {}).get("id")
+        if action_id.startswith(slack_ui.REVEAL_PREFIX) and channel:
+            await self._reveal(body, client, channel, action_id.removeprefix(slack_ui.REVEAL_PREFIX))
+            return
         if action_id.startswith(pictures.DESCRIBE_PREFIX) and channel:
             await self._imagine_suggestion(
                 body, client, channel, action_id.removeprefix(pictures.DESCRIBE_PREFIX)
@@ -277,6 +280,35 @@ class SlackFrontend:
         port = SlackPort(self, client, requester, thread_ts=thread_ts, tell_in=thread_ts)
         build = lambda: self.core.check_follow_up(requester, follow_up, event_id=event_id)  # noqa: E731
         await self.core.intake(port, build)
+
+    async def _reveal(self, body: dict[str, Any], client: AsyncWebClient, channel: str, press: str) -> None:
+        """A hidden image's button: the image is posted into the thread, once, saying who asked."""
+        job_id, _, index = press.rpartition(":")
+        user, team = body["user"]["id"], body["team"]["id"]
+        message = body.get("message") or {}
+        thread_ts = message.get("thread_ts") or message.get("ts")
+        if not index.isdigit():
+            await self._tell(client, channel, user, messages.stale_button(), thread_ts=thread_ts)
+            return
+        if not self.core.claim_event(PLATFORM, team, f"reveal-{press}"):
+            await self._tell(
+                client, channel, user, messages.hidden_image_shown_already(), thread_ts=thread_ts
+            )
+            return
+        data = await asyncio.to_thread(self.core.images.get, keys.image(job_id, int(index)))
+        if data is None:
+            await self._tell(client, channel, user, messages.hidden_image_gone(), thread_ts=thread_ts)
+            return
+        await client.files_upload_v2(
+            channel=channel,
+            thread_ts=thread_ts,
+            file_uploads=[
+                {"content": data, "filename": f"hidden-{index}.png", "title": f"Image {int(index) + 1}"}
+            ],
+            initial_comment=messages.hidden_image_shown(
+                int(index) + 1, slack_ui.escape(str(body["user"].get("username") or user))
+            ),
+        )
 
     # --- the "Describe image" shortcut and its "Imagine this" buttons ------------------------------
 

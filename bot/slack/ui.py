@@ -49,6 +49,21 @@ def result_buttons(job_id: str, count: int) -> list[dict]:
     ]
 
 
+REVEAL_PREFIX = "imagine:reveal:"  # a hidden image's button: imagine:reveal:<job id>:<index>
+
+
+def reveal_buttons(job_id: str, hidden: list[int]) -> list[dict]:
+    """One button per image the content policy hid (`flagged_images = "spoiler"`): Slack has no
+    spoilers, so the image is posted only when a member asks for it."""
+    if not hidden:
+        return []
+    elements = [
+        _button(f"🙈 Show hidden image {index + 1}", f"{REVEAL_PREFIX}{job_id}:{index}", job_id)
+        for index in hidden
+    ]
+    return [{"type": "actions", "block_id": f"imagine-hidden-{job_id}", "elements": elements}]
+
+
 def _press_button(press: followups.Press, count: int) -> dict:
     action = press.action
     suffix = f" {press.index + 1}" if action.per_image and count > 1 else ""
