@@ -61,7 +61,7 @@ def main() -> None:
         started = time.perf_counter()
         backend = DiffusersBackend(settings)
         load_seconds = time.perf_counter() - started
-        pipe = backend._text2image  # the very pipeline the backend drives
+        pipe = backend.model(None).text2image  # the very pipeline the backend drives
         device = pipe.device
 
         def direct(count: int) -> None:

@@ -62,7 +62,9 @@ def _typed_options(command: Callable[..., None]) -> Callable[..., None]:
         else:
             declared = [f"-{n}" if len(n) == 1 else f"--{n}" for n in typed.names]
         extra = f" One of {', '.join(BACKEND_NAMES)} (default: IMAGINE_BACKEND)." if name == "backend" else ""
-        command = click.option(*declared, name, default=None, help=typed.help + extra)(command)
+        command = click.option(
+            *declared, name, default=None, multiple=typed.repeatable, help=typed.help + extra
+        )(command)
     return command
 
 
@@ -97,7 +99,8 @@ def generate(
 
     progress = (lambda text: click.echo(text, err=True)) if sys.stderr.isatty() else (lambda text: None)
     command = GenerateCommand(
-        options=RequestOptions(prompt=prompt, **options),  # type: ignore[arg-type]
+        # a repeatable option not given is () from click: "not given" is None
+        options=RequestOptions(prompt=prompt, **{k: v if v != () else None for k, v in options.items()}),  # type: ignore[arg-type]
         user=user or getpass.getuser(),
         out=out,
         timeout=timeout,
@@ -142,6 +145,11 @@ def describe(ctx: click.Context, path: Path) -> None:
 @cli.command()
 @click.option("--backend", type=click.Choice(BACKEND_NAMES), default=None, help="Default: IMAGINE_BACKEND.")
 @click.option("--queues", default=None, help="Comma-separated queue names (default: the backend's queue).")
+@click.option(
+    "--models",
+    default=None,
+    help="diffusers: the [diffusers.models] it loads and serves, comma-separated (default: the first).",
+)
 @click.option("--burst", is_flag=True, help="Drain the queue, then exit.")
 @click.option("--log-level", default="INFO", show_default=True)
 @click.option(
@@ -152,6 +160,7 @@ def worker(
     ctx: click.Context,
     backend: str | None,
     queues: str | None,
+    models: str | None,
     burst: bool,
     log_level: str,
     metrics_port: int | None,
@@ -170,6 +179,7 @@ def worker(
             burst=burst,
             logging_level=log_level.upper(),
             metrics_port=metrics_port,
+            models=[m.strip() for m in models.split(",") if m.strip()] if models else None,
         )
     except ConfigError as exc:
         _fail(str(exc), EXIT_OTHER)
@@ -299,11 +309,15 @@ def health(ctx: click.Context, as_json: bool) -> None:
 
     from redis import Redis
 
+    from shared.backends import BACKENDS
     from shared.health import check_health
+    from shared.queue import lane
 
     settings = _settings(ctx)
+    spec = BACKENDS[settings.backend]
     report = check_health(
-        Redis.from_url(settings.redis_url, socket_connect_timeout=3, socket_timeout=3), settings.backend
+        Redis.from_url(settings.redis_url, socket_connect_timeout=3, socket_timeout=3),
+        lane(settings.backend, spec.default_model(settings.config)),
     )
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))

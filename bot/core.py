@@ -29,7 +29,7 @@ from shared.member_defaults import DefaultsStore, applied
 from shared.member_jobs import MemberJobs
 from shared.metrics import Metrics
 from shared.moderation import Moderator
-from shared.queue import JobQueue, QueueOutlook, Submission, job_id_for
+from shared.queue import JobQueue, QueueOutlook, Submission, job_id_for, lane_of
 from shared.quota import Quota, UsageReport
 from shared.refusals import RefusalCounter
 from shared.request import Drawing, ImageRequest, JobKind, Requester, RequestOptions, build_request
@@ -342,13 +342,13 @@ class ImagineCore:
     def queued_text(self, request: ImageRequest) -> str:
         """The first status of a job about to be enqueued: its place, and, when no live worker serves
         its backend, that it waits for one (the operator hears it too: a log line and a metric)."""
-        return self._queued_text(request, self.queue.outlook(request.backend))
+        return self._queued_text(request, self.queue.outlook(lane_of(request)))
 
     async def queued_text_soon(self, request: ImageRequest) -> str:
         """`queued_text` from an event loop, in its shared round trips where the frontend has them."""
         if self.round_trips is None:
             return await asyncio.to_thread(self.queued_text, request)
-        return self._queued_text(request, await self.queue.outlook_async(self.round_trips, request.backend))
+        return self._queued_text(request, await self.queue.outlook_async(self.round_trips, lane_of(request)))
 
     def _queued_text(self, request: ImageRequest, outlook: QueueOutlook) -> str:
         if outlook.live_workers:

@@ -35,18 +35,26 @@ class Flagged:
     """The words before the first flag, and the options the flags set (RequestOptions field names)."""
 
     text: str
-    options: dict[str, str | bool] = field(default_factory=dict)
+    options: dict[str, str | bool | tuple[str, ...]] = field(default_factory=dict)
+
+
+REPEATABLE = {option for option, typed in typed_options().items() if typed.repeatable}
 
 
 def parse_flags(text: str) -> Flagged:
-    """Split `text` into its free words and its flags; unknown, repeated or empty flags are errors."""
+    """Split `text` into its free words and its flags; unknown, repeated or empty flags are errors
+    (but for a repeatable one, `--lora a --lora b`, whose values are collected)."""
     matches = list(_FLAG.finditer(text))
-    options: dict[str, str | bool] = {}
+    options: dict[str, str | bool | tuple[str, ...]] = {}
     given: set[str] = set()
     for index, match in enumerate(matches):
         name = match[1].lower()
         end = matches[index + 1].start() if index + 1 < len(matches) else len(text)
         value = text[match.end() : end].strip()
+        if name in VALUE_FLAGS and VALUE_FLAGS[name] in REPEATABLE and value:
+            target = VALUE_FLAGS[name]
+            options[target] = (*options.get(target, ()), value)  # type: ignore[misc]
+            continue
         if name in given:
             raise InvalidRequest(f"The flag --{name} is given twice; give it once.")
         given.add(name)

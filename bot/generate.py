@@ -17,7 +17,7 @@ from bot.embedded import PrivateRedis
 from shared import member_images, messages
 from shared.errors import BackendUnavailable, ImagineError, failure_error
 from shared.image_store import ImageStore
-from shared.queue import queue_name
+from shared.queue import lane_of, queue_name
 from shared.redis_conn import connect
 from shared.request import ImageRequest, Requester, RequestOptions
 from shared.results import TERMINAL, read_job_events
@@ -56,7 +56,7 @@ def generate(settings: Settings, command: GenerateCommand, progress: Callable[[s
         core = ImagineCore(settings, client)
         if pictures:  # the worker reads them from the store: it may be on another machine
             member_images.keep(core.images, pictures, request.sources, workspace="local")
-        outlook = core.queue.outlook(request.backend)
+        outlook = core.queue.outlook(lane_of(request))
         if not embedded and not outlook.live_workers:
             raise GenerationFailed(messages.no_worker(request.backend, outlook.waiting))
         submission = core.submit(request)
@@ -85,7 +85,7 @@ def _run_embedded_worker(
     from workers.worker import serve
 
     runtime = build_runtime(settings, client, request.backend)
-    queues = [queue_name(request.backend)]
+    queues = [queue_name(lane_of(request))]
     name = f"embedded-{uuid.uuid4().hex[:8]}"
     return lambda: serve(runtime, queues, burst=True, name=name, logging_level="ERROR")
 

@@ -38,6 +38,8 @@ class BackendSpec:
     doctor: str | None = None  # "module:function": settings -> the check's lines
     timeout_seconds: int = 300  # a job's default time limit on a worker
     can_stop: bool = True  # a job being drawn stops when its member cancels (OpenAI's API cannot)
+    loras: Callable[[AppConfig], list[str]] = _no_models  # LoRAs members may add
+    queue_per_model: bool = False  # a queue per model, so a worker serves only the models it loaded
 
     def load(self) -> type:
         module, _, name = self.factory.partition(":")
@@ -84,8 +86,15 @@ BACKENDS: dict[str, BackendSpec] = {
             "diffusers",
             "workers.backends.diffusers:DiffusersBackend",
             extra="gpu",
+            models=lambda config: list(config.diffusers.models),
+            default_model=lambda config: (
+                config.diffusers.default_model or next(iter(config.diffusers.models), None)
+            ),
+            pickable_models=True,
             doctor="bot.doctor:check_diffusers",
             timeout_seconds=900,
+            loras=lambda config: list(config.diffusers.loras),
+            queue_per_model=True,
         ),
         _image_server("a1111", "workers.backends.a1111:A1111Backend"),
         _image_server("comfyui", "workers.backends.comfyui:ComfyUIBackend"),

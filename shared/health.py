@@ -13,8 +13,7 @@ from rq import Worker
 from rq.job import Job
 
 from shared import messages
-from shared.backends import BACKEND_NAMES
-from shared.queue import SERIALIZER, queue_key, queue_name
+from shared.queue import SERIALIZER, known_lanes, queue_key, queue_name
 from shared.recovery import is_alive
 
 STALE_QUEUE_SECONDS = 600  # a job waiting longer than this is worth a warning even with workers
@@ -55,6 +54,7 @@ class Health:
 
 
 def check_health(redis: Redis, default_backend: str) -> Health:
+    """`default_backend` is the lane new requests go to by default (shared/queue.py: lane)."""
     try:
         redis.ping()
     except RedisError as exc:
@@ -72,7 +72,8 @@ def check_health(redis: Redis, default_backend: str) -> Health:
                 seconds_since_heartbeat=round(now - beat, 1) if beat else None,
             )
         )
-    for backend in BACKEND_NAMES:
+    lanes = known_lanes(redis)
+    for backend in [*lanes, *([default_backend] if default_backend not in lanes else [])]:
         name = queue_name(backend)
         depth = int(redis.llen(queue_key(backend)))
         live = sum(1 for w in health.workers if w.alive and name in w.queues)
@@ -81,13 +82,18 @@ def check_health(redis: Redis, default_backend: str) -> Health:
         if depth and not live:
             health.problems.append(
                 f"{depth} job(s) wait in {name} and no worker is alive for it: "
-                f"start one with `imagine worker --backend {backend}`"
+                f"start one with `imagine worker {_worker_options(backend)}`"
             )
         elif backend == default_backend and not live:
             health.problems.append(messages.no_worker_for_default(backend))
         elif oldest is not None and oldest > STALE_QUEUE_SECONDS:
             health.warnings.append(f"the oldest job in {name} has waited {oldest:.0f} s")
     return health
+
+
+def _worker_options(lane: str) -> str:
+    backend, _, model = lane.partition(".")
+    return f"--backend {backend}" + (f" --models {model}" if model else "")
 
 
 def _oldest_age(redis: Redis, backend: str, now: float) -> float | None:

@@ -40,9 +40,27 @@ def read_metadata(data: bytes) -> dict[str, Any]:
 
 
 def _parameters_line(meta: dict[str, Any]) -> str:
-    lines = [str(meta.get("prompt", ""))]
+    """AUTOMATIC1111's `parameters` text, which A1111's PNG Info and ComfyUI's readers understand: the
+    prompt (with `<lora:NAME:WEIGHT>` for each LoRA), the negative prompt, then the settings."""
+    loras = meta.get("loras") or []
+    tags = "".join(f" <lora:{lora['name']}:{lora['weight']:g}>" for lora in loras)
+    lines = [str(meta.get("prompt", "")) + tags]
     if meta.get("negative"):
         lines.append(f"Negative prompt: {meta['negative']}")
-    fields = [("Seed", "seed"), ("Size", "size"), ("Model", "model"), ("Job", "job_id")]
-    lines.append(", ".join(f"{label}: {meta[key]}" for label, key in fields if meta.get(key) is not None))
-    return "\n".join(lines)
+    fields = [
+        ("Steps", "steps"),
+        ("Sampler", "sampler"),
+        ("CFG scale", "guidance"),
+        ("Seed", "seed"),
+        ("Size", "size"),
+        ("Model hash", "model_hash"),
+        ("Model", "model"),
+        ("Clip skip", "clip_skip"),
+    ]
+    settings = [f"{label}: {meta[key]}" for label, key in fields if meta.get(key) is not None]
+    hashes = {lora["name"]: lora["hash"] for lora in loras if lora.get("hash")}
+    if hashes:
+        settings.append('Lora hashes: "' + ", ".join(f"{name}: {h}" for name, h in hashes.items()) + '"')
+    if meta.get("job_id") is not None:
+        settings.append(f"Job: {meta['job_id']}")
+    return "\n".join([*lines, ", ".join(settings)])

@@ -129,6 +129,11 @@ def suggestions(describe_id: str) -> str:
     return f"{PREFIX}:suggestions:{describe_id}"
 
 
+def file_hash(digest: str) -> str:
+    """A model or LoRA file's short SHA-256, by a hash of (path, size, modification time)."""
+    return f"{PREFIX}:filehash:{digest}"
+
+
 def expansion(digest: str) -> str:
     """A cached prompt expansion, by a hash of (idea, preset, model)."""
     return f"{PREFIX}:expansion:{digest}"

@@ -15,7 +15,7 @@ from rq.job import Job, JobStatus
 from shared import keys, messages
 from shared.backends import BACKENDS
 from shared.publish import Publisher
-from shared.queue import SERIALIZER, JobQueue, queue_key
+from shared.queue import SERIALIZER, JobQueue, known_lanes, lane_of, queue_key
 from shared.quota import Quota
 from shared.request import ImageRequest, Requester
 from shared.results import Failure
@@ -58,7 +58,7 @@ class MemberJobs:
             request = ImageRequest.model_validate(job.kwargs["request"])
             status = job.get_status(refresh=False)
             if status in (JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED):
-                position, eta = self._queue.standing(job.id, request.backend)
+                position, eta = self._queue.standing(job.id, lane_of(request))
                 found.append(MemberJob(job.id, request, "queued", position, eta))
             elif status == JobStatus.STARTED:
                 found.append(MemberJob(job.id, request, "running", None, None))
@@ -75,7 +75,7 @@ class MemberJobs:
         if request.requester.user_key != requester.user_key:
             return messages.cancel_not_yours()
         # LREM decides a race with a worker taking the job: whoever removes it owns it.
-        if self._redis.lrem(queue_key(request.backend), 0, job_id):
+        if self._redis.lrem(queue_key(lane_of(request)), 0, job_id):
             try:
                 job.cancel()
             except InvalidJobOperation:
@@ -94,7 +94,7 @@ class MemberJobs:
         """Per backend: jobs waiting, jobs running, and how long the oldest has waited."""
         now = time.time()
         totals = []
-        for backend in BACKENDS:
+        for backend in known_lanes(self._redis):
             queue = self._queue.queue(backend)
             waiting, running = queue.count, queue.started_job_registry.count
             oldest_id = self._queue.waiting(backend, 1)

@@ -61,6 +61,45 @@ def no_model_choice(backend: str) -> str:
     return f"Models can't be picked here: the {backend} backend draws with the model its operator set up."
 
 
+def no_loras(backend: str) -> str:
+    return f"LoRAs can't be added here: the {backend} backend has none configured."
+
+
+def too_many_loras(given: int, limit: int) -> str:
+    return f"{given} LoRAs is more than one image may use (at most {limit})."
+
+
+def lora_given_twice(name: str) -> str:
+    return f"The LoRA {name} is given twice; give it once, with one weight."
+
+
+def bad_lora_weight(text: str) -> str:
+    return f"“{text[:20]}” is not a LoRA weight: give a number from -4 to 4, e.g. --lora NAME:0.8."
+
+
+def lora_does_not_fit(lora: str, families: list[str], model: str, family: str) -> str:
+    return (
+        f"The LoRA {lora} is made for {', '.join(families)} models; {model} is {family}. "
+        "Pick another model or LoRA."
+    )
+
+
+def lora_unusable(lora: str, model: str) -> str:
+    return (
+        f"The LoRA {lora} could not be loaded into {model} (a missing file or one made for another "
+        "model); nothing was charged. Try another LoRA."
+    )
+
+
+def nsfw_only(what: str, name: str) -> str:
+    return f"The {what} {name} is only offered in channels marked NSFW."
+
+
+def model_not_served(model: str, served: Iterable[str]) -> str:
+    listed = ", ".join(served) or "none right now"
+    return f"No worker serves the model {model}, so it cannot be drawn now. Models being served: {listed}."
+
+
 def channel_not_allowed() -> str:
     return "Image generation isn't enabled in this channel. Ask an admin which channels it works in."
 

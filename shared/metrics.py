@@ -14,8 +14,7 @@ from prometheus_client.registry import Collector
 from redis import Redis
 from redis.exceptions import RedisError
 
-from shared.backends import BACKEND_NAMES
-from shared.queue import queue_key, queue_name
+from shared.queue import known_lanes, queue_key, queue_name
 
 SECONDS_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600, 1800)
 
@@ -90,10 +89,11 @@ class QueueDepth(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         family = GaugeMetricFamily("imagine_queue_depth", "Jobs waiting in each queue.", labels=["queue"])
         try:
+            lanes = known_lanes(self._redis)
             pipe = self._redis.pipeline(transaction=False)
-            for backend in BACKEND_NAMES:
+            for backend in lanes:
                 pipe.llen(queue_key(backend))
-            for backend, depth in zip(BACKEND_NAMES, pipe.execute(), strict=True):
+            for backend, depth in zip(lanes, pipe.execute(), strict=True):
                 family.add_metric([queue_name(backend)], depth)
         except RedisError:
             pass  # no sample beats a wrong one; `imagine health` says why

@@ -42,6 +42,18 @@ DURATION_SAMPLES = 50
 _FINISHED_STATES = {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.CANCELED, JobStatus.STOPPED}
 
 
+def lane(backend: str, model: str | None = None) -> str:
+    """Which queue a job waits in: its backend's, or, for a backend with a queue per model (diffusers
+    with [diffusers.models]), that model's ("diffusers.sdxl"), so a worker only takes jobs for
+    the models it has loaded. The queue functions below take a lane wherever they say `backend`."""
+    spec = BACKENDS.get(backend)
+    return f"{backend}.{model}" if spec is not None and spec.queue_per_model and model else backend
+
+
+def lane_of(request: ImageRequest) -> str:
+    return lane(request.backend, request.model)
+
+
 def queue_name(backend: str) -> str:
     return f"{QUEUE_PREFIX}{backend}"
 
@@ -49,6 +61,14 @@ def queue_name(backend: str) -> str:
 def queue_key(backend: str) -> str:
     """The Redis list RQ keeps the backend's waiting job ids in."""
     return f"{Queue.redis_queue_namespace_prefix}{queue_name(backend)}"
+
+
+def known_lanes(redis: Redis) -> list[str]:
+    """Every backend's lane, and each model's lane RQ has seen (its registry of queues)."""
+    prefix = f"{Queue.redis_queue_namespace_prefix}{QUEUE_PREFIX}"
+    seen = (key.decode() for key in redis.smembers(Queue.redis_queues_keys))
+    models = sorted({key.removeprefix(prefix) for key in seen if key.startswith(prefix)} - set(BACKENDS))
+    return [*BACKENDS, *models]
 
 
 def job_id_for(request: ImageRequest) -> str:
@@ -142,7 +162,7 @@ class JobQueue:
         job_id = job_id_for(request)
         # A duplicate whose first submitter died between admission and enqueue enqueues it now.
         duplicate = not self._enqueue(job_id, request)
-        position, eta = self.standing(job_id, request.backend)
+        position, eta = self.standing(job_id, lane_of(request))
         return Submission(job_id, duplicate, position, eta)
 
     def length(self, backend: str) -> int:
@@ -166,7 +186,7 @@ class JobQueue:
         return QueueOutlook(int(length), int(live))
 
     def _enqueue(self, job_id: str, request: ImageRequest) -> bool:
-        queue = self.queue(request.backend)
+        queue = self.queue(lane_of(request))
         try:
             queue.enqueue_call(
                 JOB_FUNCTION,

@@ -74,6 +74,15 @@ class SourceImage(BaseModel):
     key: str | None = None
 
 
+class LoraUse(BaseModel):
+    """A LoRA on an image, by its configured name, at a weight."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    weight: float
+
+
 class Drawing(BaseModel):
     """How to draw, validated: where a request option's value is declared, once.
 
@@ -96,6 +105,7 @@ class Drawing(BaseModel):
     model: str | None = None
     enhance: bool = False
     strength: float | None = None  # from a source image: how far the drawing may move (0-1)
+    loras: tuple[LoraUse, ...] = ()  # LoRAs by name ([diffusers.loras]), kept by refinements
 
     def drawing(self) -> Drawing:
         """Just the drawing settings of a request, turn or task."""
@@ -141,10 +151,18 @@ class Typed:
     example: str = "NAME"
     switch: bool = False  # `--enhance` / `--no-enhance`, no value
     members: bool = True  # False: the command line only (the backend is the operator's choice in chat)
+    repeatable: bool = False  # `--lora a --lora b`: the values are a tuple
 
 
-def _typed(*names: str, help: str, example: str = "NAME", switch: bool = False, members: bool = True) -> Any:
-    return field(default=None, metadata={"typed": Typed(names, help, example, switch, members)})
+def _typed(
+    *names: str,
+    help: str,
+    example: str = "NAME",
+    switch: bool = False,
+    members: bool = True,
+    repeatable: bool = False,
+) -> Any:
+    return field(default=None, metadata={"typed": Typed(names, help, example, switch, members, repeatable)})
 
 
 @dataclass(frozen=True)
@@ -175,6 +193,12 @@ class RequestOptions:
     backend: str | None = _typed("backend", help="Which image backend draws it.", members=False)
     strength: float | str | None = _typed(
         "strength", help="From a picture: how far to move from it, 0 to 1.", example="0.6"
+    )
+    lora: str | tuple[str, ...] | None = _typed(
+        "lora",
+        help="A LoRA by name, NAME or NAME:WEIGHT; repeat it (or separate by commas) for up to 3.",
+        example="pixel-art:0.8",
+        repeatable=True,
     )
     sources: tuple[SourceImage, ...] = ()  # the member's attached pictures, not typed
 
@@ -212,6 +236,7 @@ def build_request(
     if instruction is not None:
         instruction = _checked_text(instruction, "message", limits.prompt_max_chars) or None
     drawing = _drawing(options, base, config)
+    _check_nsfw(drawing, requester, config)
     return ImageRequest(
         **drawing.model_dump(),
         sources=_sources(options.sources),
@@ -259,6 +284,8 @@ def _drawing(options: RequestOptions, base: Drawing, config: AppConfig) -> Drawi
         given["enhance"] = options.enhance
     if options.strength is not None:
         given["strength"] = _strength(options.strength)
+    if options.lora is not None:
+        given["loras"] = _loras(options.lora, config)
     drawing = _checked(base.model_copy(update=given), config)
     if options.model and not BACKENDS[drawing.backend].models(config):  # typed, with nothing to pick
         raise InvalidRequest(messages.no_model_choice(drawing.backend))
@@ -274,6 +301,8 @@ def _checked(drawing: Drawing, config: AppConfig) -> Drawing:
     spec = BACKENDS.get(drawing.backend)
     if spec is None:
         raise InvalidRequest(messages.unknown_choice("backend", drawing.backend, BACKENDS))
+    if drawing.loras and not spec.loras(config):
+        raise InvalidRequest(messages.no_loras(drawing.backend))
     choices = spec.models(config)
     if not choices:  # a backend that draws with its own model
         return drawing
@@ -281,7 +310,61 @@ def _checked(drawing: Drawing, config: AppConfig) -> Drawing:
     if model not in choices:
         raise InvalidRequest(messages.unknown_choice("model", str(model), choices))
     spec.check_size(model, drawing.width, drawing.height, drawing.aspect)  # raises if it cannot draw it
+    _check_lora_families(drawing.loras, model, config)
     return drawing.model_copy(update={"model": model})
+
+
+def _loras(given: str | tuple[str, ...], config: AppConfig) -> tuple[LoraUse, ...]:
+    """`name`, `name:0.8`, repeated or comma-separated; an empty value (or "none") clears them."""
+    values = (given,) if isinstance(given, str) else given
+    items = [item.strip() for value in values for item in value.split(",")]
+    items = [item for item in items if item and item.lower() != "none"]
+    configured = config.diffusers.loras
+    if len(items) > config.diffusers.max_loras:
+        raise InvalidRequest(messages.too_many_loras(len(items), config.diffusers.max_loras))
+    uses: list[LoraUse] = []
+    for item in items:
+        name, _, weight_text = item.partition(":")
+        name = name.strip()
+        if name not in configured:
+            if not configured:
+                raise InvalidRequest(messages.no_loras("diffusers"))
+            raise InvalidRequest(messages.unknown_choice("LoRA", name, sorted(configured)))
+        if any(use.name == name for use in uses):
+            raise InvalidRequest(messages.lora_given_twice(name))
+        try:
+            weight = float(weight_text) if weight_text.strip() else configured[name].weight
+        except ValueError:
+            raise InvalidRequest(messages.bad_lora_weight(weight_text)) from None
+        if not -4 <= weight <= 4:
+            raise InvalidRequest(messages.bad_lora_weight(weight_text))
+        uses.append(LoraUse(name=name, weight=weight))
+    return tuple(uses)
+
+
+def _check_lora_families(loras: tuple[LoraUse, ...], model: str, config: AppConfig) -> None:
+    """A LoRA made for another model family is refused before anything is queued, where the model's
+    family is declared ([diffusers.models.NAME] family); otherwise the worker refuses it, refunded."""
+    spec = config.diffusers.models.get(model)
+    for use in loras:
+        lora = config.diffusers.loras.get(use.name)
+        if lora is None:  # kept by a thread from before the operator removed it
+            raise InvalidRequest(messages.unknown_choice("LoRA", use.name, sorted(config.diffusers.loras)))
+        if spec is not None and spec.family and lora.families and spec.family not in lora.families:
+            raise InvalidRequest(messages.lora_does_not_fit(use.name, lora.families, model, spec.family))
+
+
+def _check_nsfw(drawing: Drawing, requester: Requester, config: AppConfig) -> None:
+    """Models and LoRAs marked NSFW are offered only in channels the platform marks NSFW."""
+    if requester.channel_nsfw or drawing.backend != "diffusers":
+        return
+    model = config.diffusers.models.get(drawing.model or "")
+    if model is not None and model.nsfw:
+        raise InvalidRequest(messages.nsfw_only("model", drawing.model or ""))
+    for use in drawing.loras:
+        lora = config.diffusers.loras.get(use.name)
+        if lora is not None and lora.nsfw:
+            raise InvalidRequest(messages.nsfw_only("LoRA", use.name))
 
 
 def _checked_text(text: str, what: str, limit: int) -> str:

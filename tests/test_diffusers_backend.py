@@ -132,7 +132,7 @@ def test_worker_loads_the_pipeline_once_for_many_jobs(
         )
 
     wait_until(all_done, timeout=120, what="three diffusers jobs")
-    assert processes.log_of(worker).count("loaded diffusers pipeline") == 1
+    assert processes.log_of(worker).count("loaded diffusers model") == 1
 
 
 def test_missing_model_setting_says_what_to_set(processes, redis):
@@ -180,7 +180,7 @@ def backend_with(model: str, redis_url: str, config_file, *, checker: bool):
 
 def test_the_models_safety_checker_is_off_unless_switched_on(checked_models, redis_url, config_file, redis):
     runtime = backend_with(checked_models["flags-all"], redis_url, config_file, checker=False)
-    assert runtime.backend._text2image.safety_checker is None  # not loaded: no memory, no black images
+    assert runtime.backend.model(None).text2image.safety_checker is None  # not loaded: no memory, no black images
     events = run(runtime, diffusers_request("evt-unchecked", count=2))
     assert events[-1]["type"] == "done" and len(events[-1]["images"]) == 2
 

@@ -24,7 +24,7 @@ from shared.image_store import ImageTooLarge
 from shared.images import encode_png, read_metadata
 from shared.logs import job_state
 from shared.publish import PipelineStep
-from shared.queue import SERIALIZER
+from shared.queue import SERIALIZER, lane_of
 from shared.refusals import RefusalCounter
 from shared.request import ImageRequest, SourceImage
 from shared.results import DeliveredImage, Failure, JobResult, StatusUpdate, publish_status
@@ -56,7 +56,7 @@ class JobRunner:
             publish_status(pipe, job_id, request, generating)
 
         delivered, announce, generated_before = self._look_around(
-            job_id, request.backend, also=tell_generating
+            job_id, lane_of(request), also=tell_generating
         )
         if delivered:  # a retry after the answer went out: nothing left to do
             return {"status": "delivered", "job_id": job_id}
@@ -66,7 +66,7 @@ class JobRunner:
         rt.metrics.queue_wait.labels(backend).observe(waited)
         job_state("started", job_id, request, waited_s=round(waited, 3))
         if announce:
-            self._announce_queue_moved(request.backend)
+            self._announce_queue_moved(lane_of(request))
         try:
             stored = self._stored_result(job_id, request) if generated_before else None
             result = stored or self._generate(job_id, request)
@@ -81,7 +81,7 @@ class JobRunner:
                     )
 
             def settle(pipe: Pipeline) -> None:
-                rt.queue.record_duration(request.backend, result.seconds, pipe=pipe)
+                rt.queue.record_duration(lane_of(request), result.seconds, pipe=pipe)
                 gallery.record(pipe, request, result)
                 rt.quota.release(request.requester, job_id, pipe=pipe)
                 if stored is None and (result.cost_usd or result.kudos):
@@ -190,6 +190,7 @@ class JobRunner:
                 "job_id": job_id,
                 "revised_prompt": revised_prompt,
                 "seconds": round(seconds, 3),
+                **generation.parameters,
             }
             data = encode_png(generated.image, metadata)
             images.append(

@@ -42,7 +42,9 @@ class Runtime:
 CURRENT_RUNTIME: ContextVar[Runtime] = ContextVar("imagine_runtime")
 
 
-def build_runtime(settings: Settings, redis: Redis, backend_name: str) -> Runtime:
+def build_runtime(
+    settings: Settings, redis: Redis, backend_name: str, *, models: list[str] | None = None
+) -> Runtime:
     config = settings.config
     threads = ThreadMemory(
         redis, ttl_seconds=int(config.threads.ttl_days * 86400), max_turns=config.threads.max_turns
@@ -50,7 +52,7 @@ def build_runtime(settings: Settings, redis: Redis, backend_name: str) -> Runtim
     return Runtime(
         settings=settings,
         redis=redis,
-        backend=build_backend(backend_name, settings),
+        backend=build_backend(backend_name, settings, models=models, redis=redis),
         publisher=Publisher(redis),
         store=build_store(redis, config.storage),
         threads=threads,

@@ -11,6 +11,7 @@ from rq import SimpleWorker
 from shared.queue import SERIALIZER, queue_name
 from shared.redis_conn import connect
 from shared.settings import Settings
+from workers.backends import served_lanes
 from workers.liveness import Liveness
 from workers.runtime import CURRENT_RUNTIME, Runtime, build_runtime
 
@@ -45,13 +46,18 @@ def run_worker(
     burst: bool,
     logging_level: str = "INFO",
     metrics_port: int | None = None,
+    models: list[str] | None = None,
 ) -> bool:
-    """Load the backend once, then serve its queue until stopped (or drained, with `burst`)."""
+    """Load the backend once, then serve its queues until stopped (or drained, with `burst`): the
+    backend's, or, with models configured, one per model it serves."""
     redis = connect(settings.redis_url, socket_timeout=SOCKET_TIMEOUT)
-    runtime = build_runtime(settings, redis, backend)
+    runtime = build_runtime(settings, redis, backend, models=models)
     if metrics_port is not None:
         runtime.metrics.serve(metrics_port)
-    return serve(runtime, queues or [queue_name(backend)], burst=burst, logging_level=logging_level)
+    lanes = served_lanes(backend, settings, models)
+    return serve(
+        runtime, queues or [queue_name(lane) for lane in lanes], burst=burst, logging_level=logging_level
+    )
 
 
 def serve(

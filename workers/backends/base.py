@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from PIL import Image
 from pydantic import ConfigDict
@@ -53,6 +53,7 @@ class Generation:
     kudos: float = 0.0  # what a crowd cluster (AI Horde) charged for it
     notes: list[str] = field(default_factory=list)  # for the member, e.g. an image withheld
     withheld: int = 0  # images the service made but censored, not posted
+    parameters: dict[str, Any] = field(default_factory=dict)  # to draw it again: hashes, LoRAs, sampler
 
 
 class ImageBackend(Protocol):

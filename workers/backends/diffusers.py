@@ -1,7 +1,9 @@
-"""Self-hosted Stable Diffusion-family models through diffusers, loaded once per worker process.
+"""Self-hosted Stable Diffusion-family models through diffusers, each read from disk once per worker.
 
-Text-to-image and image-to-image share one set of weights (AutoPipelineForImage2Image.from_pipe).
-Each image has its own seeded generator, so an image of a batch can be reproduced on its own.
+A worker serves the models it was started with (`--models a,b`), each on its own queue, so no job
+makes it load weights. Text-to-image and image-to-image share one set of weights
+(AutoPipelineForImage2Image.from_pipe). Each image has its own seeded generator, so an image of a
+batch can be reproduced on its own. LoRAs: workers/backends/diffusers_loras.py.
 """
 
 from __future__ import annotations
@@ -9,21 +11,49 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import diffusers
 import torch
 from diffusers import AutoPipelineForImage2Image, AutoPipelineForText2Image
 from PIL import Image
+from redis import Redis
 
 from shared import messages, sizes
-from shared.config import DiffusersConfig
+from shared.config import DiffusersConfig, DiffusersModel
 from shared.errors import ConfigError, InvalidRequest
 from shared.settings import Settings
 from workers.backends.base import GeneratedImage, Generation, GenerationTask
+from workers.backends.diffusers_loras import LoraAdapters
+from workers.backends.diffusers_models import (
+    file_hash,
+    model_specs,
+    pipeline_class_for,
+    pipeline_family,
+    single_file_family,
+)
 
 log = logging.getLogger(__name__)
 DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}
+
+
+@dataclass
+class LoadedModel:
+    """One checkpoint a worker serves: its pipelines (text-to-image and image-to-image share the
+    weights), its family, native edge, file hash and the LoRAs loaded into it."""
+
+    name: str
+    spec: DiffusersModel
+    text2image: Any
+    image2image: Any
+    family: str
+    native_edge: int
+    digest: str | None
+    on_device: bool = True
+    adapters: set[str] = field(default_factory=set)
 
 
 class DiffusersBackend:
@@ -31,97 +61,211 @@ class DiffusersBackend:
     supports_edit = True
     several_images = False
 
-    def __init__(self, settings: Settings) -> None:
-        if not settings.diffusers_model:
-            raise ConfigError(
-                "IMAGINE_DIFFUSERS_MODEL is not set: give a hub id such as "
-                "stable-diffusion-v1-5/stable-diffusion-v1-5, or a local folder saved with save_pretrained"
-            )
+    def __init__(
+        self, settings: Settings, models: list[str] | None = None, cache: Redis | None = None
+    ) -> None:
+        """Serve `models` (names from [diffusers.models]; default: the first configured, or the
+        IMAGINE_DIFFUSERS_MODEL shortcut); each is read from disk once."""
         self._config: DiffusersConfig = settings.config.diffusers
+        self._specs = model_specs(settings)
+        default = self._config.default_model or next(iter(self._specs))
+        self.served = list(models or [default])
+        unknown = [name for name in self.served if name not in self._specs]
+        if unknown:
+            raise ConfigError(
+                f"--models {', '.join(unknown)}: not in [diffusers.models] "
+                f"(configured: {', '.join(self._specs)})"
+            )
         self._device = _device(self._config.device)
         self._dtype = _dtype(self._config.dtype, self._device)
-        started = time.monotonic()
-        self._text2image = self._load(settings.diffusers_model)
-        self._image2image = AutoPipelineForImage2Image.from_pipe(self._text2image)  # same weights, no copy
-        self.model_name = _display_name(settings.diffusers_model)
-        self.native_edge = self._text2image.unet.config.sample_size * self._text2image.vae_scale_factor
-        if self._config.warmup:
-            self._warm_up()
-        log.info(
-            "loaded diffusers pipeline %s on %s (%s, native %dpx) in %.1f s",
-            self.model_name,
-            self._device,
-            str(self._dtype).removeprefix("torch."),
-            self.native_edge,
-            time.monotonic() - started,
-        )
+        self._cache = cache
+        self._loras = LoraAdapters(self._config, cache)
+        self._loaded: OrderedDict[str, LoadedModel] = OrderedDict()  # least recently used first
+        for position, name in enumerate(self.served):
+            on_device = position < self._config.models_on_device
+            if on_device or self._config.evict == "cpu":
+                self._loaded[name] = self._load(name, on_device=on_device)
 
-    def _load(self, model: str):
-        local = Path(model).expanduser().is_dir()
-        # The model's own safety checker only when asked for: it costs memory, and unasked it would
-        # blacken images with no word to the member.
-        checker = (
-            {} if self._config.safety_checker else {"safety_checker": None, "requires_safety_checker": False}
-        )
-        try:
-            pipeline = AutoPipelineForText2Image.from_pretrained(
-                str(Path(model).expanduser()) if local else model,
-                dtype=self._dtype,
-                local_files_only=local,
-                **checker,
-            )
-        except (OSError, ValueError) as exc:
-            raise ConfigError(
-                f"IMAGINE_DIFFUSERS_MODEL={model}: cannot load a diffusers pipeline ({exc})"
-            ) from None
-        if self._config.safety_checker and getattr(pipeline, "safety_checker", None) is None:
-            raise ConfigError(
-                f"[diffusers] safety_checker = true, but {model} has no safety_checker component: use a "
-                "model that ships one (Stable Diffusion 1.x/2.x do), or check generated images with "
-                "OPENAI_API_KEY instead"
-            )
-        if self._config.scheduler:
-            scheduler_class = getattr(diffusers, self._config.scheduler, None)
+    # --- loading and switching ---------------------------------------------------------------------
+
+    def _load(self, name: str, *, on_device: bool) -> LoadedModel:
+        started = time.monotonic()
+        spec = self._specs[name]
+        pipeline, family, digest = self._read(name, spec)
+        scheduler = spec.scheduler or self._config.scheduler
+        if scheduler:
+            scheduler_class = getattr(diffusers, scheduler, None)
             if scheduler_class is None:
-                raise ConfigError(
-                    f"[diffusers] scheduler = {self._config.scheduler!r} is not a diffusers scheduler"
-                )
+                raise ConfigError(f"{_where(name)} scheduler = {scheduler!r} is not a diffusers scheduler")
             pipeline.scheduler = scheduler_class.from_config(pipeline.scheduler.config)
         if self._config.cpu_offload and self._device == "cuda":
             pipeline.enable_model_cpu_offload()
         else:
-            pipeline.to(self._device)
+            pipeline.to(self._device if on_device else "cpu")
         if self._config.attention_slicing:
             pipeline.enable_attention_slicing()
         pipeline.set_progress_bar_config(disable=True)
-        return pipeline
+        loaded = LoadedModel(
+            name=name,
+            spec=spec,
+            text2image=pipeline,
+            image2image=AutoPipelineForImage2Image.from_pipe(pipeline),  # same weights, no copy
+            family=spec.family or family,
+            native_edge=spec.size or pipeline.unet.config.sample_size * pipeline.vae_scale_factor,
+            digest=digest,
+            on_device=on_device,
+        )
+        if on_device and self._config.warmup:
+            self._warm_up(loaded)
+        log.info(
+            "loaded diffusers model %s (%s, native %dpx) %s in %.1f s",
+            name,
+            loaded.family,
+            loaded.native_edge,
+            f"on {self._device} ({str(self._dtype).removeprefix('torch.')})" if on_device else "into RAM",
+            time.monotonic() - started,
+        )
+        return loaded
 
-    def _warm_up(self) -> None:
+    def _read(self, name: str, spec: DiffusersModel) -> tuple[Any, str, str | None]:
+        """The pipeline from its file, folder or hub id, with its family and file hash."""
+        checker = (
+            {} if self._config.safety_checker else {"safety_checker": None, "requires_safety_checker": False}
+        )
+        extra: dict[str, Any] = {"dtype": self._dtype, **checker}
+        if spec.vae:
+            extra["vae"] = _vae(spec.vae, self._dtype)
+        try:
+            if spec.file is not None:
+                file = Path(spec.file).expanduser()
+                if not file.is_file():
+                    raise ConfigError(f"{_where(name)} file = {file}: no such file")
+                family = single_file_family(file)
+                config = spec.config
+                local = config is not None and Path(config).expanduser().is_dir()
+                pipeline = pipeline_class_for(family, file).from_single_file(
+                    str(file),
+                    **({"config": str(Path(config).expanduser()) if local else config} if config else {}),
+                    local_files_only=local,
+                    **extra,
+                )
+                digest = file_hash(file, self._cache)
+            else:
+                source = Path(spec.path).expanduser() if spec.path is not None else None
+                pipeline = AutoPipelineForText2Image.from_pretrained(
+                    str(source) if source is not None else str(spec.hub),
+                    local_files_only=source is not None,
+                    **extra,
+                )
+                family, digest = pipeline_family(pipeline), None
+        except ConfigError:
+            raise
+        except (OSError, ValueError, KeyError, RuntimeError) as exc:
+            hint = (
+                ""
+                if spec.config
+                else " (offline: set config = a local diffusers folder of the same architecture)"
+            )
+            raise ConfigError(f"{_where(name)}: cannot load {spec.source} ({exc}){hint}") from None
+        if self._config.safety_checker and getattr(pipeline, "safety_checker", None) is None:
+            raise ConfigError(
+                f"[diffusers] safety_checker = true, but {spec.source} has no safety_checker component: "
+                "use a model that ships one (Stable Diffusion 1.x/2.x do), or check generated images with "
+                "OPENAI_API_KEY instead"
+            )
+        return pipeline, family, digest
+
+    def _warm_up(self, loaded: LoadedModel) -> None:
         """One small step through every part, so the first user's job does not pay for kernel set-up."""
-        edge = max(64, self.native_edge // 4)
-        self._text2image(
+        edge = max(64, loaded.native_edge // 4)
+        loaded.text2image(
             "warm-up", width=edge, height=edge, num_inference_steps=1, generator=self._generators([0])
         )
 
+    def model(self, name: str | None) -> LoadedModel:
+        """The model a job asks for, on the device: the least recently used beyond
+        [diffusers] models_on_device goes to RAM (evict = "cpu") or is dropped ("drop")."""
+        name = name if name in self._specs else self.served[0] if name is None else name
+        if name not in self.served:
+            raise InvalidRequest(messages.model_not_served(name, self.served))
+        loaded = self._loaded.get(name)
+        if loaded is None:  # dropped earlier: read it again
+            started = time.monotonic()
+            loaded = self._loaded[name] = self._load(name, on_device=True)
+            log.info("switched to model %s by reading it again in %.2f s", name, time.monotonic() - started)
+        elif not loaded.on_device:
+            started = time.monotonic()
+            loaded.text2image.to(self._device)
+            loaded.on_device = True
+            log.info("switched to model %s from RAM in %.2f s", name, time.monotonic() - started)
+        self._loaded.move_to_end(name)
+        on_device = [m for m in self._loaded.values() if m.on_device]
+        for older in on_device[: max(0, len(on_device) - self._config.models_on_device)]:
+            if self._config.evict == "cpu":
+                older.text2image.to("cpu")
+                older.on_device = False
+            else:
+                del self._loaded[older.name]
+        if len(on_device) > self._config.models_on_device:
+            _free_memory()
+        return loaded
+
+    # --- drawing ------------------------------------------------------------------------------------
+
     def generate(self, task: GenerationTask) -> Generation:
-        width, height = sizes.native_size(self.native_edge, task.width, task.height, task.aspect)
+        loaded = self.model(task.model)
+        width, height = sizes.native_size(loaded.native_edge, task.width, task.height, task.aspect)
         base_seed = task.seed if task.seed is not None else secrets.randbelow(2**32)
         seeds = [(base_seed + i) % 2**32 for i in range(task.count)]
         images: list[GeneratedImage] = []
         flagged: list[int] = []
-        for start in range(0, len(seeds), self._config.max_batch):
-            batch = seeds[start : start + self._config.max_batch]
-            for offset, (image, unsafe) in enumerate(self._batch_or_one_by_one(task, batch, width, height)):
-                if unsafe:
-                    flagged.append(start + offset + 1)
-                else:
-                    images.append(image)
+        with self._loras.active(loaded, task.loras):
+            for start in range(0, len(seeds), self._config.max_batch):
+                batch = seeds[start : start + self._config.max_batch]
+                for offset, (image, unsafe) in enumerate(
+                    self._batch_or_one_by_one(loaded, task, batch, width, height)
+                ):
+                    if unsafe:
+                        flagged.append(start + offset + 1)
+                    else:
+                        images.append(image)
         notes = [messages.safety_checker_withheld(flagged)] if flagged and images else []
-        return Generation(images=images, model=self.model_name, notes=notes, withheld=len(flagged))
+        return Generation(
+            images=images,
+            model=loaded.name,
+            notes=notes,
+            withheld=len(flagged),
+            parameters=self._parameters(loaded, task),
+        )
 
-    def _batch_or_one_by_one(self, task: GenerationTask, seeds: list[int], width: int, height: int):
+    def _parameters(self, loaded: LoadedModel, task: GenerationTask) -> dict[str, Any]:
+        """What A1111 and ComfyUI need to draw it again, for the image's metadata."""
+        return {
+            "model_hash": loaded.digest,
+            "loras": [
+                {"name": use.name, "weight": use.weight, "hash": self._loras.digest(use.name)}
+                for use in task.loras
+            ],
+            "sampler": type(loaded.text2image.scheduler).__name__,
+            "steps": self._steps(loaded, task),
+            "guidance": self._guidance(loaded, task),
+            "clip_skip": loaded.spec.clip_skip,
+        }
+
+    def _steps(self, loaded: LoadedModel, task: GenerationTask) -> int:
+        return task.steps or loaded.spec.steps or self._config.steps
+
+    def _guidance(self, loaded: LoadedModel, task: GenerationTask) -> float:
+        for value in (task.guidance, loaded.spec.guidance):
+            if value is not None:
+                return value
+        return self._config.guidance
+
+    def _batch_or_one_by_one(
+        self, loaded: LoadedModel, task: GenerationTask, seeds: list[int], width: int, height: int
+    ):
         try:
-            return self._render(task, seeds, width, height)
+            return self._render(loaded, task, seeds, width, height)
         except torch.OutOfMemoryError:
             _free_memory()
             if len(seeds) == 1:
@@ -130,30 +274,33 @@ class DiffusersBackend:
                 "out of GPU memory for a batch of %d at %dx%d; retrying one by one", len(seeds), width, height
             )
         try:
-            return [image for seed in seeds for image in self._render(task, [seed], width, height)]
+            return [image for seed in seeds for image in self._render(loaded, task, [seed], width, height)]
         except torch.OutOfMemoryError:
             _free_memory()
             raise InvalidRequest(messages.out_of_memory()) from None
 
     def _render(
-        self, task: GenerationTask, seeds: list[int], width: int, height: int
+        self, loaded: LoadedModel, task: GenerationTask, seeds: list[int], width: int, height: int
     ) -> list[tuple[GeneratedImage, bool]]:
         """Each image with whether the model's safety checker flagged it (it returns those black)."""
+        spec = loaded.spec
+        triggers = [self._loras.trigger(use.name) for use in task.loras]
         common = {
-            "prompt": task.prompt,
-            "negative_prompt": task.negative,
-            "num_inference_steps": task.steps or self._config.steps,
-            "guidance_scale": task.guidance if task.guidance is not None else self._config.guidance,
+            "prompt": ", ".join(part for part in (task.prompt, *triggers) if part),
+            "negative_prompt": ", ".join(part for part in (task.negative, spec.negative) if part) or None,
+            "num_inference_steps": self._steps(loaded, task),
+            "guidance_scale": self._guidance(loaded, task),
             "num_images_per_prompt": len(seeds),
             "generator": self._generators(seeds),
             "callback_on_step_end": _stop_between_steps(task),
+            **({"clip_skip": spec.clip_skip} if spec.clip_skip else {}),
         }
         if task.init_image is not None:
             source = task.init_image.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
             strength = task.strength if task.strength is not None else self._config.strength
-            output = self._image2image(image=source, strength=strength, **common)
+            output = loaded.image2image(image=source, strength=strength, **common)
         else:
-            output = self._text2image(width=width, height=height, **common)
+            output = loaded.text2image(width=width, height=height, **common)
         task.check_stop()  # an interrupted pipeline returns what it had: that is not a result
         unsafe = getattr(output, "nsfw_content_detected", None) or [False] * len(seeds)
         return [
@@ -190,9 +337,20 @@ def _dtype(setting: str, device: str) -> torch.dtype:
     return torch.float16 if device == "cuda" else torch.float32
 
 
-def _display_name(model: str) -> str:
-    path = Path(model).expanduser()
-    return path.name if path.is_dir() else model
+def _where(name: str) -> str:
+    return f"[diffusers.models.{name}]"
+
+
+def _vae(source: str, dtype: torch.dtype) -> Any:
+    """A model's own VAE: a single file, a diffusers folder or a hub id."""
+    from diffusers import AutoencoderKL
+
+    path = Path(source).expanduser()
+    if path.is_file():
+        return AutoencoderKL.from_single_file(str(path), dtype=dtype)
+    return AutoencoderKL.from_pretrained(
+        str(path) if path.is_dir() else source, dtype=dtype, local_files_only=path.is_dir()
+    )
 
 
 def _free_memory() -> None:

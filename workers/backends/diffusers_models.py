@@ -1,0 +1,124 @@
+"""The checkpoints a diffusers worker may load: which exist ([diffusers.models], or the one-model
+shortcut IMAGINE_DIFFUSERS_MODEL), what architecture a file holds, how each is loaded, and the
+short file hash written into every image's parameters.
+
+Kept free of the backend's state so `imagine doctor` can ask the same questions without loading.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+from pathlib import Path
+from typing import Any
+
+from shared import keys
+from shared.config import DiffusersModel
+from shared.errors import ConfigError
+from shared.settings import Settings
+
+SINGLE_FILE_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".bin")
+# What diffusers' single-file loader calls an architecture -> the family name LoRAs declare.
+FAMILIES = {"v1": "sd15", "v2": "sd2", "xl_base": "sdxl", "playground-v2-5": "sdxl"}
+# The pipeline class that loads a family from a single file.
+PIPELINES = {
+    "sd15": "StableDiffusionPipeline",
+    "sd2": "StableDiffusionPipeline",
+    "sdxl": "StableDiffusionXLPipeline",
+    "sd3": "StableDiffusion3Pipeline",
+    "sd35_large": "StableDiffusion3Pipeline",
+    "sd35_medium": "StableDiffusion3Pipeline",
+    "flux-dev": "FluxPipeline",
+    "flux-schnell": "FluxPipeline",
+}
+HASH_CHUNK = 8 * 1024 * 1024
+
+
+def model_specs(settings: Settings) -> dict[str, DiffusersModel]:
+    """The configured models by name; with none configured, IMAGINE_DIFFUSERS_MODEL as the one."""
+    configured = settings.config.diffusers.models
+    if configured:
+        return dict(configured)
+    source = settings.diffusers_model
+    if not source:
+        raise ConfigError(
+            "IMAGINE_DIFFUSERS_MODEL is not set and the config has no [diffusers.models]: add "
+            '[diffusers.models.NAME] with file = "/models/x.safetensors", or set it to a hub id such as '
+            "stable-diffusion-v1-5/stable-diffusion-v1-5 or a local folder saved with save_pretrained"
+        )
+    path = Path(source).expanduser()
+    if path.suffix in SINGLE_FILE_SUFFIXES:
+        return {path.stem: DiffusersModel(file=path)}
+    if path.is_dir():
+        return {path.name: DiffusersModel(path=path)}
+    return {source: DiffusersModel(hub=source)}
+
+
+class _Shape:
+    """A tensor's shape read from a file's header, standing in for the tensor."""
+
+    def __init__(self, shape: list[int]) -> None:
+        self.shape = tuple(shape)
+
+
+def single_file_family(file: Path) -> str:
+    """The architecture of a checkpoint file (sd15, sd2, sdxl, sd3, flux-dev, ...), read as diffusers'
+    own loader reads it; a .safetensors file only by its header, without loading the weights."""
+    from diffusers.loaders.single_file_utils import infer_diffusers_model_type, load_single_file_checkpoint
+
+    if file.suffix == ".safetensors":
+        with file.open("rb") as handle:
+            (length,) = struct.unpack("<Q", handle.read(8))
+            header = json.loads(handle.read(length))
+        checkpoint: Any = {k: _Shape(v["shape"]) for k, v in header.items() if k != "__metadata__"}
+    else:
+        checkpoint = load_single_file_checkpoint(str(file))
+    kind = infer_diffusers_model_type(checkpoint)
+    return FAMILIES.get(kind, kind)
+
+
+def pipeline_family(pipeline: Any) -> str:
+    """The family of a pipeline loaded from a folder or the hub, by its class and text encoder."""
+    name = type(pipeline).__name__
+    if "XL" in name:
+        return "sdxl"
+    if name.startswith("StableDiffusion3"):
+        return "sd3"
+    if name.startswith("Flux"):
+        return "flux-dev"
+    encoder = getattr(pipeline, "text_encoder", None)
+    hidden = getattr(getattr(encoder, "config", None), "hidden_size", 768)
+    return "sd2" if hidden == 1024 else "sd15"
+
+
+def pipeline_class_for(family: str, file: Path) -> Any:
+    import diffusers
+
+    name = PIPELINES.get(family)
+    if name is None:
+        raise ConfigError(
+            f"{file} holds a {family} checkpoint, which this worker cannot load from a single file: "
+            "convert it to a diffusers folder and give path = instead"
+        )
+    return getattr(diffusers, name)
+
+
+def file_hash(file: Path, cache: Any | None = None) -> str:
+    """The first 10 hex digits of the file's SHA-256 (A1111's "Model hash"), computed once per file
+    version: `cache` (a Redis client) keeps it by path, size and modification time."""
+    stat = file.stat()
+    version = f"{file.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    key = keys.file_hash(hashlib.sha256(version.encode()).hexdigest())
+    if cache is not None:
+        known = cache.get(key)
+        if known:
+            return known.decode()
+    digest = hashlib.sha256()
+    with file.open("rb") as handle:
+        while chunk := handle.read(HASH_CHUNK):
+            digest.update(chunk)
+    short = digest.hexdigest()[:10]
+    if cache is not None:
+        cache.set(key, short)
+    return short
