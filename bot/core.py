@@ -23,14 +23,16 @@ from bot import followups
 from bot.describing import Describing
 from bot.flags import parse_flags
 from shared import keys, messages
+from shared.backends import BACKENDS
 from shared.errors import InvalidRequest, Refused
 from shared.image_store import build_store
 from shared.member_defaults import DefaultsStore, applied
 from shared.member_jobs import MemberJobs
 from shared.metrics import Metrics
 from shared.moderation import Moderator
-from shared.queue import JobQueue, QueueOutlook, Submission, job_id_for, lane_of
+from shared.queue import JobQueue, QueueOutlook, Submission, job_id_for, lane, lane_of, queue_name
 from shared.quota import Quota, UsageReport
+from shared.recovery import count_live_workers
 from shared.refusals import RefusalCounter
 from shared.request import Drawing, ImageRequest, JobKind, Requester, RequestOptions, build_request
 from shared.round_trips import SharedRoundTrips
@@ -167,6 +169,11 @@ class ImagineCore:
             return
         try:
             status = await self.queued_text_soon(request)
+        except InvalidRequest as exc:  # its model is served by no worker, while others are
+            self.give_back(request)
+            await port.tell(str(exc))
+            return
+        try:
             opened = await port.open(request, status)
         except BaseException:
             self.give_back(request)
@@ -341,14 +348,36 @@ class ImagineCore:
 
     def queued_text(self, request: ImageRequest) -> str:
         """The first status of a job about to be enqueued: its place, and, when no live worker serves
-        its backend, that it waits for one (the operator hears it too: a log line and a metric)."""
-        return self._queued_text(request, self.queue.outlook(lane_of(request)))
+        its backend, that it waits for one (the operator hears it too: a log line and a metric).
+        Raises InvalidRequest when no worker serves its model while workers serve others."""
+        outlook = self.queue.outlook(lane_of(request))
+        if not outlook.live_workers:
+            self.check_served(request, self.served_models(request.backend))
+        return self._queued_text(request, outlook)
 
     async def queued_text_soon(self, request: ImageRequest) -> str:
         """`queued_text` from an event loop, in its shared round trips where the frontend has them."""
         if self.round_trips is None:
             return await asyncio.to_thread(self.queued_text, request)
-        return self._queued_text(request, await self.queue.outlook_async(self.round_trips, lane_of(request)))
+        outlook = await self.queue.outlook_async(self.round_trips, lane_of(request))
+        if not outlook.live_workers and lane_of(request) != request.backend:
+            self.check_served(request, await asyncio.to_thread(self.served_models, request.backend))
+        return self._queued_text(request, outlook)
+
+    def served_models(self, backend: str) -> list[str]:
+        """The models of a backend with a queue per model that a live worker serves now."""
+        spec = BACKENDS[backend]
+        if not spec.queue_per_model:
+            return []
+        models = spec.models(self.settings.config)
+        return [m for m in models if count_live_workers(self.redis, queue_name(lane(backend, m)))]
+
+    @staticmethod
+    def check_served(request: ImageRequest, served: list[str]) -> None:
+        """A model no worker serves, while workers serve others, is refused at once with what is
+        served (it would wait forever); with no worker at all, the job waits for them as any job does."""
+        if served and lane_of(request) != request.backend and request.model not in served:
+            raise InvalidRequest(messages.model_not_served(request.model or "", served))
 
     def _queued_text(self, request: ImageRequest, outlook: QueueOutlook) -> str:
         if outlook.live_workers:

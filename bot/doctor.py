@@ -10,7 +10,6 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import import_module
-from pathlib import Path
 
 from shared.backends import BACKENDS
 from shared.redis_conn import safe_url
@@ -395,39 +394,6 @@ def check_horde(settings: Settings) -> Iterator[Check]:
         "horde models",
         not idle,
         f"no worker serves {', '.join(idle)} now" if idle else f"{len(served)} models served by workers now",
-    )
-
-
-def check_diffusers(settings: Settings) -> Iterator[Check]:
-    model = settings.diffusers_model
-    if not model:
-        return
-    folder = Path(model).expanduser()
-    if folder.exists():
-        found = (folder / "model_index.json").is_file()
-        yield Check(
-            "diffusers model",
-            found,
-            f"{folder} holds a pipeline"
-            if found
-            else f"{folder} has no model_index.json → save_pretrained() there",
-        )
-        return
-    if "/" not in model or model.count("/") > 1:
-        yield Check("diffusers model", False, f"{model!r} is neither a folder nor a hub id like org/name")
-        return
-    try:
-        from huggingface_hub import try_to_load_from_cache
-    except ImportError:
-        yield Check("diffusers model", False, "the gpu extra is not installed → pip install '.[gpu]'")
-        return
-    cached = isinstance(try_to_load_from_cache(model, "model_index.json"), str)
-    yield Check(
-        "diffusers model",
-        True,
-        f"{model} is in the local cache"
-        if cached
-        else f"{model} will be downloaded on the worker's first start",
     )
 
 

@@ -58,6 +58,7 @@ def generate(settings: Settings, command: GenerateCommand, progress: Callable[[s
             member_images.keep(core.images, pictures, request.sources, workspace="local")
         outlook = core.queue.outlook(lane_of(request))
         if not embedded and not outlook.live_workers:
+            core.check_served(request, core.served_models(request.backend))
             raise GenerationFailed(messages.no_worker(request.backend, outlook.waiting))
         submission = core.submit(request)
         progress(messages.queued(submission.position, submission.eta_seconds))
@@ -84,8 +85,11 @@ def _run_embedded_worker(
     from workers.runtime import build_runtime
     from workers.worker import serve
 
-    runtime = build_runtime(settings, client, request.backend)
-    queues = [queue_name(lane_of(request))]
+    served = lane_of(request)
+    runtime = build_runtime(
+        settings, client, request.backend, models=[request.model] if served != request.backend else None
+    )
+    queues = [queue_name(served)]
     name = f"embedded-{uuid.uuid4().hex[:8]}"
     return lambda: serve(runtime, queues, burst=True, name=name, logging_level="ERROR")
 

@@ -91,7 +91,7 @@ BACKENDS: dict[str, BackendSpec] = {
                 config.diffusers.default_model or next(iter(config.diffusers.models), None)
             ),
             pickable_models=True,
-            doctor="bot.doctor:check_diffusers",
+            doctor="bot.doctor_diffusers:check_diffusers",
             timeout_seconds=900,
             loras=lambda config: list(config.diffusers.loras),
             queue_per_model=True,

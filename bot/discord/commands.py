@@ -11,7 +11,7 @@ from discord import app_commands
 
 from bot.discord.frontend import DiscordFrontend
 from bot.discord.ui import ASPECT_CHOICES
-from shared.backends import BACKENDS
+from shared.choices import offered_loras, offered_models
 from shared.request import MAX_SEED, RequestOptions, typed_options
 from shared.settings import Settings
 
@@ -19,11 +19,16 @@ DISCORD_STRING_MAX = 6000
 AUTOCOMPLETE_MAX = 25
 
 
+def _nsfw(interaction: discord.Interaction) -> bool:
+    channel = interaction.channel
+    parent = getattr(channel, "parent", None)  # a thread is as NSFW as its channel
+    return bool(getattr(parent or channel, "nsfw", False))
+
+
 def add_commands(tree: app_commands.CommandTree, frontend: DiscordFrontend, settings: Settings) -> None:
     config = settings.config
     prompt_max = min(DISCORD_STRING_MAX, config.limits.prompt_max_chars)
     negative_max = max(1, min(DISCORD_STRING_MAX, config.limits.negative_max_chars))
-    models = BACKENDS[settings.backend].models(config)  # the default backend's, if members pick
 
     # discord.py reads a slash command's options from its callback's signature, so each option the
     # command offers is a parameter here; its description comes from the option's declaration.
@@ -37,6 +42,7 @@ def add_commands(tree: app_commands.CommandTree, frontend: DiscordFrontend, sett
         seed: app_commands.Range[int, 0, MAX_SEED] | None = None,
         enhance: bool | None = None,
         model: str | None = None,
+        lora: str | None = None,
         strength: app_commands.Range[float, 0.01, 1.0] | None = None,
         image: discord.Attachment | None = None,
         image2: discord.Attachment | None = None,
@@ -72,10 +78,34 @@ def add_commands(tree: app_commands.CommandTree, frontend: DiscordFrontend, sett
         names = [name for name in sorted(config.presets) if typed in name.lower()]
         return [app_commands.Choice(name=name, value=name) for name in names[:AUTOCOMPLETE_MAX]]
 
-    if models:
-        imagine = app_commands.choices(
-            model=[app_commands.Choice(name=m, value=m) for m in models[:AUTOCOMPLETE_MAX]]
-        )(imagine)
+    @imagine.autocomplete("model")
+    async def complete_model(
+        interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """The default backend's models, those marked NSFW only in NSFW channels, with descriptions."""
+        typed = current.strip().lower()
+        shown = [
+            (name, label)
+            for name, label in offered_models(config, settings.backend, nsfw=_nsfw(interaction))
+            if typed in name.lower()
+        ]
+        return [app_commands.Choice(name=label, value=name) for name, label in shown[:AUTOCOMPLETE_MAX]]
+
+    @imagine.autocomplete("lora")
+    async def complete_lora(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        """LoRAs for the last of the comma-separated names being typed (`pixel:0.8, ink`)."""
+        done, _, typing = current.rpartition(",")
+        prefix = f"{done}, " if done else ""
+        typed = typing.strip().lower()
+        shown = [
+            (name, label)
+            for name, label in offered_loras(config, nsfw=_nsfw(interaction))
+            if typed in name.lower()
+        ]
+        return [
+            app_commands.Choice(name=f"{prefix}{label}"[:100], value=f"{prefix}{name}"[:100])
+            for name, label in shown[:AUTOCOMPLETE_MAX]
+        ]
 
     @app_commands.command(name="quota", description="How many images you have left")
     @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)

@@ -26,6 +26,8 @@ from bot.queue_view import queue_view
 from bot.slack import pictures
 from bot.slack import ui as slack_ui
 from shared import gallery, keys, member_images, messages
+from shared.choices import offered_loras, offered_models
+from shared.config import AppConfig
 from shared.durations import humanize_seconds
 from shared.errors import InvalidRequest, Refused
 from shared.request import ImageRequest, Requester, RequestOptions
@@ -79,7 +81,7 @@ class SlackFrontend:
     async def command(self, ack, body: dict[str, Any], client: AsyncWebClient, respond) -> None:
         text = str(body.get("text") or "").strip()
         if text.lower() in ("", "help"):
-            await ack(text=help_text(self.settings.config.presets))
+            await ack(text=help_text(self.settings.config, self.settings.backend))
             return
         requester = _requester(body["team_id"], body["channel_id"], body["user_id"], body.get("user_name"))
         if text.lower() == "settings":
@@ -691,15 +693,19 @@ class SlackPort:
         return Opened(request.model_copy(update={"requester": requester}), origin)
 
 
-def help_text(presets) -> str:
-    styles = ", ".join(sorted(presets))
+def help_text(config: AppConfig, backend: str) -> str:
+    styles = ", ".join(sorted(config.presets))
+    models = "; ".join(label for _, label in offered_models(config, backend, nsfw=False))
+    loras = "; ".join(label for _, label in offered_loras(config, nsfw=False))
     return (
         "*/imagine PROMPT [flags]* makes images from a prompt; they arrive in a thread, where replies "
         "refine them.\n"
         f"{flags_help_line()}\n"
         "`--ar` takes square, portrait, landscape, wide, tall or a ratio like 16:9; `--n` 1–4; "
         f"`--no` what the image should not contain.\nStyles: {styles}.\n"
-        "Example: `/imagine a lighthouse at dawn --ar 16:9 --style watercolor --no people`"
+        + (f"Models (`--model`): {models}.\n" if models else "")
+        + (f"LoRAs (`--lora NAME:WEIGHT`, up to {config.diffusers.max_loras}): {loras}.\n" if loras else "")
+        + "Example: `/imagine a lighthouse at dawn --ar 16:9 --style watercolor --no people`"
     )
 
 

@@ -168,3 +168,30 @@ def _tiny_safety_checker(verdict: str):
         checker.special_care_embeds_weights.fill_(threshold)
     features = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
     return checker, features
+
+
+def build_lora(pipeline_folder: Path, out: Path, seed: int = 0, *, rank: int = 4) -> Path:
+    """A LoRA for the pipeline's UNet, made with peft and saved with diffusers' `save_lora_weights`
+    (the layout LoRA files are shared in); its weights are random, so it visibly changes an image."""
+    import torch
+    from diffusers import StableDiffusionPipeline
+    from diffusers.utils import convert_state_dict_to_diffusers
+    from peft import LoraConfig
+    from peft.utils import get_peft_model_state_dict
+
+    torch.manual_seed(seed)
+    unet = StableDiffusionPipeline.from_pretrained(pipeline_folder, local_files_only=True).unet
+    unet.add_adapter(
+        LoraConfig(r=rank, lora_alpha=rank, target_modules=["to_q", "to_k", "to_v", "to_out.0"])
+    )
+    with torch.no_grad():
+        for name, parameter in unet.named_parameters():
+            if "lora_" in name:  # peft starts B at zero (no effect); a LoRA that was trained does not
+                parameter.normal_(0.0, 0.3)
+    out.mkdir(parents=True, exist_ok=True)
+    StableDiffusionPipeline.save_lora_weights(
+        out,
+        unet_lora_layers=convert_state_dict_to_diffusers(get_peft_model_state_dict(unet)),
+        weight_name=f"lora-{seed}.safetensors",
+    )
+    return out / f"lora-{seed}.safetensors"

@@ -1,0 +1,164 @@
+"""`imagine doctor` for the diffusers backend: every configured model and LoRA, without loading one.
+
+Each model: its file, folder or hub id is there; a file's architecture is one this worker loads; the
+component configs are at hand (an offline host needs `config =`); the GPU memory it will take against
+the GPU's (when there is one). Each LoRA: its file is there and holds LoRA weights.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+
+from bot.doctor import Check
+from shared.config import DiffusersModel
+from shared.errors import ConfigError
+from shared.settings import Settings
+
+GIB = 1024**3
+# Working memory beyond the weights for one 1-image batch at the native size, by family (measured
+# orders of magnitude: activations, the VAE decode, CUDA's own context).
+WORKING_GIB = {"sd15": 1.5, "sd2": 2.0, "sdxl": 3.5}
+
+
+def check_diffusers(settings: Settings) -> Iterator[Check]:
+    if not settings.config.diffusers.models and not settings.diffusers_model:
+        return
+    try:
+        from workers.backends.diffusers_models import model_specs
+    except ImportError:
+        yield Check("diffusers", False, "the gpu extra is not installed → pip install 'imagine-bot[gpu]'")
+        return
+    try:
+        specs = model_specs(settings)
+    except ConfigError as exc:
+        yield Check("diffusers models", False, str(exc))
+        return
+    gpu = _gpu_bytes()
+    for name, spec in specs.items():
+        yield from _model(name, spec, gpu, settings.config.diffusers.dtype)
+    for name, lora in settings.config.diffusers.loras.items():
+        yield _lora(name, Path(lora.file).expanduser())
+
+
+def _model(name: str, spec: DiffusersModel, gpu: int | None, dtype: str) -> Iterator[Check]:
+    from workers.backends.diffusers_models import PIPELINES, single_file_family
+
+    label = f"diffusers model {name}"
+    if spec.file is not None:
+        file = Path(spec.file).expanduser()
+        if not file.is_file():
+            yield Check(label, False, f"{file} does not exist → fix file = under [diffusers.models.{name}]")
+            return
+        try:
+            family = single_file_family(file)
+        except (OSError, ValueError, KeyError, struct.error) as exc:
+            yield Check(label, False, f"{file} cannot be read as a checkpoint ({type(exc).__name__})")
+            return
+        if family not in PIPELINES:
+            yield Check(
+                label, False, f"{file} holds a {family} model, not loadable from one file → convert it"
+            )
+            return
+        yield Check(label, True, f"{file.name}: {family}, {file.stat().st_size / GIB:.1f} GiB")
+        yield _component_configs(name, spec)
+        yield _memory(name, spec.family or family, file.stat().st_size, gpu, dtype, _file_dtype_bytes(file))
+        return
+    if spec.path is not None:
+        folder = Path(spec.path).expanduser()
+        found = (folder / "model_index.json").is_file()
+        yield Check(
+            label,
+            found,
+            f"{folder} holds a pipeline"
+            if found
+            else f"{folder} has no model_index.json → save_pretrained() there",
+        )
+        if found:
+            size = sum(p.stat().st_size for p in folder.rglob("*.safetensors"))
+            yield _memory(name, spec.family, size, gpu, dtype, 2)
+        return
+    from huggingface_hub import try_to_load_from_cache
+
+    cached = isinstance(try_to_load_from_cache(str(spec.hub), "model_index.json"), str)
+    yield Check(
+        label,
+        True,
+        f"{spec.hub} is in the local cache"
+        if cached
+        else f"{spec.hub} will be downloaded on the worker's first start",
+    )
+
+
+def _component_configs(name: str, spec: DiffusersModel) -> Check:
+    """A single file carries weights only: diffusers takes the component configs from `config`, or
+    from the architecture's reference repository on the hub (which an offline host cannot reach)."""
+    label = f"diffusers model {name} configs"
+    if spec.config is None:
+        return Check(
+            label,
+            True,
+            "fetched from the hub on first load; an offline host must set config = a local diffusers "
+            "folder of the same architecture",
+        )
+    folder = Path(spec.config).expanduser()
+    if folder.is_dir():
+        found = (folder / "model_index.json").is_file()
+        return Check(
+            label,
+            found,
+            f"{folder}" + ("" if found else " has no model_index.json → point config = at a pipeline folder"),
+        )
+    return Check(label, True, f"from the hub repository {spec.config}")
+
+
+def _file_dtype_bytes(file: Path) -> int:
+    """Bytes per weight in a .safetensors file (2 for fp16/bf16, 4 for fp32), from its header."""
+    if file.suffix != ".safetensors":
+        return 4
+    with file.open("rb") as handle:
+        (length,) = struct.unpack("<Q", handle.read(8))
+        header = json.loads(handle.read(length))
+    kinds = {v.get("dtype") for k, v in header.items() if k != "__metadata__"}
+    return 4 if "F32" in kinds else 2
+
+
+def _memory(name: str, family: str | None, size: int, gpu: int | None, dtype: str, stored: int) -> Check:
+    """Weights as loaded (fp16 on CUDA unless [diffusers] dtype says) plus working memory."""
+    loaded_bytes = 4 if dtype == "float32" else 2
+    weights = size * loaded_bytes / stored
+    need = weights + WORKING_GIB.get(family or "", 2.0) * GIB
+    label = f"diffusers model {name} memory"
+    if gpu is None:
+        return Check(label, True, f"needs about {need / GIB:.1f} GiB of GPU memory (no GPU on this machine)")
+    ok = need <= gpu
+    fix = "" if ok else " → set [diffusers] cpu_offload = true or use a smaller model"
+    return Check(label, ok, f"needs about {need / GIB:.1f} GiB; the GPU has {gpu / GIB:.1f} GiB{fix}")
+
+
+def _lora(name: str, file: Path) -> Check:
+    label = f"diffusers LoRA {name}"
+    if not file.is_file():
+        return Check(label, False, f"{file} does not exist → fix file = under [diffusers.loras.{name}]")
+    if file.suffix == ".safetensors":
+        try:
+            with file.open("rb") as handle:
+                (length,) = struct.unpack("<Q", handle.read(8))
+                names = json.loads(handle.read(length))
+        except (OSError, ValueError, struct.error):
+            return Check(label, False, f"{file} is not a readable .safetensors file")
+        if not any("lora" in key.lower() for key in names):
+            return Check(label, False, f"{file} holds no LoRA weights")
+    return Check(label, True, f"{file.name}, {file.stat().st_size / (1024 * 1024):.1f} MiB")
+
+
+def _gpu_bytes() -> int | None:
+    try:
+        import torch
+    except ImportError:
+        return None
+    if not torch.cuda.is_available():
+        return None
+    return int(torch.cuda.get_device_properties(0).total_memory)
