@@ -180,7 +180,9 @@ def backend_with(model: str, redis_url: str, config_file, *, checker: bool):
 
 def test_the_models_safety_checker_is_off_unless_switched_on(checked_models, redis_url, config_file, redis):
     runtime = backend_with(checked_models["flags-all"], redis_url, config_file, checker=False)
-    assert runtime.backend.model(None).text2image.safety_checker is None  # not loaded: no memory, no black images
+    assert (
+        runtime.backend.model(None).text2image.safety_checker is None
+    )  # not loaded: no memory, no black images
     events = run(runtime, diffusers_request("evt-unchecked", count=2))
     assert events[-1]["type"] == "done" and len(events[-1]["images"]) == 2
 

@@ -347,6 +347,35 @@ def test_style_autocomplete_offers_the_configured_presets(fake, stack):
     assert [c["value"] for c in answer.body["data"]["choices"]] == ["watercolor"]
 
 
+MODELS = """
+[diffusers.models.dream]
+file = "/models/dreamshaper_8.safetensors"
+description = "painterly SD 1.5"
+[diffusers.models.after-dark]
+file = "/models/x.safetensors"
+nsfw = true
+[diffusers.loras.pixel]
+file = "/loras/pixel.safetensors"
+description = "pixel art"
+[diffusers.loras.ink]
+file = "/loras/ink.safetensors"
+"""
+
+
+def test_model_and_lora_autocomplete_offer_the_configured_ones_nsfw_only_where_marked(
+    fake, key, processes, config_file
+):
+    env = {**discord_env(fake, key, config_file(MODELS)), "IMAGINE_BACKEND": "diffusers"}
+    client = start_http_frontend(processes, env, key, fake)
+    models = client.post(fake.autocomplete("model", "", prompt="a fox")).body["data"]["choices"]
+    assert models == [{"name": "dream — painterly SD 1.5", "value": "dream"}]
+    fake.channels["1200000000000000077"] = fake.text_channel("1200000000000000077", "after-dark", nsfw=True)
+    adult = client.post(fake.autocomplete("model", "", channel_id="1200000000000000077", prompt="a fox"))
+    assert [c["value"] for c in adult.body["data"]["choices"]] == ["dream", "after-dark"]
+    loras = client.post(fake.autocomplete("lora", "pixel:0.8, i", prompt="a fox")).body["data"]["choices"]
+    assert loras == [{"name": "pixel:0.8, ink", "value": "pixel:0.8, ink"}]
+
+
 def test_quota_shows_what_is_used_and_left_privately(fake, stack):
     client = stack()
     first_result(fake, client, count=3)

@@ -96,12 +96,16 @@ def add_commands(tree: app_commands.CommandTree, frontend: DiscordFrontend, sett
         """LoRAs for the last of the comma-separated names being typed (`pixel:0.8, ink`)."""
         done, _, typing = current.rpartition(",")
         prefix = f"{done}, " if done else ""
+        chosen = {part.split(":")[0].strip() for part in done.split(",")}
         typed = typing.strip().lower()
-        shown = [
-            (name, label)
-            for name, label in offered_loras(config, nsfw=_nsfw(interaction))
-            if typed in name.lower()
-        ]
+        shown = sorted(
+            (
+                (name, label)
+                for name, label in offered_loras(config, nsfw=_nsfw(interaction))
+                if typed in name.lower() and name not in chosen
+            ),
+            key=lambda item: not item[0].lower().startswith(typed),  # names starting so come first
+        )
         return [
             app_commands.Choice(name=f"{prefix}{label}"[:100], value=f"{prefix}{name}"[:100])
             for name, label in shown[:AUTOCOMPLETE_MAX]

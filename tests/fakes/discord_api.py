@@ -298,11 +298,15 @@ class FakeDiscord(FakeServer):
         }
         return self.interaction(2, data)
 
-    def autocomplete(self, focused: str, value: str, **others: Any) -> dict[str, Any]:
+    def autocomplete(
+        self, focused: str, value: str, *, channel_id: str = CHANNEL_ID, **others: Any
+    ) -> dict[str, Any]:
         options = [{"name": k, "type": 3, "value": v} for k, v in others.items()]
         options.append({"name": focused, "type": 3, "value": value, "focused": True})
         return self.interaction(
-            4, {"id": "1500000000000000001", "name": "imagine", "type": 1, "options": options}
+            4,
+            {"id": "1500000000000000001", "name": "imagine", "type": 1, "options": options},
+            channel_id=channel_id,
         )
 
     def button_press(self, message: StoredMessage, custom_id: str, **kwargs: Any) -> dict[str, Any]:

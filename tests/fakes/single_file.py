@@ -28,7 +28,13 @@ UNET_FIXED = [
     ("out.0.", "conv_norm_out."),
     ("out.2.", "conv_out."),
 ]
-VAE_ATTENTION = [("norm.", "group_norm."), ("q.", "to_q."), ("k.", "to_k."), ("v.", "to_v."), ("proj_out.", "to_out.0.")]
+VAE_ATTENTION = [
+    ("norm.", "group_norm."),
+    ("q.", "to_q."),
+    ("k.", "to_k."),
+    ("v.", "to_v."),
+    ("proj_out.", "to_out.0."),
+]
 
 
 def write_single_file(pipeline_folder: Path, out: Path) -> Path:
@@ -63,15 +69,21 @@ def _unet_prefixes(config: dict) -> list[tuple[str, str]]:
         for j in range(layers):
             pairs.append((f"input_blocks.{(layers + 1) * i + j + 1}.0.", f"down_blocks.{i}.resnets.{j}."))
             if "CrossAttn" in down[i]:
-                pairs.append((f"input_blocks.{(layers + 1) * i + j + 1}.1.", f"down_blocks.{i}.attentions.{j}."))
+                pairs.append(
+                    (f"input_blocks.{(layers + 1) * i + j + 1}.1.", f"down_blocks.{i}.attentions.{j}.")
+                )
         for j in range(layers + 1):
             pairs.append((f"output_blocks.{(layers + 1) * i + j}.0.", f"up_blocks.{i}.resnets.{j}."))
             if "CrossAttn" in up[i]:
                 pairs.append((f"output_blocks.{(layers + 1) * i + j}.1.", f"up_blocks.{i}.attentions.{j}."))
         if i < blocks - 1:
-            pairs.append((f"input_blocks.{(layers + 1) * (i + 1)}.0.op.", f"down_blocks.{i}.downsamplers.0.conv."))
+            pairs.append(
+                (f"input_blocks.{(layers + 1) * (i + 1)}.0.op.", f"down_blocks.{i}.downsamplers.0.conv.")
+            )
             slot = 2 if "CrossAttn" in up[i] else 1
-            pairs.append((f"output_blocks.{(layers + 1) * i + layers}.{slot}.", f"up_blocks.{i}.upsamplers.0."))
+            pairs.append(
+                (f"output_blocks.{(layers + 1) * i + layers}.{slot}.", f"up_blocks.{i}.upsamplers.0.")
+            )
     pairs.append(("middle_block.1.", "mid_block.attentions.0."))
     for j in range(2):
         pairs.append((f"middle_block.{2 * j}.", f"mid_block.resnets.{j}."))
@@ -100,7 +112,9 @@ def _vae(state: dict, config: dict) -> dict:
         pairs.append((f"{part}.mid.attn_1.", f"{part}.mid_block.attentions.0."))
         pairs += [(f"{part}.mid.block_{j + 1}.", f"{part}.mid_block.resnets.{j}.") for j in range(2)]
     for i in range(blocks):
-        pairs += [(f"encoder.down.{i}.block.{j}.", f"encoder.down_blocks.{i}.resnets.{j}.") for j in range(layers)]
+        pairs += [
+            (f"encoder.down.{i}.block.{j}.", f"encoder.down_blocks.{i}.resnets.{j}.") for j in range(layers)
+        ]
         pairs += [
             (f"decoder.up.{blocks - 1 - i}.block.{j}.", f"decoder.up_blocks.{i}.resnets.{j}.")
             for j in range(layers + 1)

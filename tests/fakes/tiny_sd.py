@@ -181,9 +181,7 @@ def build_lora(pipeline_folder: Path, out: Path, seed: int = 0, *, rank: int = 4
 
     torch.manual_seed(seed)
     unet = StableDiffusionPipeline.from_pretrained(pipeline_folder, local_files_only=True).unet
-    unet.add_adapter(
-        LoraConfig(r=rank, lora_alpha=rank, target_modules=["to_q", "to_k", "to_v", "to_out.0"])
-    )
+    unet.add_adapter(LoraConfig(r=rank, lora_alpha=rank, target_modules=["to_q", "to_k", "to_v", "to_out.0"]))
     with torch.no_grad():
         for name, parameter in unet.named_parameters():
             if "lora_" in name:  # peft starts B at zero (no effect); a LoRA that was trained does not
