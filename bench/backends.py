@@ -7,6 +7,14 @@ it through the backend exactly as a worker does, then times, per image (median o
   direct    the pipeline's own __call__ with one seeded generator
   backend   DiffusersBackend.generate for one image (seeds, size mapping, generator set-up)
 and count=4 in one batched call against four count=1 calls. On CUDA it runs in float16.
+
+Then several models and LoRAs, as an operator configures them: a second model of the same shape,
+the first written as a single .safetensors checkpoint and loaded from it, and a LoRA made with peft:
+  switch    DiffusersBackend.model(name) when the job's model is not the one on the device
+            (models_on_device = 1), for evict = "cpu" (moved between RAM and the device) and
+            evict = "drop" (read from disk again), against no switch
+  LoRA      one image with a LoRA against the same seed without (the adapter already loaded), and
+            the first image that loads it
 """
 
 from __future__ import annotations
@@ -24,8 +32,10 @@ import torch  # noqa: E402
 
 from bench._common import table  # noqa: E402
 from shared.config import load_config  # noqa: E402
+from shared.request import LoraUse  # noqa: E402
 from shared.settings import Settings  # noqa: E402
-from tests.fakes.tiny_sd import build_pipeline  # noqa: E402
+from tests.fakes.single_file import write_single_file  # noqa: E402
+from tests.fakes.tiny_sd import build_lora, build_pipeline  # noqa: E402
 from workers.backends.base import GenerationTask  # noqa: E402
 from workers.backends.diffusers import DiffusersBackend  # noqa: E402
 
@@ -99,6 +109,64 @@ def main() -> None:
                 ["count=4, one batched call", f"{ours_four_batched / 4:.3f}", ""],
                 ["4 x count=1", f"{ours_four_single / 4:.3f}", ""],
                 ["batch speed-up (4 x 1 / batched 4)", "", f"{ours_four_single / ours_four_batched:.2f}x"],
+            ],
+        )
+    )
+    models_and_loras(args)
+
+
+def switch_times(backend: DiffusersBackend, repeats: int) -> tuple[float, float]:
+    """Median seconds to make the other model the current one, and to ask for the current one."""
+    names = iter(["b", "a"] * repeats)
+    switch = timed(lambda: backend.model(next(names)), repeats * 2)
+    return switch, timed(lambda: backend.model("a"), repeats)
+
+
+def models_and_loras(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        first, second = (
+            build_pipeline(root / "a", args.shape, seed=0),
+            build_pipeline(root / "b", args.shape, seed=1),
+        )
+        single = write_single_file(first, root / "a.safetensors")
+        lora = build_lora(first, root / "loras")
+        rows = []
+        for evict in ("cpu", "drop"):
+            config = root / f"{evict}.toml"
+            config.write_text(
+                f"[diffusers]\nsteps = {args.steps}\nwarmup = false\nmodels_on_device = 1\n"
+                f'evict = "{evict}"\n'
+                f'[diffusers.models.a]\nfile = "{single}"\nconfig = "{first}"\n'
+                f'[diffusers.models.b]\npath = "{second}"\n'
+                f'[diffusers.loras.l]\nfile = "{lora}"\n'
+            )
+            settings = Settings(_env_file=None, config_path=config)
+            settings = settings.model_copy(update={"config": load_config(config)})
+            backend = DiffusersBackend(settings, models=["a", "b"])
+            switch, same = switch_times(backend, args.repeats)
+            rows.append([f'switch model, evict = "{evict}"', f"{switch:.4f}", f"{same:.4f}"])
+        task = dict(prompt="a lighthouse", width=args.size, height=args.size, count=1, seed=0, model="a")
+        with_lora = dict(task, loras=(LoraUse(name="l", weight=0.8),))
+        started = time.perf_counter()
+        backend.generate(GenerationTask(**with_lora))  # the first use loads the adapter
+        first_use = time.perf_counter() - started
+        plain = timed(lambda: backend.generate(GenerationTask(**task)), args.repeats)
+        lora_image = timed(lambda: backend.generate(GenerationTask(**with_lora)), args.repeats)
+    print()
+    print(table(["measure", "seconds (median)", "no switch"], rows))
+    print()
+    print(
+        table(
+            ["measure", "seconds per image", "overhead"],
+            [
+                ["without LoRA", f"{plain:.3f}", ""],
+                [
+                    "with LoRA (adapter loaded)",
+                    f"{lora_image:.3f}",
+                    f"{(lora_image / plain - 1) * 100:+.1f} %",
+                ],
+                ["first image with the LoRA (loads it)", f"{first_use:.3f}", ""],
             ],
         )
     )
