@@ -285,7 +285,7 @@ def _drawing(options: RequestOptions, base: Drawing, config: AppConfig) -> Drawi
     if options.strength is not None:
         given["strength"] = _strength(options.strength)
     if options.lora is not None:
-        given["loras"] = _loras(options.lora, config)
+        given["loras"] = _loras(options.lora, config, str(given.get("backend") or base.backend))
     drawing = _checked(base.model_copy(update=given), config)
     if options.model and not BACKENDS[drawing.backend].models(config):  # typed, with nothing to pick
         raise InvalidRequest(messages.no_model_choice(drawing.backend))
@@ -314,7 +314,7 @@ def _checked(drawing: Drawing, config: AppConfig) -> Drawing:
     return drawing.model_copy(update={"model": model})
 
 
-def _loras(given: str | tuple[str, ...], config: AppConfig) -> tuple[LoraUse, ...]:
+def _loras(given: str | tuple[str, ...], config: AppConfig, backend: str) -> tuple[LoraUse, ...]:
     """`name`, `name:0.8`, repeated or comma-separated; an empty value (or "none") clears them."""
     values = (given,) if isinstance(given, str) else given
     items = [item.strip() for value in values for item in value.split(",")]
@@ -326,9 +326,10 @@ def _loras(given: str | tuple[str, ...], config: AppConfig) -> tuple[LoraUse, ..
     for item in items:
         name, _, weight_text = item.partition(":")
         name = name.strip()
+        spec = BACKENDS.get(backend)
+        if spec is None or not spec.loras(config):
+            raise InvalidRequest(messages.no_loras(backend))
         if name not in configured:
-            if not configured:
-                raise InvalidRequest(messages.no_loras("diffusers"))
             raise InvalidRequest(messages.unknown_choice("LoRA", name, sorted(configured)))
         if any(use.name == name for use in uses):
             raise InvalidRequest(messages.lora_given_twice(name))

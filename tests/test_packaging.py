@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 import warnings
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import pytest
 import yaml
 
 from bot.cli import cli
-from shared.config import load_config
+from shared.config import AppConfig, load_config
 from shared.settings import Settings
 from tests.helpers import ROOT
 
@@ -132,3 +133,12 @@ def test_the_worker_import_graph_holds_no_chat_sdk():
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_every_toml_example_in_the_readme_is_a_valid_config():
+    """An operator copies these: each ```toml block parses and passes the config's own validation."""
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```toml\n(.*?)```", readme, flags=re.S)
+    assert len(blocks) >= 5
+    for block in blocks:
+        AppConfig.model_validate(tomllib.loads(block))
