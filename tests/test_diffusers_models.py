@@ -311,3 +311,17 @@ def test_a_lora_for_another_family_is_refused_before_queueing_or_by_the_worker(
     with pytest.raises(InvalidRequest, match="could not be loaded into dream"):
         worker.generate(task(model="dream", loras=(LoraUse(name="broken", weight=1.0),)))
     assert pixels(worker, model="dream") == pixels(DiffusersBackend(broken, models=["dream"]), model="dream")
+
+
+def test_doctor_checks_every_model_and_lora_without_loading_them(settings_for, files):
+    from bot.doctor_diffusers import check_diffusers
+
+    missing = '[diffusers.models.gone]\nfile = "/nowhere/x.safetensors"\n[diffusers.loras.lost]\nfile = "/nowhere/l.safetensors"\n'
+    lines = {check.name: check for check in check_diffusers(settings_for(missing))}
+    assert lines["diffusers model dream"].ok and "sd15" in lines["diffusers model dream"].detail
+    assert lines["diffusers model dream configs"].detail == str(files["first_folder"])
+    assert "needs about" in lines["diffusers model dream memory"].detail
+    assert lines["diffusers model second"].ok
+    assert not lines["diffusers model gone"].ok and "does not exist" in lines["diffusers model gone"].detail
+    assert lines["diffusers LoRA pixel"].ok
+    assert not lines["diffusers LoRA lost"].ok
