@@ -316,7 +316,10 @@ def test_a_lora_for_another_family_is_refused_before_queueing_or_by_the_worker(
 def test_doctor_checks_every_model_and_lora_without_loading_them(settings_for, files):
     from bot.doctor_diffusers import check_diffusers
 
-    missing = '[diffusers.models.gone]\nfile = "/nowhere/x.safetensors"\n[diffusers.loras.lost]\nfile = "/nowhere/l.safetensors"\n'
+    missing = (
+        '[diffusers.models.gone]\nfile = "/nowhere/x.safetensors"\n'
+        '[diffusers.loras.lost]\nfile = "/nowhere/l.safetensors"\n'
+    )
     lines = {check.name: check for check in check_diffusers(settings_for(missing))}
     assert lines["diffusers model dream"].ok and "sd15" in lines["diffusers model dream"].detail
     assert lines["diffusers model dream configs"].detail == str(files["first_folder"])
