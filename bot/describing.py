@@ -43,8 +43,10 @@ class Describing:
     async def begin(self, requester: Requester) -> str:
         """Take one of the member's describes this hour (one Redis round trip, so before the ack);
         raises InvalidRequest or Refused with the member's message."""
-        if self._describer is None or not self.available:
+        if self._describer is None:
             raise InvalidRequest(messages.describe_not_configured())
+        if not self.available:
+            raise InvalidRequest(messages.describe_turned_off())
         use = await asyncio.to_thread(self.limit(requester).take)
         if not isinstance(use, str):
             per_hour = self._settings.config.quota.describes_per_hour

@@ -272,6 +272,10 @@ def describe_not_configured() -> str:
     )
 
 
+def describe_turned_off() -> str:
+    return "Describing pictures is turned off on this bot ([quota] describes_per_hour = 0)."
+
+
 def describe_limit(limit: int, retry_after: float) -> str:
     return (
         f"You have described {limit} pictures this hour, the most allowed; the next is possible "

@@ -258,6 +258,14 @@ def test_describe_prints_four_prompts_one_per_line(process_env, tmp_path):
         assert result.returncode == 0, result.stderr
         lines = result.stdout.splitlines()
         assert len(lines) == 4 and lines[0].startswith("a photo of a green scene, bold shapes")
+        fake.chat_mode = "lines"  # an OpenAI-compatible server that ignores the JSON schema
+        plain = run_imagine(env, tmp_path, "describe", str(green)).stdout.splitlines()
+        assert plain == [
+            "a photo of a green scene",
+            "an oil painting of a green scene",
+            "a 3D render of a green scene",
+            "pixel art of a green scene",
+        ]
         fake.chat_mode = "server_error"
         failed = run_imagine(env, tmp_path, "describe", str(green))
         assert_one_line_failure(

@@ -61,7 +61,7 @@ class FakeOpenAI(FakeServer):
     def __init__(self) -> None:
         super().__init__()
         self._failures: deque[str] = deque()
-        self.chat_mode = "structured"  # or malformed, leak, timeout, or a FAILURES kind
+        self.chat_mode = "structured"  # or malformed, leak, timeout, lines (plain text), or a FAILURES kind
         self.chat_delay = 3.0
         self.moderation_down = False
         self.flag_words: dict[str, str] = {}  # a word in the input -> the category it flags
@@ -158,6 +158,11 @@ class FakeOpenAI(FakeServer):
         if mode == "leak":
             answer[next(iter(answer))] = system
         content = "{not json" if mode == "malformed" else json.dumps(answer)
+        if mode == "lines" and "suggestions" in answer:  # a server that ignores response_format
+            content = "Here are four prompts:\n" + "\n".join(
+                f"{n}. {s['content_type']} of {s['description']}"
+                for n, s in enumerate(answer["suggestions"], 1)
+            )
         message = {"role": "assistant", "content": content, "refusal": None}
         return Reply.json(
             {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import struct
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from shared.config import DiffusersModel
 from shared.errors import ConfigError
 from shared.settings import Settings
 
+log = logging.getLogger(__name__)
 SINGLE_FILE_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".bin")
 # What diffusers' single-file loader calls an architecture -> the family name LoRAs declare.
 FAMILIES = {"v1": "sd15", "v2": "sd2", "xl_base": "sdxl", "playground-v2-5": "sdxl"}
@@ -39,6 +41,8 @@ def model_specs(settings: Settings) -> dict[str, DiffusersModel]:
     """The configured models by name; with none configured, IMAGINE_DIFFUSERS_MODEL as the one."""
     configured = settings.config.diffusers.models
     if configured:
+        if settings.diffusers_model:
+            log.warning("IMAGINE_DIFFUSERS_MODEL is ignored: the config's [diffusers.models] list the models")
         return dict(configured)
     source = settings.diffusers_model
     if not source:
