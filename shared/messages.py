@@ -216,8 +216,9 @@ def image_unavailable() -> str:
 
 
 def image_too_big(max_bytes: int) -> str:
-    megabytes = max_bytes // (1024 * 1024)
-    return f"Your picture is larger than {megabytes} MB; send a smaller one. Nothing was charged."
+    mib = 1024 * 1024
+    limit = f"{max_bytes // mib} MB" if max_bytes >= mib else f"{max_bytes // 1024} KB"
+    return f"Your picture is larger than {limit}; send a smaller one. Nothing was charged."
 
 
 def image_wrong_type() -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.cookiejar
 import io
 import json
+import random
 import subprocess
 import time
 import urllib.error
@@ -15,6 +16,8 @@ from collections.abc import Callable
 import pytest
 from PIL import Image
 
+from shared import keys
+from tests.fakes.openai_api import FakeOpenAI
 from tests.helpers import answers_ok, free_port, imagine_command, wait_until
 from tests.web_harness import start_web, user_line
 
@@ -57,12 +60,39 @@ class Page:
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"{}")
 
+    def upload(self, path: str, pictures: list[bytes], **fields: str) -> dict:
+        """A multipart action, as the page sends a prompt with pictures (or a picture to describe)."""
+        boundary = "imagine-test-boundary"
+        parts = [
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+            for name, value in fields.items()
+        ]
+        for n, data in enumerate(pictures):
+            head = (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="picture"; filename="p{n}.png"\r\n'
+                "Content-Type: image/png\r\n\r\n"
+            )
+            parts.append(head.encode() + data + b"\r\n")
+        body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+        request = urllib.request.Request(
+            self.url + path,
+            data=body,
+            headers={
+                "Content-Type": f"multipart/form-data; boundary={boundary}",
+                "X-Imagine": "1",
+                "X-CSRF-Token": self.csrf or "",
+            },
+            method="POST",
+        )
+        with self._open(request, timeout=20) as response:
+            return json.loads(response.read())
+
     def say(self, text: str, thread: str | None = None) -> dict:
         status, answer = self.post("/api/say", {"text": text, **({"thread": thread} if thread else {})})
         assert status == 200, answer
         return answer
 
-    def press(self, button: str, thread: str) -> dict:
+    def press(self, button: str, thread: str | None) -> dict:
         status, answer = self.post("/api/press", {"id": button, "thread": thread})
         assert status == 200, answer
         return answer
@@ -297,3 +327,52 @@ def test_settings_refuse_a_value_that_is_not_a_choice_and_save_the_rest(page):
     assert answer["private"][0] == "Saved." and "style anime" in answer["private"][1]
     shown = web.say("/settings")
     assert {f["name"]: f["current"] for f in shown["form"]}["count"] == "2"
+
+
+def picture(colour: tuple[int, int, int], size: tuple[int, int] = (48, 32)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, colour).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_pictures_uploaded_with_a_prompt_are_what_it_starts_from_and_bad_ones_are_refused(page, redis):
+    web = page("[limits]\nsource_image_bytes = 4096\n")
+    answer = web.upload(
+        "/api/say", [picture((255, 0, 0)), picture((0, 0, 255))], text="a dream --strength 0.2"
+    )
+    assert answer["taken"], answer
+    [done] = results(web.feed_until(lambda ms: results(ms)))
+    _, png, _ = web.get(done["images"][0]["url"])
+    r, g, b = Image.open(io.BytesIO(png)).convert("RGB").resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))
+    assert r > 2 * g and b > 2 * g  # a blend of both
+    refined = web.upload("/api/say", [picture((0, 255, 0))], text="--strength 0.2", thread=done["thread"])
+    assert refined["taken"], refined  # a picture alone refines the thread from it
+    noise = Image.frombytes("RGB", (64, 64), random.Random(1).randbytes(64 * 64 * 3))  # ~12 KB as PNG
+    big = io.BytesIO()
+    noise.save(big, format="PNG")
+    assert web.upload("/api/say", [big.getvalue()], text="a fox")["private"] == [
+        "Your picture is larger than 4 KB; send a smaller one. Nothing was charged."
+    ]
+    six = web.upload("/api/say", [picture((9, 9, 9))] * 6, text="a fox")
+    assert six["private"] == [
+        "6 pictures is more than I can start from at once (at most 5). Nothing was charged."
+    ]
+    junk = web.upload("/api/say", [b"GIF89a not really"], text="a fox")
+    assert junk["private"][0].startswith("That file is not a picture I can read")
+    assert redis.zcard(keys.quota_window("web:local")) == 2  # the blend and the refinement only
+
+
+def test_describe_offers_four_prompts_whose_buttons_start_jobs(processes, redis, config_file):
+    with FakeOpenAI() as fake:
+        env = {**fake.env(), "IMAGINE_VISION_MODEL": "gpt-vision-fake"}
+        web = Page(start_web(processes, redis, config_file, "", env=env))
+        answer = web.upload("/api/describe", [picture((0, 0, 250))])
+        assert answer["private"][0] == "4 prompts for this picture; press one to imagine it:"
+        assert answer["private"][2] == "2. an oil painting of a blue scene, bold shapes, centered, soft light"
+        assert [b["label"] for b in answer["buttons"]] == ["Imagine 1", "Imagine 2", "Imagine 3", "Imagine 4"]
+        assert web.press(answer["buttons"][3]["id"], None)["taken"]
+        [done] = results(web.feed_until(lambda ms: results(ms)))
+        assert done["subject"].startswith("pixel art of a blue scene")
+        assert web.upload("/api/describe", [])["private"] == [
+            "That message has no picture I can describe (PNG, JPEG, WebP or GIF)."
+        ]

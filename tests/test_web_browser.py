@@ -8,8 +8,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from tests.fakes.openai_api import FakeOpenAI
 from tests.web_harness import start_web, user_line
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -187,3 +189,21 @@ def test_settings_are_a_form_whose_defaults_the_next_prompt_uses(open_page):
     expect(page.get_by_role("img", name="a fox")).to_have_count(2, timeout=20_000)  # two, from the default
     imagine(page, "/settings")
     expect(composer.get_by_label("Style")).to_have_value("watercolor")
+
+
+def test_pictures_chosen_in_the_composer_are_blended_and_one_is_described(open_page, tmp_path):
+    red, blue = tmp_path / "red.png", tmp_path / "blue.png"
+    Image.new("RGB", (40, 40), (255, 0, 0)).save(red)
+    Image.new("RGB", (40, 40), (0, 0, 255)).save(blue)
+    with FakeOpenAI() as fake:
+        page = open_page(**fake.env(), IMAGINE_VISION_MODEL="gpt-vision-fake")
+        page.get_by_label("Pictures").set_input_files([str(red), str(blue)])
+        imagine(page, "a dream")
+        expect(page.get_by_role("img", name="a dream")).to_have_count(1, timeout=20_000)
+        page.get_by_label("Pictures").set_input_files([str(blue)])
+        page.get_by_role("button", name="Describe").click()
+        composer = page.locator("#prompt-form")
+        expect(composer.get_by_role("alert")).to_contain_text("2. an oil painting of a blue scene")
+        composer.get_by_role("button", name="Imagine 2").click()
+        subject = "an oil painting of a blue scene, bold shapes, centered, soft light"
+        expect(page.get_by_role("img", name=subject)).to_have_count(1, timeout=20_000)

@@ -9,11 +9,12 @@ import discord
 import redis.asyncio as aioredis
 from discord import app_commands
 
+from bot.describing import parse_button
 from bot.discord import ui as discord_ui
 from bot.discord.buttons import BUTTONS
 from bot.discord.commands import add_commands
 from bot.discord.deliver import DiscordPoster
-from bot.discord.frontend import DESCRIBE_PREFIX, GALLERY_PREFIX, NO_MENTIONS, PLATFORM, DiscordFrontend
+from bot.discord.frontend import GALLERY_PREFIX, NO_MENTIONS, PLATFORM, DiscordFrontend
 from bot.discord.settings import is_settings_component
 from bot.discord.showcase import star_added, star_removed
 from bot.followups import parse_press
@@ -119,8 +120,9 @@ class ImagineClient(discord.Client):
             if page.isdigit():
                 await self.frontend.gallery(interaction, int(page), turn_page=True)
                 return
-        if custom_id.startswith(DESCRIBE_PREFIX):
-            await self.frontend.imagine_suggestion(interaction, custom_id.removeprefix(DESCRIBE_PREFIX))
+        suggestion = parse_button(custom_id)
+        if suggestion is not None:
+            await self.frontend.imagine_suggestion(interaction, *suggestion)
             return
         if is_settings_component(custom_id):
             data = {"values": interaction.data.get("values") or []}

@@ -42,7 +42,6 @@ PRESS_DEBOUNCE_SECONDS = 5
 DEFERRED_MESSAGE = 5  # the interaction response type of defer(thinking=True)
 GALLERY_PREFIX = "imagine:gallery:"  # ◀ ▶ of /gallery: imagine:gallery:<page>
 GALLERY_PAGE = 5
-DESCRIBE_PREFIX = "imagine:describe:"  # "Imagine this": imagine:describe:<describe id>:<index>
 BLEND_PICTURES = (2, 5)
 DM_WORKSPACE = "dm"  # whose quota DMs count against: [quota.workspaces."discord:dm"] sets its limits
 
@@ -126,9 +125,7 @@ class DiscordFrontend:
         await interaction.edit_original_response(
             content=messages.describe_header(len(described.prompts)),
             embed=discord_ui.suggestions_embed(described.prompts),
-            view=discord_ui.suggestion_buttons(
-                DESCRIBE_PREFIX, described.describe_id, len(described.prompts)
-            ),
+            view=discord_ui.suggestion_buttons(described.describe_id, len(described.prompts)),
             allowed_mentions=NO_MENTIONS,
         )
 
@@ -137,14 +134,11 @@ class DiscordFrontend:
         picture = next((a for a in message.attachments if (a.content_type or "").startswith("image/")), None)
         await self.describe(interaction, picture)
 
-    async def imagine_suggestion(self, interaction: discord.Interaction, press: str) -> None:
+    async def imagine_suggestion(
+        self, interaction: discord.Interaction, describe_id: str, index: int
+    ) -> None:
         """ "Imagine this" under a /describe answer: a normal /imagine of that prompt, by whoever pressed."""
-        describe_id, _, index = press.partition(":")
-        prompt = (
-            await asyncio.to_thread(self.core.describing.suggestion, describe_id, int(index))
-            if index.isdigit()
-            else None
-        )
+        prompt = await asyncio.to_thread(self.core.describing.suggestion, describe_id, index)
         if prompt is None:
             await self._tell(interaction, messages.describe_expired())
             return

@@ -7,7 +7,7 @@ import re
 
 import discord
 
-from bot import settings_form
+from bot import describing, settings_form
 from shared.chat_text import ACTION_PREFIX, KIND_LABELS, shorten
 from shared.request import ImageRequest
 
@@ -79,7 +79,7 @@ def suggestions_embed(prompts: list[str]) -> discord.Embed:
     return embed
 
 
-def suggestion_buttons(prefix: str, describe_id: str, count: int) -> discord.ui.View:
+def suggestion_buttons(describe_id: str, count: int) -> discord.ui.View:
     """ "Imagine 1".."Imagine 4": stateless, answered by custom id (an old message keeps working)."""
     view = discord.ui.View(timeout=None)
     for index in range(count):
@@ -87,7 +87,7 @@ def suggestion_buttons(prefix: str, describe_id: str, count: int) -> discord.ui.
             discord.ui.Button(
                 label=f"Imagine {index + 1}",
                 emoji="🎨",
-                custom_id=f"{prefix}{describe_id}:{index}",
+                custom_id=describing.button_id(describe_id, index),
                 style=discord.ButtonStyle.primary,
             )
         )

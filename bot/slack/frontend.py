@@ -18,7 +18,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import followups
+from bot import describing, followups
 from bot.answers_first import AnswersFirst
 from bot.core import ImagineCore, Opened
 from bot.flags import flags_help_line
@@ -239,10 +239,9 @@ class SlackFrontend:
         if action_id.startswith(slack_ui.REVEAL_PREFIX) and channel:
             await self._reveal(body, client, channel, action_id.removeprefix(slack_ui.REVEAL_PREFIX))
             return
-        if action_id.startswith(pictures.DESCRIBE_PREFIX) and channel:
-            await self._imagine_suggestion(
-                body, client, channel, action_id.removeprefix(pictures.DESCRIBE_PREFIX)
-            )
+        suggestion = describing.parse_button(action_id)
+        if suggestion is not None and channel:
+            await self._imagine_suggestion(body, client, channel, *suggestion)
             return
         press = followups.parse_press(action_id)
         if press is None or not press.action.everywhere:  # an old message's button, or a forged id
@@ -344,16 +343,11 @@ class SlackFrontend:
         )
 
     async def _imagine_suggestion(
-        self, body: dict[str, Any], client: AsyncWebClient, channel: str, press: str
+        self, body: dict[str, Any], client: AsyncWebClient, channel: str, describe_id: str, index: int
     ) -> None:
         """ "Imagine this": a new /imagine of that prompt in the channel, by whoever pressed."""
-        describe_id, _, index = press.partition(":")
         user = body["user"]["id"]
-        prompt = (
-            await asyncio.to_thread(self.core.describing.suggestion, describe_id, int(index))
-            if index.isdigit()
-            else None
-        )
+        prompt = await asyncio.to_thread(self.core.describing.suggestion, describe_id, index)
         if prompt is None:
             await self._tell(client, channel, user, messages.describe_expired(), thread_ts=None)
             return

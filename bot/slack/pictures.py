@@ -16,6 +16,7 @@ from PIL import Image
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import describing
 from shared import member_images, messages
 from shared.errors import InvalidRequest
 from shared.request import MAX_SOURCES
@@ -25,7 +26,6 @@ BLEND_MODAL = "imagine:blend-modal"
 BLEND_PICTURES = (2, MAX_SOURCES)
 PICTURE_TYPES = ["png", "jpg", "jpeg", "webp", "gif"]
 DESCRIBE_SHORTCUT = "imagine_describe"
-DESCRIBE_PREFIX = "imagine:describe:"  # "Imagine this": imagine:describe:<describe id>:<index>
 
 
 def picture_files(files: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
@@ -132,7 +132,7 @@ def suggestion_blocks(prompts: list[str], describe_id: str) -> list[dict[str, An
                 "accessory": {
                     "type": "button",
                     "text": {"type": "plain_text", "text": "🎨 Imagine this"},
-                    "action_id": f"{DESCRIBE_PREFIX}{describe_id}:{index}",
+                    "action_id": describing.button_id(describe_id, index),
                     "value": str(index),
                 },
             }

@@ -8,15 +8,15 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot import followups, settings_form
+from bot import describing, followups, settings_form
 from bot.core import ImagineCore, Opened
 from bot.queue_view import queue_view
 from bot.web import ui as web_ui
 from bot.web.feed import PLATFORM, Feed
-from shared import messages
-from shared.errors import InvalidRequest
+from shared import member_images, messages
+from shared.errors import InvalidRequest, Refused
 from shared.queue import job_id_for
-from shared.request import ImageRequest, Requester
+from shared.request import MAX_SOURCES, ImageRequest, Requester, RequestOptions
 from shared.threads import ThreadOrigin
 
 WORKSPACE = "local"
@@ -43,11 +43,16 @@ class WebFrontend:
             platform=PLATFORM, workspace=WORKSPACE, channel=CHANNEL, user=user, user_name=user, thread=thread
         )
 
-    async def say(self, user: str, text: str, thread: str | None) -> Answer:
+    async def say(
+        self, user: str, text: str, thread: str | None, pictures: list[bytes] | None = None
+    ) -> Answer:
         """A prompt with flags in the channel (a new thread), words refining a thread's last image, or
-        `/queue` (the member's jobs, each with a Cancel button)."""
+        `/queue` (the member's jobs, each with a Cancel button). `pictures` (uploaded with it) are what
+        the image starts from; several are a blend."""
         event_id = f"web-{uuid.uuid4().hex}"
         requester = self.requester(user, thread)
+        if pictures:
+            return await self._say_with_pictures(user, text, thread, pictures, event_id)
         if thread is None and text.strip().lower() == "/settings":
             defaults = await asyncio.to_thread(self.core.defaults.member, requester)
             shown = settings_form.fields(defaults, self.core.settings.config, self.core.settings.backend)
@@ -75,6 +80,67 @@ class WebFrontend:
         await self.core.intake(port, build, claim=True)
         return port.answer
 
+    async def _say_with_pictures(
+        self, user: str, text: str, thread: str | None, pictures: list[bytes], event_id: str
+    ) -> Answer:
+        requester = self.requester(user, thread)
+        if thread is not None and self.core.origins.get(PLATFORM, WORKSPACE, thread) is None:
+            return Answer(private=[messages.nothing_to_refine_yet()])
+        cap = self.core.settings.config.limits.source_image_bytes
+
+        async def build() -> ImageRequest:
+            if len(pictures) > MAX_SOURCES:
+                raise InvalidRequest(messages.too_many_pictures(len(pictures), MAX_SOURCES))
+            checked = await asyncio.to_thread(lambda: [member_images.checked(p, cap) for p in pictures])
+            if thread is None:
+                no_words = messages.pictures_prompt(len(checked))
+                request = await self.core.check_typed_new(
+                    requester, text, event_id=event_id, no_words=no_words
+                )
+            else:
+                request = self.core.check_reply(requester, text, event_id=event_id)
+            sources = member_images.picture_sources(event_id, len(checked))
+            await asyncio.to_thread(
+                member_images.keep, self.core.images, checked, sources, workspace=requester.workspace_key
+            )
+            return request.model_copy(update={"sources": sources})
+
+        port = WebPort(self.feed, user, thread)
+        await self.core.intake(port, build, claim=True)
+        return port.answer
+
+    async def describe(self, user: str, picture: bytes) -> Answer:
+        """Four prompts for an uploaded picture, each with its "Imagine this" button."""
+        requester = self.requester(user)
+        try:
+            use = await self.core.describing.begin(requester)
+            described = await self.core.describing.describe(requester, use, lambda: _ready(picture))
+        except (InvalidRequest, Refused) as exc:
+            return Answer(private=[str(exc)])
+        return Answer(
+            private=[
+                messages.describe_header(len(described.prompts)),
+                *(f"{n}. {prompt}" for n, prompt in enumerate(described.prompts, 1)),
+            ],
+            buttons=[
+                {"label": f"Imagine {n}", "id": describing.button_id(described.describe_id, n - 1)}
+                for n in range(1, len(described.prompts) + 1)
+            ],
+        )
+
+    async def _imagine_suggestion(self, user: str, describe_id: str, index: int) -> Answer:
+        prompt = await asyncio.to_thread(self.core.describing.suggestion, describe_id, index)
+        if prompt is None:
+            return Answer(private=[messages.describe_expired()])
+        requester = self.requester(user)
+        event_id = f"web-{uuid.uuid4().hex}"
+        options = RequestOptions(prompt=prompt)
+        port = WebPort(self.feed, user, None)
+        await self.core.intake(
+            port, lambda: self.core.check_new(requester, options, event_id=event_id), claim=True
+        )
+        return port.answer
+
     async def save_settings(self, user: str, values: dict[str, object]) -> Answer:
         config, backend = self.core.settings.config, self.core.settings.backend
         try:
@@ -85,7 +151,11 @@ class WebFrontend:
         return Answer(private=[messages.settings_saved(), messages.member_settings(defaults.model_dump())])
 
     async def press(self, user: str, custom_id: str, thread: str | None) -> Answer:
-        """A button under a result (its follow-up job, in the same thread), or a Cancel of `/queue`."""
+        """A button under a result (its follow-up job, in the same thread), a Cancel of `/queue`, or
+        an "Imagine this" of a description (a new thread)."""
+        suggestion = describing.parse_button(custom_id)
+        if suggestion is not None:
+            return await self._imagine_suggestion(user, *suggestion)
         press = followups.parse_press(custom_id)
         if press is not None and press.action.effect == "cancel":
             told = await asyncio.to_thread(self.core.jobs.cancel, self.requester(user), press.job_id)
@@ -107,6 +177,11 @@ class WebFrontend:
         port = WebPort(self.feed, user, thread)
         await self.core.intake(port, build, claim=True)
         return port.answer
+
+
+async def _ready(data: bytes) -> bytes:
+    """The picture the member uploaded with the request: nothing to fetch."""
+    return data
 
 
 class WebPort:

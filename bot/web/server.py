@@ -3,10 +3,10 @@ events) and the images.
 
 Every member has a session: a signed cookie (`bot.web.sessions`). Served to this machine with no login
 configured, the page gives one to whoever asks, as the member "local"; otherwise it comes from a login.
-Against other sites in the same browser: actions are JSON POSTs carrying the session's CSRF token and a
-header of our own (neither can a cross-site form send), an `Origin` other than the page's is refused,
-and without a login a `Host` that is not this machine's (DNS rebinding) too. Image URLs name a job id
-made from a random event id, so they cannot be guessed.
+Against other sites in the same browser: actions are POSTs (JSON, or multipart with pictures) carrying
+the session's CSRF token and a header of our own (neither can a cross-site form send), an `Origin`
+other than the page's is refused, and without a login a `Host` that is not this machine's (DNS
+rebinding) too. Image URLs name a job id made from a random event id, so they cannot be guessed.
 """
 
 from __future__ import annotations
@@ -18,17 +18,21 @@ import re
 from importlib import resources
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from bot.web.access import LOCAL, Access
 from bot.web.frontend import Answer, WebFrontend
 from bot.web.sessions import COOKIE, CSRF_HEADER, Sessions
 from bot.web.throttle import LoginThrottle
+from shared import messages
 from shared.chat_text import JOB_ID_PATTERN
+from shared.request import MAX_SOURCES
 
 log = logging.getLogger(__name__)
 ACTION_HEADER = "X-Imagine"
 MAX_TEXT = 4000
+FORM_FIELDS = {"text", "thread", "picture"}
+UPLOAD_CHUNK = 64 * 1024
 MAX_NAME, MAX_PASSWORD = 64, 1024
 STATIC = {"index.html": "text/html", "app.js": "text/javascript", "style.css": "text/css"}
 PUBLIC_ROUTES = {"page", "static", "healthz", "session", "login"}  # the rest need a session
@@ -69,6 +73,7 @@ class WebServer:
         app.router.add_get("/api/events", self.events, name="events")
         app.router.add_post("/api/say", self.say, name="say")
         app.router.add_post("/api/press", self.press, name="press")
+        app.router.add_post("/api/describe", self.describe, name="describe")
         app.router.add_post("/api/settings", self.save_settings, name="settings")
         app.router.add_get("/images/{key}", self.image, name="image")
         return app
@@ -180,13 +185,59 @@ class WebServer:
         return web.Response(body=body, content_type=STATIC[name], headers={"Cache-Control": "no-cache"})
 
     async def say(self, request: web.Request) -> web.Response:
-        body = await _json(request)
-        text, thread = body.get("text"), body.get("thread")
-        if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
+        """Words as JSON; words with pictures as multipart/form-data (`text`, `thread`, `picture`s)."""
+        pictures: list[bytes] = []
+        if request.content_type == "multipart/form-data":
+            try:
+                body, pictures = await self._upload(request)
+            except _Told as told:
+                return _answer(Answer(private=[str(told)]))
+        else:
+            body = await _json(request)
+        text, thread = body.get("text", "" if pictures else None), body.get("thread") or None
+        if not isinstance(text, str) or (not text.strip() and not pictures) or len(text) > MAX_TEXT:
             return _answer(Answer(private=[f"Type a prompt (at most {MAX_TEXT} characters)."]))
         if thread is not None and not isinstance(thread, str):
             raise web.HTTPBadRequest(reason="thread must be a string")
-        return _answer(await self._frontend.say(request["user"], text, thread))
+        return _answer(await self._frontend.say(request["user"], text, thread, pictures))
+
+    async def describe(self, request: web.Request) -> web.Response:
+        """One uploaded `picture` (multipart/form-data): four prompts for it, with their buttons."""
+        try:
+            _, pictures = await self._upload(request)
+        except _Told as told:
+            return _answer(Answer(private=[str(told)]))
+        if len(pictures) != 1:
+            return _answer(Answer(private=[messages.describe_needs_picture()]))
+        return _answer(await self._frontend.describe(request["user"], pictures[0]))
+
+    async def _upload(self, request: web.Request) -> tuple[dict[str, str], list[bytes]]:
+        """The text fields and pictures of a multipart action, read as they stream in: a picture over
+        the size cap, or one too many, stops the reading with the member's message (_Told)."""
+        if request.content_type != "multipart/form-data":
+            raise web.HTTPBadRequest(reason="pictures come as multipart/form-data")
+        cap = self._frontend.core.settings.config.limits.source_image_bytes
+        fields: dict[str, str] = {}
+        pictures: list[bytes] = []
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            if not isinstance(part, BodyPartReader) or part.name not in FORM_FIELDS:
+                raise web.HTTPBadRequest(reason="the fields are text, thread and picture")
+            limit = cap if part.name == "picture" else MAX_TEXT * 4
+            data = bytearray()
+            while chunk := await part.read_chunk(UPLOAD_CHUNK):
+                data += chunk
+                if len(data) > limit:
+                    if part.name == "picture":
+                        raise _Told(messages.image_too_big(cap))
+                    raise web.HTTPBadRequest(reason=f"{part.name} is too long")
+            if part.name == "picture":
+                if len(pictures) == MAX_SOURCES:
+                    raise _Told(messages.too_many_pictures(len(pictures) + 1, MAX_SOURCES))
+                pictures.append(bytes(data))
+            else:
+                fields[str(part.name)] = data.decode("utf-8", errors="replace")
+        return fields, pictures
 
     async def press(self, request: web.Request) -> web.Response:
         body = await _json(request)
@@ -243,6 +294,10 @@ async def _json(request: web.Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise web.HTTPBadRequest(reason="the body is not a JSON object")
     return body
+
+
+class _Told(Exception):
+    """An upload stopped for a reason the member is told, as any other private answer."""
 
 
 def _error(status: int, text: str) -> web.Response:

@@ -16,10 +16,11 @@ function el(tag, className, text) {
   return node;
 }
 
-async function post(path, body) {
-  const headers = { "Content-Type": "application/json", "X-Imagine": "1" };
+async function post(path, body) { // a FormData body (pictures) goes as multipart, anything else as JSON
+  const form = body instanceof FormData;
+  const headers = form ? { "X-Imagine": "1" } : { "Content-Type": "application/json", "X-Imagine": "1" };
   if (csrf) headers["X-CSRF-Token"] = csrf;
-  return fetch(path, { method: "POST", headers, body: JSON.stringify(body) });
+  return fetch(path, { method: "POST", headers, body: form ? body : JSON.stringify(body) });
 }
 
 async function act(path, body) {
@@ -73,7 +74,7 @@ function settingsForm(where, fields) { // /settings: one select (or text box) pe
 function showPrivate(where, texts, buttons = [], form = []) {
   where.hidden = texts.length === 0;
   where.replaceChildren(...texts.map((text) => el("span", "line", text)));
-  for (const spec of buttons) { // a Cancel per job of /queue
+  for (const spec of buttons) { // a Cancel per job of /queue, an Imagine per prompt of Describe
     const button = el("button", "", spec.label);
     button.type = "button";
     button.addEventListener("click", async () => {
@@ -274,14 +275,39 @@ document.getElementById("logout").addEventListener("click", async () => {
   start();
 });
 
+const pictures = document.getElementById("pictures");
+
+function withPictures(text, files) {
+  const body = new FormData();
+  body.append("text", text);
+  for (const file of files) body.append("picture", file, file.name);
+  return body;
+}
+
 promptForm.addEventListener("submit", async (event) => {
   event.preventDefault();
-  const input = promptForm.querySelector("input");
-  const text = input.value.replace(/^\/imagine\s+/, "");
-  if (!text.trim()) return;
-  const answer = await act("/api/say", { text });
+  const input = document.getElementById("prompt");
+  const text = input.value.replace(/^\/imagine\s*/, "");
+  const files = [...pictures.files];
+  if (!text.trim() && !files.length) return;
+  const answer = await act("/api/say", files.length ? withPictures(text, files) : { text });
   showPrivate(promptForm.querySelector(".private"), answer.private, answer.buttons || [], answer.form || []);
-  if (answer.taken || ["/queue", "/settings"].includes(text.trim())) input.value = ""; // a command is done
+  if (answer.taken || ["/queue", "/settings"].includes(text.trim())) { // done: clear what was sent
+    input.value = "";
+    pictures.value = "";
+  }
+});
+
+document.getElementById("describe").addEventListener("click", async () => {
+  const note = promptForm.querySelector(".private");
+  const files = [...pictures.files];
+  if (files.length !== 1) {
+    showPrivate(note, ["Choose one picture to describe."]);
+    return;
+  }
+  const answer = await act("/api/describe", withPictures("", files));
+  showPrivate(note, answer.private, answer.buttons || []);
+  pictures.value = "";
 });
 
 start();
