@@ -11,6 +11,7 @@ import redis as redis_lib
 
 from shared.config import AppConfig, load_config
 from shared.settings import Settings
+from tests.fakes.openai_api import FakeOpenAI
 from tests.helpers import ROOT, Processes, private_redis
 
 
@@ -75,3 +76,10 @@ def processes(process_env: dict[str, str], tmp_path: Path, redis) -> Iterator[Pr
     procs = Processes(process_env, logs)
     yield procs
     procs.close()
+
+
+@pytest.fixture
+def fake_openai() -> Iterator[FakeOpenAI]:
+    """A local server speaking OpenAI's API (images, chat, moderation); `.env()` points a process at it."""
+    with FakeOpenAI() as server:
+        yield server

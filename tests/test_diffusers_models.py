@@ -310,6 +310,10 @@ def test_a_lora_for_another_family_is_refused_before_queueing_or_by_the_worker(
     worker = DiffusersBackend(broken, models=["dream"])
     with pytest.raises(InvalidRequest, match="could not be loaded into dream"):
         worker.generate(task(model="dream", loras=(LoraUse(name="broken", weight=1.0),)))
+    with pytest.raises(InvalidRequest, match="could not be loaded into dream"):  # after one that loads
+        worker.generate(
+            task(model="dream", loras=(LoraUse(name="ink", weight=1.0), LoraUse(name="broken", weight=1.0)))
+        )
     assert pixels(worker, model="dream") == pixels(DiffusersBackend(broken, models=["dream"]), model="dream")
 
 

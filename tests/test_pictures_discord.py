@@ -13,7 +13,6 @@ from PIL import Image
 from shared import keys
 from tests.discord_harness import discord_env, start_http_frontend
 from tests.fakes.discord_api import OWNER_ID, FakeDiscord
-from tests.fakes.openai_api import FakeOpenAI
 from tests.helpers import wait_until
 
 DEFER, MESSAGE = 5, 4
@@ -22,12 +21,6 @@ DEFER, MESSAGE = 5, 4
 @pytest.fixture
 def fake():
     with FakeDiscord() as server:
-        yield server
-
-
-@pytest.fixture
-def fake_openai():
-    with FakeOpenAI() as server:
         yield server
 
 

@@ -12,7 +12,6 @@ from PIL import Image
 
 from bot.slack.pictures import DESCRIBE_SHORTCUT
 from shared import keys
-from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import BOT_TOKEN, CHANNEL, OWNER, FakeSlack
 from tests.helpers import wait_until
 from tests.slack_harness import slack_env, start_http_app
@@ -21,12 +20,6 @@ from tests.slack_harness import slack_env, start_http_app
 @pytest.fixture
 def fake():
     with FakeSlack() as server:
-        yield server
-
-
-@pytest.fixture
-def fake_openai():
-    with FakeOpenAI() as server:
         yield server
 
 

@@ -45,15 +45,16 @@ class LoraAdapters:
             yield
             return
         pipeline = loaded.text2image
-        for use in uses:
-            if use.name not in loaded.adapters:
-                self._load(loaded, use.name)
-        pipeline.enable_lora()
-        pipeline.set_adapters([use.name for use in uses], adapter_weights=[use.weight for use in uses])
         try:
+            for use in uses:
+                if use.name not in loaded.adapters:
+                    self._load(loaded, use.name)  # a new adapter is active at once
+            pipeline.enable_lora()
+            pipeline.set_adapters([use.name for use in uses], adapter_weights=[use.weight for use in uses])
             yield
         finally:
-            pipeline.disable_lora()  # the adapters stay loaded for the next job that names them
+            if loaded.adapters:  # also when a second LoRA failed to load after a first was switched on
+                pipeline.disable_lora()  # the adapters stay loaded for the next job that names them
 
     def _load(self, loaded: Any, name: str) -> None:
         lora = self._config.loras.get(name)
