@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from PIL import Image
 from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
 from redis.client import Pipeline
@@ -22,7 +23,7 @@ from redis.client import Pipeline
 from bot import followups
 from bot.describing import Describing
 from bot.flags import parse_flags
-from shared import keys, messages
+from shared import keys, member_images, messages
 from shared.backends import BACKENDS
 from shared.errors import InvalidRequest, Refused
 from shared.image_store import build_store
@@ -34,7 +35,15 @@ from shared.queue import JobQueue, QueueOutlook, Submission, job_id_for, lane, l
 from shared.quota import Quota, UsageReport
 from shared.recovery import count_live_workers
 from shared.refusals import RefusalCounter
-from shared.request import Drawing, ImageRequest, JobKind, Requester, RequestOptions, build_request
+from shared.request import (
+    MAX_SOURCES,
+    Drawing,
+    ImageRequest,
+    JobKind,
+    Requester,
+    RequestOptions,
+    build_request,
+)
 from shared.round_trips import SharedRoundTrips
 from shared.settings import Settings
 from shared.showcase import Showcase
@@ -182,6 +191,19 @@ class ImagineCore:
             self.give_back(request)
             return
         await self.enqueue_soon(opened.request, thread_origin=opened.thread_origin)
+
+    async def with_pictures(self, request: ImageRequest, pictures: list[Image.Image]) -> ImageRequest:
+        """The request starting from the member's pictures, which the frontend fetched and checked
+        (a Slack file needs the bot token, a web upload or a path has no URL): kept in the image
+        store, where the worker reads them."""
+        if not pictures:
+            return request
+        if len(pictures) > MAX_SOURCES:
+            raise InvalidRequest(messages.too_many_pictures(len(pictures), MAX_SOURCES))
+        sources = member_images.picture_sources(request.event_id, len(pictures))
+        workspace = request.requester.workspace_key
+        await asyncio.to_thread(member_images.keep, self.images, pictures, sources, workspace=workspace)
+        return request.model_copy(update={"sources": sources})
 
     def submit(self, request: ImageRequest) -> Submission:
         """Moderate, admit against the quota and enqueue, once per platform event (the command line)."""

@@ -40,6 +40,12 @@ def allowed_hosts(settings: Settings, platform: str) -> set[str]:
     return hosts
 
 
+def fetch_from(settings: Settings, platform: str, url: str, headers: dict[str, str] | None = None) -> bytes:
+    """A member's file from `platform`'s own hosts, within [limits] source_image_bytes."""
+    cap = settings.config.limits.source_image_bytes
+    return fetch(url, hosts=allowed_hosts(settings, platform), max_bytes=cap, headers=headers)
+
+
 def fetch(url: str, *, hosts: set[str], max_bytes: int, headers: dict[str, str] | None = None) -> bytes:
     """The bytes at `url`, from one of `hosts` only, at most `max_bytes`; raises InvalidRequest."""
     parts = urlsplit(url)

@@ -278,11 +278,7 @@ class JobRunner:
             if data is None:
                 raise InvalidRequest(messages.picture_gone())
         else:
-            data = member_images.fetch(
-                source.url or "",
-                hosts=member_images.allowed_hosts(settings, request.requester.platform),
-                max_bytes=settings.config.limits.source_image_bytes,
-            )
+            data = member_images.fetch_from(settings, request.requester.platform, source.url or "")
         return member_images.prepare(data)
 
     def _preview(self, job_id: str, request: ImageRequest, data: bytes) -> None:

@@ -113,9 +113,7 @@ class DiscordFrontend:
             await self._tell(interaction, str(exc))
             return
         await interaction.response.defer(thinking=True)
-        hosts = member_images.allowed_hosts(self.settings, PLATFORM)
-        cap = self.settings.config.limits.source_image_bytes
-        fetch = functools.partial(member_images.fetch, picture.url, hosts=hosts, max_bytes=cap)
+        fetch = functools.partial(member_images.fetch_from, self.settings, PLATFORM, picture.url)
         try:
             described = await self.core.describing.describe(requester, use, lambda: asyncio.to_thread(fetch))
         except InvalidRequest as exc:  # the public "thinking…" goes; the reason is told privately

@@ -25,7 +25,7 @@ from bot.flags import flags_help_line
 from bot.queue_view import queue_view
 from bot.slack import pictures
 from bot.slack import ui as slack_ui
-from shared import gallery, keys, member_images, messages
+from shared import gallery, keys, messages
 from shared.choices import offered_loras, offered_models
 from shared.config import AppConfig
 from shared.durations import humanize_seconds
@@ -141,14 +141,12 @@ class SlackFrontend:
     async def _with_pictures(
         self, client: AsyncWebClient, request: ImageRequest, files: list[dict[str, Any]]
     ) -> ImageRequest:
-        """The request starting from the member's shared pictures, fetched and kept for the worker."""
+        """The request starting from the member's shared files, fetched with the bot token."""
         if not files:
             return request
-        fetched = await pictures.fetch_pictures(client, self.settings, files)
-        sources = member_images.picture_sources(request.event_id, len(fetched))
-        workspace = request.requester.workspace_key
-        await asyncio.to_thread(member_images.keep, self.core.images, fetched, sources, workspace=workspace)
-        return request.model_copy(update={"sources": sources})
+        return await self.core.with_pictures(
+            request, await pictures.fetch_pictures(client, self.settings, files)
+        )
 
     # --- thread replies and mentions -------------------------------------------------------------
 

@@ -61,11 +61,11 @@ async def fetch_bytes(client: AsyncWebClient, settings: Settings, file: dict[str
     if int(file.get("size") or 0) > cap:
         raise InvalidRequest(messages.image_too_big(cap))
     fetch = functools.partial(
-        member_images.fetch,
+        member_images.fetch_from,
+        settings,
+        "slack",
         str(file.get("url_private_download") or file.get("url_private") or ""),
-        hosts=member_images.allowed_hosts(settings, "slack"),
-        max_bytes=cap,
-        headers={"Authorization": f"Bearer {client.token}"},
+        {"Authorization": f"Bearer {client.token}"},
     )
     return await asyncio.to_thread(fetch)
 

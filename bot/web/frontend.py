@@ -16,7 +16,7 @@ from bot.web.feed import PLATFORM, Feed
 from shared import member_images, messages
 from shared.errors import InvalidRequest, Refused
 from shared.queue import job_id_for
-from shared.request import MAX_SOURCES, ImageRequest, Requester, RequestOptions
+from shared.request import ImageRequest, Requester, RequestOptions
 from shared.threads import ThreadOrigin
 
 WORKSPACE = "local"
@@ -51,8 +51,6 @@ class WebFrontend:
         the image starts from; several are a blend."""
         event_id = f"web-{uuid.uuid4().hex}"
         requester = self.requester(user, thread)
-        if pictures:
-            return await self._say_with_pictures(user, text, thread, pictures, event_id)
         if thread is None and text.strip().lower() == "/settings":
             defaults = await asyncio.to_thread(self.core.defaults.member, requester)
             shown = settings_form.fields(defaults, self.core.settings.config, self.core.settings.backend)
@@ -70,40 +68,20 @@ class WebFrontend:
             return Answer(
                 private=view.lines, buttons=[{"label": label, "id": id_} for label, id_ in view.cancels]
             )
-        if thread is None:
-            build = lambda: self.core.check_typed_new(requester, text, event_id=event_id)  # noqa: E731
-        else:
-            if self.core.origins.get(PLATFORM, WORKSPACE, thread) is None:
-                return Answer(private=[messages.nothing_to_refine_yet()])
-            build = lambda: self.core.check_reply(requester, text, event_id=event_id)  # noqa: E731
-        port = WebPort(self.feed, user, thread)
-        await self.core.intake(port, build, claim=True)
-        return port.answer
-
-    async def _say_with_pictures(
-        self, user: str, text: str, thread: str | None, pictures: list[bytes], event_id: str
-    ) -> Answer:
-        requester = self.requester(user, thread)
         if thread is not None and self.core.origins.get(PLATFORM, WORKSPACE, thread) is None:
             return Answer(private=[messages.nothing_to_refine_yet()])
         cap = self.core.settings.config.limits.source_image_bytes
 
         async def build() -> ImageRequest:
-            if len(pictures) > MAX_SOURCES:
-                raise InvalidRequest(messages.too_many_pictures(len(pictures), MAX_SOURCES))
-            checked = await asyncio.to_thread(lambda: [member_images.checked(p, cap) for p in pictures])
+            checked = await asyncio.to_thread(lambda: [member_images.checked(p, cap) for p in pictures or []])
             if thread is None:
-                no_words = messages.pictures_prompt(len(checked))
+                no_words = messages.pictures_prompt(len(checked)) if checked else ""
                 request = await self.core.check_typed_new(
                     requester, text, event_id=event_id, no_words=no_words
                 )
             else:
                 request = self.core.check_reply(requester, text, event_id=event_id)
-            sources = member_images.picture_sources(event_id, len(checked))
-            await asyncio.to_thread(
-                member_images.keep, self.core.images, checked, sources, workspace=requester.workspace_key
-            )
-            return request.model_copy(update={"sources": sources})
+            return await self.core.with_pictures(request, checked)
 
         port = WebPort(self.feed, user, thread)
         await self.core.intake(port, build, claim=True)

@@ -185,7 +185,7 @@ class DiffusersBackend:
     def model(self, name: str | None) -> LoadedModel:
         """The model a job asks for, on the device: the least recently used beyond
         [diffusers] models_on_device goes to RAM (evict = "cpu") or is dropped ("drop")."""
-        name = name if name in self._specs else self.served[0] if name is None else name
+        name = name or self.served[0]  # the one-model shortcut's jobs name none
         if name not in self.served:
             raise InvalidRequest(messages.model_not_served(name, self.served))
         loaded = self._loaded.get(name)
