@@ -40,10 +40,33 @@ class ReadableFormatter(logging.Formatter):
         return text + "".join(f" {k}={v}" for k, v in fields.items()) if fields else text
 
 
+class ClientFaults(logging.Filter):
+    """A request that is not valid HTTP (a control character in a header, a broken request line) is
+    answered 400 by the HTTP server, which also logs it as an error with its traceback: it is the
+    client's fault, so it becomes one warning line naming it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None and type(error).__module__ == "aiohttp.http_exceptions":
+            fault = " ".join(str(getattr(error, "message", error)).split())[:200]
+            record.msg, record.args, record.exc_info, record.exc_text = (
+                "a request that is not valid HTTP, answered %s: %s",
+                (getattr(error, "code", 400), fault),
+                None,
+                None,
+            )
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
 def configure_logging(level: str = "INFO", *, json_lines: bool | None = None) -> None:
     """JSON when stderr is not a terminal (unless told), readable when it is."""
     use_json = (not sys.stderr.isatty()) if json_lines is None else json_lines
     handler = logging.StreamHandler()
+    handler.addFilter(ClientFaults())
     handler.setFormatter(JsonFormatter() if use_json else ReadableFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -150,6 +150,11 @@ def unreadable_option() -> str:
     return "One of this command's options could not be read — run /imagine again."
 
 
+def unreadable_request(fault: str) -> str:
+    """A request whose shape is its own fault (a client bug, an old client, a forged body)."""
+    return f"This request could not be read: {fault}. Nothing was done — try the command again."
+
+
 def internal_error() -> str:
     return "Something went wrong on my side and the request was not taken; please try again."
 

@@ -15,6 +15,7 @@ from bot.discord.buttons import BUTTONS
 from bot.discord.commands import add_commands
 from bot.discord.deliver import DiscordPoster
 from bot.discord.frontend import GALLERY_PREFIX, NO_MENTIONS, PLATFORM, DiscordFrontend
+from bot.discord.schema import CheckedTree
 from bot.discord.settings import is_settings_component
 from bot.discord.showcase import star_added, star_removed
 from bot.followups import parse_press
@@ -54,7 +55,7 @@ class ImagineClient(discord.Client):
             intents.message_content = True
         super().__init__(intents=intents, allowed_mentions=NO_MENTIONS)
         self.frontend = frontend
-        self.tree = app_commands.CommandTree(self)
+        self.tree = CheckedTree(self)
         self.tree.on_error = self._on_command_error  # type: ignore[method-assign]
         add_commands(self.tree, frontend, frontend.settings)
         self._sync_commands = sync_commands
@@ -136,7 +137,8 @@ class ImagineClient(discord.Client):
             job_id = custom_id.removeprefix(discord_ui.REFINE_MODAL_PREFIX)
             text = _text_input_value(interaction.data, "instruction")
             await self.frontend.refine_from_modal(interaction, job_id, text)
-        elif parse_press(custom_id) is None:
+        elif parse_press(custom_id) is None or not _carries(interaction.message, custom_id):
+            # discord.py runs a result button only for a press of a button its message has
             log.info("discord: a press of an unknown component (%d characters of id)", len(custom_id))
             await interaction.response.send_message(messages.stale_button(), ephemeral=True)
 
@@ -156,6 +158,16 @@ class ImagineClient(discord.Client):
             await interaction.followup.send(text, ephemeral=True)
         else:
             await interaction.response.send_message(text, ephemeral=True)
+
+
+def _carries(message: discord.Message | None, custom_id: str) -> bool:
+    """Whether `message` has the component `custom_id` (in an action row, as results have them)."""
+    rows = message.components if message is not None else []
+    return any(
+        getattr(child, "custom_id", None) == custom_id
+        for row in rows
+        for child in getattr(row, "children", [])
+    )
 
 
 def _text_input_value(data: object, custom_id: str) -> str:

@@ -28,7 +28,15 @@ from bot.answers_first import AnswersFirst
 from bot.discord import ui as discord_ui
 from bot.discord.client import ImagineClient
 from bot.discord.frontend import AnsweredFirstPort
-from bot.discord.raw import PING, MalformedInteraction, RawCommand, parse_interaction, read_guild_command
+from bot.discord.raw import (
+    APPLICATION_COMMAND,
+    AUTOCOMPLETE,
+    PING,
+    MalformedInteraction,
+    RawCommand,
+    parse_interaction,
+    read_guild_command,
+)
 from bot.discord.ui import ephemeral_response
 from shared import keys, messages
 from shared.errors import ConfigError
@@ -36,6 +44,7 @@ from shared.threads import ThreadOrigin
 
 log = logging.getLogger(__name__)
 PONG = 1
+AUTOCOMPLETE_RESULT = 8
 IMAGINE = "imagine"  # the command answered from its raw payload
 MAX_SKEW_SECONDS = 300  # older (or future) timestamps are replays
 FIRST_RESPONSE_SECONDS = 2.8  # Discord waits 3 s for the answer
@@ -144,6 +153,13 @@ class InteractionsServer:
             return web.json_response({"error": str(exc)}, status=400)
         if payload["type"] == PING:
             return web.json_response({"type": PONG})
+        if payload["type"] in (APPLICATION_COMMAND, AUTOCOMPLETE):
+            fault = self._client.tree.fault_of(payload)
+            if fault is not None:  # answered here, before any handler or the quick /imagine path
+                log.warning("discord: interaction %s cannot be read: %s", payload["id"], fault)
+                if payload["type"] == AUTOCOMPLETE:
+                    return web.json_response({"type": AUTOCOMPLETE_RESULT, "data": {"choices": []}})
+                return web.json_response(ephemeral_response(messages.unreadable_request(fault)))
         if self._imagine_options and payload["data"].get("name") == IMAGINE:
             command = read_guild_command(payload, self._imagine_options)
             if command is not None:

@@ -51,7 +51,37 @@ def parse_interaction(body: bytes) -> dict[str, Any]:
     if not _has_user(payload):
         where = "member" if payload.get("guild_id") is not None else "user"
         raise MalformedInteraction(f"the interaction has no {where}")
+    if kind == COMPONENT:
+        _check_component(data)
+    elif kind == MODAL_SUBMIT:
+        _check_modal(data)
     return payload
+
+
+def _check_component(data: dict[str, Any]) -> None:
+    """A press names its component's type; a select its values, a list of strings."""
+    if type(data.get("component_type")) is not int:
+        raise MalformedInteraction("the component has no type")
+    values = data.get("values", [])
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise MalformedInteraction("the select's values are not a list of strings")
+
+
+def _check_modal(data: dict[str, Any]) -> None:
+    """A form's components are rows (or labels) of objects, each text input's value a string."""
+    stack = [data]
+    while stack:
+        holder = stack.pop()
+        children = holder.get("components", [])
+        inner = holder.get("component")
+        if not isinstance(children, list) or (inner is not None and not isinstance(inner, dict)):
+            raise MalformedInteraction("the form's components are not of the shape Discord sends")
+        for child in [*children, *([inner] if inner is not None else [])]:
+            if not isinstance(child, dict) or ("value" in child and not isinstance(child["value"], str)):
+                raise MalformedInteraction("a field of the form is not of the shape Discord sends")
+            stack.append(child)
+        if len(stack) > 1000:
+            raise MalformedInteraction("the form has too many components")
 
 
 def _is_snowflake(value: object) -> bool:

@@ -1,19 +1,26 @@
-"""A raw request to POST /slack/events checked before bolt parses it.
+"""A raw request to POST /slack/events checked before bolt parses it: the one layer between Slack's
+payloads and our listeners.
 
 bolt decodes and parses the body before its own middleware runs, and a body it cannot read (not UTF-8,
 not JSON, a `payload` that is not JSON) raises there, which aiohttp answers with its 500 page. So the
-body is read here the way bolt reads it, and what Slack always sends is required: anything else is
-answered 400 with the reason.
+body is read here the way bolt reads it, and the fields our listeners read are required in the shapes
+declared below (one model per kind of payload): anything else is answered 400 with the reason, so a
+listener never meets a payload it cannot read.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qsl
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+
+from bot.slack.ui import REFINE_MODAL
 
 # What Slack sends with every slash command.
 COMMAND_FIELDS = ("command", "team_id", "channel_id", "user_id")
+MAX_FILES = 20  # a message carries at most 10 files, a file input at most 10
 
 
 class MalformedSlackRequest(ValueError):
@@ -55,25 +62,140 @@ def _json_object(text: str, what: str) -> dict[str, Any]:
 
 
 def _check_interaction(payload: dict[str, Any]) -> None:
-    """Every interaction names its user and team; a button press its actions, a form its view."""
-    kind = payload.get("type")
-    if not isinstance(kind, str):
-        raise MalformedSlackRequest("the interactive payload has no type")
-    for holder in ("user", "team"):
-        if not isinstance(payload.get(holder), dict) or not isinstance(payload[holder].get("id"), str):
-            raise MalformedSlackRequest(f"the interactive payload has no {holder} id")
-    actions = payload.get("actions")
-    if kind == "block_actions" and not (
-        isinstance(actions, list) and actions and all(isinstance(a, dict) for a in actions)
-    ):
-        raise MalformedSlackRequest("the button press has no actions")
-    if kind == "view_submission" and not isinstance(payload.get("view"), dict):
-        raise MalformedSlackRequest("the form submission has no view")
+    _validated(INTERACTIONS.get(payload.get("type"), Interaction), payload, "the interactive payload")
+    view = payload.get("view") or {}
+    if payload.get("type") == "view_submission" and view.get("callback_id") == REFINE_MODAL:
+        _validated(
+            RefineMetadata,
+            _json_object(view.get("private_metadata") or "", "the form's metadata"),
+            "the form's metadata",
+        )
 
 
 def _check_event(body: dict[str, Any]) -> None:
     kind = body.get("type")
     if not isinstance(kind, str):
         raise MalformedSlackRequest("the events body has no type")
-    if kind == "event_callback" and not isinstance(body.get("event"), dict):
-        raise MalformedSlackRequest("the event callback has no event")
+    if kind == "event_callback":
+        _validated(EventCallback, body, "the event callback")
+
+
+def _validated(model: type[BaseModel], value: dict[str, Any], what: str) -> None:
+    """`value` read as `model`, or MalformedSlackRequest naming the first field that is wrong."""
+    try:
+        model.model_validate(value)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(part) for part in error["loc"]) or "it"
+        raise MalformedSlackRequest(f"{what}: {where}: {error['msg'].lower()}") from None
+
+
+# The shapes our listeners read, declared once: a listener that reads a new field declares it here.
+# Slack sends far more; `extra="allow"` keeps what is not named.
+_OPEN = ConfigDict(extra="allow")
+Text = Annotated[str, StringConstraints(max_length=40_000)]
+Id = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+
+
+class Named(BaseModel):
+    model_config = _OPEN
+    id: Id
+
+
+class Interaction(BaseModel):
+    """Every interaction names its user and team."""
+
+    model_config = _OPEN
+    type: str
+    user: Named
+    team: Named
+    channel: Named | None = None
+
+
+class Action(BaseModel):
+    model_config = _OPEN
+    action_id: Text
+    value: Text | None = None
+
+
+class MessageOf(BaseModel):
+    """A message as an interaction carries it."""
+
+    model_config = _OPEN
+    ts: Id
+    thread_ts: Id | None = None
+    files: list[dict[str, Any]] = Field(default_factory=list, max_length=MAX_FILES)
+
+
+class BlockActions(Interaction):
+    actions: list[Action] = Field(min_length=1, max_length=25)
+    message: MessageOf | None = None
+
+
+class ViewState(BaseModel):
+    model_config = _OPEN
+    # block id -> action id -> the element's state (a value, a selected option, files)
+    values: dict[Id, dict[Id, dict[str, Any]]] = Field(default_factory=dict, max_length=100)
+
+
+class View(BaseModel):
+    model_config = _OPEN
+    id: Id
+    callback_id: Text = ""
+    private_metadata: Text = ""
+    state: ViewState = Field(default_factory=ViewState)
+
+    @field_validator("state")
+    @classmethod
+    def _few_files(cls, state: ViewState) -> ViewState:
+        for actions in state.values.values():
+            for element in actions.values():
+                files = element.get("files")
+                if files is not None and not (isinstance(files, list) and len(files) <= MAX_FILES):
+                    raise ValueError(f"a file input carries more than {MAX_FILES} files")
+        return state
+
+
+class ViewSubmission(Interaction):
+    view: View
+
+
+class MessageAction(Interaction):
+    """A message shortcut: run on a message, in a channel."""
+
+    callback_id: Text
+    channel: Named
+    message: MessageOf
+
+
+class RefineMetadata(BaseModel):
+    """What the refine form carries from the thread it was opened in."""
+
+    model_config = _OPEN
+    channel: Id
+    thread: Id
+    job: Id
+
+
+class Event(BaseModel):
+    model_config = _OPEN
+    type: Id
+    user: Id | None = None
+    channel: Id | None = None
+    text: Text | None = None
+    ts: Id | None = None
+    thread_ts: Id | None = None
+    files: list[dict[str, Any]] = Field(default_factory=list, max_length=MAX_FILES)
+
+
+class EventCallback(BaseModel):
+    model_config = _OPEN
+    event: Event
+    team_id: Id | None = None
+
+
+INTERACTIONS: dict[object, type[Interaction]] = {
+    "block_actions": BlockActions,
+    "view_submission": ViewSubmission,
+    "message_action": MessageAction,
+}

@@ -36,6 +36,7 @@ UPLOAD_CHUNK = 64 * 1024
 MAX_NAME, MAX_PASSWORD = 64, 1024
 STATIC = {"index.html": "text/html", "app.js": "text/javascript", "style.css": "text/css"}
 PUBLIC_ROUTES = {"page", "static", "healthz", "session", "login"}  # the rest need a session
+_SURROGATE = re.compile("[\ud800-\udfff]")
 IMAGE_KEY = re.compile(rf"imagine:image:{JOB_ID_PATTERN}:[0-9]{{1,2}}")
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; "
@@ -217,6 +218,13 @@ class WebServer:
         if request.content_type != "multipart/form-data":
             raise web.HTTPBadRequest(reason="pictures come as multipart/form-data")
         cap = self._frontend.core.settings.config.limits.source_image_bytes
+        try:
+            return await self._read_parts(request, cap)
+        except ValueError as exc:  # aiohttp's multipart reader: a boundary missing, a body cut off
+            log.warning("web: a multipart body that cannot be read: %s", exc)
+            raise web.HTTPBadRequest(reason="the form's body is broken (multipart/form-data)") from None
+
+    async def _read_parts(self, request: web.Request, cap: int) -> tuple[dict[str, str], list[bytes]]:
         fields: dict[str, str] = {}
         pictures: list[bytes] = []
         reader = await request.multipart()
@@ -287,13 +295,33 @@ class WebServer:
 
 
 async def _json(request: web.Request) -> dict[str, Any]:
+    """The body as a JSON object of real text (no lone surrogates, which no store can encode)."""
     try:
-        body = await request.json()
-    except (ValueError, UnicodeDecodeError):
+        body = json.loads(await request.read(), parse_constant=_no_constant)
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than Python recurses
         raise web.HTTPBadRequest(reason="the body is not JSON") from None
     if not isinstance(body, dict):
         raise web.HTTPBadRequest(reason="the body is not a JSON object")
+    if not _is_text(body):
+        raise web.HTTPBadRequest(reason="the body has text that is not valid Unicode")
     return body
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _is_text(value: object, depth: int = 0) -> bool:
+    """Whether every string in `value`, keys included, encodes as UTF-8 (and it is not absurdly deep)."""
+    if depth > 32:
+        return False
+    if isinstance(value, str):
+        return not _SURROGATE.search(value)
+    if isinstance(value, dict):
+        return all(_is_text(k, depth) and _is_text(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_is_text(item, depth + 1) for item in value)
+    return True
 
 
 class _Told(Exception):

@@ -315,6 +315,15 @@ class FakeDiscord(FakeServer):
             3, data, channel_id=message.data["channel_id"], message=message.data, **kwargs
         )
 
+    def press_under_new_message(self, custom_id: str) -> dict[str, Any]:
+        """A press of a button under a bot message this fake makes for it (as if posted earlier)."""
+        message = self._message(CHANNEL_ID, "", author=_user(APP_ID, "imagine", bot=True))
+        button = {"type": 2, "style": 2, "label": "?", "custom_id": custom_id}
+        message["components"] = [{"type": 1, "components": [button]}]
+        with self._state_lock:
+            self.messages[message["id"]] = StoredMessage(message)
+        return self.button_press(self.messages[message["id"]], custom_id)
+
     def select(
         self, message: StoredMessage, custom_id: str, values: list[str], **kwargs: Any
     ) -> dict[str, Any]:
