@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from importlib import import_module
 
 from shared.backends import BACKENDS
+from shared.openai_client import openai_client
 from shared.redis_conn import safe_url
 from shared.settings import Settings
 
@@ -34,6 +35,7 @@ class Check:
 def run_checks(settings: Settings) -> Iterator[Check]:
     steps: list[Callable[[Settings], Iterator[Check]]] = [
         _config,
+        _default_backend,
         _redis,
         _storage,
         _image_check,
@@ -60,6 +62,26 @@ def _backend_check(path: str) -> Callable[[Settings], Iterator[Check]]:
 def _config(settings: Settings) -> Iterator[Check]:
     where = str(settings.config_path) if settings.config_path else "none (IMAGINE_CONFIG unset: defaults)"
     yield Check("config file", True, f"{where} parses")  # load_settings already failed on a bad file
+
+
+def _default_backend(settings: Settings) -> Iterator[Check]:
+    """IMAGINE_BACKEND can serve: what it needs is set (its own check below says whether it works)."""
+    name = settings.backend
+    needs = {
+        "openai": (
+            "OPENAI_API_KEY",
+            settings.openai_api_key is not None or settings.openai_base_url is not None,
+        ),
+        "diffusers": (
+            "[diffusers.models] or IMAGINE_DIFFUSERS_MODEL",
+            bool(settings.config.diffusers.models) or settings.diffusers_model is not None,
+        ),
+    }
+    if name in needs and not needs[name][1]:
+        yield Check("default backend", False, f"IMAGINE_BACKEND={name} needs {needs[name][0]} → set it")
+        return
+    note = " (draws a labelled test picture, no model)" if name == "placeholder" else ""
+    yield Check("default backend", True, f"{name}{note}")
 
 
 def _image_check(settings: Settings) -> Iterator[Check]:
@@ -119,12 +141,16 @@ def _storage(settings: Settings) -> Iterator[Check]:
 
 
 def _redis(settings: Settings) -> Iterator[Check]:
+    from bot.embedded import LocalRedis, is_local, using_line
     from shared.errors import ImagineError
     from shared.redis_conn import connect
 
     try:
         connect(settings.redis_url).ping()
-        yield Check("redis", True, f"{safe_url(settings.redis_url)} answers")
+        if is_local(settings):
+            yield Check("redis", True, using_line(LocalRedis.of_this_user()))
+        else:
+            yield Check("redis", True, f"{safe_url(settings.redis_url)} answers")
     except ImagineError as exc:
         if settings.redis_url_explicit:
             yield Check("redis", False, f"{exc} → start it, or fix REDIS_URL")
@@ -132,14 +158,15 @@ def _redis(settings: Settings) -> Iterator[Check]:
             yield Check(
                 "redis",
                 True,
-                "none on localhost:6379 and REDIS_URL unset: fine for `imagine generate`, "
-                "which starts its own; bots and workers need one (set REDIS_URL)",
+                "REDIS_URL unset and none on localhost:6379: every imagine command starts this "
+                f"machine's own ({LocalRedis.of_this_user().socket}), which only this machine reaches "
+                "→ set REDIS_URL to share one between machines",
             )
     server = shutil.which("redis-server")
     yield Check(
         "redis-server",
         server is not None,
-        f"found at {server} (the embedded default for `imagine generate`)"
+        f"found at {server} (for this machine's own Redis, the embedded default)"
         if server
         else "not installed → `apt-get install -y redis-server`, or set REDIS_URL to a Redis you run",
     )
@@ -238,12 +265,7 @@ def check_openai(settings: Settings) -> Iterator[Check]:
         return
     import openai
 
-    client = openai.OpenAI(
-        api_key=settings.openai_api_key.get_secret_value(),
-        base_url=settings.openai_base_url,
-        timeout=TIMEOUT,
-        max_retries=0,
-    )
+    client = openai_client(settings, timeout=TIMEOUT, max_retries=0)
     try:
         models = {model.id for model in client.models.list()}
     except openai.AuthenticationError:
@@ -256,7 +278,7 @@ def check_openai(settings: Settings) -> Iterator[Check]:
         return
     yield Check("openai key", True, f"accepted ({len(models)} models visible)")
     wanted = {
-        "image model": settings.image_model or settings.config.openai.default_model,
+        "image model": settings.config.openai.default_model,
         "text model": settings.text_model,
         "vision model (/describe)": settings.vision_model,
     }

@@ -18,6 +18,7 @@ import openai
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from shared.openai_client import openai_client
 from shared.prompt_parts import Expansion, json_schema, object_schema
 from shared.settings import Settings
 
@@ -114,11 +115,7 @@ def build_describer(settings: Settings) -> Describer | None:
     api_key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
     if not model or (api_key is None and settings.openai_base_url is None):
         return None
-    client = openai.OpenAI(
-        api_key=api_key or "not-needed",  # local OpenAI-compatible servers often take any key
-        base_url=settings.openai_base_url,
-        max_retries=settings.config.prompts.max_retries,
-    )
+    client = openai_client(settings, max_retries=settings.config.prompts.max_retries)
     return Describer(client, model, limit=settings.config.limits.prompt_max_chars)
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from PIL import Image
 
 from shared.config import ModerationConfig
+from shared.openai_client import openai_client
 from shared.request import ImageRequest
 from shared.settings import Settings
 
@@ -36,14 +37,7 @@ class ImageChecker:
         self._config: ModerationConfig = settings.config.moderation
         self._client = None
         if self._config.enabled and self._config.check_images and settings.openai_api_key is not None:
-            import openai
-
-            self._client = openai.OpenAI(
-                api_key=settings.openai_api_key.get_secret_value(),
-                base_url=settings.openai_base_url,
-                timeout=self._config.timeout_seconds,
-                max_retries=2,
-            )
+            self._client = openai_client(settings, timeout=self._config.timeout_seconds, max_retries=2)
 
     @property
     def active(self) -> bool:

@@ -9,6 +9,7 @@ import re
 from shared import messages
 from shared.config import ModerationPolicy
 from shared.errors import Refused
+from shared.openai_client import openai_client
 from shared.request import ImageRequest
 from shared.settings import Settings
 
@@ -20,14 +21,7 @@ class Moderator:
         self._config = settings.config.moderation
         self._client = None
         if self._config.enabled and settings.openai_api_key is not None:
-            import openai
-
-            self._client = openai.OpenAI(
-                api_key=settings.openai_api_key.get_secret_value(),
-                base_url=settings.openai_base_url,
-                timeout=self._config.timeout_seconds,
-                max_retries=1,
-            )
+            self._client = openai_client(settings, timeout=self._config.timeout_seconds, max_retries=1)
 
     @property
     def uses_service(self) -> bool:

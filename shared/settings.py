@@ -10,8 +10,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from shared.backends import BACKEND_NAMES
 from shared.config import AppConfig, load_config
 from shared.errors import ConfigError
+from shared.redis_conn import safe_url
 
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
+REDIS_SCHEMES = ("redis", "rediss", "unix")
 DEFAULT_DISCORD_API_BASE = "https://discord.com/api/v10"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
@@ -19,7 +21,10 @@ DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 class Settings(BaseSettings):
     """The operator contract's environment variables (the README's Configuration lists them)."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True, populate_by_name=True)
+    # `OPENAI_BASE_URL=` left empty (as .env.example and compose pass it) means unset, for every setting.
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", frozen=True, populate_by_name=True, env_ignore_empty=True
+    )
 
     redis_url: str = Field(default=DEFAULT_REDIS_URL, validation_alias="REDIS_URL")
     config_path: Path | None = Field(default=None, validation_alias="IMAGINE_CONFIG")
@@ -70,6 +75,19 @@ class Settings(BaseSettings):
         """`DISCORD_TOKEN=` left empty in .env.example means "not set", not an empty token."""
         return None if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("redis_url", mode="before")
+    @classmethod
+    def _a_redis_url(cls, value: object) -> object:
+        """`localhost:6379` (no scheme) is the usual slip: say how to write it."""
+        if isinstance(value, str) and not value.strip():
+            return DEFAULT_REDIS_URL
+        if isinstance(value, str) and value.split("://", 1)[0] not in REDIS_SCHEMES:
+            raise ValueError(
+                f"{safe_url(value)!r} is not a Redis URL: write redis://HOST:PORT/DB "
+                "(rediss:// for TLS, unix:///path/redis.sock for a socket)"
+            )
+        return value
+
     @property
     def redis_url_explicit(self) -> bool:
         """Whether the operator chose a Redis (env or .env), so no private one may be started."""
@@ -82,9 +100,25 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
         settings = Settings(_env_file=env_file)  # type: ignore[call-arg]
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_input=False)
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors(include_input=False)
         )
         raise ConfigError(f"environment: {problems}") from None
     if settings.backend not in BACKEND_NAMES:
         raise ConfigError(f"IMAGINE_BACKEND={settings.backend!r}: choose one of {', '.join(BACKEND_NAMES)}")
-    return settings.model_copy(update={"config": load_config(settings.config_path)})
+    config = load_config(settings.config_path)
+    return settings.model_copy(update={"config": with_environment(config, settings)})
+
+
+def with_environment(config: AppConfig, settings: Settings) -> AppConfig:
+    """What the environment overrides in the config, applied once here so every reader sees it:
+    IMAGINE_IMAGE_MODEL is the OpenAI backend's default model (and offered to members)."""
+    if settings.image_model is None:
+        return config
+    openai = config.openai
+    models = (
+        openai.models if settings.image_model in openai.models else [settings.image_model, *openai.models]
+    )
+    return config.model_copy(
+        update={"openai": openai.model_copy(update={"default_model": settings.image_model, "models": models})}
+    )

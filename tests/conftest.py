@@ -10,7 +10,7 @@ import pytest
 import redis as redis_lib
 
 from shared.config import AppConfig, load_config
-from shared.settings import Settings
+from shared.settings import Settings, with_environment
 from tests.fakes.openai_api import FakeOpenAI
 from tests.helpers import ROOT, Processes, private_redis
 
@@ -49,7 +49,7 @@ def make_settings(redis_url: str):
     def make(config_path: Path | None = None, **values: object) -> Settings:
         settings = Settings(_env_file=None, **{"redis_url": redis_url, "config_path": config_path, **values})
         config: AppConfig = load_config(config_path)
-        return settings.model_copy(update={"config": config})
+        return settings.model_copy(update={"config": with_environment(config, settings)})
 
     return make
 

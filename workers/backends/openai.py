@@ -16,6 +16,7 @@ from PIL import Image
 from shared import sizes
 from shared.config import OpenAIConfig
 from shared.errors import BackendRefused, BackendUnavailable, ConfigError, InvalidRequest
+from shared.openai_client import openai_client
 from shared.settings import Settings
 from workers.backends.base import GeneratedImage, Generation, GenerationTask
 
@@ -35,13 +36,26 @@ class OpenAIBackend:
                 "(for an OpenAI-compatible server, set OPENAI_BASE_URL and any key it accepts)"
             )
         self._config: OpenAIConfig = settings.config.openai
-        self._default_model = settings.image_model or self._config.default_model
-        self._client = openai.OpenAI(
-            api_key=settings.openai_api_key.get_secret_value(),
-            base_url=settings.openai_base_url,
-            max_retries=self._config.max_retries,
-            timeout=self._config.timeout_seconds,
+        self._default_model = self._config.default_model  # IMAGINE_IMAGE_MODEL applied (load_settings)
+        self._client = openai_client(
+            settings, max_retries=self._config.max_retries, timeout=self._config.timeout_seconds
         )
+
+    def verify(self) -> None:
+        """At the worker's start: the key and the server answer (a model listing, never retried), so a
+        bad key is one line at start instead of every member's job failing."""
+        where = self._client.base_url
+        try:
+            self._client.with_options(max_retries=0, timeout=10).models.list()
+        except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
+            raise ConfigError(
+                f"OPENAI_API_KEY was rejected by {where} (HTTP {exc.status_code}): "
+                "create a key at https://platform.openai.com/api-keys (or fix OPENAI_BASE_URL)"
+            ) from None
+        except openai.APIConnectionError:
+            raise ConfigError(f"cannot reach {where} (OPENAI_BASE_URL): is it right, and up?") from None
+        except openai.APIError as exc:  # a compatible server without a model listing: jobs will tell
+            log.warning("openai: %s does not list its models (%s); not checked", where, type(exc).__name__)
 
     def generate(self, task: GenerationTask) -> Generation:
         model = task.model or self._default_model
@@ -145,7 +159,9 @@ def _translate(exc: openai.APIError, model: str) -> Exception:
         return BackendRefused("the image service's safety system refused the prompt")
     if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
         log.error("OpenAI rejected the API key (HTTP %s): check OPENAI_API_KEY", exc.status_code)
-        return BackendUnavailable("OpenAI rejected the API key", transient=False)
+        return BackendUnavailable(
+            f"OpenAI rejected the API key (HTTP {exc.status_code}): check OPENAI_API_KEY", transient=False
+        )
     if isinstance(exc, openai.RateLimitError) and code == "insufficient_quota":
         log.error("OpenAI says the account's quota is exhausted: check the billing of OPENAI_API_KEY")
         return BackendUnavailable("OpenAI account quota exhausted", transient=False)

@@ -20,6 +20,7 @@ from redis import Redis
 
 from shared import keys
 from shared.config import PromptsConfig
+from shared.openai_client import openai_client
 from shared.prompt_parts import Expansion, json_schema
 
 log = logging.getLogger(__name__)
@@ -128,9 +129,5 @@ def build_writer(settings, redis: Redis) -> PromptWriter | None:
     api_key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
     if api_key is None and settings.openai_base_url is None:
         return None
-    client = openai.OpenAI(
-        api_key=api_key or "not-needed",  # local OpenAI-compatible servers often take any key
-        base_url=settings.openai_base_url,
-        max_retries=settings.config.prompts.max_retries,
-    )
+    client = openai_client(settings, max_retries=settings.config.prompts.max_retries)
     return PromptWriter(client, settings.text_model, settings.config.prompts, redis)
