@@ -13,7 +13,7 @@ import click
 from shared import messages
 from shared.backends import BACKEND_NAMES
 from shared.errors import ConfigError, ImagineError, InvalidRequest, Refused
-from shared.logs import configure_logging
+from shared.logs import LEVELS, configure_logging
 from shared.request import Requester, RequestOptions, typed_options
 from shared.settings import Settings, load_settings
 
@@ -42,6 +42,20 @@ def _settings(ctx: click.Context) -> Settings:
     return ctx.obj["settings"]
 
 
+def _with_redis(ctx: click.Context, *, start: bool = True) -> Settings:
+    """The settings with the Redis this command uses: REDIS_URL, localhost:6379, or this machine's own
+    (started on first need, said in one line)."""
+    from bot.embedded import resolve_redis
+
+    try:
+        return resolve_redis(
+            _settings(ctx), lambda text: click.echo(f"imagine: {text}", err=True), start=start
+        )
+    except ConfigError as exc:
+        _fail(str(exc), EXIT_OTHER)
+        raise  # unreachable: _fail exits
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--env-file", default=".env", show_default=True, help="Read settings from this file too.")
 @click.pass_context
@@ -52,6 +66,22 @@ def cli(ctx: click.Context, env_file: str) -> None:
         ctx.obj["settings"] = load_settings(env_file)
     except ConfigError as exc:
         _fail(str(exc), EXIT_OTHER)
+
+
+def _role_options(command: Callable[..., None]) -> Callable[..., None]:
+    """What every long-running role takes: its log level and the port of its Prometheus metrics."""
+    command = click.option(
+        "--metrics-port",
+        type=click.IntRange(1, 65535),
+        default=None,
+        help="Serve Prometheus metrics at http://HOST:PORT/metrics.",
+    )(command)
+    return click.option(
+        "--log-level",
+        type=click.Choice(LEVELS, case_sensitive=False),
+        default="INFO",
+        show_default=True,
+    )(command)
 
 
 def _typed_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -107,7 +137,7 @@ def generate(
         images=images,
     )
     try:
-        paths = run_generate(_settings(ctx), command, progress)
+        paths = run_generate(_with_redis(ctx), command, progress)
     except InvalidRequest as exc:
         _fail(str(exc), EXIT_INVALID)
     except Refused as exc:
@@ -151,10 +181,7 @@ def describe(ctx: click.Context, path: Path) -> None:
     help="diffusers: the [diffusers.models] it loads and serves, comma-separated (default: the first).",
 )
 @click.option("--burst", is_flag=True, help="Drain the queue, then exit.")
-@click.option("--log-level", default="INFO", show_default=True)
-@click.option(
-    "--metrics-port", type=click.IntRange(1, 65535), default=None, help="Serve Prometheus metrics here."
-)
+@_role_options
 @click.pass_context
 def worker(
     ctx: click.Context,
@@ -168,8 +195,8 @@ def worker(
     """Run a worker: loads the backend once, never forks per job."""
     from workers.worker import run_worker
 
-    settings = _settings(ctx)
     configure_logging(log_level)
+    settings = _with_redis(ctx)
     names = [q.strip() for q in queues.split(",") if q.strip()] if queues else None
     try:
         run_worker(
@@ -190,10 +217,7 @@ def worker(
 @click.option("--host", default="0.0.0.0", show_default=True, help="With --http: the address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535), help="With --http.")
 @click.option("--sync/--no-sync", default=True, show_default=True, help="Sync slash commands at start-up.")
-@click.option("--log-level", default="INFO", show_default=True)
-@click.option(
-    "--metrics-port", type=click.IntRange(1, 65535), default=None, help="Serve Prometheus metrics here."
-)
+@_role_options
 @click.pass_context
 def discord(
     ctx: click.Context, http: bool, host: str, port: int, sync: bool, log_level: str, metrics_port: int | None
@@ -205,12 +229,13 @@ def discord(
     configure_logging(log_level)
     try:
         run_discord(
-            _settings(ctx),
+            _with_redis(ctx),
             http=http,
             host=host,
             port=port,
             sync_commands=sync,
             say=lambda t: click.echo(t, err=True),
+            metrics_port=metrics_port,
         )
     except ConfigError as exc:
         _fail(str(exc), EXIT_OTHER)
@@ -224,15 +249,21 @@ def discord(
     help="Another address serves other machines: needs IMAGINE_WEB_PASSWORD or [web.users].",
 )
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--log-level", default="INFO", show_default=True)
+@_role_options
 @click.pass_context
-def web(ctx: click.Context, host: str, port: int, log_level: str) -> None:
+def web(ctx: click.Context, host: str, port: int, log_level: str, metrics_port: int | None) -> None:
     """Run the bot in a web page: a channel, threads, buttons, no chat token needed."""
     from bot.web.run import run_web
 
     configure_logging(log_level)
     try:
-        run_web(_settings(ctx), host=host, port=port, say=lambda t: click.echo(t, err=True))
+        run_web(
+            _with_redis(ctx),
+            host=host,
+            port=port,
+            say=lambda t: click.echo(t, err=True),
+            metrics_port=metrics_port,
+        )
     except ConfigError as exc:
         _fail(str(exc), EXIT_OTHER)
 
@@ -266,10 +297,7 @@ def web_password(name: str) -> None:
 )
 @click.option("--host", default="0.0.0.0", show_default=True, help="With --http: the address to listen on.")
 @click.option("--port", default=3000, show_default=True, type=click.IntRange(1, 65535), help="With --http.")
-@click.option("--log-level", default="INFO", show_default=True)
-@click.option(
-    "--metrics-port", type=click.IntRange(1, 65535), default=None, help="Serve Prometheus metrics here."
-)
+@_role_options
 @click.pass_context
 def slack(
     ctx: click.Context, mode: str, host: str, port: int, log_level: str, metrics_port: int | None
@@ -281,7 +309,12 @@ def slack(
     configure_logging(log_level)
     try:
         run_slack(
-            _settings(ctx), http=mode == "http", host=host, port=port, say=lambda t: click.echo(t, err=True)
+            _with_redis(ctx),
+            http=mode == "http",
+            host=host,
+            port=port,
+            say=lambda t: click.echo(t, err=True),
+            metrics_port=metrics_port,
         )
     except ConfigError as exc:
         _fail(str(exc), EXIT_OTHER)
@@ -294,7 +327,7 @@ def doctor(ctx: click.Context) -> None:
     from bot.doctor import run_checks
 
     failed = False
-    for check in run_checks(_settings(ctx)):
+    for check in run_checks(_with_redis(ctx, start=False)):
         click.echo(check.line())
         failed = failed or not check.ok
     sys.exit(1 if failed else 0)
@@ -302,27 +335,45 @@ def doctor(ctx: click.Context) -> None:
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (for scripts and container health checks).")
+@click.option(
+    "--process",
+    "metrics_port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Instead: whether the bot or page on this machine serving --metrics-port PORT is up (a "
+    "frontend's container health check).",
+)
 @click.pass_context
-def health(ctx: click.Context, as_json: bool) -> None:
+def health(ctx: click.Context, as_json: bool, metrics_port: int | None) -> None:
     """Redis, queue depths, live workers per backend, the oldest waiting job; exit 1 when unhealthy."""
     import json
 
-    from redis import Redis
+    if metrics_port is not None:
+        from shared.metrics import process_ready
 
+        problem = process_ready(metrics_port)
+        click.echo(f"UNHEALTHY: {problem}" if problem else "ok: serving", err=problem is not None)
+        sys.exit(1 if problem else 0)
+
+    from bot.embedded import is_local
     from shared.backends import BACKENDS
     from shared.health import check_health
     from shared.queue import lane
+    from shared.redis_conn import connect, safe_url
 
-    settings = _settings(ctx)
+    settings = _with_redis(ctx, start=False)
     spec = BACKENDS[settings.backend]
     report = check_health(
-        Redis.from_url(settings.redis_url, socket_connect_timeout=3, socket_timeout=3),
+        connect(settings.redis_url, check=False, socket_timeout=3),
         lane(settings.backend, spec.default_model(settings.config)),
+        where=safe_url(settings.redis_url),
+        local=is_local(settings),
     )
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))
     else:
-        click.echo(f"redis: {report.redis}")
+        own = " (this machine's own)" if report.redis_local else ""
+        click.echo(f"redis: {report.redis} at {report.redis_url}{own}")
         for queue in report.queues:
             oldest = (
                 f", oldest waiting {queue.oldest_seconds:.0f} s" if queue.oldest_seconds is not None else ""
@@ -347,14 +398,30 @@ def health(ctx: click.Context, as_json: bool) -> None:
     sys.exit(0 if report.healthy else 1)
 
 
+@cli.command()
+def stop() -> None:
+    """Stop this machine's own Redis (the embedded default), keeping its data for the next start."""
+    from bot.embedded import LocalRedis
+
+    local = LocalRedis.of_this_user()
+    if local.stop():
+        click.echo(f"stopped this machine's own Redis at {local.socket} (its data is kept)")
+    else:
+        click.echo("this machine's own Redis is not running")
+
+
 @cli.group()
 def quota() -> None:
     """Show, reset or grant quota for a user ('platform:id', or a plain id for the command line)."""
 
 
 def _subject(user: str, workspace: str | None) -> Requester:
+    """USER as 'platform:id' (a plain id is the command line's); the workspace as its id ('local',
+    a guild or team id) or as quota show prints it ('cli:local'): both name the same one."""
     platform, _, user_id = user.rpartition(":")
     platform = platform or "cli"
+    if workspace is not None:
+        workspace = workspace.removeprefix(f"{platform}:")
     return Requester(
         platform=platform,
         workspace=workspace or ("local" if platform == "cli" else "-"),
@@ -364,12 +431,15 @@ def _subject(user: str, workspace: str | None) -> Requester:
 
 
 def _redis(ctx: click.Context):
+    """One client for the command, made on first use."""
     from shared.redis_conn import connect
 
-    try:
-        return connect(_settings(ctx).redis_url)
-    except ConfigError as exc:
-        _fail(str(exc), EXIT_OTHER)
+    if "redis" not in ctx.obj:
+        try:
+            ctx.obj["redis"] = connect(_with_redis(ctx).redis_url)
+        except ConfigError as exc:
+            _fail(str(exc), EXIT_OTHER)
+    return ctx.obj["redis"]
 
 
 def _quota(ctx: click.Context):
@@ -380,7 +450,12 @@ def _quota(ctx: click.Context):
 
 @quota.command("show")
 @click.argument("user")
-@click.option("--workspace", default=None, help="Workspace (guild/team) id, to show its day too.")
+@click.option(
+    "--workspace",
+    default=None,
+    help="The workspace's id (a guild or team id; 'local' for the command line), to show its day too; "
+    "'platform:id' as printed works too.",
+)
 @click.pass_context
 def quota_show(ctx: click.Context, user: str, workspace: str | None) -> None:
     """Images used and left, running jobs, bonus, block, and what the user and workspace cost."""

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-import redis as redis_lib
-
 from bot.core import ImagineCore, check_request
-from bot.embedded import PrivateRedis
+from bot.embedded import is_local
 from shared import member_images, messages
 from shared.errors import BackendUnavailable, ImagineError, failure_error
 from shared.image_store import ImageStore
@@ -43,7 +45,9 @@ def cli_requester(user: str) -> Requester:
 
 
 def generate(settings: Settings, command: GenerateCommand, progress: Callable[[str], None]) -> list[Path]:
-    """Run one request to the end; returns the written files or raises an ImagineError."""
+    """Run one request to the end; returns the written files or raises an ImagineError. `settings`
+    name the Redis to use (bot.embedded.resolve_redis); on this machine's own Redis with no worker
+    serving the job, a worker process drains the queue for it."""
     cap = settings.config.limits.source_image_bytes
     pictures = [member_images.checked(path.read_bytes(), cap) for path in command.images]
     event_id = f"cli-{uuid.uuid4()}"
@@ -51,47 +55,59 @@ def generate(settings: Settings, command: GenerateCommand, progress: Callable[[s
         command.options, sources=member_images.picture_sources(event_id, len(pictures))
     )
     request = check_request(settings, options, requester=cli_requester(command.user), event_id=event_id)
-    with ExitStack() as stack:
-        client, embedded = _redis_for(settings, stack)
-        core = ImagineCore(settings, client)
-        if pictures:  # the worker reads them from the store: it may be on another machine
-            member_images.keep(core.images, pictures, request.sources, workspace="local")
-        outlook = core.queue.outlook(lane_of(request))
-        if not embedded and not outlook.live_workers:
-            core.check_served(request, core.served_models(request.backend))
+    client = connect(settings.redis_url)
+    core = ImagineCore(settings, client)
+    if pictures:  # the worker reads them from the store: it may be on another machine
+        member_images.keep(core.images, pictures, request.sources, workspace="local")
+    outlook = core.queue.outlook(lane_of(request))
+    helper: _BurstWorker | None = None
+    if not outlook.live_workers:
+        core.check_served(request, core.served_models(request.backend))
+        if not is_local(settings):
             raise GenerationFailed(messages.no_worker(request.backend, outlook.waiting))
-        submission = core.submit(request)
-        progress(messages.queued(submission.position, submission.eta_seconds))
-        wait = _run_embedded_worker(settings, client, request) if embedded else None
-        outcome = _wait_for_outcome(core, submission.job_id, command.timeout, progress, wait)
-        return _write_images(core.images, outcome, command.out)
-
-
-def _redis_for(settings: Settings, stack: ExitStack) -> tuple[redis_lib.Redis, bool]:
-    """The configured Redis; or, when none is configured and none answers, a private one."""
+    submission = core.submit(request)
+    progress(messages.queued(submission.position, submission.eta_seconds))
+    if not outlook.live_workers:
+        helper = _BurstWorker(settings, request)
     try:
-        return connect(settings.redis_url), False
-    except ImagineError:
-        if settings.redis_url_explicit:
-            raise
-    url = stack.enter_context(PrivateRedis())
-    return connect(url), True
+        outcome = _wait_for_outcome(core, submission.job_id, command.timeout, progress, helper)
+    finally:
+        if helper is not None:
+            helper.leave()
+    return _write_images(core.images, outcome, command.out)
 
 
-def _run_embedded_worker(
-    settings: Settings, client: redis_lib.Redis, request: ImageRequest
-) -> Callable[[], None]:
-    """An in-process worker that drains the queue in this thread whenever the waiter asks."""
-    from workers.runtime import build_runtime
-    from workers.worker import serve
+class _BurstWorker:
+    """`imagine worker --burst` for this job's lane, in a process of its own: the command's deadline
+    holds whatever the backend does, and a job still drawing at the deadline is finished by it (or,
+    were it killed, run again by the next worker) — never lost."""
 
-    served = lane_of(request)
-    runtime = build_runtime(
-        settings, client, request.backend, models=[request.model] if served != request.backend else None
-    )
-    queues = [queue_name(served)]
-    name = f"embedded-{uuid.uuid4().hex[:8]}"
-    return lambda: serve(runtime, queues, burst=True, name=name, logging_level="ERROR")
+    def __init__(self, settings: Settings, request: ImageRequest) -> None:
+        lane = lane_of(request)
+        models = ["--models", request.model] if lane != request.backend and request.model else []
+        self._log = tempfile.TemporaryFile()
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "worker", "--backend", request.backend, "--burst",
+             "--queues", queue_name(lane), "--log-level", "ERROR", *models],
+            env={**os.environ, "REDIS_URL": settings.redis_url},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=self._log,
+        )  # fmt: skip
+
+    def check(self) -> None:
+        """Raise with the worker's own words when it stopped without serving the job."""
+        code = self._process.poll()
+        if code not in (None, 0):
+            self._log.seek(0)
+            said = [line for line in self._log.read().decode(errors="replace").splitlines() if line.strip()]
+            last = said[-1].removeprefix("imagine: ") if said else f"the worker exited {code}"
+            raise GenerationFailed(last)
+
+    def leave(self) -> None:
+        """Done waiting: a worker still busy finishes its job and exits (burst) on its own."""
+        if self._process.poll() is None:
+            self._process.send_signal(signal.SIGTERM)
 
 
 def _wait_for_outcome(
@@ -99,26 +115,28 @@ def _wait_for_outcome(
     job_id: str,
     timeout: float,
     progress: Callable[[str], None],
-    work: Callable[[], None] | None,
+    helper: _BurstWorker | None,
 ) -> dict:
     """Read the job's events until it is done or failed. Only the worker decides that a job failed."""
     deadline = time.monotonic() + timeout
     last = "0"
     while time.monotonic() < deadline:
-        if work is not None:
-            work()
         block_ms = max(1, int(min(1.0, deadline - time.monotonic()) * 1000))
         for entry_id, event in read_job_events(core.redis, job_id, last, block_ms):
             last = entry_id
             if event["type"] in TERMINAL:
                 return event
             progress(event.get("text") or "")
+        if helper is not None:
+            helper.check()
     raise GenerationFailed(messages.still_running(job_id, timeout))
 
 
 def _write_images(store: ImageStore, outcome: dict, out: Path) -> list[Path]:
     if outcome["type"] == "failed":
         text = outcome["text"]
+        if outcome.get("detail"):  # the operator at the command line gets the cause too
+            text = f"{text} ({outcome['detail']})"
         raise failure_error(outcome.get("kind", "fault"), text) or GenerationFailed(text)
     out.mkdir(parents=True, exist_ok=True)
     paths = []

@@ -40,6 +40,8 @@ class QueueHealth:
 @dataclass
 class Health:
     redis: str  # "ok" or the error
+    redis_url: str = ""  # without its password
+    redis_local: bool = False  # this machine's own Redis (bot/embedded.py)
     queues: list[QueueHealth] = field(default_factory=list)
     workers: list[WorkerHealth] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
@@ -53,13 +55,23 @@ class Health:
         return {**asdict(self), "healthy": self.healthy}
 
 
-def check_health(redis: Redis, default_backend: str) -> Health:
-    """`default_backend` is the lane new requests go to by default (shared/queue.py: lane)."""
+def check_health(redis: Redis, default_backend: str, *, where: str, local: bool = False) -> Health:
+    """`default_backend` is the lane new requests go to by default (shared/queue.py: lane); `where` the
+    Redis as the operator may see it (no password), `local` whether it is this machine's own."""
     try:
         redis.ping()
     except RedisError as exc:
-        return Health(redis=type(exc).__name__, problems=[f"Redis is unreachable ({type(exc).__name__})"])
-    health = Health(redis="ok")
+        problem = (
+            f"Redis is unreachable at {where} ({type(exc).__name__}: {' '.join(str(exc).split())[:120]}): "
+            "start it, or set REDIS_URL to the Redis the bot uses"
+        )
+        return Health(redis=type(exc).__name__, redis_url=where, problems=[problem])
+    health = Health(redis="ok", redis_url=where, redis_local=local)
+    if local:
+        health.warnings.append(
+            "this is this machine's own Redis: workers and bots on other machines cannot reach it "
+            "(set REDIS_URL to share one)"
+        )
     now = time.time()
     for worker in Worker.all(connection=redis):
         beat = worker.last_heartbeat.timestamp() if worker.last_heartbeat else None

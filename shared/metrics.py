@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from redis import Redis
 from redis.exceptions import RedisError
 
+from shared.errors import ConfigError
 from shared.queue import known_lanes, queue_key, queue_name
 
 SECONDS_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600, 1800)
@@ -72,12 +73,37 @@ class Metrics:
             ["backend"],
             registry=self.registry,
         )
+        self.ready = Gauge(
+            "imagine_ready",
+            "1 while this process serves (a gateway bot: while connected); `imagine health --process`.",
+            registry=self.registry,
+        )
         if redis is not None:
             self.registry.register(QueueDepth(redis))
 
     def serve(self, port: int, host: str = "0.0.0.0") -> None:
-        """Serve /metrics on a background thread."""
-        start_http_server(port, addr=host, registry=self.registry)
+        """Serve /metrics on a background thread; a port that cannot be had is a ConfigError."""
+        try:
+            start_http_server(port, addr=host, registry=self.registry)
+        except OSError as exc:
+            raise ConfigError(
+                f"--metrics-port {port}: cannot listen on {host}:{port} ({exc.strerror}); "
+                "choose another port, or stop what uses it"
+            ) from None
+
+
+def process_ready(port: int, timeout: float = 5.0) -> str | None:
+    """Why the process serving metrics on this machine's PORT is not ready, or None when it is."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=timeout) as response:
+            text = response.read().decode()
+    except OSError as exc:
+        return f"nothing answers on metrics port {port} ({exc}): is it running with --metrics-port {port}?"
+    if "\nimagine_ready 1.0" not in text:
+        return f"the process on metrics port {port} is not serving yet (or lost its connection)"
+    return None
 
 
 class QueueDepth(Collector):

@@ -64,11 +64,18 @@ def queue_key(backend: str) -> str:
 
 
 def known_lanes(redis: Redis) -> list[str]:
-    """Every backend's lane, and each model's lane RQ has seen (its registry of queues)."""
-    prefix = f"{Queue.redis_queue_namespace_prefix}{QUEUE_PREFIX}"
-    seen = (key.decode() for key in redis.smembers(Queue.redis_queues_keys))
-    models = sorted({key.removeprefix(prefix) for key in seen if key.startswith(prefix)} - set(BACKENDS))
-    return [*BACKENDS, *models]
+    """Every backend's lane, and each model's lane RQ has seen a job on (its registry of queues) or a
+    registered worker serves (a worker started with --models a,b serves them before any job)."""
+    names = {
+        key.decode().removeprefix(Queue.redis_queue_namespace_prefix)
+        for key in redis.smembers(Queue.redis_queues_keys)
+    }
+    pipe = redis.pipeline(transaction=False)
+    for worker_key in redis.smembers(Worker.redis_workers_keys):
+        pipe.hget(worker_key, "queues")
+    names |= {name for queues in pipe.execute() if queues for name in queues.decode().split(",")}
+    lanes = {name.removeprefix(QUEUE_PREFIX) for name in names if name.startswith(QUEUE_PREFIX)}
+    return [*BACKENDS, *sorted(lanes - set(BACKENDS))]
 
 
 def job_id_for(request: ImageRequest) -> str:

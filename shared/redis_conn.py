@@ -52,7 +52,10 @@ def connect(url: str, *, check: bool = True, socket_timeout: float = 5.0) -> Red
         except redis.AuthenticationError:
             raise ConfigError(f"Redis at {safe_url(url)} refused the password in REDIS_URL") from None
         except redis.RedisError as exc:
-            raise ConfigError(f"cannot reach Redis at {safe_url(url)} (REDIS_URL): {exc}") from None
+            raise ConfigError(
+                f"cannot reach Redis at {safe_url(url)} (REDIS_URL): {' '.join(str(exc).split())} "
+                "→ start it, or set REDIS_URL to the Redis the bot uses"
+            ) from None
     return client
 
 

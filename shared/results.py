@@ -69,8 +69,9 @@ class JobResult:
 
 @dataclass(frozen=True)
 class Failure:
-    text: str
+    text: str  # what the member is told
     kind: FailureKind
+    detail: str | None = None  # the cause for the operator (which server, which key, what it said)
 
 
 @dataclass(frozen=True)
@@ -176,7 +177,8 @@ def decode(fields: dict[bytes, bytes], images: Any) -> ResultEvent:
         if kind == "done":
             return ResultEvent(job_id, request, result=_result(job_id, event, images))
         if kind == "failed":
-            return ResultEvent(job_id, request, failure=Failure(event["text"], event["kind"]))
+            failure = Failure(event["text"], event["kind"], event.get("detail"))
+            return ResultEvent(job_id, request, failure=failure)
         status = StatusUpdate(kind, event["text"], event.get("position"), fields.get(b"preview"))
         return ResultEvent(job_id, request, status=status)
     except ImagesExpired:

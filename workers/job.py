@@ -53,4 +53,5 @@ def on_job_failure(
         if isinstance(exc_value, BackendUnavailable)
         else messages.worker_lost()
     )
-    JobRunner(runtime).finish_failed(job.id, request, message, refund=True)
+    detail = str(exc_value) if isinstance(exc_value, BackendUnavailable) else None
+    JobRunner(runtime).finish_failed(job.id, request, message, refund=True, detail=detail)

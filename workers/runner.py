@@ -107,7 +107,9 @@ class JobRunner:
                 job_state("retrying", job_id, request, reason=type(exc).__name__)
                 raise  # RQ retries with backoff; on_job_failure ends it after the last attempt
             log.error("job %s: backend unavailable: %s", job_id, exc)
-            return self.finish_failed(job_id, request, messages.backend_unavailable(), refund=True)
+            return self.finish_failed(
+                job_id, request, messages.backend_unavailable(), refund=True, detail=str(exc)
+            )
         except InvalidRequest as exc:
             return self.finish_failed(job_id, request, str(exc), refund=True, kind="invalid")
         except ImageTooLarge as exc:
@@ -133,6 +135,7 @@ class JobRunner:
         *,
         refund: bool,
         kind: FailureKind = "fault",
+        detail: str | None = None,
     ) -> dict:
         """The one way a job ends without images: quota back (or just the slot), the user told once,
         with `kind` saying whether it was a refusal, bad input or a fault."""
@@ -143,7 +146,7 @@ class JobRunner:
             rt.quota.refund(request.requester, job_id)
         else:
             rt.quota.release(request.requester, job_id)
-        rt.publisher.failure_once(job_id, request, Failure(message, kind))
+        rt.publisher.failure_once(job_id, request, Failure(message, kind, detail))
         return {"status": "failed", "job_id": job_id, "message": message, "kind": kind}
 
     def _look_around(self, job_id: str, backend: str, also: PipelineStep) -> tuple[bool, bool, bool]:

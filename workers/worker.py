@@ -52,8 +52,12 @@ def run_worker(
     backend's, or, with models configured, one per model it serves."""
     redis = connect(settings.redis_url, socket_timeout=SOCKET_TIMEOUT)
     runtime = build_runtime(settings, redis, backend, models=models)
+    verify = getattr(runtime.backend, "verify", None)  # backends with a service behind them check it
+    if verify is not None:
+        verify()
     if metrics_port is not None:
         runtime.metrics.serve(metrics_port)
+    runtime.metrics.ready.set(1)
     lanes = served_lanes(backend, settings, models)
     return serve(
         runtime, queues or [queue_name(lane) for lane in lanes], burst=burst, logging_level=logging_level

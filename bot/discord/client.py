@@ -100,6 +100,15 @@ class ImagineClient(discord.Client):
         flags = self.application_flags
         return flags.gateway_message_content or flags.gateway_message_content_limited
 
+    async def on_ready(self) -> None:
+        self.frontend.core.metrics.ready.set(1)  # the gateway is connected: `imagine health --process`
+
+    async def on_disconnect(self) -> None:
+        self.frontend.core.metrics.ready.set(0)
+
+    async def on_resumed(self) -> None:
+        self.frontend.core.metrics.ready.set(1)
+
     async def on_message(self, message: discord.Message) -> None:
         await self.frontend.reply(message)
 

@@ -104,6 +104,7 @@ async def _serve_http(
                 f"cannot listen on {host}:{port}: {exc.strerror}; choose another --port"
             ) from None
         say(f"serving Discord interactions at http://{host}:{port}/interactions")
+        client.frontend.core.metrics.ready.set(1)
         # What start-up made (libraries, commands, config) stays: out of the collector's sight, a
         # full collection during a burst only walks what the burst made.
         gc.freeze()

@@ -13,6 +13,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped, warning_token_skipped
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
@@ -41,6 +42,11 @@ NO_APP_TOKEN = (
     f"({APPS} → your app → Basic Information → App-Level Tokens), or run with --http"
 )
 BAD_APP_TOKEN = "SLACK_APP_TOKEN must be an app-level token starting with xapp- (not the xoxb- bot token)"
+REJECTED_APP_TOKEN = (
+    "SLACK_APP_TOKEN was rejected by Slack ({error}): make a new app-level token with the "
+    f"connections:write scope ({APPS} → your app → Basic Information → App-Level Tokens), "
+    "and check Socket Mode is on (Settings → Socket Mode), or run with --http"
+)
 REQUIRED_SCOPES = (
     "chat:write",
     "commands",
@@ -100,6 +106,23 @@ def authorizer(identity: dict, token: str):
     return authorize
 
 
+class _TokenNotes(logging.Filter):
+    """bolt reads SLACK_BOT_TOKEN from the environment itself, then warns at every start that the client
+    (or the authorize hook) we gave wins over it: true, and nothing for an operator to fix."""
+
+    NOTES = frozenset({warning_client_prioritized_and_token_skipped(), warning_token_skipped()})
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() not in self.NOTES
+
+
+def _bolt_logger() -> logging.Logger:
+    logger = logging.getLogger("slack_bolt.imagine")
+    if not any(isinstance(f, _TokenNotes) for f in logger.filters):
+        logger.addFilter(_TokenNotes())
+    return logger
+
+
 def web_client(settings: Settings) -> AsyncWebClient:
     assert settings.slack_bot_token is not None
     return AsyncWebClient(
@@ -122,6 +145,7 @@ def build_app(settings: Settings, identity: dict | None = None) -> tuple[AsyncAp
         # answering when the listener returns is as quick as it gets (and skips bolt's 10 ms ack polling).
         process_before_response=True,
         authorize=authorizer(identity, client.token or "") if identity else None,
+        logger=_bolt_logger(),
     )
     team_url = identity.get("url", "") if identity else ""
     frontend = SlackFrontend(
@@ -213,6 +237,7 @@ async def _serve(
                 f"cannot listen on {host}:{port}: {exc.strerror}; choose another --port"
             ) from None
         say(f"serving Slack events, commands and interactivity at http://{host}:{port}/slack/events")
+        frontend.core.metrics.ready.set(1)
         async with _posting_results(settings, app, frontend):
             await stopped.wait()
             await runner.cleanup()  # stop taking requests; running handlers finish first
@@ -225,12 +250,11 @@ async def _serve(
     try:  # the socket client would retry a rejected token forever; ask once, so the error is clear
         await app.client.apps_connections_open(app_token=app_token)
     except SlackApiError as exc:
-        raise ConfigError(
-            f"SLACK_APP_TOKEN was rejected ({exc.response.get('error')}): {NO_APP_TOKEN}"
-        ) from None
+        raise ConfigError(REJECTED_APP_TOKEN.format(error=exc.response.get("error"))) from None
     handler = AsyncSocketModeHandler(app, app_token)
     await handler.connect_async()
     say("connected over Socket Mode")
+    frontend.core.metrics.ready.set(1)
     async with _posting_results(settings, app, frontend):
         await stopped.wait()
         await handler.close_async()

@@ -1,9 +1,10 @@
-"""`imagine web`: serve the page, post its results, and — when no Redis is configured or reachable — bring
-a private Redis and a worker along, so one command on a fresh machine shows the whole bot."""
+"""`imagine web`: serve the page, post its results, and — on this machine's own Redis with no worker of
+the default backend — bring a worker along, so one command on a fresh machine shows the whole bot."""
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import gc
 import ipaddress
 import os
@@ -16,7 +17,7 @@ from contextlib import ExitStack, contextmanager
 from aiohttp import web
 
 from bot.core import ImagineCore
-from bot.embedded import PrivateRedis
+from bot.embedded import is_local
 from bot.results import ResultConsumer
 from bot.web.access import Access
 from bot.web.deliver import WebPoster
@@ -25,21 +26,45 @@ from bot.web.frontend import WebFrontend
 from bot.web.server import WebServer
 from bot.web.sessions import Sessions, load_secret
 from bot.web.throttle import LoginThrottle
-from shared.errors import ConfigError, ImagineError
+from shared.backends import BACKENDS
+from shared.errors import ConfigError
+from shared.queue import lane, queue_name
+from shared.recovery import count_live_workers
 from shared.redis_conn import connect, connect_async
 from shared.settings import Settings
 
 BACKLOG = 1024
 FEED_CONNECTIONS = 64  # pages following their feed at once, per process
-SHUTDOWN_GRACE_SECONDS = 5
+SHUTDOWN_SECONDS = 0.8  # open feeds get this long at a stop: Ctrl-C stops the page within 2 s
 
 
-def run_web(settings: Settings, *, host: str, port: int, say: Callable[[str], None]) -> None:
+def run_web(
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    say: Callable[[str], None],
+    metrics_port: int | None = None,
+) -> None:
+    """Serve until SIGINT or SIGTERM; `settings` name the Redis to use (bot.embedded.resolve_redis)."""
     access = Access(settings.config.web.users, settings.web_password)
     _check_host(host, access)
     with ExitStack() as stack:
-        url = _redis_url(settings, stack, say)
-        asyncio.run(_serve(settings, access, url, host, port, say))
+        if is_local(settings) and not _served(settings):
+            stack.enter_context(_worker(settings.redis_url, settings.backend))
+            say(f"no {settings.backend} worker is running: started one for this page")
+        asyncio.run(_serve(settings, access, host, port, say, metrics_port))
+
+
+def _served(settings: Settings) -> bool:
+    spec = BACKENDS[settings.backend]
+    return (
+        count_live_workers(
+            connect(settings.redis_url),
+            queue_name(lane(settings.backend, spec.default_model(settings.config))),
+        )
+        > 0
+    )
 
 
 def _check_host(host: str, access: Access) -> None:
@@ -55,21 +80,6 @@ def _check_host(host: str, access: Access) -> None:
             "(one shared password), or name users under [web.users] in the config "
             "(`imagine web-password NAME` prints a user's line)"
         )
-
-
-def _redis_url(settings: Settings, stack: ExitStack, say: Callable[[str], None]) -> str:
-    """The configured Redis; or, when none is configured and none answers, a private one with a
-    worker of the default backend beside it."""
-    try:
-        connect(settings.redis_url)
-        return settings.redis_url
-    except ImagineError:
-        if settings.redis_url_explicit:
-            raise
-    url = stack.enter_context(PrivateRedis())
-    stack.enter_context(_worker(url, settings.backend))
-    say(f"no Redis at REDIS_URL: running a private Redis and a {settings.backend} worker for this page")
-    return url
 
 
 @contextmanager
@@ -90,9 +100,14 @@ def _worker(redis_url: str, backend: str) -> Iterator[None]:
 
 
 async def _serve(
-    settings: Settings, access: Access, redis_url: str, host: str, port: int, say: Callable[[str], None]
+    settings: Settings,
+    access: Access,
+    host: str,
+    port: int,
+    say: Callable[[str], None],
+    metrics_port: int | None,
 ) -> None:
-    settings = settings.model_copy(update={"redis_url": redis_url})
+    redis_url = settings.redis_url
     aredis = connect_async(redis_url)
     core = ImagineCore(settings, connect(redis_url), aredis=aredis)
     # The feed's reads block for BLOCK_MS: their own client, whose reads may wait that long.
@@ -104,13 +119,22 @@ async def _serve(
     sessions = Sessions(await load_secret(aredis), access, max_age_seconds=session_seconds)
     server = WebServer(frontend, access, sessions, LoginThrottle(aredis), host=host, port=port)
     results = ResultConsumer(connect_async(redis_url, socket_timeout=30), PLATFORM, WebPoster(feed), core)
-    runner = web.AppRunner(server.app(), access_log=None)
+    # Open pages hold their feed for minutes: at a stop they get SHUTDOWN_SECONDS, then are closed.
+    runner = web.AppRunner(server.app(), access_log=None, shutdown_timeout=SHUTDOWN_SECONDS)
     await runner.setup()
-    site = web.TCPSite(runner, host, port, backlog=BACKLOG, reuse_port=True)
+    site = web.TCPSite(runner, host, port, backlog=BACKLOG)  # no reuse_port: one page per port
     try:
         await site.start()
     except OSError as exc:
-        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}; choose another --port") from None
+        await runner.cleanup()
+        raise ConfigError(
+            f"port {port} is in use (another `imagine web`?): stop that one or choose another --port"
+            if exc.errno == errno.EADDRINUSE
+            else f"cannot listen on {host}:{port}: {exc.strerror}; choose another --port or --host"
+        ) from None
+    if metrics_port is not None:
+        core.metrics.serve(metrics_port)
+    core.metrics.ready.set(1)
     posting = asyncio.create_task(results.run(), name="web-results")
     gc.freeze()  # what start-up made stays out of the collector's sight (as in bot/discord/run.py)
     login = " (log in to use it)" if access.required else ""
@@ -121,8 +145,11 @@ async def _serve(
         loop.add_signal_handler(signum, stopped.set)
     await stopped.wait()
     results.stop()
+    await asyncio.gather(runner.cleanup(), _finish(posting))
+
+
+async def _finish(posting: asyncio.Task[None]) -> None:
     try:
-        await asyncio.wait_for(posting, SHUTDOWN_GRACE_SECONDS)
+        await asyncio.wait_for(posting, SHUTDOWN_SECONDS)
     except TimeoutError:
         pass  # another frontend takes the entry over
-    await runner.cleanup()

@@ -42,6 +42,20 @@ class A1111Backend:
         self._client = A1111Client(settings)
         self._pool = ServerPool(settings, NAME, self._config.servers)
 
+    def verify(self) -> None:
+        """At the worker's start: each configured server answers with --api and the credentials. None
+        answering is a start-up error naming each; some down is a warning (jobs go to the others)."""
+        problems = []
+        for server in self._config.servers:
+            try:
+                self._client.get(server, "options")
+            except ConfigError as exc:
+                problems.append(str(exc))
+        if problems and len(problems) == len(self._config.servers):
+            raise ConfigError("[a1111] servers: " + "; ".join(problems))
+        for problem in problems:
+            log.warning("a1111: %s", problem)
+
     def generate(self, task: GenerationTask) -> Generation:
         route, payload = self._payload(task)
         with self._pool.lease() as server:
@@ -147,7 +161,7 @@ class A1111Client:
                 f"the image server did not finish in {self._timeout:.0f} s", transient=False
             ) from None
         except httpx2.TransportError as exc:  # refused, reset mid-answer: the server is restarting
-            raise BackendUnavailable(f"cannot reach the image server: {type(exc).__name__}") from None
+            raise BackendUnavailable(f"cannot reach {server}: {type(exc).__name__}") from None
         _raise_for(response, server)
         return response.json()
 

@@ -50,6 +50,20 @@ class ComfyUIBackend:
         self._client = ComfyClient(self._config)
         self._pool = ServerPool(settings, NAME, self._config.servers)
 
+    def verify(self) -> None:
+        """At the worker's start: each configured server answers. None answering is a start-up error
+        naming each; some down is a warning (jobs go to the others)."""
+        problems = []
+        for server in self._config.servers:
+            try:
+                self._client.object_info(server, "CheckpointLoaderSimple")
+            except ConfigError as exc:
+                problems.append(str(exc))
+        if problems and len(problems) == len(self._config.servers):
+            raise ConfigError("[comfyui] servers: " + "; ".join(problems))
+        for problem in problems:
+            log.warning("comfyui: %s", problem)
+
     def generate(self, task: GenerationTask) -> Generation:
         config = self._config
         edit = task.init_image is not None and config.img2img_workflow is not None
