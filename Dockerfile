@@ -1,9 +1,10 @@
 # syntax=docker/dockerfile:1.7
-# One image for every role; the command picks it: `discord`, `slack`, `worker --backend …`.
+# One image for every role; the command picks it: `discord`, `slack`, `web`, `worker --backend …`.
+# Its HEALTHCHECK (`imagine health`) is a worker's; compose gives frontends their own.
 #   docker build -t imagine-bot .                     # CPU image: frontends and API workers
 #   docker build --target gpu -t imagine-bot:gpu .    # CUDA image: diffusers workers
 ARG PYTHON_VERSION=3.12
-ARG EXTRAS=discord,slack
+ARG EXTRAS=discord,slack,s3
 
 FROM python:${PYTHON_VERSION}-slim AS base
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -32,7 +33,7 @@ RUN pip install --no-deps .
 
 # --- the runtime: no compiler, no sources, no secrets, not root -----------------------------------
 FROM base AS runtime
-RUN useradd --create-home --uid 10001 imagine
+RUN useradd --create-home --uid 10001 imagine && mkdir -p /images && chown imagine /images
 COPY --from=build /opt/venv /opt/venv
 USER 10001
 WORKDIR /home/imagine
@@ -67,7 +68,8 @@ RUN mkdir -p bot workers shared \
 COPY bot ./bot
 COPY workers ./workers
 COPY shared ./shared
-RUN pip install --no-deps . && useradd --create-home --uid 10001 imagine && mkdir -p /models && chown imagine /models
+RUN pip install --no-deps . && useradd --create-home --uid 10001 imagine \
+    && mkdir -p /models /images && chown imagine /models /images
 USER 10001
 WORKDIR /home/imagine
 HEALTHCHECK --interval=30s --timeout=10s --start-period=120s --retries=3 CMD ["imagine", "health"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,7 @@ from shared.queue import SERIALIZER, job_id_for, lane, queue_name  # noqa: E402
 from shared.request import LoraUse, Requester, RequestOptions  # noqa: E402
 from tests.fakes.single_file import write_single_file  # noqa: E402
 from tests.fakes.tiny_sd import build_lora, build_pipeline  # noqa: E402
-from tests.helpers import wait_until  # noqa: E402
+from tests.helpers import imagine_command, wait_until  # noqa: E402
 from workers.backends.base import GenerationTask  # noqa: E402
 from workers.backends.diffusers import DiffusersBackend  # noqa: E402
 from workers.runtime import build_runtime  # noqa: E402
@@ -332,3 +333,26 @@ def test_doctor_checks_every_model_and_lora_without_loading_them(settings_for, f
     assert not lines["diffusers model gone"].ok and "does not exist" in lines["diffusers model gone"].detail
     assert lines["diffusers LoRA pixel"].ok
     assert not lines["diffusers LoRA lost"].ok
+
+
+def test_health_names_every_lane_a_fresh_worker_serves_before_any_job(
+    files, processes, redis, config_file, process_env, tmp_path
+):
+    env = {"IMAGINE_CONFIG": str(config_file(config_text(files))), "IMAGINE_BACKEND": "diffusers"}
+    processes.start("worker", "--backend", "diffusers", "--models", "dream,second", extra_env=env)
+
+    def lanes() -> dict[str, int]:
+        result = subprocess.run(
+            imagine_command("health", "--json"),
+            env={**process_env, **env},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        report = json.loads(result.stdout)
+        return {q["backend"]: q["live_workers"] for q in report["queues"] if q["live_workers"]}
+
+    served = wait_until(lambda: len(lanes()) == 2 and lanes(), timeout=60, what="the worker's two lanes")
+    assert served == {"diffusers.dream": 1, "diffusers.second": 1}
+    assert redis.keys("rq:job:*") == []  # no job was ever queued

@@ -87,11 +87,43 @@ def test_compose_wires_redis_profiles_gpu_and_config():
         assert service["environment"]["IMAGINE_CONFIG"] == "/config/imagine.toml"
     assert SERVICES["discord"]["profiles"] == ["discord"] and SERVICES["slack"]["profiles"] == ["slack"]
     assert SERVICES["worker-gpu"]["profiles"] == ["gpu"] and SERVICES["rq-dashboard"]["profiles"] == ["ops"]
-    assert "profiles" not in SERVICES["worker-api"] and SERVICES["worker-api"]["deploy"]["replicas"] >= 1
+    # without a key the OpenAI workers would stop at start over and over: they have a profile of their own
+    assert SERVICES["worker-api"]["profiles"] == ["openai"]
+    assert SERVICES["worker-api"]["deploy"]["replicas"] >= 1
     [device] = SERVICES["worker-gpu"]["deploy"]["resources"]["reservations"]["devices"]
     assert device["driver"] == "nvidia" and device["capabilities"] == ["gpu"]
     assert "model-cache:/models" in SERVICES["worker-gpu"]["volumes"]
-    assert set(COMPOSE["volumes"]) == {"redis-data", "model-cache"}
+    assert set(COMPOSE["volumes"]) == {"redis-data", "model-cache", "images"}
+    assert all("images:/images" in SERVICES[name]["volumes"] for name in OUR_SERVICES)  # store = "directory"
+    assert SERVICES["rq-dashboard"]["ports"] == ["127.0.0.1:9181:9181"]
+
+
+def test_frontends_check_their_own_health_and_workers_the_queues():
+    """A frontend's container is healthy while it serves (its metrics port says so), not when workers are."""
+    for name in ("discord", "slack", "web"):
+        service = SERVICES[name]
+        port = service["command"][service["command"].index("--metrics-port") + 1]
+        assert service["healthcheck"]["test"] == ["CMD", "imagine", "health", "--process", port], name
+        assert_real_command(service["healthcheck"]["test"][2:])
+    assert "healthcheck" not in SERVICES["worker-api"]  # the image's own: `imagine health`
+    assert 'ARG EXTRAS=discord,slack,s3' in (ROOT / "Dockerfile").read_text()  # store = "s3" works
+
+
+def env_file_values(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines as compose's env_file passes them: an empty value is an empty string."""
+    lines = [line for line in path.read_text().splitlines() if "=" in line and not line.startswith("#")]
+    return dict(line.split("=", 1) for line in lines)
+
+
+def test_the_env_file_as_compose_passes_it_is_valid_and_empty_means_unset(monkeypatch):
+    values = env_file_values(ROOT / ".env.example")
+    assert values["OPENAI_BASE_URL"] == ""  # compose hands this to the container as an empty string
+    for name in OUR_SERVICES:
+        for key, value in {**values, **SERVICES[name]["environment"]}.items():
+            monkeypatch.setenv(key, value)  # the container's environment
+        settings = Settings(_env_file=None)
+        assert settings.openai_base_url is None and settings.discord_token is None, name
+        assert settings.redis_url == "redis://redis:6379/0" and settings.backend == values["IMAGINE_BACKEND"]
 
 
 def test_env_example_names_only_real_settings_and_the_shipped_config_loads():
