@@ -27,6 +27,7 @@ from shared.settings import DEFAULT_REDIS_URL, Settings
 
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 10.0
+MAX_SOCKET_PATH = 107  # bytes, the kernel's limit for a Unix socket's path
 
 
 def data_folder() -> Path:
@@ -64,6 +65,11 @@ class LocalRedis:
         """Its URL, starting it first when it is not running (once, whoever asks at the same time)."""
         if self.running():
             return self.url
+        if len(str(self.socket).encode()) > MAX_SOCKET_PATH:
+            raise ConfigError(
+                f"the data folder's path is too long for a Unix socket ({self.socket}): set "
+                "XDG_DATA_HOME to a shorter folder, or set REDIS_URL to a running Redis"
+            )
         executable = shutil.which("redis-server")
         if executable is None:
             raise ConfigError(

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -156,9 +158,11 @@ def no_redis_env(process_env, tmp_path):
         if probe.connect_ex(("127.0.0.1", 6379)) == 0:
             pytest.skip("a Redis answers on localhost:6379, so this machine's own would not be used")
     env = {k: v for k, v in process_env.items() if k != "REDIS_URL"}
-    env["XDG_DATA_HOME"] = str(tmp_path / "data")
+    data = Path(tempfile.mkdtemp(prefix="imx-"))  # short: a Unix socket's path has at most 107 bytes
+    env["XDG_DATA_HOME"] = str(data)
     yield env
     run_imagine(env, tmp_path, "stop")
+    shutil.rmtree(data, ignore_errors=True)
 
 
 def test_without_redis_every_process_shares_this_machines_own(no_redis_env, tmp_path):
@@ -198,7 +202,7 @@ def test_without_redis_every_process_shares_this_machines_own(no_redis_env, tmp_
     assert "using this machine's own Redis" in worker.stderr.read().decode()
     stopped = run_imagine(env, tmp_path, "stop")
     assert "stopped this machine's own Redis" in stopped.stdout
-    assert (tmp_path / "data" / "imagine-bot" / "redis" / "appendonlydir").is_dir()
+    assert (Path(env["XDG_DATA_HOME"]) / "imagine-bot" / "redis" / "appendonlydir").is_dir()
 
 
 def test_the_timeout_holds_on_this_machines_own_redis_and_the_job_is_kept(no_redis_env, tmp_path):
