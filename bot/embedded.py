@@ -10,9 +10,11 @@ idle); `imagine stop` stops it. No TCP port: only this user's processes on this 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -46,7 +48,13 @@ class LocalRedis:
 
     @property
     def socket(self) -> Path:
-        return self.folder / "redis.sock"
+        """In the data folder; where that path is too long for a Unix socket, a name in the temporary
+        folder made from it (the same for every process of this user)."""
+        inside = self.folder / "redis.sock"
+        if len(str(inside).encode()) <= MAX_SOCKET_PATH:
+            return inside
+        digest = hashlib.sha256(str(self.folder).encode()).hexdigest()[:16]
+        return Path(tempfile.gettempdir()) / f"imagine-redis-{os.getuid()}-{digest}.sock"
 
     @property
     def url(self) -> str:
@@ -65,11 +73,6 @@ class LocalRedis:
         """Its URL, starting it first when it is not running (once, whoever asks at the same time)."""
         if self.running():
             return self.url
-        if len(str(self.socket).encode()) > MAX_SOCKET_PATH:
-            raise ConfigError(
-                f"the data folder's path is too long for a Unix socket ({self.socket}): set "
-                "XDG_DATA_HOME to a shorter folder, or set REDIS_URL to a running Redis"
-            )
         executable = shutil.which("redis-server")
         if executable is None:
             raise ConfigError(

@@ -12,7 +12,7 @@ Stream entry fields: `v` (format version), `job`, `event` (JSON: `type` and its 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from redis import Redis
@@ -149,7 +149,10 @@ def result_entry(request: ImageRequest, result: JobResult) -> StreamEntry:
 
 
 def failure_entry(job_id: str, request: ImageRequest, failure: Failure) -> StreamEntry:
-    return entry(job_id, request, {"type": "failed", **asdict(failure)})
+    event = {"type": "failed", "text": failure.text, "kind": failure.kind}
+    if failure.detail:
+        event["detail"] = failure.detail
+    return entry(job_id, request, event)
 
 
 def entry(

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import redis as redis_lib
 
+from bot.embedded import LocalRedis
 from shared.config import AppConfig, load_config
 from shared.settings import Settings, with_environment
 from tests.fakes.openai_api import FakeOpenAI
@@ -55,18 +56,21 @@ def make_settings(redis_url: str):
 
 
 @pytest.fixture
-def process_env(redis_url: str, tmp_path: Path) -> dict[str, str]:
-    """Environment for `imagine` subprocesses: this Redis, no stray settings from the developer's shell."""
+def process_env(redis_url: str, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """Environment for `imagine` subprocesses: this Redis, no stray settings from the developer's shell.
+    A test that unsets REDIS_URL may start this machine's own Redis under its HOME: it is stopped after."""
     keep = {
         k: v for k, v in os.environ.items() if not k.startswith(("IMAGINE_", "OPENAI_", "DISCORD_", "SLACK_"))
     }
-    return {
+    keep.pop("XDG_DATA_HOME", None)
+    yield {
         **keep,
         "REDIS_URL": redis_url,
         "PYTHONPATH": str(ROOT),
         "PYTHONUNBUFFERED": "1",
         "HOME": str(tmp_path),
     }
+    LocalRedis(tmp_path / ".local" / "share" / "imagine-bot" / "redis").stop()
 
 
 @pytest.fixture

@@ -136,6 +136,16 @@ def test_a_bad_openai_key_stops_the_worker_at_start_and_reaches_the_command_line
     )
 
 
+def test_an_image_server_that_does_not_answer_stops_the_worker_at_start_naming_it(
+    process_env, tmp_path, config_file
+):
+    gone = f"http://127.0.0.1:{free_port()}"
+    env = {**process_env, "IMAGINE_CONFIG": str(config_file(f'[a1111]\nservers = ["{gone}"]\n'))}
+    worker = run_imagine(env, tmp_path, "worker", "--backend", "a1111")
+    line = one_line(worker)
+    assert worker.returncode == 1 and f"[a1111] servers: cannot reach {gone}" in line
+
+
 def test_quota_show_takes_the_workspace_in_either_form(process_env, tmp_path, processes, redis):
     processes.start("worker", "--backend", "placeholder")
     wait_until(lambda: list(redis.scan_iter(keys.worker_alive("*"))), timeout=30, what="a worker")

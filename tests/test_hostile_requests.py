@@ -323,6 +323,7 @@ def test_slack_answers_a_corpus_of_odd_payloads_with_their_fault(slack_fake, pro
     log = processes.log_of(frontend)
     assert "Traceback" not in log and frontend.poll() is None, log
     assert log.count("a signed request bolt could not read") == len(bodies) + len(events)
+    assert "will be ignored" not in log and "will be unused" not in log  # bolt's notes on the token
 
 
 def _raw_http(url: str, request: bytes) -> tuple[int, bytes]:

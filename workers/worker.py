@@ -37,6 +37,15 @@ class ImagineWorker(SimpleWorker):
             super().heartbeat(timeout, pipeline=pipe)
             pipe.execute()
 
+    def unsubscribe(self) -> None:
+        """RQ's, with its wait bounded: a burst that ends before Redis confirmed the subscription
+        leaves the pubsub thread waiting on that confirmation with RQ's 60 s poll, and redis-py's
+        `stop()` joins it without a bound, so the worker's exit took 60 s (measured in the tests)."""
+        if self.pubsub_thread:
+            self.pubsub.unsubscribe()
+            self.pubsub_thread.stop(timeout=1)  # a daemon thread: one still waiting dies with us
+            self.pubsub.close()
+
 
 def run_worker(
     settings: Settings,

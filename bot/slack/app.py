@@ -43,7 +43,7 @@ NO_APP_TOKEN = (
 )
 BAD_APP_TOKEN = "SLACK_APP_TOKEN must be an app-level token starting with xapp- (not the xoxb- bot token)"
 REJECTED_APP_TOKEN = (
-    "SLACK_APP_TOKEN was rejected by Slack ({error}): make a new app-level token with the "
+    "SLACK_APP_TOKEN was rejected ({error}): make a new app-level token with the "
     f"connections:write scope ({APPS} → your app → Basic Information → App-Level Tokens), "
     "and check Socket Mode is on (Settings → Socket Mode), or run with --http"
 )

@@ -25,7 +25,7 @@ from shared.config import A1111Config
 from shared.errors import BackendUnavailable, ConfigError
 from shared.settings import Settings
 from workers.backends.base import GeneratedImage, Generation, GenerationTask
-from workers.backends.servers import ServerPool
+from workers.backends.servers import ServerPool, verify_servers
 
 log = logging.getLogger(__name__)
 NAME = "a1111"
@@ -43,18 +43,8 @@ class A1111Backend:
         self._pool = ServerPool(settings, NAME, self._config.servers)
 
     def verify(self) -> None:
-        """At the worker's start: each configured server answers with --api and the credentials. None
-        answering is a start-up error naming each; some down is a warning (jobs go to the others)."""
-        problems = []
-        for server in self._config.servers:
-            try:
-                self._client.get(server, "options")
-            except ConfigError as exc:
-                problems.append(str(exc))
-        if problems and len(problems) == len(self._config.servers):
-            raise ConfigError("[a1111] servers: " + "; ".join(problems))
-        for problem in problems:
-            log.warning("a1111: %s", problem)
+        """At the worker's start: each configured server answers (workers/backends/servers.py)."""
+        verify_servers(NAME, self._config.servers, lambda server: self._client.get(server, "options"))
 
     def generate(self, task: GenerationTask) -> Generation:
         route, payload = self._payload(task)

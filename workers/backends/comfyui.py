@@ -29,7 +29,7 @@ from shared.errors import BackendUnavailable, Cancelled, ConfigError
 from shared.settings import Settings
 from workers.backends.base import GeneratedImage, Generation, GenerationTask
 from workers.backends.comfyui_workflows import SHIPPED
-from workers.backends.servers import ServerPool
+from workers.backends.servers import ServerPool, verify_servers
 
 log = logging.getLogger(__name__)
 NAME = "comfyui"
@@ -51,18 +51,12 @@ class ComfyUIBackend:
         self._pool = ServerPool(settings, NAME, self._config.servers)
 
     def verify(self) -> None:
-        """At the worker's start: each configured server answers. None answering is a start-up error
-        naming each; some down is a warning (jobs go to the others)."""
-        problems = []
-        for server in self._config.servers:
-            try:
-                self._client.object_info(server, "CheckpointLoaderSimple")
-            except ConfigError as exc:
-                problems.append(str(exc))
-        if problems and len(problems) == len(self._config.servers):
-            raise ConfigError("[comfyui] servers: " + "; ".join(problems))
-        for problem in problems:
-            log.warning("comfyui: %s", problem)
+        """At the worker's start: each configured server answers (workers/backends/servers.py)."""
+        verify_servers(
+            NAME,
+            self._config.servers,
+            lambda server: self._client.object_info(server, "CheckpointLoaderSimple"),
+        )
 
     def generate(self, task: GenerationTask) -> Generation:
         config = self._config

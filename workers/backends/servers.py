@@ -6,20 +6,39 @@ by its token), so N workers and N servers draw N images at once and no server ge
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from shared import keys
-from shared.errors import BackendUnavailable
+from shared.errors import BackendUnavailable, ConfigError
 from shared.redis_conn import connect
 from shared.settings import Settings
 
 LEASE_SECONDS = 30  # renewed while the job runs; a dead worker's lease frees itself this soon
 WAIT_FOR_SERVER_SECONDS = 60  # all servers busy this long: the attempt fails and RQ retries it
 _RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
+
+
+log = logging.getLogger(__name__)
+
+
+def verify_servers(section: str, servers: list[str], probe: Callable[[str], object]) -> None:
+    """At a worker's start: `probe` each configured server (it raises ConfigError saying why). None
+    answering is a start-up error naming each; some down is a warning, since jobs go to the others."""
+    problems = []
+    for server in servers:
+        try:
+            probe(server)
+        except ConfigError as exc:
+            problems.append(str(exc))
+    if problems and len(problems) == len(servers):
+        raise ConfigError(f"[{section}] servers: " + "; ".join(problems))
+    for problem in problems:
+        log.warning("%s: %s", section, problem)
 
 
 class ServerPool:
