@@ -4,84 +4,40 @@ from __future__ import annotations
 
 import getpass
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
+from bot.cli_quota import quota
+from bot.cli_support import (
+    EXIT_INVALID,
+    EXIT_OTHER,
+    EXIT_REFUSED,
+    extra,
+    fail,
+    role_options,
+    settings_of,
+    with_redis,
+)
 from shared import messages
 from shared.backends import BACKEND_NAMES
 from shared.errors import ConfigError, ImagineError, InvalidRequest, Refused
-from shared.logs import LEVELS, configure_logging
-from shared.request import Requester, RequestOptions, typed_options
-from shared.settings import Settings, load_settings
-
-EXIT_OTHER, EXIT_INVALID, EXIT_REFUSED = 1, 2, 3
-
-
-def _fail(message: str, code: int) -> None:
-    click.echo(f"imagine: {message}", err=True)
-    sys.exit(code)
-
-
-@contextmanager
-def _extra(name: str, command: str) -> Iterator[None]:
-    """Imports of an optional extra: a base install says which extra to add, not a traceback."""
-    try:
-        yield
-    except ModuleNotFoundError as exc:
-        _fail(
-            f"`imagine {command}` needs the {name} extra ({exc.name} is missing): "
-            f"pip install 'imagine-bot[{name}]'",
-            EXIT_OTHER,
-        )
-
-
-def _settings(ctx: click.Context) -> Settings:
-    return ctx.obj["settings"]
-
-
-def _with_redis(ctx: click.Context, *, start: bool = True) -> Settings:
-    """The settings with the Redis this command uses: REDIS_URL, localhost:6379, or this machine's own
-    (started on first need, said in one line)."""
-    from bot.embedded import resolve_redis
-
-    try:
-        return resolve_redis(
-            _settings(ctx), lambda text: click.echo(f"imagine: {text}", err=True), start=start
-        )
-    except ConfigError as exc:
-        _fail(str(exc), EXIT_OTHER)
-        raise  # unreachable: _fail exits
+from shared.logs import configure_logging
+from shared.request import RequestOptions, typed_options
+from shared.settings import load_settings
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--env-file", default=".env", show_default=True, help="Read settings from this file too.")
 @click.pass_context
 def cli(ctx: click.Context, env_file: str) -> None:
-    """Self-hosted text-to-image bot for Discord and Slack, on Redis and RQ."""
+    """Self-hosted text-to-image bot for Discord, Slack and a web page, on Redis and RQ."""
     ctx.ensure_object(dict)
     try:
         ctx.obj["settings"] = load_settings(env_file)
     except ConfigError as exc:
-        _fail(str(exc), EXIT_OTHER)
-
-
-def _role_options(command: Callable[..., None]) -> Callable[..., None]:
-    """What every long-running role takes: its log level and the port of its Prometheus metrics."""
-    command = click.option(
-        "--metrics-port",
-        type=click.IntRange(1, 65535),
-        default=None,
-        help="Serve Prometheus metrics at http://HOST:PORT/metrics.",
-    )(command)
-    return click.option(
-        "--log-level",
-        type=click.Choice(LEVELS, case_sensitive=False),
-        default="INFO",
-        show_default=True,
-    )(command)
+        fail(str(exc), EXIT_OTHER)
 
 
 def _typed_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -137,13 +93,13 @@ def generate(
         images=images,
     )
     try:
-        paths = run_generate(_with_redis(ctx), command, progress)
+        paths = run_generate(with_redis(ctx), command, progress)
     except InvalidRequest as exc:
-        _fail(str(exc), EXIT_INVALID)
+        fail(str(exc), EXIT_INVALID)
     except Refused as exc:
-        _fail(str(exc), EXIT_REFUSED)
+        fail(str(exc), EXIT_REFUSED)
     except ImagineError as exc:
-        _fail(str(exc), EXIT_OTHER)
+        fail(str(exc), EXIT_OTHER)
     for path in paths:
         click.echo(str(path))
 
@@ -156,18 +112,18 @@ def describe(ctx: click.Context, path: Path) -> None:
     from shared import member_images
     from shared.describe import DescribeUnavailable, build_describer
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     configure_logging("ERROR")  # the one line below says what failed; no log lines around it
     describer = build_describer(settings)
     if describer is None:
-        _fail(messages.describe_not_configured(), EXIT_OTHER)
+        fail(messages.describe_not_configured(), EXIT_OTHER)
     try:
         picture = member_images.checked(path.read_bytes(), settings.config.limits.source_image_bytes)
         prompts = describer.describe(picture)
     except InvalidRequest as exc:
-        _fail(str(exc), EXIT_INVALID)
+        fail(str(exc), EXIT_INVALID)
     except DescribeUnavailable as exc:
-        _fail(messages.describe_unavailable(str(exc)), EXIT_OTHER)
+        fail(messages.describe_unavailable(str(exc)), EXIT_OTHER)
     for prompt in prompts:
         click.echo(" ".join(prompt.split()))  # one line each, whatever the model wrote
 
@@ -181,7 +137,7 @@ def describe(ctx: click.Context, path: Path) -> None:
     help="diffusers: the [diffusers.models] it loads and serves, comma-separated (default: the first).",
 )
 @click.option("--burst", is_flag=True, help="Drain the queue, then exit.")
-@_role_options
+@role_options
 @click.pass_context
 def worker(
     ctx: click.Context,
@@ -196,7 +152,7 @@ def worker(
     from workers.worker import run_worker
 
     configure_logging(log_level)
-    settings = _with_redis(ctx)
+    settings = with_redis(ctx)
     names = [q.strip() for q in queues.split(",") if q.strip()] if queues else None
     try:
         run_worker(
@@ -209,7 +165,7 @@ def worker(
             models=[m.strip() for m in models.split(",") if m.strip()] if models else None,
         )
     except ConfigError as exc:
-        _fail(str(exc), EXIT_OTHER)
+        fail(str(exc), EXIT_OTHER)
 
 
 @cli.command()
@@ -217,19 +173,19 @@ def worker(
 @click.option("--host", default="0.0.0.0", show_default=True, help="With --http: the address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535), help="With --http.")
 @click.option("--sync/--no-sync", default=True, show_default=True, help="Sync slash commands at start-up.")
-@_role_options
+@role_options
 @click.pass_context
 def discord(
     ctx: click.Context, http: bool, host: str, port: int, sync: bool, log_level: str, metrics_port: int | None
 ) -> None:
     """Run the Discord bot: the gateway (default) or the HTTP interactions endpoint."""
-    with _extra("discord", "discord"):
+    with extra("discord", "discord"):
         from bot.discord.run import run_discord
 
     configure_logging(log_level)
     try:
         run_discord(
-            _with_redis(ctx),
+            with_redis(ctx),
             http=http,
             host=host,
             port=port,
@@ -238,7 +194,7 @@ def discord(
             metrics_port=metrics_port,
         )
     except ConfigError as exc:
-        _fail(str(exc), EXIT_OTHER)
+        fail(str(exc), EXIT_OTHER)
 
 
 @cli.command()
@@ -249,7 +205,7 @@ def discord(
     help="Another address serves other machines: needs IMAGINE_WEB_PASSWORD or [web.users].",
 )
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
-@_role_options
+@role_options
 @click.pass_context
 def web(ctx: click.Context, host: str, port: int, log_level: str, metrics_port: int | None) -> None:
     """Run the bot in a web page: a channel, threads, buttons, no chat token needed."""
@@ -258,14 +214,14 @@ def web(ctx: click.Context, host: str, port: int, log_level: str, metrics_port: 
     configure_logging(log_level)
     try:
         run_web(
-            _with_redis(ctx),
+            with_redis(ctx),
             host=host,
             port=port,
             say=lambda t: click.echo(t, err=True),
             metrics_port=metrics_port,
         )
     except ConfigError as exc:
-        _fail(str(exc), EXIT_OTHER)
+        fail(str(exc), EXIT_OTHER)
 
 
 @cli.command("web-password")
@@ -276,10 +232,10 @@ def web_password(name: str) -> None:
     from shared.config import WEB_USER_NAME
 
     if not WEB_USER_NAME.fullmatch(name):
-        _fail(f"{name!r}: a user name is 1-32 lowercase letters, digits, '_', '.' or '-'", EXIT_INVALID)
+        fail(f"{name!r}: a user name is 1-32 lowercase letters, digits, '_', '.' or '-'", EXIT_INVALID)
     password = click.prompt(f"Password for {name}", hide_input=True, confirmation_prompt=True, err=True)
     if len(password) < 8:
-        _fail("use a password of at least 8 characters", EXIT_INVALID)
+        fail("use a password of at least 8 characters", EXIT_INVALID)
     click.echo("# under [web.users] in the config:", err=True)
     click.echo(f'{name} = "{hash_password(password)}"')
 
@@ -297,19 +253,19 @@ def web_password(name: str) -> None:
 )
 @click.option("--host", default="0.0.0.0", show_default=True, help="With --http: the address to listen on.")
 @click.option("--port", default=3000, show_default=True, type=click.IntRange(1, 65535), help="With --http.")
-@_role_options
+@role_options
 @click.pass_context
 def slack(
     ctx: click.Context, mode: str, host: str, port: int, log_level: str, metrics_port: int | None
 ) -> None:
     """Run the Slack app: Socket Mode (default) or the HTTP endpoint."""
-    with _extra("slack", "slack"):
+    with extra("slack", "slack"):
         from bot.slack.app import run_slack
 
     configure_logging(log_level)
     try:
         run_slack(
-            _with_redis(ctx),
+            with_redis(ctx),
             http=mode == "http",
             host=host,
             port=port,
@@ -317,7 +273,7 @@ def slack(
             metrics_port=metrics_port,
         )
     except ConfigError as exc:
-        _fail(str(exc), EXIT_OTHER)
+        fail(str(exc), EXIT_OTHER)
 
 
 @cli.command()
@@ -327,7 +283,7 @@ def doctor(ctx: click.Context) -> None:
     from bot.doctor import run_checks
 
     failed = False
-    for check in run_checks(_with_redis(ctx, start=False)):
+    for check in run_checks(with_redis(ctx, start=False)):
         click.echo(check.line())
         failed = failed or not check.ok
     sys.exit(1 if failed else 0)
@@ -361,7 +317,7 @@ def health(ctx: click.Context, as_json: bool, metrics_port: int | None) -> None:
     from shared.queue import lane
     from shared.redis_conn import connect, safe_url
 
-    settings = _with_redis(ctx, start=False)
+    settings = with_redis(ctx, start=False)
     spec = BACKENDS[settings.backend]
     report = check_health(
         connect(settings.redis_url, check=False, socket_timeout=3),
@@ -410,125 +366,7 @@ def stop() -> None:
         click.echo("this machine's own Redis is not running")
 
 
-@cli.group()
-def quota() -> None:
-    """Show, reset or grant quota for a user ('platform:id', or a plain id for the command line)."""
-
-
-def _subject(user: str, workspace: str | None) -> Requester:
-    """USER as 'platform:id' (a plain id is the command line's); the workspace as its id ('local',
-    a guild or team id) or as quota show prints it ('cli:local'): both name the same one."""
-    platform, _, user_id = user.rpartition(":")
-    platform = platform or "cli"
-    if workspace is not None:
-        workspace = workspace.removeprefix(f"{platform}:")
-    return Requester(
-        platform=platform,
-        workspace=workspace or ("local" if platform == "cli" else "-"),
-        channel="-",
-        user=user_id,
-    )
-
-
-def _redis(ctx: click.Context):
-    """One client for the command, made on first use."""
-    from shared.redis_conn import connect
-
-    if "redis" not in ctx.obj:
-        try:
-            ctx.obj["redis"] = connect(_with_redis(ctx).redis_url)
-        except ConfigError as exc:
-            _fail(str(exc), EXIT_OTHER)
-    return ctx.obj["redis"]
-
-
-def _quota(ctx: click.Context):
-    from shared.quota import Quota
-
-    return Quota(_redis(ctx), _settings(ctx).config.quota)
-
-
-@quota.command("show")
-@click.argument("user")
-@click.option(
-    "--workspace",
-    default=None,
-    help="The workspace's id (a guild or team id; 'local' for the command line), to show its day too; "
-    "'platform:id' as printed works too.",
-)
-@click.pass_context
-def quota_show(ctx: click.Context, user: str, workspace: str | None) -> None:
-    """Images used and left, running jobs, bonus, block, and what the user and workspace cost."""
-    from shared.costs import CostLedger
-    from shared.durations import humanize_seconds
-    from shared.image_store import build_store
-    from shared.refusals import RefusalCounter
-
-    subject = _subject(user, workspace)
-    report = _quota(ctx).report(subject)
-    costs = CostLedger(_redis(ctx))
-    limits = report.limits
-    resets = humanize_seconds(report.window_resets_in) if report.window_resets_in is not None else "-"
-    click.echo(f"user: {report.user_key}{'  (BLOCKED)' if report.blocked else ''}")
-    click.echo(
-        f"images this hour: {report.used_this_hour} of {limits.images_per_hour} (oldest frees in {resets})"
-    )
-    click.echo(f"running or queued: {report.running} of {limits.concurrent}")
-    click.echo(f"bonus images: {report.bonus}")
-    click.echo(f"workspace today: {report.workspace_used_today} of {limits.workspace_images_per_day}")
-    spent, ws_spent = costs.of_user(subject), costs.of_workspace(subject)
-    click.echo(f"cost: ${spent.usd:.4f}{_kudos(spent.kudos)} for {spent.images} images")
-    click.echo(f"workspace cost: ${ws_spent.usd:.4f}{_kudos(ws_spent.kudos)} for {ws_spent.images} images")
-    stored = build_store(_redis(ctx), _settings(ctx).config.storage).use(subject.workspace_key)
-    if stored is not None:
-        budget = f" of {stored.budget:,}" if stored.budget else " (no budget)"
-        click.echo(f"workspace storage: {stored.bytes:,}{budget} bytes in {stored.images} images")
-    refusals = RefusalCounter(_redis(ctx))
-    for label, counted in (
-        ("refusals", refusals.of_user(subject)),
-        ("workspace refusals", refusals.of_workspace(subject)),
-    ):
-        click.echo(f"{label}: " + (", ".join(f"{rule} {n}" for rule, n in counted.items()) or "none"))
-
-
-def _kudos(kudos: float) -> str:
-    return f" and {kudos:.0f} Horde kudos" if kudos else ""
-
-
-@quota.command("reset")
-@click.argument("user")
-@click.pass_context
-def quota_reset(ctx: click.Context, user: str) -> None:
-    """Forget the user's images this hour and their running slots."""
-    _quota(ctx).reset(_subject(user, None))
-    click.echo(f"reset {user}")
-
-
-@quota.command("grant")
-@click.argument("user")
-@click.argument("images", type=click.IntRange(min=1))
-@click.pass_context
-def quota_grant(ctx: click.Context, user: str, images: int) -> None:
-    """Give USER extra IMAGES beyond the hourly limit."""
-    balance = _quota(ctx).grant(_subject(user, None), images)
-    click.echo(f"{user} now has {balance} bonus images")
-
-
-@quota.command("block")
-@click.argument("user")
-@click.pass_context
-def quota_block(ctx: click.Context, user: str) -> None:
-    """Refuse every request of USER until unblocked."""
-    _quota(ctx).block(_subject(user, None))
-    click.echo(f"blocked {user}")
-
-
-@quota.command("unblock")
-@click.argument("user")
-@click.pass_context
-def quota_unblock(ctx: click.Context, user: str) -> None:
-    _quota(ctx).unblock(_subject(user, None))
-    click.echo(f"unblocked {user}")
+cli.add_command(quota)
 
 
 def main() -> None:
