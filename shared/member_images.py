@@ -13,14 +13,12 @@ from urllib.parse import urlsplit
 import httpx2
 from PIL import Image, ImageOps
 
-from shared import keys, messages
+from shared import keys, messages, pictures
 from shared.errors import InvalidRequest
 from shared.image_store import ImageStore
 from shared.request import SourceImage
 from shared.settings import DEFAULT_DISCORD_API_BASE, DEFAULT_SLACK_API_URL, Settings
 
-FORMATS = {"PNG", "JPEG", "WEBP", "GIF"}
-MAX_PIXELS = 40_000_000  # above this Pillow refuses to decode (a decompression bomb)
 MAX_EDGE = 1536
 TIMEOUT = httpx2.Timeout(10.0, read=30.0)
 PLATFORM_HOSTS = {
@@ -77,16 +75,12 @@ def prepare(data: bytes, *, max_edge: int = MAX_EDGE) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
-                if image.format not in FORMATS:
-                    raise InvalidRequest(messages.image_wrong_type())
-                if image.width * image.height > MAX_PIXELS:
-                    raise InvalidRequest(messages.image_too_many_pixels())
+            with pictures.opened(data) as image:
                 image.seek(0)  # an animation's first frame
                 upright = (ImageOps.exif_transpose(image) or image).convert("RGB")
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except pictures.TooManyPixels:
         raise InvalidRequest(messages.image_too_many_pixels()) from None
-    except (Image.UnidentifiedImageError, OSError, SyntaxError, ValueError):
+    except (pictures.NotAPicture, Image.DecompressionBombWarning, OSError, SyntaxError, ValueError):
         raise InvalidRequest(messages.image_wrong_type()) from None
     clean = Image.new("RGB", upright.size)  # pixels only: no EXIF, no text chunks, no ICC profile
     clean.paste(upright)

@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from bot.doctor import check_horde
+from shared import messages
 from shared.costs import CostLedger
 from tests.backend_harness import cancel_when
 from tests.backend_harness import submit_and_drain as run
@@ -160,3 +161,32 @@ def test_doctor_reports_the_key_its_kudos_and_idle_models(horde_settings, fake):
     lines = [c.line() for c in check_horde(horde_settings('models = ["nobody_runs_this"]\n'))]
     assert any(line.startswith("✓ horde key: anonymous") for line in lines)
     assert lines[-1] == "✗ horde models: no worker serves nobody_runs_this now"
+
+
+def test_images_stored_as_links_are_fetched_within_the_cap(horde_runtime, fake):
+    fake.r2 = True
+    _, events, _ = run(horde_runtime(), horde_request(width=512, height=512))
+    assert events[-1]["type"] == "done" and len(events[-1]["images"]) == 1
+    assert any(r.path.startswith("/r2/") for r in fake.requests)
+
+
+@pytest.mark.parametrize(
+    ("switch", "cause"),
+    [
+        ({"r2": True, "padding": 200_000}, "an image larger than 100,000 bytes"),
+        ({"image_format": "BMP"}, "not a PNG, JPEG, WebP or GIF picture"),
+        ({"image_format": "TIFF"}, "not a PNG, JPEG, WebP or GIF picture"),
+    ],
+)
+def test_a_result_over_the_cap_or_in_another_format_fails_clearly_and_refunded(
+    horde_runtime, fake, switch, cause
+):
+    for name, value in switch.items():
+        setattr(fake, name, value)
+    runtime = horde_runtime("[storage]\nmax_image_bytes = 100000\n")
+    request = horde_request(width=512, height=512)
+    _, events, core = run(runtime, request)
+    failed = events[-1]
+    assert failed["type"] == "failed" and failed["text"] == messages.backend_unavailable()
+    assert cause in failed["detail"] and "the AI Horde" in failed["detail"]
+    assert core.quota.report(request.requester).used_this_hour == 0

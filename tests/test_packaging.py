@@ -106,7 +106,7 @@ def test_frontends_check_their_own_health_and_workers_the_queues():
         assert service["healthcheck"]["test"] == ["CMD", "imagine", "health", "--process", port], name
         assert_real_command(service["healthcheck"]["test"][2:])
     assert "healthcheck" not in SERVICES["worker-api"]  # the image's own: `imagine health`
-    assert 'ARG EXTRAS=discord,slack,s3' in (ROOT / "Dockerfile").read_text()  # store = "s3" works
+    assert "ARG EXTRAS=discord,slack,s3" in (ROOT / "Dockerfile").read_text()  # store = "s3" works
 
 
 def env_file_values(path: Path) -> dict[str, str]:

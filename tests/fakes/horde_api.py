@@ -42,6 +42,10 @@ class FakeHorde(FakeServer):
         self.hang = False
         self.fail_next: list[int] = []
         self.submitted: list[Submitted] = []
+        self.image_format = "WEBP"  # what its workers send back (BMP, TIFF: formats we refuse)
+        self.r2 = False  # images as links to this server (as the Horde's R2 storage), not inline
+        self.padding = 0  # bytes appended to each image (a result larger than the cap)
+        self.stored: dict[str, bytes] = {}
 
     @property
     def base(self) -> str:
@@ -50,6 +54,8 @@ class FakeHorde(FakeServer):
     def answer(self, request: Recorded) -> Reply:
         path = request.path.split("?", 1)[0].removeprefix("/api")
         key = request.headers.get("apikey")
+        if path.startswith("/r2/"):
+            return Reply(200, self.stored.get(path.removeprefix("/r2/"), b""), {"content-type": "image/webp"})
         if path == "/v2/status/models":
             return Reply.json(MODELS)
         if path == "/v2/find_user":
@@ -112,12 +118,18 @@ class FakeHorde(FakeServer):
         for index in range(params["n"]):
             buffer = io.BytesIO()
             colour = ((seed + index) * 37 % 256, (seed + index) * 91 % 256, 50)
-            Image.new("RGB", (params["width"], params["height"]), colour).save(
-                buffer, format="WEBP", lossless=True
+            picture = Image.new("RGB", (params["width"], params["height"]), colour)
+            picture.save(
+                buffer,
+                format=self.image_format,
+                **({"lossless": True} if self.image_format == "WEBP" else {}),
             )
+            data = buffer.getvalue() + b"\0" * self.padding
+            name = f"{submitted.id}-{index}.webp"
+            self.stored[name] = data
             generations.append(
                 {
-                    "img": base64.b64encode(buffer.getvalue()).decode(),
+                    "img": f"{self.url}/r2/{name}" if self.r2 else base64.b64encode(data).decode(),
                     "seed": str(seed + index),
                     "censored": index + 1 in self.censor,
                     "model": model,

@@ -24,7 +24,7 @@ from shared import sizes
 from shared.config import A1111Config
 from shared.errors import BackendUnavailable, ConfigError
 from shared.settings import Settings
-from workers.backends.base import GeneratedImage, Generation, GenerationTask
+from workers.backends.base import GeneratedImage, Generation, GenerationTask, engine_picture
 from workers.backends.servers import ServerPool, verify_servers
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ class A1111Backend:
         task.check_stop()  # interrupted: the server answered with what it had, which is no result
         seeds = _seeds(answer)
         images = [
-            GeneratedImage(Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB"), seed)
+            GeneratedImage(engine_picture(base64.b64decode(data), server), seed)
             for data, seed in zip(answer.get("images") or [], seeds, strict=False)
         ][: task.count]  # some extensions append a grid or extra images after the batch
         if not images:

@@ -9,7 +9,8 @@ from typing import Any, Protocol
 from PIL import Image
 from pydantic import ConfigDict
 
-from shared.errors import Cancelled
+from shared import pictures
+from shared.errors import BackendUnavailable, Cancelled
 from shared.request import Drawing
 
 
@@ -64,3 +65,21 @@ class ImageBackend(Protocol):
     several_images: bool  # takes a blend's pictures as they are (else the worker averages them into one)
 
     def generate(self, task: GenerationTask) -> Generation: ...
+
+
+def engine_picture(data: bytes, engine: str, *, rgb: bool = True) -> Image.Image:
+    """An image server's or service's result, decoded (as RGB, or in its own mode: a transparent
+    background stays), checked as a member's file is, since their bytes are no more trusted: a result
+    we refuse fails the job for good, naming the engine."""
+    try:
+        if rgb:
+            return pictures.decoded_rgb(data)
+        image = pictures.opened(data)
+        image.load()
+        return image
+    except (OSError, SyntaxError) as exc:
+        raise BackendUnavailable(
+            f"{engine} sent a result whose data is broken ({exc})", transient=False
+        ) from None
+    except pictures.NotAPicture as exc:
+        raise BackendUnavailable(f"{engine} sent a result that is {exc}", transient=False) from None

@@ -27,7 +27,7 @@ from shared import messages, sizes
 from shared.config import ComfyUIConfig, ComfyWorkflow
 from shared.errors import BackendUnavailable, Cancelled, ConfigError
 from shared.settings import Settings
-from workers.backends.base import GeneratedImage, Generation, GenerationTask
+from workers.backends.base import GeneratedImage, Generation, GenerationTask, engine_picture
 from workers.backends.comfyui_workflows import SHIPPED
 from workers.backends.servers import ServerPool, verify_servers
 
@@ -220,7 +220,7 @@ class ComfyClient:
     def _view(self, server: str, ref: dict[str, Any]) -> Image.Image:
         params = {"filename": ref["filename"], "subfolder": ref.get("subfolder", ""), "type": ref["type"]}
         response = self._request("GET", server, "/view", params=params)
-        return Image.open(io.BytesIO(response.content)).convert("RGB")
+        return engine_picture(response.content, server)
 
     def _cancel(self, server: str, prompt_id: str) -> None:
         """Take the prompt out of the queue, and stop it if it is the one running."""

@@ -21,7 +21,7 @@ from shared import messages, sizes
 from shared.config import HordeConfig
 from shared.errors import BackendRefused, BackendUnavailable, InvalidRequest
 from shared.settings import Settings
-from workers.backends.base import GeneratedImage, Generation, GenerationTask
+from workers.backends.base import GeneratedImage, Generation, GenerationTask, engine_picture
 
 log = logging.getLogger(__name__)
 NAME = "horde"
@@ -131,6 +131,7 @@ class HordeClient:
         config = settings.config.horde
         key = settings.horde_api_key.get_secret_value() if settings.horde_api_key else ANONYMOUS_KEY
         self._base = config.api_url.rstrip("/")
+        self._max_bytes = settings.config.storage.max_image_bytes
         self._http = httpx2.Client(
             timeout=30.0,
             headers={"apikey": key, "Client-Agent": f"imagine-bot:{VERSION}:{config.contact or 'unknown'}"},
@@ -152,13 +153,26 @@ class HordeClient:
             log.warning("horde: could not delete request %s: %s", request_id, type(exc).__name__)
 
     def fetch(self, url: str) -> bytes:
+        """An image the Horde stored for us (its R2 link), at most `[storage] max_image_bytes`, read as
+        it streams in: a link may name any host, so nothing about it is trusted."""
+        if not url.startswith("https://") and not url.startswith(self._base.split("/api", 1)[0]):
+            raise BackendUnavailable("the AI Horde sent an image link that is not https", transient=False)
+        received = bytearray()
         try:
-            response = httpx2.get(url, timeout=60.0)
+            with httpx2.stream("GET", url, timeout=60.0, follow_redirects=False) as response:
+                if response.status_code >= 400:
+                    raise BackendUnavailable(f"a Horde image answered {response.status_code}")
+                for chunk in response.iter_bytes():
+                    received += chunk
+                    if len(received) > self._max_bytes:
+                        raise BackendUnavailable(
+                            f"the AI Horde sent an image larger than {self._max_bytes:,} bytes "
+                            "([storage] max_image_bytes)",
+                            transient=False,
+                        )
         except httpx2.TransportError as exc:
             raise BackendUnavailable(f"cannot fetch a Horde image: {type(exc).__name__}") from None
-        if response.status_code >= 400:
-            raise BackendUnavailable(f"a Horde image answered {response.status_code}")
-        return response.content
+        return bytes(received)
 
     def models(self) -> list[dict[str, Any]]:
         return self._call("GET", "/v2/status/models", params={"type": "image"})
@@ -196,7 +210,7 @@ def _message(response: httpx2.Response) -> tuple[str, str]:
 def _image(client: HordeClient, generation: dict[str, Any]) -> Image.Image:
     data = generation.get("img") or ""
     raw = client.fetch(data) if data.startswith(("http://", "https://")) else base64.b64decode(data)
-    return Image.open(io.BytesIO(raw)).convert("RGB")
+    return engine_picture(raw, "the AI Horde")
 
 
 def _seed(value: Any) -> int | None:

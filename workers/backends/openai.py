@@ -18,7 +18,7 @@ from shared.config import OpenAIConfig
 from shared.errors import BackendRefused, BackendUnavailable, ConfigError, InvalidRequest
 from shared.openai_client import openai_client
 from shared.settings import Settings
-from workers.backends.base import GeneratedImage, Generation, GenerationTask
+from workers.backends.base import GeneratedImage, Generation, GenerationTask, engine_picture
 
 log = logging.getLogger(__name__)
 SAFETY_CODES = {"moderation_blocked", "content_policy_violation", "image_generation_user_error"}
@@ -147,9 +147,7 @@ def _png(picture: Image.Image | None) -> bytes:
 
 
 def _decode(b64: str) -> Image.Image:
-    image = Image.open(io.BytesIO(base64.b64decode(b64)))
-    image.load()
-    return image
+    return engine_picture(base64.b64decode(b64), "OpenAI", rgb=False)
 
 
 def _translate(exc: openai.APIError, model: str) -> Exception:
