@@ -9,11 +9,11 @@ and doctor read the same table. Adding a backend is its module in workers/backen
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import import_module
 from typing import Any
 
-from shared import sizes
+from shared import prompt_tags, sizes
 from shared.config import AppConfig
 
 
@@ -40,6 +40,7 @@ class BackendSpec:
     can_stop: bool = True  # a job being drawn stops when its member cancels (OpenAI's API cannot)
     loras: Callable[[AppConfig], list[str]] = _no_models  # LoRAs members may add
     queue_per_model: bool = False  # a queue per model, so a worker serves only the models it loaded
+    check_prompt: Callable[[AppConfig, str], None] = lambda config, text: None  # raises InvalidRequest
 
     def load(self) -> type:
         module, _, name = self.factory.partition(":")
@@ -96,7 +97,10 @@ BACKENDS: dict[str, BackendSpec] = {
             loras=lambda config: list(config.diffusers.loras),
             queue_per_model=True,
         ),
-        _image_server("a1111", "workers.backends.a1111:A1111Backend"),
+        replace(
+            _image_server("a1111", "workers.backends.a1111:A1111Backend"),
+            check_prompt=prompt_tags.check_a1111,
+        ),
         _image_server("comfyui", "workers.backends.comfyui:ComfyUIBackend"),
         _image_server("horde", "workers.backends.horde:HordeBackend"),
     )

@@ -259,6 +259,8 @@ class A1111Config(BaseModel):
     timeout_seconds: float = Field(default=600, gt=0)  # one generation; then it is interrupted and refunded
     progress_seconds: float = Field(default=1.0, gt=0)  # how often the status shows the preview
     usd_per_image: float = Field(default=0.0, ge=0)  # what an image costs you, for `imagine quota` costs
+    # <lora:NAME:W>, <lyco:…>, <hypernet:…> members may write in a prompt, as "lora:NAME"; others refused
+    prompt_tags: list[str] = Field(default_factory=list)
 
     @field_validator("servers")
     @classmethod

@@ -155,6 +155,14 @@ def unreadable_request(fault: str) -> str:
     return f"This request could not be read: {fault}. Nothing was done — try the command again."
 
 
+def prompt_tag_refused(tag: str, allowed: list[str]) -> str:
+    offered = f" (allowed here: {', '.join(f'<{name}>' for name in allowed)})" if allowed else ""
+    return (
+        f"Your prompt asks the image server for {tag[:60]}, which is not open to members{offered}. "
+        "Remove it and try again; nothing was charged."
+    )
+
+
 def internal_error() -> str:
     return "Something went wrong on my side and the request was not taken; please try again."
 

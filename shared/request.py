@@ -237,6 +237,9 @@ def build_request(
         instruction = _checked_text(instruction, "message", limits.prompt_max_chars) or None
     drawing = _drawing(options, base, config)
     _check_nsfw(drawing, requester, config)
+    check_prompt = BACKENDS[drawing.backend].check_prompt  # _drawing checked the backend is known
+    for text in (prompt, drawing.negative or "", instruction or ""):
+        check_prompt(config, text)
     return ImageRequest(
         **drawing.model_dump(),
         sources=_sources(options.sources),

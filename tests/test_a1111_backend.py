@@ -11,10 +11,13 @@ import subprocess
 import pytest
 from PIL import Image
 
+from bot.core import check_request
 from bot.doctor import check_a1111
 from shared import keys
+from shared.errors import InvalidRequest
 from shared.queue import queue_name
 from shared.recovery import count_live_workers
+from shared.request import RequestOptions
 from tests.backend_harness import cancel_when
 from tests.backend_harness import submit_and_drain as run
 from tests.factories import image_request
@@ -229,3 +232,30 @@ def test_two_workers_share_two_servers_each_job_on_a_free_one(process_env, proce
         assert len(one.generations) + len(two.generations) == 4
         assert one.generations and two.generations
         assert not list(redis.scan_iter(keys.server_lease(BACKEND, "*")))
+
+
+def test_prompt_tags_that_load_networks_are_open_only_as_the_operator_lists_them(
+    a1111_runtime, fake, make_settings, config_file
+):
+    config = config_file(f'[a1111]\nservers = ["{fake.url}"]\nprompt_tags = ["lora:papercut"]\n')
+    settings = make_settings(config, backend=BACKEND)
+    who = image_request("evt-who").requester
+
+    def ask(prompt: str, **options: str):
+        return check_request(settings, RequestOptions(prompt=prompt, **options), requester=who, event_id="e")
+
+    with pytest.raises(InvalidRequest, match="asks the image server for <lora:evil:100>") as refused:
+        ask("a fox <lora:evil:100>")
+    assert "allowed here: <lora:papercut>" in str(refused.value)
+    for sneaky in ("a fox <LyCo:anything>", "a fox < hypernet : x >"):
+        with pytest.raises(InvalidRequest, match="not open to members"):
+            ask(sneaky)
+    with pytest.raises(InvalidRequest, match="<lora:evil>"):
+        ask("a fox", negative="<lora:evil>")
+    assert ask("a fox <lora:papercut:0.7>").prompt == "a fox <lora:papercut:0.7>"
+
+    # What reaches the worker without that check (a prompt writer's text) is stripped there.
+    runtime = a1111_runtime('prompt_tags = ["lora:papercut"]\n')
+    run(runtime, a1111_request(prompt="a fox <lora:evil:100> <lora:papercut:0.7> at night"))
+    [generation] = fake.generations
+    assert generation.payload["prompt"] == "a fox <lora:papercut:0.7> at night"

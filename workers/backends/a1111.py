@@ -20,7 +20,7 @@ from typing import Any
 import httpx2
 from PIL import Image
 
-from shared import sizes
+from shared import prompt_tags, sizes
 from shared.config import A1111Config
 from shared.errors import BackendUnavailable, ConfigError
 from shared.settings import Settings
@@ -66,8 +66,9 @@ class A1111Backend:
         config = self._config
         width, height = sizes.native_size(config.native_edge, task.width, task.height, task.aspect)
         payload: dict[str, Any] = {
-            "prompt": task.prompt,
-            "negative_prompt": task.negative or "",
+            # checked when the request was made; stripped again for what the prompt writer added
+            "prompt": prompt_tags.strip(task.prompt, config.prompt_tags),
+            "negative_prompt": prompt_tags.strip(task.negative or "", config.prompt_tags),
             "seed": task.seed if task.seed is not None else -1,
             "batch_size": task.count,
             "n_iter": 1,
