@@ -19,12 +19,12 @@ FROM base AS build
 ARG EXTRAS
 WORKDIR /src
 RUN python -m venv /opt/venv
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 # The project itself, with the version bounds of pyproject.toml (no package named on the line).
 # hadolint ignore=DL3013
 RUN mkdir -p bot workers shared \
     && touch bot/__init__.py workers/__init__.py shared/__init__.py \
-    && pip install ".[${EXTRAS}]" \
+    && pip install -c constraints.txt ".[${EXTRAS}]" \
     && pip uninstall -y imagine-bot
 COPY bot ./bot
 COPY workers ./workers
@@ -58,12 +58,12 @@ RUN apt-get update \
     && python3 -m venv /opt/venv \
     && pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cu126
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 # The project itself, with the version bounds of pyproject.toml (no package named on the line).
 # hadolint ignore=DL3013
 RUN mkdir -p bot workers shared \
     && touch bot/__init__.py workers/__init__.py shared/__init__.py \
-    && pip install ".[${EXTRAS},gpu]" \
+    && pip install -c constraints.txt ".[${EXTRAS},gpu]" \
     && pip uninstall -y imagine-bot
 COPY bot ./bot
 COPY workers ./workers

@@ -50,10 +50,13 @@ python=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
     "$python" -m venv .venv
 fi
-pip=(.venv/bin/python -m pip install -q --disable-pip-version-check)
+# Every version as tested (constraints.txt): the same install here, in CI and in the Docker image.
+pip=(.venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt)
 # The CPU build of torch first: left to the gpu extra, pip could pull a multi-GB CUDA build.
 if [ "$torch" = yes ] && ! .venv/bin/python -c "import torch" >/dev/null 2>&1; then
-    "${pip[@]}" ${IMAGINE_TORCH_INDEX:+--index-url "$IMAGINE_TORCH_INDEX"} \
+    # Not under the constraints: torch's own index (IMAGINE_TORCH_INDEX) need not carry those versions.
+    .venv/bin/python -m pip install -q --disable-pip-version-check \
+        ${IMAGINE_TORCH_INDEX:+--index-url "$IMAGINE_TORCH_INDEX"} \
         "torch==${IMAGINE_TORCH_VERSION:-2.13.0}"
 fi
 if [ ${#extras[@]} -gt 0 ]; then

@@ -21,7 +21,7 @@ from tests.fakes.slack_api import CHANNEL, FakeSlack
 from tests.helpers import ROOT, wait_until
 from tests.slack_harness import slack_env, start_http_app
 
-CHECKOUT_FILES = ("pyproject.toml", "README.md", "bot", "workers", "shared", "scripts")
+CHECKOUT_FILES = ("pyproject.toml", "README.md", "constraints.txt", "bot", "workers", "shared", "scripts")
 
 
 @pytest.fixture(scope="module")

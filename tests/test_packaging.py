@@ -174,3 +174,37 @@ def test_every_toml_example_in_the_readme_is_a_valid_config():
     assert len(blocks) >= 5
     for block in blocks:
         AppConfig.model_validate(tomllib.loads(block))
+
+
+def _locked() -> dict[str, str]:
+    lines = (ROOT / "constraints.txt").read_text().splitlines()
+    pairs = (line.split("==", 1) for line in lines if "==" in line and not line.startswith("#"))
+    return {name.lower().replace("_", "-"): version for name, version in pairs}
+
+
+def test_the_locked_install_pins_every_dependency_above_its_known_vulnerable_versions():
+    """CI, setup.sh and the image install the versions constraints.txt names; pyproject's floors stay
+    above the versions with published vulnerabilities."""
+    from packaging.requirements import Requirement
+    from packaging.version import Version
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"].values()
+    wanted = [*project["dependencies"], *(requirement for extra in extras for requirement in extra)]
+    locked = _locked()
+    for text in wanted:
+        requirement = Requirement(text)
+        name = requirement.name.lower()
+        if name == "torch":  # its build (CPU or CUDA) is chosen per machine
+            continue
+        assert name in locked, f"{name} is not in constraints.txt"
+        assert requirement.specifier.contains(locked[name]), (name, locked[name], str(requirement.specifier))
+    floors = {"pillow": "11.3", "aiohttp": "3.12.14", "torch": "2.6", "transformers": "4.53"}
+    for text in wanted:
+        requirement = Requirement(text)
+        if requirement.name.lower() in floors:
+            lowest = min(str(s.version) for s in requirement.specifier if s.operator == ">=")
+            assert Version(lowest) >= Version(floors[requirement.name.lower()]), requirement
+    assert "-c constraints.txt" in (ROOT / "scripts" / "setup.sh").read_text()
+    assert (ROOT / "Dockerfile").read_text().count("pip install -c constraints.txt") == 2
+    assert "!constraints.txt" in (ROOT / ".dockerignore").read_text().splitlines()
