@@ -155,8 +155,9 @@ def web_secret() -> str:
     return f"{PREFIX}:web:secret"
 
 
-def web_login_failures(address: str) -> str:
-    return f"{PREFIX}:web:login-failures:{address}"
+def web_login_attempts(scope: str, value: str) -> str:
+    """Login attempts in the throttle's window: per "address", per "account", and "everyone"."""
+    return f"{PREFIX}:web:login-attempts:{scope}:{value}"
 
 
 def stored_images(workspace_key: str) -> str:

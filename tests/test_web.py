@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from PIL import Image
@@ -376,3 +377,48 @@ def test_describe_offers_four_prompts_whose_buttons_start_jobs(processes, redis,
         assert web.upload("/api/describe", [])["private"] == [
             "That message has no picture I can describe (PNG, JPEG, WebP or GIF)."
         ]
+
+
+def test_a_burst_of_parallel_guesses_is_counted_before_any_check_and_health_stays_quick(
+    served_to_the_network, processes
+):
+    url = served_to_the_network()
+    page = Page(url)
+    body = json.dumps({"name": "alice", "password": "a guess"}).encode()
+    headers = {"Content-Type": "application/json", "X-Imagine": "1"}
+
+    def guess(_: int) -> int:
+        request = urllib.request.Request(f"{url}/api/login", data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    healthz: list[float] = []
+
+    def health_meanwhile() -> None:
+        while len(healthz) < 5:
+            started = time.monotonic()
+            assert answers_ok(f"{url}/healthz")
+            healthz.append(time.monotonic() - started)
+
+    with ThreadPoolExecutor(max_workers=64) as pool:
+        checker = pool.submit(health_meanwhile)
+        statuses = list(pool.map(guess, range(200)))
+        checker.result(timeout=60)
+    assert statuses.count(401) <= 10 and statuses.count(429) >= 190 and set(statuses) <= {401, 429}
+    assert max(healthz) < 1.0, healthz
+    log = processes.log_of(processes.started[-1])
+    assert log.count("a failed login from") <= 10  # no password was checked past the limit
+    status, answer = page.login("bob", "bob-secret")  # this address has had its tries, for any account
+    assert status == 429 and "from this address" in answer["error"]
+
+
+def test_a_name_given_where_only_the_shared_password_exists_is_a_wrong_login(processes, redis, config_file):
+    url = start_web(
+        processes, redis, config_file, "", host="0.0.0.0", env={"IMAGINE_WEB_PASSWORD": "letmein"}
+    )
+    page = Page(url)
+    assert page.login("alice", "letmein") == (401, {"error": "Wrong password."})
+    assert page.login("", "letmein")[0] == 200

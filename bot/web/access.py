@@ -43,7 +43,9 @@ class Access:
     def __init__(self, users: dict[str, str], password: SecretStr | None) -> None:
         self._users = dict(users)
         self._password = password.get_secret_value() if password else None
-        self._decoy = hash_password(os.urandom(16).hex()) if users else ""
+        # Checked against when a name is unknown, so timing tells no names (and a name given where
+        # only the shared password exists is a wrong login, not an error).
+        self._decoy = hash_password(os.urandom(16).hex())
 
     @property
     def required(self) -> bool:

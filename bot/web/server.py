@@ -15,6 +15,7 @@ import asyncio
 import json
 import logging
 import re
+from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from typing import Any
 
@@ -34,6 +35,12 @@ MAX_TEXT = 4000
 FORM_FIELDS = {"text", "thread", "picture"}
 UPLOAD_CHUNK = 64 * 1024
 MAX_NAME, MAX_PASSWORD = 64, 1024
+PASSWORD_CHECKS = 2  # scrypt takes a core each: at most this many at once
+THROTTLED = {
+    "address": "Too many failed logins from this address: try again in {minutes} min.",
+    "account": "Too many logins to this account: try again in {minutes} min.",
+    "everyone": "Too many logins at once on this page: try again in {minutes} min.",
+}
 STATIC = {"index.html": "text/html", "app.js": "text/javascript", "style.css": "text/css"}
 PUBLIC_ROUTES = {"page", "static", "healthz", "session", "login"}  # the rest need a session
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -61,6 +68,8 @@ class WebServer:
         self._access = access
         self._sessions = sessions
         self._throttle = throttle
+        # scrypt on a pool of its own: a flood of logins never holds the threads that answer requests
+        self._password_checks = ThreadPoolExecutor(PASSWORD_CHECKS, thread_name_prefix="password-check")
         self._hosts = {f"{name}:{port}" for name in (host, "localhost", "127.0.0.1", "[::1]")}
 
     def app(self) -> web.Application:
@@ -136,18 +145,19 @@ class WebServer:
             raise web.HTTPBadRequest(reason="a login is a name and a password")
         if len(name) > MAX_NAME or len(password) > MAX_PASSWORD:
             return _error(401, self._wrong_login())
-        address = request.remote or "unknown"
-        wait = await self._throttle.wait_seconds(address)
-        if wait:
-            minutes = -(-wait // 60)
-            response = _error(429, f"Too many failed logins from this address: try again in {minutes} min.")
-            response.headers["Retry-After"] = str(wait)
+        address, account = request.remote or "unknown", name.strip().lower()
+        refusal = await self._throttle.attempt(address, account)  # counted before the check
+        if refusal is not None:
+            minutes = -(-refusal.wait_seconds // 60)
+            response = _error(429, THROTTLED[refusal.rule].format(minutes=minutes))
+            response.headers["Retry-After"] = str(refusal.wait_seconds)
             return response
-        user = await asyncio.to_thread(self._access.check, name, password)
+        loop = asyncio.get_running_loop()
+        user = await loop.run_in_executor(self._password_checks, self._access.check, name, password)
         if user is None:
-            await self._throttle.failed(address)
             log.info("web: a failed login from %s", address)
             return _error(401, self._wrong_login())
+        await self._throttle.succeeded(address, account)
         cookie = self._sessions.issue(user)
         response = web.json_response({"user": user, "csrf": self._sessions.csrf_token(cookie)})
         self._set_cookie(request, response, cookie)
