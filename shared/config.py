@@ -7,7 +7,15 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    IPvAnyAddress,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from shared.errors import ConfigError
 from shared.presets import DEFAULT_PRESETS, Preset
@@ -459,6 +467,9 @@ class WebConfig(BaseModel):
 
     users: dict[str, str] = Field(default_factory=dict)  # name -> password hash (imagine web-password)
     session_days: float = Field(default=7, gt=0)
+    # The TLS proxies in front of the page (their addresses): only their X-Forwarded-Proto and
+    # X-Forwarded-For are believed, so the cookie is Secure and the throttle sees the real address.
+    trusted_proxies: list[IPvAnyAddress] = Field(default_factory=list)
 
     @field_validator("users")
     @classmethod

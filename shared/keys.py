@@ -155,6 +155,11 @@ def web_secret() -> str:
     return f"{PREFIX}:web:secret"
 
 
+def web_session_revoked(nonce: str) -> str:
+    """A page session logged out before it expired."""
+    return f"{PREFIX}:web:revoked:{nonce}"
+
+
 def web_login_attempts(scope: str, value: str) -> str:
     """Login attempts in the throttle's window: per "address", per "account", and "everyone"."""
     return f"{PREFIX}:web:login-attempts:{scope}:{value}"

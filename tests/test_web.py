@@ -422,3 +422,42 @@ def test_a_name_given_where_only_the_shared_password_exists_is_a_wrong_login(pro
     page = Page(url)
     assert page.login("alice", "letmein") == (401, {"error": "Wrong password."})
     assert page.login("", "letmein")[0] == 200
+
+
+def _login_over(url: str, forwarded_proto: str) -> tuple[int, dict[str, str]]:
+    """A login as a TLS proxy passes it on: the client spoke `forwarded_proto` to the proxy."""
+    body = json.dumps({"name": "alice", "password": "alice-secret"}).encode()
+    headers = {"Content-Type": "application/json", "X-Imagine": "1", "X-Forwarded-Proto": forwarded_proto}
+    request = urllib.request.Request(f"{url}/api/login", data=body, headers=headers, method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, dict(response.headers)
+
+
+def test_only_a_trusted_proxy_makes_the_session_secure_and_sends_hsts(served_to_the_network, processes):
+    behind = served_to_the_network('[web]\ntrusted_proxies = ["127.0.0.1"]\n')
+    status, headers = _login_over(behind, "https")
+    assert status == 200 and "Secure" in headers["Set-Cookie"]
+    assert headers["Strict-Transport-Security"] == "max-age=31536000"
+    assert "passwords and session cookies travel in clear" not in processes.log_of(processes.started[-1])
+
+    untrusted = (
+        served_to_the_network()
+    )  # anyone can send the header: without a trusted proxy it means nothing
+    status, headers = _login_over(untrusted, "https")
+    assert status == 200 and "Secure" not in headers["Set-Cookie"]
+    assert "Strict-Transport-Security" not in headers
+    assert "passwords and session cookies travel in clear" in processes.log_of(processes.started[-1])
+
+
+def test_logging_out_ends_the_session_for_every_copy_of_its_cookie(served_to_the_network):
+    url = served_to_the_network()
+    alice = Page(url)
+    assert alice.login("alice", "alice-secret")[0] == 200
+    copied = Page(url)
+    for cookie in alice.cookies:
+        copied.cookies.set_cookie(cookie)
+    copied.csrf = alice.csrf
+    assert copied.get_json("/api/session")["user"] == "alice"
+    assert alice.post("/api/logout", {})[0] == 200
+    assert copied.get_json("/api/session")["user"] is None
+    assert copied.post("/api/say", {"text": "a fox"})[0] == 401

@@ -49,11 +49,23 @@ def run_web(
     """Serve until SIGINT or SIGTERM; `settings` name the Redis to use (bot.embedded.resolve_redis)."""
     access = Access(settings.config.web.users, settings.web_password)
     _check_host(host, access)
+    if not _loopback(host) and not settings.config.web.trusted_proxies:
+        say(
+            f"warning: --host {host} serves plain HTTP, so passwords and session cookies travel in clear: "
+            "put a TLS proxy in front and name it in [web] trusted_proxies"
+        )
     with ExitStack() as stack:
         if is_local(settings) and not _served(settings):
             stack.enter_context(_worker(settings.redis_url, settings.backend))
             say(f"no {settings.backend} worker is running: started one for this page")
         asyncio.run(_serve(settings, access, host, port, say, metrics_port))
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _served(settings: Settings) -> bool:
@@ -70,11 +82,7 @@ def _served(settings: Settings) -> bool:
 def _check_host(host: str, access: Access) -> None:
     """Serving other machines needs a login: a page anyone on the network could use would spend the
     operator's quota and GPU for them."""
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback and not access.required:
+    if not _loopback(host) and not access.required:
         raise ConfigError(
             f"--host {host} serves other machines, so the page needs a login: set IMAGINE_WEB_PASSWORD "
             "(one shared password), or name users under [web.users] in the config "
@@ -116,7 +124,9 @@ async def _serve(
     feed = Feed(reads, core.round_trips)
     frontend = WebFrontend(core, feed)
     session_seconds = round(settings.config.web.session_days * 86400)
-    sessions = Sessions(await load_secret(aredis), access, max_age_seconds=session_seconds)
+    sessions = Sessions(
+        await load_secret(aredis), access, max_age_seconds=session_seconds, revocations=aredis
+    )
     server = WebServer(frontend, access, sessions, LoginThrottle(aredis), host=host, port=port)
     results = ResultConsumer(connect_async(redis_url, socket_timeout=30), PLATFORM, WebPoster(feed), core)
     # Open pages hold their feed for minutes: at a stop they get SHUTDOWN_SECONDS, then are closed.

@@ -12,6 +12,7 @@ rebinding) too. Image URLs name a job id made from a random event id, so they ca
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import logging
 import re
@@ -35,6 +36,7 @@ MAX_TEXT = 4000
 FORM_FIELDS = {"text", "thread", "picture"}
 UPLOAD_CHUNK = 64 * 1024
 MAX_NAME, MAX_PASSWORD = 64, 1024
+HSTS = "max-age=31536000"
 PASSWORD_CHECKS = 2  # scrypt takes a core each: at most this many at once
 THROTTLED = {
     "address": "Too many failed logins from this address: try again in {minutes} min.",
@@ -71,6 +73,7 @@ class WebServer:
         # scrypt on a pool of its own: a flood of logins never holds the threads that answer requests
         self._password_checks = ThreadPoolExecutor(PASSWORD_CHECKS, thread_name_prefix="password-check")
         self._hosts = {f"{name}:{port}" for name in (host, "localhost", "127.0.0.1", "[::1]")}
+        self._trusted = set(frontend.core.settings.config.web.trusted_proxies)
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=64 * 1024, middlewares=[self._guard])
@@ -90,15 +93,32 @@ class WebServer:
 
     @web.middleware
     async def _guard(self, request: web.Request, handler) -> web.StreamResponse:
+        request = self._behind_proxy(request)
         refusal = self._refusal(request)
+        if refusal is None and "user" in request and await self._sessions.revoked(request.cookies[COOKIE]):
+            refusal = _error(401, "Log in first.")  # logged out: this copy of the cookie is void too
         if refusal is not None:
             return refusal
         try:
             response = await handler(request)
         except web.HTTPException as exc:
-            return web.json_response({"error": exc.reason}, status=exc.status)
+            response = web.json_response({"error": exc.reason}, status=exc.status)
         response.headers.update(SECURITY_HEADERS)
+        if request.secure:  # served over HTTPS: browsers keep to it
+            response.headers["Strict-Transport-Security"] = HSTS
         return response
+
+    def _behind_proxy(self, request: web.Request) -> web.Request:
+        """The request as the client made it, when it came through a trusted TLS proxy: its scheme
+        (the cookie's Secure flag, HSTS) and the client's address (the login throttle)."""
+        if not self._trusted or request.remote is None or _address(request.remote) not in self._trusted:
+            return request
+        scheme = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip().lower()
+        hops = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",") if hop.strip()]
+        return request.clone(
+            scheme=scheme if scheme in ("http", "https") else request.scheme,
+            remote=hops[-1] if hops else request.remote,
+        )
 
     def _refusal(self, request: web.Request) -> web.Response | None:
         """Why this request is refused before it is handled, or None; a request that passes and needs a
@@ -127,6 +147,8 @@ class WebServer:
         session as "local" for whoever asks."""
         cookie = request.cookies.get(COOKIE, "")
         user = self._sessions.user(cookie)
+        if user is not None and await self._sessions.revoked(cookie):
+            user = None
         fresh = user is None and not self._access.required
         if fresh:
             user, cookie = LOCAL, self._sessions.issue(LOCAL)
@@ -167,6 +189,9 @@ class WebServer:
         return "Wrong name or password." if self._access.named else "Wrong password."
 
     async def logout(self, request: web.Request) -> web.Response:
+        cookie = request.cookies.get(COOKIE)
+        if cookie:
+            await self._sessions.revoke(cookie)  # a copy of the cookie stops working too
         response = web.json_response({"user": None})
         response.del_cookie(COOKIE, path="/")
         return response
@@ -336,6 +361,13 @@ def _is_text(value: object, depth: int = 0) -> bool:
 
 class _Told(Exception):
     """An upload stopped for a reason the member is told, as any other private answer."""
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
 
 
 def _error(status: int, text: str) -> web.Response:

@@ -27,10 +27,16 @@ async def load_secret(redis: aioredis.Redis) -> bytes:
 
 
 class Sessions:
-    def __init__(self, secret: bytes, access: Access, *, max_age_seconds: int) -> None:
+    """`revocations` holds the sessions logged out before their time (so a copied cookie stops working
+    at logout), each until it would have expired anyway."""
+
+    def __init__(
+        self, secret: bytes, access: Access, *, max_age_seconds: int, revocations: aioredis.Redis
+    ) -> None:
         self._secret = secret
         self._access = access
         self._max_age = max_age_seconds
+        self._revocations = revocations
         self._cookies = URLSafeTimedSerializer(secret, salt="imagine-web-session")
 
     @property
@@ -56,6 +62,23 @@ class Sessions:
         if binding is None or not hmac.compare_digest(binding, str(data.get("b"))):
             return None
         return data["u"]
+
+    async def revoke(self, cookie: str) -> None:
+        nonce = self._nonce(cookie)
+        if nonce is not None:
+            await self._revocations.set(keys.web_session_revoked(nonce), "1", ex=self._max_age)
+
+    async def revoked(self, cookie: str) -> bool:
+        nonce = self._nonce(cookie)
+        return nonce is None or bool(await self._revocations.exists(keys.web_session_revoked(nonce)))
+
+    def _nonce(self, cookie: str) -> str | None:
+        try:
+            data = self._cookies.loads(cookie, max_age=self._max_age)
+        except BadSignature:
+            return None
+        nonce = data.get("n") if isinstance(data, dict) else None
+        return nonce if isinstance(nonce, str) else None
 
     def csrf_token(self, cookie: str) -> str:
         return hmac.new(self._secret, b"csrf:" + cookie.encode(), hashlib.sha256).hexdigest()
