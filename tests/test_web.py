@@ -461,3 +461,18 @@ def test_logging_out_ends_the_session_for_every_copy_of_its_cookie(served_to_the
     assert alice.post("/api/logout", {})[0] == 200
     assert copied.get_json("/api/session")["user"] is None
     assert copied.post("/api/say", {"text": "a fox"})[0] == 401
+
+
+def test_an_image_opens_only_for_the_member_whose_feed_holds_it(served_to_the_network, redis):
+    url = served_to_the_network()
+    alice, bob = Page(url), Page(url)
+    assert alice.login("alice", "alice-secret")[0] == 200 and bob.login("bob", "bob-secret")[0] == 200
+    assert alice.say("a fox")["taken"]
+    [done] = results(alice.feed_until(lambda ms: results(ms)))
+    link = done["images"][0]["url"]
+    assert alice.get(link)[0] == 200
+    assert bob.get(link)[0] == 404  # the same link, another member
+    assert alice.get(link.split("?", 1)[0])[0] == 404  # the key alone, guessed
+    other = f"imagine:image:img-{'ab' * 16}:0"  # another platform's image, its key guessed
+    redis.set(other, b"\x89PNG not ours")
+    assert alice.get(f"/images/{other}")[0] == 404

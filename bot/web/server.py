@@ -6,12 +6,14 @@ configured, the page gives one to whoever asks, as the member "local"; otherwise
 Against other sites in the same browser: actions are POSTs (JSON, or multipart with pictures) carrying
 the session's CSRF token and a header of our own (neither can a cross-site form send), an `Origin`
 other than the page's is refused, and without a login a `Host` that is not this machine's (DNS
-rebinding) too. Image URLs name a job id made from a random event id, so they cannot be guessed.
+rebinding) too. An image's URL works only for the member whose feed holds it: the feed adds a token
+bound to that member (its key alone is made from ids others may know, e.g. Discord's message ids).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import ipaddress
 import json
 import logging
@@ -304,16 +306,28 @@ class WebServer:
                 if not event_id:
                     await response.write(b": still here\n\n")  # keeps proxies and the page's socket open
                     continue
-                data = json.dumps(message, ensure_ascii=False)
+                data = json.dumps(self._with_image_tokens(message, request["user"]), ensure_ascii=False)
                 await response.write(f"id: {event_id}\ndata: {data}\n\n".encode())
         except ConnectionResetError:
             pass  # the page went away
         return response
 
+    def _with_image_tokens(self, message: dict[str, Any], user: str) -> dict[str, Any]:
+        """A result's image URLs as this member may open them (see `Sessions.image_token`)."""
+        if message.get("kind") != "result":
+            return message
+        images = []
+        for image in message.get("images", []):
+            key = image["url"].rsplit("/", 1)[-1]
+            images.append({**image, "url": f"{image['url']}?t={self._sessions.image_token(user, key)}"})
+        return {**message, "images": images}
+
     async def image(self, request: web.Request) -> web.Response:
         key = request.match_info["key"]
-        if not IMAGE_KEY.fullmatch(key):
-            raise web.HTTPNotFound(reason="no such image")
+        token = request.query.get("t", "")
+        expected = self._sessions.image_token(request["user"], key)
+        if not IMAGE_KEY.fullmatch(key) or not hmac.compare_digest(token, expected):
+            raise web.HTTPNotFound(reason="no such image")  # guessed, or another member's
         data = await asyncio.to_thread(self._frontend.core.images.get, key)
         if data is None:
             raise web.HTTPNotFound(reason="this image has expired")

@@ -80,6 +80,11 @@ class Sessions:
         nonce = data.get("n") if isinstance(data, dict) else None
         return nonce if isinstance(nonce, str) else None
 
+    def image_token(self, user: str, key: str) -> str:
+        """What makes an image's URL work for `user` alone: its key is derived from ids that others
+        can see, so the URL carries proof that the image is in that member's own feed."""
+        return hmac.new(self._secret, f"image:{user}\0{key}".encode(), hashlib.sha256).hexdigest()[:32]
+
     def csrf_token(self, cookie: str) -> str:
         return hmac.new(self._secret, b"csrf:" + cookie.encode(), hashlib.sha256).hexdigest()
 
