@@ -7,6 +7,7 @@ import http.cookiejar
 import io
 import json
 import random
+import socket
 import subprocess
 import time
 import urllib.error
@@ -476,3 +477,45 @@ def test_an_image_opens_only_for_the_member_whose_feed_holds_it(served_to_the_ne
     other = f"imagine:image:img-{'ab' * 16}:0"  # another platform's image, its key guessed
     redis.set(other, b"\x89PNG not ours")
     assert alice.get(f"/images/{other}")[0] == 404
+
+
+def _open_feed(url: str, cookie: str) -> socket.socket:
+    host, port = url.removeprefix("http://").split(":")
+    connection = socket.create_connection((host, int(port)), timeout=10)
+    connection.sendall(
+        f"GET /api/events HTTP/1.1\r\nHost: {host}:{port}\r\nCookie: {cookie}\r\n\r\n".encode()
+    )
+    return connection
+
+
+def test_one_members_many_feeds_do_not_delay_anothers_and_the_oldest_are_closed(served_to_the_network):
+    url = served_to_the_network()
+    alice, bob = Page(url), Page(url)
+    assert alice.login("alice", "alice-secret")[0] == 200 and bob.login("bob", "bob-secret")[0] == 200
+    cookie = "; ".join(f"{c.name}={c.value}" for c in alice.cookies)
+    feeds = [_open_feed(url, cookie) for _ in range(80)]
+    try:
+        seen: dict[int, bytes] = {}
+        wait_until(
+            lambda: sum(b"superseded" in _received(feed, seen) for feed in feeds) >= 76,
+            timeout=20,
+            what="alice's oldest pages to be told they no longer follow",
+        )
+        started = time.monotonic()
+        bob.say("a fox")
+        bob.feed_until(lambda ms: any(m["kind"] == "prompt" or m.get("text") for m in ms), timeout=10)
+        assert time.monotonic() - started < 2.0  # before: 12.9 s behind alice's 80 connections
+    finally:
+        for feed in feeds:
+            feed.close()
+
+
+def _received(connection: socket.socket, seen: dict[int, bytes]) -> bytes:
+    """What the server sent on `connection` so far (`seen` keeps it between calls)."""
+    connection.setblocking(False)
+    try:
+        while chunk := connection.recv(65536):
+            seen[connection.fileno()] = seen.get(connection.fileno(), b"") + chunk
+    except BlockingIOError:
+        pass
+    return seen.get(connection.fileno(), b"")

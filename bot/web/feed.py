@@ -8,9 +8,11 @@ second tab shows the same conversation and nothing posted while the page was clo
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
+from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -22,16 +24,27 @@ from shared.round_trips import SharedRoundTrips
 PLATFORM = "web"
 FEED_LENGTH = 2000  # approximate: the newest messages of a member's conversation
 BLOCK_MS = 15_000  # a follow ends its wait this often, so a closed page is noticed
+PER_MEMBER = 4  # pages one member follows at once, per process
+
+
+class Superseded(Exception):
+    """This page's follow was closed: the member opened more pages than a member may follow at once."""
 
 
 class Feed:
     """`reads` is a client for the blocking follows (a connection per open page, while it waits);
     appends travel in the loop's shared round trips, so a burst's statuses go out together and never
-    wait for a connection behind the pages' reads."""
+    wait for a connection behind the pages' reads. A member follows from at most `per_member` pages
+    per process: a new one closes their oldest, so one member cannot hold every connection of
+    `reads` and stall everyone else's feed."""
 
-    def __init__(self, reads: aioredis.Redis, writes: SharedRoundTrips) -> None:
+    def __init__(
+        self, reads: aioredis.Redis, writes: SharedRoundTrips, *, per_member: int = PER_MEMBER
+    ) -> None:
         self._reads = reads
         self._writes = writes
+        self._per_member = per_member
+        self._open: dict[str, deque[asyncio.Event]] = {}
 
     async def add(self, user: str, message: dict[str, Any]) -> str:
         """Append one message (given an `id` and a time); its stream id is the page's event id."""
@@ -45,13 +58,35 @@ class Feed:
         return entry_id.decode()
 
     async def follow(self, user: str, after: str = "0") -> AsyncIterator[tuple[str, dict[str, Any]]]:
-        """(event id, message) from `after` on, forever; a quiet stretch yields ("", {}) as a heartbeat."""
+        """(event id, message) from `after` on, until a newer page of the member's supersedes this one
+        (raises Superseded); a quiet stretch yields ("", {}) as a heartbeat."""
         key = keys.member_feed(PLATFORM, user)
-        while True:
-            answer = await self._reads.xread({key: after}, count=100, block=BLOCK_MS)
-            if not answer:
-                yield "", {}
-                continue
-            for entry_id, fields in answer[0][1]:
-                after = entry_id.decode()
-                yield after, json.loads(fields[b"m"])
+        closed = asyncio.Event()
+        pages = self._open.setdefault(user, deque())
+        pages.append(closed)
+        while len(pages) > self._per_member:
+            pages.popleft().set()
+        try:
+            while True:
+                answer = await self._read_unless(closed, key, after)
+                if not answer:
+                    yield "", {}
+                    continue
+                for entry_id, fields in answer[0][1]:
+                    after = entry_id.decode()
+                    yield after, json.loads(fields[b"m"])
+        finally:
+            if closed in pages:
+                pages.remove(closed)
+            if not pages:
+                self._open.pop(user, None)
+
+    async def _read_unless(self, closed: asyncio.Event, key: str, after: str) -> Any:
+        read = asyncio.ensure_future(self._reads.xread({key: after}, count=100, block=BLOCK_MS))
+        stop = asyncio.ensure_future(closed.wait())
+        await asyncio.wait({read, stop}, return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        if closed.is_set():
+            read.cancel()  # redis-py drops that connection: the pool makes a fresh one
+            raise Superseded
+        return read.result()

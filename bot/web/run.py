@@ -34,7 +34,9 @@ from shared.redis_conn import connect, connect_async
 from shared.settings import Settings
 
 BACKLOG = 1024
-FEED_CONNECTIONS = 64  # pages following their feed at once, per process
+FEED_CONNECTIONS = (
+    256  # pages following their feed at once, per process (each member at most feed.PER_MEMBER)
+)
 SHUTDOWN_SECONDS = 0.8  # open feeds get this long at a stop: Ctrl-C stops the page within 2 s
 
 

@@ -25,6 +25,7 @@ from typing import Any
 from aiohttp import BodyPartReader, web
 
 from bot.web.access import LOCAL, Access
+from bot.web.feed import Superseded
 from bot.web.frontend import Answer, WebFrontend
 from bot.web.sessions import COOKIE, CSRF_HEADER, Sessions
 from bot.web.throttle import LoginThrottle
@@ -310,6 +311,8 @@ class WebServer:
                 await response.write(f"id: {event_id}\ndata: {data}\n\n".encode())
         except ConnectionResetError:
             pass  # the page went away
+        except Superseded:  # the page is told, so it does not reconnect and close another in turn
+            await response.write(b"event: superseded\ndata: {}\n\n")
         return response
 
     def _with_image_tokens(self, message: dict[str, Any], user: str) -> dict[str, Any]:

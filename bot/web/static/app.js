@@ -202,6 +202,11 @@ function follow() {
   events = new EventSource("/api/events");
   events.onopen = () => { connection.hidden = true; };
   events.onmessage = (event) => render(JSON.parse(event.data));
+  events.addEventListener("superseded", () => {
+    events.close();  // the member opened this page elsewhere too often: this copy stops following
+    connection.hidden = false;
+    connection.textContent = "This page stopped following: it is open in too many tabs. Reload it to follow here.";
+  });
   events.onerror = () => {
     connection.hidden = false;
     connection.textContent = "Reconnecting to the bot…";
