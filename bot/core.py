@@ -12,7 +12,7 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from PIL import Image
@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 UNRESTRICTED_PLATFORMS = {"cli"}  # the operator's own command is not bound to channel allow-lists
 EVENT_CLAIM_SECONDS = 86400  # longer than any platform redelivers an event
 PENDING_SECONDS = 60  # a frontend has this long from admission to enqueue before its slot counts as lost
+SECRET_SECONDS = 15 * 60  # a Discord interaction token's own life
 
 
 def check_request(
@@ -88,10 +89,16 @@ def check_request(
 
 @dataclass(frozen=True)
 class Opened:
-    """Where the answer of an admitted request goes, once the platform has posted its status message."""
+    """Where the answer of an admitted request goes, once the platform has posted its status message.
+
+    `secrets` are reply handles that let their holder act as the bot (Discord's interaction token, for
+    15 minutes): they never go into the job (RQ's payload, the result streams, which workers and
+    anyone reading Redis see) but into a key of the frontends' own, by job id, for `SECRET_SECONDS`
+    (`reply_secrets` reads them back)."""
 
     request: ImageRequest  # addressed: the thread and the platform's reply handles
     thread_origin: tuple[str, ThreadOrigin] | None = None  # (thread id, origin) of a thread just opened
+    secrets: dict[str, str] = field(default_factory=dict)
 
 
 class IntakePort(Protocol):
@@ -190,7 +197,7 @@ class ImagineCore:
         if opened is None:
             self.give_back(request)
             return
-        await self.enqueue_soon(opened.request, thread_origin=opened.thread_origin)
+        await self.enqueue_soon(opened.request, thread_origin=opened.thread_origin, secrets=opened.secrets)
 
     async def with_pictures(self, request: ImageRequest, pictures: list[Image.Image]) -> ImageRequest:
         """The request starting from the member's pictures, which the frontend fetched and checked
@@ -347,7 +354,11 @@ class ImagineCore:
             self.moderate(request)
 
     def enqueue(
-        self, request: ImageRequest, *, thread_origin: tuple[str, ThreadOrigin] | None = None
+        self,
+        request: ImageRequest,
+        *,
+        thread_origin: tuple[str, ThreadOrigin] | None = None,
+        secrets: dict[str, str] | None = None,
     ) -> Submission:
         """Enqueue an admitted request, now that it knows where its answer goes.
 
@@ -356,13 +367,24 @@ class ImagineCore:
         if thread_origin is not None:
             who = request.requester
             self.origins.record(who.platform, who.workspace, *thread_origin)
+        if secrets:
+            key = keys.reply_secrets(job_id_for(request))
+            self.redis.pipeline().hset(key, mapping=secrets).expire(key, SECRET_SECONDS).execute()
         return self.queue.enqueue(request)
 
     async def enqueue_soon(
-        self, request: ImageRequest, *, thread_origin: tuple[str, ThreadOrigin] | None = None
+        self,
+        request: ImageRequest,
+        *,
+        thread_origin: tuple[str, ThreadOrigin] | None = None,
+        secrets: dict[str, str] | None = None,
     ) -> Submission:
         """`enqueue` from an event loop: RQ's round trips run on a thread, so answers are not held up."""
-        return await asyncio.to_thread(self.enqueue, request, thread_origin=thread_origin)
+        return await asyncio.to_thread(self.enqueue, request, thread_origin=thread_origin, secrets=secrets)
+
+    def reply_secrets(self, job_id: str) -> dict[str, str]:
+        """The job's reply secrets (see `Opened`); empty once they expired, as the platform's did."""
+        return {k.decode(): v.decode() for k, v in self.redis.hgetall(keys.reply_secrets(job_id)).items()}
 
     def give_back(self, request: ImageRequest) -> None:
         """Undo an admission whose job could not be started (e.g. the thread could not be opened)."""

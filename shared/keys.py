@@ -155,6 +155,11 @@ def web_secret() -> str:
     return f"{PREFIX}:web:secret"
 
 
+def reply_secrets(job_id: str) -> str:
+    """A job's reply handles that let their holder act as the bot (an interaction token): frontends only."""
+    return f"{PREFIX}:reply-secrets:{job_id}"
+
+
 def web_session_revoked(nonce: str) -> str:
     """A page session logged out before it expired."""
     return f"{PREFIX}:web:revoked:{nonce}"

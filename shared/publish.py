@@ -30,11 +30,13 @@ PUBLISHED_TTL = 8 * 86400
 PipelineStep = Callable[[Pipeline], None]
 
 # KEYS: the job's published mark, the stream. ARGV: the mark's TTL, the stream's approximate length
-# cap, the stream's TTL (0: none), then the entry's field/value pairs.
+# cap, the stream's TTL (0: none), the oldest entry id it keeps (0: no time bound), then the entry's
+# field/value pairs.
 _PUBLISH_ONCE = """
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 4))
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 5))
 if tonumber(ARGV[3]) > 0 then redis.call('EXPIRE', KEYS[2], ARGV[3]) end
+if ARGV[4] ~= '0' then redis.call('XTRIM', KEYS[2], 'MINID', '~', ARGV[4]) end
 return 1
 """
 
@@ -97,4 +99,4 @@ class Publisher:
 
 def _script_call(mark: str, entry: StreamEntry) -> tuple[list[str], list[Any]]:
     pairs = [part for name, value in entry.fields.items() for part in (name, value)]
-    return [mark, entry.stream], [PUBLISHED_TTL, entry.maxlen, entry.ttl or 0, *pairs]
+    return [mark, entry.stream], [PUBLISHED_TTL, entry.maxlen, entry.ttl or 0, entry.min_id() or "0", *pairs]

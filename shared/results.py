@@ -12,6 +12,7 @@ Stream entry fields: `v` (format version), `job`, `event` (JSON: `type` and its 
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -28,6 +29,7 @@ TERMINAL = ("done", "failed")
 JOB_EVENTS_TTL = 86400
 JOB_EVENTS_MAXLEN = 200
 PLATFORM_MAXLEN = 100_000  # approximate; read entries are acknowledged long before this trims them
+PLATFORM_MAX_AGE = 3 * 86400  # and entries older than this go, however few: a frontend down longer loses them
 
 
 @dataclass(frozen=True)
@@ -112,11 +114,18 @@ class StreamEntry:
     fields: dict[str, Any]
     maxlen: int
     ttl: int | None = None  # the command line's per-job streams expire; platform streams are trimmed
+    max_age: int | None = None  # seconds: older entries are trimmed too (a count alone keeps them)
+
+    def min_id(self) -> str | None:
+        """The oldest entry id the stream keeps after this add, for its time bound."""
+        return None if self.max_age is None else str(int((time.time() - self.max_age) * 1000))
 
     def add(self, pipe: Pipeline) -> None:
         pipe.xadd(self.stream, self.fields, maxlen=self.maxlen, approximate=True)
         if self.ttl is not None:
             pipe.expire(self.stream, self.ttl)
+        if self.max_age is not None:
+            pipe.xtrim(self.stream, minid=self.min_id(), approximate=True)
 
 
 def publish_status(pipe: Pipeline, job_id: str, request: ImageRequest, update: StatusUpdate) -> None:
@@ -165,7 +174,7 @@ def entry(
     fields["request"] = request.model_dump_json()
     if preview is not None:
         fields["preview"] = preview
-    return StreamEntry(stream, fields, PLATFORM_MAXLEN)
+    return StreamEntry(stream, fields, PLATFORM_MAXLEN, max_age=PLATFORM_MAX_AGE)
 
 
 def decode(fields: dict[bytes, bytes], images: Any) -> ResultEvent:

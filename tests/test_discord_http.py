@@ -660,3 +660,33 @@ def test_a_file_that_is_no_picture_or_a_foreign_link_is_refused_and_costs_nothin
         what="the refusal on the status",
     )
     assert redis.zcard(keys.quota_window(f"discord:{OWNER_ID}")) == 0  # refunded
+
+
+def _everything_in(redis, pattern: str) -> bytes:
+    """Every value of every key matching `pattern`: hashes, strings and streams, as raw bytes."""
+    found = b""
+    for key in redis.scan_iter(pattern):
+        kind = redis.type(key)
+        if kind == b"hash":
+            found += b"".join(k + v for k, v in redis.hgetall(key).items())
+        elif kind == b"stream":
+            found += b"".join(b"".join(k + v for k, v in fields.items()) for _, fields in redis.xrange(key))
+        elif kind == b"string":
+            found += redis.get(key) or b""
+    return found
+
+
+def test_interaction_tokens_stay_with_the_frontends_and_never_reach_a_job(fake, stack, redis):
+    """A token answers as the bot for 15 minutes: not in RQ's job payloads nor the result streams
+    (which workers and anyone reading Redis see), only in the frontends' own key, for those minutes."""
+    client = stack()
+    private = fake.private_channel()
+    payload = fake.slash_command(prompt="a fox in the snow", channel_id=private["id"])
+    assert client.post(payload).type == DEFER
+    wait_until(lambda: "✅" in fake.original(payload["token"]).data["content"], what="the answer, as before")
+    token = payload["token"].encode()
+    assert token not in _everything_in(redis, "rq:*") and token not in _everything_in(
+        redis, "imagine:results:*"
+    )
+    [kept] = list(redis.scan_iter("imagine:reply-secrets:*"))
+    assert redis.hget(kept, "token") == token and 0 < redis.ttl(kept) <= 15 * 60

@@ -10,6 +10,7 @@ embed and its buttons, status edits and reactions on the member's reply.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 
@@ -21,6 +22,7 @@ from bot.followups import Press, result_buttons
 from shared import messages
 from shared.chat_text import failure_icon
 from shared.errors import DeliveryImpossible
+from shared.queue import job_id_for
 from shared.request import ImageRequest
 from shared.results import Failure, JobResult, StatusUpdate
 
@@ -86,11 +88,14 @@ class DiscordPoster:
             thread = self._client.get_partial_messageable(int(_thread_id(request)))
             await thread.send(nonce=nonce, **message)  # a re-post after a crash returns the first one
             return
+        webhook = await self._token_webhook(request)
         try:
-            await self._token_webhook(request).send(wait=True, **message)
-            return
+            if webhook is not None:
+                await webhook.send(wait=True, **message)
+                return
         except discord.NotFound:
-            log.info("discord: an interaction token ran out before its answer; sending it by DM")
+            pass
+        log.info("discord: an interaction token ran out before its answer; sending it by DM")
         for file in message["files"]:
             file.reset()
         dm = await self._client.create_dm(discord.Object(int(request.requester.user)))
@@ -98,9 +103,15 @@ class DiscordPoster:
         content = "\n".join(filter(None, [late, message["content"]]))[: discord_ui.MESSAGE_MAX]
         await dm.send(nonce=nonce, **{**message, "content": content})
 
-    def _token_webhook(self, request: ImageRequest) -> discord.Webhook:
-        reply = request.requester.reply
-        return discord.Webhook.partial(int(reply["app"]), reply["token"], client=self._client)
+    async def _token_webhook(self, request: ImageRequest) -> discord.Webhook | None:
+        """The interaction's webhook, while its token lives (kept by the frontends, not in the job)."""
+        core = self._client.frontend.core  # type: ignore[attr-defined]
+        secrets = await asyncio.to_thread(core.reply_secrets, job_id_for(request))
+        if "token" not in secrets:
+            return None
+        return discord.Webhook.partial(
+            int(request.requester.reply["app"]), secrets["token"], client=self._client
+        )
 
     async def _post_failure(self, request: ImageRequest, message: str, icon: str) -> None:
         try:
@@ -113,8 +124,10 @@ class DiscordPoster:
         reply = request.requester.reply
         if "status_message" not in reply:
             return
-        if "token" in reply:  # a private channel: only the interaction's webhook may edit
-            webhook = self._token_webhook(request)
+        if "app" in reply:  # answered through the interaction: only its webhook may edit
+            webhook = await self._token_webhook(request)
+            if webhook is None:
+                return  # its token ran out: the status stays as it was, the answer goes by DM
             await webhook.edit_message(
                 int(reply["status_message"]), content=content, attachments=files, allowed_mentions=NO_MENTIONS
             )

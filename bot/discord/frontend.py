@@ -565,9 +565,10 @@ class InteractionPort:
         if request.private and interaction.guild_id is not None:
             return await self._open_in_dm(request, message)
         reply = _answer_address(interaction, message)
+        secrets = {"token": interaction.token} if reply.get("where") == "private" else {}
         if self._thread is not None:  # in a thread or a DM already: it becomes ours, unless it already is
             origin = (self._thread, self._origin) if self._origin is not None else None
-            return Opened(_addressed(request, self._thread, reply), origin)
+            return Opened(_addressed(request, self._thread, reply), origin, secrets)
         try:
             thread = await message.create_thread(
                 name=discord_ui.thread_name(request.prompt), auto_archive_duration=AUTO_ARCHIVE_MINUTES
@@ -576,7 +577,7 @@ class InteractionPort:
             await DiscordFrontend._edit_quietly(interaction, DiscordFrontend._setup_problem(exc))
             return None
         origin = (str(thread.id), self._origin) if self._origin is not None else None
-        return Opened(_addressed(request, str(thread.id), reply), origin)
+        return Opened(_addressed(request, str(thread.id), reply), origin, secrets)
 
     async def _open_in_dm(self, request: ImageRequest, status: discord.Message) -> Opened | None:
         """Private results: the status stays private here (through the interaction's token), the
@@ -590,16 +591,11 @@ class InteractionPort:
             return None
         assert interaction.application_id is not None
         conversation = str(dm.id)
-        reply = {
-            "status_message": str(status.id),
-            "app": str(interaction.application_id),
-            "token": interaction.token,
-            "where": "dm",
-        }
+        reply = {"status_message": str(status.id), "app": str(interaction.application_id), "where": "dm"}
         moved = request.requester.model_copy(update={"channel": conversation})
         addressed = _addressed(request.model_copy(update={"requester": moved}), conversation, reply)
         owner = ThreadOrigin(channel=conversation, owner=str(interaction.user.id))
-        return Opened(addressed, (conversation, owner))
+        return Opened(addressed, (conversation, owner), {"token": interaction.token})
 
 
 class AnsweredFirstPort(InteractionPort):
@@ -726,18 +722,14 @@ def _workspace(interaction: discord.Interaction) -> str:
 def _answer_address(interaction: discord.Interaction, status: discord.Message) -> dict[str, str]:
     """Where the job's answer goes, for the poster. In a guild or the bot's DM: the channel, by REST.
     In a private channel (a user-installed app in someone else's DM) the bot may not post, so the
-    answer goes through this interaction's token (15 minutes), then to the member's DM."""
+    answer goes through this interaction's token (15 minutes; kept apart from the job, see
+    bot/core.py: Opened), then to the member's DM."""
     address = {"status_message": str(status.id)}
     if interaction.guild_id is not None:
         return {**address, "status_channel": str(status.channel.id)}
     if interaction.context.private_channel:
         assert interaction.application_id is not None
-        return {
-            **address,
-            "where": "private",
-            "app": str(interaction.application_id),
-            "token": interaction.token,
-        }
+        return {**address, "where": "private", "app": str(interaction.application_id)}
     return {**address, "status_channel": str(status.channel.id), "where": "dm"}
 
 
