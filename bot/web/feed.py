@@ -84,9 +84,12 @@ class Feed:
     async def _read_unless(self, closed: asyncio.Event, key: str, after: str) -> Any:
         read = asyncio.ensure_future(self._reads.xread({key: after}, count=100, block=BLOCK_MS))
         stop = asyncio.ensure_future(closed.wait())
-        await asyncio.wait({read, stop}, return_when=asyncio.FIRST_COMPLETED)
-        stop.cancel()
+        try:
+            await asyncio.wait({read, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:  # also when the page went away mid-wait: neither is left running
+            stop.cancel()
+            if not read.done():
+                read.cancel()  # redis-py drops that connection: the pool makes a fresh one
         if closed.is_set():
-            read.cancel()  # redis-py drops that connection: the pool makes a fresh one
             raise Superseded
         return read.result()
