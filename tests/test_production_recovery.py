@@ -40,6 +40,9 @@ def test_redis_killed_and_restarted_from_its_aof_loses_no_queued_job(
     charged = {f"u{n}": client.zcard(keys.quota_window(f"cli:u{n}")) for n in range(JOBS)}
     assert set(charged.values()) == {1}
 
+    # Redis writes its AOF buffer to the file before it answers, unless a slow disk has it postpone
+    # that write (up to 2 s with fsync every second): what reached the file is what a kill keeps.
+    wait_until(lambda: client.info("persistence")["aof_buffer_length"] == 0, what="the AOF buffer written")
     aof_redis.kill()  # every acknowledged write already reached the append-only file (not yet fsynced)
     aof_redis.start()
     client = redis_lib.Redis.from_url(aof_redis.url)
