@@ -81,8 +81,10 @@ def test_an_image_service_failing_for_a_while(
         settings = make_settings(
             config, openai_api_key=OPENAI_ENV["OPENAI_API_KEY"], openai_base_url=fake.base_url
         )
-        fake.fail_until(time.monotonic() + outage)
         processes.start("worker", "--backend", "openai", extra_env=env)
+        # the outage begins once the worker serves: its start (slower on a loaded machine) is not part of it
+        wait_until(lambda: list(redis.scan_iter(keys.worker_alive("*"))), timeout=30, what="the worker")
+        fake.fail_until(time.monotonic() + outage)
         request = image_request(backend="openai", model="gpt-image-2.5-sunburst", width=1024, height=1024)
         job = ImagineCore(settings, redis).submit(request).job_id
         [final] = wait_until(lambda: final_events(redis, job), timeout=30, what="the job to end")
