@@ -319,7 +319,8 @@ def test_slack_answers_a_corpus_of_odd_payloads_with_their_fault(slack_fake, pro
     good = sender.command("a good fox")
     assert good.status == 200
     wait_until(lambda: slack_fake.parent("a good fox"), what="the good command's status message")
-    assert redis.keys("rq:job:*") != []
+    # The status message is posted as the thread opens, just before the job is queued.
+    wait_until(lambda: redis.keys("rq:job:*"), what="the good command's job")
     log = processes.log_of(frontend)
     assert "Traceback" not in log and frontend.poll() is None, log
     assert log.count("a signed request bolt could not read") == len(bodies) + len(events)
