@@ -21,6 +21,7 @@ from redis.asyncio import Redis as AsyncRedis
 from redis.client import Pipeline
 
 from bot import followups
+from bot.decoding import Decoding
 from bot.describing import Describing
 from bot.flags import parse_flags
 from shared import keys, member_images, messages
@@ -71,7 +72,7 @@ def check_request(
     """Check where and what is asked (no I/O); raises InvalidRequest or Refused with the user's message."""
     allow = settings.config.channels.allow
     if allow and requester.platform not in UNRESTRICTED_PLATFORMS:
-        if f"{requester.platform}:{requester.channel}" not in allow:
+        if f"{requester.platform}:{requester.rules_channel}" not in allow:
             raise Refused(messages.channel_not_allowed(), rule="channel")
     return build_request(
         options,
@@ -99,6 +100,9 @@ class Opened:
     request: ImageRequest  # addressed: the thread and the platform's reply handles
     thread_origin: tuple[str, ThreadOrigin] | None = None  # (thread id, origin) of a thread just opened
     secrets: dict[str, str] = field(default_factory=dict)
+
+
+PictureFetch = Callable[[], Awaitable[list[bytes]]]  # a member's pictures' bytes, fetched when called
 
 
 class IntakePort(Protocol):
@@ -145,7 +149,8 @@ class ImagineCore:
         self.jobs = MemberJobs(redis, self.queue, self.quota)
         self.defaults = DefaultsStore(redis)
         self.showcase = Showcase(redis, settings.config.showcase)
-        self.describing = Describing(settings, redis)
+        self.decoding = Decoding(settings.config.limits.source_image_bytes)
+        self.describing = Describing(settings, redis, self.decoding)
 
     async def intake(
         self,
@@ -154,11 +159,14 @@ class ImagineCore:
         *,
         claim: bool = True,
         later: Callable[[Coroutine[Any, Any, None]], None] | None = None,
+        pictures: PictureFetch | None = None,
     ) -> None:
         """Run the intake sequence for one chat event. `build` validates (raising InvalidRequest or
         Refused); with `claim`, the event is claimed in the admission's round trip and a redelivery
-        stops there. `later` runs the steps after the ack elsewhere (Slack answers when its listener
-        returns); by default they run here."""
+        stops there. `pictures` fetches the member's pictures the request starts from: only once it
+        is admitted (nobody's work before their charge), given back when one is refused. `later`
+        runs the steps after the ack elsewhere (Slack answers when its listener returns); by default
+        they run here."""
         try:
             built = build()
             request = await built if inspect.isawaitable(built) else built
@@ -169,6 +177,16 @@ class ImagineCore:
         if not first_delivery:
             await port.duplicate()
             return
+        if pictures is not None:
+            try:
+                request = await self.attach_pictures(request, pictures)
+            except (InvalidRequest, Refused) as exc:
+                self.give_back(request)
+                await port.tell(str(exc))
+                return
+            except BaseException:
+                self.give_back(request)
+                raise
         await port.acknowledge(request)
         rest = self._after_ack(port, request)
         if later is not None:
@@ -198,6 +216,14 @@ class ImagineCore:
             self.give_back(request)
             return
         await self.enqueue_soon(opened.request, thread_origin=opened.thread_origin, secrets=opened.secrets)
+
+    async def attach_pictures(self, request: ImageRequest, fetch: PictureFetch) -> ImageRequest:
+        """The admitted request starting from the pictures `fetch` brings, decoded a few at a time per
+        process (`Decoding`) and kept in the image store; raises InvalidRequest for a bad picture."""
+        data = await fetch()
+        if len(data) > MAX_SOURCES:
+            raise InvalidRequest(messages.too_many_pictures(len(data), MAX_SOURCES))
+        return await self.with_pictures(request, await self.decoding.all_checked(data))
 
     async def with_pictures(self, request: ImageRequest, pictures: list[Image.Image]) -> ImageRequest:
         """The request starting from the member's pictures, which the frontend fetched and checked
@@ -269,6 +295,20 @@ class ImagineCore:
     def refine_by(self, requester: Requester) -> str:
         """Whose replies refine in this channel's threads: the channel's setting, else the config's."""
         return self.defaults.channel(requester).refine_by or self.settings.config.threads.refine_by
+
+    def may_continue(self, requester: Requester, origin: ThreadOrigin) -> bool:
+        """Whether `requester` may make new images in the thread `origin` describes: with
+        `refine_by = "owner"` (the channel's, else the config's) only its owner may, by reply, mention,
+        form or button alike. The one place the rule lives; a plain reply by anyone else is talk,
+        which platforms ignore, and every other way in is refused (`check_continues`)."""
+        return requester.user == origin.owner or self.refine_by(requester) != "owner"
+
+    def check_continues(self, requester: Requester, origin: ThreadOrigin) -> None:
+        """Raise Refused (counted for operators) unless `may_continue`."""
+        if not self.may_continue(requester, origin):
+            refusal = Refused(messages.thread_not_yours(), rule="thread_owner")
+            self._refused_as(requester, refusal)
+            raise refusal
 
     def check_typed(self, requester: Requester, text: str, *, event_id: str) -> ImageRequest:
         """A prompt typed with its flags (`a fox --ar 16:9 --n 2`), as Slack's one text field sends it."""
@@ -342,8 +382,11 @@ class ImagineCore:
             raise
 
     def _refused(self, request: ImageRequest, refusal: Refused) -> None:
-        self.refusals.count(request.requester, refusal.rule)
-        self.metrics.refusals.labels(refusal.rule, request.requester.platform).inc()
+        self._refused_as(request.requester, refusal)
+
+    def _refused_as(self, requester: Requester, refusal: Refused) -> None:
+        self.refusals.count(requester, refusal.rule)
+        self.metrics.refusals.labels(refusal.rule, requester.platform).inc()
 
     async def moderate_soon(self, request: ImageRequest) -> None:
         """`moderate` from an event loop, after the ack: the moderation service is a network call (on a

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from redis import Redis
 
-from shared import keys, member_images, messages
+from bot.decoding import Decoding
+from shared import keys, messages
 from shared.describe import DescribeUnavailable, build_describer
 from shared.errors import InvalidRequest, Refused
 from shared.hourly_limit import HourlyLimit
@@ -40,9 +41,10 @@ class Described:
 
 
 class Describing:
-    def __init__(self, settings: Settings, redis: Redis) -> None:
+    def __init__(self, settings: Settings, redis: Redis, decoding: Decoding) -> None:
         self._settings = settings
         self._redis = redis
+        self._decoding = decoding
         self._describer = build_describer(settings)
         self._ttl = int(settings.config.threads.ttl_days * 86400)
 
@@ -73,9 +75,8 @@ class Describing:
         """Prompts for the picture `fetch` downloads from the platform; raises InvalidRequest with the
         member's message, and then the use is given back."""
         assert self._describer is not None  # begin() said so
-        cap = self._settings.config.limits.source_image_bytes
         try:
-            picture = member_images.checked(await fetch(), cap)
+            picture = await self._decoding.checked(await fetch())
             prompts = await asyncio.to_thread(self._describer.describe, picture)
         except (InvalidRequest, DescribeUnavailable) as exc:
             await asyncio.to_thread(self.limit(requester).give_back, use)

@@ -388,6 +388,13 @@ def turn_forgotten(ttl_days: float) -> str:
     return f"I no longer remember this image (threads are kept {ttl_days:g} days). Start again with /imagine."
 
 
+def thread_not_yours() -> str:
+    return (
+        "Only the member who started this thread can make new images in it (this channel's rule). "
+        "Start your own with /imagine; a moderator can open threads to anyone in /settings."
+    )
+
+
 def delete_not_yours() -> str:
     return "Only the member who asked for this image, or a moderator, can delete it."
 

@@ -81,7 +81,8 @@ def known_lanes(redis: Redis) -> list[str]:
 def job_id_for(request: ImageRequest) -> str:
     """The same platform event always maps to the same job id: that is what makes submit idempotent."""
     who = request.requester
-    digest = hashlib.sha256(f"{who.platform}\0{who.workspace}\0{request.event_id}".encode()).hexdigest()
+    # The rules' workspace: a request whose conversation moves (private results) keeps its id.
+    digest = hashlib.sha256(f"{who.platform}\0{who.rules_workspace}\0{request.event_id}".encode()).hexdigest()
     return f"img-{digest[:32]}"
 
 

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from redis import Redis
 
 from shared import keys
-from shared.request import Drawing, ImageRequest, Requester
+from shared.request import AskedIn, Drawing, ImageRequest, Requester
 
 # Append unless the last turn already is this job's (a retried job records once); trim; refresh TTL.
 _RECORD = """
@@ -112,6 +112,7 @@ class ThreadOrigin(BaseModel):
     channel: str
     owner: str  # the platform's user id
     nsfw: bool = False  # the channel's age restriction, which its threads share
+    asked_in: AskedIn | None = None  # a conversation moved from where it was asked (private results)
 
 
 class ThreadOrigins:

@@ -169,7 +169,7 @@ def image_sizes(post) -> list[tuple[int, int]]:
 
 
 def test_each_button_makes_its_job_in_the_same_thread_charged_to_whoever_pressed(fake, stack, redis):
-    client = stack()
+    client = stack('[threads]\nrefine_by = "anyone"\n')
     thread_id, post, job_id = first_result(fake, client, count=2)
     bob = fake.member("1300000000000000002", "bob")
 
@@ -607,6 +607,57 @@ def test_gallery_pages_the_members_last_images_with_thumbnails_and_links(fake, s
     assert turned.type == DEFERRED_UPDATE
     wait_until(lambda: "page 2 of 2" in shown.data["content"], what="the page to turn")
     assert shown.data["content"].splitlines()[1].startswith("6. [fox number 0]") and len(shown.files) == 1
+
+
+def test_in_an_owners_thread_another_members_press_form_and_refine_are_refused(fake, stack, redis):
+    client = stack()  # refine_by = "owner", the default
+    thread_id, post, job_id = first_result(fake, client)
+    bob = fake.member("1300000000000000002", "bob")
+    for custom_id in (
+        f"imagine:reroll:{job_id}",
+        f"imagine:variation:{job_id}:0",
+        f"imagine:refine:{job_id}",
+    ):
+        refused = client.post(fake.button_press(post, custom_id, member=bob))
+        assert (refused.type, refused.ephemeral) == (MESSAGE, True), custom_id  # not the form, not a job
+        assert refused.content.startswith("Only the member who started this thread"), custom_id
+    submitted = client.post(
+        fake.modal_submit(f"imagine:refine-modal:{job_id}", thread_id, "make it blue", member=bob)
+    )
+    assert submitted.ephemeral and submitted.content.startswith("Only the member who started this thread")
+    assert redis.zcard(keys.quota_window("discord:1300000000000000002")) == 0
+    assert len(fake.image_posts_in(thread_id)) == 1 and len(redis.keys("rq:job:img-*")) == 1
+    assert client.post(fake.button_press(post, f"imagine:refine:{job_id}")).type == MODAL  # the owner's
+
+
+def test_private_results_keep_the_servers_block_list_and_quota_for_the_command_and_its_dm(fake, stack, redis):
+    from tests.fakes.discord_api import GUILD_ID
+
+    client = stack(
+        f"""
+[quota.workspaces."discord:{GUILD_ID}"]
+images_per_hour = 1
+[moderation.workspaces."discord:{GUILD_ID}"]
+blocklist = ["dragon"]
+"""
+    )
+    asked = fake.slash_command(name="settings")
+    client.post(asked)
+    client.post(fake.button_press(fake.original(asked["token"]), "imagine:set:private"))
+    blocked = fake.slash_command(prompt="a red dragon")
+    assert client.post(blocked).type == DEFER
+    wait_until(lambda: fake.original(blocked["token"]) is None, what="the blocked request's status to go")
+    assert redis.zcard(keys.quota_window(f"discord:{OWNER_ID}")) == 0
+    command = fake.slash_command(prompt="a secret fox")
+    client.post(command)
+    dm = fake.dm_channel(OWNER_ID)
+    [post] = wait_until(lambda: fake.image_posts_in(dm["id"]), what="the images in the member's DM")
+    job_id = next(i for i in buttons(post) if i.startswith("imagine:reroll:")).split(":")[2]
+    over = client.post(fake.slash_command(prompt="a second fox"))  # the server's hour: 1 image
+    assert over.ephemeral and "1 of 1" in over.content, over.content
+    again = client.post(fake.button_press(post, f"imagine:reroll:{job_id}"))  # in the DM, the same rules
+    assert again.ephemeral and "1 of 1" in again.content, again.content
+    assert len(fake.image_posts_in(dm["id"])) == 1
 
 
 def test_private_results_keep_the_status_private_and_bring_the_images_to_the_members_dm(fake, stack):

@@ -106,6 +106,17 @@ def test_a_bad_file_or_a_foreign_link_is_refused_and_costs_nothing(fake, sender,
     assert redis.zcard(keys.quota_window(f"slack:{OWNER}")) == 0 and fake.parent("a hare") is None
 
 
+def test_a_member_with_no_quota_left_sending_pictures_costs_no_fetch_and_keeps_nothing(
+    fake, processes, redis, config_file
+):
+    sender = start_http_app(processes, slack_env(fake, config_file("[quota]\nimages_per_hour = 0\n")), fake)
+    files = [fake.share(picture((255, 0, 0))) for _ in range(4)]
+    sender.event(fake.with_files(fake.mention("--strength 0.2"), files))
+    told = wait_until(lambda: fake.ephemeral, what="the refusal")
+    assert told[0]["text"].startswith("Image generation is switched off for you here"), told[0]["text"]
+    assert file_reads(fake) == [] and redis.keys("imagine:picture:*") == []  # admitted first: nothing done
+
+
 def test_without_files_read_the_member_is_told_what_the_operator_must_add(fake, sender):
     fake.can_read_files = False
     hidden = {

@@ -174,7 +174,7 @@ def test_a_mention_outside_our_threads_starts_a_new_image(fake, stack):
 
 
 def test_each_button_and_the_refine_modal(fake, stack, redis):
-    sender = stack()
+    sender = stack('[threads]\nrefine_by = "anyone"\n')
     sender.command("a red fox --n 2")
     parent = finished(fake, "a red fox")
     info = details(fake, parent)[0]
@@ -206,6 +206,35 @@ def test_each_button_and_the_refine_modal(fake, stack, redis):
     assert bad.json()["response_action"] == "errors" and "--zoom" in bad.json()["errors"]["instruction"]
     assert sender.interactive(fake.view_submission(opened["view"], "at dusk")).status == 200
     wait_until(lambda: len(fake.image_posts(CHANNEL, parent.ts)) == 5, what="the refined image")
+
+
+def test_in_an_owners_thread_another_members_press_form_and_mention_are_refused(fake, stack, redis):
+    sender = stack()  # refine_by = "owner", the default
+    sender.command("a red fox")
+    parent = finished(fake, "a red fox")
+    info = details(fake, parent)[0]
+    job_id = buttons(info)[0].split(":")[2]
+    refusal = "Only the member who started this thread"
+
+    def told_bob() -> list[str]:
+        return [e["text"] for e in fake.ephemeral if e["user"] == "U0BOB"]
+
+    actions = (f"imagine:reroll:{job_id}", f"imagine:variation:{job_id}:0", f"imagine:refine:{job_id}")
+    for number, action in enumerate(actions, 1):
+        sender.interactive(fake.block_action(info, action, user="U0BOB"))
+        wait_until(lambda n=number: len(told_bob()) == n, what=f"the answer to {action}")
+    assert all(text.startswith(refusal) for text in told_bob())
+    assert not [v for v in fake.views if v["method"] == "views.open"]  # no form for bob
+    sender.interactive(fake.block_action(info, f"imagine:refine:{job_id}"))  # the owner's form ...
+    opened = wait_until(lambda: [v for v in fake.views if v["method"] == "views.open"])[0]
+    forged = sender.interactive(fake.view_submission(opened["view"], "make it blue", user="U0BOB"))
+    assert forged.json()["response_action"] == "errors"  # ... submitted by bob
+    assert forged.json()["errors"]["instruction"].startswith(refusal)
+    mention = fake.mention("make it purple", thread_ts=parent.ts, user="U0BOB")
+    sender.event(mention)
+    wait_until(lambda: len(told_bob()) == 4, what="the mention's answer")
+    assert told_bob()[-1].startswith(refusal) and redis.zcard(keys.quota_window("slack:U0BOB")) == 0
+    assert len(fake.image_posts(CHANNEL, parent.ts)) == 1 and len(redis.keys("rq:job:img-*")) == 1
 
 
 def test_a_double_click_makes_one_job(fake, stack, redis):
@@ -361,6 +390,21 @@ def test_private_results_start_their_thread_in_the_members_dm_with_the_app(fake,
     assert (
         told[-1]["text"].startswith("Your results are private") and told[-1]["response_type"] == "ephemeral"
     )
+
+
+def test_private_results_keep_the_channels_allow_list_for_replies_in_the_dm(fake, stack):
+    sender = stack(f'[channels]\nallow = ["slack:{CHANNEL}"]\n')  # the DM itself is not allowed
+    sender.command("settings")
+    modal = wait_until(lambda: [v for v in fake.views if v["method"] == "views.open"], what="the modal")[0]
+    sender.interactive(fake.form_submission(modal["view"], {"private": "on"}, {}))
+    wait_until(lambda: [v for v in fake.views if v["method"] == "views.publish"], what="the settings saved")
+    sender.command("a secret fox")
+    parent = wait_until(lambda: fake.parent("a secret fox"), what="the parent in the DM")
+    wait_until(lambda: fake.image_posts(DM_CHANNEL, parent.ts), what="the images in the DM's thread")
+    sender.event(fake.direct_message("at night", thread_ts=parent.ts))  # asked in an allowed channel
+    wait_until(lambda: len(fake.image_posts(DM_CHANNEL, parent.ts)) == 2, what="the refined image")
+    refused = sender.command("a hare", channel="C0OTHER")  # the allow-list still holds elsewhere
+    assert "isn't enabled in this channel" in refused.text and not fake.parent("a hare")
 
 
 def test_a_workspace_admin_sets_the_channels_defaults_in_the_same_form(fake, stack, redis):

@@ -364,6 +364,13 @@ def test_pictures_uploaded_with_a_prompt_are_what_it_starts_from_and_bad_ones_ar
     assert redis.zcard(keys.quota_window("web:local")) == 2  # the blend and the refinement only
 
 
+def test_pictures_from_a_member_with_no_quota_left_are_neither_decoded_nor_kept(page, redis):
+    web = page("[quota]\nimages_per_hour = 0\n")
+    refused = web.upload("/api/say", [picture((255, 0, 0))] * 4, text="a fox")
+    assert not refused["taken"] and refused["private"], refused
+    assert redis.keys("imagine:picture:*") == [] and redis.zcard(keys.quota_window("web:local")) == 0
+
+
 def test_describe_offers_four_prompts_whose_buttons_start_jobs(processes, redis, config_file):
     with FakeOpenAI() as fake:
         env = {**fake.env(), "IMAGINE_VISION_MODEL": "gpt-vision-fake"}
@@ -462,6 +469,22 @@ def test_logging_out_ends_the_session_for_every_copy_of_its_cookie(served_to_the
     assert alice.post("/api/logout", {})[0] == 200
     assert copied.get_json("/api/session")["user"] is None
     assert copied.post("/api/say", {"text": "a fox"})[0] == 401
+
+
+def test_a_members_thread_is_theirs_another_member_can_neither_refine_nor_press_in_it(
+    served_to_the_network, redis
+):
+    url = served_to_the_network()
+    alice, bob = Page(url), Page(url)
+    assert alice.login("alice", "alice-secret")[0] == 200 and bob.login("bob", "bob-secret")[0] == 200
+    assert alice.say("a fox --no hounds")["taken"]
+    [done] = results(alice.feed_until(lambda ms: results(ms)))
+    reroll = next(b["id"] for row in done["buttons"] for b in row if b["id"].startswith("imagine:reroll:"))
+    for answer in (bob.say("now at night", thread=done["thread"]), bob.press(reroll, done["thread"])):
+        assert not answer["taken"] and answer["private"][0].startswith("Only the member who started")
+        assert "fox" not in json.dumps(answer) and "hounds" not in json.dumps(answer)
+    assert redis.zcard(keys.quota_window("web:bob")) == 0 and len(redis.keys("rq:job:img-*")) == 1
+    assert alice.press(reroll, done["thread"])["taken"]  # the owner's own press
 
 
 def test_an_image_opens_only_for_the_member_whose_feed_holds_it(served_to_the_network, redis):

@@ -182,14 +182,10 @@ class DiscordFrontend:
         await self.core.intake(port, build, claim=True, later=later)
 
     async def _check_new(self, requester: Requester, options: RequestOptions, event_id: str) -> ImageRequest:
-        """A new /imagine over the member's defaults. With private results, asked in a server, the
-        conversation moves to the member's DM with the bot, and counts against the DM workspace
-        like any DM (its thread memory and replies live there)."""
-        request = await self.core.check_new(requester, options, event_id=event_id)
-        if request.private and request.requester.workspace != DM_WORKSPACE:
-            moved = request.requester.model_copy(update={"workspace": DM_WORKSPACE})
-            request = request.model_copy(update={"requester": moved})
-        return request
+        """A new /imagine over the member's defaults, checked, admitted and moderated under the rules
+        of the server and channel it was asked in, private results or not (`_open_in_dm` moves only
+        the conversation)."""
+        return await self.core.check_new(requester, options, event_id=event_id)
 
     # --- buttons and the refine modal ------------------------------------------------------------
 
@@ -208,14 +204,16 @@ class DiscordFrontend:
             ):
                 await self._tell(interaction, messages.already_submitted())
                 return
-        found = await self._thread_turn(interaction, job_id)
+        found = await self._thread_turn(interaction, job_id, continuing=True)
         if found is None:
             return
         requester, turn = found
         await self._submit_follow_up(interaction, requester, make(turn))
 
     async def open_refine_modal(self, interaction: discord.Interaction, job_id: str) -> None:
-        await interaction.response.send_modal(RefineModal(job_id))
+        """✏️ Refine: the form, for a member the thread's rule lets refine (refused before any typing)."""
+        if await self._thread_turn(interaction, job_id, continuing=True) is not None:
+            await interaction.response.send_modal(RefineModal(job_id))
 
     async def refine_from_modal(self, interaction: discord.Interaction, job_id: str, text: str) -> None:
         """The modal's text works exactly like a reply in the thread, flags included."""
@@ -252,7 +250,7 @@ class DiscordFrontend:
         if origin is None:
             return  # not a thread we opened
         requester = self._message_requester(message, origin)
-        if self.core.refine_by(requester) == "owner" and str(message.author.id) != origin.owner:
+        if not self.core.may_continue(requester, origin):
             return  # people may talk in the thread; only the owner's words refine
         if not self.core.claim_event(PLATFORM, workspace, f"message-{message.id}"):
             return
@@ -451,19 +449,30 @@ class DiscordFrontend:
         return self.core.claim_event(PLATFORM, _workspace(interaction), str(interaction.id))
 
     async def _thread_turn(
-        self, interaction: discord.Interaction, job_id: str
+        self, interaction: discord.Interaction, job_id: str, *, continuing: bool = False
     ) -> tuple[Requester, Turn] | None:
-        """The requester (in the thread the press came from) and the turn the pressed button belongs to."""
+        """The requester (in the thread the press came from) and the turn the pressed button belongs to;
+        `continuing` (a new image in the thread) checks that the thread's rule lets the member."""
         workspace, thread_id = _workspace(interaction), str(interaction.channel_id)
         origin = self.core.origins.get(PLATFORM, workspace, thread_id)
         requester = self._requester(interaction, channel=origin.channel if origin else thread_id)
         requester = requester.model_copy(
-            update={"thread": thread_id, "channel_nsfw": bool(origin and origin.nsfw)}
+            update={
+                "thread": thread_id,
+                "channel_nsfw": bool(origin and origin.nsfw),
+                "asked_in": origin.asked_in if origin else None,
+            }
         )
         turn = self.core.turn(requester, job_id) if origin else None
-        if turn is None:
+        if turn is None or origin is None:
             await self._tell(interaction, messages.turn_forgotten(self.settings.config.threads.ttl_days))
             return None
+        if continuing:
+            try:
+                self.core.check_continues(requester, origin)
+            except Refused as refusal:
+                await self._tell(interaction, str(refusal))
+                return None
         return requester, turn
 
     def _requester(self, interaction: discord.Interaction, *, channel: str) -> Requester:
@@ -493,6 +502,7 @@ class DiscordFrontend:
             roles=_role_ids(message.author),
             channel_nsfw=origin.nsfw,
             reply={"upload_limit": str(upload_limit), **({"where": "dm"} if guild is None else {})},
+            asked_in=origin.asked_in,
         )
 
     @staticmethod
@@ -592,9 +602,16 @@ class InteractionPort:
         assert interaction.application_id is not None
         conversation = str(dm.id)
         reply = {"status_message": str(status.id), "app": str(interaction.application_id), "where": "dm"}
-        moved = request.requester.model_copy(update={"channel": conversation})
+        # The conversation (thread memory, replies) lives in the DM; the rules stay the server's,
+        # for this job and for every reply and press in that DM that refines it.
+        moved = request.requester.delivered_in(DM_WORKSPACE, conversation)
         addressed = _addressed(request.model_copy(update={"requester": moved}), conversation, reply)
-        owner = ThreadOrigin(channel=conversation, owner=str(interaction.user.id))
+        owner = ThreadOrigin(
+            channel=conversation,
+            owner=str(interaction.user.id),
+            nsfw=moved.channel_nsfw,
+            asked_in=moved.asked_in,
+        )
         return Opened(addressed, (conversation, owner), {"token": interaction.token})
 
 

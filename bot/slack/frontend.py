@@ -12,7 +12,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Coroutine
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -20,7 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import describing, followups
 from bot.answers_first import AnswersFirst
-from bot.core import ImagineCore, Opened
+from bot.core import ImagineCore, Opened, PictureFetch
 from bot.flags import flags_help_line
 from bot.queue_view import queue_view
 from bot.slack import pictures
@@ -129,24 +129,19 @@ class SlackFrontend:
         requester = _requester(team, channel, user, None)
         event_id = f"view-{view['id']}"
 
-        async def build() -> ImageRequest:
-            request = await self.core.check_typed_new(
+        def build() -> Awaitable[ImageRequest]:
+            return self.core.check_typed_new(
                 requester, words, event_id=event_id, no_words=messages.BLEND_PROMPT
             )
-            return await self._with_pictures(client, request, files)
 
         port = SlackPort(self, client, requester, thread_ts=None, tell_in=None)
-        self.spawn(self.core.intake(port, build))
+        self.spawn(self.core.intake(port, build, pictures=self._pictures(client, files)))
 
-    async def _with_pictures(
-        self, client: AsyncWebClient, request: ImageRequest, files: list[dict[str, Any]]
-    ) -> ImageRequest:
-        """The request starting from the member's shared files, fetched with the bot token."""
+    def _pictures(self, client: AsyncWebClient, files: list[dict[str, Any]]) -> PictureFetch | None:
+        """The member's shared files, fetched with the bot token once the request is admitted."""
         if not files:
-            return request
-        return await self.core.with_pictures(
-            request, await pictures.fetch_pictures(client, self.settings, files)
-        )
+            return None
+        return lambda: pictures.fetch_all(client, self.settings, files)
 
     # --- thread replies and mentions -------------------------------------------------------------
 
@@ -169,8 +164,8 @@ class SlackFrontend:
         if origin is None:
             return
         in_channel = _requester(team, origin.channel, str(event.get("user")), None)
-        if self.core.refine_by(in_channel) == "owner" and event.get("user") != origin.owner:
-            return
+        if not self.core.may_continue(in_channel, origin):
+            return  # people may talk in the thread; only the owner's words refine
         await self._refine(client, team, event, str(event.get("text", "")), origin)
 
     async def mention(
@@ -195,34 +190,34 @@ class SlackFrontend:
         port = SlackPort(self, client, requester, thread_ts=thread_ts or event["ts"], tell_in=thread_ts)
         files = pictures.picture_files(event.get("files"))
 
-        async def build() -> ImageRequest:
-            request = await self.core.check_typed_new(
+        def build() -> Awaitable[ImageRequest]:
+            return self.core.check_typed_new(
                 requester,
                 text,
                 event_id=_message_event(event),
                 no_words=messages.pictures_prompt(len(files)) if files else "",
             )
-            return await self._with_pictures(client, request, files)
 
-        await self.core.intake(port, build)
+        await self.core.intake(port, build, pictures=self._pictures(client, files))
 
     async def _refine(
         self, client: AsyncWebClient, team: str, event: dict[str, Any], text: str, origin: ThreadOrigin
     ) -> None:
         channel, thread_ts, user = event["channel"], event["thread_ts"], event["user"]
-        requester = _requester(team, channel, user, None, thread=thread_ts)
+        requester = _in_thread(team, channel, user, thread_ts, origin)
         port = SlackPort(
             self, client, requester, thread_ts=thread_ts, tell_in=thread_ts, reply_ts=event["ts"]
         )
         files = pictures.picture_files(event.get("files"))
 
-        async def build() -> ImageRequest:
+        def build() -> ImageRequest:
             """The words refine the thread's last turn; pictures shared with them are what it starts
             from instead of the last image."""
-            request = self.core.check_reply(requester, text, event_id=_message_event(event))
-            return await self._with_pictures(client, request, files)
+            self.core.check_continues(requester, origin)  # a mention in someone else's thread
+            return self.core.check_reply(requester, text, event_id=_message_event(event))
 
-        await self.core.intake(port, build)  # a retried event, or both message and mention: claimed once
+        # A retried event, or both message and mention: claimed once.
+        await self.core.intake(port, build, pictures=self._pictures(client, files))
 
     # --- buttons and the refine modal ------------------------------------------------------------
 
@@ -259,18 +254,29 @@ class SlackFrontend:
         thread_ts = (
             message.get("thread_ts") or body.get("container", {}).get("thread_ts") or message.get("ts")
         )
-        if press.action.effect == "form":
+        origin = self.core.origins.get(PLATFORM, team, origin_id(channel, thread_ts))
+        requester = _in_thread(team, channel, user, thread_ts, origin)
+        if origin is not None and press.action.effect == "form":  # refused before anything is typed
+            try:
+                self.core.check_continues(requester, origin)
+            except Refused as refusal:
+                await self._tell(client, channel, user, str(refusal), thread_ts=thread_ts)
+                return
             await self._open_refine_modal(client, body["trigger_id"], job_id, channel, thread_ts)
             return
         click = f"press-{user}-{action['action_id']}-{message.get('ts', '')}"
         if not self.core.claim_event(PLATFORM, team, click, seconds=PRESS_DEBOUNCE_SECONDS):
             return  # a double click
-        requester = _requester(team, channel, user, None, thread=thread_ts)
-        turn = self.core.turn(requester, job_id)
-        if turn is None:
+        turn = self.core.turn(requester, job_id) if origin is not None else None
+        if turn is None or origin is None:
             await self._tell(
                 client, channel, user, messages.turn_forgotten(self._ttl_days()), thread_ts=thread_ts
             )
+            return
+        try:
+            self.core.check_continues(requester, origin)
+        except Refused as refusal:
+            await self._tell(client, channel, user, str(refusal), thread_ts=thread_ts)
             return
         make = press.action.make
         assert make is not None  # Slack shows the actions that make a job, and the form
@@ -393,12 +399,15 @@ class SlackFrontend:
         metadata = json.loads(view.get("private_metadata") or "{}")
         text = view["state"]["values"]["instruction"]["instruction"].get("value") or ""
         team, user = body["team"]["id"], body["user"]["id"]
-        requester = _requester(team, metadata["channel"], user, None, thread=metadata["thread"])
+        channel, thread_ts = metadata["channel"], metadata["thread"]
+        origin = self.core.origins.get(PLATFORM, team, origin_id(channel, thread_ts))
+        requester = _in_thread(team, channel, user, thread_ts, origin)
 
         def build() -> ImageRequest:
-            turn = self.core.turn(requester, metadata["job"])
-            if turn is None:
+            turn = self.core.turn(requester, metadata["job"]) if origin is not None else None
+            if turn is None or origin is None:
                 raise InvalidRequest(messages.turn_forgotten(self._ttl_days()))
+            self.core.check_continues(requester, origin)
             return self.core.check_refinement(requester, turn, text, event_id=f"view-{view['id']}")
 
         port = SlackPort(
@@ -677,12 +686,18 @@ class SlackPort:
         if self._reply_ts:
             reply["reply_ts"] = self._reply_ts
         requester = request.requester.model_copy(
-            update={"channel": channel, "thread": thread, "reply": {**request.requester.reply, **reply}}
+            update={"thread": thread, "reply": {**request.requester.reply, **reply}}
         )
+        # Private results move the conversation to the DM; the rules stay the channel's it was asked in.
+        if private:
+            requester = requester.delivered_in(who.workspace, channel)
+        else:
+            requester = requester.model_copy(update={"channel": channel})
         if private and self._respond is not None:
             await self._respond(text=messages.results_in_dm(), response_type="ephemeral")
-        origin = (origin_id(channel, thread), ThreadOrigin(channel=channel, owner=who.user))
-        return Opened(request.model_copy(update={"requester": requester}), origin)
+        owner = ThreadOrigin(channel=channel, owner=who.user, asked_in=requester.asked_in)
+        addressed = request.model_copy(update={"requester": requester})
+        return Opened(addressed, (origin_id(channel, thread), owner))
 
 
 def help_text(config: AppConfig, backend: str) -> str:
@@ -707,6 +722,12 @@ def _requester(
     return Requester(
         platform=PLATFORM, workspace=team, channel=channel, user=user, user_name=name, thread=thread
     )
+
+
+def _in_thread(team: str, channel: str, user: str, thread_ts: str, origin: ThreadOrigin | None) -> Requester:
+    """A member acting in one of the app's threads, under the rules of where it was asked."""
+    requester = _requester(team, channel, user, None, thread=thread_ts)
+    return requester.model_copy(update={"asked_in": origin.asked_in if origin else None})
 
 
 def _from_a_bot(event: dict[str, Any]) -> bool:

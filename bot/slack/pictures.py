@@ -12,7 +12,6 @@ import asyncio
 import functools
 from typing import Any
 
-from PIL import Image
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -33,15 +32,12 @@ def picture_files(files: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
     return [f for f in files or [] if str(f.get("mimetype", "")).startswith("image/")]
 
 
-async def fetch_pictures(
-    client: AsyncWebClient, settings: Settings, files: list[dict[str, Any]]
-) -> list[Image.Image]:
-    """Each file's checked pixels; raises InvalidRequest with the member's message."""
+async def fetch_all(client: AsyncWebClient, settings: Settings, files: list[dict[str, Any]]) -> list[bytes]:
+    """Each file's bytes (decoded and checked by the core once the request is admitted); raises
+    InvalidRequest with the member's message, before any fetch for too many files."""
     if len(files) > MAX_SOURCES:
         raise InvalidRequest(messages.too_many_pictures(len(files), MAX_SOURCES))
-    return [
-        member_images.checked(await fetch_bytes(client, settings, file), _cap(settings)) for file in files
-    ]
+    return [await fetch_bytes(client, settings, file) for file in files]
 
 
 async def fetch_bytes(client: AsyncWebClient, settings: Settings, file: dict[str, Any]) -> bytes:

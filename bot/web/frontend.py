@@ -6,19 +6,20 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from bot import describing, followups, settings_form
 from bot.core import ImagineCore, Opened
 from bot.queue_view import queue_view
 from bot.web import ui as web_ui
 from bot.web.feed import PLATFORM, Feed
-from shared import member_images, messages
+from shared import messages
 from shared.errors import InvalidRequest, Refused
 from shared.queue import job_id_for
 from shared.request import ImageRequest, Requester, RequestOptions
 from shared.threads import ThreadOrigin
 
+T = TypeVar("T")
 WORKSPACE = "local"
 CHANNEL = "main"
 
@@ -68,23 +69,20 @@ class WebFrontend:
             return Answer(
                 private=view.lines, buttons=[{"label": label, "id": id_} for label, id_ in view.cancels]
             )
-        if thread is not None and self.core.origins.get(PLATFORM, WORKSPACE, thread) is None:
-            return Answer(private=[messages.nothing_to_refine_yet()])
-        cap = self.core.settings.config.limits.source_image_bytes
+        if thread is not None:
+            refused = self._check_continues(requester, thread)
+            if refused is not None:
+                return refused
 
         async def build() -> ImageRequest:
-            checked = await asyncio.to_thread(lambda: [member_images.checked(p, cap) for p in pictures or []])
             if thread is None:
-                no_words = messages.pictures_prompt(len(checked)) if checked else ""
-                request = await self.core.check_typed_new(
-                    requester, text, event_id=event_id, no_words=no_words
-                )
-            else:
-                request = self.core.check_reply(requester, text, event_id=event_id)
-            return await self.core.with_pictures(request, checked)
+                no_words = messages.pictures_prompt(len(pictures)) if pictures else ""
+                return await self.core.check_typed_new(requester, text, event_id=event_id, no_words=no_words)
+            return self.core.check_reply(requester, text, event_id=event_id)
 
         port = WebPort(self.feed, user, thread)
-        await self.core.intake(port, build, claim=True)
+        uploaded = (lambda: _ready(list(pictures))) if pictures else None  # decoded once admitted
+        await self.core.intake(port, build, claim=True, pictures=uploaded)
         return port.answer
 
     async def describe(self, user: str, picture: bytes) -> Answer:
@@ -143,6 +141,9 @@ class WebFrontend:
         if press is None or press.action.effect != "job" or press.action.make is None:
             return Answer(private=[messages.stale_button()])
         requester = self.requester(user, thread)
+        refused = self._check_continues(requester, thread)
+        if refused is not None:
+            return refused
         turn = self.core.turn(requester, press.job_id)
         if turn is None:
             return Answer(private=[messages.turn_forgotten(self.core.settings.config.threads.ttl_days)])
@@ -156,9 +157,22 @@ class WebFrontend:
         await self.core.intake(port, build, claim=True)
         return port.answer
 
+    def _check_continues(self, requester: Requester, thread: str) -> Answer | None:
+        """The answer refusing a new image in `thread` (not one of ours, or another member's under
+        the owner rule), or None when the member may go on. A refused member learns nothing of the
+        thread: its prompt stays its owner's."""
+        origin = self.core.origins.get(PLATFORM, WORKSPACE, thread)
+        if origin is None:
+            return Answer(private=[messages.nothing_to_refine_yet()])
+        try:
+            self.core.check_continues(requester, origin)
+        except Refused as refusal:
+            return Answer(private=[str(refusal)])
+        return None
 
-async def _ready(data: bytes) -> bytes:
-    """The picture the member uploaded with the request: nothing to fetch."""
+
+async def _ready(data: T) -> T:
+    """What the member uploaded with the request: nothing to fetch."""
     return data
 
 
