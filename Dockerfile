@@ -3,10 +3,12 @@
 # Its HEALTHCHECK (`imagine health`) is a worker's; compose gives frontends their own.
 #   docker build -t imagine-bot .                     # CPU image: frontends and API workers
 #   docker build --target gpu -t imagine-bot:gpu .    # CUDA image: diffusers workers
-ARG PYTHON_VERSION=3.12
+#   docker build --target dashboard -t imagine-bot:dashboard .   # rq-dashboard (compose's ops profile)
+# Base images are pinned to patched releases; raise them (and constraints.txt) together.
+ARG PYTHON_VERSION=3.12.12
 ARG EXTRAS=discord,slack,s3
 
-FROM python:${PYTHON_VERSION}-slim AS base
+FROM python:${PYTHON_VERSION}-slim-trixie AS base
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
@@ -75,3 +77,15 @@ WORKDIR /home/imagine
 HEALTHCHECK --interval=30s --timeout=10s --start-period=120s --retries=3 CMD ["imagine", "health"]
 ENTRYPOINT ["imagine"]
 CMD ["worker", "--backend", "diffusers"]
+
+# --- rq-dashboard: a pinned release, on the RQ and redis-py our workers run (constraints.txt) ------
+FROM base AS dashboard
+WORKDIR /dashboard
+COPY constraints.txt ./
+RUN pip install -c constraints.txt rq-dashboard==0.9.0 \
+    && useradd --create-home --uid 10001 dashboard
+USER 10001
+EXPOSE 9181
+# --json: jobs are stored with RQ's JSON serializer (shared/queue.py); basic auth from
+# RQ_DASHBOARD_USERNAME / RQ_DASHBOARD_PASSWORD.
+CMD ["rq-dashboard", "--bind", "0.0.0.0", "--port", "9181", "--json"]

@@ -23,7 +23,11 @@ from tests.helpers import ROOT
 
 COMPOSE = yaml.safe_load((ROOT / "compose.yaml").read_text())
 SERVICES = COMPOSE["services"]
-OUR_SERVICES = [name for name, service in SERVICES.items() if "imagine-bot" in str(service.get("image", ""))]
+OUR_SERVICES = [  # the services running `imagine` (the dashboard is built here too, but runs rq-dashboard)
+    name
+    for name, service in SERVICES.items()
+    if "imagine-bot" in str(service.get("image", "")) and service.get("build", {}).get("target") != "dashboard"
+]
 
 
 def hadolint() -> str:
@@ -60,6 +64,7 @@ def dockerfile_commands() -> list[list[str]]:
     text = (ROOT / "Dockerfile").read_text()
     assert text.count('ENTRYPOINT ["imagine"]') == 2
     commands = [json.loads(m) for m in re.findall(r"^CMD (\[.*\])$", text, re.M)]
+    commands = [args for args in commands if args[0] != "rq-dashboard"]  # the dashboard stage's own
     health = [json.loads(m) for m in re.findall(r"^HEALTHCHECK .* CMD (\[.*\])$", text, re.M)]
     assert len(commands) == 2 and len(health) == 2
     return commands + [args[1:] for args in health if args[0] == "imagine"]
@@ -77,7 +82,7 @@ def test_every_command_compose_runs_exists(service):
 
 def test_compose_wires_redis_profiles_gpu_and_config():
     redis = SERVICES["redis"]
-    assert redis["image"].startswith("redis:7")
+    assert redis["image"].startswith("redis:8")
     assert redis["command"][-4:] == ["--appendonly", "yes", "--appendfsync", "everysec"]
     assert "redis-data:/data" in redis["volumes"] and redis["healthcheck"]["test"][-1] == "ping"
     for name in OUR_SERVICES:
@@ -206,5 +211,23 @@ def test_the_locked_install_pins_every_dependency_above_its_known_vulnerable_ver
             lowest = min(str(s.version) for s in requirement.specifier if s.operator == ">=")
             assert Version(lowest) >= Version(floors[requirement.name.lower()]), requirement
     assert "-c constraints.txt" in (ROOT / "scripts" / "setup.sh").read_text()
-    assert (ROOT / "Dockerfile").read_text().count("pip install -c constraints.txt") == 2
+    assert (ROOT / "Dockerfile").read_text().count("pip install -c constraints.txt") == 3  # cpu, gpu, dashboard
     assert "!constraints.txt" in (ROOT / ".dockerignore").read_text().splitlines()
+
+
+def test_every_image_is_a_pinned_release_or_built_here():
+    """No `latest` and no bare major or minor: a base image moves only when this file says so."""
+    exact = re.compile(r"^[\w./-]+:\d+\.\d+\.\d+(-[\w.-]+)?$")
+    for name, service in SERVICES.items():
+        image = str(service.get("image", ""))
+        if "build" in service:  # ours, from the Dockerfile (its FROM lines are checked below)
+            continue
+        assert exact.match(image), (name, image)
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    python = re.search(r"^ARG PYTHON_VERSION=(\S+)$", dockerfile, re.M)
+    assert python and re.fullmatch(r"\d+\.\d+\.\d+", python.group(1)), "the Python base is an exact release"
+    for base in re.findall(r"^FROM (\S+)", dockerfile, re.M):
+        assert base == "base" or exact.match(base.replace("${PYTHON_VERSION}", python.group(1))), base
+    dashboard = SERVICES["rq-dashboard"]
+    assert dashboard["build"]["target"] == "dashboard" and "rq-dashboard==" in dockerfile
+    assert '"--json"' in dockerfile  # jobs are stored as JSON (shared/queue.py: SERIALIZER)
