@@ -3,6 +3,8 @@ descriptions, those marked NSFW only where the channel is."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from shared.backends import BACKENDS
 from shared.config import AppConfig
 
@@ -18,11 +20,14 @@ def offered_models(config: AppConfig, backend: str, *, nsfw: bool) -> list[tuple
     spec = BACKENDS.get(backend)
     if spec is None:
         return []
-    described = config.diffusers.models if backend == "diffusers" else {}
+    described: dict[str, Any] = {
+        "diffusers": config.diffusers.models,
+        "comfyui": config.comfyui.workflows,  # a workflow picked by name
+    }.get(backend, {})
     return [
         (name, _label(name, described[name].description if name in described else ""))
         for name in spec.models(config)
-        if nsfw or name not in described or not described[name].nsfw
+        if nsfw or name not in described or not getattr(described[name], "nsfw", False)
     ]
 
 

@@ -276,36 +276,43 @@ class A1111Config(BaseModel):
         return _server_urls(value)
 
 
-class ComfyWorkflow(BaseModel):
-    """[comfyui.workflows.NAME]: an API-format workflow ("Save (API)") and where our values go in it.
+ComfySlot = str | list[str] | None  # "NODE.inputs.NAME", several of them, "" for none, None: found
 
-    A slot is "NODE_ID.inputs.NAME"; `output` is the id of the node whose images are the result.
-    Slots left out are not set (the workflow's own value stays). Without `file`, the shipped workflow
-    of that name is used ("txt2img", "img2img": SD 1.x/2.x/SDXL checkpoints)."""
+
+class ComfyWorkflow(BaseModel):
+    """[comfyui.workflows.NAME]: an API-format workflow ("Export (API)") and where our values go in it.
+
+    A slot left out is found in the graph (workers/backends/comfyui_slots.py: the sampler's prompt,
+    seed, steps, the latent's size, the loader's checkpoint, …); a slot given is "NODE.inputs.NAME"
+    or a list of them (`width = ["27.inputs.width", "30.inputs.width"]`), and "" switches it off (the
+    graph's own value stays). `output` is the id of the node whose images are the result (found: the
+    one SaveImage). Without `file`, the shipped workflow of that name is used ("txt2img", "img2img":
+    SD 1.x/2.x/SDXL checkpoints). `img2img` names the workflow that refines this one's images when it
+    takes no picture itself."""
 
     model_config = _STRICT
 
     file: Path | None = None
-    output: str = "9"
-    prompt: str = "6.inputs.text"
-    negative: str | None = "7.inputs.text"
-    seed: str | None = "3.inputs.seed"
-    steps: str | None = "3.inputs.steps"
-    cfg: str | None = "3.inputs.cfg"
-    denoise: str | None = None  # img2img: how far to move from the image
-    width: str | None = "5.inputs.width"
-    height: str | None = "5.inputs.height"
-    batch_size: str | None = "5.inputs.batch_size"
-    checkpoint: str | None = "4.inputs.ckpt_name"
-    image: str | None = None  # img2img: a LoadImage node's "N.inputs.image"
+    description: str = ""  # what members see beside its name when it is one of [comfyui] models
+    img2img: str | None = None
+    output: str | None = None
+    prompt: ComfySlot = None
+    negative: ComfySlot = None
+    seed: ComfySlot = None
+    steps: ComfySlot = None
+    cfg: ComfySlot = None
+    denoise: ComfySlot = None  # img2img: how far to move from the image
+    width: ComfySlot = None
+    height: ComfySlot = None
+    batch_size: ComfySlot = None
+    checkpoint: ComfySlot = None
+    image: ComfySlot = None  # img2img: a LoadImage node's "N.inputs.image"
 
 
 def _shipped_workflows() -> dict[str, ComfyWorkflow]:
     return {
-        "txt2img": ComfyWorkflow(),
-        "img2img": ComfyWorkflow(
-            width=None, height=None, batch_size=None, denoise="3.inputs.denoise", image="10.inputs.image"
-        ),
+        "txt2img": ComfyWorkflow(description="ComfyUI's default graph"),
+        "img2img": ComfyWorkflow(description="the default graph from a picture"),
     }
 
 
@@ -318,10 +325,12 @@ class ComfyUIConfig(BaseModel):
     workflow: str = "txt2img"  # for new images
     img2img_workflow: str | None = "img2img"  # refinements, variations, upscales; "": drawn afresh
     workflows: dict[str, ComfyWorkflow] = Field(default_factory=_shipped_workflows)
-    models: list[str] = Field(default_factory=list)  # checkpoints (ckpt_name) members may pick
-    default_model: str | None = None  # None: the workflow's own checkpoint
-    steps: int = Field(default=25, ge=1, le=150)
-    cfg: float = Field(default=7.0, ge=0, le=30)
+    # What members may pick with --model: workflows by name (that graph, its own checkpoint) and
+    # checkpoints (written into the default workflow's checkpoint slot).
+    models: list[str] = Field(default_factory=list)
+    default_model: str | None = None  # None: the default workflow with its own checkpoint
+    steps: int | None = Field(default=None, ge=1, le=150)  # None: each workflow's own
+    cfg: float | None = Field(default=None, ge=0, le=30)  # None: each workflow's own (Flux: its guidance)
     denoise: float = Field(default=0.6, gt=0, le=1)  # refinements; variations/upscales set theirs
     native_edge: int = Field(default=1024, ge=256, le=2048)
     timeout_seconds: float = Field(default=600, gt=0)  # then the prompt is interrupted and refunded
@@ -345,7 +354,8 @@ class ComfyUIConfig(BaseModel):
 
     @model_validator(mode="after")
     def _workflows_named(self) -> ComfyUIConfig:
-        for chosen in (self.workflow, self.img2img_workflow):
+        refiners = [w.img2img for w in self.workflows.values() if w.img2img]
+        for chosen in (self.workflow, self.img2img_workflow, *refiners):
             if chosen is not None and chosen not in self.workflows:
                 raise ValueError(f"no [comfyui.workflows.{chosen}]; known: {', '.join(self.workflows)}")
         return self

@@ -14,7 +14,8 @@ from shared.errors import ConfigError
 from tests.backend_harness import cancel_when
 from tests.backend_harness import submit_and_drain as run
 from tests.factories import image_request
-from tests.fakes.comfyui_api import CHECKPOINTS, FakeComfyUI, ui_format_workflow
+from tests.fakes.comfyui_api import CHECKPOINTS, UNETS, FakeComfyUI, ui_format_workflow
+from tests.fakes.comfyui_graphs import FLUX_DEV, SD35_TIMESTEPPED_NEGATIVE, SDXL_REFINER
 from workers.backends.comfyui_workflows import TXT2IMG
 from workers.runtime import build_runtime
 
@@ -163,9 +164,11 @@ def test_a_server_restarting_mid_job_is_retried_and_delivered_once(comfy_runtime
 
 def test_doctor_lists_checkpoints_and_loras_and_names_missing_models(comfy_settings, fake):
     lines = [c.line() for c in check_comfyui(comfy_settings(f'models = ["{CHECKPOINTS[0]}"]\n'))]
-    assert "✓ comfyui workflow txt2img: 7 nodes, its slots all found" in lines
+    [txt2img] = [line for line in lines if line.startswith("✓ comfyui workflow txt2img: 7 nodes")]
+    assert "\n    seed → 3.inputs.seed (KSampler)\n" in txt2img
     assert any(
-        line.startswith(f"✓ comfyui {fake.url}") and "2 checkpoints, 1 LoRAs" in line for line in lines
+        line.startswith(f"✓ comfyui {fake.url}") and "4 checkpoints, 1 diffusion models, 1 LoRAs" in line
+        for line in lines
     )
     [missing] = [
         line
@@ -194,3 +197,116 @@ def test_a_stalled_or_missing_websocket_never_stalls_the_job(comfy_runtime, fake
     runtime = comfy_runtime()
     _, events, _ = run(runtime, comfy_request())
     assert events[-1]["type"] == "done" and "preview" not in [e["type"] for e in events]
+
+
+def exported(tmp_path, name: str, graph: dict) -> str:
+    """A workflow file as the operator saved it from ComfyUI, and its config section naming only it."""
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(graph, indent=2))
+    return f'[comfyui.workflows.{name}]\nfile = "{path}"\n'
+
+
+@pytest.mark.parametrize(
+    ("graph", "expect"),
+    [
+        (
+            FLUX_DEV,
+            {
+                "prompt": [("6", "text")],
+                "seed": [("25", "noise_seed")],
+                "steps": [("17", "steps")],
+                "width": [("27", "width"), ("30", "width")],
+                "cfg": [("26", "guidance")],
+            },
+        ),
+        (
+            SDXL_REFINER,
+            {
+                "prompt": [("6", "text"), ("15", "text")],
+                "seed": [("10", "noise_seed"), ("11", "noise_seed")],
+                "steps": [("10", "steps"), ("11", "steps")],
+                "width": [("5", "width")],
+                "cfg": [("10", "cfg"), ("11", "cfg")],
+            },
+        ),
+        (
+            SD35_TIMESTEPPED_NEGATIVE,
+            {
+                "prompt": [("16", "text")],
+                "seed": [("3", "seed")],
+                "steps": [("3", "steps")],
+                "width": [("53", "width")],
+                "cfg": [("3", "cfg")],
+            },
+        ),
+    ],
+    ids=["flux", "sdxl-refiner", "sd3.5"],
+)
+def test_an_exported_graph_runs_with_only_its_file_given(comfy_runtime, fake, tmp_path, graph, expect):
+    settings = 'workflow = "mine"\nnative_edge = 1024\nsteps = 9\ncfg = 2.5\n'
+    runtime = comfy_runtime(settings + exported(tmp_path, "mine", graph))
+    request = comfy_request(seed=77, aspect="wide", count=2)
+    _, events, _ = run(runtime, request)
+    assert events[-1]["type"] == "done" and len(events[-1]["images"]) == 2, events[-1]
+    [queued] = fake.graphs()
+    value = {"prompt": None, "seed": 77, "steps": 9, "width": 1344, "cfg": 2.5}
+    for role, places in expect.items():
+        for node, name in places:
+            got = queued[node]["inputs"][name]
+            assert got.startswith("a lighthouse") if role == "prompt" else got == value[role], (role, node)
+    assert {spec["class_type"] for spec in queued.values()} == {spec["class_type"] for spec in graph.values()}
+
+
+def test_a_negative_prompt_the_graph_has_no_place_for_is_left_out_and_said_so(comfy_runtime, fake, tmp_path):
+    runtime = comfy_runtime('workflow = "flux"\n' + exported(tmp_path, "flux", FLUX_DEV))
+    _, events, _ = run(runtime, comfy_request(negative="blurry"))
+    done = events[-1]
+    assert done["type"] == "done"
+    assert "The negative prompt was left out: the flux workflow has no place for it." in done["notes"]
+    assert "blurry" not in json.dumps(fake.graphs())
+
+
+def test_workflows_named_as_models_run_their_own_graph_beside_the_default_ones_checkpoints(
+    comfy_runtime, fake, tmp_path
+):
+    sections = exported(tmp_path, "flux", FLUX_DEV) + 'description = "Flux dev"\n'
+    sections += exported(tmp_path, "sdxl", SDXL_REFINER) + 'checkpoint = "4.inputs.ckpt_name"\n'
+    runtime = comfy_runtime(f'models = ["flux", "sdxl", "{CHECKPOINTS[1]}"]\n' + sections)
+    for event, model in (("evt-f", "flux"), ("evt-x", "sdxl"), ("evt-c", CHECKPOINTS[1])):
+        _, events, _ = run(runtime, comfy_request(event, model=model))
+        assert events[-1]["type"] == "done" and events[-1]["model"] == model, events[-1]
+    flux, sdxl, default = fake.graphs()
+    assert (
+        flux["13"]["class_type"] == "SamplerCustomAdvanced" and flux["12"]["inputs"]["unet_name"] == UNETS[0]
+    )
+    assert sdxl["4"]["inputs"]["ckpt_name"] == "sd_xl_base_1.0.safetensors"  # its own checkpoint
+    assert default["4"]["inputs"]["ckpt_name"] == CHECKPOINTS[1] and default["3"]["class_type"] == "KSampler"
+    from shared.choices import offered_models
+
+    offered = dict(offered_models(runtime.settings.config, BACKEND, nsfw=False))
+    assert offered["flux"] == "flux — Flux dev"
+
+
+def test_a_picture_for_a_workflow_that_takes_none_is_drawn_afresh_and_said_so(comfy_runtime, fake, tmp_path):
+    runtime = comfy_runtime('models = ["flux"]\n' + exported(tmp_path, "flux", FLUX_DEV))
+    first_id, _, _ = run(runtime, comfy_request("evt-1", model="flux"))
+    variation = comfy_request(
+        "evt-2", kind="variation", parent_job_id=first_id, parent_image_index=0, model="flux"
+    )
+    _, events, _ = run(runtime, variation)
+    assert events[-1]["type"] == "done" and fake.uploads == {}
+    assert (
+        "Drawn afresh from the words: the flux workflow does not start from a picture." in events[-1]["notes"]
+    )
+
+
+def test_doctor_says_where_each_slot_of_an_exported_graph_landed(comfy_settings, fake, tmp_path):
+    extra = exported(tmp_path, "flux", FLUX_DEV) + exported(tmp_path, "xl", SDXL_REFINER)
+    lines = [c.line() for c in check_comfyui(comfy_settings('models = ["flux"]\n' + extra))]
+    [flux] = [line for line in lines if line.startswith("✓ comfyui workflow flux")]
+    assert "seed → 25.inputs.noise_seed (RandomNoise)" in flux
+    assert "width → 27.inputs.width (EmptySD3LatentImage), 30.inputs.width (ModelSamplingFlux)" in flux
+    [xl] = [line for line in lines if "comfyui workflow xl" in line]
+    assert (
+        "checkpoint → not set: several could take it" in xl and 'set checkpoint = "4.inputs.ckpt_name"' in xl
+    )

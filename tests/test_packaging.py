@@ -26,7 +26,8 @@ SERVICES = COMPOSE["services"]
 OUR_SERVICES = [  # the services running `imagine` (the dashboard is built here too, but runs rq-dashboard)
     name
     for name, service in SERVICES.items()
-    if "imagine-bot" in str(service.get("image", "")) and service.get("build", {}).get("target") != "dashboard"
+    if "imagine-bot" in str(service.get("image", ""))
+    and service.get("build", {}).get("target") != "dashboard"
 ]
 
 
@@ -211,7 +212,9 @@ def test_the_locked_install_pins_every_dependency_above_its_known_vulnerable_ver
             lowest = min(str(s.version) for s in requirement.specifier if s.operator == ">=")
             assert Version(lowest) >= Version(floors[requirement.name.lower()]), requirement
     assert "-c constraints.txt" in (ROOT / "scripts" / "setup.sh").read_text()
-    assert (ROOT / "Dockerfile").read_text().count("pip install -c constraints.txt") == 3  # cpu, gpu, dashboard
+    assert (ROOT / "Dockerfile").read_text().count(
+        "pip install -c constraints.txt"
+    ) == 3  # cpu, gpu, dashboard
     assert "!constraints.txt" in (ROOT / ".dockerignore").read_text().splitlines()
 
 

@@ -19,10 +19,17 @@ from urllib.parse import parse_qs, urlsplit
 
 from PIL import Image
 
+from tests.fakes.comfyui_graphs import REQUIRED_INPUTS
 from tests.fakes.http import FakeServer, Recorded, Reply
 
 CHECKPOINTS = ["v1-5-pruned-emaonly.safetensors", "sd_xl_base_1.0.safetensors"]
+MORE_CHECKPOINTS = ["sd_xl_refiner_1.0.safetensors", "sd3.5_large.safetensors"]  # installed, not listed first
+UNETS = ["flux1-dev.safetensors"]
 LORAS = ["add_detail.safetensors"]
+MODEL_LISTS = {  # the list inputs ComfyUI checks a queued value against
+    ("CheckpointLoaderSimple", "ckpt_name"): [*CHECKPOINTS, *MORE_CHECKPOINTS],
+    ("UNETLoader", "unet_name"): UNETS,
+}
 
 
 @dataclass
@@ -83,26 +90,9 @@ class FakeComfyUI(FakeServer):
         graph = body.get("prompt")
         if not isinstance(graph, dict) or not body.get("client_id"):
             return Reply.json({"error": {"type": "invalid_prompt", "message": "Cannot execute"}}, 400)
-        for node, spec in graph.items():
-            if (
-                spec.get("class_type") == "CheckpointLoaderSimple"
-                and spec["inputs"]["ckpt_name"] not in CHECKPOINTS
-            ):
-                error = {
-                    "type": "value_not_in_list",
-                    "message": "Value not in list",
-                    "details": f"ckpt_name: '{spec['inputs']['ckpt_name']}' not in {CHECKPOINTS}",
-                }
-                return Reply.json(
-                    {
-                        "error": {
-                            "type": "prompt_outputs_failed_validation",
-                            "message": "Prompt outputs failed",
-                        },
-                        "node_errors": {node: {"errors": [error], "class_type": spec["class_type"]}},
-                    },
-                    400,
-                )
+        refused = _validate(graph)
+        if refused is not None:
+            return refused
         count = _batch(graph)
         queued = Queued(
             uuid.uuid4().hex, graph, time.monotonic(), self.seconds_per_image * count, body["client_id"]
@@ -141,8 +131,7 @@ class FakeComfyUI(FakeServer):
 
     def _run(self, queued: Queued) -> dict:
         graph = queued.graph
-        sampler = next(spec for spec in graph.values() if spec["class_type"] == "KSampler")
-        seed = int(sampler["inputs"]["seed"])
+        seed = _seed(graph)
         width, height = _size(graph, self.uploads)
         saver = next(node for node, spec in graph.items() if spec["class_type"] == "SaveImage")
         refs = []
@@ -164,7 +153,11 @@ class FakeComfyUI(FakeServer):
         return Reply(404, b"", {"content-type": "text/plain"})
 
     def _object_info(self, node_class: str) -> Reply:
-        inputs = {"CheckpointLoaderSimple": ("ckpt_name", CHECKPOINTS), "LoraLoader": ("lora_name", LORAS)}
+        inputs = {
+            "CheckpointLoaderSimple": ("ckpt_name", MODEL_LISTS[("CheckpointLoaderSimple", "ckpt_name")]),
+            "UNETLoader": ("unet_name", UNETS),
+            "LoraLoader": ("lora_name", LORAS),
+        }
         if node_class not in inputs:
             return Reply.json({})
         name, values = inputs[node_class]
@@ -199,15 +192,68 @@ class FakeComfyUI(FakeServer):
         return [r for r in self.requests if r.path == "/prompt"]
 
 
+def _validate(graph: dict) -> Reply | None:
+    """ComfyUI's checks of a queued graph: every class known, every required input there, every link
+    to a node of the graph, each model name one it has; its 400 answers, as it words them."""
+    errors: dict[str, dict] = {}
+    for node, spec in graph.items():
+        kind = spec.get("class_type")
+        if kind not in REQUIRED_INPUTS:
+            message = f"Cannot execute because node {kind} does not exist."
+            error = {"type": "invalid_prompt", "message": message, "details": f"Node ID '#{node}'"}
+            return Reply.json({"error": {**error, "extra_info": {}}, "node_errors": {}}, 400)
+        inputs = spec.get("inputs") or {}
+        problems = [
+            {"type": "required_input_missing", "message": "Required input is missing", "details": name}
+            for name in REQUIRED_INPUTS[kind]
+            if name not in inputs
+        ]
+        for name, value in inputs.items():
+            if isinstance(value, list) and len(value) == 2 and str(value[0]) not in graph:
+                problems.append({"type": "invalid_link", "message": "Bad linked input", "details": name})
+            allowed = MODEL_LISTS.get((kind, name))
+            if allowed is not None and value not in allowed:
+                details = f"{name}: '{value}' not in {allowed}"
+                problems.append(
+                    {"type": "value_not_in_list", "message": "Value not in list", "details": details}
+                )
+        if problems:
+            errors[node] = {"errors": problems, "class_type": kind}
+    if not errors:
+        return None
+    failed = {"type": "prompt_outputs_failed_validation", "message": "Prompt outputs failed validation"}
+    return Reply.json({"error": failed, "node_errors": errors}, 400)
+
+
+def _seed(graph: dict) -> int:
+    """The seed the first sampler draws with: its own, or its RandomNoise node's."""
+    for kind, name in (
+        ("KSampler", "seed"),
+        ("KSamplerAdvanced", "noise_seed"),
+        ("RandomNoise", "noise_seed"),
+    ):
+        for spec in graph.values():
+            if spec["class_type"] == kind:
+                return int(spec["inputs"][name])
+    return 0
+
+
+def _latent(graph: dict) -> dict | None:
+    return next(
+        (s for s in graph.values() if s["class_type"] in ("EmptyLatentImage", "EmptySD3LatentImage")), None
+    )
+
+
 def _batch(graph: dict) -> int:
-    latent = next((spec for spec in graph.values() if spec["class_type"] == "EmptyLatentImage"), None)
+    latent = _latent(graph)
     return int(latent["inputs"]["batch_size"]) if latent else 1
 
 
 def _size(graph: dict, uploads: dict[str, bytes]) -> tuple[int, int]:
+    latent = _latent(graph)
+    if latent is not None:
+        return int(latent["inputs"]["width"]), int(latent["inputs"]["height"])
     for spec in graph.values():
-        if spec["class_type"] == "EmptyLatentImage":
-            return int(spec["inputs"]["width"]), int(spec["inputs"]["height"])
         if spec["class_type"] == "LoadImage":
             with Image.open(io.BytesIO(uploads[spec["inputs"]["image"]])) as image:
                 return image.size

@@ -16,6 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx2
@@ -28,6 +29,7 @@ from shared.config import ComfyUIConfig, ComfyWorkflow
 from shared.errors import BackendUnavailable, Cancelled, ConfigError
 from shared.settings import Settings
 from workers.backends.base import GeneratedImage, Generation, GenerationTask, engine_picture
+from workers.backends.comfyui_slots import Slots, find_slots
 from workers.backends.comfyui_workflows import SHIPPED
 from workers.backends.servers import ServerPool, verify_servers
 
@@ -46,7 +48,17 @@ class ComfyUIBackend:
 
     def __init__(self, settings: Settings) -> None:
         self._config: ComfyUIConfig = settings.config.comfyui
-        self._graphs = {name: load_workflow(name, spec) for name, spec in self._config.workflows.items()}
+        self._graphs: dict[str, dict[str, Any]] = {}
+        self._slots: dict[str, Slots] = {}
+        for name, spec in self._config.workflows.items():
+            self._graphs[name] = load_workflow(name, spec)
+            self._slots[name] = find_slots(self._graphs[name], spec, f"[comfyui.workflows.{name}]")
+        for name in _picture_workflows(self._config):
+            if not self._slots[name].of("image"):
+                raise ConfigError(
+                    f"[comfyui.workflows.{name}] refines pictures but has no LoadImage to start from: "
+                    + (self._slots[name].unclear.get("image") or 'set image = "NODE.inputs.image"')
+                )
         self._client = ComfyClient(self._config)
         self._pool = ServerPool(settings, NAME, self._config.servers)
 
@@ -60,35 +72,63 @@ class ComfyUIBackend:
 
     def generate(self, task: GenerationTask) -> Generation:
         config = self._config
-        edit = task.init_image is not None and config.img2img_workflow is not None
-        name = config.img2img_workflow if edit else config.workflow
-        assert name is not None
-        spec = config.workflows[name]
+        run = self._plan(task)
         width, height = sizes.native_size(config.native_edge, task.width, task.height, task.aspect)
         seed = task.seed if task.seed is not None else secrets.randbelow(2**32)
         # Without a batch slot (img2img graphs), each image is its own prompt with the next seed.
-        runs = [(seed, task.count)] if spec.batch_size else [(seed + i, 1) for i in range(task.count)]
+        batched = bool(run.slots.of("batch_size"))
+        runs = [(seed, task.count)] if batched else [(seed + i, 1) for i in range(task.count)]
         images: list[GeneratedImage] = []
         with self._pool.lease() as server:
-            uploaded = self._client.upload(server, task.init_image, width, height) if edit else None
+            uploaded = self._client.upload(server, task.init_image, width, height) if run.edit else None
             for run_seed, count in runs:
-                graph = self._filled(name, spec, task, run_seed, count, width, height, uploaded)
+                graph = self._filled(run, task, run_seed, count, width, height, uploaded)
                 outputs = self._client.run(
-                    server, graph, spec.output, task.on_preview, task.on_progress, task.check_stop
+                    server, graph, run.slots.output.node, task.on_preview, task.on_progress, task.check_stop
                 )
                 for index, image in enumerate(outputs):
                     images.append(GeneratedImage(image, run_seed if index == 0 else None))
         if not images:
             raise BackendUnavailable(
-                f"the workflow's output node {spec.output} saved no images", transient=False
+                f"the workflow's output node {run.slots.output.node} saved no images", transient=False
             )
-        model = task.model or config.default_model or "comfyui"
-        return Generation(images[: task.count], model=model, cost_usd=config.usd_per_image * len(images))
+        return Generation(
+            images[: task.count],
+            model=run.model_name,
+            cost_usd=config.usd_per_image * len(images),
+            notes=run.notes,
+        )
+
+    def _plan(self, task: GenerationTask) -> _Run:
+        """Which workflow draws the task, with which checkpoint, and what it must leave out (said in
+        the result's notes, never dropped silently)."""
+        config = self._config
+        picked = task.model or config.default_model
+        chosen = picked if picked in config.workflows else config.workflow
+        checkpoint = None if picked in config.workflows else picked
+        name, edit, notes = chosen, False, []
+        if task.init_image is not None:
+            refiner = _refiner_of(config, chosen, self._slots)
+            if refiner is None:
+                notes.append(messages.drawn_afresh(chosen))
+            else:
+                name, edit = refiner, True
+        slots = self._slots[name]
+        wanted = {
+            "negative prompt": ("negative", task.negative),
+            "model": ("checkpoint", checkpoint),
+            "steps": ("steps", task.steps),
+            "guidance": ("cfg", task.guidance),
+        }
+        for what, (role, value) in wanted.items():
+            if value and not slots.of(role):
+                notes.append(messages.left_out(what, name))
+        model_name = checkpoint or (chosen if picked in config.workflows else None) or "comfyui"
+        return _Run(name, slots, edit, checkpoint, model_name, notes)
 
     def _filled(
         self,
-        name: str,
-        spec: ComfyWorkflow,
+        run: _Run,
         task: GenerationTask,
         seed: int,
         count: int,
@@ -97,30 +137,59 @@ class ComfyUIBackend:
         uploaded: str | None,
     ) -> dict[str, Any]:
         config = self._config
-        graph = copy.deepcopy(self._graphs[name])
-        values: dict[str | None, Any] = {
-            spec.prompt: task.prompt,
-            spec.negative: task.negative or "",
-            spec.seed: seed,
-            spec.steps: task.steps or config.steps,
-            spec.cfg: task.guidance if task.guidance is not None else config.cfg,
-            spec.width: width,
-            spec.height: height,
-            spec.batch_size: count,
-            spec.denoise: task.strength if task.strength is not None else config.denoise,
-            spec.image: uploaded,
+        graph = copy.deepcopy(self._graphs[run.workflow])
+        values: dict[str, Any] = {
+            "prompt": task.prompt,
+            "negative": task.negative,  # none asked: the graph's own negative stays
+            "seed": seed,
+            "steps": task.steps or config.steps,
+            "cfg": task.guidance if task.guidance is not None else config.cfg,
+            "width": width,
+            "height": height,
+            "batch_size": count,
+            "denoise": task.strength if task.strength is not None else config.denoise,
+            "image": uploaded,
+            "checkpoint": run.checkpoint,
         }
-        model = task.model or config.default_model
-        if model:
-            values[spec.checkpoint] = model
-        for slot, value in values.items():
-            if slot is not None and value is not None:
-                _set(graph, slot, value)
+        if not run.edit:
+            values["denoise"] = None  # a drawing from an empty latent keeps the graph's full strength
+        for role, value in values.items():
+            if value is None:
+                continue
+            for place in run.slots.of(role):
+                graph[place.node]["inputs"][place.input] = value
         return graph
 
 
+@dataclass(frozen=True)
+class _Run:
+    workflow: str
+    slots: Slots
+    edit: bool  # the task's picture goes into the workflow's LoadImage
+    checkpoint: str | None
+    model_name: str
+    notes: list[str]
+
+
+def _refiner_of(config: ComfyUIConfig, chosen: str, slots: dict[str, Slots]) -> str | None:
+    """The workflow that refines `chosen`'s pictures: itself when it takes a picture, else its
+    `img2img`, else (for the default workflow) `[comfyui] img2img_workflow`; None: drawn afresh."""
+    if slots[chosen].of("image"):
+        return chosen
+    spec = config.workflows[chosen]
+    if spec.img2img is not None:
+        return spec.img2img or None
+    return config.img2img_workflow if chosen == config.workflow else None
+
+
+def _picture_workflows(config: ComfyUIConfig) -> set[str]:
+    """The workflows named to refine pictures: each must have a LoadImage to put one in."""
+    named = {config.img2img_workflow, *(w.img2img for w in config.workflows.values())}
+    return {name for name in named if name}
+
+
 def load_workflow(name: str, spec: ComfyWorkflow) -> dict[str, Any]:
-    """The API-format graph of a workflow, its slots checked; ConfigError says what to fix."""
+    """The API-format graph of a workflow; ConfigError says what to fix (its slots: `find_slots`)."""
     where = f"[comfyui.workflows.{name}]"
     if spec.file is None:
         if name not in SHIPPED:
@@ -134,26 +203,13 @@ def load_workflow(name: str, spec: ComfyWorkflow) -> dict[str, Any]:
         if isinstance(graph, dict) and "nodes" in graph and "links" in graph:
             raise ConfigError(
                 f"{where} file {spec.file} is a UI-format workflow: in ComfyUI, enable the dev mode "
-                "options and export it with Save (API)"
+                "options and export it with Export (API) (Save (API) in older versions)"
             )
     if not isinstance(graph, dict) or not all(
         isinstance(n, dict) and "class_type" in n for n in graph.values()
     ):
         raise ConfigError(f"{where}: not an API-format workflow (node id -> class_type and inputs)")
-    slots = {k: v for k, v in spec.model_dump(exclude={"file"}).items() if v is not None}
-    for key, slot in slots.items():
-        node = slot if key == "output" else slot.split(".", 1)[0]
-        parts = slot.split(".")
-        if node not in graph or (key != "output" and (len(parts) != 3 or parts[1] != "inputs")):
-            raise ConfigError(
-                f"{where} {key} = {slot!r}: no such node (or not NODE.inputs.NAME) in the workflow"
-            )
     return graph
-
-
-def _set(graph: dict[str, Any], slot: str, value: Any) -> None:
-    node, _, name = slot.split(".", 2)
-    graph[node]["inputs"][name] = value
 
 
 class ComfyClient:
