@@ -32,7 +32,16 @@ from shared.member_defaults import DefaultsStore, applied
 from shared.member_jobs import MemberJobs
 from shared.metrics import Metrics
 from shared.moderation import Moderator
-from shared.queue import JobQueue, QueueOutlook, Submission, job_id_for, lane, lane_of, queue_name
+from shared.queue import (
+    JobQueue,
+    QueueOutlook,
+    Submission,
+    job_id_for,
+    lane,
+    lane_of,
+    model_failures,
+    queue_name,
+)
 from shared.quota import Quota, UsageReport
 from shared.recovery import count_live_workers
 from shared.refusals import RefusalCounter
@@ -448,7 +457,7 @@ class ImagineCore:
             return await asyncio.to_thread(self.queued_text, request)
         outlook = await self.queue.outlook_async(self.round_trips, lane_of(request))
         if not outlook.live_workers and lane_of(request) != request.backend:
-            self.check_served(request, await asyncio.to_thread(self.served_models, request.backend))
+            await asyncio.to_thread(lambda: self.check_served(request, self.served_models(request.backend)))
         return self._queued_text(request, outlook)
 
     def served_models(self, backend: str) -> list[str]:
@@ -459,11 +468,15 @@ class ImagineCore:
         models = spec.models(self.settings.config)
         return [m for m in models if count_live_workers(self.redis, queue_name(lane(backend, m)))]
 
-    @staticmethod
-    def check_served(request: ImageRequest, served: list[str]) -> None:
+    def check_served(self, request: ImageRequest, served: list[str]) -> None:
         """A model no worker serves, while workers serve others, is refused at once with what is
-        served (it would wait forever); with no worker at all, the job waits for them as any job does."""
-        if served and lane_of(request) != request.backend and request.model not in served:
+        served (it would wait forever), and so is one a worker could not load; with no worker at
+        all, the job waits for them as any job does."""
+        if lane_of(request) == request.backend or request.model in served:
+            return
+        if model_failures(self.redis, [lane_of(request)]):
+            raise InvalidRequest(messages.model_did_not_load(request.model or "", served))
+        if served:
             raise InvalidRequest(messages.model_not_served(request.model or "", served))
 
     def _queued_text(self, request: ImageRequest, outlook: QueueOutlook) -> str:

@@ -20,7 +20,16 @@ from shared.settings import Settings
 GIB = 1024**3
 # Working memory beyond the weights for one 1-image batch at the native size, by family (measured
 # orders of magnitude: activations, the VAE decode, CUDA's own context).
-WORKING_GIB = {"sd15": 1.5, "sd2": 2.0, "sdxl": 3.5}
+WORKING_GIB = {
+    "sd15": 1.5,
+    "sd2": 2.0,
+    "sdxl": 3.5,
+    "sd3": 4.0,
+    "sd35_medium": 4.0,
+    "sd35_large": 6.0,
+    "flux-dev": 6.0,
+    "flux-schnell": 6.0,
+}
 
 
 def check_diffusers(settings: Settings) -> Iterator[Check]:
@@ -37,14 +46,17 @@ def check_diffusers(settings: Settings) -> Iterator[Check]:
         yield Check("diffusers models", False, str(exc))
         return
     gpu = _gpu_bytes()
+    failures = _worker_failures(settings, list(specs))
     for name, spec in specs.items():
         yield from _model(name, spec, gpu, settings.config.diffusers.dtype)
+        if name in failures:
+            yield Check(f"diffusers model {name} on the workers", False, f"did not load: {failures[name]}")
     for name, lora in settings.config.diffusers.loras.items():
         yield _lora(name, Path(lora.file).expanduser())
 
 
 def _model(name: str, spec: DiffusersModel, gpu: int | None, dtype: str) -> Iterator[Check]:
-    from workers.backends.diffusers_models import PIPELINES, single_file_family
+    from workers.backends.diffusers_models import PIPELINES, folder_family, single_file_family
 
     label = f"diffusers model {name}"
     if spec.file is not None:
@@ -68,17 +80,15 @@ def _model(name: str, spec: DiffusersModel, gpu: int | None, dtype: str) -> Iter
         return
     if spec.path is not None:
         folder = Path(spec.path).expanduser()
-        found = (folder / "model_index.json").is_file()
-        yield Check(
-            label,
-            found,
-            f"{folder} holds a pipeline"
-            if found
-            else f"{folder} has no model_index.json → save_pretrained() there",
-        )
-        if found:
-            size = sum(p.stat().st_size for p in folder.rglob("*.safetensors"))
-            yield _memory(name, spec.family, size, gpu, dtype, 2)
+        if not (folder / "model_index.json").is_file():
+            yield Check(label, False, f"{folder} has no model_index.json → save_pretrained() there")
+            return
+        family = spec.family or folder_family(folder)
+        weights = [p for p in folder.rglob("*") if p.suffix in (".safetensors", ".bin")]
+        size = sum(p.stat().st_size for p in weights)
+        yield Check(label, True, f"{folder}: a {family} pipeline, {size / GIB:.2f} GiB of weights")
+        stored = max((_file_dtype_bytes(p) for p in weights), default=2)
+        yield _memory(name, family, size, gpu, dtype, stored)
         return
     from huggingface_hub import try_to_load_from_cache
 
@@ -90,6 +100,20 @@ def _model(name: str, spec: DiffusersModel, gpu: int | None, dtype: str) -> Iter
         if cached
         else f"{spec.hub} will be downloaded on the worker's first start",
     )
+
+
+def _worker_failures(settings: Settings, models: list[str]) -> dict[str, str]:
+    """model -> why a worker could not load it, as the workers told Redis (nothing when it is down)."""
+    from shared.errors import ImagineError
+    from shared.queue import lane, model_failures
+    from shared.redis_conn import connect
+
+    lanes = {lane("diffusers", model): model for model in models}
+    try:
+        failed = model_failures(connect(settings.redis_url), list(lanes))
+    except ImagineError:
+        return {}
+    return {lanes[name]: reason for name, reason in failed.items()}
 
 
 def _component_configs(name: str, spec: DiffusersModel) -> Check:
@@ -117,7 +141,7 @@ def _component_configs(name: str, spec: DiffusersModel) -> Check:
 def _file_dtype_bytes(file: Path) -> int:
     """Bytes per weight in a .safetensors file (2 for fp16/bf16, 4 for fp32), from its header."""
     if file.suffix != ".safetensors":
-        return 4
+        return 4  # a pickled file: torch saves fp32 unless told
     with file.open("rb") as handle:
         (length,) = struct.unpack("<Q", handle.read(8))
         header = json.loads(handle.read(length))
@@ -131,11 +155,15 @@ def _memory(name: str, family: str | None, size: int, gpu: int | None, dtype: st
     weights = size * loaded_bytes / stored
     need = weights + WORKING_GIB.get(family or "", 2.0) * GIB
     label = f"diffusers model {name} memory"
+    working = WORKING_GIB.get(family or "", 2.0)
+    parts = f"{weights / GIB:.2f} GiB of {family or 'model'} weights + {working:.1f} GiB to work"
     if gpu is None:
-        return Check(label, True, f"needs about {need / GIB:.1f} GiB of GPU memory (no GPU on this machine)")
+        return Check(label, True, f"needs about {need / GIB:.1f} GiB of GPU memory ({parts}; no GPU here)")
     ok = need <= gpu
     fix = "" if ok else " → set [diffusers] cpu_offload = true or use a smaller model"
-    return Check(label, ok, f"needs about {need / GIB:.1f} GiB; the GPU has {gpu / GIB:.1f} GiB{fix}")
+    return Check(
+        label, ok, f"needs about {need / GIB:.1f} GiB ({parts}); the GPU has {gpu / GIB:.1f} GiB{fix}"
+    )
 
 
 def _lora(name: str, file: Path) -> Check:

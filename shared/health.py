@@ -12,8 +12,8 @@ from redis.exceptions import RedisError
 from rq import Worker
 from rq.job import Job
 
-from shared import messages
-from shared.queue import SERIALIZER, known_lanes, queue_key, queue_name
+from shared import keys, messages
+from shared.queue import SERIALIZER, known_lanes, model_failures, queue_key, queue_name
 from shared.recovery import is_alive
 
 STALE_QUEUE_SECONDS = 600  # a job waiting longer than this is worth a warning even with workers
@@ -100,6 +100,10 @@ def check_health(redis: Redis, default_backend: str, *, where: str, local: bool 
             health.problems.append(messages.no_worker_for_default(backend))
         elif oldest is not None and oldest > STALE_QUEUE_SECONDS:
             health.warnings.append(f"the oldest job in {name} has waited {oldest:.0f} s")
+    prefix = keys.model_failed("")
+    failed = [key.decode().removeprefix(prefix) for key in redis.scan_iter(match=f"{prefix}*", count=100)]
+    for lane, reason in sorted(model_failures(redis, failed).items()):
+        health.warnings.append(f"the model of {queue_name(lane)} did not load on a worker: {reason}")
     return health
 
 

@@ -51,6 +51,7 @@ def _parameters_line(meta: dict[str, Any]) -> str:
         ("Steps", "steps"),
         ("Sampler", "sampler"),
         ("CFG scale", "guidance"),
+        ("True CFG scale", "true_cfg"),  # Flux with a negative prompt: real guidance beside its own
         ("Seed", "seed"),
         ("Size", "size"),
         ("Model hash", "model_hash"),

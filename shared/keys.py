@@ -129,6 +129,11 @@ def suggestions(describe_id: str) -> str:
     return f"{PREFIX}:suggestions:{describe_id}"
 
 
+def model_failed(lane: str) -> str:
+    """Why a worker could not load a lane's model (text), until a worker loads it."""
+    return f"{PREFIX}:model-failed:{lane}"
+
+
 def file_hash(digest: str) -> str:
     """A model or LoRA file's short SHA-256, by a hash of (path, size, modification time)."""
     return f"{PREFIX}:filehash:{digest}"

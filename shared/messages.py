@@ -100,6 +100,14 @@ def model_not_served(model: str, served: Iterable[str]) -> str:
     return f"No worker serves the model {model}, so it cannot be drawn now. Models being served: {listed}."
 
 
+def model_did_not_load(model: str, served: Iterable[str]) -> str:
+    listed = ", ".join(served) or "none right now"
+    return (
+        f"The model {model} could not be loaded on the image workers, so it cannot be drawn now (the "
+        f"operator's worker log says why). Models being served: {listed}. Nothing was charged."
+    )
+
+
 def channel_not_allowed() -> str:
     return "Image generation isn't enabled in this channel. Ask an admin which channels it works in."
 

@@ -78,6 +78,26 @@ def known_lanes(redis: Redis) -> list[str]:
     return [*BACKENDS, *sorted(lanes - set(BACKENDS))]
 
 
+MODEL_FAILURE_SECONDS = 7 * 86400  # a failure is told this long, unless a worker loads the model
+
+
+def record_model_loads(redis: Redis, backend: str, served: list[str], failed: dict[str, str]) -> None:
+    """What a worker with a queue per model loaded at its start: each failure (with why) is kept for
+    health, doctor and members; a model it serves clears an earlier failure."""
+    pipe = redis.pipeline(transaction=False)
+    for model in served:
+        pipe.delete(keys.model_failed(lane(backend, model)))
+    for model, reason in failed.items():
+        pipe.set(keys.model_failed(lane(backend, model)), reason, ex=MODEL_FAILURE_SECONDS)
+    pipe.execute()
+
+
+def model_failures(redis: Redis, lanes: list[str]) -> dict[str, str]:
+    """lane -> why its model did not load, for the lanes whose model failed on a worker."""
+    reasons = redis.mget([keys.model_failed(name) for name in lanes]) if lanes else []
+    return {name: reason.decode() for name, reason in zip(lanes, reasons, strict=True) if reason}
+
+
 def job_id_for(request: ImageRequest) -> str:
     """The same platform event always maps to the same job id: that is what makes submit idempotent."""
     who = request.requester

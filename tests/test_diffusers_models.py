@@ -335,13 +335,21 @@ def test_doctor_checks_every_model_and_lora_without_loading_them(settings_for, f
     assert not lines["diffusers LoRA lost"].ok
 
 
-def test_health_names_every_lane_a_fresh_worker_serves_before_any_job(
-    files, processes, redis, config_file, process_env, tmp_path
+def test_a_model_that_does_not_load_leaves_the_others_served_and_is_named_everywhere(
+    files, processes, redis, config_file, process_env, tmp_path, make_settings
 ):
-    env = {"IMAGINE_CONFIG": str(config_file(config_text(files))), "IMAGINE_BACKEND": "diffusers"}
-    processes.start("worker", "--backend", "diffusers", "--models", "dream,second", extra_env=env)
+    broken = tmp_path / "broken-folder"  # a pipeline whose UNet was never copied over
+    broken.mkdir()
+    (broken / "model_index.json").write_text(
+        json.dumps({"_class_name": "StableDiffusionPipeline", "unet": ["diffusers", "UNet2DConditionModel"]})
+    )
+    path = config_file(config_text(files, f'[diffusers.models.broken]\npath = "{broken}"\n'))
+    env = {"IMAGINE_CONFIG": str(path), "IMAGINE_BACKEND": "diffusers"}
+    worker = processes.start(
+        "worker", "--backend", "diffusers", "--models", "dream,broken,second", extra_env=env
+    )
 
-    def lanes() -> dict[str, int]:
+    def health() -> dict:
         result = subprocess.run(
             imagine_command("health", "--json"),
             env={**process_env, **env},
@@ -350,9 +358,28 @@ def test_health_names_every_lane_a_fresh_worker_serves_before_any_job(
             text=True,
             timeout=30,
         )
-        report = json.loads(result.stdout)
-        return {q["backend"]: q["live_workers"] for q in report["queues"] if q["live_workers"]}
+        return json.loads(result.stdout)
+
+    def lanes() -> dict[str, int]:
+        return {q["backend"]: q["live_workers"] for q in health()["queues"] if q["live_workers"]}
 
     served = wait_until(lambda: len(lanes()) == 2 and lanes(), timeout=60, what="the worker's two lanes")
-    assert served == {"diffusers.dream": 1, "diffusers.second": 1}
+    assert served == {"diffusers.dream": 1, "diffusers.second": 1} and worker.poll() is None
     assert redis.keys("rq:job:*") == []  # no job was ever queued
+    [warning] = [w for w in health()["warnings"] if "imagine-diffusers.broken" in w]
+    assert "did not load on a worker" in warning and "broken-folder" in warning
+    settings = make_settings(path, backend="diffusers")
+    core = ImagineCore(settings, redis)
+    who = Requester(platform="cli", workspace="local", channel="cli", user="bob")
+    asked = check_request(
+        settings, RequestOptions(prompt="a hare", model="broken", size="64x64"), requester=who, event_id="b-1"
+    )
+    with pytest.raises(InvalidRequest, match="could not be loaded on the image workers") as refused:
+        core.queued_text(asked)
+    assert "Models being served: dream, second" in str(refused.value) and "broken-folder" not in str(
+        refused.value
+    )
+    from bot.doctor_diffusers import check_diffusers
+
+    [told] = [c for c in check_diffusers(settings) if c.name == "diffusers model broken on the workers"]
+    assert not told.ok and "broken-folder" in told.detail

@@ -8,7 +8,7 @@ import socket
 from redis.client import Pipeline
 from rq import SimpleWorker
 
-from shared.queue import SERIALIZER, queue_name
+from shared.queue import SERIALIZER, queue_name, record_model_loads
 from shared.redis_conn import connect
 from shared.settings import Settings
 from workers.backends import served_lanes
@@ -67,7 +67,10 @@ def run_worker(
     if metrics_port is not None:
         runtime.metrics.serve(metrics_port)
     runtime.metrics.ready.set(1)
-    lanes = served_lanes(backend, settings, models)
+    served = getattr(runtime.backend, "served", None)  # a backend with a queue per model
+    if served is not None:  # a model that did not load is named to health, doctor and members
+        record_model_loads(redis, backend, served, getattr(runtime.backend, "failed", {}))
+    lanes = served_lanes(backend, settings, served if served is not None else models)
     return serve(
         runtime, queues or [queue_name(lane) for lane in lanes], burst=burst, logging_level=logging_level
     )

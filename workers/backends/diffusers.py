@@ -8,6 +8,7 @@ batch can be reproduced on its own. LoRAs: workers/backends/diffusers_loras.py.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import secrets
 import time
@@ -38,6 +39,7 @@ from workers.backends.diffusers_models import (
 
 log = logging.getLogger(__name__)
 DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}
+FLUX_TRUE_CFG = 4.0  # the true-CFG scale a Flux image with a negative prompt is drawn at
 
 
 @dataclass
@@ -81,10 +83,19 @@ class DiffusersBackend:
         self._cache = cache
         self._loras = LoraAdapters(self._config, cache)
         self._loaded: OrderedDict[str, LoadedModel] = OrderedDict()  # least recently used first
-        for position, name in enumerate(self.served):
-            on_device = position < self._config.models_on_device
-            if on_device or self._config.evict == "cpu":
+        self.failed: dict[str, str] = {}  # a model that did not load, and why: the rest are served
+        for name in list(self.served):
+            on_device = len(self._loaded) < self._config.models_on_device
+            if not (on_device or self._config.evict == "cpu"):
+                continue
+            try:
                 self._loaded[name] = self._load(name, on_device=on_device)
+            except ConfigError as exc:
+                log.error("diffusers model %s does not load, the worker serves the others: %s", name, exc)
+                self.failed[name] = str(exc)
+                self.served.remove(name)
+        if not self.served:
+            raise ConfigError("; ".join(self.failed.values()))
 
     # --- loading and switching ---------------------------------------------------------------------
 
@@ -111,7 +122,7 @@ class DiffusersBackend:
             text2image=pipeline,
             image2image=AutoPipelineForImage2Image.from_pipe(pipeline),  # same weights, no copy
             family=spec.family or family,
-            native_edge=spec.size or pipeline.unet.config.sample_size * pipeline.vae_scale_factor,
+            native_edge=spec.size or _native_edge(pipeline),
             digest=digest,
             on_device=on_device,
         )
@@ -160,7 +171,7 @@ class DiffusersBackend:
                 family, digest = pipeline_family(pipeline), None
         except ConfigError:
             raise
-        except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        except (OSError, ValueError, KeyError, RuntimeError, AttributeError, TypeError) as exc:
             hint = (
                 ""
                 if spec.config
@@ -215,6 +226,7 @@ class DiffusersBackend:
     def generate(self, task: GenerationTask) -> Generation:
         loaded = self.model(task.model)
         width, height = sizes.native_size(loaded.native_edge, task.width, task.height, task.aspect)
+        width, height = _family_size(loaded.family, width, height)
         base_seed = task.seed if task.seed is not None else secrets.randbelow(2**32)
         seeds = [(base_seed + i) % 2**32 for i in range(task.count)]
         images: list[GeneratedImage] = []
@@ -250,7 +262,16 @@ class DiffusersBackend:
             "steps": self._steps(loaded, task),
             "guidance": self._guidance(loaded, task),
             "clip_skip": loaded.spec.clip_skip,
+            **(
+                {"true_cfg": FLUX_TRUE_CFG}
+                if self._negative(loaded, task) and _is_flux(loaded.family)
+                else {}
+            ),
         }
+
+    @staticmethod
+    def _negative(loaded: LoadedModel, task: GenerationTask) -> str | None:
+        return ", ".join(part for part in (task.negative, loaded.spec.negative) if part) or None
 
     def _steps(self, loaded: LoadedModel, task: GenerationTask) -> int:
         return task.steps or loaded.spec.steps or self._config.steps
@@ -285,20 +306,25 @@ class DiffusersBackend:
         """Each image with whether the model's safety checker flagged it (it returns those black)."""
         spec = loaded.spec
         triggers = [self._loras.trigger(use.name) for use in task.loras]
+        negative = self._negative(loaded, task)
         common = {
             "prompt": ", ".join(part for part in (task.prompt, *triggers) if part),
-            "negative_prompt": ", ".join(part for part in (task.negative, spec.negative) if part) or None,
+            "negative_prompt": negative,
             "num_inference_steps": self._steps(loaded, task),
             "guidance_scale": self._guidance(loaded, task),
             "num_images_per_prompt": len(seeds),
             "generator": self._generators(seeds),
             "callback_on_step_end": _stop_between_steps(task),
             **({"clip_skip": spec.clip_skip} if spec.clip_skip else {}),
+            # Flux's guidance is distilled: a negative prompt takes real classifier-free guidance.
+            **({"true_cfg_scale": FLUX_TRUE_CFG} if negative and _is_flux(loaded.family) else {}),
         }
         if task.init_image is not None:
             source = task.init_image.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
             strength = task.strength if task.strength is not None else self._config.strength
-            output = loaded.image2image(image=source, strength=strength, **common)
+            # Flux's and SD3's image-to-image draw their default size unless told the asked one.
+            sized = {"width": width, "height": height} if _takes(loaded.image2image, "width") else {}
+            output = loaded.image2image(image=source, strength=strength, **sized, **common)
         else:
             output = loaded.text2image(width=width, height=height, **common)
         task.check_stop()  # an interrupted pipeline returns what it had: that is not a result
@@ -311,6 +337,30 @@ class DiffusersBackend:
     def _generators(self, seeds: list[int]) -> list[torch.Generator]:
         device = "cpu" if self._config.cpu_offload or self._device == "mps" else self._device
         return [torch.Generator(device=device).manual_seed(seed) for seed in seeds]
+
+
+def _native_edge(pipeline: Any) -> int:
+    """The pixel edge a pipeline draws by default: its `default_sample_size` (SDXL, SD3, Flux) or
+    its UNet's sample size (SD 1.x/2.x), in latents, times the VAE's scale."""
+    latent = getattr(pipeline, "default_sample_size", None)
+    if latent is None:
+        latent = pipeline.unet.config.sample_size
+    return int(latent) * int(pipeline.vae_scale_factor)
+
+
+def _is_flux(family: str) -> bool:
+    return family.startswith("flux")
+
+
+def _family_size(family: str, width: int, height: int) -> tuple[int, int]:
+    """The asked size on the family's grid: multiples of 16 for SD3 and Flux (their latents are
+    packed 2x2), of 8 for the UNet families."""
+    step = 16 if family.startswith(("sd3", "flux")) else 8  # sd3, sd35_*, flux-*
+    return max(step, (width + step // 2) // step * step), max(step, (height + step // 2) // step * step)
+
+
+def _takes(pipeline: Any, parameter: str) -> bool:
+    return parameter in inspect.signature(pipeline.__call__).parameters
 
 
 def _stop_between_steps(task: GenerationTask):

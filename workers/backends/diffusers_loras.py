@@ -69,8 +69,23 @@ class LoraAdapters:
             log.warning("LoRA %s (%s) does not load into %s: %s", name, file, loaded.name, exc)
             _forget(loaded.text2image, name)
             raise InvalidRequest(messages.lora_unusable(name, loaded.name)) from None
+        if not _present(loaded.text2image, name):  # diffusers only warns when no key fits the model
+            log.warning(
+                "LoRA %s (%s) has no weights that fit %s (%s)", name, file, loaded.name, loaded.family
+            )
+            _forget(loaded.text2image, name)
+            raise InvalidRequest(messages.lora_unusable(name, loaded.name))
         loaded.adapters.add(name)
         log.info("loaded LoRA %s into %s", name, loaded.name)
+
+
+def _present(pipeline: Any, name: str) -> bool:
+    """Whether an adapter of that name went into any of the pipeline's models."""
+    try:
+        adapters = pipeline.get_list_adapters()
+    except (ValueError, AttributeError):
+        return False
+    return any(name in names for names in adapters.values())
 
 
 def _forget(pipeline: Any, name: str) -> None:

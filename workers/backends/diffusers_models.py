@@ -84,16 +84,28 @@ def single_file_family(file: Path) -> str:
 
 def pipeline_family(pipeline: Any) -> str:
     """The family of a pipeline loaded from a folder or the hub, by its class and text encoder."""
-    name = type(pipeline).__name__
-    if "XL" in name:
-        return "sdxl"
-    if name.startswith("StableDiffusion3"):
-        return "sd3"
-    if name.startswith("Flux"):
-        return "flux-dev"
     encoder = getattr(pipeline, "text_encoder", None)
     hidden = getattr(getattr(encoder, "config", None), "hidden_size", 768)
-    return "sd2" if hidden == 1024 else "sd15"
+    return _family_of(type(pipeline).__name__, hidden)
+
+
+def folder_family(folder: Path) -> str:
+    """The family of a saved pipeline folder, read from its model_index.json (and, for SD 1.x/2.x,
+    its text encoder's config) without loading it: what pipeline_family says once it is loaded."""
+    index = json.loads((folder / "model_index.json").read_text())
+    encoder = folder / "text_encoder" / "config.json"
+    hidden = json.loads(encoder.read_text()).get("hidden_size", 768) if encoder.is_file() else 768
+    return _family_of(str(index.get("_class_name", "")), hidden)
+
+
+def _family_of(pipeline_class: str, text_hidden_size: int) -> str:
+    if "XL" in pipeline_class:
+        return "sdxl"
+    if pipeline_class.startswith("StableDiffusion3"):
+        return "sd3"
+    if pipeline_class.startswith("Flux"):
+        return "flux-dev"
+    return "sd2" if text_hidden_size == 1024 else "sd15"  # SD 2.x's OpenCLIP is 1024 wide
 
 
 def pipeline_class_for(family: str, file: Path) -> Any:
