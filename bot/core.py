@@ -2,8 +2,8 @@
 
 `ImagineCore.intake` is the one intake sequence of a chat event: claim -> check -> admit -> ack ->
 moderate -> post the status -> enqueue, with the admission given back on every exit that does not
-enqueue. A platform implements `IntakePort` (tell privately, acknowledge, open the status and thread);
-it does not re-implement the sequence.
+enqueue. A platform implements `IntakePort` (bot/interactions/surface.py: tell privately, acknowledge, open
+the status and thread); it does not re-implement the sequence.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import inspect
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from PIL import Image
 from redis import Redis
@@ -24,6 +24,7 @@ from bot import followups
 from bot.decoding import Decoding
 from bot.describing import Describing
 from bot.flags import parse_flags
+from bot.interactions.surface import IntakePort, InThread
 from shared import keys, member_images, messages
 from shared.backends import BACKENDS
 from shared.errors import InvalidRequest, Refused
@@ -112,23 +113,6 @@ class Opened:
 
 
 PictureFetch = Callable[[], Awaitable[list[bytes]]]  # a member's pictures' bytes, fetched when called
-
-
-class IntakePort(Protocol):
-    """What a platform does for one event during the intake sequence."""
-
-    async def tell(self, text: str) -> None:
-        """Answer the member privately (before the ack, this may be the ack's answer)."""
-
-    async def acknowledge(self, request: ImageRequest) -> None:
-        """Defer / ack: the platform's deadline is met from here on (privately, for private results)."""
-
-    async def duplicate(self) -> None:
-        """The event was handled before (a redelivery, a retry): answer only what the platform awaits."""
-
-    async def open(self, request: ImageRequest, status: str) -> Opened | None:
-        """Post (or edit) the public status message, opening the thread if the request needs one.
-        None when that failed; the port has told the member why."""
 
 
 class ImagineCore:
@@ -300,6 +284,17 @@ class ImagineCore:
         flagged = parse_flags(text)
         options = RequestOptions(prompt=flagged.text or no_words, **flagged.options)  # type: ignore[arg-type]
         return await self.check_new(requester, options, event_id=event_id)
+
+    def thread_member(self, where: InThread) -> tuple[Requester, ThreadOrigin | None]:
+        """The member acting in one of the bot's threads under the rules of where it was asked (the
+        thread's channel and age restriction, and for a moved conversation the server's rules),
+        with the thread's origin; (the member as given, None) for a thread not, or no longer, ours."""
+        member = where.member
+        origin = self.origins.get(member.platform, member.workspace, where.origin_key)
+        if origin is None:
+            return member, None
+        update = {"channel": origin.channel, "channel_nsfw": origin.nsfw, "asked_in": origin.asked_in}
+        return member.model_copy(update=update), origin
 
     def refine_by(self, requester: Requester) -> str:
         """Whose replies refine in this channel's threads: the channel's setting, else the config's."""

@@ -15,7 +15,7 @@ from bot.followups import PRESS_PATTERN, parse_press
 
 
 class ResultButton(discord.ui.DynamicItem[discord.ui.Button], template=PRESS_PATTERN):
-    """A press of any result button, dispatched by what its action does."""
+    """A press of any result button (bot/interactions/pressing.py decides what it does)."""
 
     def __init__(self, custom_id: str) -> None:
         self.press = parse_press(custom_id)  # None: the parts do not fit the action (answered as stale)
@@ -29,22 +29,9 @@ class ResultButton(discord.ui.DynamicItem[discord.ui.Button], template=PRESS_PAT
         return cls(match.string)
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        frontend = interaction.client.frontend  # type: ignore[attr-defined]
-        press = self.press
-        if press is None:
+        if self.press is None:
             return  # ImagineClient.on_interaction tells the member this button no longer works
-        if press.action.effect == "form":
-            await frontend.open_refine_modal(interaction, press.job_id)
-        elif press.action.effect == "info":
-            await frontend.info(interaction, press.job_id)
-        elif press.action.effect == "delete":
-            await frontend.delete(interaction, press.owner or "")
-        elif press.action.effect == "cancel":
-            await frontend.cancel(interaction, press.job_id)
-        else:
-            make = press.action.make
-            assert make is not None
-            await frontend.follow_up(interaction, press.job_id, lambda turn: make(turn, press.index))
+        await interaction.client.frontend.press(interaction, self.press)  # type: ignore[attr-defined]
 
 
 BUTTONS = (ResultButton,)

@@ -22,7 +22,9 @@ from bot.core import ImagineCore, Opened
 from bot.discord import settings as discord_settings
 from bot.discord import ui as discord_ui
 from bot.discord.raw import RawCommand
-from bot.flags import parse_flags
+from bot.interactions import pressing
+from bot.interactions.refining import submit_refinement
+from bot.interactions.surface import InThread
 from bot.queue_view import queue_view
 from shared import gallery, member_images, messages
 from shared.durations import humanize_seconds
@@ -38,7 +40,6 @@ THREAD_TYPES = {discord.ChannelType.public_thread, discord.ChannelType.private_t
 AUTO_ARCHIVE_MINUTES = 1440
 THREAD_PERMISSIONS = "Create Public Threads, Send Messages in Threads"
 ORIGINAL_RETRIES = 5
-PRESS_DEBOUNCE_SECONDS = 5
 DEFERRED_MESSAGE = 5  # the interaction response type of defer(thinking=True)
 GALLERY_PREFIX = "imagine:gallery:"  # ◀ ▶ of /gallery: imagine:gallery:<page>
 GALLERY_PAGE = 5
@@ -189,51 +190,28 @@ class DiscordFrontend:
 
     # --- buttons and the refine modal ------------------------------------------------------------
 
-    async def follow_up(
-        self, interaction: discord.Interaction, job_id: str, make: Callable[[Turn], followups.FollowUp]
-    ) -> None:
-        """Reroll, Variation k, Upscale k: a new job in the same thread, charged to whoever pressed."""
-        if not self._claim(interaction):
-            return
-        if interaction.message is not None and interaction.data:  # a double click is one press
-            press = (
-                f"press-{interaction.user.id}-{interaction.data.get('custom_id')}-{interaction.message.id}"
-            )
-            if not self.core.claim_event(
-                PLATFORM, _workspace(interaction), press, seconds=PRESS_DEBOUNCE_SECONDS
-            ):
-                await self._tell(interaction, messages.already_submitted())
-                return
-        found = await self._thread_turn(interaction, job_id, continuing=True)
-        if found is None:
-            return
-        requester, turn = found
-        await self._submit_follow_up(interaction, requester, make(turn))
-
-    async def open_refine_modal(self, interaction: discord.Interaction, job_id: str) -> None:
-        """✏️ Refine: the form, for a member the thread's rule lets refine (refused before any typing)."""
-        if await self._thread_turn(interaction, job_id, continuing=True) is not None:
-            await interaction.response.send_modal(RefineModal(job_id))
+    async def press(self, interaction: discord.Interaction, chosen: followups.Press) -> None:
+        """A result button (or a Cancel of /queue): bot/interactions/pressing.py decides what it does."""
+        thread = str(interaction.channel_id)
+        member = self._requester(interaction, channel=thread).model_copy(update={"thread": thread})
+        message, custom_id = interaction.message, (interaction.data or {}).get("custom_id")
+        event = pressing.PressEvent(
+            chosen,
+            InThread(member, thread),
+            event_id=str(interaction.id),
+            button=f"{custom_id}-{message.id}" if message is not None and custom_id else None,
+            may_manage_messages=interaction.permissions.manage_messages,
+        )
+        await pressing.press(self.core, InteractionPort(interaction, thread=thread), event)
 
     async def refine_from_modal(self, interaction: discord.Interaction, job_id: str, text: str) -> None:
         """The modal's text works exactly like a reply in the thread, flags included."""
-        try:
-            flagged = parse_flags(text)
-        except InvalidRequest as exc:
-            await self._tell(interaction, str(exc))
-            return
-        await self.follow_up(
-            interaction, job_id, lambda turn: followups.refine(turn, flagged.text, flagged.options)
+        thread = str(interaction.channel_id)
+        member = self._requester(interaction, channel=thread).model_copy(update={"thread": thread})
+        port = InteractionPort(interaction, thread=thread)
+        await submit_refinement(
+            self.core, port, InThread(member, thread), job_id, text, event_id=str(interaction.id)
         )
-
-    async def _submit_follow_up(
-        self, interaction: discord.Interaction, requester: Requester, follow_up: followups.FollowUp
-    ) -> None:
-        port = InteractionPort(interaction, thread=requester.thread or "")
-        build = lambda: self.core.check_follow_up(  # noqa: E731
-            requester, follow_up, event_id=str(interaction.id)
-        )
-        await self.core.intake(port, build, claim=False)  # claimed before the turn was looked up
 
     # --- thread replies (gateway) ----------------------------------------------------------------
 
@@ -269,29 +247,7 @@ class DiscordFrontend:
 
         await self.core.intake(ReplyPort(message, thread_id), build, claim=False)
 
-    # --- ℹ️ Info, 🗑️ Delete, /quota -----------------------------------------------------------------
-
-    async def info(self, interaction: discord.Interaction, job_id: str) -> None:
-        found = await self._thread_turn(interaction, job_id)
-        if found is not None:
-            await interaction.response.send_message(
-                embed=_info_embed(found[1]), ephemeral=True, allowed_mentions=NO_MENTIONS
-            )
-
-    async def delete(self, interaction: discord.Interaction, owner: str) -> None:
-        """The requester, or a member who may manage messages, removes a result."""
-        if str(interaction.user.id) != owner and not interaction.permissions.manage_messages:
-            await self._tell(interaction, messages.delete_not_yours())
-            return
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        try:
-            if interaction.message is not None:
-                await interaction.message.delete()
-            await interaction.followup.send(messages.deleted(), ephemeral=True)
-        except discord.HTTPException as exc:
-            await interaction.followup.send(
-                messages.delete_failed(exc.text or str(exc.status)), ephemeral=True
-            )
+    # --- /quota, /queue, /settings, /gallery ------------------------------------------------------
 
     async def quota(self, interaction: discord.Interaction) -> None:
         report = self.core.usage(self._requester(interaction, channel=str(interaction.channel_id)))
@@ -438,42 +394,7 @@ class DiscordFrontend:
         parent = getattr(channel, "parent_id", None) if in_thread else None
         return self._requester(interaction, channel=str(parent or interaction.channel_id))
 
-    async def cancel(self, interaction: discord.Interaction, job_id: str) -> None:
-        requester = self._requester(interaction, channel=str(interaction.channel_id))
-        await self._tell(interaction, await asyncio.to_thread(self.core.jobs.cancel, requester, job_id))
-
     # --- helpers ---------------------------------------------------------------------------------
-
-    def _claim(self, interaction: discord.Interaction) -> bool:
-        """Discord may deliver an interaction twice; only the first delivery does anything."""
-        return self.core.claim_event(PLATFORM, _workspace(interaction), str(interaction.id))
-
-    async def _thread_turn(
-        self, interaction: discord.Interaction, job_id: str, *, continuing: bool = False
-    ) -> tuple[Requester, Turn] | None:
-        """The requester (in the thread the press came from) and the turn the pressed button belongs to;
-        `continuing` (a new image in the thread) checks that the thread's rule lets the member."""
-        workspace, thread_id = _workspace(interaction), str(interaction.channel_id)
-        origin = self.core.origins.get(PLATFORM, workspace, thread_id)
-        requester = self._requester(interaction, channel=origin.channel if origin else thread_id)
-        requester = requester.model_copy(
-            update={
-                "thread": thread_id,
-                "channel_nsfw": bool(origin and origin.nsfw),
-                "asked_in": origin.asked_in if origin else None,
-            }
-        )
-        turn = self.core.turn(requester, job_id) if origin else None
-        if turn is None or origin is None:
-            await self._tell(interaction, messages.turn_forgotten(self.settings.config.threads.ttl_days))
-            return None
-        if continuing:
-            try:
-                self.core.check_continues(requester, origin)
-            except Refused as refusal:
-                await self._tell(interaction, str(refusal))
-                return None
-        return requester, turn
 
     def _requester(self, interaction: discord.Interaction, *, channel: str) -> Requester:
         user = interaction.user
@@ -536,8 +457,10 @@ class DiscordFrontend:
 
 
 class InteractionPort:
-    """The intake port of a command, button or form: deferred, then the response becomes the status
+    """The surface of a command, button or form: deferred, then the response becomes the status
     message (with a thread under it, for a new /imagine outside a thread)."""
+
+    effects: frozenset[followups.PressEffect] = frozenset({"job", "form", "info", "delete", "cancel"})
 
     def __init__(
         self, interaction: discord.Interaction, *, thread: str | None, origin: ThreadOrigin | None = None
@@ -564,6 +487,26 @@ class InteractionPort:
 
     async def duplicate(self) -> None:
         """A redelivered interaction was answered by whoever took it first."""
+
+    async def show_refine_form(self, job_id: str) -> None:
+        await self._interaction.response.send_modal(RefineModal(job_id))
+
+    async def show_details(self, turn: Turn) -> None:
+        await self._interaction.response.send_message(
+            embed=_info_embed(turn), ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+    async def remove_result(self) -> None:
+        interaction = self._interaction
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        try:
+            if interaction.message is not None:
+                await interaction.message.delete()
+            await interaction.followup.send(messages.deleted(), ephemeral=True)
+        except discord.HTTPException as exc:
+            await interaction.followup.send(
+                messages.delete_failed(exc.text or str(exc.status)), ephemeral=True
+            )
 
     async def open(self, request: ImageRequest, status: str) -> Opened | None:
         interaction = self._interaction

@@ -22,6 +22,9 @@ from bot import describing, followups
 from bot.answers_first import AnswersFirst
 from bot.core import ImagineCore, Opened, PictureFetch
 from bot.flags import flags_help_line
+from bot.interactions import pressing
+from bot.interactions.refining import submit_refinement
+from bot.interactions.surface import InThread
 from bot.queue_view import queue_view
 from bot.slack import pictures
 from bot.slack import ui as slack_ui
@@ -31,12 +34,11 @@ from shared.config import AppConfig
 from shared.durations import humanize_seconds
 from shared.errors import InvalidRequest, Refused
 from shared.request import ImageRequest, Requester, RequestOptions
-from shared.threads import ThreadOrigin
+from shared.threads import ThreadOrigin, Turn
 
 log = logging.getLogger(__name__)
 ADMIN_LOOKUP_SECONDS = 1.0
 PLATFORM = "slack"
-PRESS_DEBOUNCE_SECONDS = 5  # a double click is one press
 _MENTION = "<@{}>"
 BLEND_FLAG = "--blend"
 
@@ -236,55 +238,23 @@ class SlackFrontend:
         if suggestion is not None and channel:
             await self._imagine_suggestion(body, client, channel, *suggestion)
             return
-        press = followups.parse_press(action_id)
-        if press is None or not press.action.everywhere:  # an old message's button, or a forged id
-            if channel:
-                await self._tell(client, channel, body["user"]["id"], messages.stale_button(), thread_ts=None)
-            return
-        job_id = press.job_id
-        team, user = body["team"]["id"], body["user"]["id"]
         if channel is None:
             return  # buttons of ours are only ever on channel messages
-        if press.action.effect == "cancel":  # from the member's own `/imagine queue`
-            requester = _requester(team, channel, user, None)
-            told = await asyncio.to_thread(self.core.jobs.cancel, requester, job_id)
-            await self._tell(client, channel, user, told, thread_ts=None)
-            return
-        message = body.get("message") or {}
-        thread_ts = (
-            message.get("thread_ts") or body.get("container", {}).get("thread_ts") or message.get("ts")
+        team, user = body["team"]["id"], body["user"]["id"]
+        message, container = body.get("message") or {}, body.get("container") or {}
+        thread_ts = message.get("thread_ts") or container.get("thread_ts") or message.get("ts")
+        member = _requester(team, channel, user, None, thread=thread_ts)
+        tell_in = None if container.get("is_ephemeral") else thread_ts  # /imagine queue's answer
+        surface = SlackPort(
+            self, client, member, thread_ts=thread_ts, tell_in=tell_in, trigger_id=body.get("trigger_id")
         )
-        origin = self.core.origins.get(PLATFORM, team, origin_id(channel, thread_ts))
-        requester = _in_thread(team, channel, user, thread_ts, origin)
-        if origin is not None and press.action.effect == "form":  # refused before anything is typed
-            try:
-                self.core.check_continues(requester, origin)
-            except Refused as refusal:
-                await self._tell(client, channel, user, str(refusal), thread_ts=thread_ts)
-                return
-            await self._open_refine_modal(client, body["trigger_id"], job_id, channel, thread_ts)
-            return
-        click = f"press-{user}-{action['action_id']}-{message.get('ts', '')}"
-        if not self.core.claim_event(PLATFORM, team, click, seconds=PRESS_DEBOUNCE_SECONDS):
-            return  # a double click
-        turn = self.core.turn(requester, job_id) if origin is not None else None
-        if turn is None or origin is None:
-            await self._tell(
-                client, channel, user, messages.turn_forgotten(self._ttl_days()), thread_ts=thread_ts
-            )
-            return
-        try:
-            self.core.check_continues(requester, origin)
-        except Refused as refusal:
-            await self._tell(client, channel, user, str(refusal), thread_ts=thread_ts)
-            return
-        make = press.action.make
-        assert make is not None  # Slack shows the actions that make a job, and the form
-        event_id = f"action-{action.get('action_ts') or time.time()}-{user}"
-        follow_up = make(turn, press.index)
-        port = SlackPort(self, client, requester, thread_ts=thread_ts, tell_in=thread_ts)
-        build = lambda: self.core.check_follow_up(requester, follow_up, event_id=event_id)  # noqa: E731
-        await self.core.intake(port, build)
+        event = pressing.PressEvent(
+            followups.parse_press(action_id),
+            InThread(member, origin_id(channel, thread_ts)),
+            event_id=f"action-{action.get('action_ts') or time.time()}-{user}",
+            button=f"{action_id}-{message.get('ts', '')}",
+        )
+        await pressing.press(self.core, surface, event)
 
     async def _reveal(self, body: dict[str, Any], client: AsyncWebClient, channel: str, press: str) -> None:
         """A hidden image's button: the image is posted into the thread, once, saying who asked."""
@@ -362,37 +332,6 @@ class SlackFrontend:
         build = lambda: self.core.check_new(requester, options, event_id=f"action-{action_ts}-{user}")  # noqa: E731
         await self.core.intake(port, build)
 
-    async def _open_refine_modal(
-        self, client: AsyncWebClient, trigger_id: str, job_id: str, channel: str, thread_ts: str
-    ) -> None:
-        metadata = json.dumps({"job": job_id, "channel": channel, "thread": thread_ts})
-        view = {
-            "type": "modal",
-            "callback_id": slack_ui.REFINE_MODAL,
-            "private_metadata": metadata,
-            "title": {"type": "plain_text", "text": "Refine the image"},
-            "submit": {"type": "plain_text", "text": "Refine"},
-            "close": {"type": "plain_text", "text": "Cancel"},
-            "blocks": [
-                {
-                    "type": "input",
-                    "block_id": "instruction",
-                    "label": {"type": "plain_text", "text": "What should change?"},
-                    "element": {
-                        "type": "plain_text_input",
-                        "action_id": "instruction",
-                        "multiline": True,
-                        "max_length": self.settings.config.limits.prompt_max_chars,
-                        "placeholder": {"type": "plain_text", "text": "make it night-time --ar 16:9"},
-                    },
-                }
-            ],
-        }
-        try:
-            await client.views_open(trigger_id=trigger_id, view=view)
-        except SlackApiError as exc:
-            log.warning("slack: could not open the refine modal: %s", exc.response.get("error"))
-
     async def refine_submitted(self, ack, body: dict[str, Any], client: AsyncWebClient) -> None:
         """The modal's text works exactly like a reply in the thread; bad flags show on the field."""
         view = body["view"]
@@ -400,26 +339,14 @@ class SlackFrontend:
         text = view["state"]["values"]["instruction"]["instruction"].get("value") or ""
         team, user = body["team"]["id"], body["user"]["id"]
         channel, thread_ts = metadata["channel"], metadata["thread"]
-        origin = self.core.origins.get(PLATFORM, team, origin_id(channel, thread_ts))
-        requester = _in_thread(team, channel, user, thread_ts, origin)
-
-        def build() -> ImageRequest:
-            turn = self.core.turn(requester, metadata["job"]) if origin is not None else None
-            if turn is None or origin is None:
-                raise InvalidRequest(messages.turn_forgotten(self._ttl_days()))
-            self.core.check_continues(requester, origin)
-            return self.core.check_refinement(requester, turn, text, event_id=f"view-{view['id']}")
-
+        member = _requester(team, channel, user, None, thread=thread_ts)
         port = SlackPort(
-            self,
-            client,
-            requester,
-            thread_ts=metadata["thread"],
-            tell_in=metadata["thread"],
-            ack=ack,
-            form_field="instruction",
+            self, client, member, thread_ts=thread_ts, tell_in=thread_ts, ack=ack, form_field="instruction"
         )
-        await self.core.intake(port, build, later=self.spawn)
+        where = InThread(member, origin_id(channel, thread_ts))
+        await submit_refinement(
+            self.core, port, where, metadata["job"], text, event_id=f"view-{view['id']}", later=self.spawn
+        )
 
     # --- App Home --------------------------------------------------------------------------------
 
@@ -604,9 +531,11 @@ class SlackFrontend:
 
 
 class SlackPort:
-    """The intake port of one Slack event: `ack` where Slack waits for one (a command, a form), a
+    """The surface of one Slack event: `ack` where Slack waits for one (a command, a form), a
     private answer otherwise, and the status message posted as the parent of a new thread (or in the
     thread the request came from)."""
+
+    effects: frozenset[followups.PressEffect] = frozenset({"job", "form", "cancel"})
 
     def __init__(
         self,
@@ -620,6 +549,7 @@ class SlackPort:
         tell_in: str | None,
         reply_ts: str | None = None,
         form_field: str | None = None,
+        trigger_id: str | None = None,
     ) -> None:
         self._frontend, self._client, self._who = frontend, client, requester
         self._thread_ts = thread_ts  # None: the status message starts a thread of its own
@@ -627,6 +557,7 @@ class SlackPort:
         self._reply_ts = reply_ts  # a member's reply in the thread: ⏳ on it, then ✅ or ❌
         self._tell_in = tell_in  # the thread a private answer shows in (None: the channel)
         self._form_field = form_field  # a form shows a refusal under its field
+        self._trigger_id = trigger_id  # a press's: what opens a form in answer to it
         self._acked = False
 
     async def tell(self, text: str) -> None:
@@ -644,6 +575,20 @@ class SlackPort:
             await self._respond(text=text, response_type="ephemeral")
         else:
             await self._frontend._tell(self._client, who.channel, who.user, text, thread_ts=self._tell_in)
+
+    async def show_refine_form(self, job_id: str) -> None:
+        who, max_chars = self._who, self._frontend.settings.config.limits.prompt_max_chars
+        view = slack_ui.refine_modal(job_id, who.channel, who.thread or "", max_chars=max_chars)
+        try:
+            await self._client.views_open(trigger_id=self._trigger_id, view=view)
+        except SlackApiError as exc:
+            log.warning("slack: could not open the refine modal: %s", exc.response.get("error"))
+
+    async def show_details(self, turn: Turn) -> None:
+        """Not offered on Slack: the details message under a result says it all."""
+
+    async def remove_result(self) -> None:
+        """Not offered on Slack: members delete the app's messages with Slack's own menu."""
 
     async def duplicate(self) -> None:
         if self._ack is not None and not self._acked:  # Slack awaits an ack for a retry too

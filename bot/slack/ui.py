@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 from bot import followups, settings_form
 from bot.queue_view import QueueView
@@ -201,3 +202,29 @@ def _select_input(block: str, label: str, current: str | None, choices: list[str
 
 def _option(text: str, value: str) -> dict:
     return {"text": {"type": "plain_text", "text": text[:75]}, "value": value[:150]}
+
+
+def refine_modal(job_id: str, channel: str, thread_ts: str, *, max_chars: int) -> dict[str, Any]:
+    """✏️ Refine's form: one text field, the same as a reply in the thread."""
+    return {
+        "type": "modal",
+        "callback_id": REFINE_MODAL,
+        "private_metadata": json.dumps({"job": job_id, "channel": channel, "thread": thread_ts}),
+        "title": {"type": "plain_text", "text": "Refine the image"},
+        "submit": {"type": "plain_text", "text": "Refine"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "instruction",
+                "label": {"type": "plain_text", "text": "What should change?"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "instruction",
+                    "multiline": True,
+                    "max_length": max_chars,
+                    "placeholder": {"type": "plain_text", "text": "make it night-time --ar 16:9"},
+                },
+            }
+        ],
+    }

@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 
 from bot import describing, followups, settings_form
 from bot.core import ImagineCore, Opened
+from bot.interactions import pressing
+from bot.interactions.surface import InThread
 from bot.queue_view import queue_view
 from bot.web import ui as web_ui
 from bot.web.feed import PLATFORM, Feed
@@ -17,7 +19,7 @@ from shared import messages
 from shared.errors import InvalidRequest, Refused
 from shared.queue import job_id_for
 from shared.request import ImageRequest, Requester, RequestOptions
-from shared.threads import ThreadOrigin
+from shared.threads import ThreadOrigin, Turn
 
 T = TypeVar("T")
 WORKSPACE = "local"
@@ -132,29 +134,14 @@ class WebFrontend:
         suggestion = describing.parse_button(custom_id)
         if suggestion is not None:
             return await self._imagine_suggestion(user, *suggestion)
-        press = followups.parse_press(custom_id)
-        if press is not None and press.action.effect == "cancel":
-            told = await asyncio.to_thread(self.core.jobs.cancel, self.requester(user), press.job_id)
-            return Answer(private=[told])
-        if thread is None:
-            return Answer(private=[messages.stale_button()])
-        if press is None or press.action.effect != "job" or press.action.make is None:
-            return Answer(private=[messages.stale_button()])
-        requester = self.requester(user, thread)
-        refused = self._check_continues(requester, thread)
-        if refused is not None:
-            return refused
-        turn = self.core.turn(requester, press.job_id)
-        if turn is None:
-            return Answer(private=[messages.turn_forgotten(self.core.settings.config.threads.ttl_days)])
-        try:
-            follow_up = press.action.make(turn, press.index)
-        except InvalidRequest as exc:
-            return Answer(private=[str(exc)])
-        event_id = f"web-{uuid.uuid4().hex}"
-        build = lambda: self.core.check_follow_up(requester, follow_up, event_id=event_id)  # noqa: E731
+        member = self.requester(user, thread)
         port = WebPort(self.feed, user, thread)
-        await self.core.intake(port, build, claim=True)
+        event = pressing.PressEvent(
+            followups.parse_press(custom_id),
+            InThread(member, thread or ""),
+            event_id=f"web-{uuid.uuid4().hex}",  # every action on the page is one press
+        )
+        await pressing.press(self.core, port, event)
         return port.answer
 
     def _check_continues(self, requester: Requester, thread: str) -> Answer | None:
@@ -177,8 +164,11 @@ async def _ready(data: T) -> T:
 
 
 class WebPort:
-    """The intake port of one action on the page: private answers go back in the HTTP answer; the
-    status message (and, for a new prompt, its thread) goes onto the member's feed."""
+    """The surface of one action on the page: private answers go back in the HTTP answer; the
+    status message (and, for a new prompt, its thread) goes onto the member's feed. The page's own
+    reply box refines, so a result shows the buttons that make a job (and /queue's Cancel)."""
+
+    effects: frozenset[followups.PressEffect] = frozenset({"job", "cancel"})
 
     def __init__(self, feed: Feed, user: str, thread: str | None) -> None:
         self._feed = feed
@@ -194,6 +184,15 @@ class WebPort:
 
     async def duplicate(self) -> None:
         """Each action has an id of its own: nothing comes twice."""
+
+    async def show_refine_form(self, job_id: str) -> None:
+        """Not offered: the thread's reply box is the page's refine form."""
+
+    async def show_details(self, turn: Turn) -> None:
+        """Not offered: a result on the page shows its details."""
+
+    async def remove_result(self) -> None:
+        """Not offered on the page."""
 
     async def open(self, request: ImageRequest, status: str) -> Opened | None:
         thread = self._thread or request.event_id  # a new prompt opens its own thread
