@@ -22,7 +22,7 @@ from bot.core import ImagineCore, Opened
 from bot.discord import settings as discord_settings
 from bot.discord import ui as discord_ui
 from bot.discord.raw import RawCommand
-from bot.interactions import pressing
+from bot.interactions import pressing, replying
 from bot.interactions.refining import submit_refinement
 from bot.interactions.surface import InThread
 from bot.queue_view import queue_view
@@ -216,36 +216,23 @@ class DiscordFrontend:
     # --- thread replies (gateway) ----------------------------------------------------------------
 
     async def reply(self, message: discord.Message) -> None:
-        """A member's message in one of our threads refines its last image; everything else is ignored."""
+        """A member's message in one of our threads refines its last image (bot/interactions/
+        replying.py); everything else is ignored."""
         in_dm = isinstance(message.channel, discord.DMChannel)
         if message.author.bot or message.type not in _USER_MESSAGE_TYPES:
             return
         if message.guild is None and not in_dm:
             return  # a group DM: the bot is not in it
-        workspace = str(message.guild.id) if message.guild is not None else DM_WORKSPACE
         thread_id = str(message.channel.id)
-        origin = self.core.origins.get(PLATFORM, workspace, thread_id)
-        if origin is None:
-            return  # not a thread we opened
-        requester = self._message_requester(message, origin)
-        if not self.core.may_continue(requester, origin):
-            return  # people may talk in the thread; only the owner's words refine
-        if not self.core.claim_event(PLATFORM, workspace, f"message-{message.id}"):
-            return
         picture = next((a for a in message.attachments if (a.content_type or "").startswith("image/")), None)
-        cap = self.settings.config.limits.source_image_bytes
-
-        def build() -> ImageRequest:
-            """The reply's words refine the thread's last turn; a picture with them is what they
-            start from instead of the last image."""
-            request = self.core.check_reply(requester, message.content, event_id=f"message-{message.id}")
-            if picture is None:
-                return request
-            if picture.size > cap:
-                raise InvalidRequest(messages.image_too_big(cap))
-            return request.model_copy(update={"sources": (SourceImage(url=picture.url),)})
-
-        await self.core.intake(ReplyPort(message, thread_id), build, claim=False)
+        event = replying.ReplyEvent(
+            InThread(self._message_requester(message), thread_id),
+            message.content,
+            event_id=f"message-{message.id}",
+            sources=(SourceImage(url=picture.url),) if picture is not None else (),
+            largest_source_bytes=picture.size if picture is not None else 0,
+        )
+        await replying.reply(self.core, ReplyPort(message, thread_id), event)
 
     # --- /quota, /queue, /settings, /gallery ------------------------------------------------------
 
@@ -410,20 +397,18 @@ class DiscordFrontend:
             reply={"upload_limit": str(interaction.filesize_limit)},
         )
 
-    def _message_requester(self, message: discord.Message, origin: ThreadOrigin) -> Requester:
+    def _message_requester(self, message: discord.Message) -> Requester:
         guild = message.guild
         upload_limit = guild.filesize_limit if guild is not None else discord_ui.DEFAULT_UPLOAD_LIMIT
         return Requester(
             platform=PLATFORM,
             workspace=str(guild.id) if guild is not None else DM_WORKSPACE,
-            channel=origin.channel,
+            channel=str(message.channel.id),
             thread=str(message.channel.id),
             user=str(message.author.id),
             user_name=message.author.display_name,
             roles=_role_ids(message.author),
-            channel_nsfw=origin.nsfw,
             reply={"upload_limit": str(upload_limit), **({"where": "dm"} if guild is None else {})},
-            asked_in=origin.asked_in,
         )
 
     @staticmethod

@@ -22,7 +22,7 @@ from bot import describing, followups
 from bot.answers_first import AnswersFirst
 from bot.core import ImagineCore, Opened, PictureFetch
 from bot.flags import flags_help_line
-from bot.interactions import pressing
+from bot.interactions import pressing, replying
 from bot.interactions.refining import submit_refinement
 from bot.interactions.surface import InThread
 from bot.queue_view import queue_view
@@ -162,13 +162,7 @@ class SlackFrontend:
         if bot_user and _MENTION.format(bot_user) in str(event.get("text", "")):
             return  # the app_mention event for the same message handles it
         team = str(body.get("team_id") or event.get("team") or "")
-        origin = self.core.origins.get(PLATFORM, team, origin_id(event["channel"], event["thread_ts"]))
-        if origin is None:
-            return
-        in_channel = _requester(team, origin.channel, str(event.get("user")), None)
-        if not self.core.may_continue(in_channel, origin):
-            return  # people may talk in the thread; only the owner's words refine
-        await self._refine(client, team, event, str(event.get("text", "")), origin)
+        await self._refine(client, team, event, str(event.get("text", "")), addressed=False)
 
     async def mention(
         self, event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient, bot_user: str
@@ -180,14 +174,8 @@ class SlackFrontend:
         team = str(body.get("team_id") or event.get("team") or "")
         text = str(event.get("text", "")).replace(_MENTION.format(bot_user), " ").strip() if bot_user else ""
         thread_ts = event.get("thread_ts")
-        origin = (
-            self.core.origins.get(PLATFORM, team, origin_id(event["channel"], thread_ts))
-            if thread_ts
-            else None
-        )
-        if origin is not None:
-            await self._refine(client, team, event, text, origin)
-            return
+        if thread_ts and await self._refine(client, team, event, text, addressed=True):
+            return  # one of the app's threads: the mention refines
         requester = _requester(team, event["channel"], event["user"], None)
         port = SlackPort(self, client, requester, thread_ts=thread_ts or event["ts"], tell_in=thread_ts)
         files = pictures.picture_files(event.get("files"))
@@ -203,23 +191,21 @@ class SlackFrontend:
         await self.core.intake(port, build, pictures=self._pictures(client, files))
 
     async def _refine(
-        self, client: AsyncWebClient, team: str, event: dict[str, Any], text: str, origin: ThreadOrigin
-    ) -> None:
+        self, client: AsyncWebClient, team: str, event: dict[str, Any], text: str, *, addressed: bool
+    ) -> bool:
+        """The message refines its thread's last image (bot/interactions/replying.py); False when the
+        thread is not the app's. Files shared with it are fetched with the bot token once admitted."""
         channel, thread_ts, user = event["channel"], event["thread_ts"], event["user"]
-        requester = _in_thread(team, channel, user, thread_ts, origin)
-        port = SlackPort(
-            self, client, requester, thread_ts=thread_ts, tell_in=thread_ts, reply_ts=event["ts"]
+        member = _requester(team, channel, user, None, thread=thread_ts)
+        port = SlackPort(self, client, member, thread_ts=thread_ts, tell_in=thread_ts, reply_ts=event["ts"])
+        reply = replying.ReplyEvent(
+            InThread(member, origin_id(channel, thread_ts)),
+            text,
+            event_id=_message_event(event),  # message and mention of one message: one job
+            addressed=addressed,
+            pictures=self._pictures(client, pictures.picture_files(event.get("files"))),
         )
-        files = pictures.picture_files(event.get("files"))
-
-        def build() -> ImageRequest:
-            """The words refine the thread's last turn; pictures shared with them are what it starts
-            from instead of the last image."""
-            self.core.check_continues(requester, origin)  # a mention in someone else's thread
-            return self.core.check_reply(requester, text, event_id=_message_event(event))
-
-        # A retried event, or both message and mention: claimed once.
-        await self.core.intake(port, build, pictures=self._pictures(client, files))
+        return await replying.reply(self.core, port, reply)
 
     # --- buttons and the refine modal ------------------------------------------------------------
 
@@ -667,12 +653,6 @@ def _requester(
     return Requester(
         platform=PLATFORM, workspace=team, channel=channel, user=user, user_name=name, thread=thread
     )
-
-
-def _in_thread(team: str, channel: str, user: str, thread_ts: str, origin: ThreadOrigin | None) -> Requester:
-    """A member acting in one of the app's threads, under the rules of where it was asked."""
-    requester = _requester(team, channel, user, None, thread=thread_ts)
-    return requester.model_copy(update={"asked_in": origin.asked_in if origin else None})
 
 
 def _from_a_bot(event: dict[str, Any]) -> bool:

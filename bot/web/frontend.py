@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from bot import describing, followups, settings_form
 from bot.core import ImagineCore, Opened
-from bot.interactions import pressing
+from bot.interactions import pressing, replying
 from bot.interactions.surface import InThread
 from bot.queue_view import queue_view
 from bot.web import ui as web_ui
@@ -71,19 +71,20 @@ class WebFrontend:
             return Answer(
                 private=view.lines, buttons=[{"label": label, "id": id_} for label, id_ in view.cancels]
             )
-        if thread is not None:
-            refused = self._check_continues(requester, thread)
-            if refused is not None:
-                return refused
-
-        async def build() -> ImageRequest:
-            if thread is None:
-                no_words = messages.pictures_prompt(len(pictures)) if pictures else ""
-                return await self.core.check_typed_new(requester, text, event_id=event_id, no_words=no_words)
-            return self.core.check_reply(requester, text, event_id=event_id)
-
         port = WebPort(self.feed, user, thread)
         uploaded = (lambda: _ready(list(pictures))) if pictures else None  # decoded once admitted
+        if thread is not None:
+            reply = replying.ReplyEvent(
+                InThread(requester, thread), text, event_id=event_id, addressed=True, pictures=uploaded
+            )
+            if not await replying.reply(self.core, port, reply):
+                return Answer(private=[messages.nothing_to_refine_yet()])
+            return port.answer
+
+        async def build() -> ImageRequest:
+            no_words = messages.pictures_prompt(len(pictures)) if pictures else ""
+            return await self.core.check_typed_new(requester, text, event_id=event_id, no_words=no_words)
+
         await self.core.intake(port, build, claim=True, pictures=uploaded)
         return port.answer
 
@@ -143,19 +144,6 @@ class WebFrontend:
         )
         await pressing.press(self.core, port, event)
         return port.answer
-
-    def _check_continues(self, requester: Requester, thread: str) -> Answer | None:
-        """The answer refusing a new image in `thread` (not one of ours, or another member's under
-        the owner rule), or None when the member may go on. A refused member learns nothing of the
-        thread: its prompt stays its owner's."""
-        origin = self.core.origins.get(PLATFORM, WORKSPACE, thread)
-        if origin is None:
-            return Answer(private=[messages.nothing_to_refine_yet()])
-        try:
-            self.core.check_continues(requester, origin)
-        except Refused as refusal:
-            return Answer(private=[str(refusal)])
-        return None
 
 
 async def _ready(data: T) -> T:

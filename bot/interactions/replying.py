@@ -1,0 +1,50 @@
+"""Words in one of the bot's threads, on any platform: a reply (or an @mention, or the page's reply
+box) refines the thread's last image, turn after turn; pictures sent with it are what the new image
+starts from instead of the last one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.core import ImagineCore, PictureFetch
+from bot.interactions.surface import IntakePort, InThread
+from shared import messages
+from shared.errors import InvalidRequest
+from shared.request import ImageRequest, SourceImage
+
+
+@dataclass(frozen=True)
+class ReplyEvent:
+    """One message in a thread, as the platform received it."""
+
+    where: InThread
+    text: str
+    event_id: str  # the message's id: a redelivery (or the same message as a mention) is one job
+    addressed: bool = False  # to the bot (a mention, the page's box): a refusal is told, not ignored
+    sources: tuple[SourceImage, ...] = ()  # pictures on the platform's file host, fetched by the worker
+    largest_source_bytes: int = 0  # their largest size as the platform declares it
+    pictures: PictureFetch | None = None  # pictures the frontend fetches itself, once admitted
+
+
+async def reply(core: ImagineCore, port: IntakePort, event: ReplyEvent) -> bool:
+    """Refine the thread's last image with the message; False when the thread is not the bot's (the
+    platform decides what else the message is). Under `refine_by = "owner"` another member's plain
+    reply is talk and is ignored; addressed to the bot, it is refused with the rule."""
+    member, origin = core.thread_member(event.where)
+    if origin is None:
+        return False
+    if not event.addressed and not core.may_continue(member, origin):
+        return True  # people may talk in the thread; only the owner's words refine
+    cap = core.settings.config.limits.source_image_bytes
+
+    def build() -> ImageRequest:
+        core.check_continues(member, origin)
+        request = core.check_reply(member, event.text, event_id=event.event_id)
+        if not event.sources:
+            return request
+        if event.largest_source_bytes > cap:
+            raise InvalidRequest(messages.image_too_big(cap))
+        return request.model_copy(update={"sources": event.sources})
+
+    await core.intake(port, build, pictures=event.pictures)
+    return True
