@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from redis import Redis
 
 from bot.decoding import Decoding
+from bot.interactions.ids import SUGGESTION
 from shared import keys, messages
 from shared.describe import DescribeUnavailable, build_describer
 from shared.errors import InvalidRequest, Refused
@@ -19,19 +20,15 @@ from shared.hourly_limit import HourlyLimit
 from shared.request import Requester
 from shared.settings import Settings
 
-BUTTON_PREFIX = "imagine:describe:"  # "Imagine this": imagine:describe:<describe id>:<index>
-
 
 def button_id(describe_id: str, index: int) -> str:
-    return f"{BUTTON_PREFIX}{describe_id}:{index}"
+    return SUGGESTION.make(describe_id, index)
 
 
 def parse_button(custom_id: str) -> tuple[str, int] | None:
     """(describe id, index) of an "Imagine this" button; None for any other id."""
-    if not custom_id.startswith(BUTTON_PREFIX):
-        return None
-    describe_id, _, index = custom_id.removeprefix(BUTTON_PREFIX).partition(":")
-    return (describe_id, int(index)) if index.isdigit() and len(index) < 3 else (describe_id, -1)
+    parts = SUGGESTION.read(custom_id)
+    return None if parts is None else (parts["describe"], int(parts["index"]))
 
 
 @dataclass(frozen=True)

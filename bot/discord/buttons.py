@@ -1,7 +1,8 @@
-"""The persistent result buttons: one discord.py DynamicItem for every action in bot/followups.py.
+"""The persistent components: one discord.py DynamicItem per custom-id family
+(bot/interactions/ids.py, and bot/followups.py for result buttons).
 
-A button's custom id carries what a press needs (the action, the job, the image, the owner), so a
-press works after a restart and on any frontend process, without the view that rendered it.
+An id carries what a press needs (the action, the job, the image, the page, the field), so a press
+works after a restart and on any frontend process, without the view that rendered it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 import discord
 
 from bot.followups import PRESS_PATTERN, parse_press
+from bot.interactions.ids import CHANNEL_SETTING, GALLERY_PAGE, MEMBER_SETTING, SUGGESTION
 
 
 class ResultButton(discord.ui.DynamicItem[discord.ui.Button], template=PRESS_PATTERN):
@@ -34,4 +36,67 @@ class ResultButton(discord.ui.DynamicItem[discord.ui.Button], template=PRESS_PAT
         await interaction.client.frontend.press(interaction, self.press)  # type: ignore[attr-defined]
 
 
-BUTTONS = (ResultButton,)
+class SuggestionButton(discord.ui.DynamicItem[discord.ui.Button], template=SUGGESTION.pattern):
+    """ "Imagine this" under a /describe answer."""
+
+    def __init__(self, item: discord.ui.Button) -> None:
+        super().__init__(item)
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> Any:
+        return cls(item)
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        parts = SUGGESTION.read(str(self.item.custom_id))
+        assert parts is not None  # the template matched
+        frontend = interaction.client.frontend  # type: ignore[attr-defined]
+        await frontend.imagine_suggestion(interaction, parts["describe"], int(parts["index"]))
+
+
+class GalleryPageButton(discord.ui.DynamicItem[discord.ui.Button], template=GALLERY_PAGE.pattern):
+    """◀ ▶ of /gallery: the page it turns to."""
+
+    def __init__(self, item: discord.ui.Button) -> None:
+        super().__init__(item)
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> Any:
+        return cls(item)
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        parts = GALLERY_PAGE.read(str(self.item.custom_id))
+        assert parts is not None
+        frontend = interaction.client.frontend  # type: ignore[attr-defined]
+        await frontend.gallery(interaction, int(parts["page"]), turn_page=True)
+
+
+class _Setting:
+    """A select or toggle of /settings (the member's, or the channel's): a DynamicItem's behaviour."""
+
+    item: discord.ui.Item
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item, match: re.Match[str], /
+    ) -> Any:
+        return cls(item)  # type: ignore[call-arg]
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        data = {"values": (interaction.data or {}).get("values") or []}
+        frontend = interaction.client.frontend  # type: ignore[attr-defined]
+        await frontend.change_setting(interaction, str(getattr(self.item, "custom_id", "")), data)
+
+
+class MemberSetting(_Setting, discord.ui.DynamicItem[discord.ui.Item], template=MEMBER_SETTING.pattern):
+    pass
+
+
+class ChannelSetting(_Setting, discord.ui.DynamicItem[discord.ui.Item], template=CHANNEL_SETTING.pattern):
+    pass
+
+
+DYNAMIC_ITEMS = (ResultButton, SuggestionButton, GalleryPageButton, MemberSetting, ChannelSetting)

@@ -9,16 +9,14 @@ import discord
 import redis.asyncio as aioredis
 from discord import app_commands
 
-from bot.describing import parse_button
-from bot.discord import ui as discord_ui
-from bot.discord.buttons import BUTTONS
+from bot.discord.buttons import DYNAMIC_ITEMS, ResultButton
 from bot.discord.commands import add_commands
 from bot.discord.deliver import DiscordPoster
-from bot.discord.frontend import GALLERY_PREFIX, NO_MENTIONS, PLATFORM, DiscordFrontend
+from bot.discord.frontend import NO_MENTIONS, PLATFORM, DiscordFrontend
 from bot.discord.schema import CheckedTree
-from bot.discord.settings import is_settings_component
 from bot.discord.showcase import star_added, star_removed
 from bot.followups import parse_press
+from bot.interactions.ids import NEGATIVE_FORM, REFINE_FORM
 from bot.results import ResultConsumer
 from shared import messages
 
@@ -66,7 +64,7 @@ class ImagineClient(discord.Client):
     async def setup_hook(self) -> None:
         """After login, before any event: buttons become persistent, results start flowing out (this
         client posts them), and the commands are synced."""
-        self.add_dynamic_items(*BUTTONS)
+        self.add_dynamic_items(*DYNAMIC_ITEMS)
         redis = aioredis.Redis.from_url(self.frontend.settings.redis_url)
         self._results = ResultConsumer(redis, PLATFORM, DiscordPoster(self), self.frontend.core)
         self._results_task = asyncio.create_task(self._results.run(), name="discord-results")
@@ -119,37 +117,30 @@ class ImagineClient(discord.Client):
         await star_removed(self, self.frontend.core, payload)
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
-        """Refine-modal submits, by custom id: stateless, so any process (or a restarted one) takes them.
-        A button or form this version does not know (an old message, a forged id) is answered here,
-        since no handler would answer it."""
+        """The two forms' submits, by custom id (stateless, so any process, even a restarted one,
+        takes them); a component press is a DynamicItem's (bot/discord/buttons.py). A button or form
+        this version does not know (an old message, a forged id) is answered here, since no handler
+        would answer it."""
         if interaction.type not in STATELESS or not interaction.data:
             return
         custom_id = str(interaction.data.get("custom_id", ""))
-        if custom_id.startswith(GALLERY_PREFIX):
-            page = custom_id.removeprefix(GALLERY_PREFIX)
-            if page.isdigit():
-                await self.frontend.gallery(interaction, int(page), turn_page=True)
+        if interaction.type is discord.InteractionType.modal_submit:
+            refine = REFINE_FORM.read(custom_id)
+            if refine is not None and "job" in refine:
+                text = _text_input_value(interaction.data, "instruction")
+                await self.frontend.refine_from_modal(interaction, refine["job"], text)
                 return
-        suggestion = parse_button(custom_id)
-        if suggestion is not None:
-            await self.frontend.imagine_suggestion(interaction, *suggestion)
-            return
-        if is_settings_component(custom_id):
-            data = {"values": interaction.data.get("values") or []}
-            if interaction.type is discord.InteractionType.modal_submit:
-                data["negative"] = _text_input_value(interaction.data, "negative")
-            await self.frontend.change_setting(interaction, custom_id, data)
-            return
-        if interaction.type is discord.InteractionType.modal_submit and custom_id.startswith(
-            discord_ui.REFINE_MODAL_PREFIX
-        ):
-            job_id = custom_id.removeprefix(discord_ui.REFINE_MODAL_PREFIX)
-            text = _text_input_value(interaction.data, "instruction")
-            await self.frontend.refine_from_modal(interaction, job_id, text)
-        elif parse_press(custom_id) is None or not _carries(interaction.message, custom_id):
-            # discord.py runs a result button only for a press of a button its message has
-            log.info("discord: a press of an unknown component (%d characters of id)", len(custom_id))
-            await interaction.response.send_message(messages.stale_button(), ephemeral=True)
+            if NEGATIVE_FORM.read(custom_id) is not None:
+                data = {"negative": _text_input_value(interaction.data, "negative")}
+                await self.frontend.change_setting(interaction, custom_id, data)
+                return
+        elif _carries(interaction.message, custom_id):
+            item = next((i for i in DYNAMIC_ITEMS if _fits(i, custom_id)), None)
+            if item is not None and (item is not ResultButton or parse_press(custom_id) is not None):
+                return  # its DynamicItem answers
+        # discord.py runs a component's item only for a press of a component its message has
+        log.info("discord: a press of an unknown component (%d characters of id)", len(custom_id))
+        await interaction.response.send_message(messages.stale_button(), ephemeral=True)
 
     async def _on_command_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
@@ -167,6 +158,10 @@ class ImagineClient(discord.Client):
             await interaction.followup.send(text, ephemeral=True)
         else:
             await interaction.response.send_message(text, ephemeral=True)
+
+
+def _fits(item: type[discord.ui.DynamicItem], custom_id: str) -> bool:
+    return item.__discord_ui_compiled_template__.fullmatch(custom_id) is not None
 
 
 def _carries(message: discord.Message | None, custom_id: str) -> bool:

@@ -23,6 +23,7 @@ from bot.discord import settings as discord_settings
 from bot.discord import ui as discord_ui
 from bot.discord.raw import RawCommand
 from bot.interactions import pressing, replying
+from bot.interactions.ids import GALLERY_PAGE, REFINE_FORM
 from bot.interactions.refining import submit_refinement
 from bot.interactions.surface import InThread
 from bot.queue_view import queue_view
@@ -41,8 +42,7 @@ AUTO_ARCHIVE_MINUTES = 1440
 THREAD_PERMISSIONS = "Create Public Threads, Send Messages in Threads"
 ORIGINAL_RETRIES = 5
 DEFERRED_MESSAGE = 5  # the interaction response type of defer(thinking=True)
-GALLERY_PREFIX = "imagine:gallery:"  # ◀ ▶ of /gallery: imagine:gallery:<page>
-GALLERY_PAGE = 5
+GALLERY_PER_PAGE = 5
 BLEND_PICTURES = (2, 5)
 DM_WORKSPACE = "dm"  # whose quota DMs count against: [quota.workspaces."discord:dm"] sets its limits
 
@@ -350,11 +350,11 @@ class DiscordFrontend:
         await interaction.response.defer(ephemeral=True, thinking=not turn_page)
         requester = self._requester(interaction, channel=str(interaction.channel_id))
         entries, total = await asyncio.to_thread(
-            gallery.page, self.core.redis, requester.user_key, max(0, number), GALLERY_PAGE
+            gallery.page, self.core.redis, requester.user_key, max(0, number), GALLERY_PER_PAGE
         )
-        pages = max(1, -(-total // GALLERY_PAGE))
+        pages = max(1, -(-total // GALLERY_PER_PAGE))
         files, lines = [], [messages.gallery_header(number + 1, pages, total)]
-        for n, entry in enumerate(entries, number * GALLERY_PAGE + 1):
+        for n, entry in enumerate(entries, number * GALLERY_PER_PAGE + 1):
             data = (
                 await asyncio.to_thread(self.core.images.get, entry.image_keys[0])
                 if entry.image_keys
@@ -366,7 +366,7 @@ class DiscordFrontend:
             lines.append(discord_ui.gallery_line(n, entry.prompt, entry.at, link, kept=data is not None))
         view = discord.ui.View(timeout=None)
         for label, target, enabled in (("◀", number - 1, number > 0), ("▶", number + 1, number + 1 < pages)):
-            custom_id = f"{GALLERY_PREFIX}{target}" if enabled else f"{GALLERY_PREFIX}{label}"
+            custom_id = GALLERY_PAGE.make(target if enabled else label)
             view.add_item(discord.ui.Button(label=label, custom_id=custom_id, disabled=not enabled))
         view.stop()
         content = "\n".join(lines)[: discord_ui.MESSAGE_MAX]
@@ -631,9 +631,7 @@ class RefineModal(discord.ui.Modal):
     )
 
     def __init__(self, job_id: str) -> None:
-        super().__init__(
-            title="Refine the image", custom_id=f"{discord_ui.REFINE_MODAL_PREFIX}{job_id}", timeout=None
-        )
+        super().__init__(title="Refine the image", custom_id=REFINE_FORM.make(job_id), timeout=None)
 
     async def on_submit(self, interaction: discord.Interaction) -> None:  # handled by the listener
         self.stop()

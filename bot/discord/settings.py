@@ -8,21 +8,18 @@ from __future__ import annotations
 import discord
 
 from bot import settings_form
+from bot.interactions.ids import CHANNEL_SETTING, MEMBER_SETTING, NEGATIVE_FORM
 from shared import messages
 from shared.backends import BACKENDS
 from shared.config import AppConfig
 from shared.member_defaults import ChannelDefaults, MemberDefaults
 
-MEMBER, CHANNEL = "imagine:set:", "imagine:chset:"
-NEGATIVE_MODAL = "imagine:setmodal:negative"
+MEMBER, CHANNEL = f"{MEMBER_SETTING.prefix}:", f"{CHANNEL_SETTING.prefix}:"
+NEGATIVE_MODAL = NEGATIVE_FORM.make("negative")
 UNSET = "-"  # a select's "use the default" option
 SELECT_FIELDS = ("style", "aspect", "count", "model")
 MAX_OPTIONS = 25
 NEGATIVE_MAX = 500
-
-
-def is_settings_component(custom_id: str) -> bool:
-    return custom_id.startswith((MEMBER, CHANNEL)) or custom_id == NEGATIVE_MODAL
 
 
 def member_view(defaults: MemberDefaults, config: AppConfig, backend: str) -> discord.ui.View:

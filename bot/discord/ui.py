@@ -8,10 +8,9 @@ import re
 import discord
 
 from bot import describing, settings_form
-from shared.chat_text import ACTION_PREFIX, KIND_LABELS, shorten
+from shared.chat_text import KIND_LABELS, shorten
 from shared.request import ImageRequest
 
-REFINE_MODAL_PREFIX = f"{ACTION_PREFIX}:refine-modal:"
 THREAD_NAME_MAX = 100  # Discord's limit on channel and thread names
 MESSAGE_MAX = 2000
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024  # per message, unless the guild allows more

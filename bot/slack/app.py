@@ -20,6 +20,8 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import ImagineCore
+from bot.followups import PRESS_PATTERN
+from bot.interactions import ids
 from bot.results import ResultConsumer
 from bot.slack import pictures
 from bot.slack import ui as slack_ui
@@ -178,9 +180,18 @@ def build_app(settings: Settings, identity: dict | None = None) -> tuple[AsyncAp
     async def home(event, body, client):
         frontend.spawn(frontend.home(event, body, client))
 
-    @app.action(re.compile(r"^imagine:"))
+    # One listener per custom-id family (bot/interactions/ids.py); bolt runs the first that matches.
+    @app.action(re.compile(PRESS_PATTERN))
     async def press(ack, body, client):
         await frontend.action(ack, body, client)
+
+    @app.action(re.compile(ids.SUGGESTION.pattern))
+    async def suggestion(ack, body, client):
+        await frontend.suggestion(ack, body, client)
+
+    @app.action(re.compile(ids.REVEAL.pattern))
+    async def reveal(ack, body, client):
+        await frontend.reveal(ack, body, client)
 
     @app.view(pictures.BLEND_MODAL)
     async def blend(ack, body, client):
@@ -201,6 +212,10 @@ def build_app(settings: Settings, identity: dict | None = None) -> tuple[AsyncAp
     @app.view(slack_ui.SETTINGS_MODAL)
     async def settings_saved(ack, body, client):
         await frontend.settings_submitted(ack, body, client)
+
+    @app.action(re.compile(r"^imagine:"))  # last: an id of ours that no family above claims
+    async def unknown(ack, body, client):
+        await frontend.unknown_action(ack, body, client)
 
     return app, frontend
 

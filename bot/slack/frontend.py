@@ -23,6 +23,7 @@ from bot.answers_first import AnswersFirst
 from bot.core import ImagineCore, Opened, PictureFetch
 from bot.flags import flags_help_line
 from bot.interactions import pressing, replying
+from bot.interactions.ids import REVEAL
 from bot.interactions.refining import submit_refinement
 from bot.interactions.surface import InThread
 from bot.queue_view import queue_view
@@ -210,20 +211,35 @@ class SlackFrontend:
     # --- buttons and the refine modal ------------------------------------------------------------
 
     async def action(self, ack, body: dict[str, Any], client: AsyncWebClient) -> None:
+        """A result button or /imagine queue's Cancel (bot/interactions/pressing.py decides)."""
         await ack()
-        self.spawn(self._act(body, client))
+        self.spawn(self._press(body, client))
 
-    async def _act(self, body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def unknown_action(self, ack, body: dict[str, Any], client: AsyncWebClient) -> None:
+        """A button of ours that no family claims: an old message's, or a forged one."""
+        await ack()
+        channel = (body.get("channel") or {}).get("id")
+        if channel:
+            stale = messages.stale_button()
+            self.spawn(self._tell(client, channel, body["user"]["id"], stale, thread_ts=None))
+
+    async def reveal(self, ack, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        channel = (body.get("channel") or {}).get("id")
+        if channel:
+            self.spawn(self._reveal(body, client, channel))
+
+    async def suggestion(self, ack, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        channel = (body.get("channel") or {}).get("id")
+        found = describing.parse_button(str(body["actions"][0].get("action_id", "")))
+        if channel and found is not None:
+            self.spawn(self._imagine_suggestion(body, client, channel, *found))
+
+    async def _press(self, body: dict[str, Any], client: AsyncWebClient) -> None:
         action = body["actions"][0]
         action_id = str(action.get("action_id", ""))
         channel = (body.get("channel") or {}).get("id")
-        if action_id.startswith(slack_ui.REVEAL_PREFIX) and channel:
-            await self._reveal(body, client, channel, action_id.removeprefix(slack_ui.REVEAL_PREFIX))
-            return
-        suggestion = describing.parse_button(action_id)
-        if suggestion is not None and channel:
-            await self._imagine_suggestion(body, client, channel, *suggestion)
-            return
         if channel is None:
             return  # buttons of ours are only ever on channel messages
         team, user = body["team"]["id"], body["user"]["id"]
@@ -242,16 +258,15 @@ class SlackFrontend:
         )
         await pressing.press(self.core, surface, event)
 
-    async def _reveal(self, body: dict[str, Any], client: AsyncWebClient, channel: str, press: str) -> None:
+    async def _reveal(self, body: dict[str, Any], client: AsyncWebClient, channel: str) -> None:
         """A hidden image's button: the image is posted into the thread, once, saying who asked."""
-        job_id, _, index = press.rpartition(":")
+        parts = REVEAL.read(str(body["actions"][0].get("action_id", "")))
+        assert parts is not None  # its listener matched the family's template
+        job_id, index = parts["job"], parts["index"]
         user, team = body["user"]["id"], body["team"]["id"]
         message = body.get("message") or {}
         thread_ts = message.get("thread_ts") or message.get("ts")
-        if not index.isdigit():
-            await self._tell(client, channel, user, messages.stale_button(), thread_ts=thread_ts)
-            return
-        if not self.core.claim_event(PLATFORM, team, f"reveal-{press}"):
+        if not self.core.claim_event(PLATFORM, team, f"reveal-{job_id}:{index}"):
             await self._tell(
                 client, channel, user, messages.hidden_image_shown_already(), thread_ts=thread_ts
             )

@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from bot import followups, settings_form
+from bot.interactions.ids import REFINE_FORM, REVEAL
 from bot.queue_view import QueueView
 from shared.backends import BACKENDS
 from shared.chat_text import KIND_LABELS, shorten
@@ -18,7 +19,7 @@ from shared.config import AppConfig
 from shared.member_defaults import ChannelDefaults, MemberDefaults
 from shared.request import ImageRequest
 
-REFINE_MODAL = "imagine:refine-modal"
+REFINE_MODAL = REFINE_FORM.prefix  # the form names its job in private_metadata
 TEXT_MAX = 3000  # a section block's text
 _FORMATTING = re.compile(r"([*_~`])")
 
@@ -50,17 +51,13 @@ def result_buttons(job_id: str, count: int) -> list[dict]:
     ]
 
 
-REVEAL_PREFIX = "imagine:reveal:"  # a hidden image's button: imagine:reveal:<job id>:<index>
-
-
 def reveal_buttons(job_id: str, hidden: list[int]) -> list[dict]:
     """One button per image the content policy hid (`flagged_images = "spoiler"`): Slack has no
     spoilers, so the image is posted only when a member asks for it."""
     if not hidden:
         return []
     elements = [
-        _button(f"🙈 Show hidden image {index + 1}", f"{REVEAL_PREFIX}{job_id}:{index}", job_id)
-        for index in hidden
+        _button(f"🙈 Show hidden image {index + 1}", REVEAL.make(job_id, index), job_id) for index in hidden
     ]
     return [{"type": "actions", "block_id": f"imagine-hidden-{job_id}", "elements": elements}]
 
