@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from shared.backends import BACKENDS
+from shared.backends import BACKENDS, Capabilities
 from shared.chat_text import ACTION_PREFIX, JOB_ID_PATTERN
 from shared.request import SIZE_MAX, SIZE_STEP, Drawing, JobKind, RequestOptions
 from shared.threads import Turn
@@ -109,13 +109,14 @@ class Action:
     everywhere: bool = True  # False: shown where the platform has what it needs (Discord)
     primary: bool = False
     under_results: bool = True  # False: shown elsewhere (a job's Cancel, in the member's queue)
+    needs: str | None = None  # a capability of the job's backend (shared/backends.py: Capabilities)
 
 
 ACTIONS: dict[str, Action] = {
     action.name: action
     for action in (
-        Action("variation", "Variation", "✨", make=lambda turn, k: variation(turn, k), per_image=True),
-        Action("upscale", "Upscale", "⬆️", make=lambda turn, k: upscale(turn, k), per_image=True),
+        Action("variation", "Variation", "✨", make=variation, per_image=True, needs="edit"),
+        Action("upscale", "Upscale", "⬆️", make=upscale, per_image=True, needs="edit"),
         Action("reroll", "Reroll", "🔁", make=lambda turn, k: reroll(turn)),
         Action("refine", "Refine", "✏️", effect="form", primary=True),
         Action("info", "Info", "ℹ️", effect="info", everywhere=False),
@@ -168,9 +169,18 @@ def parse_press(custom_id: str) -> Press | None:
     return Press(action, match["job"], int(index or 0), owner)
 
 
-def result_buttons(job_id: str, count: int, owner: str, *, everywhere_only: bool) -> list[list[Press]]:
-    """The buttons under a result, in rows: each per-image action for every image, then the rest."""
-    chosen = [a for a in ACTIONS.values() if a.under_results and (a.everywhere or not everywhere_only)]
+def result_buttons(
+    job_id: str, count: int, owner: str, *, can: Capabilities, everywhere_only: bool
+) -> list[list[Press]]:
+    """The buttons under a result, in rows: each per-image action for every image, then the rest;
+    only those the job's backend can honour (`can`: its capabilities)."""
+    chosen = [
+        a
+        for a in ACTIONS.values()
+        if a.under_results
+        and (a.everywhere or not everywhere_only)
+        and (a.needs is None or getattr(can, a.needs))
+    ]
     rows = [[Press(a, job_id, k) for k in range(count)] for a in chosen if a.per_image]
     rows.append([Press(a, job_id, 0, owner if a.carries_owner else None) for a in chosen if not a.per_image])
     return rows

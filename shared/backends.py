@@ -26,6 +26,18 @@ def _any_size(model: str, width: int, height: int, aspect: str | None) -> None:
 
 
 @dataclass(frozen=True)
+class Capabilities:
+    """What a backend honours. A result button it cannot honour is not shown (bot/followups.py:
+    `Action.needs`), and a typed option it cannot honour is refused naming the backend
+    (shared/request.py); the worker reads the same flags."""
+
+    edit: bool = True  # draws from a picture: a member's own, or a result's for a variation or upscale
+    seed: bool = True  # a chosen seed reproduces an image
+    several_images: bool = False  # takes a blend's pictures as they are (else they are averaged into one)
+    stop: bool = True  # a job being drawn stops when its member cancels (OpenAI's API cannot)
+
+
+@dataclass(frozen=True)
 class BackendSpec:
     name: str
     factory: str  # "module:Class", built once per worker process as Class(settings)
@@ -37,7 +49,7 @@ class BackendSpec:
     pickable_models: bool = False  # members choose among `models` (a follow-up keeps their choice)
     doctor: str | None = None  # "module:function": settings -> the check's lines
     timeout_seconds: int = 300  # a job's default time limit on a worker
-    can_stop: bool = True  # a job being drawn stops when its member cancels (OpenAI's API cannot)
+    capabilities: Capabilities = Capabilities()
     loras: Callable[[AppConfig], list[str]] = _no_models  # LoRAs members may add
     queue_per_model: bool = False  # a queue per model, so a worker serves only the models it loaded
     check_prompt: Callable[[AppConfig, str], None] = lambda config, text: None  # raises InvalidRequest
@@ -81,7 +93,8 @@ BACKENDS: dict[str, BackendSpec] = {
             fixed_sizes=True,
             pickable_models=True,
             doctor="bot.doctor:check_openai",
-            can_stop=False,
+            # GPT image models choose their own seed; the edits endpoint takes up to 16 input images.
+            capabilities=Capabilities(seed=False, several_images=True, stop=False),
         ),
         BackendSpec(
             "diffusers",

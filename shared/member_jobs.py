@@ -85,7 +85,7 @@ class MemberJobs:
             return messages.cancelled_while_queued()
         if job.get_status() != JobStatus.STARTED:
             return messages.cancel_too_late()
-        if not BACKENDS[request.backend].can_stop:
+        if not BACKENDS[request.backend].capabilities.stop:
             return messages.cannot_stop(request.backend)
         self._redis.set(keys.stop_requested(job_id), "1", ex=STOP_SECONDS)
         return messages.stopping()

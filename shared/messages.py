@@ -61,6 +61,10 @@ def no_model_choice(backend: str) -> str:
     return f"Models can't be picked here: the {backend} backend draws with the model its operator set up."
 
 
+def no_seeds(backend: str) -> str:
+    return f"The {backend} backend picks its own seed, so --seed cannot be chosen there. Leave it out."
+
+
 def no_loras(backend: str) -> str:
     return f"LoRAs can't be added here: the {backend} backend has none configured."
 

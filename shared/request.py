@@ -314,6 +314,8 @@ def _drawing(options: RequestOptions, base: Drawing, config: AppConfig) -> Drawi
         given["model"] = options.model.strip() or None
     elif "backend" in given and given["backend"] != base.backend:
         given["model"] = None  # another backend's model means nothing here
+    if "backend" in given and given["backend"] != base.backend and options.seed is None:
+        given["seed"] = None  # nor does its seed: only a typed one is the member's choice
     if options.enhance is not None:
         given["enhance"] = options.enhance
     if options.strength is not None:
@@ -337,6 +339,8 @@ def _checked(drawing: Drawing, config: AppConfig) -> Drawing:
         raise InvalidRequest(messages.unknown_choice("backend", drawing.backend, BACKENDS))
     if drawing.loras and not spec.loras(config):
         raise InvalidRequest(messages.no_loras(drawing.backend))
+    if drawing.seed is not None and not spec.capabilities.seed:
+        raise InvalidRequest(messages.no_seeds(drawing.backend))
     choices = spec.models(config)
     if not choices:  # a backend that draws with its own model
         return drawing

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot import followups
+from shared.backends import Capabilities
 from shared.config import load_config
 from shared.errors import InvalidRequest
 from shared.request import Drawing, RequestOptions, build_request
@@ -124,3 +125,31 @@ def test_a_turn_stored_before_drawing_settings_grew_still_refines():
     turn = Turn.model_validate_json(old)
     again = follow(followups.reroll(turn))
     assert (again.width, again.height, again.aspect, again.count) == (512, 768, None, 1)
+
+
+def test_buttons_a_backend_cannot_honour_are_not_offered():
+    def labels(can: Capabilities) -> list[str]:
+        rows = followups.result_buttons("img-1", 2, "u1", can=can, everywhere_only=False)
+        return [press.action.name for row in rows for press in row]
+
+    assert labels(Capabilities()) == [
+        "variation",
+        "variation",
+        "upscale",
+        "upscale",
+        "reroll",
+        "refine",
+        "info",
+        "delete",
+    ]
+    assert labels(Capabilities(edit=False)) == ["reroll", "refine", "info", "delete"]
+    for action in followups.ACTIONS.values():  # a misspelt capability would hide a button for good
+        assert action.needs is None or hasattr(Capabilities(), action.needs), action.name
+
+
+def test_a_typed_seed_is_refused_naming_a_backend_that_picks_its_own():
+    with pytest.raises(InvalidRequest, match="The openai backend picks its own seed"):
+        request_from(RequestOptions(prompt="a fox", seed=7, backend="openai"))
+    base = request_from(RequestOptions(prompt="a fox", seed=7))
+    switched = request_from(RequestOptions(prompt="a fox", backend="openai"), base=base.drawing())
+    assert switched.seed is None  # the placeholder turn's seed is not carried to a backend without seeds

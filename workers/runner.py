@@ -19,6 +19,7 @@ from redis.client import Pipeline
 from rq.job import Job
 
 from shared import gallery, keys, member_images, messages
+from shared.backends import BACKENDS
 from shared.errors import BackendRefused, BackendUnavailable, Cancelled, FailureKind, InvalidRequest
 from shared.image_store import ImageTooLarge
 from shared.images import encode_png, read_metadata
@@ -256,17 +257,17 @@ class JobRunner:
         member is told so (with the store that would have kept it). A member's own pictures are
         fetched safely (shared/member_images.py); several are a blend, handed over as they are to a
         backend that takes several, else averaged into one starting image."""
-        backend = self._rt.backend
+        can = BACKENDS[request.backend].capabilities
         if request.sources:
-            if not backend.supports_edit:
+            if not can.edit:
                 raise InvalidRequest(messages.backend_draws_from_words(request.backend))
             pictures = [self._member_picture(request, source) for source in request.sources]
-            if len(pictures) > 1 and backend.several_images:
+            if len(pictures) > 1 and can.several_images:
                 return task.model_copy(update={"init_image": pictures[0], "more_images": pictures[1:]}), []
             if len(pictures) > 1:
                 pictures = [member_images.composite(pictures, (task.width, task.height))]
             return task.model_copy(update={"init_image": pictures[0]}), []
-        if request.parent_job_id is None or request.kind not in EDIT_KINDS or not backend.supports_edit:
+        if request.parent_job_id is None or request.kind not in EDIT_KINDS or not can.edit:
             return task, []
         data = self._rt.store.get(keys.image(request.parent_job_id, request.parent_image_index or 0))
         if data is None:

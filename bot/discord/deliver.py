@@ -20,6 +20,7 @@ from bot.discord import ui as discord_ui
 from bot.discord.uploads import Upload, pack
 from bot.followups import Press, result_buttons
 from shared import messages
+from shared.backends import BACKENDS
 from shared.chat_text import failure_icon
 from shared.errors import DeliveryImpossible
 from shared.queue import job_id_for
@@ -192,7 +193,8 @@ def _result_embed(request: ImageRequest, result: JobResult) -> discord.Embed:
 def _result_buttons(request: ImageRequest, result: JobResult) -> discord.ui.View:
     """Every action of bot/followups.py, one row per per-image action, then the rest: persistent ids."""
     view = discord.ui.View(timeout=None)
-    rows = result_buttons(result.job_id, len(result.images), request.requester.user, everywhere_only=False)
+    owner, can = request.requester.user, BACKENDS[request.backend].capabilities
+    rows = result_buttons(result.job_id, len(result.images), owner, can=can, everywhere_only=False)
     for row, presses in enumerate(rows):
         for press in presses:
             view.add_item(_button(press, several=len(presses) > 1 and press.action.per_image, row=row))

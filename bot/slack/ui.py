@@ -40,9 +40,10 @@ def status_line(request: ImageRequest, state_text: str, icon: str = "") -> str:
     return f"{label} {who}: *{shorten(escape(' '.join(subject.split())), TEXT_MAX - 200)}*{tail}"
 
 
-def result_buttons(job_id: str, count: int) -> list[dict]:
+def result_buttons(job_id: str, count: int, backend: str) -> list[dict]:
     """Block Kit `actions` blocks from bot/followups.py: the per-image actions, then the rest."""
-    rows = followups.result_buttons(job_id, count, "", everywhere_only=True)
+    can = BACKENDS[backend].capabilities
+    rows = followups.result_buttons(job_id, count, "", can=can, everywhere_only=True)
     per_image = [_press_button(row[k], count) for k in range(count) for row in rows[:-1]]  # by image
     general = [_press_button(press, count) for press in rows[-1]]
     return [

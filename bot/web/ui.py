@@ -7,6 +7,7 @@ import base64
 from typing import Any
 
 from bot.followups import result_buttons
+from shared.backends import BACKENDS
 from shared.chat_text import KIND_LABELS, failure_icon
 from shared.request import ImageRequest
 from shared.results import Failure, JobResult, StatusUpdate
@@ -38,7 +39,8 @@ def status_update(job_id: str, request: ImageRequest, update: StatusUpdate) -> d
 
 
 def result(request: ImageRequest, done: JobResult) -> dict[str, Any]:
-    rows = result_buttons(done.job_id, len(done.images), request.requester.user, everywhere_only=True)
+    owner, can = request.requester.user, BACKENDS[request.backend].capabilities
+    rows = result_buttons(done.job_id, len(done.images), owner, can=can, everywhere_only=True)
     return {
         "kind": "result",
         "thread": request.requester.thread,

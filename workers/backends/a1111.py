@@ -34,8 +34,6 @@ SHORT_TIMEOUT = 10.0  # progress, model lists, interrupt
 
 class A1111Backend:
     name = NAME
-    supports_edit = True
-    several_images = False
 
     def __init__(self, settings: Settings) -> None:
         self._config: A1111Config = settings.config.a1111

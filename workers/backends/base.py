@@ -26,7 +26,7 @@ class GenerationTask(Drawing):
     guidance: float | None = None
     user_hash: str | None = None
     init_image: Image.Image | None = None  # refinement / variation source, where the backend can edit
-    more_images: list[Image.Image] = []  # a blend's other pictures, for a backend with `several_images`
+    more_images: list[Image.Image] = []  # a blend's other pictures, for a backend that takes several
     on_preview: Callable[[bytes], None] | None = None
     on_progress: Callable[[str], None] | None = None  # a status line ("#3 in the Horde's queue, ~40 s")
     nsfw_allowed: bool = False  # the request comes from a channel the platform marks NSFW
@@ -60,9 +60,7 @@ class Generation:
 class ImageBackend(Protocol):
     """Built once per worker process; `generate` may be called for many jobs."""
 
-    name: str
-    supports_edit: bool
-    several_images: bool  # takes a blend's pictures as they are (else the worker averages them into one)
+    name: str  # what the backend can do is its spec's (shared/backends.py: Capabilities)
 
     def generate(self, task: GenerationTask) -> Generation: ...
 

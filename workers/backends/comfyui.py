@@ -43,8 +43,6 @@ CLIENT_ID = f"imagine-{uuid.uuid4().hex[:8]}"
 
 class ComfyUIBackend:
     name = NAME
-    supports_edit = True
-    several_images = False
 
     def __init__(self, settings: Settings) -> None:
         self._config: ComfyUIConfig = settings.config.comfyui

@@ -60,8 +60,6 @@ class LoadedModel:
 
 class DiffusersBackend:
     name = "diffusers"
-    supports_edit = True
-    several_images = False
 
     def __init__(
         self, settings: Settings, models: list[str] | None = None, cache: Redis | None = None

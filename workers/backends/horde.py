@@ -32,8 +32,6 @@ SIZE_STEP = 64  # the Horde takes multiples of 64
 
 class HordeBackend:
     name = NAME
-    supports_edit = True
-    several_images = False
 
     def __init__(self, settings: Settings) -> None:
         self._config: HordeConfig = settings.config.horde

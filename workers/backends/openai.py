@@ -26,8 +26,6 @@ SAFETY_CODES = {"moderation_blocked", "content_policy_violation", "image_generat
 
 class OpenAIBackend:
     name = "openai"
-    supports_edit = True
-    several_images = True  # the edits endpoint takes up to 16 input images
 
     def __init__(self, settings: Settings) -> None:
         if settings.openai_api_key is None:

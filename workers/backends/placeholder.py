@@ -24,8 +24,6 @@ class PlaceholderBackend:
     """Same prompt and seed, same pixels. `delay` simulates generation time (tests, benchmarks)."""
 
     name = "placeholder"
-    supports_edit = True
-    several_images = False
 
     def __init__(self, settings: Settings) -> None:
         self._delay = settings.placeholder_delay  # IMAGINE_PLACEHOLDER_DELAY: pretend to work (demos, tests)
