@@ -17,7 +17,8 @@ from typing import Literal
 
 from shared.backends import BACKENDS, Capabilities
 from shared.chat_text import ACTION_PREFIX, JOB_ID_PATTERN
-from shared.request import SIZE_MAX, SIZE_STEP, Drawing, JobKind, RequestOptions
+from shared.request import Drawing, JobKind, RequestOptions
+from shared.sizes import SIZE_MAX, SIZE_STEP
 from shared.threads import Turn
 
 UPSCALE_FACTOR = 2

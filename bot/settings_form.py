@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shared import sizes
 from shared.backends import BACKENDS
 from shared.config import AppConfig
 from shared.errors import InvalidRequest
 from shared.member_defaults import MemberDefaults
 
-ASPECTS = ("square", "portrait", "landscape", "wide", "tall")
+ASPECTS = tuple(sizes.ASPECTS)  # the named ones; ratios are typed
 NEGATIVE_MAX = 500
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-import re
 import time
 import unicodedata
 from dataclasses import dataclass, field, fields
@@ -15,23 +13,13 @@ from shared import messages
 from shared.backends import BACKENDS
 from shared.config import AppConfig
 from shared.errors import InvalidRequest
+from shared.sizes import aspect_size, parse_size
 
 JobKind = Literal["imagine", "refine", "reroll", "variation", "upscale"]
 Quality = Literal["auto", "low", "medium", "high"]
 QUALITIES: tuple[str, ...] = ("auto", "low", "medium", "high")
 
-ASPECTS: dict[str, tuple[int, int]] = {
-    "square": (1, 1),
-    "portrait": (2, 3),
-    "landscape": (3, 2),
-    "wide": (16, 9),
-    "tall": (9, 16),
-}
-SIZE_STEP, SIZE_MIN, SIZE_MAX = 8, 64, 2048
-NATIVE_AREA = 1024 * 1024
 MAX_SEED = 2**32 - 1
-_SIZE = re.compile(r"^\s*(\d{1,5})\s*[xX×]\s*(\d{1,5})\s*$")
-_RATIO = re.compile(r"^\s*(\d{1,3})\s*:\s*(\d{1,3})\s*$")
 _ALLOWED_CONTROLS = {"\n", "\t"}
 
 
@@ -440,35 +428,3 @@ def _int_in_range(value: int | str, what: str, low: int, high: int) -> int:
     if not low <= number <= high:
         raise InvalidRequest(messages.out_of_range(what, number, low, high))
     return number
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """'1024x768' -> (1024, 768); each side a multiple of 8 from 64 to 2048."""
-    match = _SIZE.match(text)
-    if not match:
-        raise InvalidRequest(messages.bad_size(text))
-    width, height = int(match[1]), int(match[2])
-    for side in (width, height):
-        if side % SIZE_STEP or not SIZE_MIN <= side <= SIZE_MAX:
-            raise InvalidRequest(messages.bad_size(text))
-    return width, height
-
-
-def aspect_size(aspect: str, area: int = NATIVE_AREA) -> tuple[int, int]:
-    """A named aspect or a ratio like '16:9' -> a size near `area` pixels, in multiples of 64."""
-    name = aspect.strip().lower()
-    ratio = ASPECTS.get(name)
-    if ratio is None:
-        match = _RATIO.match(name)
-        if not match or int(match[1]) == 0 or int(match[2]) == 0:
-            raise InvalidRequest(messages.bad_aspect(aspect, tuple(ASPECTS)))
-        ratio = (int(match[1]), int(match[2]))
-    r = ratio[0] / ratio[1]
-    if not 1 / 4 <= r <= 4:
-        raise InvalidRequest(messages.bad_aspect(aspect, tuple(ASPECTS)))
-    width = math.sqrt(area * r)
-    return _round64(width), _round64(area / width)
-
-
-def _round64(value: float) -> int:
-    return int(min(SIZE_MAX, max(128, round(value / 64) * 64)))

@@ -6,8 +6,9 @@ import pytest
 
 from shared.config import load_config
 from shared.errors import ConfigError, InvalidRequest
-from shared.request import RequestOptions, aspect_size, build_request
+from shared.request import RequestOptions, build_request
 from shared.settings import Settings, load_settings
+from shared.sizes import aspect_size
 from tests.factories import requester
 
 
