@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 import httpx2
@@ -17,31 +18,24 @@ from shared import keys, messages, pictures
 from shared.errors import InvalidRequest
 from shared.image_store import ImageStore
 from shared.request import SourceImage
-from shared.settings import DEFAULT_DISCORD_API_BASE, DEFAULT_SLACK_API_URL, Settings
+from shared.settings import Settings
 
 MAX_EDGE = 1536
 TIMEOUT = httpx2.Timeout(10.0, read=30.0)
-PLATFORM_HOSTS = {
-    "discord": {"cdn.discordapp.com", "media.discordapp.net"},
-    "slack": {"files.slack.com"},
-}
 
 
-def allowed_hosts(settings: Settings, platform: str) -> set[str]:
-    """The hosts a platform serves members' files from (and, when the operator points the platform's
-    API elsewhere, e.g. a test server or a proxy, that host too)."""
-    hosts = set(PLATFORM_HOSTS.get(platform, set()))
-    if platform == "discord" and settings.discord_api_base != DEFAULT_DISCORD_API_BASE:
-        hosts.add(urlsplit(settings.discord_api_base).netloc)
-    if platform == "slack" and settings.slack_api_url != DEFAULT_SLACK_API_URL:
-        hosts.add(urlsplit(settings.slack_api_url).netloc)
-    return hosts
-
-
-def fetch_from(settings: Settings, platform: str, url: str, headers: dict[str, str] | None = None) -> bytes:
-    """A member's file from `platform`'s own hosts, within [limits] source_image_bytes."""
+def fetch_from(
+    settings: Settings, hosts: Iterable[str], url: str, headers: dict[str, str] | None = None
+) -> bytes:
+    """A member's file from its platform's own `hosts`, within [limits] source_image_bytes."""
     cap = settings.config.limits.source_image_bytes
-    return fetch(url, hosts=allowed_hosts(settings, platform), max_bytes=cap, headers=headers)
+    return fetch(url, hosts=set(hosts), max_bytes=cap, headers=headers)
+
+
+def with_api_host(hosts: Iterable[str], api_url: str, default_api_url: str) -> set[str]:
+    """A platform's file hosts, and its API's host where the operator points the API elsewhere (a
+    test server, a proxy), since files are then served from there too."""
+    return {*hosts, *([urlsplit(api_url).netloc] if api_url != default_api_url else [])}
 
 
 def fetch(url: str, *, hosts: set[str], max_bytes: int, headers: dict[str, str] | None = None) -> bytes:

@@ -52,6 +52,9 @@ class Requester(BaseModel):
     channel_nsfw: bool = False
     reply: dict[str, str] = Field(default_factory=dict)
     asked_in: AskedIn | None = None
+    # The platform can post an image hidden until clicked (a spoiler), so an image its content
+    # policy flags is hidden rather than withheld under `flagged_images = "spoiler"`.
+    hides_images: bool = False
 
     @property
     def user_key(self) -> str:
@@ -91,6 +94,7 @@ class SourceImage(BaseModel):
 
     url: str | None = None
     key: str | None = None
+    hosts: tuple[str, ...] = ()  # where `url` may be fetched from: its platform's own file hosts
 
 
 class LoraUse(BaseModel):

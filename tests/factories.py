@@ -6,7 +6,15 @@ from shared.request import ImageRequest, Requester
 
 
 def requester(user: str = "alice", *, platform: str = "cli", thread: str | None = None) -> Requester:
-    return Requester(platform=platform, workspace="local", channel="cli", user=user, thread=thread)
+    """A member as their platform's frontend describes them (every chat platform can hide an image)."""
+    return Requester(
+        platform=platform,
+        workspace="local",
+        channel="cli",
+        user=user,
+        thread=thread,
+        hides_images=platform != "cli",
+    )
 
 
 def image_request(

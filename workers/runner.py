@@ -35,7 +35,6 @@ from workers.runtime import Runtime
 
 log = logging.getLogger(__name__)
 EDIT_KINDS = {"refine", "variation", "upscale"}
-SPOILERS = {"discord", "web", "slack"}  # platforms that show an image hidden until clicked (Slack: a button)
 POSITIONS_ANNOUNCED = 5  # how many waiting jobs hear that the queue moved when a job starts
 PNG = "image/png"
 
@@ -233,10 +232,7 @@ class JobRunner:
         for rule in filter(None, verdict.withheld):
             RefusalCounter(rt.redis).count(request.requester, f"image:{rule}")
         total, judged = len(generation.images), list(zip(generation.images, verdict.withheld, strict=True))
-        if (
-            rt.settings.config.moderation.flagged_images == "spoiler"
-            and request.requester.platform in SPOILERS
-        ):
+        if rt.settings.config.moderation.flagged_images == "spoiler" and request.requester.hides_images:
             hidden = [dataclasses.replace(image, spoiler=rule is not None) for image, rule in judged]
             return dataclasses.replace(generation, images=hidden), [
                 messages.hidden_by_policy(verdict.count, total)
@@ -282,7 +278,7 @@ class JobRunner:
             if data is None:
                 raise InvalidRequest(messages.picture_gone())
         else:
-            data = member_images.fetch_from(settings, request.requester.platform, source.url or "")
+            data = member_images.fetch_from(settings, source.hosts, source.url or "")
         return member_images.prepare(data)
 
     def _preview(self, job_id: str, request: ImageRequest, data: bytes) -> None:

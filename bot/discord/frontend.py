@@ -32,6 +32,7 @@ from shared.durations import humanize_seconds
 from shared.errors import InvalidRequest, Refused
 from shared.images import thumbnail
 from shared.request import ImageRequest, Requester, RequestOptions, SourceImage
+from shared.settings import DEFAULT_DISCORD_API_BASE
 from shared.threads import ThreadOrigin, Turn
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ ORIGINAL_RETRIES = 5
 DEFERRED_MESSAGE = 5  # the interaction response type of defer(thinking=True)
 GALLERY_PER_PAGE = 5
 BLEND_PICTURES = (2, 5)
+FILE_HOSTS = ("cdn.discordapp.com", "media.discordapp.net")  # members' attachments, and nothing else
 DM_WORKSPACE = "dm"  # whose quota DMs count against: [quota.workspaces."discord:dm"] sets its limits
 
 
@@ -70,7 +72,7 @@ class DiscordFrontend:
             await self._tell(interaction, problem)
             return
         if pictures:  # the worker fetches them from Discord's file host and checks the bytes
-            sources = tuple(SourceImage(url=picture.url) for picture in pictures)
+            sources = tuple(self._source(picture) for picture in pictures)
             options = dataclasses.replace(options, sources=sources)
         await self._imagine(interaction, options)
 
@@ -114,7 +116,7 @@ class DiscordFrontend:
             await self._tell(interaction, str(exc))
             return
         await interaction.response.defer(thinking=True)
-        fetch = functools.partial(member_images.fetch_from, self.settings, PLATFORM, picture.url)
+        fetch = functools.partial(member_images.fetch_from, self.settings, self._file_hosts(), picture.url)
         try:
             described = await self.core.describing.describe(requester, use, lambda: asyncio.to_thread(fetch))
         except InvalidRequest as exc:  # the public "thinking…" goes; the reason is told privately
@@ -177,6 +179,7 @@ class DiscordFrontend:
             roles=command.roles,
             channel_nsfw=command.channel_nsfw,
             reply={"upload_limit": str(command.upload_limit)},
+            hides_images=True,
         )
         options = RequestOptions(**command.options)  # type: ignore[arg-type]
         build = lambda: self._check_new(requester, options, interaction_id)  # noqa: E731
@@ -229,7 +232,7 @@ class DiscordFrontend:
             InThread(self._message_requester(message), thread_id),
             message.content,
             event_id=f"message-{message.id}",
-            sources=(SourceImage(url=picture.url),) if picture is not None else (),
+            sources=(self._source(picture),) if picture is not None else (),
             largest_source_bytes=picture.size if picture is not None else 0,
         )
         await replying.reply(self.core, ReplyPort(message, thread_id), event)
@@ -395,6 +398,7 @@ class DiscordFrontend:
             roles=_role_ids(user),
             channel_nsfw=_is_nsfw(channel_obj),
             reply={"upload_limit": str(interaction.filesize_limit)},
+            hides_images=True,  # a SPOILER_ file
         )
 
     def _message_requester(self, message: discord.Message) -> Requester:
@@ -409,7 +413,16 @@ class DiscordFrontend:
             user_name=message.author.display_name,
             roles=_role_ids(message.author),
             reply={"upload_limit": str(upload_limit), **({"where": "dm"} if guild is None else {})},
+            hides_images=True,
         )
+
+    def _source(self, picture: discord.Attachment) -> SourceImage:
+        """A member's attachment, which the worker fetches from Discord's file hosts alone."""
+        return SourceImage(url=picture.url, hosts=tuple(sorted(self._file_hosts())))
+
+    def _file_hosts(self) -> set[str]:
+        api = self.settings.discord_api_base
+        return member_images.with_api_host(FILE_HOSTS, api, DEFAULT_DISCORD_API_BASE)
 
     @staticmethod
     def _setup_problem(exc: discord.HTTPException) -> str:

@@ -666,7 +666,13 @@ def _requester(
     team: str, channel: str, user: str, name: str | None, *, thread: str | None = None
 ) -> Requester:
     return Requester(
-        platform=PLATFORM, workspace=team, channel=channel, user=user, user_name=name, thread=thread
+        platform=PLATFORM,
+        workspace=team,
+        channel=channel,
+        user=user,
+        user_name=name,
+        thread=thread,
+        hides_images=True,  # behind a "Show hidden image" button
     )
 
 

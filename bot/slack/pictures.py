@@ -19,12 +19,13 @@ from bot import describing
 from shared import member_images, messages
 from shared.errors import InvalidRequest
 from shared.request import MAX_SOURCES
-from shared.settings import Settings
+from shared.settings import DEFAULT_SLACK_API_URL, Settings
 
 BLEND_MODAL = "imagine:blend-modal"
 BLEND_PICTURES = (2, MAX_SOURCES)
 PICTURE_TYPES = ["png", "jpg", "jpeg", "webp", "gif"]
 DESCRIBE_SHORTCUT = "imagine_describe"
+FILE_HOSTS = ("files.slack.com",)  # url_private, fetched with the bot token
 
 
 def picture_files(files: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
@@ -56,10 +57,11 @@ async def fetch_bytes(client: AsyncWebClient, settings: Settings, file: dict[str
         raise InvalidRequest(messages.image_wrong_type())
     if int(file.get("size") or 0) > cap:
         raise InvalidRequest(messages.image_too_big(cap))
+    hosts = member_images.with_api_host(FILE_HOSTS, settings.slack_api_url, DEFAULT_SLACK_API_URL)
     fetch = functools.partial(
         member_images.fetch_from,
         settings,
-        "slack",
+        hosts,
         str(file.get("url_private_download") or file.get("url_private") or ""),
         {"Authorization": f"Bearer {client.token}"},
     )

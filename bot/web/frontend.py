@@ -43,7 +43,13 @@ class WebFrontend:
 
     def requester(self, user: str, thread: str | None = None) -> Requester:
         return Requester(
-            platform=PLATFORM, workspace=WORKSPACE, channel=CHANNEL, user=user, user_name=user, thread=thread
+            platform=PLATFORM,
+            workspace=WORKSPACE,
+            channel=CHANNEL,
+            user=user,
+            user_name=user,
+            thread=thread,
+            hides_images=True,  # blurred until clicked
         )
 
     async def say(
