@@ -1,4 +1,4 @@
-"""The few error kinds every layer speaks; messages.py turns each into words for a user."""
+"""The few error kinds every layer speaks; shared/messages turns each into words for a user."""
 
 from __future__ import annotations
 

@@ -20,6 +20,7 @@ import discord
 from bot import followups
 from bot.core import ImagineCore, Opened
 from bot.discord import settings as discord_settings
+from bot.discord import texts as discord_texts
 from bot.discord import ui as discord_ui
 from bot.discord.raw import RawCommand
 from bot.interactions import pressing, replying
@@ -427,7 +428,7 @@ class DiscordFrontend:
     @staticmethod
     def _setup_problem(exc: discord.HTTPException) -> str:
         if isinstance(exc, discord.Forbidden):
-            return messages.missing_permissions(THREAD_PERMISSIONS)
+            return discord_texts.missing_permissions(THREAD_PERMISSIONS)
         return messages.platform_error(exc.status)
 
     @staticmethod
@@ -538,7 +539,7 @@ class InteractionPort:
             dm = await interaction.client.create_dm(interaction.user)
         except discord.HTTPException as exc:
             log.info("discord: could not open a DM for private results: %s %s", exc.status, exc.code)
-            await DiscordFrontend._edit_quietly(interaction, messages.cannot_dm())
+            await DiscordFrontend._edit_quietly(interaction, discord_texts.cannot_dm())
             return None
         assert interaction.application_id is not None
         conversation = str(dm.id)

@@ -28,6 +28,7 @@ from bot.interactions.refining import submit_refinement
 from bot.interactions.surface import InThread
 from bot.queue_view import queue_view
 from bot.slack import pictures
+from bot.slack import texts as slack_texts
 from bot.slack import ui as slack_ui
 from shared import gallery, keys, messages
 from shared.choices import offered_loras, offered_models
@@ -620,7 +621,7 @@ class SlackPort:
             log.warning("slack: could not post the status message: %s", error)
             if self._respond is not None:
                 reason = (
-                    messages.slack_not_in_channel()
+                    slack_texts.slack_not_in_channel()
                     if error == "not_in_channel"
                     else messages.platform_error(0)
                 )

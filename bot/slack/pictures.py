@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import describing
+from bot.slack import texts as slack_texts
 from shared import member_images, messages
 from shared.errors import InvalidRequest
 from shared.request import MAX_SOURCES
@@ -51,7 +52,7 @@ async def fetch_bytes(client: AsyncWebClient, settings: Settings, file: dict[str
         except SlackApiError as exc:
             error = str(exc.response.get("error", ""))
             raise InvalidRequest(
-                messages.slack_files_scope() if error == "missing_scope" else messages.image_unavailable()
+                slack_texts.slack_files_scope() if error == "missing_scope" else messages.image_unavailable()
             ) from None
     if not str(file.get("mimetype", "")).startswith("image/"):
         raise InvalidRequest(messages.image_wrong_type())

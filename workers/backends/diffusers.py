@@ -239,7 +239,7 @@ class DiffusersBackend:
                         flagged.append(start + offset + 1)
                     else:
                         images.append(image)
-        notes = [messages.safety_checker_withheld(flagged)] if flagged and images else []
+        notes = [safety_checker_withheld(flagged)] if flagged and images else []
         return Generation(
             images=images,
             model=loaded.name,
@@ -404,3 +404,13 @@ def _vae(source: str, dtype: torch.dtype) -> Any:
 def _free_memory() -> None:
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
+
+
+# --- texts for members, this backend's own ---
+
+
+def safety_checker_withheld(numbers: list[int]) -> str:
+    which = ", ".join(str(n) for n in numbers)
+    if len(numbers) == 1:
+        return f"Image {which} withheld: the model's safety checker flagged it."
+    return f"Images {which} withheld: the model's safety checker flagged them."

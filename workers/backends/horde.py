@@ -108,10 +108,8 @@ class HordeBackend:
             if check.get("done"):
                 return
             if check.get("is_possible") is False:
-                raise InvalidRequest(messages.horde_impossible())
-            line = messages.horde_waiting(
-                int(check.get("queue_position") or 0), int(check.get("wait_time") or 0)
-            )
+                raise InvalidRequest(horde_impossible())
+            line = horde_waiting(int(check.get("queue_position") or 0), int(check.get("wait_time") or 0))
             if task.on_progress is not None and line != shown:
                 shown = line
                 task.on_progress(line)
@@ -189,7 +187,7 @@ class HordeClient:
         if response.status_code == 401:
             raise BackendUnavailable(f"the Horde refused HORDE_API_KEY ({message})", transient=False)
         if rc == "KudosUpfront" or "kudos" in message.lower():
-            raise InvalidRequest(messages.horde_kudos(message))
+            raise InvalidRequest(horde_kudos(message))
         if response.status_code == 429 or response.status_code >= 500:
             raise BackendUnavailable(f"the Horde answered {response.status_code}: {message}")  # retried
         raise BackendUnavailable(
@@ -220,3 +218,21 @@ def _seed(value: Any) -> int | None:
 
 def _multiple_of_64(side: int) -> int:
     return max(SIZE_STEP, round(side / SIZE_STEP) * SIZE_STEP)
+
+
+# --- texts for members, this backend's own ---
+
+
+def horde_waiting(position: int, seconds: int) -> str:
+    place = f"#{position} in the AI Horde's queue" if position else "being drawn by the AI Horde"
+    return f"{place}, about {seconds} s" if seconds else place
+
+
+def horde_impossible() -> str:
+    return "No AI Horde worker can draw this right now (model or size); try another model or a smaller size."
+
+
+def horde_kudos(detail: str) -> str:
+    return (
+        f"The AI Horde needs more kudos for this request: {detail[:200]} Try fewer steps or a smaller size."
+    )
