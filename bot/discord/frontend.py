@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import functools
 import io
 import logging
 from collections.abc import Callable, Coroutine, Sequence
@@ -23,6 +22,7 @@ from bot.discord import settings as discord_settings
 from bot.discord import texts as discord_texts
 from bot.discord import ui as discord_ui
 from bot.discord.raw import RawCommand
+from bot.interactions import describe as describing_flow
 from bot.interactions import pressing, replying
 from bot.interactions.ids import GALLERY_PAGE, REFINE_FORM
 from bot.interactions.refining import submit_refinement
@@ -30,7 +30,6 @@ from bot.interactions.surface import InThread
 from bot.queue_view import queue_view
 from shared import gallery, member_images, messages
 from shared.durations import humanize_seconds
-from shared.errors import InvalidRequest, Refused
 from shared.images import thumbnail
 from shared.request import ImageRequest, Requester, RequestOptions, SourceImage
 from shared.settings import DEFAULT_DISCORD_API_BASE
@@ -105,31 +104,13 @@ class DiscordFrontend:
 
     async def describe(self, interaction: discord.Interaction, picture: discord.Attachment | None) -> None:
         """Four prompts for a picture (the command's attachment, or a message's first picture), each
-        with a button that imagines it. The hourly limit is checked before the ack, so a refusal is
-        private; the answer is public, like the images it leads to."""
-        if picture is None or not (picture.content_type or "").startswith("image/"):
-            await self._tell(interaction, messages.describe_needs_picture())
-            return
-        requester = self._here(interaction)
-        try:
-            use = await self.core.describing.begin(requester)
-        except (InvalidRequest, Refused) as exc:
-            await self._tell(interaction, str(exc))
-            return
-        await interaction.response.defer(thinking=True)
-        fetch = functools.partial(member_images.fetch_from, self.settings, self._file_hosts(), picture.url)
-        try:
-            described = await self.core.describing.describe(requester, use, lambda: asyncio.to_thread(fetch))
-        except InvalidRequest as exc:  # the public "thinking…" goes; the reason is told privately
-            await interaction.delete_original_response()
-            await interaction.followup.send(str(exc), ephemeral=True, allowed_mentions=NO_MENTIONS)
-            return
-        await interaction.edit_original_response(
-            content=messages.describe_header(len(described.prompts)),
-            embed=discord_ui.suggestions_embed(described.prompts),
-            view=discord_ui.suggestion_buttons(described.describe_id, len(described.prompts)),
-            allowed_mentions=NO_MENTIONS,
-        )
+        with a button that imagines it; the answer is public, like the images it leads to."""
+        fetch = None
+        if picture is not None and (picture.content_type or "").startswith("image/"):
+            url, hosts = picture.url, self._file_hosts()
+            fetch = lambda: asyncio.to_thread(member_images.fetch_from, self.settings, hosts, url)  # noqa: E731
+        surface = InteractionPort(interaction, thread=None)
+        await describing_flow.describe(self.core, surface, self._here(interaction), fetch)
 
     async def describe_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """The "Describe image" message command: the message's first picture."""
@@ -140,25 +121,30 @@ class DiscordFrontend:
         self, interaction: discord.Interaction, describe_id: str, index: int
     ) -> None:
         """ "Imagine this" under a /describe answer: a normal /imagine of that prompt, by whoever pressed."""
-        prompt = await asyncio.to_thread(self.core.describing.suggestion, describe_id, index)
-        if prompt is None:
-            await self._tell(interaction, messages.describe_expired())
-            return
-        await self._imagine(interaction, RequestOptions(prompt=prompt))
+        member, surface = self._new_image_here(interaction)
+        await describing_flow.imagine_suggestion(
+            self.core, surface, member, describe_id, index, event_id=str(interaction.id)
+        )
 
     async def _imagine(self, interaction: discord.Interaction, options: RequestOptions) -> None:
+        member, port = self._new_image_here(interaction)
+        build = lambda: self._check_new(member, options, str(interaction.id))  # noqa: E731
+        await self.core.intake(port, build, claim=True)
+
+    def _new_image_here(self, interaction: discord.Interaction) -> tuple[Requester, InteractionPort]:
+        """The member and the surface of a new image asked here: its own thread under the status
+        message, or, in a thread or a DM, that conversation."""
         channel = interaction.channel
         in_thread = channel is not None and channel.type in THREAD_TYPES
         in_dm = interaction.guild_id is None  # no threads there: the DM itself is the conversation
         parent = str(getattr(channel, "parent_id", None) or interaction.channel_id) if in_thread else None
-        requester = self._requester(interaction, channel=parent or str(interaction.channel_id))
+        member = self._requester(interaction, channel=parent or str(interaction.channel_id))
         port = InteractionPort(
             interaction,
             thread=str(interaction.channel_id) if in_thread or in_dm else None,
-            origin=ThreadOrigin(channel=requester.channel, owner=requester.user, nsfw=_is_nsfw(channel)),
+            origin=ThreadOrigin(channel=member.channel, owner=member.user, nsfw=_is_nsfw(channel)),
         )
-        build = lambda: self._check_new(requester, options, str(interaction.id))  # noqa: E731
-        await self.core.intake(port, build, claim=True)
+        return member, port
 
     async def imagine_answered_first(
         self,
@@ -493,6 +479,18 @@ class InteractionPort:
     async def show_details(self, turn: Turn) -> None:
         await self._interaction.response.send_message(
             embed=_info_embed(turn), ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+    async def working(self) -> None:
+        await self._interaction.response.defer(thinking=True)
+        self._acknowledged = True
+
+    async def show_suggestions(self, describe_id: str, prompts: list[str]) -> None:
+        await self._interaction.edit_original_response(
+            content=messages.describe_header(len(prompts)),
+            embed=discord_ui.suggestions_embed(prompts),
+            view=discord_ui.suggestion_buttons(describe_id, len(prompts)),
+            allowed_mentions=NO_MENTIONS,
         )
 
     async def remove_result(self) -> None:

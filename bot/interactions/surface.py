@@ -52,6 +52,12 @@ class Surface(IntakePort, Protocol):
     async def remove_result(self) -> None:
         """Remove the result message the pressed button is on, and tell the member."""
 
+    async def working(self) -> None:
+        """A public answer is on its way (Discord's "thinking…"); a later `tell` stays private."""
+
+    async def show_suggestions(self, describe_id: str, prompts: list[str]) -> None:
+        """/describe's prompts, numbered, each with its "Imagine this" button (ids.SUGGESTION)."""
+
 
 @dataclass(frozen=True)
 class InThread:

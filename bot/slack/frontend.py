@@ -22,6 +22,7 @@ from bot import describing, followups
 from bot.answers_first import AnswersFirst
 from bot.core import ImagineCore, Opened, PictureFetch
 from bot.flags import flags_help_line
+from bot.interactions import describe as describing_flow
 from bot.interactions import pressing, replying
 from bot.interactions.ids import REVEAL
 from bot.interactions.refining import submit_refinement
@@ -34,8 +35,8 @@ from shared import gallery, keys, messages
 from shared.choices import offered_loras, offered_models
 from shared.config import AppConfig
 from shared.durations import humanize_seconds
-from shared.errors import InvalidRequest, Refused
-from shared.request import ImageRequest, Requester, RequestOptions
+from shared.errors import InvalidRequest
+from shared.request import ImageRequest, Requester
 from shared.threads import ThreadOrigin, Turn
 
 log = logging.getLogger(__name__)
@@ -299,40 +300,22 @@ class SlackFrontend:
         message = body.get("message") or {}
         thread_ts = message.get("thread_ts") or message.get("ts")
         files = pictures.picture_files(message.get("files"))
-        if not files:
-            await self._tell(client, channel, user, messages.describe_needs_picture(), thread_ts=thread_ts)
-            return
-        requester = _requester(team, channel, user, None)
-        try:
-            use = await self.core.describing.begin(requester)
-            described = await self.core.describing.describe(
-                requester, use, lambda: pictures.fetch_bytes(client, self.settings, files[0])
-            )
-        except (InvalidRequest, Refused) as exc:
-            await self._tell(client, channel, user, str(exc), thread_ts=thread_ts)
-            return
-        await client.chat_postMessage(
-            channel=channel,
-            thread_ts=thread_ts,
-            text=messages.describe_header(len(described.prompts)),
-            blocks=pictures.suggestion_blocks(described.prompts, described.describe_id),
-        )
+        member = _requester(team, channel, user, None)
+        surface = SlackPort(self, client, member, thread_ts=thread_ts, tell_in=thread_ts)
+        fetch = (lambda: pictures.fetch_bytes(client, self.settings, files[0])) if files else None
+        await describing_flow.describe(self.core, surface, member, fetch)
 
     async def _imagine_suggestion(
         self, body: dict[str, Any], client: AsyncWebClient, channel: str, describe_id: str, index: int
     ) -> None:
         """ "Imagine this": a new /imagine of that prompt in the channel, by whoever pressed."""
         user = body["user"]["id"]
-        prompt = await asyncio.to_thread(self.core.describing.suggestion, describe_id, index)
-        if prompt is None:
-            await self._tell(client, channel, user, messages.describe_expired(), thread_ts=None)
-            return
-        requester = _requester(body["team"]["id"], channel, user, None)
+        member = _requester(body["team"]["id"], channel, user, None)
         action_ts = body["actions"][0].get("action_ts") or time.time()
-        port = SlackPort(self, client, requester, thread_ts=None, tell_in=None)
-        options = RequestOptions(prompt=prompt)
-        build = lambda: self.core.check_new(requester, options, event_id=f"action-{action_ts}-{user}")  # noqa: E731
-        await self.core.intake(port, build)
+        surface = SlackPort(self, client, member, thread_ts=None, tell_in=None)
+        await describing_flow.imagine_suggestion(
+            self.core, surface, member, describe_id, index, event_id=f"action-{action_ts}-{user}"
+        )
 
     async def refine_submitted(self, ack, body: dict[str, Any], client: AsyncWebClient) -> None:
         """The modal's text works exactly like a reply in the thread; bad flags show on the field."""
@@ -588,6 +571,17 @@ class SlackPort:
 
     async def show_details(self, turn: Turn) -> None:
         """Not offered on Slack: the details message under a result says it all."""
+
+    async def working(self) -> None:
+        """The shortcut was acknowledged already; the answer is a message of its own."""
+
+    async def show_suggestions(self, describe_id: str, prompts: list[str]) -> None:
+        await self._client.chat_postMessage(
+            channel=self._who.channel,
+            thread_ts=self._thread_ts,
+            text=messages.describe_header(len(prompts)),
+            blocks=pictures.suggestion_blocks(prompts, describe_id),
+        )
 
     async def remove_result(self) -> None:
         """Not offered on Slack: members delete the app's messages with Slack's own menu."""

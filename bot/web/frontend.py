@@ -10,15 +10,16 @@ from typing import Any, TypeVar
 
 from bot import describing, followups, settings_form
 from bot.core import ImagineCore, Opened
+from bot.interactions import describe as describing_flow
 from bot.interactions import pressing, replying
 from bot.interactions.surface import InThread
 from bot.queue_view import queue_view
 from bot.web import ui as web_ui
 from bot.web.feed import PLATFORM, Feed
 from shared import messages
-from shared.errors import InvalidRequest, Refused
+from shared.errors import InvalidRequest
 from shared.queue import job_id_for
-from shared.request import ImageRequest, Requester, RequestOptions
+from shared.request import ImageRequest, Requester
 from shared.threads import ThreadOrigin, Turn
 
 T = TypeVar("T")
@@ -96,33 +97,15 @@ class WebFrontend:
 
     async def describe(self, user: str, picture: bytes) -> Answer:
         """Four prompts for an uploaded picture, each with its "Imagine this" button."""
-        requester = self.requester(user)
-        try:
-            use = await self.core.describing.begin(requester)
-            described = await self.core.describing.describe(requester, use, lambda: _ready(picture))
-        except (InvalidRequest, Refused) as exc:
-            return Answer(private=[str(exc)])
-        return Answer(
-            private=[
-                messages.describe_header(len(described.prompts)),
-                *(f"{n}. {prompt}" for n, prompt in enumerate(described.prompts, 1)),
-            ],
-            buttons=[
-                {"label": f"Imagine {n}", "id": describing.button_id(described.describe_id, n - 1)}
-                for n in range(1, len(described.prompts) + 1)
-            ],
-        )
+        port = WebPort(self.feed, user, None)
+        await describing_flow.describe(self.core, port, self.requester(user), lambda: _ready(picture))
+        return port.answer
 
     async def _imagine_suggestion(self, user: str, describe_id: str, index: int) -> Answer:
-        prompt = await asyncio.to_thread(self.core.describing.suggestion, describe_id, index)
-        if prompt is None:
-            return Answer(private=[messages.describe_expired()])
-        requester = self.requester(user)
-        event_id = f"web-{uuid.uuid4().hex}"
-        options = RequestOptions(prompt=prompt)
         port = WebPort(self.feed, user, None)
-        await self.core.intake(
-            port, lambda: self.core.check_new(requester, options, event_id=event_id), claim=True
+        event_id = f"web-{uuid.uuid4().hex}"
+        await describing_flow.imagine_suggestion(
+            self.core, port, self.requester(user), describe_id, index, event_id=event_id
         )
         return port.answer
 
@@ -187,6 +170,17 @@ class WebPort:
 
     async def remove_result(self) -> None:
         """Not offered on the page."""
+
+    async def working(self) -> None:
+        """The answer comes with the HTTP response."""
+
+    async def show_suggestions(self, describe_id: str, prompts: list[str]) -> None:
+        numbered = (f"{n}. {prompt}" for n, prompt in enumerate(prompts, 1))
+        self.answer.private.extend([messages.describe_header(len(prompts)), *numbered])
+        self.answer.buttons.extend(
+            {"label": f"Imagine {n}", "id": describing.button_id(describe_id, n - 1)}
+            for n in range(1, len(prompts) + 1)
+        )
 
     async def open(self, request: ImageRequest, status: str) -> Opened | None:
         thread = self._thread or request.event_id  # a new prompt opens its own thread
