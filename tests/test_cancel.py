@@ -9,7 +9,7 @@ from rq.job import Job, JobStatus
 
 from bot.core import ImagineCore
 from bot.followups import parse_press
-from bot.queue_view import queue_view
+from bot.interactions.queue import queue_view
 from shared import keys
 from shared.queue import SERIALIZER, queue_key
 from tests.factories import image_request

@@ -25,9 +25,9 @@ from bot.discord.raw import RawCommand
 from bot.interactions import describe as describing_flow
 from bot.interactions import pressing, replying
 from bot.interactions.ids import GALLERY_PAGE, REFINE_FORM
+from bot.interactions.queue import member_queue
 from bot.interactions.refining import submit_refinement
 from bot.interactions.surface import InThread
-from bot.queue_view import queue_view
 from shared import gallery, member_images, messages
 from shared.durations import humanize_seconds
 from shared.images import thumbnail
@@ -235,9 +235,7 @@ class DiscordFrontend:
         see each queue's totals too."""
         requester = self._requester(interaction, channel=str(interaction.channel_id))
         operator = bool(interaction.guild_id and interaction.permissions.manage_guild)
-        view = await asyncio.to_thread(
-            lambda: queue_view(self.core.jobs, self.core.jobs.of(requester), operator=operator)
-        )
+        view = await member_queue(self.core, requester, operator=operator)
         buttons = discord.ui.View(timeout=None)
         for label, custom_id in view.cancels:
             buttons.add_item(

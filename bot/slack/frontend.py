@@ -25,9 +25,9 @@ from bot.flags import flags_help_line
 from bot.interactions import describe as describing_flow
 from bot.interactions import pressing, replying
 from bot.interactions.ids import REVEAL
+from bot.interactions.queue import member_queue
 from bot.interactions.refining import submit_refinement
 from bot.interactions.surface import InThread
-from bot.queue_view import queue_view
 from bot.slack import pictures
 from bot.slack import texts as slack_texts
 from bot.slack import ui as slack_ui
@@ -101,9 +101,7 @@ class SlackFrontend:
                 )
             except TimeoutError:
                 operator = False
-            view = await asyncio.to_thread(
-                lambda: queue_view(self.core.jobs, self.core.jobs.of(requester), operator=operator)
-            )
+            view = await member_queue(self.core, requester, operator=operator)
             await ack(text=view.text, blocks=slack_ui.queue_blocks(view))
             return
         if BLEND_FLAG in text.split():  # the pictures come in a form: a slash command carries no files

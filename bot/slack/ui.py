@@ -12,7 +12,7 @@ from typing import Any
 
 from bot import followups, settings_form
 from bot.interactions.ids import REFINE_FORM, REVEAL
-from bot.queue_view import QueueView
+from bot.interactions.queue import QueueView
 from shared.backends import BACKENDS
 from shared.chat_text import KIND_LABELS, shorten
 from shared.config import AppConfig

@@ -12,8 +12,8 @@ from bot import describing, followups, settings_form
 from bot.core import ImagineCore, Opened
 from bot.interactions import describe as describing_flow
 from bot.interactions import pressing, replying
+from bot.interactions.queue import member_queue
 from bot.interactions.surface import InThread
-from bot.queue_view import queue_view
 from bot.web import ui as web_ui
 from bot.web.feed import PLATFORM, Feed
 from shared import messages
@@ -72,9 +72,7 @@ class WebFrontend:
                 ],
             )
         if thread is None and text.strip().lower() == "/queue":
-            view = await asyncio.to_thread(
-                lambda: queue_view(self.core.jobs, self.core.jobs.of(requester), operator=False)
-            )
+            view = await member_queue(self.core, requester, operator=False)
             return Answer(
                 private=view.lines, buttons=[{"label": label, "id": id_} for label, id_ in view.cancels]
             )

@@ -1,14 +1,20 @@
-"""What `/queue` shows a member (their jobs, each with a Cancel button) and an operator (each queue's
-totals), the same on every platform."""
+"""`/queue` on any platform: what it shows a member (their jobs, each with a Cancel button, whose
+press is bot/interactions/pressing.py's) and an operator (each queue's totals); platforms render it."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.followups import ACTIONS, Press
 from shared import messages
 from shared.chat_text import shorten
 from shared.member_jobs import MemberJob, MemberJobs
+from shared.request import Requester
+
+if TYPE_CHECKING:
+    from bot.core import ImagineCore
 
 MAX_JOBS = 10  # one Cancel each: within Discord's 25 components and Slack's 50 blocks
 PROMPT_CHARS = 80
@@ -49,3 +55,8 @@ def queue_view(jobs: MemberJobs, mine: list[MemberJob], *, operator: bool) -> Qu
         if len(totals) == 1:
             totals.append("every queue is empty")
     return QueueView(lines, cancels, totals)
+
+
+async def member_queue(core: ImagineCore, member: Requester, *, operator: bool) -> QueueView:
+    """The member's `/queue` (read off the event loop); `operator` adds each queue's totals."""
+    return await asyncio.to_thread(lambda: queue_view(core.jobs, core.jobs.of(member), operator=operator))
