@@ -12,9 +12,10 @@ from discord import app_commands
 from bot.discord.buttons import DYNAMIC_ITEMS, ResultButton
 from bot.discord.commands import add_commands
 from bot.discord.deliver import DiscordPoster
-from bot.discord.frontend import NO_MENTIONS, PLATFORM, DiscordFrontend
+from bot.discord.frontend import DiscordFrontend
 from bot.discord.schema import CheckedTree
 from bot.discord.showcase import star_added, star_removed
+from bot.discord.surface import NO_MENTIONS, PLATFORM
 from bot.followups import parse_press
 from bot.interactions.ids import NEGATIVE_FORM, REFINE_FORM
 from bot.results import ResultConsumer

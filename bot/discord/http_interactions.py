@@ -27,7 +27,6 @@ from redis import Redis
 from bot.answers_first import AnswersFirst
 from bot.discord import ui as discord_ui
 from bot.discord.client import ImagineClient
-from bot.discord.frontend import AnsweredFirstPort
 from bot.discord.raw import (
     APPLICATION_COMMAND,
     AUTOCOMPLETE,
@@ -37,6 +36,7 @@ from bot.discord.raw import (
     parse_interaction,
     read_guild_command,
 )
+from bot.discord.surface import AnsweredFirstPort
 from bot.discord.ui import ephemeral_response
 from shared import keys, messages
 from shared.errors import ConfigError

@@ -5,6 +5,10 @@ another frontend process takes the next change."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
 import discord
 
 from bot import settings_form
@@ -13,6 +17,12 @@ from shared import messages
 from shared.backends import BACKENDS
 from shared.config import AppConfig
 from shared.member_defaults import ChannelDefaults, MemberDefaults
+from shared.request import Requester
+
+if TYPE_CHECKING:
+    from bot.core import ImagineCore
+
+NO_MENTIONS = discord.AllowedMentions.none()
 
 MEMBER, CHANNEL = f"{MEMBER_SETTING.prefix}:", f"{CHANNEL_SETTING.prefix}:"
 NEGATIVE_MODAL = NEGATIVE_FORM.make("negative")
@@ -124,3 +134,94 @@ def _select(
         for choice in choices[: MAX_OPTIONS - 1]
     ]
     return discord.ui.Select(custom_id=custom_id, placeholder=placeholder, options=options, row=row)
+
+
+async def show(core: ImagineCore, requester: Requester, interaction: discord.Interaction) -> None:
+    """The member's defaults as select menus (private); for members who may Manage Server, the
+    channel's too, in a second private message."""
+    backend, config = core.settings.backend, core.settings.config
+    member = await asyncio.to_thread(core.defaults.member, requester)
+    await interaction.response.send_message(
+        member_text(member),
+        view=member_view(member, config, backend),
+        ephemeral=True,
+        allowed_mentions=NO_MENTIONS,
+    )
+    if interaction.guild_id and interaction.permissions.manage_guild:
+        channel = await asyncio.to_thread(core.defaults.channel, requester)
+        await interaction.followup.send(
+            channel_text(channel),
+            view=channel_view(channel, config, backend),
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
+        )
+
+
+async def change(
+    core: ImagineCore, requester: Requester, interaction: discord.Interaction, custom_id: str, data: dict
+) -> None:
+    """One select, button or the negative-prompt form of /settings; the message shows the result."""
+    backend, config = core.settings.backend, core.settings.config
+    values = [str(v) for v in data.get("values") or []]
+    store = core.defaults
+    if custom_id == NEGATIVE_MODAL:
+        negative = data.get("negative", "").strip() or None
+        member = await asyncio.to_thread(store.member, requester)
+        await asyncio.to_thread(
+            store.save_member, requester, member.model_copy(update={"negative": negative})
+        )
+        await _tell(interaction, messages.settings_saved())
+    elif custom_id == f"{MEMBER}negative":
+        member = await asyncio.to_thread(store.member, requester)
+        await interaction.response.send_modal(negative_modal(member.negative))
+    elif custom_id.startswith(MEMBER):
+        field = custom_id.removeprefix(MEMBER)
+        member = await asyncio.to_thread(store.member, requester)
+        await _apply(
+            interaction,
+            lambda: changed_member(member, field, values),
+            lambda changed: store.save_member(requester, changed),
+            lambda changed: (
+                member_text(changed),
+                member_view(changed, config, backend),
+            ),
+        )
+    elif not (interaction.guild_id and interaction.permissions.manage_guild):
+        await _tell(interaction, messages.channel_settings_not_allowed())
+    else:
+        field = custom_id.removeprefix(CHANNEL)
+        channel = await asyncio.to_thread(store.channel, requester)
+        await _apply(
+            interaction,
+            lambda: changed_channel(channel, field, values, config),
+            lambda changed: store.save_channel(requester, changed),
+            lambda changed: (
+                channel_text(changed),
+                channel_view(changed, config, backend),
+            ),
+        )
+
+
+async def _apply(
+    interaction: discord.Interaction,
+    change: Callable[[], Any],
+    save: Callable[[Any], None],
+    show: Callable[[Any], tuple[str, discord.ui.View]],
+) -> None:
+    """One settings change: made (a value not offered is answered as a stale control), saved,
+    and the message redrawn with it."""
+    try:
+        changed = change()
+    except ValueError:
+        await _tell(interaction, messages.stale_button())
+        return
+    await asyncio.to_thread(save, changed)
+    content, view = show(changed)
+    await interaction.response.edit_message(content=content, view=view)
+
+
+async def _tell(interaction: discord.Interaction, text: str) -> None:
+    if interaction.response.is_done():
+        await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+    else:
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)

@@ -3,18 +3,24 @@ thread names, limits. Prompts are escaped everywhere they are shown."""
 
 from __future__ import annotations
 
+import io
 import re
 
 import discord
 
 from bot import describing, settings_form
+from bot.interactions.gallery import GalleryPage
+from bot.interactions.ids import GALLERY_PAGE
 from shared.chat_text import KIND_LABELS, shorten
+from shared.durations import humanize_seconds
 from shared.request import ImageRequest
+from shared.threads import Turn
 
 THREAD_NAME_MAX = 100  # Discord's limit on channel and thread names
 MESSAGE_MAX = 2000
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024  # per message, unless the guild allows more
 MAX_FILES_PER_MESSAGE = 10
+DM_WORKSPACE = "dm"  # whose quota DMs count against: [quota.workspaces."discord:dm"] sets its limits
 
 _MARKDOWN = re.compile(r"([\\*_~`|>#\[\]()-])")
 _MENTION = re.compile(r"@(everyone|here|[!&]?[0-9]{15,21})")
@@ -92,3 +98,57 @@ def suggestion_buttons(describe_id: str, count: int) -> discord.ui.View:
         )
     view.stop()
     return view
+
+
+def info_embed(turn: Turn) -> discord.Embed:
+    embed = discord.Embed(title="ℹ️ Image info", description=shorten(escape(turn.prompt), 4096))
+    if turn.instruction:
+        embed.add_field(
+            name="Refinement",
+            value=shorten(escape(turn.instruction), 1024),
+            inline=False,
+        )
+    if turn.revised_prompt:
+        embed.add_field(
+            name="Revised prompt",
+            value=shorten(escape(turn.revised_prompt), 1024),
+            inline=False,
+        )
+    if turn.negative:
+        embed.add_field(name="Negative", value=shorten(escape(turn.negative), 1024), inline=False)
+    seeds = ", ".join(str(seed) for seed in turn.seeds if seed is not None) or "random"
+    embed.add_field(name="Seed" if len(turn.seeds) <= 1 else "Seeds", value=seeds)
+    embed.add_field(name="Model", value=escape(turn.model or turn.backend))
+    embed.add_field(name="Size", value=f"{turn.width}×{turn.height}")
+    if turn.style:
+        embed.add_field(name="Style", value=escape(turn.style))
+    if turn.seconds is not None:
+        embed.add_field(
+            name="Time",
+            value=humanize_seconds(turn.seconds) if turn.seconds >= 60 else f"{turn.seconds:.1f} s",
+        )
+    embed.set_footer(text=f"{turn.kind} · {turn.job_id}")
+    return embed
+
+
+def gallery_message(page: GalleryPage) -> tuple[str, list[discord.File], discord.ui.View]:
+    """A /gallery page: its lines, the thumbnails as files, and ◀ ▶."""
+    files, lines = [], [page.header]
+    for item in page.items:
+        if item.thumbnail is not None:
+            files.append(discord.File(io.BytesIO(item.thumbnail), f"{item.number}.jpg"))
+        entry = item.entry
+        link = thread_link(entry.workspace, entry.thread) if entry.thread else ""
+        lines.append(gallery_line(item.number, entry.prompt, entry.at, link, kept=item.thumbnail is not None))
+    view = discord.ui.View(timeout=None)
+    turns = (("◀", page.number - 1, page.has_previous), ("▶", page.number + 1, page.has_next))
+    for label, target, enabled in turns:
+        custom_id = GALLERY_PAGE.make(target if enabled else label)  # a disabled one is never pressed
+        view.add_item(discord.ui.Button(label=label, custom_id=custom_id, disabled=not enabled))
+    view.stop()
+    return "\n".join(lines)[:MESSAGE_MAX], files, view
+
+
+def thread_link(workspace: str, thread: str) -> str:
+    guild = workspace if workspace and workspace != DM_WORKSPACE else "@me"
+    return f"https://discord.com/channels/{guild}/{thread}"
