@@ -23,11 +23,12 @@ from bot.core import ImagineCore
 from bot.followups import PRESS_PATTERN
 from bot.interactions import ids
 from bot.results import ResultConsumer
-from bot.slack import pictures
+from bot.slack import pictures, showcase
 from bot.slack import ui as slack_ui
 from bot.slack.deliver import SlackPoster
-from bot.slack.frontend import PLATFORM, SlackFrontend
+from bot.slack.frontend import SlackFrontend
 from bot.slack.raw import MalformedSlackRequest, check_body, decode_body
+from bot.slack.surface import PLATFORM
 from shared.errors import ConfigError
 from shared.redis_conn import connect, connect_async
 from shared.settings import Settings
@@ -166,11 +167,11 @@ def build_app(settings: Settings, identity: dict | None = None) -> tuple[AsyncAp
 
     @app.event("reaction_added")
     async def starred(event, body, client, context):
-        frontend.spawn(frontend.starred(event, body, client, context.bot_user_id or ""))
+        frontend.spawn(showcase.starred(frontend.core, event, body, client, context.bot_user_id or ""))
 
     @app.event("reaction_removed")
     async def unstarred(event, body, client, context):
-        frontend.spawn(frontend.unstarred(event, body, client, context.bot_user_id or ""))
+        frontend.spawn(showcase.unstarred(frontend.core, event, body, client, context.bot_user_id or ""))
 
     @app.event("app_mention")
     async def mention(event, body, client, context):
@@ -178,7 +179,7 @@ def build_app(settings: Settings, identity: dict | None = None) -> tuple[AsyncAp
 
     @app.event("app_home_opened")
     async def home(event, body, client):
-        frontend.spawn(frontend.home(event, body, client))
+        frontend.spawn(frontend.pages.home(event, body, client))
 
     # One listener per custom-id family (bot/interactions/ids.py); bolt runs the first that matches.
     @app.action(re.compile(PRESS_PATTERN))
@@ -207,11 +208,11 @@ def build_app(settings: Settings, identity: dict | None = None) -> tuple[AsyncAp
 
     @app.action(slack_ui.SETTINGS_MODAL)
     async def edit_settings(ack, body, client):
-        await frontend.edit_settings(ack, body, client)
+        await frontend.pages.edit_settings(ack, body, client)
 
     @app.view(slack_ui.SETTINGS_MODAL)
     async def settings_saved(ack, body, client):
-        await frontend.settings_submitted(ack, body, client)
+        await frontend.pages.settings_submitted(ack, body, client)
 
     @app.action(re.compile(r"^imagine:"))  # last: an id of ours that no family above claims
     async def unknown(ack, body, client):

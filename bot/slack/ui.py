@@ -11,10 +11,12 @@ import re
 from typing import Any
 
 from bot import followups, settings_form
+from bot.flags import flags_help_line
 from bot.interactions.ids import REFINE_FORM, REVEAL
 from bot.interactions.queue import QueueView
 from shared.backends import BACKENDS
 from shared.chat_text import KIND_LABELS, shorten
+from shared.choices import offered_loras, offered_models
 from shared.config import AppConfig
 from shared.member_defaults import ChannelDefaults, MemberDefaults
 from shared.request import ImageRequest
@@ -226,3 +228,19 @@ def refine_modal(job_id: str, channel: str, thread_ts: str, *, max_chars: int) -
             }
         ],
     }
+
+
+def help_text(config: AppConfig, backend: str) -> str:
+    styles = ", ".join(sorted(config.presets))
+    models = "; ".join(label for _, label in offered_models(config, backend, nsfw=False))
+    loras = "; ".join(label for _, label in offered_loras(config, nsfw=False))
+    return (
+        "*/imagine PROMPT [flags]* makes images from a prompt; they arrive in a thread, where replies "
+        "refine them.\n"
+        f"{flags_help_line()}\n"
+        "`--ar` takes square, portrait, landscape, wide, tall or a ratio like 16:9; `--n` 1–4; "
+        f"`--no` what the image should not contain.\nStyles: {styles}.\n"
+        + (f"Models (`--model`): {models}.\n" if models else "")
+        + (f"LoRAs (`--lora NAME:WEIGHT`, up to {config.diffusers.max_loras}): {loras}.\n" if loras else "")
+        + "Example: `/imagine a lighthouse at dawn --ar 16:9 --style watercolor --no people`"
+    )
