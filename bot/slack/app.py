@@ -12,10 +12,7 @@ from contextlib import asynccontextmanager
 import redis.asyncio as aioredis
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.authorization import AuthorizeResult
-from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped, warning_token_skipped
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -25,6 +22,7 @@ from bot.interactions import ids
 from bot.results import ResultConsumer
 from bot.slack import pictures, showcase
 from bot.slack import ui as slack_ui
+from bot.slack.client import authorizer, bolt_logger, web_client
 from bot.slack.deliver import SlackPoster
 from bot.slack.frontend import SlackFrontend
 from bot.slack.raw import MalformedSlackRequest, check_body, decode_body
@@ -92,49 +90,6 @@ def run_slack(
     asyncio.run(_serve(settings, http=http, host=host, port=port, say=say, metrics_port=metrics_port))
 
 
-def authorizer(identity: dict, token: str):
-    """Bolt's `authorize` hook from the start-up auth.test, so bolt need not ask Slack per request
-    (bolt passes a hook only the arguments it names: none here)."""
-    result = AuthorizeResult(
-        enterprise_id=identity.get("enterprise_id"),
-        team_id=identity.get("team_id"),
-        bot_user_id=identity.get("user_id"),
-        bot_id=identity.get("bot_id"),
-        bot_token=token,
-    )
-
-    async def authorize() -> AuthorizeResult:
-        return result
-
-    return authorize
-
-
-class _TokenNotes(logging.Filter):
-    """bolt reads SLACK_BOT_TOKEN from the environment itself, then warns at every start that the client
-    (or the authorize hook) we gave wins over it: true, and nothing for an operator to fix."""
-
-    NOTES = frozenset({warning_client_prioritized_and_token_skipped(), warning_token_skipped()})
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.getMessage() not in self.NOTES
-
-
-def _bolt_logger() -> logging.Logger:
-    logger = logging.getLogger("slack_bolt.imagine")
-    if not any(isinstance(f, _TokenNotes) for f in logger.filters):
-        logger.addFilter(_TokenNotes())
-    return logger
-
-
-def web_client(settings: Settings) -> AsyncWebClient:
-    assert settings.slack_bot_token is not None
-    return AsyncWebClient(
-        token=settings.slack_bot_token.get_secret_value(),
-        base_url=settings.slack_api_url,
-        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)],
-    )
-
-
 def build_app(settings: Settings, identity: dict | None = None) -> tuple[AsyncApp, SlackFrontend]:
     """The bolt app with every listener, its Web API client pointed at SLACK_API_URL."""
     client = web_client(settings)
@@ -148,7 +103,7 @@ def build_app(settings: Settings, identity: dict | None = None) -> tuple[AsyncAp
         # answering when the listener returns is as quick as it gets (and skips bolt's 10 ms ack polling).
         process_before_response=True,
         authorize=authorizer(identity, client.token or "") if identity else None,
-        logger=_bolt_logger(),
+        logger=bolt_logger(),
     )
     team_url = identity.get("url", "") if identity else ""
     frontend = SlackFrontend(

@@ -22,22 +22,19 @@ from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from typing import Any
 
-from aiohttp import BodyPartReader, web
+from aiohttp import web
 
 from bot.web.access import LOCAL, Access
+from bot.web.bodies import MAX_TEXT, Told, read_json, read_upload
 from bot.web.feed import Superseded
 from bot.web.frontend import Answer, WebFrontend
 from bot.web.sessions import COOKIE, CSRF_HEADER, Sessions
 from bot.web.throttle import LoginThrottle
 from shared import messages
 from shared.chat_text import JOB_ID_PATTERN
-from shared.request import MAX_SOURCES
 
 log = logging.getLogger(__name__)
 ACTION_HEADER = "X-Imagine"
-MAX_TEXT = 4000
-FORM_FIELDS = {"text", "thread", "picture"}
-UPLOAD_CHUNK = 64 * 1024
 MAX_NAME, MAX_PASSWORD = 64, 1024
 HSTS = "max-age=31536000"
 PASSWORD_CHECKS = 2  # scrypt takes a core each: at most this many at once
@@ -48,7 +45,6 @@ THROTTLED = {
 }
 STATIC = {"index.html": "text/html", "app.js": "text/javascript", "style.css": "text/css"}
 PUBLIC_ROUTES = {"page", "static", "healthz", "session", "login"}  # the rest need a session
-_SURROGATE = re.compile("[\ud800-\udfff]")
 IMAGE_KEY = re.compile(rf"imagine:image:{JOB_ID_PATTERN}:[0-9]{{1,2}}")
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; "
@@ -77,6 +73,7 @@ class WebServer:
         self._password_checks = ThreadPoolExecutor(PASSWORD_CHECKS, thread_name_prefix="password-check")
         self._hosts = {f"{name}:{port}" for name in (host, "localhost", "127.0.0.1", "[::1]")}
         self._trusted = set(frontend.core.settings.config.web.trusted_proxies)
+        self._picture_cap = frontend.core.settings.config.limits.source_image_bytes
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=64 * 1024, middlewares=[self._guard])
@@ -164,7 +161,7 @@ class WebServer:
         return response
 
     async def login(self, request: web.Request) -> web.Response:
-        body = await _json(request)
+        body = await read_json(request)
         name, password = body.get("name", ""), body.get("password")
         if not isinstance(name, str) or not isinstance(password, str):
             raise web.HTTPBadRequest(reason="a login is a name and a password")
@@ -228,11 +225,11 @@ class WebServer:
         pictures: list[bytes] = []
         if request.content_type == "multipart/form-data":
             try:
-                body, pictures = await self._upload(request)
-            except _Told as told:
+                body, pictures = await read_upload(request, self._picture_cap)
+            except Told as told:
                 return _answer(Answer(private=[str(told)]))
         else:
-            body = await _json(request)
+            body = await read_json(request)
         text, thread = body.get("text", "" if pictures else None), body.get("thread") or None
         if not isinstance(text, str) or (not text.strip() and not pictures) or len(text) > MAX_TEXT:
             return _answer(Answer(private=[f"Type a prompt (at most {MAX_TEXT} characters)."]))
@@ -243,57 +240,22 @@ class WebServer:
     async def describe(self, request: web.Request) -> web.Response:
         """One uploaded `picture` (multipart/form-data): four prompts for it, with their buttons."""
         try:
-            _, pictures = await self._upload(request)
-        except _Told as told:
+            _, pictures = await read_upload(request, self._picture_cap)
+        except Told as told:
             return _answer(Answer(private=[str(told)]))
         if len(pictures) != 1:
             return _answer(Answer(private=[messages.describe_needs_picture()]))
         return _answer(await self._frontend.describe(request["user"], pictures[0]))
 
-    async def _upload(self, request: web.Request) -> tuple[dict[str, str], list[bytes]]:
-        """The text fields and pictures of a multipart action, read as they stream in: a picture over
-        the size cap, or one too many, stops the reading with the member's message (_Told)."""
-        if request.content_type != "multipart/form-data":
-            raise web.HTTPBadRequest(reason="pictures come as multipart/form-data")
-        cap = self._frontend.core.settings.config.limits.source_image_bytes
-        try:
-            return await self._read_parts(request, cap)
-        except ValueError as exc:  # aiohttp's multipart reader: a boundary missing, a body cut off
-            log.warning("web: a multipart body that cannot be read: %s", exc)
-            raise web.HTTPBadRequest(reason="the form's body is broken (multipart/form-data)") from None
-
-    async def _read_parts(self, request: web.Request, cap: int) -> tuple[dict[str, str], list[bytes]]:
-        fields: dict[str, str] = {}
-        pictures: list[bytes] = []
-        reader = await request.multipart()
-        while (part := await reader.next()) is not None:
-            if not isinstance(part, BodyPartReader) or part.name not in FORM_FIELDS:
-                raise web.HTTPBadRequest(reason="the fields are text, thread and picture")
-            limit = cap if part.name == "picture" else MAX_TEXT * 4
-            data = bytearray()
-            while chunk := await part.read_chunk(UPLOAD_CHUNK):
-                data += chunk
-                if len(data) > limit:
-                    if part.name == "picture":
-                        raise _Told(messages.image_too_big(cap))
-                    raise web.HTTPBadRequest(reason=f"{part.name} is too long")
-            if part.name == "picture":
-                if len(pictures) == MAX_SOURCES:
-                    raise _Told(messages.too_many_pictures(len(pictures) + 1, MAX_SOURCES))
-                pictures.append(bytes(data))
-            else:
-                fields[str(part.name)] = data.decode("utf-8", errors="replace")
-        return fields, pictures
-
     async def press(self, request: web.Request) -> web.Response:
-        body = await _json(request)
+        body = await read_json(request)
         custom_id, thread = body.get("id"), body.get("thread")
         if not isinstance(custom_id, str) or not isinstance(thread, str | None):
             raise web.HTTPBadRequest(reason="a press names its button id (and its thread)")
         return _answer(await self._frontend.press(request["user"], custom_id, thread))
 
     async def save_settings(self, request: web.Request) -> web.Response:
-        return _answer(await self._frontend.save_settings(request["user"], await _json(request)))
+        return _answer(await self._frontend.save_settings(request["user"], await read_json(request)))
 
     async def events(self, request: web.Request) -> web.StreamResponse:
         """Server-sent events: the member's whole feed, then each new message as it comes."""
@@ -344,40 +306,6 @@ class WebServer:
         except Exception as exc:  # any failure means unhealthy; say which part
             return web.json_response({"ok": False, "redis": type(exc).__name__}, status=503)
         return web.json_response({"ok": True})
-
-
-async def _json(request: web.Request) -> dict[str, Any]:
-    """The body as a JSON object of real text (no lone surrogates, which no store can encode)."""
-    try:
-        body = json.loads(await request.read(), parse_constant=_no_constant)
-    except (ValueError, RecursionError):  # RecursionError: nested deeper than Python recurses
-        raise web.HTTPBadRequest(reason="the body is not JSON") from None
-    if not isinstance(body, dict):
-        raise web.HTTPBadRequest(reason="the body is not a JSON object")
-    if not _is_text(body):
-        raise web.HTTPBadRequest(reason="the body has text that is not valid Unicode")
-    return body
-
-
-def _no_constant(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _is_text(value: object, depth: int = 0) -> bool:
-    """Whether every string in `value`, keys included, encodes as UTF-8 (and it is not absurdly deep)."""
-    if depth > 32:
-        return False
-    if isinstance(value, str):
-        return not _SURROGATE.search(value)
-    if isinstance(value, dict):
-        return all(_is_text(k, depth) and _is_text(v, depth + 1) for k, v in value.items())
-    if isinstance(value, list):
-        return all(_is_text(item, depth + 1) for item in value)
-    return True
-
-
-class _Told(Exception):
-    """An upload stopped for a reason the member is told, as any other private answer."""
 
 
 def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
