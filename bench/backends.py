@@ -31,9 +31,9 @@ sys.path[0] = str(Path(__file__).resolve().parent.parent)
 import torch  # noqa: E402
 
 from bench._common import table  # noqa: E402
-from shared.config import load_config  # noqa: E402
-from shared.request import LoraUse  # noqa: E402
-from shared.settings import Settings  # noqa: E402
+from shared.configuration.config import load_config  # noqa: E402
+from shared.configuration.settings import Settings  # noqa: E402
+from shared.drawing.request import LoraUse  # noqa: E402
 from tests.fakes.single_file import write_single_file  # noqa: E402
 from tests.fakes.tiny_sd import build_lora, build_pipeline  # noqa: E402
 from workers.backends.base import GenerationTask  # noqa: E402

@@ -32,7 +32,7 @@ from nacl.signing import SigningKey  # noqa: E402
 from redis import Redis  # noqa: E402
 
 from bench._common import ACK_HEADERS, ack_row, background, private_redis, python, table  # noqa: E402
-from shared.queue import queue_key  # noqa: E402
+from shared.jobs.queue import queue_key  # noqa: E402
 from tests.fakes.discord_api import TOKEN, FakeDiscord  # noqa: E402
 from tests.helpers import answers_ok, free_port, wait_until  # noqa: E402
 

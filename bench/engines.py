@@ -30,12 +30,12 @@ from PIL import Image  # noqa: E402
 
 from bench._common import background, private_redis, python, table  # noqa: E402
 from bot.core import ImagineCore  # noqa: E402
-from shared.config import load_config  # noqa: E402
-from shared.queue import queue_name  # noqa: E402
-from shared.recovery import count_live_workers  # noqa: E402
-from shared.request import ImageRequest, Requester  # noqa: E402
-from shared.results import read_job_events  # noqa: E402
-from shared.settings import Settings  # noqa: E402
+from shared.configuration.config import load_config  # noqa: E402
+from shared.configuration.settings import Settings  # noqa: E402
+from shared.delivery.results import read_job_events  # noqa: E402
+from shared.drawing.request import ImageRequest, Requester  # noqa: E402
+from shared.jobs.queue import queue_name  # noqa: E402
+from shared.jobs.recovery import count_live_workers  # noqa: E402
 from tests.fakes.a1111_api import FakeA1111  # noqa: E402
 from tests.fakes.comfyui_api import FakeComfyUI  # noqa: E402
 from tests.fakes.horde_api import FakeHorde  # noqa: E402

@@ -28,9 +28,9 @@ from rq.job import Job  # noqa: E402
 from bench._common import background, private_redis, python, small_request, table  # noqa: E402
 from bot.core import ImagineCore  # noqa: E402
 from shared import keys  # noqa: E402
-from shared.config import load_config  # noqa: E402
-from shared.queue import SERIALIZER  # noqa: E402
-from shared.settings import Settings  # noqa: E402
+from shared.configuration.config import load_config  # noqa: E402
+from shared.configuration.settings import Settings  # noqa: E402
+from shared.jobs.queue import SERIALIZER  # noqa: E402
 from tests.fakes.discord_api import CHANNEL_ID, TOKEN, FakeDiscord  # noqa: E402
 from tests.helpers import free_port, wait_until  # noqa: E402
 

@@ -37,14 +37,14 @@ from rq.job import Job  # noqa: E402
 from bench._common import background, percentile, private_redis, python, table  # noqa: E402
 from bot.core import ImagineCore  # noqa: E402
 from shared import keys  # noqa: E402
-from shared.config import QuotaConfig, load_config  # noqa: E402
-from shared.queue import SERIALIZER  # noqa: E402
-from shared.quota import Quota  # noqa: E402
-from shared.redis_conn import connect_async  # noqa: E402
-from shared.request import ImageRequest, Requester  # noqa: E402
-from shared.results import read_job_events as read_events  # noqa: E402
-from shared.round_trips import SharedRoundTrips  # noqa: E402
-from shared.settings import Settings  # noqa: E402
+from shared.configuration.config import QuotaConfig, load_config  # noqa: E402
+from shared.configuration.settings import Settings  # noqa: E402
+from shared.delivery.results import read_job_events as read_events  # noqa: E402
+from shared.drawing.request import ImageRequest, Requester  # noqa: E402
+from shared.jobs.queue import SERIALIZER  # noqa: E402
+from shared.jobs.round_trips import SharedRoundTrips  # noqa: E402
+from shared.ops.redis_conn import connect_async  # noqa: E402
+from shared.quotas.quota import Quota  # noqa: E402
 
 RAW_WORKER = (
     "import sys, redis, rq; r = redis.Redis.from_url(sys.argv[1]);"

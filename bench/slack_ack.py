@@ -27,7 +27,7 @@ import redis as redis_lib  # noqa: E402
 from rq import Queue  # noqa: E402
 
 from bench._common import ACK_HEADERS, ack_row, background, private_redis, python, table  # noqa: E402
-from shared.queue import queue_name  # noqa: E402
+from shared.jobs.queue import queue_name  # noqa: E402
 from tests.fakes.slack_api import BOT_TOKEN, SIGNING_SECRET, FakeSlack  # noqa: E402
 from tests.helpers import answers_ok, free_port, wait_until  # noqa: E402
 

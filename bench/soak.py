@@ -33,8 +33,8 @@ from nacl.signing import SigningKey  # noqa: E402
 from bench._common import background, percentile, python, small_request, table  # noqa: E402
 from bot.core import ImagineCore  # noqa: E402
 from shared import keys  # noqa: E402
-from shared.config import load_config  # noqa: E402
-from shared.settings import Settings  # noqa: E402
+from shared.configuration.config import load_config  # noqa: E402
+from shared.configuration.settings import Settings  # noqa: E402
 from tests.fakes.discord_api import CHANNEL_ID, TOKEN, FakeDiscord  # noqa: E402
 from tests.helpers import RedisServer, free_port, wait_until  # noqa: E402
 
@@ -150,7 +150,7 @@ def _where(client: redis_lib.Redis, job_id: str) -> str:
     from rq.exceptions import NoSuchJobError
     from rq.job import Job
 
-    from shared.queue import SERIALIZER
+    from shared.jobs.queue import SERIALIZER
 
     try:
         job = Job.fetch(job_id, connection=client, serializer=SERIALIZER)

@@ -25,9 +25,9 @@ import redis as redis_lib  # noqa: E402
 
 from bench._common import background, percentile, private_redis, python, table  # noqa: E402
 from shared import keys  # noqa: E402
-from shared.blobs import DirectoryBlobs, S3Blobs  # noqa: E402
-from shared.config import S3Config  # noqa: E402
-from shared.image_store import BlobImageStore, ImageStore, RedisImageStore  # noqa: E402
+from shared.configuration.config import S3Config  # noqa: E402
+from shared.imaging.blobs import DirectoryBlobs, S3Blobs  # noqa: E402
+from shared.imaging.image_store import BlobImageStore, ImageStore, RedisImageStore  # noqa: E402
 from tests.helpers import answers_ok, free_port, wait_until  # noqa: E402
 
 PER_JOB = 4

@@ -35,7 +35,7 @@ from bench.slack_ack import post_all  # noqa: E402
 from bot.results import GROUP  # noqa: E402
 from bot.web.access import hash_password  # noqa: E402
 from shared import keys  # noqa: E402
-from shared.queue import queue_name  # noqa: E402
+from shared.jobs.queue import queue_name  # noqa: E402
 from tests.fakes.slack_api import BOT_TOKEN, SIGNING_SECRET, FakeSlack  # noqa: E402
 from tests.helpers import answers_ok, free_port, wait_until  # noqa: E402
 

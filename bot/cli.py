@@ -21,11 +21,11 @@ from bot.cli_support import (
     with_redis,
 )
 from shared import messages
-from shared.backends import BACKEND_NAMES
+from shared.configuration.settings import load_settings
+from shared.drawing.backends import BACKEND_NAMES
+from shared.drawing.request import RequestOptions, typed_options
 from shared.errors import ConfigError, ImagineError, InvalidRequest, Refused
-from shared.logs import configure_logging
-from shared.request import RequestOptions, typed_options
-from shared.settings import load_settings
+from shared.ops.logs import configure_logging
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -109,8 +109,8 @@ def generate(
 @click.pass_context
 def describe(ctx: click.Context, path: Path) -> None:
     """Print four prompts for the picture at PATH, one per line (IMAGINE_VISION_MODEL)."""
-    from shared import member_images
-    from shared.describe import DescribeUnavailable, build_describer
+    from shared.imaging import member_images
+    from shared.textmodels.describe import DescribeUnavailable, build_describer
 
     settings = settings_of(ctx)
     configure_logging("ERROR")  # the one line below says what failed; no log lines around it
@@ -229,7 +229,7 @@ def web(ctx: click.Context, host: str, port: int, log_level: str, metrics_port: 
 def web_password(name: str) -> None:
     """Make a login for `imagine web`: prints NAME's line for [web.users] (the password is asked)."""
     from bot.web.access import hash_password
-    from shared.config import WEB_USER_NAME
+    from shared.configuration.config import WEB_USER_NAME
 
     if not WEB_USER_NAME.fullmatch(name):
         fail(f"{name!r}: a user name is 1-32 lowercase letters, digits, '_', '.' or '-'", EXIT_INVALID)
@@ -305,17 +305,17 @@ def health(ctx: click.Context, as_json: bool, metrics_port: int | None) -> None:
     import json
 
     if metrics_port is not None:
-        from shared.metrics import process_ready
+        from shared.ops.metrics import process_ready
 
         problem = process_ready(metrics_port)
         click.echo(f"UNHEALTHY: {problem}" if problem else "ok: serving", err=problem is not None)
         sys.exit(1 if problem else 0)
 
     from bot.embedded import is_local
-    from shared.backends import BACKENDS
-    from shared.health import check_health
-    from shared.queue import lane
-    from shared.redis_conn import connect, safe_url
+    from shared.drawing.backends import BACKENDS
+    from shared.jobs.queue import lane
+    from shared.ops.health import check_health
+    from shared.ops.redis_conn import connect, safe_url
 
     settings = with_redis(ctx, start=False)
     spec = BACKENDS[settings.backend]

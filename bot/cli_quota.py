@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from bot.cli_support import EXIT_OTHER, fail, settings_of, with_redis
+from shared.drawing.request import Requester
 from shared.errors import ConfigError
-from shared.request import Requester
 
 
 @click.group()
@@ -31,7 +31,7 @@ def _subject(user: str, workspace: str | None) -> Requester:
 
 def _redis(ctx: click.Context):
     """One client for the command, made on first use."""
-    from shared.redis_conn import connect
+    from shared.ops.redis_conn import connect
 
     if "redis" not in ctx.obj:
         try:
@@ -42,7 +42,7 @@ def _redis(ctx: click.Context):
 
 
 def _quota(ctx: click.Context):
-    from shared.quota import Quota
+    from shared.quotas.quota import Quota
 
     return Quota(_redis(ctx), settings_of(ctx).config.quota)
 
@@ -58,10 +58,10 @@ def _quota(ctx: click.Context):
 @click.pass_context
 def quota_show(ctx: click.Context, user: str, workspace: str | None) -> None:
     """Images used and left, running jobs, bonus, block, and what the user and workspace cost."""
-    from shared.costs import CostLedger
     from shared.durations import humanize_seconds
-    from shared.image_store import build_store
-    from shared.refusals import RefusalCounter
+    from shared.imaging.image_store import build_store
+    from shared.quotas.costs import CostLedger
+    from shared.quotas.refusals import RefusalCounter
 
     subject = _subject(user, workspace)
     report = _quota(ctx).report(subject)

@@ -9,9 +9,9 @@ from contextlib import contextmanager
 
 import click
 
+from shared.configuration.settings import Settings
 from shared.errors import ConfigError
-from shared.logs import LEVELS
-from shared.settings import Settings
+from shared.ops.logs import LEVELS
 
 EXIT_OTHER, EXIT_INVALID, EXIT_REFUSED = 1, 2, 3
 

@@ -25,15 +25,23 @@ from bot.decoding import Decoding
 from bot.describing import Describing
 from bot.flags import parse_flags
 from bot.interactions.surface import IntakePort, InThread
-from shared import keys, member_images, messages
-from shared.backends import BACKENDS
+from shared import keys, messages
+from shared.configuration.settings import Settings
+from shared.drawing.backends import BACKENDS
+from shared.drawing.request import (
+    MAX_SOURCES,
+    Drawing,
+    ImageRequest,
+    JobKind,
+    Requester,
+    RequestOptions,
+    build_request,
+)
 from shared.errors import InvalidRequest, Refused
-from shared.image_store import build_store
-from shared.member_defaults import DefaultsStore, applied
-from shared.member_jobs import MemberJobs
-from shared.metrics import Metrics
-from shared.moderation import Moderator
-from shared.queue import (
+from shared.imaging import member_images
+from shared.imaging.image_store import build_store
+from shared.jobs.member_jobs import MemberJobs
+from shared.jobs.queue import (
     JobQueue,
     QueueOutlook,
     Submission,
@@ -43,22 +51,15 @@ from shared.queue import (
     model_failures,
     queue_name,
 )
-from shared.quota import Quota, UsageReport
-from shared.recovery import count_live_workers
-from shared.refusals import RefusalCounter
-from shared.request import (
-    MAX_SOURCES,
-    Drawing,
-    ImageRequest,
-    JobKind,
-    Requester,
-    RequestOptions,
-    build_request,
-)
-from shared.round_trips import SharedRoundTrips
-from shared.settings import Settings
-from shared.showcase import Showcase
-from shared.threads import ThreadMemory, ThreadOrigin, ThreadOrigins, Turn, thread_key
+from shared.jobs.recovery import count_live_workers
+from shared.jobs.round_trips import SharedRoundTrips
+from shared.members.member_defaults import DefaultsStore, applied
+from shared.members.showcase import Showcase
+from shared.members.threads import ThreadMemory, ThreadOrigin, ThreadOrigins, Turn, thread_key
+from shared.ops.metrics import Metrics
+from shared.quotas.quota import Quota, UsageReport
+from shared.quotas.refusals import RefusalCounter
+from shared.textmodels.moderation import Moderator
 
 log = logging.getLogger(__name__)
 UNRESTRICTED_PLATFORMS = {"cli"}  # the operator's own command is not bound to channel allow-lists

@@ -11,7 +11,7 @@ import asyncio
 
 from PIL import Image
 
-from shared import member_images
+from shared.imaging import member_images
 
 DECODES_AT_ONCE = 2  # per process: what a small frontend box decodes side by side without swapping
 

@@ -14,11 +14,11 @@ from redis import Redis
 from bot.decoding import Decoding
 from bot.interactions.ids import SUGGESTION
 from shared import keys, messages
-from shared.describe import DescribeUnavailable, build_describer
+from shared.configuration.settings import Settings
+from shared.drawing.request import Requester
 from shared.errors import InvalidRequest, Refused
-from shared.hourly_limit import HourlyLimit
-from shared.request import Requester
-from shared.settings import Settings
+from shared.quotas.hourly_limit import HourlyLimit
+from shared.textmodels.describe import DescribeUnavailable, build_describer
 
 
 def button_id(describe_id: str, index: int) -> str:

@@ -11,10 +11,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import import_module
 
-from shared.backends import BACKENDS
-from shared.openai_client import openai_client
-from shared.redis_conn import safe_url
-from shared.settings import Settings
+from shared.configuration.settings import Settings
+from shared.drawing.backends import BACKENDS
+from shared.ops.redis_conn import safe_url
+from shared.textmodels.openai_client import openai_client
 
 DISCORD_PORTAL = "https://discord.com/developers/applications"
 SLACK_APPS = "https://api.slack.com/apps"
@@ -114,8 +114,8 @@ def _storage(settings: Settings) -> Iterator[Check]:
     """The image store: a probe written, read and deleted (a durable store); with Redis, how long a
     thread can refine from its real pixels."""
     from shared.errors import ConfigError
-    from shared.image_store import build_store
-    from shared.redis_conn import connect
+    from shared.imaging.image_store import build_store
+    from shared.ops.redis_conn import connect
 
     storage = settings.config.storage
     ttl_days = storage.image_ttl_seconds / 86400
@@ -143,7 +143,7 @@ def _storage(settings: Settings) -> Iterator[Check]:
 def _redis(settings: Settings) -> Iterator[Check]:
     from bot.embedded import LocalRedis, is_local, using_line
     from shared.errors import ImagineError
-    from shared.redis_conn import connect
+    from shared.ops.redis_conn import connect
 
     try:
         connect(settings.redis_url).ping()

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from bot.doctor import Check
-from shared.config import DiffusersModel
+from shared.configuration.config import DiffusersModel
+from shared.configuration.settings import Settings
 from shared.errors import ConfigError
-from shared.settings import Settings
 
 GIB = 1024**3
 # Working memory beyond the weights for one 1-image batch at the native size, by family (measured
@@ -105,8 +105,8 @@ def _model(name: str, spec: DiffusersModel, gpu: int | None, dtype: str) -> Iter
 def _worker_failures(settings: Settings, models: list[str]) -> dict[str, str]:
     """model -> why a worker could not load it, as the workers told Redis (nothing when it is down)."""
     from shared.errors import ImagineError
-    from shared.queue import lane, model_failures
-    from shared.redis_conn import connect
+    from shared.jobs.queue import lane, model_failures
+    from shared.ops.redis_conn import connect
 
     lanes = {lane("diffusers", model): model for model in models}
     try:

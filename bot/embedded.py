@@ -23,9 +23,9 @@ from pathlib import Path
 
 import redis
 
+from shared.configuration.settings import DEFAULT_REDIS_URL, Settings
 from shared.errors import ConfigError, ImagineError
-from shared.redis_conn import connect
-from shared.settings import DEFAULT_REDIS_URL, Settings
+from shared.ops.redis_conn import connect
 
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 10.0

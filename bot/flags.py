@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from shared.drawing.request import typed_options
 from shared.errors import InvalidRequest
-from shared.request import typed_options
 
 # flag -> the RequestOptions field it sets, from the options' own declarations
 VALUE_FLAGS = {

@@ -15,11 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from shared.backends import BACKENDS, Capabilities
-from shared.chat_text import ACTION_PREFIX, JOB_ID_PATTERN
-from shared.request import Drawing, JobKind, RequestOptions
-from shared.sizes import SIZE_MAX, SIZE_STEP
-from shared.threads import Turn
+from shared.drawing.backends import BACKENDS, Capabilities
+from shared.drawing.chat_text import ACTION_PREFIX, JOB_ID_PATTERN
+from shared.drawing.request import Drawing, JobKind, RequestOptions
+from shared.drawing.sizes import SIZE_MAX, SIZE_STEP
+from shared.members.threads import Turn
 
 UPSCALE_FACTOR = 2
 

@@ -16,14 +16,15 @@ from pathlib import Path
 
 from bot.core import ImagineCore, check_request
 from bot.embedded import is_local
-from shared import member_images, messages
+from shared import messages
+from shared.configuration.settings import Settings
+from shared.delivery.results import TERMINAL, read_job_events
+from shared.drawing.request import ImageRequest, Requester, RequestOptions
 from shared.errors import BackendUnavailable, ImagineError, failure_error
-from shared.image_store import ImageStore
-from shared.queue import lane_of, queue_name
-from shared.redis_conn import connect
-from shared.request import ImageRequest, Requester, RequestOptions
-from shared.results import TERMINAL, read_job_events
-from shared.settings import Settings
+from shared.imaging import member_images
+from shared.imaging.image_store import ImageStore
+from shared.jobs.queue import lane_of, queue_name
+from shared.ops.redis_conn import connect
 
 
 class GenerationFailed(ImagineError):

@@ -26,9 +26,9 @@ from redis.exceptions import ResponseError
 
 from bot.core import ImagineCore
 from shared import keys, messages
+from shared.delivery.results import Failure, JobResult, MalformedEntry, ResultEvent, StatusUpdate, decode
+from shared.drawing.request import ImageRequest
 from shared.errors import DeliveryImpossible
-from shared.request import ImageRequest
-from shared.results import Failure, JobResult, MalformedEntry, ResultEvent, StatusUpdate, decode
 
 log = logging.getLogger(__name__)
 GROUP = "frontends"

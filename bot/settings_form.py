@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared import sizes
-from shared.backends import BACKENDS
-from shared.config import AppConfig
+from shared.configuration.config import AppConfig
+from shared.drawing import sizes
+from shared.drawing.backends import BACKENDS
 from shared.errors import InvalidRequest
-from shared.member_defaults import MemberDefaults
+from shared.members.member_defaults import MemberDefaults
 
 ASPECTS = tuple(sizes.ASPECTS)  # the named ones; ratios are typed
 NEGATIVE_MAX = 500

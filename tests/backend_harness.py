@@ -11,8 +11,8 @@ from redis import Redis
 
 from bot.core import ImagineCore
 from shared import keys
-from shared.queue import job_id_for, queue_name
-from shared.request import ImageRequest
+from shared.drawing.request import ImageRequest
+from shared.jobs.queue import job_id_for, queue_name
 from tests.helpers import wait_until
 from workers.runtime import Runtime
 from workers.worker import serve

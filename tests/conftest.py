@@ -10,8 +10,8 @@ import pytest
 import redis as redis_lib
 
 from bot.embedded import LocalRedis
-from shared.config import AppConfig, load_config
-from shared.settings import Settings, with_environment
+from shared.configuration.config import AppConfig, load_config
+from shared.configuration.settings import Settings, with_environment
 from tests.fakes.openai_api import FakeOpenAI
 from tests.helpers import ROOT, Processes, private_redis
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.request import ImageRequest, Requester
+from shared.drawing.request import ImageRequest, Requester
 
 
 def requester(user: str = "alice", *, platform: str = "cli", thread: str | None = None) -> Requester:

@@ -19,8 +19,8 @@ from typing import TypeVar
 
 import redis as redis_lib
 
-from shared.queue import queue_name
-from shared.recovery import count_live_workers
+from shared.jobs.queue import queue_name
+from shared.jobs.recovery import count_live_workers
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent

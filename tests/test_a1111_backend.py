@@ -14,10 +14,10 @@ from PIL import Image
 from bot.core import check_request
 from bot.doctor import check_a1111
 from shared import keys
+from shared.drawing.request import RequestOptions
 from shared.errors import InvalidRequest
-from shared.queue import queue_name
-from shared.recovery import count_live_workers
-from shared.request import RequestOptions
+from shared.jobs.queue import queue_name
+from shared.jobs.recovery import count_live_workers
 from tests.backend_harness import cancel_when
 from tests.backend_harness import submit_and_drain as run
 from tests.factories import image_request

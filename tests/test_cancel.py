@@ -11,7 +11,7 @@ from bot.core import ImagineCore
 from bot.followups import parse_press
 from bot.interactions.queue import queue_view
 from shared import keys
-from shared.queue import SERIALIZER, queue_key
+from shared.jobs.queue import SERIALIZER, queue_key
 from tests.factories import image_request
 from tests.helpers import wait_until
 

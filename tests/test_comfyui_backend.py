@@ -281,7 +281,7 @@ def test_workflows_named_as_models_run_their_own_graph_beside_the_default_ones_c
     )
     assert sdxl["4"]["inputs"]["ckpt_name"] == "sd_xl_base_1.0.safetensors"  # its own checkpoint
     assert default["4"]["inputs"]["ckpt_name"] == CHECKPOINTS[1] and default["3"]["class_type"] == "KSampler"
-    from shared.choices import offered_models
+    from shared.drawing.choices import offered_models
 
     offered = dict(offered_models(runtime.settings.config, BACKEND, nsfw=False))
     assert offered["flux"] == "flux — Flux dev"

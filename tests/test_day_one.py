@@ -19,7 +19,7 @@ import pytest
 from nacl.signing import SigningKey
 
 from shared import keys
-from shared.images import read_metadata
+from shared.imaging.images import read_metadata
 from tests.discord_harness import discord_env
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.openai_api import BAD_KEY

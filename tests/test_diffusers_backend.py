@@ -19,12 +19,12 @@ from PIL import Image  # noqa: E402
 
 from bot.core import ImagineCore  # noqa: E402
 from shared import keys
-from shared.config import load_config  # noqa: E402
+from shared.configuration.config import load_config  # noqa: E402
+from shared.configuration.settings import Settings  # noqa: E402
+from shared.drawing.sizes import native_size  # noqa: E402
 from shared.errors import Cancelled, ConfigError  # noqa: E402
-from shared.images import read_metadata  # noqa: E402
-from shared.queue import job_id_for, queue_name  # noqa: E402
-from shared.settings import Settings  # noqa: E402
-from shared.sizes import native_size  # noqa: E402
+from shared.imaging.images import read_metadata  # noqa: E402
+from shared.jobs.queue import job_id_for, queue_name  # noqa: E402
 from tests.factories import image_request  # noqa: E402
 from tests.fakes.tiny_sd import build_pipeline  # noqa: E402
 from tests.helpers import wait_until  # noqa: E402

@@ -16,8 +16,8 @@ pytest.importorskip("peft", reason="the gpu extra is not installed")
 from PIL import Image  # noqa: E402
 
 from bot.doctor_diffusers import check_diffusers  # noqa: E402
+from shared.drawing.request import LoraUse  # noqa: E402
 from shared.errors import InvalidRequest  # noqa: E402
-from shared.request import LoraUse  # noqa: E402
 from tests.fakes.tiny_families import build_family_lora, build_flux, build_sd3, build_sdxl  # noqa: E402
 from tests.fakes.tiny_sd import build_lora, build_pipeline  # noqa: E402
 from tests.helpers import imagine_command, wait_until  # noqa: E402
@@ -41,8 +41,8 @@ def folders(tmp_path_factory) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def backend(folders, tmp_path_factory) -> DiffusersBackend:
     """One worker serving the three families, configured as the README's [diffusers.models.NAME]."""
-    from shared.config import load_config
-    from shared.settings import Settings
+    from shared.configuration.config import load_config
+    from shared.configuration.settings import Settings
 
     config = tmp_path_factory.mktemp("config") / "imagine.toml"
     config.write_text(config_text(folders))

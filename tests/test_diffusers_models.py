@@ -21,11 +21,11 @@ from rq.job import Job  # noqa: E402
 
 from bot.core import ImagineCore, check_request  # noqa: E402
 from shared import keys  # noqa: E402
-from shared.choices import offered_loras, offered_models  # noqa: E402
+from shared.drawing.choices import offered_loras, offered_models  # noqa: E402
+from shared.drawing.request import LoraUse, Requester, RequestOptions  # noqa: E402
 from shared.errors import InvalidRequest  # noqa: E402
-from shared.images import read_metadata  # noqa: E402
-from shared.queue import SERIALIZER, job_id_for, lane, queue_name  # noqa: E402
-from shared.request import LoraUse, Requester, RequestOptions  # noqa: E402
+from shared.imaging.images import read_metadata  # noqa: E402
+from shared.jobs.queue import SERIALIZER, job_id_for, lane, queue_name  # noqa: E402
 from tests.fakes.single_file import write_single_file  # noqa: E402
 from tests.fakes.tiny_sd import build_lora, build_pipeline  # noqa: E402
 from tests.helpers import imagine_command, wait_until  # noqa: E402

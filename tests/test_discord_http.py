@@ -11,7 +11,7 @@ from PIL import Image
 from rq.job import Job
 
 from shared import keys
-from shared.queue import SERIALIZER
+from shared.jobs.queue import SERIALIZER
 from tests.discord_harness import discord_env, start_http_frontend
 from tests.fakes.discord_api import CHANNEL_ID, OWNER_ID, FakeDiscord
 from tests.fakes.openai_api import FakeOpenAI

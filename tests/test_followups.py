@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from bot import followups
-from shared.backends import Capabilities
-from shared.config import load_config
+from shared.configuration.config import load_config
+from shared.drawing.backends import Capabilities
+from shared.drawing.request import Drawing, RequestOptions, build_request
 from shared.errors import InvalidRequest
-from shared.request import Drawing, RequestOptions, build_request
-from shared.threads import Turn
+from shared.members.threads import Turn
 from tests.factories import requester
 
 CONFIG = load_config(None)

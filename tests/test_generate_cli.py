@@ -11,7 +11,7 @@ import pytest
 
 from bot.core import ImagineCore
 from shared import keys
-from shared.images import read_metadata
+from shared.imaging.images import read_metadata
 from tests.factories import image_request
 from tests.fakes.openai_api import FakeOpenAI
 from tests.helpers import imagine_command, wait_until

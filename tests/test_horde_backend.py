@@ -10,7 +10,7 @@ from PIL import Image
 
 from bot.doctor import check_horde
 from shared import messages
-from shared.costs import CostLedger
+from shared.quotas.costs import CostLedger
 from tests.backend_harness import cancel_when
 from tests.backend_harness import submit_and_drain as run
 from tests.factories import image_request

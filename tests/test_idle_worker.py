@@ -10,7 +10,7 @@ from rq.job import Job
 
 from bot.core import ImagineCore
 from shared import keys
-from shared.queue import SERIALIZER
+from shared.jobs.queue import SERIALIZER
 from tests.factories import image_request
 from tests.helpers import wait_until
 

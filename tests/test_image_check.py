@@ -12,9 +12,9 @@ import pytest
 from bot.core import ImagineCore
 from bot.discord.uploads import pack
 from shared import keys
-from shared.queue import queue_name
-from shared.refusals import RefusalCounter
-from shared.results import DeliveredImage
+from shared.delivery.results import DeliveredImage
+from shared.jobs.queue import queue_name
+from shared.quotas.refusals import RefusalCounter
 from tests.backend_harness import submit_and_drain as run
 from tests.factories import image_request, requester
 from tests.fakes.openai_api import FakeOpenAI

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from shared.queue import queue_name
-from shared.recovery import count_live_workers
+from shared.jobs.queue import queue_name
+from shared.jobs.recovery import count_live_workers
 from tests.fakes.a1111_api import FakeA1111
 from tests.fakes.comfyui_api import FakeComfyUI
 from tests.fakes.horde_api import FakeHorde

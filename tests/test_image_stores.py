@@ -19,12 +19,12 @@ from PIL import Image
 
 from bot.core import ImagineCore
 from shared import keys
-from shared.blobs import DirectoryBlobs, S3Blobs
-from shared.config import S3Config
+from shared.configuration.config import S3Config
 from shared.errors import ConfigError
-from shared.image_store import BlobImageStore, ImageStore, RedisImageStore
-from shared.images import read_metadata
-from shared.queue import queue_name
+from shared.imaging.blobs import DirectoryBlobs, S3Blobs
+from shared.imaging.image_store import BlobImageStore, ImageStore, RedisImageStore
+from shared.imaging.images import read_metadata
+from shared.jobs.queue import queue_name
 from tests.factories import image_request
 from tests.helpers import answers_ok, free_port, imagine_command, wait_until
 from workers.backends.placeholder import draw

@@ -8,9 +8,9 @@ import pytest
 
 from bot.core import ImagineCore
 from shared import keys
-from shared.images import read_metadata
-from shared.queue import queue_name
-from shared.threads import thread_key
+from shared.imaging.images import read_metadata
+from shared.jobs.queue import queue_name
+from shared.members.threads import thread_key
 from tests.factories import image_request
 from workers.runner import JobRunner
 from workers.runtime import build_runtime

@@ -9,11 +9,11 @@ import pytest
 
 from bot import followups
 from bot.core import ImagineCore
-from shared.member_defaults import ChannelDefaults, MemberDefaults
-from shared.redis_conn import connect_async
-from shared.request import RequestOptions
-from shared.round_trips import SharedRoundTrips
-from shared.threads import Turn
+from shared.drawing.request import RequestOptions
+from shared.jobs.round_trips import SharedRoundTrips
+from shared.members.member_defaults import ChannelDefaults, MemberDefaults
+from shared.members.threads import Turn
+from shared.ops.redis_conn import connect_async
 from tests.factories import requester
 
 CONFIG = '[presets.noir]\nprompt_suffix = "film noir"\n'

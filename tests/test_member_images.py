@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from shared.errors import InvalidRequest
-from shared.member_images import fetch, prepare
+from shared.imaging.member_images import fetch, prepare
 from tests.fakes.http import FakeServer, Recorded, Reply
 
 

@@ -12,8 +12,8 @@ import pytest
 from openai.types import ImageModel
 from PIL import Image
 
-from shared.config import OpenAIConfig
-from shared.costs import CostLedger
+from shared.configuration.config import OpenAIConfig
+from shared.quotas.costs import CostLedger
 from tests.backend_harness import submit_and_drain as run
 from tests.factories import image_request
 from tests.fakes.openai_api import BAD_KEY, FakeOpenAI

@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.core import ImagineCore
 from shared import keys
-from shared.logs import user_hash
+from shared.ops.logs import user_hash
 from tests.factories import image_request
 from tests.fakes.discord_api import TOKEN as DISCORD_TOKEN
 from tests.fakes.discord_api import FakeDiscord

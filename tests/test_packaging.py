@@ -17,8 +17,8 @@ import pytest
 import yaml
 
 from bot.cli import cli
-from shared.config import AppConfig, load_config
-from shared.settings import Settings
+from shared.configuration.config import AppConfig, load_config
+from shared.configuration.settings import Settings
 from tests.helpers import ROOT
 
 COMPOSE = yaml.safe_load((ROOT / "compose.yaml").read_text())
@@ -162,7 +162,7 @@ def test_ci_runs_the_readmes_test_command_and_the_readme_shows_both_commands():
 
 def test_the_worker_import_graph_holds_no_chat_sdk():
     """Workers make images and publish results; posting to a chat platform is the frontends' job."""
-    modules = "workers.worker, workers.job, workers.runner, workers.runtime, shared.publish"
+    modules = "workers.worker, workers.job, workers.runner, workers.runtime, shared.delivery.publish"
     backends = "workers.backends.placeholder, workers.backends.openai, workers.prompts.writer"
     chat = "{'discord', 'slack_sdk', 'slack_bolt', 'nacl'}"
     probe = (

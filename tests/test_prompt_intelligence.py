@@ -8,9 +8,9 @@ import json
 import pytest
 
 from bot.core import ImagineCore
+from shared.drawing.request import Requester
 from shared.errors import Refused
-from shared.queue import queue_name
-from shared.request import Requester
+from shared.jobs.queue import queue_name
 from tests.factories import image_request
 from tests.fakes.openai_api import FakeOpenAI
 from workers.prompts.writer import EXPAND_SYSTEM

@@ -9,12 +9,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from shared.config import QuotaConfig, load_config
+from shared.configuration.config import QuotaConfig, load_config
+from shared.drawing.request import Requester
 from shared.errors import Refused
-from shared.quota import Quota, limits_for
-from shared.redis_conn import connect_async
-from shared.request import Requester
-from shared.round_trips import SharedRoundTrips
+from shared.jobs.round_trips import SharedRoundTrips
+from shared.ops.redis_conn import connect_async
+from shared.quotas.quota import Quota, limits_for
 
 
 def member(user: str = "alice", workspace: str = "guild1", roles: tuple[str, ...] = ()) -> Requester:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from shared.config import load_config
+from shared.configuration.config import load_config
+from shared.configuration.settings import Settings, load_settings
+from shared.drawing.request import RequestOptions, build_request
+from shared.drawing.sizes import aspect_size
 from shared.errors import ConfigError, InvalidRequest
-from shared.request import RequestOptions, build_request
-from shared.settings import Settings, load_settings
-from shared.sizes import aspect_size
 from tests.factories import requester
 
 

@@ -13,10 +13,10 @@ import redis.asyncio as aioredis
 from bot.core import ImagineCore
 from bot.results import CLAIM_IDLE_MS, GROUP, ResultConsumer
 from shared import keys
+from shared.delivery.publish import Publisher
+from shared.delivery.results import DeliveredImage, Failure, JobResult, StatusUpdate
+from shared.drawing.request import ImageRequest, Requester
 from shared.errors import DeliveryImpossible
-from shared.publish import Publisher
-from shared.request import ImageRequest, Requester
-from shared.results import DeliveredImage, Failure, JobResult, StatusUpdate
 from tests.helpers import wait_until_async
 
 PLATFORM = "discord"

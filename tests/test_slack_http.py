@@ -10,7 +10,7 @@ from PIL import Image
 from rq.job import Job
 
 from shared import keys
-from shared.queue import SERIALIZER
+from shared.jobs.queue import SERIALIZER
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.slack_api import BOT_USER, CHANNEL, DM_CHANNEL, OWNER, TEAM_ID, FakeSlack, Posted
 from tests.helpers import wait_until

@@ -7,9 +7,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from bot.core import ImagineCore
-from shared.queue import QueueOutlook, job_id_for, queue_name
-from shared.redis_conn import connect_async
-from shared.round_trips import SharedRoundTrips
+from shared.jobs.queue import QueueOutlook, job_id_for, queue_name
+from shared.jobs.round_trips import SharedRoundTrips
+from shared.ops.redis_conn import connect_async
 from tests.factories import image_request
 from tests.helpers import wait_until
 

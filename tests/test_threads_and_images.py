@@ -7,9 +7,9 @@ import io
 import pytest
 from PIL import Image
 
-from shared.image_store import ImageTooLarge, RedisImageStore
-from shared.images import encode_png, read_metadata
-from shared.threads import ThreadMemory, Turn
+from shared.imaging.image_store import ImageTooLarge, RedisImageStore
+from shared.imaging.images import encode_png, read_metadata
+from shared.members.threads import ThreadMemory, Turn
 
 
 def turn(job_id: str, prompt: str = "a cat") -> Turn:

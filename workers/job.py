@@ -10,9 +10,9 @@ from rq import get_current_job
 from rq.job import Job
 
 from shared import messages
+from shared.delivery.results import StatusUpdate
+from shared.drawing.request import ImageRequest
 from shared.errors import BackendUnavailable
-from shared.request import ImageRequest
-from shared.results import StatusUpdate
 from workers.runner import JobRunner
 from workers.runtime import CURRENT_RUNTIME
 

@@ -8,8 +8,8 @@ import time
 
 from rq.scheduler import RQScheduler
 
-from shared.queue import SERIALIZER
-from shared.recovery import ALIVE_TTL, mark_alive, mark_gone, requeue_abandoned
+from shared.jobs.queue import SERIALIZER
+from shared.jobs.recovery import ALIVE_TTL, mark_alive, mark_gone, requeue_abandoned
 from workers.runtime import CURRENT_RUNTIME, Runtime
 
 log = logging.getLogger(__name__)

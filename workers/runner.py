@@ -18,18 +18,20 @@ from PIL import Image
 from redis.client import Pipeline
 from rq.job import Job
 
-from shared import gallery, keys, member_images, messages
-from shared.backends import BACKENDS
+from shared import keys, messages
+from shared.delivery.publish import PipelineStep
+from shared.delivery.results import DeliveredImage, Failure, JobResult, StatusUpdate, publish_status
+from shared.drawing.backends import BACKENDS
+from shared.drawing.request import ImageRequest, SourceImage
 from shared.errors import BackendRefused, BackendUnavailable, Cancelled, FailureKind, InvalidRequest
-from shared.image_store import ImageTooLarge
-from shared.images import encode_png, read_metadata
-from shared.logs import job_state
-from shared.publish import PipelineStep
-from shared.queue import SERIALIZER, lane_of
-from shared.refusals import RefusalCounter
-from shared.request import ImageRequest, SourceImage
-from shared.results import DeliveredImage, Failure, JobResult, StatusUpdate, publish_status
-from shared.threads import Turn, thread_key
+from shared.imaging import member_images
+from shared.imaging.image_store import ImageTooLarge
+from shared.imaging.images import encode_png, read_metadata
+from shared.jobs.queue import SERIALIZER, lane_of
+from shared.members import gallery
+from shared.members.threads import Turn, thread_key
+from shared.ops.logs import job_state
+from shared.quotas.refusals import RefusalCounter
 from workers.backends.base import Generation, GenerationTask
 from workers.runtime import Runtime
 

@@ -7,15 +7,15 @@ from dataclasses import dataclass
 
 from redis import Redis
 
-from shared.costs import CostLedger
-from shared.image_check import ImageChecker
-from shared.image_store import ImageStore, build_store
-from shared.metrics import Metrics
-from shared.publish import Publisher
-from shared.queue import JobQueue
-from shared.quota import Quota
-from shared.settings import Settings
-from shared.threads import ThreadMemory
+from shared.configuration.settings import Settings
+from shared.delivery.publish import Publisher
+from shared.imaging.image_check import ImageChecker
+from shared.imaging.image_store import ImageStore, build_store
+from shared.jobs.queue import JobQueue
+from shared.members.threads import ThreadMemory
+from shared.ops.metrics import Metrics
+from shared.quotas.costs import CostLedger
+from shared.quotas.quota import Quota
 from workers.backends import ImageBackend, build_backend
 from workers.prompts import PromptPipeline
 from workers.prompts.writer import build_writer

@@ -8,9 +8,9 @@ import socket
 from redis.client import Pipeline
 from rq import SimpleWorker
 
-from shared.queue import SERIALIZER, queue_name, record_model_loads
-from shared.redis_conn import connect
-from shared.settings import Settings
+from shared.configuration.settings import Settings
+from shared.jobs.queue import SERIALIZER, queue_name, record_model_loads
+from shared.ops.redis_conn import connect
 from workers.backends import served_lanes
 from workers.liveness import Liveness
 from workers.runtime import CURRENT_RUNTIME, Runtime, build_runtime

@@ -11,9 +11,9 @@ from discord import app_commands
 
 from bot.discord.frontend import DiscordFrontend
 from bot.discord.ui import ASPECT_CHOICES
-from shared.choices import offered_loras, offered_models
-from shared.request import MAX_SEED, RequestOptions, typed_options
-from shared.settings import Settings
+from shared.configuration.settings import Settings
+from shared.drawing.choices import offered_loras, offered_models
+from shared.drawing.request import MAX_SEED, RequestOptions, typed_options
 
 DISCORD_STRING_MAX = 6000
 AUTOCOMPLETE_MAX = 25

@@ -20,12 +20,12 @@ from bot.discord import ui as discord_ui
 from bot.discord.uploads import Upload, pack
 from bot.followups import Press, result_buttons
 from shared import messages
-from shared.backends import BACKENDS
-from shared.chat_text import failure_icon
+from shared.delivery.results import Failure, JobResult, StatusUpdate
+from shared.drawing.backends import BACKENDS
+from shared.drawing.chat_text import failure_icon
+from shared.drawing.request import ImageRequest
 from shared.errors import DeliveryImpossible
-from shared.queue import job_id_for
-from shared.request import ImageRequest
-from shared.results import Failure, JobResult, StatusUpdate
+from shared.jobs.queue import job_id_for
 
 log = logging.getLogger(__name__)
 NO_MENTIONS = discord.AllowedMentions.none()

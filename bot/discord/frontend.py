@@ -29,10 +29,11 @@ from bot.interactions.gallery import gallery_page
 from bot.interactions.queue import member_queue
 from bot.interactions.refining import submit_refinement
 from bot.interactions.surface import InThread
-from shared import member_images, messages
-from shared.request import ImageRequest, Requester, RequestOptions, SourceImage
-from shared.settings import DEFAULT_DISCORD_API_BASE
-from shared.threads import ThreadOrigin
+from shared import messages
+from shared.configuration.settings import DEFAULT_DISCORD_API_BASE
+from shared.drawing.request import ImageRequest, Requester, RequestOptions, SourceImage
+from shared.imaging import member_images
+from shared.members.threads import ThreadOrigin
 
 log = logging.getLogger(__name__)
 THREAD_TYPES = {discord.ChannelType.public_thread, discord.ChannelType.private_thread}

@@ -40,7 +40,7 @@ from bot.discord.surface import AnsweredFirstPort
 from bot.discord.ui import ephemeral_response
 from shared import keys, messages
 from shared.errors import ConfigError
-from shared.threads import ThreadOrigin
+from shared.members.threads import ThreadOrigin
 
 log = logging.getLogger(__name__)
 PONG = 1

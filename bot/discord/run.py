@@ -14,9 +14,9 @@ from aiohttp import web
 from bot.core import ImagineCore
 from bot.discord.client import ImagineClient
 from bot.discord.frontend import DiscordFrontend
+from shared.configuration.settings import Settings
 from shared.errors import ConfigError
-from shared.redis_conn import connect, connect_async
-from shared.settings import Settings
+from shared.ops.redis_conn import connect, connect_async
 
 log = logging.getLogger(__name__)
 PORTAL = "https://discord.com/developers/applications"

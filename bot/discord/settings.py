@@ -14,10 +14,10 @@ import discord
 from bot import settings_form
 from bot.interactions.ids import CHANNEL_SETTING, MEMBER_SETTING, NEGATIVE_FORM
 from shared import messages
-from shared.backends import BACKENDS
-from shared.config import AppConfig
-from shared.member_defaults import ChannelDefaults, MemberDefaults
-from shared.request import Requester
+from shared.configuration.config import AppConfig
+from shared.drawing.backends import BACKENDS
+from shared.drawing.request import Requester
+from shared.members.member_defaults import ChannelDefaults, MemberDefaults
 
 if TYPE_CHECKING:
     from bot.core import ImagineCore

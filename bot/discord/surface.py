@@ -18,8 +18,8 @@ from bot.discord import texts as discord_texts
 from bot.discord import ui as discord_ui
 from bot.interactions.ids import REFINE_FORM
 from shared import messages
-from shared.request import ImageRequest
-from shared.threads import ThreadOrigin, Turn
+from shared.drawing.request import ImageRequest
+from shared.members.threads import ThreadOrigin, Turn
 
 log = logging.getLogger(__name__)
 PLATFORM = "discord"

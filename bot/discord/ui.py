@@ -11,10 +11,10 @@ import discord
 from bot import describing, settings_form
 from bot.interactions.gallery import GalleryPage
 from bot.interactions.ids import GALLERY_PAGE
-from shared.chat_text import KIND_LABELS, shorten
+from shared.drawing.chat_text import KIND_LABELS, shorten
+from shared.drawing.request import ImageRequest
 from shared.durations import humanize_seconds
-from shared.request import ImageRequest
-from shared.threads import Turn
+from shared.members.threads import Turn
 
 THREAD_NAME_MAX = 100  # Discord's limit on channel and thread names
 MESSAGE_MAX = 2000

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
-from shared.results import DeliveredImage
+from shared.delivery.results import DeliveredImage
 
 # Tried in order until an image fits: WebP keeps quality best, JPEG is the last resort.
 ENCODINGS = (("WEBP", 90), ("WEBP", 75), ("JPEG", 85), ("JPEG", 70), ("JPEG", 50))

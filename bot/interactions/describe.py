@@ -10,8 +10,8 @@ from collections.abc import Awaitable, Callable
 from bot.core import ImagineCore
 from bot.interactions.surface import Surface
 from shared import messages
+from shared.drawing.request import Requester, RequestOptions
 from shared.errors import InvalidRequest, Refused
-from shared.request import Requester, RequestOptions
 
 PictureBytes = Callable[[], Awaitable[bytes]]  # the member's picture, fetched once the use is taken
 

@@ -7,10 +7,11 @@ import asyncio
 from dataclasses import dataclass
 
 from bot.core import ImagineCore
-from shared import gallery, messages
-from shared.gallery import GalleryEntry
-from shared.images import thumbnail
-from shared.request import Requester
+from shared import messages
+from shared.drawing.request import Requester
+from shared.imaging.images import thumbnail
+from shared.members import gallery
+from shared.members.gallery import GalleryEntry
 
 PER_PAGE = 5
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from shared.chat_text import ACTION_PREFIX, JOB_ID_PATTERN
+from shared.drawing.chat_text import ACTION_PREFIX, JOB_ID_PATTERN
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from typing import Any
 from bot.core import ImagineCore
 from bot.interactions.surface import IntakePort, InThread
 from shared import messages
+from shared.drawing.request import ImageRequest
 from shared.errors import InvalidRequest
-from shared.request import ImageRequest
 
 
 async def submit_refinement(

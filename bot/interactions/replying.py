@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from bot.core import ImagineCore, PictureFetch
 from bot.interactions.surface import IntakePort, InThread
 from shared import messages
+from shared.drawing.request import ImageRequest, SourceImage
 from shared.errors import InvalidRequest
-from shared.request import ImageRequest, SourceImage
 
 
 @dataclass(frozen=True)

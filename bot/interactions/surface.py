@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from shared.request import Requester
+from shared.drawing.request import Requester
 
 if TYPE_CHECKING:
     from bot.core import Opened
     from bot.followups import PressEffect
-    from shared.request import ImageRequest
-    from shared.threads import Turn
+    from shared.drawing.request import ImageRequest
+    from shared.members.threads import Turn
 
 
 class IntakePort(Protocol):

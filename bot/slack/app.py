@@ -27,9 +27,9 @@ from bot.slack.deliver import SlackPoster
 from bot.slack.frontend import SlackFrontend
 from bot.slack.raw import MalformedSlackRequest, check_body, decode_body
 from bot.slack.surface import PLATFORM
+from shared.configuration.settings import Settings
 from shared.errors import ConfigError
-from shared.redis_conn import connect, connect_async
-from shared.settings import Settings
+from shared.ops.redis_conn import connect, connect_async
 
 log = logging.getLogger(__name__)
 APPS = "https://api.slack.com/apps"

@@ -10,7 +10,7 @@ from slack_bolt.logger.messages import warning_client_prioritized_and_token_skip
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from shared.settings import Settings
+from shared.configuration.settings import Settings
 
 
 def authorizer(identity: dict, token: str):

@@ -17,11 +17,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import ui as slack_ui
 from shared import messages
-from shared.chat_text import failure_icon
+from shared.delivery.results import Failure, JobResult, StatusUpdate
+from shared.drawing.chat_text import failure_icon
+from shared.drawing.request import ImageRequest
 from shared.errors import DeliveryImpossible
-from shared.request import ImageRequest
-from shared.results import Failure, JobResult, StatusUpdate
-from shared.showcase import Showcase
+from shared.members.showcase import Showcase
 
 log = logging.getLogger(__name__)
 # Errors that retrying cannot fix: the channel or thread is gone, or the bot may not post there.

@@ -31,7 +31,7 @@ from bot.slack import ui as slack_ui
 from bot.slack.home import MemberPages, is_admin
 from bot.slack.surface import PLATFORM, SlackPort, origin_id, slack_member, tell_privately
 from shared import keys, messages
-from shared.request import ImageRequest
+from shared.drawing.request import ImageRequest
 
 log = logging.getLogger(__name__)
 ADMIN_LOOKUP_SECONDS = 1.0

@@ -15,10 +15,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core import ImagineCore
 from bot.slack import ui as slack_ui
 from bot.slack.surface import slack_member
-from shared import gallery, messages
+from shared import messages
+from shared.drawing.request import Requester
 from shared.durations import humanize_seconds
 from shared.errors import InvalidRequest
-from shared.request import Requester
+from shared.members import gallery
 
 log = logging.getLogger(__name__)
 

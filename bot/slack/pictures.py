@@ -17,10 +17,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import describing
 from bot.slack import texts as slack_texts
-from shared import member_images, messages
+from shared import messages
+from shared.configuration.settings import DEFAULT_SLACK_API_URL, Settings
+from shared.drawing.request import MAX_SOURCES
 from shared.errors import InvalidRequest
-from shared.request import MAX_SOURCES
-from shared.settings import DEFAULT_SLACK_API_URL, Settings
+from shared.imaging import member_images
 
 BLEND_MODAL = "imagine:blend-modal"
 BLEND_PICTURES = (2, MAX_SOURCES)

@@ -17,8 +17,8 @@ from bot.slack import pictures
 from bot.slack import texts as slack_texts
 from bot.slack import ui as slack_ui
 from shared import messages
-from shared.request import ImageRequest, Requester
-from shared.threads import ThreadOrigin, Turn
+from shared.drawing.request import ImageRequest, Requester
+from shared.members.threads import ThreadOrigin, Turn
 
 log = logging.getLogger(__name__)
 PLATFORM = "slack"

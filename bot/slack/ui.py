@@ -14,12 +14,12 @@ from bot import followups, settings_form
 from bot.flags import flags_help_line
 from bot.interactions.ids import REFINE_FORM, REVEAL
 from bot.interactions.queue import QueueView
-from shared.backends import BACKENDS
-from shared.chat_text import KIND_LABELS, shorten
-from shared.choices import offered_loras, offered_models
-from shared.config import AppConfig
-from shared.member_defaults import ChannelDefaults, MemberDefaults
-from shared.request import ImageRequest
+from shared.configuration.config import AppConfig
+from shared.drawing.backends import BACKENDS
+from shared.drawing.chat_text import KIND_LABELS, shorten
+from shared.drawing.choices import offered_loras, offered_models
+from shared.drawing.request import ImageRequest
+from shared.members.member_defaults import ChannelDefaults, MemberDefaults
 
 REFINE_MODAL = REFINE_FORM.prefix  # the form names its job in private_metadata
 TEXT_MAX = 3000  # a section block's text

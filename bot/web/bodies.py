@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import BodyPartReader, web
 
 from shared import messages
-from shared.request import MAX_SOURCES
+from shared.drawing.request import MAX_SOURCES
 
 log = logging.getLogger(__name__)
 MAX_TEXT = 4000

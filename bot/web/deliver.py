@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from bot.web import ui as web_ui
 from bot.web.feed import Feed
-from shared.request import ImageRequest
-from shared.results import Failure, JobResult, StatusUpdate
+from shared.delivery.results import Failure, JobResult, StatusUpdate
+from shared.drawing.request import ImageRequest
 
 
 class WebPoster:

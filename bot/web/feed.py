@@ -19,7 +19,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from shared import keys
-from shared.round_trips import SharedRoundTrips
+from shared.jobs.round_trips import SharedRoundTrips
 
 PLATFORM = "web"
 FEED_LENGTH = 2000  # approximate: the newest messages of a member's conversation

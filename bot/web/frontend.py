@@ -17,10 +17,10 @@ from bot.interactions.surface import InThread
 from bot.web import ui as web_ui
 from bot.web.feed import PLATFORM, Feed
 from shared import messages
+from shared.drawing.request import ImageRequest, Requester
 from shared.errors import InvalidRequest
-from shared.queue import job_id_for
-from shared.request import ImageRequest, Requester
-from shared.threads import ThreadOrigin, Turn
+from shared.jobs.queue import job_id_for
+from shared.members.threads import ThreadOrigin, Turn
 
 T = TypeVar("T")
 WORKSPACE = "local"

@@ -26,12 +26,12 @@ from bot.web.frontend import WebFrontend
 from bot.web.server import WebServer
 from bot.web.sessions import Sessions, load_secret
 from bot.web.throttle import LoginThrottle
-from shared.backends import BACKENDS
+from shared.configuration.settings import Settings
+from shared.drawing.backends import BACKENDS
 from shared.errors import ConfigError
-from shared.queue import lane, queue_name
-from shared.recovery import count_live_workers
-from shared.redis_conn import connect, connect_async
-from shared.settings import Settings
+from shared.jobs.queue import lane, queue_name
+from shared.jobs.recovery import count_live_workers
+from shared.ops.redis_conn import connect, connect_async
 
 BACKLOG = 1024
 FEED_CONNECTIONS = (

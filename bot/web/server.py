@@ -31,7 +31,7 @@ from bot.web.frontend import Answer, WebFrontend
 from bot.web.sessions import COOKIE, CSRF_HEADER, Sessions
 from bot.web.throttle import LoginThrottle
 from shared import messages
-from shared.chat_text import JOB_ID_PATTERN
+from shared.drawing.chat_text import JOB_ID_PATTERN
 
 log = logging.getLogger(__name__)
 ACTION_HEADER = "X-Imagine"

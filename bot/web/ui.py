@@ -7,10 +7,10 @@ import base64
 from typing import Any
 
 from bot.followups import result_buttons
-from shared.backends import BACKENDS
-from shared.chat_text import KIND_LABELS, failure_icon
-from shared.request import ImageRequest
-from shared.results import Failure, JobResult, StatusUpdate
+from shared.delivery.results import Failure, JobResult, StatusUpdate
+from shared.drawing.backends import BACKENDS
+from shared.drawing.chat_text import KIND_LABELS, failure_icon
+from shared.drawing.request import ImageRequest
 
 IMAGE_ROUTE = "/images/"
 

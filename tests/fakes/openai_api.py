@@ -12,7 +12,7 @@ from collections import deque
 
 from PIL import Image
 
-from shared.config import MODERATION_CATEGORIES
+from shared.configuration.config import MODERATION_CATEGORIES
 from tests.fakes.http import FakeServer, Recorded, Reply
 
 BAD_KEY = "sk-bad"

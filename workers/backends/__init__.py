@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from redis import Redis
 
-from shared.backends import BACKENDS
+from shared.configuration.settings import Settings
+from shared.drawing.backends import BACKENDS
 from shared.errors import ConfigError
-from shared.queue import lane
-from shared.settings import Settings
+from shared.jobs.queue import lane
 from workers.backends.base import GeneratedImage, Generation, GenerationTask, ImageBackend
 
 __all__ = ["GeneratedImage", "Generation", "GenerationTask", "ImageBackend", "build_backend"]

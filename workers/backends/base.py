@@ -9,9 +9,9 @@ from typing import Any, Protocol
 from PIL import Image
 from pydantic import ConfigDict
 
-from shared import pictures
+from shared.drawing.request import Drawing
 from shared.errors import BackendUnavailable, Cancelled
-from shared.request import Drawing
+from shared.imaging import pictures
 
 
 class GenerationTask(Drawing):

@@ -24,10 +24,11 @@ from PIL import Image
 from websockets.exceptions import WebSocketException
 from websockets.sync.client import connect as ws_connect
 
-from shared import messages, sizes
-from shared.config import ComfyUIConfig, ComfyWorkflow
+from shared import messages
+from shared.configuration.config import ComfyUIConfig, ComfyWorkflow
+from shared.configuration.settings import Settings
+from shared.drawing import sizes
 from shared.errors import BackendUnavailable, Cancelled, ConfigError
-from shared.settings import Settings
 from workers.backends.base import GeneratedImage, Generation, GenerationTask, engine_picture
 from workers.backends.comfyui_slots import Slots, find_slots
 from workers.backends.comfyui_workflows import SHIPPED

@@ -23,10 +23,11 @@ from diffusers import AutoPipelineForImage2Image, AutoPipelineForText2Image
 from PIL import Image
 from redis import Redis
 
-from shared import messages, sizes
-from shared.config import DiffusersConfig, DiffusersModel
+from shared import messages
+from shared.configuration.config import DiffusersConfig, DiffusersModel
+from shared.configuration.settings import Settings
+from shared.drawing import sizes
 from shared.errors import ConfigError, InvalidRequest
-from shared.settings import Settings
 from workers.backends.base import GeneratedImage, Generation, GenerationTask
 from workers.backends.diffusers_loras import LoraAdapters
 from workers.backends.diffusers_models import (

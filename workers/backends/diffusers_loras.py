@@ -13,9 +13,9 @@ from typing import Any
 from redis import Redis
 
 from shared import messages
-from shared.config import DiffusersConfig
+from shared.configuration.config import DiffusersConfig
+from shared.drawing.request import LoraUse
 from shared.errors import InvalidRequest
-from shared.request import LoraUse
 from workers.backends.diffusers_models import file_hash
 
 log = logging.getLogger(__name__)

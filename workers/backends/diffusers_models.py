@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from shared import keys
-from shared.config import DiffusersModel
+from shared.configuration.config import DiffusersModel
+from shared.configuration.settings import Settings
 from shared.errors import ConfigError
-from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 SINGLE_FILE_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".bin")

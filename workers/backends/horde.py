@@ -17,10 +17,11 @@ from typing import Any
 import httpx2
 from PIL import Image
 
-from shared import messages, sizes
-from shared.config import HordeConfig
+from shared import messages
+from shared.configuration.config import HordeConfig
+from shared.configuration.settings import Settings
+from shared.drawing import sizes
 from shared.errors import BackendRefused, BackendUnavailable, InvalidRequest
-from shared.settings import Settings
 from workers.backends.base import GeneratedImage, Generation, GenerationTask, engine_picture
 
 log = logging.getLogger(__name__)

@@ -13,11 +13,11 @@ import logging
 import openai
 from PIL import Image
 
-from shared import sizes
-from shared.config import OpenAIConfig
+from shared.configuration.config import OpenAIConfig
+from shared.configuration.settings import Settings
+from shared.drawing import sizes
 from shared.errors import BackendRefused, BackendUnavailable, ConfigError, InvalidRequest
-from shared.openai_client import openai_client
-from shared.settings import Settings
+from shared.textmodels.openai_client import openai_client
 from workers.backends.base import GeneratedImage, Generation, GenerationTask, engine_picture
 
 log = logging.getLogger(__name__)

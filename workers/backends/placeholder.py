@@ -10,7 +10,7 @@ import time
 
 from PIL import Image, ImageDraw, ImageFont
 
-from shared.settings import Settings
+from shared.configuration.settings import Settings
 from workers.backends.base import GeneratedImage, Generation, GenerationTask
 
 MODEL_NAME = "placeholder"

@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from shared import keys
+from shared.configuration.settings import Settings
 from shared.errors import BackendUnavailable, ConfigError
-from shared.redis_conn import connect
-from shared.settings import Settings
+from shared.ops.redis_conn import connect
 
 LEASE_SECONDS = 30  # renewed while the job runs; a dead worker's lease frees itself this soon
 WAIT_FOR_SERVER_SECONDS = 60  # all servers busy this long: the attempt fails and RQ retries it

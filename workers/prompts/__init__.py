@@ -11,10 +11,10 @@ import hashlib
 from dataclasses import dataclass, field
 
 from shared import messages
-from shared.config import AppConfig
-from shared.presets import Preset
-from shared.request import ImageRequest
-from shared.threads import ThreadMemory, thread_key
+from shared.configuration.config import AppConfig
+from shared.configuration.presets import Preset
+from shared.drawing.request import ImageRequest
+from shared.members.threads import ThreadMemory, thread_key
 from workers.backends.base import GenerationTask
 from workers.prompts.writer import PromptWriter, WriterUnavailable
 

@@ -19,9 +19,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from redis import Redis
 
 from shared import keys
-from shared.config import PromptsConfig
-from shared.openai_client import openai_client
-from shared.prompt_parts import Expansion, json_schema
+from shared.configuration.config import PromptsConfig
+from shared.drawing.prompt_parts import Expansion, json_schema
+from shared.textmodels.openai_client import openai_client
 
 log = logging.getLogger(__name__)
 FIELD_MAX = 600  # no single component may crowd out the others

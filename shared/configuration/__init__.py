@@ -1,0 +1,1 @@
+"""Settings from the environment, the TOML config file and its presets."""

@@ -1,0 +1,1 @@
+"""Results going out: the result streams and publishing each job's answer once."""

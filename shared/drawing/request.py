@@ -1,0 +1,434 @@
+"""The request/job model and its validation: raw options in, an ImageRequest or a readable reason out."""
+
+from __future__ import annotations
+
+import time
+import unicodedata
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from shared import messages
+from shared.configuration.config import AppConfig
+from shared.drawing.backends import BACKENDS
+from shared.drawing.sizes import aspect_size, parse_size
+from shared.errors import InvalidRequest
+
+JobKind = Literal["imagine", "refine", "reroll", "variation", "upscale"]
+Quality = Literal["auto", "low", "medium", "high"]
+QUALITIES: tuple[str, ...] = ("auto", "low", "medium", "high")
+
+MAX_SEED = 2**32 - 1
+_ALLOWED_CONTROLS = {"\n", "\t"}
+
+
+class AskedIn(BaseModel):
+    """Where a request was asked when its conversation lives elsewhere (private results: asked in a
+    server's channel, answered in the member's DM). The rules of this place (quotas, moderation,
+    allowed channels) are the request's, wherever it is delivered."""
+
+    model_config = ConfigDict(frozen=True)
+
+    workspace: str
+    channel: str
+
+
+class Requester(BaseModel):
+    """Who asked and where the answer goes; `reply` is opaque to everyone but that platform's deliverer.
+
+    `workspace`, `channel` and `thread` name the conversation (its thread memory and origin);
+    `asked_in`, when set, is where the rules come from (see `AskedIn`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    platform: str
+    workspace: str
+    channel: str
+    user: str
+    thread: str | None = None
+    user_name: str | None = None
+    roles: tuple[str, ...] = ()
+    channel_nsfw: bool = False
+    reply: dict[str, str] = Field(default_factory=dict)
+    asked_in: AskedIn | None = None
+    # The platform can post an image hidden until clicked (a spoiler), so an image its content
+    # policy flags is hidden rather than withheld under `flagged_images = "spoiler"`.
+    hides_images: bool = False
+
+    @property
+    def user_key(self) -> str:
+        """The quota subject, e.g. 'discord:1234'; also the key for overrides in the config file."""
+        return f"{self.platform}:{self.user}"
+
+    @property
+    def rules_workspace(self) -> str:
+        """The workspace whose rules apply: where the request was asked."""
+        return self.asked_in.workspace if self.asked_in is not None else self.workspace
+
+    @property
+    def rules_channel(self) -> str:
+        """The channel whose rules apply (allowed channels): where the request was asked."""
+        return self.asked_in.channel if self.asked_in is not None else self.channel
+
+    @property
+    def workspace_key(self) -> str:
+        """The rules' workspace as the config names it ('discord:1234'): quotas, moderation, budgets."""
+        return f"{self.platform}:{self.rules_workspace}"
+
+    def delivered_in(self, workspace: str, channel: str) -> Requester:
+        """The same request with its conversation moved to `workspace`/`channel`; its rules stay."""
+        asked_in = self.asked_in or AskedIn(workspace=self.workspace, channel=self.channel)
+        return self.model_copy(update={"workspace": workspace, "channel": channel, "asked_in": asked_in})
+
+
+MAX_SOURCES = 5  # pictures one request may start from (a blend takes 2 to 5)
+
+
+class SourceImage(BaseModel):
+    """A member's own picture to start from: a file on the platform's own host (`url`, fetched by the
+    worker, which holds no chat token) or bytes a frontend already fetched and checked and put in the
+    image store (`key`: Slack's files need the bot token, the command line reads a path)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    url: str | None = None
+    key: str | None = None
+    hosts: tuple[str, ...] = ()  # where `url` may be fetched from: its platform's own file hosts
+
+
+class LoraUse(BaseModel):
+    """A LoRA on an image, by its configured name, at a weight."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    weight: float
+
+
+class Drawing(BaseModel):
+    """How to draw, validated: where a request option's value is declared, once.
+
+    `ImageRequest` (the job), `Turn` (thread memory) and `GenerationTask` (what a backend draws) are
+    each a Drawing plus their own fields, so an option added here travels to the worker, is kept by
+    the thread and is carried into every follow-up without being declared again.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    negative: str | None = None
+    width: int = 1024
+    height: int = 1024
+    aspect: str | None = None  # kept so each backend can map it to its own native sizes
+    count: int = 1
+    seed: int | None = None
+    quality: Quality = "auto"
+    style: str | None = None
+    backend: str = "placeholder"
+    model: str | None = None
+    enhance: bool = False
+    strength: float | None = None  # from a source image: how far the drawing may move (0-1)
+    loras: tuple[LoraUse, ...] = ()  # LoRAs by name ([diffusers.loras]), kept by refinements
+
+    def drawing(self) -> Drawing:
+        """Just the drawing settings of a request, turn or task."""
+        return Drawing(**{name: getattr(self, name) for name in Drawing.model_fields})
+
+    @property
+    def size(self) -> str:
+        return f"{self.width}x{self.height}"
+
+
+class ImageRequest(Drawing):
+    """One job: what to draw, how, and for whom. Serialised into the RQ job as JSON."""
+
+    event_id: str
+    requester: Requester
+    prompt: str
+    kind: JobKind = "imagine"
+    instruction: str | None = (
+        None  # a refinement's words ("now at night"), merged into `prompt` by the worker
+    )
+    parent_job_id: str | None = None
+    parent_image_index: int | None = None
+    submitted_at: float = Field(default_factory=time.time)
+    sources: tuple[SourceImage, ...] = ()  # the member's own pictures to start from (several: a blend)
+    private: bool = False  # the results go to the member's DM with the bot, not the channel
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_source_before(cls, data: Any) -> Any:
+        """A job queued by the previous version names one picture as `source_url`."""
+        if isinstance(data, dict) and data.get("source_url"):
+            data = {**data, "sources": [{"url": data["source_url"]}]}
+        return data
+
+
+@dataclass(frozen=True)
+class Typed:
+    """How members type one option: its names (`--ar` in Slack and replies; `-n` on the command line for
+    one letter), an example for error messages, and the help shown by every platform."""
+
+    names: tuple[str, ...]
+    help: str
+    example: str = "NAME"
+    switch: bool = False  # `--enhance` / `--no-enhance`, no value
+    members: bool = True  # False: the command line only (the backend is the operator's choice in chat)
+    repeatable: bool = False  # `--lora a --lora b`: the values are a tuple
+
+
+def _typed(
+    *names: str,
+    help: str,
+    example: str = "NAME",
+    switch: bool = False,
+    members: bool = True,
+    repeatable: bool = False,
+) -> Any:
+    return field(default=None, metadata={"typed": Typed(names, help, example, switch, members, repeatable)})
+
+
+@dataclass(frozen=True)
+class RequestOptions:
+    """Options exactly as a member typed them, before validation (every platform fills this).
+
+    Each field is one option, declared here once with how it is typed: Slack's and replies' flags, the
+    command line's options and Discord's option descriptions are made from these declarations. None
+    means "not given": the value then comes from the turn a follow-up continues, or the default.
+    """
+
+    prompt: str
+    aspect: str | None = _typed(
+        "ar", "aspect", help="square, portrait, landscape, wide, tall or a ratio like 16:9.", example="16:9"
+    )
+    count: int | str | None = _typed("n", "count", help="How many images.", example="2")
+    seed: int | str | None = _typed("seed", help="Seed for a reproducible image.", example="42")
+    negative: str | None = _typed(
+        "no", "negative", help="What the image should not contain.", example="text, watermark"
+    )
+    style: str | None = _typed("style", help="A style preset (photo, anime, watercolor, ...).")
+    model: str | None = _typed("model", help="Image model, where the backend offers several.")
+    size: str | None = _typed("size", help="WIDTHxHEIGHT, e.g. 1024x768.", example="1024x768")
+    quality: str | None = _typed("quality", help="auto, low, medium or high.", example="high")
+    enhance: bool | None = _typed(
+        "enhance", help="Let a language model add detail to the prompt.", switch=True
+    )
+    backend: str | None = _typed("backend", help="Which image backend draws it.", members=False)
+    strength: float | str | None = _typed(
+        "strength", help="From a picture: how far to move from it, 0 to 1.", example="0.6"
+    )
+    lora: str | tuple[str, ...] | None = _typed(
+        "lora",
+        help="A LoRA by name, NAME or NAME:WEIGHT; repeat it (or separate by commas) for up to 3.",
+        example="pixel-art:0.8",
+        repeatable=True,
+    )
+    sources: tuple[SourceImage, ...] = ()  # the member's attached pictures, not typed
+
+
+def typed_options() -> dict[str, Typed]:
+    """Every option of RequestOptions (but the prompt) with how it is typed, in declaration order."""
+    return {f.name: f.metadata["typed"] for f in fields(RequestOptions) if "typed" in f.metadata}
+
+
+def build_request(
+    options: RequestOptions,
+    *,
+    requester: Requester,
+    event_id: str,
+    config: AppConfig,
+    default_backend: str,
+    base: Drawing | None = None,
+    kind: JobKind = "imagine",
+    instruction: str | None = None,
+    parent_job_id: str | None = None,
+    parent_image_index: int | None = None,
+) -> ImageRequest:
+    """Validate every option given; the first problem raises InvalidRequest with a reason for the user.
+
+    `base` holds the values of options not given: a follow-up's turn, or the defaults. The result is
+    checked as a whole (model, style, size) whichever way each value came.
+    """
+    limits = config.limits
+    base = base or Drawing(
+        aspect="square", backend=default_backend, enhance=config.prompts.enhance_by_default
+    )
+    prompt = _checked_text(options.prompt, "prompt", limits.prompt_max_chars)
+    if not prompt:
+        raise InvalidRequest(messages.empty_prompt())
+    if instruction is not None:
+        instruction = _checked_text(instruction, "message", limits.prompt_max_chars) or None
+    drawing = _drawing(options, base, config)
+    _check_nsfw(drawing, requester, config)
+    check_prompt = BACKENDS[drawing.backend].check_prompt  # _drawing checked the backend is known
+    for text in (prompt, drawing.negative or "", instruction or ""):
+        check_prompt(config, text)
+    return ImageRequest(
+        **drawing.model_dump(),
+        sources=_sources(options.sources),
+        event_id=event_id,
+        requester=requester,
+        prompt=prompt,
+        kind=kind,
+        instruction=instruction,
+        parent_job_id=parent_job_id,
+        parent_image_index=parent_image_index,
+    )
+
+
+def _drawing(options: RequestOptions, base: Drawing, config: AppConfig) -> Drawing:
+    limits = config.limits
+    given: dict[str, object] = {}
+    if options.negative is not None:
+        given["negative"] = (
+            _checked_text(options.negative, "negative prompt", limits.negative_max_chars) or None
+        )
+    if options.size and options.aspect:
+        raise InvalidRequest(messages.size_and_aspect())
+    if options.size:
+        given["width"], given["height"] = parse_size(options.size)
+        given["aspect"] = None
+    elif options.aspect is not None:
+        aspect = options.aspect.strip().lower() or "square"
+        given["width"], given["height"] = aspect_size(aspect)
+        given["aspect"] = aspect
+    if options.count is not None:
+        given["count"] = _int_in_range(options.count, "count", 1, limits.max_count)
+    if options.seed is not None:
+        given["seed"] = None if options.seed == "" else _int_in_range(options.seed, "seed", 0, MAX_SEED)
+    if options.quality is not None:
+        given["quality"] = options.quality.strip().lower() or "auto"
+    if options.style is not None:
+        given["style"] = options.style.strip().lower() or None
+    if options.backend is not None:
+        given["backend"] = options.backend.strip().lower() or base.backend
+    if options.model is not None:
+        given["model"] = options.model.strip() or None
+    elif "backend" in given and given["backend"] != base.backend:
+        given["model"] = None  # another backend's model means nothing here
+    if "backend" in given and given["backend"] != base.backend and options.seed is None:
+        given["seed"] = None  # nor does its seed: only a typed one is the member's choice
+    if options.enhance is not None:
+        given["enhance"] = options.enhance
+    if options.strength is not None:
+        given["strength"] = _strength(options.strength)
+    if options.lora is not None:
+        given["loras"] = _loras(options.lora, config, str(given.get("backend") or base.backend))
+    drawing = _checked(base.model_copy(update=given), config)
+    if options.model and not BACKENDS[drawing.backend].models(config):  # typed, with nothing to pick
+        raise InvalidRequest(messages.no_model_choice(drawing.backend))
+    return drawing
+
+
+def _checked(drawing: Drawing, config: AppConfig) -> Drawing:
+    """The checks that look at several values, or at the config: made on the final values."""
+    if drawing.quality not in QUALITIES:
+        raise InvalidRequest(messages.unknown_choice("quality", drawing.quality, QUALITIES))
+    if drawing.style is not None and drawing.style not in config.presets:
+        raise InvalidRequest(messages.unknown_choice("style", drawing.style, sorted(config.presets)))
+    spec = BACKENDS.get(drawing.backend)
+    if spec is None:
+        raise InvalidRequest(messages.unknown_choice("backend", drawing.backend, BACKENDS))
+    if drawing.loras and not spec.loras(config):
+        raise InvalidRequest(messages.no_loras(drawing.backend))
+    if drawing.seed is not None and not spec.capabilities.seed:
+        raise InvalidRequest(messages.no_seeds(drawing.backend))
+    choices = spec.models(config)
+    if not choices:  # a backend that draws with its own model
+        return drawing
+    model = drawing.model or spec.default_model(config)
+    if model not in choices:
+        raise InvalidRequest(messages.unknown_choice("model", str(model), choices))
+    spec.check_size(model, drawing.width, drawing.height, drawing.aspect)  # raises if it cannot draw it
+    _check_lora_families(drawing.loras, model, config)
+    return drawing.model_copy(update={"model": model})
+
+
+def _loras(given: str | tuple[str, ...], config: AppConfig, backend: str) -> tuple[LoraUse, ...]:
+    """`name`, `name:0.8`, repeated or comma-separated; an empty value (or "none") clears them."""
+    values = (given,) if isinstance(given, str) else given
+    items = [item.strip() for value in values for item in value.split(",")]
+    items = [item for item in items if item and item.lower() != "none"]
+    configured = config.diffusers.loras
+    if len(items) > config.diffusers.max_loras:
+        raise InvalidRequest(messages.too_many_loras(len(items), config.diffusers.max_loras))
+    uses: list[LoraUse] = []
+    for item in items:
+        name, _, weight_text = item.partition(":")
+        name = name.strip()
+        spec = BACKENDS.get(backend)
+        if spec is None or not spec.loras(config):
+            raise InvalidRequest(messages.no_loras(backend))
+        if name not in configured:
+            raise InvalidRequest(messages.unknown_choice("LoRA", name, sorted(configured)))
+        if any(use.name == name for use in uses):
+            raise InvalidRequest(messages.lora_given_twice(name))
+        try:
+            weight = float(weight_text) if weight_text.strip() else configured[name].weight
+        except ValueError:
+            raise InvalidRequest(messages.bad_lora_weight(weight_text)) from None
+        if not -4 <= weight <= 4:
+            raise InvalidRequest(messages.bad_lora_weight(weight_text))
+        uses.append(LoraUse(name=name, weight=weight))
+    return tuple(uses)
+
+
+def _check_lora_families(loras: tuple[LoraUse, ...], model: str, config: AppConfig) -> None:
+    """A LoRA made for another model family is refused before anything is queued, where the model's
+    family is declared ([diffusers.models.NAME] family); otherwise the worker refuses it, refunded."""
+    spec = config.diffusers.models.get(model)
+    for use in loras:
+        lora = config.diffusers.loras.get(use.name)
+        if lora is None:  # kept by a thread from before the operator removed it
+            raise InvalidRequest(messages.unknown_choice("LoRA", use.name, sorted(config.diffusers.loras)))
+        if spec is not None and spec.family and lora.families and spec.family not in lora.families:
+            raise InvalidRequest(messages.lora_does_not_fit(use.name, lora.families, model, spec.family))
+
+
+def _check_nsfw(drawing: Drawing, requester: Requester, config: AppConfig) -> None:
+    """Models and LoRAs marked NSFW are offered only in channels the platform marks NSFW."""
+    if requester.channel_nsfw or drawing.backend != "diffusers":
+        return
+    model = config.diffusers.models.get(drawing.model or "")
+    if model is not None and model.nsfw:
+        raise InvalidRequest(messages.nsfw_only("model", drawing.model or ""))
+    for use in drawing.loras:
+        lora = config.diffusers.loras.get(use.name)
+        if lora is not None and lora.nsfw:
+            raise InvalidRequest(messages.nsfw_only("LoRA", use.name))
+
+
+def _checked_text(text: str, what: str, limit: int) -> str:
+    text = text.strip()
+    for char in text:
+        if unicodedata.category(char) == "Cc" and char not in _ALLOWED_CONTROLS:
+            raise InvalidRequest(messages.control_characters(what, char))
+    if len(text) > limit:
+        raise InvalidRequest(messages.too_long(what, len(text), limit))
+    return text
+
+
+def _sources(sources: tuple[SourceImage, ...]) -> tuple[SourceImage, ...]:
+    if len(sources) > MAX_SOURCES:
+        raise InvalidRequest(messages.too_many_pictures(len(sources), MAX_SOURCES))
+    return tuple(sources)
+
+
+def _strength(value: float | str) -> float:
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        raise InvalidRequest(messages.not_a_number("strength", str(value))) from None
+    if not 0 < number <= 1:
+        raise InvalidRequest(messages.strength_range(number))
+    return number
+
+
+def _int_in_range(value: int | str, what: str, low: int, high: int) -> int:
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise InvalidRequest(messages.not_a_number(what, str(value))) from None
+    if not low <= number <= high:
+        raise InvalidRequest(messages.out_of_range(what, number, low, high))
+    return number

@@ -1,0 +1,1 @@
+"""Running it: Redis connections, health, metrics, logs."""

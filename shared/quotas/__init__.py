@@ -1,0 +1,1 @@
+"""Who may draw how much: the atomic quota, hourly limits, refusals counted for operators, costs."""

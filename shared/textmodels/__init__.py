@@ -1,0 +1,1 @@
+"""The text and vision models: the one OpenAI client factory, moderation, describing pictures."""
