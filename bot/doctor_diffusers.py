@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from bot.doctor import Check
-from shared.configuration.config import DiffusersModel
+from shared.configuration.engines import DiffusersModel
 from shared.configuration.settings import Settings
 from shared.errors import ConfigError
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.configuration.config import ComfyWorkflow
+from shared.configuration.engines import ComfyWorkflow
 from shared.errors import ConfigError
 from tests.fakes.comfyui_graphs import FLUX_DEV, SD35, SD35_TIMESTEPPED_NEGATIVE, SDXL_REFINER
 from workers.backends.comfyui_slots import find_slots

@@ -12,7 +12,7 @@ import pytest
 from openai.types import ImageModel
 from PIL import Image
 
-from shared.configuration.config import OpenAIConfig
+from shared.configuration.engines import OpenAIConfig
 from shared.quotas.costs import CostLedger
 from tests.backend_harness import submit_and_drain as run
 from tests.factories import image_request

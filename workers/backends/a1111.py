@@ -20,7 +20,7 @@ from typing import Any
 import httpx2
 from PIL import Image
 
-from shared.configuration.config import A1111Config
+from shared.configuration.engines import A1111Config
 from shared.configuration.settings import Settings
 from shared.drawing import prompt_tags, sizes
 from shared.errors import BackendUnavailable, ConfigError

@@ -25,7 +25,7 @@ from websockets.exceptions import WebSocketException
 from websockets.sync.client import connect as ws_connect
 
 from shared import messages
-from shared.configuration.config import ComfyUIConfig, ComfyWorkflow
+from shared.configuration.engines import ComfyUIConfig, ComfyWorkflow
 from shared.configuration.settings import Settings
 from shared.drawing import sizes
 from shared.errors import BackendUnavailable, Cancelled, ConfigError

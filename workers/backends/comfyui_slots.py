@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.configuration.config import ComfyWorkflow
+from shared.configuration.engines import ComfyWorkflow
 from shared.errors import ConfigError
 
 ROLES = (

@@ -24,7 +24,7 @@ from PIL import Image
 from redis import Redis
 
 from shared import messages
-from shared.configuration.config import DiffusersConfig, DiffusersModel
+from shared.configuration.engines import DiffusersConfig, DiffusersModel
 from shared.configuration.settings import Settings
 from shared.drawing import sizes
 from shared.errors import ConfigError, InvalidRequest

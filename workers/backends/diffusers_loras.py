@@ -13,7 +13,7 @@ from typing import Any
 from redis import Redis
 
 from shared import messages
-from shared.configuration.config import DiffusersConfig
+from shared.configuration.engines import DiffusersConfig
 from shared.drawing.request import LoraUse
 from shared.errors import InvalidRequest
 from workers.backends.diffusers_models import file_hash

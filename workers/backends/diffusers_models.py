@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from shared import keys
-from shared.configuration.config import DiffusersModel
+from shared.configuration.engines import DiffusersModel
 from shared.configuration.settings import Settings
 from shared.errors import ConfigError
 

@@ -18,7 +18,7 @@ import httpx2
 from PIL import Image
 
 from shared import messages
-from shared.configuration.config import HordeConfig
+from shared.configuration.engines import HordeConfig
 from shared.configuration.settings import Settings
 from shared.drawing import sizes
 from shared.errors import BackendRefused, BackendUnavailable, InvalidRequest

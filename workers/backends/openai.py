@@ -13,7 +13,7 @@ import logging
 import openai
 from PIL import Image
 
-from shared.configuration.config import OpenAIConfig
+from shared.configuration.engines import OpenAIConfig
 from shared.configuration.settings import Settings
 from shared.drawing import sizes
 from shared.errors import BackendRefused, BackendUnavailable, ConfigError, InvalidRequest
