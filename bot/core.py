@@ -12,7 +12,6 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field
 from typing import Any
 
 from PIL import Image
@@ -21,21 +20,19 @@ from redis.asyncio import Redis as AsyncRedis
 from redis.client import Pipeline
 
 from bot import followups
+from bot.checking import check_request
 from bot.decoding import Decoding
 from bot.describing import Describing
 from bot.flags import parse_flags
-from bot.interactions.surface import IntakePort, InThread
+from bot.interactions.surface import IntakePort, InThread, PictureFetch
 from shared import keys, messages
 from shared.configuration.settings import Settings
 from shared.drawing.backends import BACKENDS
 from shared.drawing.request import (
     MAX_SOURCES,
-    Drawing,
     ImageRequest,
-    JobKind,
     Requester,
     RequestOptions,
-    build_request,
 )
 from shared.errors import InvalidRequest, Refused
 from shared.imaging import member_images
@@ -62,58 +59,9 @@ from shared.quotas.refusals import RefusalCounter
 from shared.textmodels.moderation import Moderator
 
 log = logging.getLogger(__name__)
-UNRESTRICTED_PLATFORMS = {"cli"}  # the operator's own command is not bound to channel allow-lists
 EVENT_CLAIM_SECONDS = 86400  # longer than any platform redelivers an event
 PENDING_SECONDS = 60  # a frontend has this long from admission to enqueue before its slot counts as lost
 SECRET_SECONDS = 15 * 60  # a Discord interaction token's own life
-
-
-def check_request(
-    settings: Settings,
-    options: RequestOptions,
-    *,
-    requester: Requester,
-    event_id: str,
-    base: Drawing | None = None,
-    kind: JobKind = "imagine",
-    instruction: str | None = None,
-    parent_job_id: str | None = None,
-    parent_image_index: int | None = None,
-) -> ImageRequest:
-    """Check where and what is asked (no I/O); raises InvalidRequest or Refused with the user's message."""
-    allow = settings.config.channels.allow
-    if allow and requester.platform not in UNRESTRICTED_PLATFORMS:
-        if f"{requester.platform}:{requester.rules_channel}" not in allow:
-            raise Refused(messages.channel_not_allowed(), rule="channel")
-    return build_request(
-        options,
-        requester=requester,
-        event_id=event_id,
-        config=settings.config,
-        default_backend=settings.backend,
-        base=base,
-        kind=kind,
-        instruction=instruction,
-        parent_job_id=parent_job_id,
-        parent_image_index=parent_image_index,
-    )
-
-
-@dataclass(frozen=True)
-class Opened:
-    """Where the answer of an admitted request goes, once the platform has posted its status message.
-
-    `secrets` are reply handles that let their holder act as the bot (Discord's interaction token, for
-    15 minutes): they never go into the job (RQ's payload, the result streams, which workers and
-    anyone reading Redis see) but into a key of the frontends' own, by job id, for `SECRET_SECONDS`
-    (`reply_secrets` reads them back)."""
-
-    request: ImageRequest  # addressed: the thread and the platform's reply handles
-    thread_origin: tuple[str, ThreadOrigin] | None = None  # (thread id, origin) of a thread just opened
-    secrets: dict[str, str] = field(default_factory=dict)
-
-
-PictureFetch = Callable[[], Awaitable[list[bytes]]]  # a member's pictures' bytes, fetched when called
 
 
 class ImagineCore:

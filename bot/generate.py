@@ -14,7 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.core import ImagineCore, check_request
+from bot.checking import check_request
+from bot.core import ImagineCore
 from bot.embedded import is_local
 from shared import messages
 from shared.configuration.settings import Settings

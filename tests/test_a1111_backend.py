@@ -11,7 +11,7 @@ import subprocess
 import pytest
 from PIL import Image
 
-from bot.core import check_request
+from bot.checking import check_request
 from bot.doctor import check_a1111
 from shared import keys
 from shared.drawing.request import RequestOptions

@@ -19,7 +19,8 @@ pytest.importorskip("peft", reason="the gpu extra is not installed")
 from PIL import Image  # noqa: E402
 from rq.job import Job  # noqa: E402
 
-from bot.core import ImagineCore, check_request  # noqa: E402
+from bot.checking import check_request  # noqa: E402
+from bot.core import ImagineCore  # noqa: E402
 from shared import keys  # noqa: E402
 from shared.drawing.choices import offered_loras, offered_models  # noqa: E402
 from shared.drawing.request import LoraUse, Requester, RequestOptions  # noqa: E402

@@ -13,10 +13,10 @@ from typing import Any
 import discord
 
 from bot import followups
-from bot.core import Opened
 from bot.discord import texts as discord_texts
 from bot.discord import ui as discord_ui
 from bot.interactions.ids import REFINE_FORM
+from bot.interactions.surface import Opened
 from shared import messages
 from shared.drawing.request import ImageRequest
 from shared.members.threads import ThreadOrigin, Turn

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.core import ImagineCore, PictureFetch
-from bot.interactions.surface import IntakePort, InThread
+from bot.core import ImagineCore
+from bot.interactions.surface import IntakePort, InThread, PictureFetch
 from shared import messages
 from shared.drawing.request import ImageRequest, SourceImage
 from shared.errors import InvalidRequest

@@ -7,16 +7,33 @@ in its own way (an ephemeral message, a modal, an embed) and decides nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from shared.drawing.request import Requester
+from shared.drawing.request import ImageRequest, Requester
+from shared.members.threads import ThreadOrigin
 
 if TYPE_CHECKING:
-    from bot.core import Opened
     from bot.followups import PressEffect
-    from shared.drawing.request import ImageRequest
     from shared.members.threads import Turn
+
+
+@dataclass(frozen=True)
+class Opened:
+    """Where the answer of an admitted request goes, once the platform has posted its status message.
+
+    `secrets` are reply handles that let their holder act as the bot (Discord's interaction token, for
+    15 minutes): they never go into the job (RQ's payload, the result streams, which workers and
+    anyone reading Redis see) but into a key of the frontends' own, by job id, for as long as the
+    platform keeps them valid (bot/core.py: `SECRET_SECONDS`; `ImagineCore.reply_secrets` reads them)."""
+
+    request: ImageRequest  # addressed: the thread and the platform's reply handles
+    thread_origin: tuple[str, ThreadOrigin] | None = None  # (thread id, origin) of a thread just opened
+    secrets: dict[str, str] = field(default_factory=dict)
+
+
+PictureFetch = Callable[[], Awaitable[list[bytes]]]  # a member's pictures' bytes, fetched when called
 
 
 class IntakePort(Protocol):

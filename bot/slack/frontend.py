@@ -19,13 +19,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import describing, followups
 from bot.answers_first import AnswersFirst
-from bot.core import ImagineCore, PictureFetch
+from bot.core import ImagineCore
 from bot.interactions import describe as describing_flow
 from bot.interactions import pressing, replying
 from bot.interactions.ids import REVEAL
 from bot.interactions.queue import member_queue
 from bot.interactions.refining import submit_refinement
-from bot.interactions.surface import InThread
+from bot.interactions.surface import InThread, PictureFetch
 from bot.slack import pictures
 from bot.slack import ui as slack_ui
 from bot.slack.home import MemberPages, is_admin

@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import followups
-from bot.core import Opened
+from bot.interactions.surface import Opened
 from bot.slack import pictures
 from bot.slack import texts as slack_texts
 from bot.slack import ui as slack_ui

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from bot import describing, followups, settings_form
-from bot.core import ImagineCore, Opened
+from bot.core import ImagineCore
 from bot.interactions import describe as describing_flow
 from bot.interactions import pressing, replying
 from bot.interactions.queue import member_queue
-from bot.interactions.surface import InThread
+from bot.interactions.surface import InThread, Opened
 from bot.web import ui as web_ui
 from bot.web.feed import PLATFORM, Feed
 from shared import messages
