@@ -36,59 +36,52 @@ class ResultButton(discord.ui.DynamicItem[discord.ui.Button], template=PRESS_PAT
         await interaction.client.frontend.press(interaction, self.press)  # type: ignore[attr-defined]
 
 
-class SuggestionButton(discord.ui.DynamicItem[discord.ui.Button], template=SUGGESTION.pattern):
-    """ "Imagine this" under a /describe answer."""
-
-    def __init__(self, item: discord.ui.Button) -> None:
-        super().__init__(item)
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
-    ) -> Any:
-        return cls(item)
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        parts = SUGGESTION.read(str(self.item.custom_id))
-        assert parts is not None  # the template matched
-        frontend = interaction.client.frontend  # type: ignore[attr-defined]
-        await frontend.imagine_suggestion(interaction, parts["describe"], int(parts["index"]))
-
-
-class GalleryPageButton(discord.ui.DynamicItem[discord.ui.Button], template=GALLERY_PAGE.pattern):
-    """◀ ▶ of /gallery: the page it turns to."""
-
-    def __init__(self, item: discord.ui.Button) -> None:
-        super().__init__(item)
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
-    ) -> Any:
-        return cls(item)
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        parts = GALLERY_PAGE.read(str(self.item.custom_id))
-        assert parts is not None
-        frontend = interaction.client.frontend  # type: ignore[attr-defined]
-        await frontend.gallery(interaction, int(parts["page"]), turn_page=True)
-
-
-class _Setting:
-    """A select or toggle of /settings (the member's, or the channel's): a DynamicItem's behaviour."""
+class _ById:
+    """A DynamicItem whose id's parts are read when pressed: built around the component pressed."""
 
     item: discord.ui.Item
+
+    def __init__(self, item: discord.ui.Item) -> None:
+        super().__init__(item)  # type: ignore[call-arg]
 
     @classmethod
     async def from_custom_id(
         cls, interaction: discord.Interaction, item: discord.ui.Item, match: re.Match[str], /
     ) -> Any:
-        return cls(item)  # type: ignore[call-arg]
+        return cls(item)
+
+    @property
+    def pressed_id(self) -> str:
+        return str(getattr(self.item, "custom_id", ""))
+
+
+class SuggestionButton(_ById, discord.ui.DynamicItem[discord.ui.Button], template=SUGGESTION.pattern):
+    """ "Imagine this" under a /describe answer."""
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        parts = SUGGESTION.read(self.pressed_id)
+        assert parts is not None  # the template matched
+        frontend = interaction.client.frontend  # type: ignore[attr-defined]
+        await frontend.imagine_suggestion(interaction, parts["describe"], int(parts["index"]))
+
+
+class GalleryPageButton(_ById, discord.ui.DynamicItem[discord.ui.Button], template=GALLERY_PAGE.pattern):
+    """◀ ▶ of /gallery: the page it turns to."""
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        parts = GALLERY_PAGE.read(self.pressed_id)
+        assert parts is not None
+        frontend = interaction.client.frontend  # type: ignore[attr-defined]
+        await frontend.gallery(interaction, int(parts["page"]), turn_page=True)
+
+
+class _Setting(_ById):
+    """A select or toggle of /settings (the member's, or the channel's)."""
 
     async def callback(self, interaction: discord.Interaction) -> None:
         data = {"values": (interaction.data or {}).get("values") or []}
         frontend = interaction.client.frontend  # type: ignore[attr-defined]
-        await frontend.change_setting(interaction, str(getattr(self.item, "custom_id", "")), data)
+        await frontend.change_setting(interaction, self.pressed_id, data)
 
 
 class MemberSetting(_Setting, discord.ui.DynamicItem[discord.ui.Item], template=MEMBER_SETTING.pattern):
