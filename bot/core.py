@@ -263,12 +263,6 @@ class ImagineCore:
             self._refused_as(requester, refusal)
             raise refusal
 
-    def check_typed(self, requester: Requester, text: str, *, event_id: str) -> ImageRequest:
-        """A prompt typed with its flags (`a fox --ar 16:9 --n 2`), as Slack's one text field sends it."""
-        flagged = parse_flags(text)
-        options = RequestOptions(prompt=flagged.text, **flagged.options)  # type: ignore[arg-type]
-        return check_request(self.settings, options, requester=requester, event_id=event_id)
-
     def check_refinement(self, requester: Requester, turn: Turn, text: str, *, event_id: str) -> ImageRequest:
         """Words and flags refining `turn` (a reply, or the Refine form)."""
         flagged = parse_flags(text)

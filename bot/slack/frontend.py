@@ -97,7 +97,9 @@ class SlackFrontend:
                 trigger_id=body["trigger_id"], view=pictures.blend_modal(body["channel_id"], words)
             )
             return
-        port = SlackPort(self, client, requester, thread_ts=None, tell_in=None, ack=ack, respond=respond)
+        port = SlackPort(
+            self.settings, client, requester, thread_ts=None, tell_in=None, ack=ack, respond=respond
+        )
         build = lambda: self.core.check_typed_new(requester, text, event_id=body["trigger_id"])  # noqa: E731
         await self.core.intake(port, build, later=self.spawn)
 
@@ -123,7 +125,7 @@ class SlackFrontend:
                 requester, words, event_id=event_id, no_words=messages.BLEND_PROMPT
             )
 
-        port = SlackPort(self, client, requester, thread_ts=None, tell_in=None)
+        port = SlackPort(self.settings, client, requester, thread_ts=None, tell_in=None)
         self.spawn(self.core.intake(port, build, pictures=self._pictures(client, files)))
 
     def _pictures(self, client: AsyncWebClient, files: list[dict[str, Any]]) -> PictureFetch | None:
@@ -164,7 +166,9 @@ class SlackFrontend:
         if thread_ts and await self._refine(client, team, event, text, addressed=True):
             return  # one of the app's threads: the mention refines
         requester = slack_member(team, event["channel"], event["user"], None)
-        port = SlackPort(self, client, requester, thread_ts=thread_ts or event["ts"], tell_in=thread_ts)
+        port = SlackPort(
+            self.settings, client, requester, thread_ts=thread_ts or event["ts"], tell_in=thread_ts
+        )
         files = pictures.picture_files(event.get("files"))
 
         def build() -> Awaitable[ImageRequest]:
@@ -184,7 +188,9 @@ class SlackFrontend:
         thread is not the app's. Files shared with it are fetched with the bot token once admitted."""
         channel, thread_ts, user = event["channel"], event["thread_ts"], event["user"]
         member = slack_member(team, channel, user, None, thread=thread_ts)
-        port = SlackPort(self, client, member, thread_ts=thread_ts, tell_in=thread_ts, reply_ts=event["ts"])
+        port = SlackPort(
+            self.settings, client, member, thread_ts=thread_ts, tell_in=thread_ts, reply_ts=event["ts"]
+        )
         reply = replying.ReplyEvent(
             InThread(member, origin_id(channel, thread_ts)),
             text,
@@ -234,7 +240,12 @@ class SlackFrontend:
         member = slack_member(team, channel, user, None, thread=thread_ts)
         tell_in = None if container.get("is_ephemeral") else thread_ts  # /imagine queue's answer
         surface = SlackPort(
-            self, client, member, thread_ts=thread_ts, tell_in=tell_in, trigger_id=body.get("trigger_id")
+            self.settings,
+            client,
+            member,
+            thread_ts=thread_ts,
+            tell_in=tell_in,
+            trigger_id=body.get("trigger_id"),
         )
         event = pressing.PressEvent(
             followups.parse_press(action_id),
@@ -285,7 +296,7 @@ class SlackFrontend:
         thread_ts = message.get("thread_ts") or message.get("ts")
         files = pictures.picture_files(message.get("files"))
         member = slack_member(team, channel, user, None)
-        surface = SlackPort(self, client, member, thread_ts=thread_ts, tell_in=thread_ts)
+        surface = SlackPort(self.settings, client, member, thread_ts=thread_ts, tell_in=thread_ts)
         fetch = (lambda: pictures.fetch_bytes(client, self.settings, files[0])) if files else None
         await describing_flow.describe(self.core, surface, member, fetch)
 
@@ -296,7 +307,7 @@ class SlackFrontend:
         user = body["user"]["id"]
         member = slack_member(body["team"]["id"], channel, user, None)
         action_ts = body["actions"][0].get("action_ts") or time.time()
-        surface = SlackPort(self, client, member, thread_ts=None, tell_in=None)
+        surface = SlackPort(self.settings, client, member, thread_ts=None, tell_in=None)
         await describing_flow.imagine_suggestion(
             self.core, surface, member, describe_id, index, event_id=f"action-{action_ts}-{user}"
         )
@@ -310,7 +321,13 @@ class SlackFrontend:
         channel, thread_ts = metadata["channel"], metadata["thread"]
         member = slack_member(team, channel, user, None, thread=thread_ts)
         port = SlackPort(
-            self, client, member, thread_ts=thread_ts, tell_in=thread_ts, ack=ack, form_field="instruction"
+            self.settings,
+            client,
+            member,
+            thread_ts=thread_ts,
+            tell_in=thread_ts,
+            ack=ack,
+            form_field="instruction",
         )
         where = InThread(member, origin_id(channel, thread_ts))
         await submit_refinement(
@@ -320,9 +337,6 @@ class SlackFrontend:
     # --- App Home --------------------------------------------------------------------------------
 
     # --- helpers ---------------------------------------------------------------------------------
-
-    def _ttl_days(self) -> float:
-        return self.settings.config.threads.ttl_days
 
 
 def _from_a_bot(event: dict[str, Any]) -> bool:

@@ -6,7 +6,6 @@ reply's reactions, the Refine modal."""
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -17,6 +16,7 @@ from bot.slack import pictures
 from bot.slack import texts as slack_texts
 from bot.slack import ui as slack_ui
 from shared import messages
+from shared.configuration.settings import Settings
 from shared.drawing.request import ImageRequest, Requester
 from shared.members.threads import ThreadOrigin, Turn
 
@@ -38,7 +38,7 @@ class SlackPort:
 
     def __init__(
         self,
-        frontend: Any,  # the SlackFrontend: its settings
+        settings: Settings,
         client: AsyncWebClient,
         requester: Requester,
         *,
@@ -51,7 +51,7 @@ class SlackPort:
         trigger_id: str | None = None,
     ) -> None:
         self._client, self._who = client, requester
-        self._max_chars = frontend.settings.config.limits.prompt_max_chars
+        self._max_chars = settings.config.limits.prompt_max_chars
         self._thread_ts = thread_ts  # None: the status message starts a thread of its own
         self._ack, self._respond = ack, respond
         self._reply_ts = reply_ts  # a member's reply in the thread: ⏳ on it, then ✅ or ❌
