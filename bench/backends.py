@@ -37,7 +37,7 @@ from shared.drawing.request import LoraUse  # noqa: E402
 from tests.fakes.single_file import write_single_file  # noqa: E402
 from tests.fakes.tiny_sd import build_lora, build_pipeline  # noqa: E402
 from workers.backends.base import GenerationTask  # noqa: E402
-from workers.backends.diffusers import DiffusersBackend  # noqa: E402
+from workers.backends.diffusers.backend import DiffusersBackend  # noqa: E402
 
 
 def timed(call, repeats: int) -> float:

@@ -40,10 +40,10 @@ from tests.fakes.a1111_api import FakeA1111  # noqa: E402
 from tests.fakes.comfyui_api import FakeComfyUI  # noqa: E402
 from tests.fakes.horde_api import FakeHorde  # noqa: E402
 from tests.helpers import wait_until  # noqa: E402
-from workers.backends.a1111 import A1111Backend  # noqa: E402
+from workers.backends.a1111.backend import A1111Backend  # noqa: E402
 from workers.backends.base import GenerationTask  # noqa: E402
-from workers.backends.comfyui import ComfyUIBackend  # noqa: E402
-from workers.backends.horde import HordeBackend  # noqa: E402
+from workers.backends.comfyui.backend import ComfyUIBackend  # noqa: E402
+from workers.backends.horde.backend import HordeBackend  # noqa: E402
 
 UNLIMITED = "[quota]\nimages_per_hour = 100000\nconcurrent = 100\nworkspace_images_per_day = 1000000\n"
 

@@ -8,55 +8,40 @@ import shutil
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from importlib import import_module
 
 from shared.configuration.settings import Settings
 from shared.drawing.backends import BACKENDS
+from shared.ops.checks import TIMEOUT, Check
 from shared.ops.redis_conn import safe_url
-from shared.textmodels.openai_client import openai_client
 
 DISCORD_PORTAL = "https://discord.com/developers/applications"
 SLACK_APPS = "https://api.slack.com/apps"
 MESSAGE_CONTENT = (1 << 18) | (1 << 19)  # GATEWAY_MESSAGE_CONTENT, ..._LIMITED
-TIMEOUT = 10
+__all__ = ["Check", "run_checks"]
 
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    ok: bool
-    detail: str
-
-    def line(self) -> str:
-        return f"{'✓' if self.ok else '✗'} {self.name}: {self.detail}"
+Step = Callable[[Settings], Iterator[Check]]
 
 
 def run_checks(settings: Settings) -> Iterator[Check]:
-    steps: list[Callable[[Settings], Iterator[Check]]] = [
-        _config,
-        _default_backend,
-        _redis,
-        _storage,
-        _image_check,
-        _discord,
-        _slack,
+    # (name, the extra that installs its library, the check): the platforms', then each backend's own
+    steps: list[tuple[str, str | None, Step]] = [
+        ("config", None, _config),
+        ("default backend", None, _default_backend),
+        ("redis", None, _redis),
+        ("storage", None, _storage),
+        ("image check", None, _image_check),
+        ("discord", "discord", _discord),
+        ("slack", "slack", _slack),
     ]
-    steps += [_backend_check(spec.doctor) for spec in BACKENDS.values() if spec.doctor]
-    for step in steps:
-        name = step.__name__.strip("_").removeprefix("check_")
+    steps += [(spec.name, spec.extra, spec.doctor) for spec in BACKENDS.values() if spec.doctor]
+    for name, extra, step in steps:
         try:
             yield from step(settings)
         except ModuleNotFoundError as exc:  # a token set for a platform whose extra is not installed
-            yield Check(name, False, f"{exc.name} is not installed → pip install 'imagine-bot[{name}]'")
+            install = f"pip install 'imagine-bot[{extra or name}]'"
+            yield Check(name, False, f"{exc.name} is not installed → {install}")
         except Exception as exc:  # a check that breaks must not hide the others
             yield Check(name, False, f"the check itself failed: {type(exc).__name__}: {exc}")
-
-
-def _backend_check(path: str) -> Callable[[Settings], Iterator[Check]]:
-    """A backend's doctor check, named in shared/backends.py."""
-    module, _, name = path.partition(":")
-    return getattr(import_module(module), name)
 
 
 def _config(settings: Settings) -> Iterator[Check]:
@@ -67,21 +52,12 @@ def _config(settings: Settings) -> Iterator[Check]:
 def _default_backend(settings: Settings) -> Iterator[Check]:
     """IMAGINE_BACKEND can serve: what it needs is set (its own check below says whether it works)."""
     name = settings.backend
-    needs = {
-        "openai": (
-            "OPENAI_API_KEY",
-            settings.openai_api_key is not None or settings.openai_base_url is not None,
-        ),
-        "diffusers": (
-            "[diffusers.models] or IMAGINE_DIFFUSERS_MODEL",
-            bool(settings.config.diffusers.models) or settings.diffusers_model is not None,
-        ),
-    }
-    if name in needs and not needs[name][1]:
-        yield Check("default backend", False, f"IMAGINE_BACKEND={name} needs {needs[name][0]} → set it")
+    spec = BACKENDS[name]
+    missing = spec.missing(settings)
+    if missing:
+        yield Check("default backend", False, f"IMAGINE_BACKEND={name} needs {missing} → set it")
         return
-    note = " (draws a labelled test picture, no model)" if name == "placeholder" else ""
-    yield Check("default backend", True, f"{name}{note}")
+    yield Check("default backend", True, f"{name} ({spec.about})")
 
 
 def _image_check(settings: Settings) -> Iterator[Check]:
@@ -258,171 +234,6 @@ def _slack(settings: Settings) -> Iterator[Check]:
             yield Check(
                 "slack app token", False, f"rejected ({exc.response.get('error')}) → App-Level Tokens"
             )
-
-
-def check_openai(settings: Settings) -> Iterator[Check]:
-    if settings.openai_api_key is None:
-        return
-    import openai
-
-    client = openai_client(settings, timeout=TIMEOUT, max_retries=0)
-    try:
-        models = {model.id for model in client.models.list()}
-    except openai.AuthenticationError:
-        yield Check("openai key", False, "rejected → create a key at https://platform.openai.com/api-keys")
-        return
-    except openai.APIError as exc:
-        yield Check(
-            "openai key", False, f"the API did not answer ({type(exc).__name__}) → check OPENAI_BASE_URL"
-        )
-        return
-    yield Check("openai key", True, f"accepted ({len(models)} models visible)")
-    wanted = {
-        "image model": settings.config.openai.default_model,
-        "text model": settings.text_model,
-        "vision model (/describe)": settings.vision_model,
-    }
-    for what, model in wanted.items():
-        if model:
-            yield Check(
-                f"openai {what}",
-                model in models,
-                f"{model} is available"
-                if model in models
-                else f"{model} is not offered to this key → pick another",
-            )
-
-
-def check_a1111(settings: Settings) -> Iterator[Check]:
-    """Each server of [a1111] reachable with --api and the credentials, what it offers, and whether the
-    configured checkpoints and sampler exist there. Only when the a1111 backend is in use."""
-    if settings.backend != "a1111" and "a1111" not in settings.config.model_fields_set:
-        return
-    from shared.errors import ConfigError
-    from workers.backends.a1111 import A1111Client
-
-    config = settings.config.a1111
-    client = A1111Client(settings)
-    for server in config.servers:
-        name = f"a1111 {server}"
-        try:
-            models = client.get(server, "sd-models")
-            samplers = [s.get("name", "") for s in client.get(server, "samplers")]
-            loras = client.get(server, "loras")
-            options = client.get(server, "options")
-            loaded = options.get("sd_model_checkpoint")
-            flavour = "Forge" if any(key.startswith("forge_") for key in options) else "web UI"
-        except ConfigError as exc:
-            yield Check(name, False, str(exc))
-            continue
-        titles = [m.get("title", "") for m in models]
-        known = set(titles) | {m.get("model_name", "") for m in models}
-        wanted = [*config.models, *([config.default_model] if config.default_model else [])]
-        missing = [m for m in wanted if m not in known]
-        if missing:
-            yield Check(
-                name, False, f"[a1111] models {', '.join(missing)} not there → it has: {', '.join(titles)}"
-            )
-        elif config.sampler and config.sampler not in samplers:
-            yield Check(
-                name, False, f"[a1111] sampler {config.sampler!r} not there → it has: {', '.join(samplers)}"
-            )
-        else:
-            yield Check(
-                name,
-                True,
-                f"{flavour} --api answers: {len(titles)} checkpoints (loaded: {loaded}), "
-                f"{len(samplers)} samplers, {len(loras)} LoRAs",
-            )
-
-
-def check_comfyui(settings: Settings) -> Iterator[Check]:
-    """Each workflow parses, and where each slot landed in it (found or set); each server answers, has
-    the checkpoints members may pick, and lists its LoRAs. Only when the comfyui backend is in use."""
-    if settings.backend != "comfyui" and "comfyui" not in settings.config.model_fields_set:
-        return
-    from shared.errors import ConfigError
-    from workers.backends.comfyui import ComfyClient, load_workflow
-    from workers.backends.comfyui_slots import find_slots
-
-    config = settings.config.comfyui
-    for name, spec in config.workflows.items():
-        try:
-            graph = load_workflow(name, spec)
-            slots = find_slots(graph, spec, f"[comfyui.workflows.{name}]")
-        except ConfigError as exc:
-            yield Check(f"comfyui workflow {name}", False, str(exc))
-            continue
-        # A checkpoint the walk could not place matters once members may pick checkpoints.
-        pickable = [m for m in config.models if m not in config.workflows]
-        blocked = "checkpoint" in slots.unclear and bool(pickable) and name == config.workflow
-        summary = f"{len(graph)} nodes" + "".join(f"\n    {line}" for line in slots.lines())
-        yield Check(f"comfyui workflow {name}", not blocked, summary)
-    client = ComfyClient(config)
-    for server in config.servers:
-        try:
-            checkpoints = _choices(client.object_info(server, "CheckpointLoaderSimple"), "ckpt_name")
-            unets = _choices(client.object_info(server, "UNETLoader"), "unet_name")
-            loras = _choices(client.object_info(server, "LoraLoader"), "lora_name")
-        except ConfigError as exc:
-            yield Check(f"comfyui {server}", False, str(exc))
-            continue
-        wanted = [*config.models, *([config.default_model] if config.default_model else [])]
-        missing = [m for m in wanted if m not in config.workflows and m not in {*checkpoints, *unets}]
-        if missing:
-            yield Check(
-                f"comfyui {server}",
-                False,
-                f"[comfyui] models {', '.join(missing)} not there → it has: {', '.join(checkpoints + unets)}",
-            )
-        else:
-            models = f"{len(checkpoints)} checkpoints, {len(unets)} diffusion models, {len(loras)} LoRAs"
-            yield Check(f"comfyui {server}", True, f"answers: {models}")
-
-
-def _choices(node_info: dict, name: str) -> list[str]:
-    """The values a node's list input accepts, from /object_info."""
-    spec = (node_info.get("input") or {}).get("required", {}).get(name) or [[]]
-    return [str(v) for v in spec[0]] if isinstance(spec[0], list) else []
-
-
-def check_horde(settings: Settings) -> Iterator[Check]:
-    """The Horde answers; the key (or anonymous use) and its kudos; the configured models have workers.
-    Only when the horde backend is in use."""
-    if settings.backend != "horde" and "horde" not in settings.config.model_fields_set:
-        return
-    from shared.errors import ImagineError
-    from workers.backends.horde import HordeClient
-
-    config = settings.config.horde
-    client = HordeClient(settings)
-    try:
-        served = {m.get("name", ""): int(m.get("count") or 0) for m in client.models()}
-    except ImagineError as exc:
-        yield Check("horde", False, f"{exc} → check [horde] api_url")
-        return
-    if settings.horde_api_key is None:
-        yield Check("horde key", True, "anonymous (slowest queue) → set HORDE_API_KEY for kudos priority")
-    else:
-        try:
-            user = client.user()
-        except ImagineError as exc:
-            yield Check("horde key", False, f"{exc} → register at https://aihorde.net/register")
-        else:
-            yield Check(
-                "horde key", True, f"{user.get('username')}: {float(user.get('kudos') or 0):.0f} kudos"
-            )
-    if not config.contact:
-        yield Check(
-            "horde contact", False, "[horde] contact is empty → the Horde asks for a way to reach you"
-        )
-    wanted = [*config.models, *([config.default_model] if config.default_model else [])]
-    idle = [m for m in wanted if served.get(m, 0) == 0]
-    yield Check(
-        "horde models",
-        not idle,
-        f"no worker serves {', '.join(idle)} now" if idle else f"{len(served)} models served by workers now",
-    )
 
 
 def _get_json(url: str, headers: dict[str, str]) -> tuple[int, dict]:

@@ -110,7 +110,7 @@ class Action:
     everywhere: bool = True  # False: shown where the platform has what it needs (Discord)
     primary: bool = False
     under_results: bool = True  # False: shown elsewhere (a job's Cancel, in the member's queue)
-    needs: str | None = None  # a capability of the job's backend (shared/backends.py: Capabilities)
+    needs: str | None = None  # a capability of the job's backend (shared/drawing/backends.py: Capabilities)
 
 
 ACTIONS: dict[str, Action] = {

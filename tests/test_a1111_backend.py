@@ -12,7 +12,6 @@ import pytest
 from PIL import Image
 
 from bot.checking import check_request
-from bot.doctor import check_a1111
 from shared import keys
 from shared.drawing.request import RequestOptions
 from shared.errors import InvalidRequest
@@ -23,6 +22,7 @@ from tests.backend_harness import submit_and_drain as run
 from tests.factories import image_request
 from tests.fakes.a1111_api import MODELS, FakeA1111
 from tests.helpers import imagine_command, wait_until
+from workers.backends.a1111.doctor import check as check_a1111
 from workers.runtime import build_runtime
 
 BACKEND = "a1111"

@@ -9,14 +9,14 @@ import logging
 import pytest
 from PIL import Image
 
-from bot.doctor import check_comfyui
 from shared.errors import ConfigError
 from tests.backend_harness import cancel_when
 from tests.backend_harness import submit_and_drain as run
 from tests.factories import image_request
 from tests.fakes.comfyui_api import CHECKPOINTS, UNETS, FakeComfyUI, ui_format_workflow
 from tests.fakes.comfyui_graphs import FLUX_DEV, SD35_TIMESTEPPED_NEGATIVE, SDXL_REFINER
-from workers.backends.comfyui_workflows import TXT2IMG
+from workers.backends.comfyui.doctor import check as check_comfyui
+from workers.backends.comfyui.workflows import TXT2IMG
 from workers.runtime import build_runtime
 
 BACKEND = "comfyui"

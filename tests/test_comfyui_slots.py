@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from shared.configuration.engines import ComfyWorkflow
 from shared.errors import ConfigError
 from tests.fakes.comfyui_graphs import FLUX_DEV, SD35, SD35_TIMESTEPPED_NEGATIVE, SDXL_REFINER
-from workers.backends.comfyui_slots import find_slots
-from workers.backends.comfyui_workflows import IMG2IMG, TXT2IMG
+from workers.backends.comfyui.config import ComfyWorkflow
+from workers.backends.comfyui.slots import find_slots
+from workers.backends.comfyui.workflows import IMG2IMG, TXT2IMG
 
 
 def landed(graph: dict, **given) -> dict[str, list[str]]:

@@ -15,14 +15,14 @@ pytest.importorskip("peft", reason="the gpu extra is not installed")
 
 from PIL import Image  # noqa: E402
 
-from bot.doctor_diffusers import check_diffusers  # noqa: E402
 from shared.drawing.request import LoraUse  # noqa: E402
 from shared.errors import InvalidRequest  # noqa: E402
 from tests.fakes.tiny_families import build_family_lora, build_flux, build_sd3, build_sdxl  # noqa: E402
 from tests.fakes.tiny_sd import build_lora, build_pipeline  # noqa: E402
 from tests.helpers import imagine_command, wait_until  # noqa: E402
 from workers.backends.base import GenerationTask  # noqa: E402
-from workers.backends.diffusers import DiffusersBackend  # noqa: E402
+from workers.backends.diffusers.backend import DiffusersBackend  # noqa: E402
+from workers.backends.diffusers.doctor import check as check_diffusers  # noqa: E402
 
 FAMILIES = {"xl": "sdxl", "sd3": "sd3", "flux": "flux-dev"}
 

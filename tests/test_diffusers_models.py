@@ -31,7 +31,7 @@ from tests.fakes.single_file import write_single_file  # noqa: E402
 from tests.fakes.tiny_sd import build_lora, build_pipeline  # noqa: E402
 from tests.helpers import imagine_command, wait_until  # noqa: E402
 from workers.backends.base import GenerationTask  # noqa: E402
-from workers.backends.diffusers import DiffusersBackend  # noqa: E402
+from workers.backends.diffusers.backend import DiffusersBackend  # noqa: E402
 from workers.runtime import build_runtime  # noqa: E402
 from workers.worker import serve  # noqa: E402
 
@@ -320,7 +320,7 @@ def test_a_lora_for_another_family_is_refused_before_queueing_or_by_the_worker(
 
 
 def test_doctor_checks_every_model_and_lora_without_loading_them(settings_for, files):
-    from bot.doctor_diffusers import check_diffusers
+    from workers.backends.diffusers.doctor import check as check_diffusers
 
     missing = (
         '[diffusers.models.gone]\nfile = "/nowhere/x.safetensors"\n'
@@ -380,7 +380,7 @@ def test_a_model_that_does_not_load_leaves_the_others_served_and_is_named_everyw
     assert "Models being served: dream, second" in str(refused.value) and "broken-folder" not in str(
         refused.value
     )
-    from bot.doctor_diffusers import check_diffusers
+    from workers.backends.diffusers.doctor import check as check_diffusers
 
     [told] = [c for c in check_diffusers(settings) if c.name == "diffusers model broken on the workers"]
     assert not told.ok and "broken-folder" in told.detail

@@ -8,13 +8,13 @@ import io
 import pytest
 from PIL import Image
 
-from bot.doctor import check_horde
 from shared import messages
 from shared.quotas.costs import CostLedger
 from tests.backend_harness import cancel_when
 from tests.backend_harness import submit_and_drain as run
 from tests.factories import image_request
 from tests.fakes.horde_api import KEY, FakeHorde
+from workers.backends.horde.doctor import check as check_horde
 from workers.runtime import build_runtime
 
 BACKEND = "horde"

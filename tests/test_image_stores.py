@@ -27,7 +27,7 @@ from shared.imaging.images import read_metadata
 from shared.jobs.queue import queue_name
 from tests.factories import image_request
 from tests.helpers import answers_ok, free_port, imagine_command, wait_until
-from workers.backends.placeholder import draw
+from workers.backends.placeholder.backend import draw
 from workers.runtime import build_runtime
 from workers.worker import serve
 

@@ -12,11 +12,11 @@ import pytest
 from openai.types import ImageModel
 from PIL import Image
 
-from shared.configuration.engines import OpenAIConfig
 from shared.quotas.costs import CostLedger
 from tests.backend_harness import submit_and_drain as run
 from tests.factories import image_request
 from tests.fakes.openai_api import BAD_KEY, FakeOpenAI
+from workers.backends.openai.config import OpenAIConfig
 from workers.runtime import build_runtime
 
 KEY = "sk-test-1234567890"

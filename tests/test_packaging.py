@@ -163,7 +163,7 @@ def test_ci_runs_the_readmes_test_command_and_the_readme_shows_both_commands():
 def test_the_worker_import_graph_holds_no_chat_sdk():
     """Workers make images and publish results; posting to a chat platform is the frontends' job."""
     modules = "workers.worker, workers.job, workers.runner, workers.runtime, shared.delivery.publish"
-    backends = "workers.backends.placeholder, workers.backends.openai, workers.prompts.writer"
+    backends = "workers.backends.placeholder.backend, workers.backends.openai.backend, workers.prompts.writer"
     chat = "{'discord', 'slack_sdk', 'slack_bolt', 'nacl'}"
     probe = (
         f"import sys, {modules}, {backends}; print(sorted({{m.split('.')[0] for m in sys.modules}} & {chat}))"

@@ -334,10 +334,6 @@ class SlackFrontend:
             self.core, port, where, metadata["job"], text, event_id=f"view-{view['id']}", later=self.spawn
         )
 
-    # --- App Home --------------------------------------------------------------------------------
-
-    # --- helpers ---------------------------------------------------------------------------------
-
 
 def _from_a_bot(event: dict[str, Any]) -> bool:
     """Bots (this app included) and edits, joins and other system messages never start a job; a

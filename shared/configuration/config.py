@@ -1,31 +1,37 @@
-"""The operator's TOML file (IMAGINE_CONFIG): quotas, presets, allow-lists, limits, job policy."""
+"""The operator's TOML file (IMAGINE_CONFIG): quotas, presets, allow-lists, limits, job policy, and
+each backend's section, whose model its spec declares (shared/drawing/backends.py)."""
 
 from __future__ import annotations
 
 import re
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
+    ConfigDict,
     Field,
     IPvAnyAddress,
+    ModelWrapValidatorHandler,
     ValidationError,
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails
 
-from shared.configuration.engines import (
-    STRICT,
-    A1111Config,
-    ComfyUIConfig,
-    DiffusersConfig,
-    HordeConfig,
-    OpenAIConfig,
-)
 from shared.configuration.presets import DEFAULT_PRESETS, Preset
 from shared.errors import ConfigError
+
+STRICT = ConfigDict(frozen=True, extra="forbid")  # every section: a misspelt key is an error
+
+
+def server_urls(urls: list[str]) -> list[str]:
+    """A backend section's `servers`: http(s) URLs, without a trailing slash."""
+    for url in urls:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"{url!r} is not an http(s) URL like http://127.0.0.1:7860")
+    return [url.rstrip("/") for url in urls]
 
 
 class QuotaLimits(BaseModel):
@@ -259,7 +265,9 @@ class ShowcaseConfig(BaseModel):
 class AppConfig(BaseModel):
     """Everything the TOML file may hold. Unknown keys are errors, so typos do not pass silently."""
 
-    model_config = STRICT
+    # Each backend's section ([openai], [diffusers], ...) is validated by the model its spec names and
+    # kept as an extra attribute (config.openai); any other unknown section is an error.
+    model_config = ConfigDict(frozen=True, extra="allow")
 
     quota: QuotaConfig = Field(default_factory=QuotaConfig)
     presets: dict[str, Preset] = Field(default_factory=lambda: dict(DEFAULT_PRESETS))
@@ -268,20 +276,49 @@ class AppConfig(BaseModel):
     jobs: JobsConfig = Field(default_factory=JobsConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
     threads: ThreadsConfig = Field(default_factory=ThreadsConfig)
-    openai: OpenAIConfig = Field(default_factory=OpenAIConfig)
-    diffusers: DiffusersConfig = Field(default_factory=DiffusersConfig)
-    a1111: A1111Config = Field(default_factory=A1111Config)
-    comfyui: ComfyUIConfig = Field(default_factory=ComfyUIConfig)
-    horde: HordeConfig = Field(default_factory=HordeConfig)
     prompts: PromptsConfig = Field(default_factory=PromptsConfig)
     moderation: ModerationConfig = Field(default_factory=ModerationConfig)
     web: WebConfig = Field(default_factory=WebConfig)
     showcase: dict[str, ShowcaseConfig] = Field(default_factory=dict)  # by workspace ("discord:<id>")
 
+    @model_validator(mode="wrap")
+    @classmethod
+    def _with_backend_sections(cls, data: Any, handler: ModelWrapValidatorHandler[AppConfig]) -> AppConfig:
+        from shared.drawing.backends import BACKENDS  # the registry reads this module's types
+
+        if not isinstance(data, dict):
+            return handler(data)
+        sections = {name: spec.config for name, spec in BACKENDS.items() if spec.config is not None}
+        errors: list[InitErrorDetails] = []
+        validated: dict[str, BaseModel] = {}
+        for name, model in sections.items():
+            try:
+                validated[name] = model.model_validate(data.get(name, {}))
+            except ValidationError as exc:
+                errors += [_located(name, error) for error in exc.errors()]
+        config = None
+        try:
+            config = handler({key: value for key, value in data.items() if key not in sections})
+        except ValidationError as exc:
+            errors = [*(_located(None, error) for error in exc.errors()), *errors]
+        unknown = list(config.__pydantic_extra__ or {}) if config is not None else []
+        errors += [InitErrorDetails(type="extra_forbidden", loc=(key,), input=data[key]) for key in unknown]
+        if errors or config is None:
+            raise ValidationError.from_exception_data(cls.__name__, errors)
+        config.__pydantic_extra__.update(validated)  # type: ignore[union-attr]
+        config.__pydantic_fields_set__.update(name for name in sections if name in data)
+        return config
+
     @field_validator("presets")
     @classmethod
     def _with_shipped_presets(cls, value: dict[str, Preset]) -> dict[str, Preset]:
         return {**DEFAULT_PRESETS, **{name.lower(): preset for name, preset in value.items()}}
+
+
+def _located(section: str | None, error: Any) -> InitErrorDetails:
+    """A validation error of a section, placed under the section's name."""
+    location = (section, *error["loc"]) if section else tuple(error["loc"])
+    return InitErrorDetails(type=error["type"], loc=location, input=error["input"], ctx=error.get("ctx", {}))
 
 
 def _describe(error: ValidationError) -> str:

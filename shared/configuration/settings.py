@@ -8,7 +8,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.configuration.config import AppConfig, load_config
-from shared.drawing.backends import BACKEND_NAMES
+from shared.drawing.backends import BACKENDS
 from shared.errors import ConfigError
 from shared.ops.redis_conn import safe_url
 
@@ -104,8 +104,8 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
             for e in exc.errors(include_input=False)
         )
         raise ConfigError(f"environment: {problems}") from None
-    if settings.backend not in BACKEND_NAMES:
-        raise ConfigError(f"IMAGINE_BACKEND={settings.backend!r}: choose one of {', '.join(BACKEND_NAMES)}")
+    if settings.backend not in BACKENDS:
+        raise ConfigError(f"IMAGINE_BACKEND={settings.backend!r}: choose one of {', '.join(BACKENDS)}")
     config = load_config(settings.config_path)
     return settings.model_copy(update={"config": with_environment(config, settings)})
 

@@ -1,20 +1,32 @@
-"""Every image backend, declared once: its name, where its code lives, the extra its library needs,
-the models members may pick, its size rule and its `imagine doctor` check.
+"""The image backends' protocol and registry.
 
-Workers build a backend from its `factory` (imported there alone, so frontends never load torch or
-a vendor SDK); request validation, the command line, health, metrics, the slash command, follow-ups
-and doctor read the same table. Adding a backend is its module in workers/backends/ and one entry here.
+Each backend declares its `BackendSpec` beside its code (workers/backends/<name>/__init__.py): the
+factory that builds it on a worker, its config section, the secrets it reads, its doctor check, the
+models and LoRAs members may pick, its size rule and its capabilities. The package registers it as an
+entry point of the group `imagine_bot.backends` (pyproject.toml), and so may any installed package:
+an operator's own backend is a package of its own. The registry reads the group once, on first use;
+request validation, the config file, the command line, health, metrics, the slash commands, the
+follow-ups and doctor all read it. A spec module imports nothing heavy: torch or a vendor SDK is
+imported by its factory, on a worker only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, replace
-from importlib import import_module
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any
 
-from shared.configuration.config import AppConfig
-from shared.drawing import prompt_tags, sizes
+from pydantic import BaseModel
+
+from shared.errors import ConfigError
+
+if TYPE_CHECKING:
+    from shared.configuration.config import AppConfig
+    from shared.configuration.settings import Settings
+    from shared.ops.checks import Check
+
+ENTRY_POINT_GROUP = "imagine_bot.backends"
 
 
 def _no_models(config: AppConfig) -> list[str]:
@@ -25,97 +37,131 @@ def _any_size(model: str, width: int, height: int, aspect: str | None) -> None:
     """Self-hosted models draw the size asked (within the request's own limits)."""
 
 
+def _nothing_missing(settings: Settings) -> str | None:
+    return None
+
+
 @dataclass(frozen=True)
 class Capabilities:
     """What a backend honours. A result button it cannot honour is not shown (bot/followups.py:
     `Action.needs`), and a typed option it cannot honour is refused naming the backend
-    (shared/request.py); the worker reads the same flags."""
+    (shared/drawing/request.py); the worker reads the same flags."""
 
     edit: bool = True  # draws from a picture: a member's own, or a result's for a variation or upscale
     seed: bool = True  # a chosen seed reproduces an image
     several_images: bool = False  # takes a blend's pictures as they are (else they are averaged into one)
     stop: bool = True  # a job being drawn stops when its member cancels (OpenAI's API cannot)
+    model_choice: bool = False  # members pick among the backend's `models` (a follow-up keeps the choice)
+    loras: bool = False  # members add LoRAs (`--lora`) from the backend's `loras`
 
 
 @dataclass(frozen=True)
 class BackendSpec:
     name: str
-    factory: str  # "module:Class", built once per worker process as Class(settings)
+    about: str  # what it is, in a few words (doctor, health)
+    factory: Callable[[], type]  # imports and returns the backend class, built once per worker process
+    config: type[BaseModel] | None = None  # its [name] section in the config file
+    secrets: tuple[str, ...] = ()  # the environment variables it reads (never logged or shown)
+    missing: Callable[[Settings], str | None] = _nothing_missing  # what IMAGINE_BACKEND=name still needs
+    doctor: Callable[[Settings], Iterator[Check]] | None = None  # its `imagine doctor` lines
     extra: str | None = None  # the pip extra its library needs
     models: Callable[[AppConfig], list[str]] = _no_models  # what members may pick; [] = the backend's own
     default_model: Callable[[AppConfig], str | None] = lambda config: None
     check_size: Callable[[str, int, int, str | None], Any] = _any_size  # raises InvalidRequest
     fixed_sizes: bool = False  # a few sizes only: an upscale asks for the best quality instead
-    pickable_models: bool = False  # members choose among `models` (a follow-up keeps their choice)
-    doctor: str | None = None  # "module:function": settings -> the check's lines
     timeout_seconds: int = 300  # a job's default time limit on a worker
     capabilities: Capabilities = Capabilities()
     loras: Callable[[AppConfig], list[str]] = _no_models  # LoRAs members may add
     queue_per_model: bool = False  # a queue per model, so a worker serves only the models it loaded
     check_prompt: Callable[[AppConfig, str], None] = lambda config, text: None  # raises InvalidRequest
+    rank: int = 100  # where it is listed (choices, help): lowest first, then by name
+    # name -> its config entry (with `description`, `nsfw`) for models members may pick
+    model_details: Callable[[AppConfig], Mapping[str, Any]] = lambda config: {}
+
+    @property
+    def pickable_models(self) -> bool:
+        return self.capabilities.model_choice
 
     def load(self) -> type:
-        module, _, name = self.factory.partition(":")
-        return getattr(import_module(module), name)
+        return self.factory()
+
+    def section(self, config: AppConfig) -> Any:
+        """This backend's validated section of the config file."""
+        return getattr(config, self.name)
 
 
-def _image_server(name: str, factory: str) -> BackendSpec:
-    """A backend in front of servers members already run: its `[name]` section lists the models
-    members may pick (the first is the default unless `default_model` says), and `bot/doctor.py`
-    checks it as `check_<name>`."""
+def image_server(
+    name: str,
+    about: str,
+    factory: Callable[[], type],
+    config: type[BaseModel],
+    doctor: Callable[[Settings], Iterator[Check]],
+    **more: Any,
+) -> BackendSpec:
+    """A backend in front of servers members already run: its section lists the models members may
+    pick (the first is the default unless `default_model` says)."""
 
-    def section(config: AppConfig) -> Any:
-        return getattr(config, name)
+    def section(app: AppConfig) -> Any:
+        return getattr(app, name)
 
     return BackendSpec(
         name,
+        about,
         factory,
-        models=lambda config: section(config).models,
-        default_model=lambda config: (
-            section(config).default_model or next(iter(section(config).models), None)
-        ),
-        pickable_models=True,
-        doctor=f"bot.doctor:check_{name}",
+        config=config,
+        doctor=doctor,
+        models=lambda app: list(section(app).models),
+        default_model=lambda app: section(app).default_model or next(iter(section(app).models), None),
         timeout_seconds=900,
+        **{"capabilities": Capabilities(model_choice=True), **more},
     )
 
 
-BACKENDS: dict[str, BackendSpec] = {
-    spec.name: spec
-    for spec in (
-        BackendSpec("placeholder", "workers.backends.placeholder:PlaceholderBackend", timeout_seconds=120),
-        BackendSpec(
-            "openai",
-            "workers.backends.openai:OpenAIBackend",
-            models=lambda config: config.openai.models,
-            default_model=lambda config: config.openai.default_model,
-            check_size=sizes.openai_size,
-            fixed_sizes=True,
-            pickable_models=True,
-            doctor="bot.doctor:check_openai",
-            # GPT image models choose their own seed; the edits endpoint takes up to 16 input images.
-            capabilities=Capabilities(seed=False, several_images=True, stop=False),
-        ),
-        BackendSpec(
-            "diffusers",
-            "workers.backends.diffusers:DiffusersBackend",
-            extra="gpu",
-            models=lambda config: list(config.diffusers.models),
-            default_model=lambda config: (
-                config.diffusers.default_model or next(iter(config.diffusers.models), None)
-            ),
-            pickable_models=True,
-            doctor="bot.doctor_diffusers:check_diffusers",
-            timeout_seconds=900,
-            loras=lambda config: list(config.diffusers.loras),
-            queue_per_model=True,
-        ),
-        replace(
-            _image_server("a1111", "workers.backends.a1111:A1111Backend"),
-            check_prompt=prompt_tags.check_a1111,
-        ),
-        _image_server("comfyui", "workers.backends.comfyui:ComfyUIBackend"),
-        _image_server("horde", "workers.backends.horde:HordeBackend"),
-    )
-}
-BACKEND_NAMES = tuple(BACKENDS)
+class Registry(Mapping[str, BackendSpec]):
+    """The installed backends by name, in their rank's order, read on first use (a spec module
+    may import what imports this one)."""
+
+    def __init__(self, group: str) -> None:
+        self._group = group
+        self._specs: dict[str, BackendSpec] | None = None
+
+    def _loaded(self) -> dict[str, BackendSpec]:
+        if self._specs is None:
+            self._specs = _read(self._group)
+        return self._specs
+
+    def __getitem__(self, name: str) -> BackendSpec:
+        return self._loaded()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._loaded())
+
+    def __len__(self) -> int:
+        return len(self._loaded())
+
+
+def _read(group: str) -> dict[str, BackendSpec]:
+    specs: dict[str, BackendSpec] = {}
+    for point in entry_points(group=group):
+        try:
+            spec = point.load()
+        except ImportError as exc:
+            raise ConfigError(f"the backend {point.name} ({point.value}) does not import: {exc}") from None
+        if not isinstance(spec, BackendSpec) or spec.name != point.name:
+            raise ConfigError(f"the entry point {point.name} = {point.value} is not that backend's spec")
+        specs.setdefault(spec.name, spec)  # an editable and an installed copy: the first wins
+    if not specs:
+        raise ConfigError(
+            "no image backend is registered: install the project (pip install -e .), which registers "
+            f"its backends as {group} entry points"
+        )
+    return dict(sorted(specs.items(), key=lambda item: (item[1].rank, item[0])))
+
+
+BACKENDS = Registry(ENTRY_POINT_GROUP)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "BACKEND_NAMES":  # read when asked, not at import (the registry may import this module)
+        return tuple(BACKENDS)
+    raise AttributeError(name)

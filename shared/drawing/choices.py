@@ -3,8 +3,6 @@ descriptions, those marked NSFW only where the channel is."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from shared.configuration.config import AppConfig
 from shared.drawing.backends import BACKENDS
 
@@ -20,10 +18,7 @@ def offered_models(config: AppConfig, backend: str, *, nsfw: bool) -> list[tuple
     spec = BACKENDS.get(backend)
     if spec is None:
         return []
-    described: dict[str, Any] = {
-        "diffusers": config.diffusers.models,
-        "comfyui": config.comfyui.workflows,  # a workflow picked by name
-    }.get(backend, {})
+    described = spec.model_details(config)
     return [
         (name, _label(name, described[name].description if name in described else ""))
         for name in spec.models(config)

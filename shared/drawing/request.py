@@ -387,12 +387,12 @@ def _check_lora_families(loras: tuple[LoraUse, ...], model: str, config: AppConf
 
 def _check_nsfw(drawing: Drawing, requester: Requester, config: AppConfig) -> None:
     """Models and LoRAs marked NSFW are offered only in channels the platform marks NSFW."""
-    if requester.channel_nsfw or drawing.backend != "diffusers":
+    if requester.channel_nsfw:
         return
-    model = config.diffusers.models.get(drawing.model or "")
-    if model is not None and model.nsfw:
+    model = BACKENDS[drawing.backend].model_details(config).get(drawing.model or "")
+    if model is not None and getattr(model, "nsfw", False):
         raise InvalidRequest(messages.nsfw_only("model", drawing.model or ""))
-    for use in drawing.loras:
+    for use in drawing.loras:  # only a backend with LoRAs takes any (_checked)
         lora = config.diffusers.loras.get(use.name)
         if lora is not None and lora.nsfw:
             raise InvalidRequest(messages.nsfw_only("LoRA", use.name))

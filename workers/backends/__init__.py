@@ -1,4 +1,5 @@
-"""Image backends, built by name from shared/backends.py; each library is imported only when chosen."""
+"""Image backends, built by name from the registry (shared/drawing/backends.py); each library is imported
+only when chosen. Each backend is a package here: its spec in `__init__`, its code in `backend.py`."""
 
 from __future__ import annotations
 

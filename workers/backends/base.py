@@ -60,7 +60,7 @@ class Generation:
 class ImageBackend(Protocol):
     """Built once per worker process; `generate` may be called for many jobs."""
 
-    name: str  # what the backend can do is its spec's (shared/backends.py: Capabilities)
+    name: str  # what the backend can do is its spec's (shared/drawing/backends.py: Capabilities)
 
     def generate(self, task: GenerationTask) -> Generation: ...
 

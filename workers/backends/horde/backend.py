@@ -18,11 +18,11 @@ import httpx2
 from PIL import Image
 
 from shared import messages
-from shared.configuration.engines import HordeConfig
 from shared.configuration.settings import Settings
 from shared.drawing import sizes
 from shared.errors import BackendRefused, BackendUnavailable, InvalidRequest
 from workers.backends.base import GeneratedImage, Generation, GenerationTask, engine_picture
+from workers.backends.horde.config import HordeConfig
 
 log = logging.getLogger(__name__)
 NAME = "horde"

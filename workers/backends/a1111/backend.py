@@ -20,10 +20,10 @@ from typing import Any
 import httpx2
 from PIL import Image
 
-from shared.configuration.engines import A1111Config
 from shared.configuration.settings import Settings
 from shared.drawing import prompt_tags, sizes
 from shared.errors import BackendUnavailable, ConfigError
+from workers.backends.a1111.config import A1111Config
 from workers.backends.base import GeneratedImage, Generation, GenerationTask, engine_picture
 from workers.backends.servers import ServerPool, verify_servers
 

@@ -12,10 +12,10 @@ import struct
 from collections.abc import Iterator
 from pathlib import Path
 
-from bot.doctor import Check
-from shared.configuration.engines import DiffusersModel
 from shared.configuration.settings import Settings
 from shared.errors import ConfigError
+from shared.ops.checks import Check
+from workers.backends.diffusers.config import DiffusersModel
 
 GIB = 1024**3
 # Working memory beyond the weights for one 1-image batch at the native size, by family (measured
@@ -32,11 +32,11 @@ WORKING_GIB = {
 }
 
 
-def check_diffusers(settings: Settings) -> Iterator[Check]:
+def check(settings: Settings) -> Iterator[Check]:
     if not settings.config.diffusers.models and not settings.diffusers_model:
         return
     try:
-        from workers.backends.diffusers_models import model_specs
+        from workers.backends.diffusers.models import model_specs
     except ImportError:
         yield Check("diffusers", False, "the gpu extra is not installed → pip install 'imagine-bot[gpu]'")
         return
@@ -56,7 +56,7 @@ def check_diffusers(settings: Settings) -> Iterator[Check]:
 
 
 def _model(name: str, spec: DiffusersModel, gpu: int | None, dtype: str) -> Iterator[Check]:
-    from workers.backends.diffusers_models import PIPELINES, folder_family, single_file_family
+    from workers.backends.diffusers.models import PIPELINES, folder_family, single_file_family
 
     label = f"diffusers model {name}"
     if spec.file is not None:

@@ -13,12 +13,12 @@ import logging
 import openai
 from PIL import Image
 
-from shared.configuration.engines import OpenAIConfig
 from shared.configuration.settings import Settings
 from shared.drawing import sizes
 from shared.errors import BackendRefused, BackendUnavailable, ConfigError, InvalidRequest
 from shared.textmodels.openai_client import openai_client
 from workers.backends.base import GeneratedImage, Generation, GenerationTask, engine_picture
+from workers.backends.openai.config import OpenAIConfig
 
 log = logging.getLogger(__name__)
 SAFETY_CODES = {"moderation_blocked", "content_policy_violation", "image_generation_user_error"}

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from shared import keys
-from shared.configuration.engines import DiffusersModel
 from shared.configuration.settings import Settings
 from shared.errors import ConfigError
+from workers.backends.diffusers.config import DiffusersModel
 
 log = logging.getLogger(__name__)
 SINGLE_FILE_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".bin")

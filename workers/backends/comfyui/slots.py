@@ -27,8 +27,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.configuration.engines import ComfyWorkflow
 from shared.errors import ConfigError
+from workers.backends.comfyui.config import ComfyWorkflow
 
 ROLES = (
     "prompt",

@@ -25,13 +25,13 @@ from websockets.exceptions import WebSocketException
 from websockets.sync.client import connect as ws_connect
 
 from shared import messages
-from shared.configuration.engines import ComfyUIConfig, ComfyWorkflow
 from shared.configuration.settings import Settings
 from shared.drawing import sizes
 from shared.errors import BackendUnavailable, Cancelled, ConfigError
 from workers.backends.base import GeneratedImage, Generation, GenerationTask, engine_picture
-from workers.backends.comfyui_slots import Slots, find_slots
-from workers.backends.comfyui_workflows import SHIPPED
+from workers.backends.comfyui.config import ComfyUIConfig, ComfyWorkflow
+from workers.backends.comfyui.slots import Slots, find_slots
+from workers.backends.comfyui.workflows import SHIPPED
 from workers.backends.servers import ServerPool, verify_servers
 
 log = logging.getLogger(__name__)

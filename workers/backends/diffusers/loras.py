@@ -13,10 +13,10 @@ from typing import Any
 from redis import Redis
 
 from shared import messages
-from shared.configuration.engines import DiffusersConfig
 from shared.drawing.request import LoraUse
 from shared.errors import InvalidRequest
-from workers.backends.diffusers_models import file_hash
+from workers.backends.diffusers.config import DiffusersConfig
+from workers.backends.diffusers.models import file_hash
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 A worker serves the models it was started with (`--models a,b`), each on its own queue, so no job
 makes it load weights. Text-to-image and image-to-image share one set of weights
 (AutoPipelineForImage2Image.from_pipe). Each image has its own seeded generator, so an image of a
-batch can be reproduced on its own. LoRAs: workers/backends/diffusers_loras.py.
+batch can be reproduced on its own. LoRAs: workers/backends/diffusers/loras.py.
 """
 
 from __future__ import annotations
@@ -24,13 +24,13 @@ from PIL import Image
 from redis import Redis
 
 from shared import messages
-from shared.configuration.engines import DiffusersConfig, DiffusersModel
 from shared.configuration.settings import Settings
 from shared.drawing import sizes
 from shared.errors import ConfigError, InvalidRequest
 from workers.backends.base import GeneratedImage, Generation, GenerationTask
-from workers.backends.diffusers_loras import LoraAdapters
-from workers.backends.diffusers_models import (
+from workers.backends.diffusers.config import DiffusersConfig, DiffusersModel
+from workers.backends.diffusers.loras import LoraAdapters
+from workers.backends.diffusers.models import (
     file_hash,
     model_specs,
     pipeline_class_for,

@@ -1,0 +1,50 @@
+"""The diffusers backend: the operator's own checkpoints and LoRAs on their GPU. Its spec; the pipelines
+are in backend.py (torch and diffusers are imported there, on a worker only)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from shared.drawing.backends import BackendSpec, Capabilities
+from workers.backends.diffusers.config import DiffusersConfig
+
+if TYPE_CHECKING:
+    from shared.configuration.settings import Settings
+    from shared.ops.checks import Check
+
+
+def _backend() -> type:
+    from workers.backends.diffusers.backend import DiffusersBackend
+
+    return DiffusersBackend
+
+
+def _doctor(settings: Settings) -> Iterator[Check]:
+    from workers.backends.diffusers.doctor import check
+
+    return check(settings)
+
+
+def _missing(settings: Settings) -> str | None:
+    served = settings.config.diffusers.models or settings.diffusers_model
+    return None if served else "[diffusers.models] or IMAGINE_DIFFUSERS_MODEL"
+
+
+SPEC = BackendSpec(
+    "diffusers",
+    "the operator's checkpoints on this GPU",
+    _backend,
+    config=DiffusersConfig,
+    missing=_missing,
+    doctor=_doctor,
+    extra="gpu",
+    models=lambda config: list(config.diffusers.models),
+    default_model=lambda config: config.diffusers.default_model or next(iter(config.diffusers.models), None),
+    model_details=lambda config: config.diffusers.models,
+    timeout_seconds=900,
+    capabilities=Capabilities(model_choice=True, loras=True),
+    loras=lambda config: list(config.diffusers.loras),
+    queue_per_model=True,
+    rank=2,
+)

@@ -1,0 +1,17 @@
+"""The placeholder backend: a labelled, deterministic test picture, no model. Its spec; the drawing is
+in backend.py."""
+
+from __future__ import annotations
+
+from shared.drawing.backends import BackendSpec
+
+
+def _backend() -> type:
+    from workers.backends.placeholder.backend import PlaceholderBackend
+
+    return PlaceholderBackend
+
+
+SPEC = BackendSpec(
+    "placeholder", "draws a labelled test picture, no model", _backend, timeout_seconds=120, rank=0
+)
