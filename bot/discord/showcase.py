@@ -1,10 +1,8 @@
-"""⭐ on a result, over the gateway: counted per member (shared/showcase.py), and the result reposted to
-the workspace's showcase channel once enough members starred it — with its images from the image
-store while it keeps them, and always a link to the original."""
+"""The ⭐ showcase on Discord: gateway reaction events translated for bot/interactions/showcase.py, and
+its surface (the result read from the starred message itself, its jump link, the repost)."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 import logging
 
@@ -12,52 +10,31 @@ import discord
 
 from bot.core import ImagineCore
 from bot.discord import ui as discord_ui
+from bot.discord.surface import NO_MENTIONS, PLATFORM
 from bot.followups import parse_press
-from shared import keys, messages
+from bot.interactions import showcase
+from bot.interactions.showcase import Shown, Star
 
 log = logging.getLogger(__name__)
 STAR = "⭐"
-NO_MENTIONS = discord.AllowedMentions.none()
 
 
 async def star_added(
     client: discord.Client, core: ImagineCore, payload: discord.RawReactionActionEvent
 ) -> None:
-    if not _counts(client, payload):
-        return
-    showcase = await asyncio.to_thread(
-        core.showcase.star, f"discord:{payload.guild_id}", str(payload.message_id), str(payload.user_id)
-    )
-    if showcase is None:
-        return
-    try:
-        message = await client.get_partial_messageable(payload.channel_id).fetch_message(payload.message_id)
-        job_id = _job_of(message)
-        files = []
-        for index in range(len(message.attachments)) if job_id else ():
-            data = await asyncio.to_thread(core.images.get, keys.image(job_id, index))
-            if data is not None:
-                files.append(discord.File(io.BytesIO(data), f"{job_id}-{index}.png"))
-        prompt = message.embeds[0].description if message.embeds and message.embeds[0].description else ""
-        target = client.get_partial_messageable(int(showcase.channel))
-        text = messages.showcased(prompt, showcase.stars, message.jump_url)[: discord_ui.MESSAGE_MAX]
-        await target.send(text, files=files, allowed_mentions=NO_MENTIONS)
-    except discord.HTTPException as exc:
-        log.warning(
-            "discord: could not repost a starred result to the showcase channel %s (%s %s): check "
-            '[showcase."discord:%s"] channel and the bot\'s access to it',
-            showcase.channel,
-            exc.status,
-            exc.code,
-            payload.guild_id,
-        )
+    if _counts(client, payload):
+        await showcase.star(core, _star(payload), _Showcase(client, payload))
 
 
 async def star_removed(
     client: discord.Client, core: ImagineCore, payload: discord.RawReactionActionEvent
 ) -> None:
     if _counts(client, payload):
-        await asyncio.to_thread(core.showcase.unstar, str(payload.message_id), str(payload.user_id))
+        await showcase.unstar(core, _star(payload))
+
+
+def _star(payload: discord.RawReactionActionEvent) -> Star:
+    return Star(f"{PLATFORM}:{payload.guild_id}", str(payload.message_id), str(payload.user_id))
 
 
 def _counts(client: discord.Client, payload: discord.RawReactionActionEvent) -> bool:
@@ -71,6 +48,49 @@ def _counts(client: discord.Client, payload: discord.RawReactionActionEvent) -> 
         and payload.user_id != bot.id
         and not (payload.member is not None and payload.member.bot)
     )
+
+
+class _Showcase:
+    def __init__(self, client: discord.Client, payload: discord.RawReactionActionEvent) -> None:
+        self._client, self._payload = client, payload
+        self._message: discord.Message | None = None
+
+    async def shown(self) -> Shown | None:
+        try:
+            channel = self._client.get_partial_messageable(self._payload.channel_id)
+            self._message = await channel.fetch_message(self._payload.message_id)
+        except discord.HTTPException as exc:
+            self._cannot("read the starred message", exc)
+            return None
+        job_id = _job_of(self._message)
+        if job_id is None:  # another of the bot's messages: a status, a refusal
+            return None
+        embeds = self._message.embeds
+        prompt = embeds[0].description if embeds and embeds[0].description else ""
+        return Shown(job_id, prompt, len(self._message.attachments))
+
+    async def link(self) -> str:
+        return self._message.jump_url if self._message is not None else ""
+
+    def quote(self, prompt: str) -> str:
+        return prompt  # the embed's own text, escaped when it was rendered
+
+    async def repost(self, channel: str, text: str, pictures: list[tuple[str, bytes]]) -> None:
+        files = [discord.File(io.BytesIO(data), name) for name, data in pictures]
+        try:
+            target = self._client.get_partial_messageable(int(channel))
+            await target.send(text[: discord_ui.MESSAGE_MAX], files=files, allowed_mentions=NO_MENTIONS)
+        except discord.HTTPException as exc:
+            self._cannot(f"repost a starred result to the showcase channel {channel}", exc)
+
+    def _cannot(self, what: str, exc: discord.HTTPException) -> None:
+        log.warning(
+            'discord: could not %s (%s %s): check [showcase."discord:%s"] channel and the bot\'s access',
+            what,
+            exc.status,
+            exc.code,
+            self._payload.guild_id,
+        )
 
 
 def _job_of(message: discord.Message) -> str | None:
