@@ -23,6 +23,7 @@ from bot.discord.surface import (
     InteractionPort,
     ReplyPort,
 )
+from bot.interactions import blend as blending
 from bot.interactions import describe as describing_flow
 from bot.interactions import pressing, replying
 from bot.interactions.gallery import gallery_page
@@ -37,7 +38,6 @@ from shared.members.threads import ThreadOrigin
 
 log = logging.getLogger(__name__)
 THREAD_TYPES = {discord.ChannelType.public_thread, discord.ChannelType.private_thread}
-BLEND_PICTURES = (2, 5)
 FILE_HOSTS = ("cdn.discordapp.com", "media.discordapp.net")  # members' attachments, and nothing else
 
 
@@ -76,10 +76,11 @@ class DiscordFrontend:
     ) -> None:
         """/blend: 2 to 5 pictures into one image, the words (optional) saying how."""
         pictures = [picture for picture in images if picture is not None]
-        if not BLEND_PICTURES[0] <= len(pictures) <= BLEND_PICTURES[1]:
-            await self._tell(interaction, messages.blend_needs_pictures(len(pictures), *BLEND_PICTURES))
+        problem = blending.problem(len(pictures))
+        if problem is not None:
+            await self._tell(interaction, problem)
             return
-        prompt = options.prompt.strip() or messages.BLEND_PROMPT
+        prompt = blending.prompt(options.prompt)
         await self.imagine(interaction, dataclasses.replace(options, prompt=prompt), images=pictures)
 
     def _attachment_problem(self, pictures: Sequence[discord.Attachment]) -> str | None:

@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import describing, followups
 from bot.answers_first import AnswersFirst
 from bot.core import ImagineCore
+from bot.interactions import blend as blending
 from bot.interactions import describe as describing_flow
 from bot.interactions import pressing, replying
 from bot.interactions.ids import REVEAL
@@ -108,12 +109,9 @@ class SlackFrontend:
         pictures are fetched after the ack, since Slack gives a form 3 s."""
         view = body["view"]
         files, words = pictures.blend_form(view)
-        low, high = pictures.BLEND_PICTURES
-        if not low <= len(files) <= high:
-            await ack(
-                response_action="errors",
-                errors={"pictures": messages.blend_needs_pictures(len(files), low, high)[:150]},
-            )
+        problem = blending.problem(len(files))
+        if problem is not None:
+            await ack(response_action="errors", errors={"pictures": problem[:150]})
             return
         await ack()
         team, user, channel = body["team"]["id"], body["user"]["id"], view.get("private_metadata") or ""
@@ -122,7 +120,7 @@ class SlackFrontend:
 
         def build() -> Awaitable[ImageRequest]:
             return self.core.check_typed_new(
-                requester, words, event_id=event_id, no_words=messages.BLEND_PROMPT
+                requester, words, event_id=event_id, no_words=blending.prompt("")
             )
 
         port = SlackPort(self.settings, client, requester, thread_ts=None, tell_in=None)

@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import describing
+from bot.interactions import blend as blending
 from bot.slack import texts as slack_texts
 from shared import messages
 from shared.configuration.settings import DEFAULT_SLACK_API_URL, Settings
@@ -24,7 +25,6 @@ from shared.errors import InvalidRequest
 from shared.imaging import member_images
 
 BLEND_MODAL = "imagine:blend-modal"
-BLEND_PICTURES = (2, MAX_SOURCES)
 PICTURE_TYPES = ["png", "jpg", "jpeg", "webp", "gif"]
 DESCRIBE_SHORTCUT = "imagine_describe"
 FILE_HOSTS = ("files.slack.com",)  # url_private, fetched with the bot token
@@ -76,7 +76,7 @@ def _cap(settings: Settings) -> int:
 
 def blend_modal(channel: str, words: str) -> dict[str, Any]:
     """/imagine --blend: a form with a file input for 2 to 5 pictures and the words (optional)."""
-    low, high = BLEND_PICTURES
+    low, high = blending.PICTURES
     return {
         "type": "modal",
         "callback_id": BLEND_MODAL,
