@@ -532,6 +532,16 @@ def test_queue_lists_the_members_jobs_privately_and_cancel_takes_one_out(fake, s
     assert "Queues:\nplaceholder: 1 waiting, 0 running, the oldest waiting" in operator.content
 
 
+def test_quota_answers_privately_with_what_the_member_used_and_has_left(fake, stack, redis):
+    client = stack("[quota]\nimages_per_hour = 5\n", worker=False)
+    client.post(fake.slash_command(prompt="a fox"))
+    wait_until(lambda: redis.keys("rq:job:img-*"), what="the job queued")
+    answer = client.post(fake.slash_command(name="quota"))
+    assert (answer.type, answer.ephemeral) == (MESSAGE, True)
+    assert answer.content.startswith("Images this hour: 1 of 5 used, 4 left.")
+    assert "Jobs queued or running: 1 of 2." in answer.content
+
+
 def components(message) -> dict[str, dict]:
     """custom id -> component (button or select) of every row under a message."""
     return {c["custom_id"]: c for row in message.data["components"] for c in row["components"]}

@@ -339,6 +339,15 @@ def test_imagine_queue_lists_the_members_jobs_and_cancel_takes_one_out(fake, sta
     assert totals.startswith("Queues:\nplaceholder: 1 waiting, 0 running, the oldest waiting")
 
 
+def test_imagine_quota_answers_the_member_alone_and_help_lists_it(fake, stack, redis):
+    sender = stack("[quota]\nimages_per_hour = 5\n", worker=False)
+    sender.command("a fox")
+    wait_until(lambda: redis.keys("rq:job:img-*"), what="the job queued")
+    answer = sender.command("quota")  # the ack's own text: shown to the member alone
+    assert answer.status == 200 and answer.text.startswith("Images this hour: 1 of 5 used, 4 left.")
+    assert "`/imagine quota` (how many images you have left)" in sender.command("help").text
+
+
 def test_settings_open_a_modal_whose_choices_apply_and_show_on_the_app_home(fake, stack, redis):
     sender = stack(worker=False)
     assert sender.command("settings").status == 200

@@ -331,6 +331,17 @@ def test_settings_refuse_a_value_that_is_not_a_choice_and_save_the_rest(page):
     assert {f["name"]: f["current"] for f in shown["form"]}["count"] == "2"
 
 
+def test_quota_typed_is_answered_to_the_member_alone_after_an_image(page):
+    web = page("[quota]\nimages_per_hour = 5\n")
+    assert web.say("a fox")["taken"] is True
+    web.feed_until(lambda ms: results(ms))
+    answer = web.say("/quota")
+    assert answer["taken"] is False and answer["private"][0].startswith(
+        "Images this hour: 1 of 5 used, 4 left."
+    )
+    assert web.say("/QUOTA")["private"] == answer["private"]
+
+
 def picture(colour: tuple[int, int, int], size: tuple[int, int] = (48, 32)) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", size, colour).save(buffer, format="PNG")

@@ -1,4 +1,5 @@
-"""The slash commands, /imagine and /quota, with options and choices taken from the config.
+"""The slash commands: /imagine and /blend with options and choices taken from the config, /describe,
+/gallery, /queue, /settings, and each member command (bot/interactions/commands.py).
 
 No `from __future__ import annotations` here: discord.py reads the option ranges from the annotations,
 which refer to values from the config.
@@ -11,6 +12,7 @@ from discord import app_commands
 
 from bot.discord.frontend import DiscordFrontend
 from bot.discord.ui import ASPECT_CHOICES
+from bot.interactions.commands import COMMANDS, MemberCommand
 from shared.configuration.settings import Settings
 from shared.drawing.choices import offered_loras, offered_models
 from shared.drawing.request import MAX_SEED, RequestOptions, typed_options
@@ -111,11 +113,6 @@ def add_commands(tree: app_commands.CommandTree, frontend: DiscordFrontend, sett
             for name, label in shown[:AUTOCOMPLETE_MAX]
         ]
 
-    @app_commands.command(name="quota", description="How many images you have left")
-    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
-    async def quota(interaction: discord.Interaction) -> None:
-        await frontend.quota(interaction)
-
     @app_commands.command(name="queue", description="Your jobs waiting or being drawn, to cancel")
     @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
     async def queue(interaction: discord.Interaction) -> None:
@@ -173,6 +170,17 @@ def add_commands(tree: app_commands.CommandTree, frontend: DiscordFrontend, sett
     tree.add_command(describe)
     tree.add_command(describe_message)
     tree.add_command(gallery)
-    tree.add_command(quota)
     tree.add_command(queue)
     tree.add_command(settings_command)
+    for command in COMMANDS.values():
+        tree.add_command(_member_command(command, frontend))
+
+
+def _member_command(command: MemberCommand, frontend: DiscordFrontend) -> app_commands.Command:
+    """A member command (bot/interactions/commands.py) as a slash command of its name."""
+
+    async def callback(interaction: discord.Interaction) -> None:
+        await frontend.member_command(interaction, command)
+
+    slash = app_commands.Command(name=command.name, description=command.description, callback=callback)
+    return app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)(slash)

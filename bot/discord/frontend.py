@@ -26,6 +26,7 @@ from bot.discord.surface import (
 from bot.interactions import blend as blending
 from bot.interactions import describe as describing_flow
 from bot.interactions import pressing, replying
+from bot.interactions.commands import MemberCommand
 from bot.interactions.gallery import gallery_page
 from bot.interactions.queue import member_queue
 from bot.interactions.refining import submit_refinement
@@ -217,11 +218,11 @@ class DiscordFrontend:
         )
         await replying.reply(self.core, ReplyPort(message, thread_id), event)
 
-    # --- /quota, /queue, /settings, /gallery ------------------------------------------------------
+    # --- member commands, /queue, /settings, /gallery ------------------------------------------------------
 
-    async def quota(self, interaction: discord.Interaction) -> None:
-        report = self.core.usage(self._requester(interaction, channel=str(interaction.channel_id)))
-        await self._tell(interaction, messages.quota_report(report))
+    async def member_command(self, interaction: discord.Interaction, command: MemberCommand) -> None:
+        member = self._requester(interaction, channel=str(interaction.channel_id))
+        await self._tell(interaction, await command.answer(self.core, member))
 
     async def queue(self, interaction: discord.Interaction) -> None:
         """The member's jobs with a Cancel button each (private); members who may manage the server

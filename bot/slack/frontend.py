@@ -23,6 +23,7 @@ from bot.core import ImagineCore
 from bot.interactions import blend as blending
 from bot.interactions import describe as describing_flow
 from bot.interactions import pressing, replying
+from bot.interactions.commands import named
 from bot.interactions.ids import REVEAL
 from bot.interactions.queue import member_queue
 from bot.interactions.refining import submit_refinement
@@ -81,6 +82,10 @@ class SlackFrontend:
         if text.lower() == "settings":
             await ack()
             await self.pages.open_settings(client, body["trigger_id"], requester, in_channel=True)
+            return
+        member_command = named(text)
+        if member_command is not None:
+            await ack(text=await member_command.answer(self.core, requester))
             return
         if text.lower() == "queue":  # a workspace admin also sees each queue's totals
             # The answer is the ack, due in 3 s: the admin lookup gets a short while, else the plain view.

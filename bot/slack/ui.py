@@ -12,6 +12,7 @@ from typing import Any
 
 from bot import followups, settings_form
 from bot.flags import flags_help_line
+from bot.interactions.commands import COMMANDS
 from bot.interactions.ids import REFINE_FORM, REVEAL
 from bot.interactions.queue import QueueView
 from shared.configuration.config import AppConfig
@@ -242,5 +243,8 @@ def help_text(config: AppConfig, backend: str) -> str:
         f"`--no` what the image should not contain.\nStyles: {styles}.\n"
         + (f"Models (`--model`): {models}.\n" if models else "")
         + (f"LoRAs (`--lora NAME:WEIGHT`, up to {config.diffusers.max_loras}): {loras}.\n" if loras else "")
-        + "Example: `/imagine a lighthouse at dawn --ar 16:9 --style watercolor --no people`"
+        + "Example: `/imagine a lighthouse at dawn --ar 16:9 --style watercolor --no people`\n"
+        + "Also: `/imagine settings` (your defaults), `/imagine queue` (your jobs, to cancel), "
+        + ", ".join(f"`/imagine {c.name}` ({c.description.lower()})" for c in COMMANDS.values())
+        + "."
     )

@@ -12,6 +12,7 @@ from bot import describing, followups, settings_form
 from bot.core import ImagineCore
 from bot.interactions import describe as describing_flow
 from bot.interactions import pressing, replying
+from bot.interactions.commands import named
 from bot.interactions.queue import member_queue
 from bot.interactions.surface import InThread, Opened
 from bot.web import ui as web_ui
@@ -57,7 +58,8 @@ class WebFrontend:
         self, user: str, text: str, thread: str | None, pictures: list[bytes] | None = None
     ) -> Answer:
         """A prompt with flags in the channel (a new thread), words refining a thread's last image, or
-        `/queue` (the member's jobs, each with a Cancel button). `pictures` (uploaded with it) are what
+        `/queue` (the member's jobs, each with a Cancel button), `/settings` or a member command
+        (bot/interactions/commands.py). `pictures` (uploaded with it) are what
         the image starts from; several are a blend."""
         event_id = f"web-{uuid.uuid4().hex}"
         requester = self.requester(user, thread)
@@ -71,6 +73,9 @@ class WebFrontend:
                     for f in shown
                 ],
             )
+        member_command = named(text) if text.strip().startswith("/") else None
+        if thread is None and member_command is not None:
+            return Answer(private=[await member_command.answer(self.core, requester)])
         if thread is None and text.strip().lower() == "/queue":
             view = await member_queue(self.core, requester, operator=False)
             return Answer(

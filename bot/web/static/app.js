@@ -297,7 +297,7 @@ promptForm.addEventListener("submit", async (event) => {
   if (!text.trim() && !files.length) return;
   const answer = await act("/api/say", files.length ? withPictures(text, files) : { text });
   showPrivate(promptForm.querySelector(".private"), answer.private, answer.buttons || [], answer.form || []);
-  if (answer.taken || ["/queue", "/settings"].includes(text.trim())) { // done: clear what was sent
+  if (answer.taken || text.trim().startsWith("/")) { // a job taken, or a command answered: clear it
     input.value = "";
     pictures.value = "";
   }
