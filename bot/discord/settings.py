@@ -6,13 +6,14 @@ another frontend process takes the next change."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import discord
 
 from bot import settings_form
+from bot.interactions import settings
 from bot.interactions.ids import CHANNEL_SETTING, MEMBER_SETTING, NEGATIVE_FORM
+from bot.interactions.settings import UNSET
 from shared import messages
 from shared.configuration.config import AppConfig
 from shared.drawing.backends import BACKENDS
@@ -26,7 +27,6 @@ NO_MENTIONS = discord.AllowedMentions.none()
 
 MEMBER, CHANNEL = f"{MEMBER_SETTING.prefix}:", f"{CHANNEL_SETTING.prefix}:"
 NEGATIVE_MODAL = NEGATIVE_FORM.make("negative")
-UNSET = "-"  # a select's "use the default" option
 SELECT_FIELDS = ("style", "aspect", "count", "model")
 MAX_OPTIONS = 25
 NEGATIVE_MAX = 500
@@ -78,35 +78,6 @@ def channel_text(defaults: ChannelDefaults) -> str:
     return messages.channel_settings(defaults.model_dump())
 
 
-def changed_member(defaults: MemberDefaults, field: str, values: list[str]) -> MemberDefaults:
-    """The defaults after one component: a select's value, or a button (expansion cycles; reset)."""
-    if field == "reset":
-        return MemberDefaults()
-    if field == "private":
-        return defaults.model_copy(update={"private": None if defaults.private else True})
-    if field == "enhance":
-        following = {None: True, True: False, False: None}[defaults.enhance]
-        return defaults.model_copy(update={"enhance": following})
-    chosen = values[0] if values and values[0] != UNSET else None
-    if field == "count":
-        return defaults.model_copy(update={"count": int(chosen) if chosen else None})
-    if field in ("style", "aspect", "model"):
-        return defaults.model_copy(update={field: chosen})
-    raise ValueError(f"no member setting {field!r}")
-
-
-def changed_channel(
-    defaults: ChannelDefaults, field: str, values: list[str], config: AppConfig
-) -> ChannelDefaults:
-    if field == "refine_by":
-        now = defaults.refine_by or config.threads.refine_by
-        return defaults.model_copy(update={"refine_by": "owner" if now == "anyone" else "anyone"})
-    chosen = values[0] if values and values[0] != UNSET else None
-    if field in ("style", "model"):
-        return defaults.model_copy(update={field: chosen})
-    raise ValueError(f"no channel setting {field!r}")
-
-
 def negative_modal(current: str | None) -> discord.ui.Modal:
     modal = discord.ui.Modal(title="Negative prompt", custom_id=NEGATIVE_MODAL, timeout=None)
     modal.add_item(
@@ -139,85 +110,67 @@ def _select(
 async def show(core: ImagineCore, requester: Requester, interaction: discord.Interaction) -> None:
     """The member's defaults as select menus (private); for members who may Manage Server, the
     channel's too, in a second private message."""
-    backend, config = core.settings.backend, core.settings.config
-    member = await asyncio.to_thread(core.defaults.member, requester)
-    await interaction.response.send_message(
-        member_text(member),
-        view=member_view(member, config, backend),
-        ephemeral=True,
-        allowed_mentions=NO_MENTIONS,
-    )
-    if interaction.guild_id and interaction.permissions.manage_guild:
-        channel = await asyncio.to_thread(core.defaults.channel, requester)
-        await interaction.followup.send(
-            channel_text(channel),
-            view=channel_view(channel, config, backend),
-            ephemeral=True,
-            allowed_mentions=NO_MENTIONS,
-        )
+    await settings.show(core, _Settings(core, interaction), requester, manages_channel=_manages(interaction))
 
 
 async def change(
     core: ImagineCore, requester: Requester, interaction: discord.Interaction, custom_id: str, data: dict
 ) -> None:
     """One select, button or the negative-prompt form of /settings; the message shows the result."""
-    backend, config = core.settings.backend, core.settings.config
     values = [str(v) for v in data.get("values") or []]
-    store = core.defaults
+    surface = _Settings(core, interaction)
     if custom_id == NEGATIVE_MODAL:
-        negative = data.get("negative", "").strip() or None
-        member = await asyncio.to_thread(store.member, requester)
-        await asyncio.to_thread(
-            store.save_member, requester, member.model_copy(update={"negative": negative})
+        surface.redraw = False  # a form's submit: told, the settings message stays as it was
+        await settings.change(
+            core, surface, requester, member=settings.changed_negative(data.get("negative", ""))
         )
-        await _tell(interaction, messages.settings_saved())
     elif custom_id == f"{MEMBER}negative":
-        member = await asyncio.to_thread(store.member, requester)
+        member = await asyncio.to_thread(core.defaults.member, requester)
         await interaction.response.send_modal(negative_modal(member.negative))
     elif custom_id.startswith(MEMBER):
-        field = custom_id.removeprefix(MEMBER)
-        member = await asyncio.to_thread(store.member, requester)
-        await _apply(
-            interaction,
-            lambda: changed_member(member, field, values),
-            lambda changed: store.save_member(requester, changed),
-            lambda changed: (
-                member_text(changed),
-                member_view(changed, config, backend),
-            ),
-        )
-    elif not (interaction.guild_id and interaction.permissions.manage_guild):
-        await _tell(interaction, messages.channel_settings_not_allowed())
+        change = settings.changed_member(custom_id.removeprefix(MEMBER), values)
+        await settings.change(core, surface, requester, member=change)
     else:
-        field = custom_id.removeprefix(CHANNEL)
-        channel = await asyncio.to_thread(store.channel, requester)
-        await _apply(
-            interaction,
-            lambda: changed_channel(channel, field, values, config),
-            lambda changed: store.save_channel(requester, changed),
-            lambda changed: (
-                channel_text(changed),
-                channel_view(changed, config, backend),
-            ),
+        change = settings.changed_channel(custom_id.removeprefix(CHANNEL), values, core.settings.config)
+        await settings.change(core, surface, requester, channel=change, manages_channel=_manages(interaction))
+
+
+def _manages(interaction: discord.Interaction) -> bool:
+    return bool(interaction.guild_id and interaction.permissions.manage_guild)
+
+
+class _Settings:
+    """/settings's surface: private messages of selects and buttons, redrawn in place when changed."""
+
+    def __init__(self, core: ImagineCore, interaction: discord.Interaction) -> None:
+        self._config, self._backend = core.settings.config, core.settings.backend
+        self._interaction = interaction
+        self.redraw = True
+
+    async def tell(self, text: str) -> None:
+        await _tell(self._interaction, text)
+
+    async def show_settings(self, member: MemberDefaults, channel: ChannelDefaults | None) -> None:
+        response = self._interaction.response
+        view = member_view(member, self._config, self._backend)
+        await response.send_message(
+            member_text(member), view=view, ephemeral=True, allowed_mentions=NO_MENTIONS
         )
+        if channel is not None:
+            view = channel_view(channel, self._config, self._backend)
+            await self._interaction.followup.send(
+                channel_text(channel), view=view, ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
 
-
-async def _apply(
-    interaction: discord.Interaction,
-    change: Callable[[], Any],
-    save: Callable[[Any], None],
-    show: Callable[[Any], tuple[str, discord.ui.View]],
-) -> None:
-    """One settings change: made (a value not offered is answered as a stale control), saved,
-    and the message redrawn with it."""
-    try:
-        changed = change()
-    except ValueError:
-        await _tell(interaction, messages.stale_button())
-        return
-    await asyncio.to_thread(save, changed)
-    content, view = show(changed)
-    await interaction.response.edit_message(content=content, view=view)
+    async def show_saved(self, member: MemberDefaults | None, channel: ChannelDefaults | None) -> None:
+        if not self.redraw:
+            await self.tell(messages.settings_saved())
+        elif member is not None:
+            view = member_view(member, self._config, self._backend)
+            await self._interaction.response.edit_message(content=member_text(member), view=view)
+        elif channel is not None:
+            view = channel_view(channel, self._config, self._backend)
+            await self._interaction.response.edit_message(content=channel_text(channel), view=view)
 
 
 async def _tell(interaction: discord.Interaction, text: str) -> None:

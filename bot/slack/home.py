@@ -3,7 +3,6 @@ that channel's defaults too) and the App Home (their quota, their defaults, thei
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -13,13 +12,14 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import ImagineCore
+from bot.interactions import settings
 from bot.slack import ui as slack_ui
 from bot.slack.surface import slack_member
 from shared import messages
 from shared.drawing.request import Requester
 from shared.durations import humanize_seconds
-from shared.errors import InvalidRequest
 from shared.members import gallery
+from shared.members.member_defaults import ChannelDefaults, MemberDefaults
 
 log = logging.getLogger(__name__)
 
@@ -36,21 +36,9 @@ class MemberPages:
         self, client: AsyncWebClient, trigger_id: str, requester: Requester, *, in_channel: bool = False
     ) -> None:
         """The member's defaults; asked in a channel by a workspace admin, the channel's too."""
-        defaults = await asyncio.to_thread(self.core.defaults.member, requester)
-        channel = None
-        if in_channel and await is_admin(client, requester.user):
-            channel = await asyncio.to_thread(self.core.defaults.channel, requester)
-        view = slack_ui.settings_modal(
-            defaults,
-            self.settings.config,
-            self.settings.backend,
-            channel=requester.channel if channel is not None else None,
-            channel_defaults=channel,
-        )
-        try:
-            await client.views_open(trigger_id=trigger_id, view=view)
-        except SlackApiError as exc:
-            log.warning("slack: could not open the settings: %s", exc.response.get("error"))
+        manages = in_channel and await is_admin(client, requester.user)
+        surface = _SettingsModal(self, client, requester, trigger_id=trigger_id)
+        await settings.show(self.core, surface, requester, manages_channel=manages)
 
     async def edit_settings(self, ack, body: dict[str, Any], client: AsyncWebClient) -> None:
         """The App Home's Edit button."""
@@ -60,21 +48,21 @@ class MemberPages:
 
     async def settings_submitted(self, ack, body: dict[str, Any], client: AsyncWebClient) -> None:
         team, user = body["team"]["id"], body["user"]["id"]
-        requester = slack_member(team, "-", user, None)
         values = body["view"]["state"]["values"]
-        try:
-            defaults = slack_ui.submitted_defaults(values, self.settings.config, self.settings.backend)
-        except InvalidRequest as exc:  # a value no longer offered (the config changed meanwhile)
-            await ack(response_action="errors", errors={"style": str(exc)[:150]})
-            return
-        await ack()  # closes the modal
-        await asyncio.to_thread(self.core.defaults.save_member, requester, defaults)
+        config, backend = self.settings.config, self.settings.backend
+        member = slack_member(team, "-", user, None)
+        surface = _SettingsModal(self, client, member, ack=ack)
+        form = lambda _: slack_ui.submitted_defaults(values, config, backend)  # noqa: E731
+        await settings.change(self.core, surface, member, member=form)
         channel = json.loads(body["view"].get("private_metadata") or "{}").get("channel")
         channel_defaults = slack_ui.submitted_channel_defaults(values)
-        if channel and channel_defaults is not None and await is_admin(client, user):
+        if surface.saved and channel and channel_defaults is not None:  # the form had the channel's part
             here = slack_member(team, channel, user, None)
-            await asyncio.to_thread(self.core.defaults.save_channel, here, channel_defaults)
-        await self.home({"user": user, "tab": "home"}, {"team_id": team}, client)  # shows them at once
+            told_there = _SettingsModal(self, client, here, ack=ack, saved=True)  # the modal is closed
+            manages = await is_admin(client, user)
+            await settings.change(
+                self.core, told_there, here, channel=lambda _: channel_defaults, manages_channel=manages
+            )
 
     async def home(self, event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
         if event.get("tab", "home") != "home":
@@ -115,6 +103,58 @@ class MemberPages:
         if not self.team_url:
             return ""
         return f"{self.team_url.rstrip('/')}/archives/{channel}/p{thread_ts.replace('.', '')}"
+
+
+class _SettingsModal:
+    """/settings's surface on Slack: a modal to open, its submit answered by errors under a field or
+    by closing it, and the App Home redrawn with the new defaults."""
+
+    def __init__(
+        self,
+        pages: MemberPages,
+        client: AsyncWebClient,
+        member: Requester,
+        *,
+        trigger_id: str = "",
+        ack: Any = None,
+        saved: bool = False,
+    ) -> None:
+        self._pages, self._client, self._member = pages, client, member
+        self._trigger_id, self._ack = trigger_id, ack
+        self.saved = saved
+
+    async def tell(self, text: str) -> None:
+        if self._ack is not None and not self.saved:  # a submit not yet answered: under the form
+            await self._ack(response_action="errors", errors={"style": text[:150]})
+            return
+        try:
+            await self._client.chat_postEphemeral(
+                channel=self._member.channel, user=self._member.user, text=text
+            )
+        except SlackApiError as exc:
+            log.info("slack: could not tell %s about their settings: %s", self._member.user, exc.response)
+
+    async def show_settings(self, member: MemberDefaults, channel: ChannelDefaults | None) -> None:
+        config, backend = self._pages.settings.config, self._pages.settings.backend
+        view = slack_ui.settings_modal(
+            member,
+            config,
+            backend,
+            channel=self._member.channel if channel is not None else None,
+            channel_defaults=channel,
+        )
+        try:
+            await self._client.views_open(trigger_id=self._trigger_id, view=view)
+        except SlackApiError as exc:
+            log.warning("slack: could not open the settings: %s", exc.response.get("error"))
+
+    async def show_saved(self, member: MemberDefaults | None, channel: ChannelDefaults | None) -> None:
+        if not self.saved:
+            self.saved = True
+            await self._ack()  # closes the modal
+        if member is not None:  # the App Home shows them at once
+            event = {"user": self._member.user, "tab": "home"}
+            await self._pages.home(event, {"team_id": self._member.workspace}, self._client)
 
 
 async def is_admin(client: AsyncWebClient, user: str) -> bool:

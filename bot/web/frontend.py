@@ -3,7 +3,6 @@ core's intake, with the page's feed as the place answers go."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -11,7 +10,7 @@ from typing import Any, TypeVar
 from bot import describing, followups, settings_form
 from bot.core import ImagineCore
 from bot.interactions import describe as describing_flow
-from bot.interactions import pressing, replying
+from bot.interactions import pressing, replying, settings
 from bot.interactions.commands import named
 from bot.interactions.queue import member_queue
 from bot.interactions.surface import InThread, Opened
@@ -19,8 +18,8 @@ from bot.web import ui as web_ui
 from bot.web.feed import PLATFORM, Feed
 from shared import messages
 from shared.drawing.request import ImageRequest, Requester
-from shared.errors import InvalidRequest
 from shared.jobs.queue import job_id_for
+from shared.members.member_defaults import ChannelDefaults, MemberDefaults
 from shared.members.threads import ThreadOrigin, Turn
 
 T = TypeVar("T")
@@ -64,15 +63,9 @@ class WebFrontend:
         event_id = f"web-{uuid.uuid4().hex}"
         requester = self.requester(user, thread)
         if thread is None and text.strip().lower() == "/settings":
-            defaults = await asyncio.to_thread(self.core.defaults.member, requester)
-            shown = settings_form.fields(defaults, self.core.settings.config, self.core.settings.backend)
-            return Answer(
-                private=[messages.member_settings(defaults.model_dump())],
-                form=[
-                    {"name": f.name, "label": f.label, "choices": list(f.choices), "current": f.current}
-                    for f in shown
-                ],
-            )
+            surface = _SettingsForm(self.core)
+            await settings.show(self.core, surface, requester, manages_channel=False)  # no channels here
+            return surface.answer
         member_command = named(text) if text.strip().startswith("/") else None
         if thread is None and member_command is not None:
             return Answer(private=[await member_command.answer(self.core, requester)])
@@ -114,12 +107,10 @@ class WebFrontend:
 
     async def save_settings(self, user: str, values: dict[str, object]) -> Answer:
         config, backend = self.core.settings.config, self.core.settings.backend
-        try:
-            defaults = settings_form.read(values, config, backend)
-        except InvalidRequest as exc:
-            return Answer(private=[str(exc)])
-        await asyncio.to_thread(self.core.defaults.save_member, self.requester(user), defaults)
-        return Answer(private=[messages.settings_saved(), messages.member_settings(defaults.model_dump())])
+        surface = _SettingsForm(self.core)
+        form = lambda _: settings_form.read(values, config, backend)  # noqa: E731
+        await settings.change(self.core, surface, self.requester(user), member=form)
+        return surface.answer
 
     async def press(self, user: str, custom_id: str, thread: str | None) -> Answer:
         """A button under a result (its follow-up job, in the same thread), a Cancel of `/queue`, or
@@ -141,6 +132,29 @@ class WebFrontend:
 async def _ready(data: T) -> T:
     """What the member uploaded with the request: nothing to fetch."""
     return data
+
+
+class _SettingsForm:
+    """/settings's surface on the web page: the answer to the request, the form's fields in it."""
+
+    def __init__(self, core: ImagineCore) -> None:
+        self._config, self._backend = core.settings.config, core.settings.backend
+        self.answer = Answer()
+
+    async def tell(self, text: str) -> None:
+        self.answer.private.append(text)
+
+    async def show_settings(self, member: MemberDefaults, channel: ChannelDefaults | None) -> None:
+        self.answer.private.append(messages.member_settings(member.model_dump()))
+        self.answer.form = [
+            {"name": f.name, "label": f.label, "choices": list(f.choices), "current": f.current}
+            for f in settings_form.fields(member, self._config, self._backend)
+        ]
+
+    async def show_saved(self, member: MemberDefaults | None, channel: ChannelDefaults | None) -> None:
+        self.answer.private.append(messages.settings_saved())
+        if member is not None:
+            self.answer.private.append(messages.member_settings(member.model_dump()))
 
 
 class WebPort:
