@@ -107,7 +107,6 @@ class Action:
     make: Callable[[Turn, int], FollowUp] | None = None  # for "job": the follow-up of image k
     per_image: bool = False  # one button per image, the image's index in the id
     carries_owner: bool = False  # the id names who asked (who may press it)
-    everywhere: bool = True  # False: shown where the platform has what it needs (Discord)
     primary: bool = False
     under_results: bool = True  # False: shown elsewhere (a job's Cancel, in the member's queue)
     needs: str | None = None  # a capability of the job's backend (shared/drawing/backends.py: Capabilities)
@@ -120,8 +119,8 @@ ACTIONS: dict[str, Action] = {
         Action("upscale", "Upscale", "⬆️", make=upscale, per_image=True, needs="edit"),
         Action("reroll", "Reroll", "🔁", make=lambda turn, k: reroll(turn)),
         Action("refine", "Refine", "✏️", effect="form", primary=True),
-        Action("info", "Info", "ℹ️", effect="info", everywhere=False),
-        Action("delete", "Delete", "🗑️", effect="delete", carries_owner=True, everywhere=False),
+        Action("info", "Info", "ℹ️", effect="info"),
+        Action("delete", "Delete", "🗑️", effect="delete", carries_owner=True),
         Action("cancel", "Cancel", "⏹️", effect="cancel", under_results=False),
     )
 }
@@ -171,16 +170,15 @@ def parse_press(custom_id: str) -> Press | None:
 
 
 def result_buttons(
-    job_id: str, count: int, owner: str, *, can: Capabilities, everywhere_only: bool
+    job_id: str, count: int, owner: str, *, can: Capabilities, effects: frozenset[PressEffect]
 ) -> list[list[Press]]:
     """The buttons under a result, in rows: each per-image action for every image, then the rest;
-    only those the job's backend can honour (`can`: its capabilities)."""
+    only those the job's backend can honour (`can`: its capabilities) and the platform can answer
+    (`effects`: its surface's, e.g. Slack shows no Info or Delete)."""
     chosen = [
         a
         for a in ACTIONS.values()
-        if a.under_results
-        and (a.everywhere or not everywhere_only)
-        and (a.needs is None or getattr(can, a.needs))
+        if a.under_results and a.effect in effects and (a.needs is None or getattr(can, a.needs))
     ]
     rows = [[Press(a, job_id, k) for k in range(count)] for a in chosen if a.per_image]
     rows.append([Press(a, job_id, 0, owner if a.carries_owner else None) for a in chosen if not a.per_image])

@@ -129,7 +129,9 @@ def test_a_turn_stored_before_drawing_settings_grew_still_refines():
 
 def test_buttons_a_backend_cannot_honour_are_not_offered():
     def labels(can: Capabilities) -> list[str]:
-        rows = followups.result_buttons("img-1", 2, "u1", can=can, everywhere_only=False)
+        rows = followups.result_buttons(
+            "img-1", 2, "u1", can=can, effects=frozenset({"job", "form", "info", "delete", "cancel"})
+        )
         return [press.action.name for row in rows for press in row]
 
     assert labels(Capabilities()) == [

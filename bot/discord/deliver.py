@@ -194,7 +194,7 @@ def _result_buttons(request: ImageRequest, result: JobResult) -> discord.ui.View
     """Every action of bot/followups.py, one row per per-image action, then the rest: persistent ids."""
     view = discord.ui.View(timeout=None)
     owner, can = request.requester.user, BACKENDS[request.backend].capabilities
-    rows = result_buttons(result.job_id, len(result.images), owner, can=can, everywhere_only=False)
+    rows = result_buttons(result.job_id, len(result.images), owner, can=can, effects=discord_ui.PRESS_EFFECTS)
     for row, presses in enumerate(rows):
         for press in presses:
             view.add_item(_button(press, several=len(presses) > 1 and press.action.per_image, row=row))

@@ -12,7 +12,6 @@ from typing import Any
 
 import discord
 
-from bot import followups
 from bot.discord import texts as discord_texts
 from bot.discord import ui as discord_ui
 from bot.interactions.ids import REFINE_FORM
@@ -35,7 +34,7 @@ class InteractionPort:
     """The surface of a command, button or form: deferred, then the response becomes the status
     message (with a thread under it, for a new /imagine outside a thread)."""
 
-    effects: frozenset[followups.PressEffect] = frozenset({"job", "form", "info", "delete", "cancel"})
+    effects = discord_ui.PRESS_EFFECTS
 
     def __init__(
         self, interaction: discord.Interaction, *, thread: str | None, origin: ThreadOrigin | None = None

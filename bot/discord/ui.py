@@ -8,7 +8,7 @@ import re
 
 import discord
 
-from bot import describing, settings_form
+from bot import describing, followups, settings_form
 from bot.interactions.gallery import GalleryPage
 from bot.interactions.ids import GALLERY_PAGE
 from shared.drawing.chat_text import KIND_LABELS, shorten
@@ -20,6 +20,8 @@ THREAD_NAME_MAX = 100  # Discord's limit on channel and thread names
 MESSAGE_MAX = 2000
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024  # per message, unless the guild allows more
 MAX_FILES_PER_MESSAGE = 10
+# What a press can do here (bot/followups.py: PressEffect): everything, so every result button shows.
+PRESS_EFFECTS: frozenset[followups.PressEffect] = frozenset({"job", "form", "info", "delete", "cancel"})
 DM_WORKSPACE = "dm"  # whose quota DMs count against: [quota.workspaces."discord:dm"] sets its limits
 
 _MARKDOWN = re.compile(r"([\\*_~`|>#\[\]()-])")

@@ -10,7 +10,6 @@ import logging
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import followups
 from bot.interactions.surface import Opened
 from bot.slack import pictures
 from bot.slack import texts as slack_texts
@@ -34,7 +33,7 @@ class SlackPort:
     private answer otherwise, and the status message posted as the parent of a new thread (or in the
     thread the request came from)."""
 
-    effects: frozenset[followups.PressEffect] = frozenset({"job", "form", "cancel"})
+    effects = slack_ui.PRESS_EFFECTS
 
     def __init__(
         self,

@@ -24,6 +24,8 @@ from shared.members.member_defaults import ChannelDefaults, MemberDefaults
 
 REFINE_MODAL = REFINE_FORM.prefix  # the form names its job in private_metadata
 TEXT_MAX = 3000  # a section block's text
+# What a press can do here (bot/followups.py: PressEffect): no Info or Delete under a result.
+PRESS_EFFECTS: frozenset[followups.PressEffect] = frozenset({"job", "form", "cancel"})
 _FORMATTING = re.compile(r"([*_~`])")
 
 
@@ -46,7 +48,7 @@ def status_line(request: ImageRequest, state_text: str, icon: str = "") -> str:
 def result_buttons(job_id: str, count: int, backend: str) -> list[dict]:
     """Block Kit `actions` blocks from bot/followups.py: the per-image actions, then the rest."""
     can = BACKENDS[backend].capabilities
-    rows = followups.result_buttons(job_id, count, "", can=can, everywhere_only=True)
+    rows = followups.result_buttons(job_id, count, "", can=can, effects=PRESS_EFFECTS)
     per_image = [_press_button(row[k], count) for k in range(count) for row in rows[:-1]]  # by image
     general = [_press_button(press, count) for press in rows[-1]]
     return [

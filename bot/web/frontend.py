@@ -162,7 +162,7 @@ class WebPort:
     status message (and, for a new prompt, its thread) goes onto the member's feed. The page's own
     reply box refines, so a result shows the buttons that make a job (and /queue's Cancel)."""
 
-    effects: frozenset[followups.PressEffect] = frozenset({"job", "cancel"})
+    effects = web_ui.PRESS_EFFECTS
 
     def __init__(self, feed: Feed, user: str, thread: str | None) -> None:
         self._feed = feed
@@ -180,7 +180,8 @@ class WebPort:
         """Each action has an id of its own: nothing comes twice."""
 
     async def show_refine_form(self, job_id: str) -> None:
-        """Not offered: the thread's reply box is the page's refine form."""
+        """The page's Refine button focuses the thread's reply box; a press sent anyway is told so."""
+        self.answer.private.append(messages.refine_in_reply_box())
 
     async def show_details(self, turn: Turn) -> None:
         """Not offered: a result on the page shows its details."""

@@ -6,13 +6,15 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from bot.followups import result_buttons
+from bot.followups import PressEffect, result_buttons
 from shared.delivery.results import Failure, JobResult, StatusUpdate
 from shared.drawing.backends import BACKENDS
 from shared.drawing.chat_text import KIND_LABELS, failure_icon
 from shared.drawing.request import ImageRequest
 
 IMAGE_ROUTE = "/images/"
+# What a press can do here (bot/followups.py: PressEffect); "form" is the thread's own reply box.
+PRESS_EFFECTS: frozenset[PressEffect] = frozenset({"job", "form", "cancel"})
 
 
 def subject(request: ImageRequest) -> str:
@@ -40,7 +42,7 @@ def status_update(job_id: str, request: ImageRequest, update: StatusUpdate) -> d
 
 def result(request: ImageRequest, done: JobResult) -> dict[str, Any]:
     owner, can = request.requester.user, BACKENDS[request.backend].capabilities
-    rows = result_buttons(done.job_id, len(done.images), owner, can=can, everywhere_only=True)
+    rows = result_buttons(done.job_id, len(done.images), owner, can=can, effects=PRESS_EFFECTS)
     return {
         "kind": "result",
         "thread": request.requester.thread,

@@ -7,6 +7,10 @@ def nothing_to_refine_yet() -> str:
     return "The first image of this thread isn't ready yet. Reply again once it has arrived."
 
 
+def refine_in_reply_box() -> str:
+    return "Write what to change in the thread's reply box; it refines the last image."
+
+
 def showcased(prompt: str, stars: int, link: str) -> str:
     shown = f"*{prompt}*" if prompt else "An image"
     return f"⭐ {shown} — starred by {stars} members: {link}"
