@@ -23,13 +23,6 @@ def image_too_large() -> str:
     return "The image is larger than this bot may store, so your quota was not charged. Try a smaller size."
 
 
-def out_of_memory() -> str:
-    return (
-        "This request needs more GPU memory than the worker has free, so your quota was not charged. "
-        "Try a smaller size or fewer images."
-    )
-
-
 def images_expired() -> str:
     return "The image was made, but it expired before it could be posted here. Please ask again."
 

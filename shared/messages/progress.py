@@ -70,19 +70,5 @@ def all_withheld_by_policy() -> str:
     return "The images were withheld by the content policy, so nothing was charged. Try other words."
 
 
-def left_out(what: str, workflow: str) -> str:
-    """An option the operator's ComfyUI workflow has no place for: drawn without it, and said so."""
-    return f"The {what} was left out: the {workflow} workflow has no place for it."
-
-
-def drawn_afresh(workflow: str) -> str:
-    return f"Drawn afresh from the words: the {workflow} workflow does not start from a picture."
-
-
-def images_withheld(indexes: list[int]) -> str:
-    which = ", ".join(str(i) for i in indexes)
-    return f"Image {which} was withheld: the AI Horde's safety filter censored it."
-
-
 def drawing_step(step: int, steps: int) -> str:
     return f"Generating… step {step} of {steps}"

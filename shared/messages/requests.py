@@ -84,13 +84,6 @@ def lora_does_not_fit(lora: str, families: list[str], model: str, family: str) -
     )
 
 
-def lora_unusable(lora: str, model: str) -> str:
-    return (
-        f"The LoRA {lora} could not be loaded into {model} (a missing file or one made for another "
-        "model); nothing was charged. Try another LoRA."
-    )
-
-
 def nsfw_only(what: str, name: str) -> str:
     return f"The {what} {name} is only offered in channels marked NSFW."
 

@@ -29,6 +29,7 @@ from shared.configuration.settings import Settings
 from shared.drawing import sizes
 from shared.errors import BackendUnavailable, Cancelled, ConfigError
 from workers.backends.base import GeneratedImage, Generation, GenerationTask, engine_picture
+from workers.backends.comfyui import texts
 from workers.backends.comfyui.config import ComfyUIConfig, ComfyWorkflow
 from workers.backends.comfyui.slots import Slots, find_slots
 from workers.backends.comfyui.workflows import SHIPPED
@@ -109,7 +110,7 @@ class ComfyUIBackend:
         if task.init_image is not None:
             refiner = _refiner_of(config, chosen, self._slots)
             if refiner is None:
-                notes.append(messages.drawn_afresh(chosen))
+                notes.append(texts.drawn_afresh(chosen))
             else:
                 name, edit = refiner, True
         slots = self._slots[name]
@@ -121,7 +122,7 @@ class ComfyUIBackend:
         }
         for what, (role, value) in wanted.items():
             if value and not slots.of(role):
-                notes.append(messages.left_out(what, name))
+                notes.append(texts.left_out(what, name))
         model_name = checkpoint or (chosen if picked in config.workflows else None) or "comfyui"
         return _Run(name, slots, edit, checkpoint, model_name, notes)
 

@@ -28,6 +28,7 @@ from shared.configuration.settings import Settings
 from shared.drawing import sizes
 from shared.errors import ConfigError, InvalidRequest
 from workers.backends.base import GeneratedImage, Generation, GenerationTask
+from workers.backends.diffusers import texts
 from workers.backends.diffusers.config import DiffusersConfig, DiffusersModel
 from workers.backends.diffusers.loras import LoraAdapters
 from workers.backends.diffusers.models import (
@@ -240,7 +241,7 @@ class DiffusersBackend:
                         flagged.append(start + offset + 1)
                     else:
                         images.append(image)
-        notes = [safety_checker_withheld(flagged)] if flagged and images else []
+        notes = [texts.safety_checker_withheld(flagged)] if flagged and images else []
         return Generation(
             images=images,
             model=loaded.name,
@@ -289,7 +290,7 @@ class DiffusersBackend:
         except torch.OutOfMemoryError:
             _free_memory()
             if len(seeds) == 1:
-                raise InvalidRequest(messages.out_of_memory()) from None
+                raise InvalidRequest(texts.out_of_memory()) from None
             log.warning(
                 "out of GPU memory for a batch of %d at %dx%d; retrying one by one", len(seeds), width, height
             )
@@ -297,7 +298,7 @@ class DiffusersBackend:
             return [image for seed in seeds for image in self._render(loaded, task, [seed], width, height)]
         except torch.OutOfMemoryError:
             _free_memory()
-            raise InvalidRequest(messages.out_of_memory()) from None
+            raise InvalidRequest(texts.out_of_memory()) from None
 
     def _render(
         self, loaded: LoadedModel, task: GenerationTask, seeds: list[int], width: int, height: int
@@ -405,13 +406,3 @@ def _vae(source: str, dtype: torch.dtype) -> Any:
 def _free_memory() -> None:
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
-
-
-# --- texts for members, this backend's own ---
-
-
-def safety_checker_withheld(numbers: list[int]) -> str:
-    which = ", ".join(str(n) for n in numbers)
-    if len(numbers) == 1:
-        return f"Image {which} withheld: the model's safety checker flagged it."
-    return f"Images {which} withheld: the model's safety checker flagged them."

@@ -15,6 +15,7 @@ from redis import Redis
 from shared import messages
 from shared.drawing.request import LoraUse
 from shared.errors import InvalidRequest
+from workers.backends.diffusers import texts
 from workers.backends.diffusers.config import DiffusersConfig
 from workers.backends.diffusers.models import file_hash
 
@@ -68,13 +69,13 @@ class LoraAdapters:
         except (OSError, ValueError, KeyError, RuntimeError, TypeError) as exc:
             log.warning("LoRA %s (%s) does not load into %s: %s", name, file, loaded.name, exc)
             _forget(loaded.text2image, name)
-            raise InvalidRequest(messages.lora_unusable(name, loaded.name)) from None
+            raise InvalidRequest(texts.lora_unusable(name, loaded.name)) from None
         if not _present(loaded.text2image, name):  # diffusers only warns when no key fits the model
             log.warning(
                 "LoRA %s (%s) has no weights that fit %s (%s)", name, file, loaded.name, loaded.family
             )
             _forget(loaded.text2image, name)
-            raise InvalidRequest(messages.lora_unusable(name, loaded.name))
+            raise InvalidRequest(texts.lora_unusable(name, loaded.name))
         loaded.adapters.add(name)
         log.info("loaded LoRA %s into %s", name, loaded.name)
 

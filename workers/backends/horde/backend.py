@@ -22,6 +22,7 @@ from shared.configuration.settings import Settings
 from shared.drawing import sizes
 from shared.errors import BackendRefused, BackendUnavailable, InvalidRequest
 from workers.backends.base import GeneratedImage, Generation, GenerationTask, engine_picture
+from workers.backends.horde import texts
 from workers.backends.horde.config import HordeConfig
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ class HordeBackend:
         if not kept:
             log.warning("horde: all %d images of request %s were censored", len(withheld), request_id)
             raise BackendRefused(messages.backend_refused())
-        notes = [messages.images_withheld(withheld)] if withheld else []
+        notes = [texts.images_withheld(withheld)] if withheld else []
         model = str((status.get("generations") or [{}])[0].get("model") or task.model or "horde")
         kudos = float(status.get("kudos") or 0)
         return Generation(kept, model=model, kudos=kudos, notes=notes, withheld=len(withheld))
@@ -109,8 +110,10 @@ class HordeBackend:
             if check.get("done"):
                 return
             if check.get("is_possible") is False:
-                raise InvalidRequest(horde_impossible())
-            line = horde_waiting(int(check.get("queue_position") or 0), int(check.get("wait_time") or 0))
+                raise InvalidRequest(texts.horde_impossible())
+            line = texts.horde_waiting(
+                int(check.get("queue_position") or 0), int(check.get("wait_time") or 0)
+            )
             if task.on_progress is not None and line != shown:
                 shown = line
                 task.on_progress(line)
@@ -188,7 +191,7 @@ class HordeClient:
         if response.status_code == 401:
             raise BackendUnavailable(f"the Horde refused HORDE_API_KEY ({message})", transient=False)
         if rc == "KudosUpfront" or "kudos" in message.lower():
-            raise InvalidRequest(horde_kudos(message))
+            raise InvalidRequest(texts.horde_kudos(message))
         if response.status_code == 429 or response.status_code >= 500:
             raise BackendUnavailable(f"the Horde answered {response.status_code}: {message}")  # retried
         raise BackendUnavailable(
@@ -219,21 +222,3 @@ def _seed(value: Any) -> int | None:
 
 def _multiple_of_64(side: int) -> int:
     return max(SIZE_STEP, round(side / SIZE_STEP) * SIZE_STEP)
-
-
-# --- texts for members, this backend's own ---
-
-
-def horde_waiting(position: int, seconds: int) -> str:
-    place = f"#{position} in the AI Horde's queue" if position else "being drawn by the AI Horde"
-    return f"{place}, about {seconds} s" if seconds else place
-
-
-def horde_impossible() -> str:
-    return "No AI Horde worker can draw this right now (model or size); try another model or a smaller size."
-
-
-def horde_kudos(detail: str) -> str:
-    return (
-        f"The AI Horde needs more kudos for this request: {detail[:200]} Try fewer steps or a smaller size."
-    )
