@@ -14,12 +14,12 @@ from bot.cli_support import (
     EXIT_INVALID,
     EXIT_OTHER,
     EXIT_REFUSED,
-    extra,
     fail,
     role_options,
     settings_of,
     with_redis,
 )
+from bot.platforms import platforms
 from shared import messages
 from shared.configuration.settings import load_settings
 from shared.drawing.backends import BACKEND_NAMES
@@ -168,112 +168,9 @@ def worker(
         fail(str(exc), EXIT_OTHER)
 
 
-@cli.command()
-@click.option("--http", "http", is_flag=True, help="Serve HTTP interactions at POST /interactions instead.")
-@click.option("--host", default="0.0.0.0", show_default=True, help="With --http: the address to listen on.")
-@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535), help="With --http.")
-@click.option("--sync/--no-sync", default=True, show_default=True, help="Sync slash commands at start-up.")
-@role_options
-@click.pass_context
-def discord(
-    ctx: click.Context, http: bool, host: str, port: int, sync: bool, log_level: str, metrics_port: int | None
-) -> None:
-    """Run the Discord bot: the gateway (default) or the HTTP interactions endpoint."""
-    with extra("discord", "discord"):
-        from bot.discord.run import run_discord
-
-    configure_logging(log_level)
-    try:
-        run_discord(
-            with_redis(ctx),
-            http=http,
-            host=host,
-            port=port,
-            sync_commands=sync,
-            say=lambda t: click.echo(t, err=True),
-            metrics_port=metrics_port,
-        )
-    except ConfigError as exc:
-        fail(str(exc), EXIT_OTHER)
-
-
-@cli.command()
-@click.option(
-    "--host",
-    default="127.0.0.1",
-    show_default=True,
-    help="Another address serves other machines: needs IMAGINE_WEB_PASSWORD or [web.users].",
-)
-@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
-@role_options
-@click.pass_context
-def web(ctx: click.Context, host: str, port: int, log_level: str, metrics_port: int | None) -> None:
-    """Run the bot in a web page: a channel, threads, buttons, no chat token needed."""
-    from bot.web.run import run_web
-
-    configure_logging(log_level)
-    try:
-        run_web(
-            with_redis(ctx),
-            host=host,
-            port=port,
-            say=lambda t: click.echo(t, err=True),
-            metrics_port=metrics_port,
-        )
-    except ConfigError as exc:
-        fail(str(exc), EXIT_OTHER)
-
-
-@cli.command("web-password")
-@click.argument("name")
-def web_password(name: str) -> None:
-    """Make a login for `imagine web`: prints NAME's line for [web.users] (the password is asked)."""
-    from bot.web.access import hash_password
-    from shared.configuration.config import WEB_USER_NAME
-
-    if not WEB_USER_NAME.fullmatch(name):
-        fail(f"{name!r}: a user name is 1-32 lowercase letters, digits, '_', '.' or '-'", EXIT_INVALID)
-    password = click.prompt(f"Password for {name}", hide_input=True, confirmation_prompt=True, err=True)
-    if len(password) < 8:
-        fail("use a password of at least 8 characters", EXIT_INVALID)
-    click.echo("# under [web.users] in the config:", err=True)
-    click.echo(f'{name} = "{hash_password(password)}"')
-
-
-@cli.command()
-@click.option(
-    "--socket",
-    "mode",
-    flag_value="socket",
-    default=True,
-    help="Socket Mode (default; needs SLACK_APP_TOKEN).",
-)
-@click.option(
-    "--http", "mode", flag_value="http", help="Serve POST /slack/events (needs SLACK_SIGNING_SECRET)."
-)
-@click.option("--host", default="0.0.0.0", show_default=True, help="With --http: the address to listen on.")
-@click.option("--port", default=3000, show_default=True, type=click.IntRange(1, 65535), help="With --http.")
-@role_options
-@click.pass_context
-def slack(
-    ctx: click.Context, mode: str, host: str, port: int, log_level: str, metrics_port: int | None
-) -> None:
-    """Run the Slack app: Socket Mode (default) or the HTTP endpoint."""
-    with extra("slack", "slack"):
-        from bot.slack.app import run_slack
-
-    configure_logging(log_level)
-    try:
-        run_slack(
-            with_redis(ctx),
-            http=mode == "http",
-            host=host,
-            port=port,
-            say=lambda t: click.echo(t, err=True),
-            metrics_port=metrics_port,
-        )
-    except ConfigError as exc:
-        fail(str(exc), EXIT_OTHER)
+for platform in platforms():
+    for command in platform.commands:
+        cli.add_command(command)
 
 
 @cli.command()

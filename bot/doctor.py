@@ -3,20 +3,15 @@ with what to fix. Most bug reports against chat bots are setup errors; this is t
 
 from __future__ import annotations
 
-import json
 import shutil
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 
+from bot.platforms import platforms
 from shared.configuration.settings import Settings
 from shared.drawing.backends import BACKENDS
-from shared.ops.checks import TIMEOUT, Check
+from shared.ops.checks import Check
 from shared.ops.redis_conn import safe_url
 
-DISCORD_PORTAL = "https://discord.com/developers/applications"
-SLACK_APPS = "https://api.slack.com/apps"
-MESSAGE_CONTENT = (1 << 18) | (1 << 19)  # GATEWAY_MESSAGE_CONTENT, ..._LIMITED
 __all__ = ["Check", "run_checks"]
 
 Step = Callable[[Settings], Iterator[Check]]
@@ -30,9 +25,8 @@ def run_checks(settings: Settings) -> Iterator[Check]:
         ("redis", None, _redis),
         ("storage", None, _storage),
         ("image check", None, _image_check),
-        ("discord", "discord", _discord),
-        ("slack", "slack", _slack),
     ]
+    steps += [(p.name, p.extra, p.doctor) for p in platforms() if p.doctor]
     steps += [(spec.name, spec.extra, spec.doctor) for spec in BACKENDS.values() if spec.doctor]
     for name, extra, step in steps:
         try:
@@ -146,110 +140,3 @@ def _redis(settings: Settings) -> Iterator[Check]:
         if server
         else "not installed → `apt-get install -y redis-server`, or set REDIS_URL to a Redis you run",
     )
-
-
-def _discord(settings: Settings) -> Iterator[Check]:
-    if settings.discord_token is None:
-        return
-    base = settings.discord_api_base.rstrip("/")
-    token = settings.discord_token.get_secret_value()
-    status, me = _get_json(f"{base}/users/@me", {"Authorization": f"Bot {token}"})
-    if status != 200:
-        yield Check(
-            "discord token", False, f"rejected ({status}) → {DISCORD_PORTAL} → your app → Bot → Reset Token"
-        )
-        return
-    yield Check("discord token", True, f"accepted: bot {me.get('username')} ({me.get('id')})")
-    _, app = _get_json(f"{base}/oauth2/applications/@me", {"Authorization": f"Bot {token}"})
-    intent = bool(int(app.get("flags") or 0) & MESSAGE_CONTENT)
-    yield Check(
-        "discord message-content intent",
-        intent,
-        "on: thread replies can be read"
-        if intent
-        else f"off → {DISCORD_PORTAL} → your app → Bot → Privileged Gateway Intents → Message Content Intent",
-    )
-    if settings.discord_public_key:
-        valid = len(settings.discord_public_key) == 64 and _is_hex(settings.discord_public_key)
-        yield Check(
-            "discord public key",
-            valid,
-            "a 64-character hex key (for --http)"
-            if valid
-            else "not a 64-character hex key → General Information",
-        )
-
-
-def _slack(settings: Settings) -> Iterator[Check]:
-    if settings.slack_bot_token is None:
-        return
-    from slack_sdk import WebClient
-    from slack_sdk.errors import SlackApiError
-
-    from bot.slack.app import OPTIONAL_SCOPES, REQUIRED_SCOPES
-
-    client = WebClient(
-        token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url, timeout=TIMEOUT
-    )
-    try:
-        response = client.auth_test()
-    except SlackApiError as exc:
-        error = exc.response.get("error")
-        yield Check("slack bot token", False, f"rejected ({error}) → {SLACK_APPS} → OAuth & Permissions")
-        return
-    yield Check("slack bot token", True, f"accepted: {response.get('user')} in team {response.get('team')}")
-    granted = {s.strip() for s in (response.headers.get("x-oauth-scopes") or "").split(",") if s.strip()}
-    missing = [scope for scope in REQUIRED_SCOPES if scope not in granted]
-    yield Check(
-        "slack scopes",
-        not missing,
-        "all granted"
-        if not missing
-        else f"missing {', '.join(missing)} → paste slack-manifest.yaml and reinstall",
-    )
-    for scope, feature in OPTIONAL_SCOPES.items():
-        if scope not in granted:
-            yield Check(
-                f"slack {scope}",
-                True,
-                f"not granted: no {feature} → paste slack-manifest.yaml and reinstall to have them",
-            )
-    yield Check(
-        "slack events",
-        True,
-        "not visible to a bot token: slack-manifest.yaml subscribes app_mention, app_home_opened, "
-        "message.channels, message.groups and message.im",
-    )
-    if settings.slack_app_token is not None:
-        app_token = settings.slack_app_token.get_secret_value()
-        if not app_token.startswith("xapp-"):
-            yield Check(
-                "slack app token", False, "must start with xapp- (an app-level token, not the bot token)"
-            )
-            return
-        try:
-            client.apps_connections_open(app_token=app_token)
-            yield Check("slack app token", True, "accepted: Socket Mode can connect")
-        except SlackApiError as exc:
-            yield Check(
-                "slack app token", False, f"rejected ({exc.response.get('error')}) → App-Level Tokens"
-            )
-
-
-def _get_json(url: str, headers: dict[str, str]) -> tuple[int, dict]:
-    request = urllib.request.Request(url, headers={"User-Agent": "imagine-doctor", **headers})
-    try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as error:
-        return error.code, {}
-    except OSError as error:
-        return 0, {"error": str(error)}
-
-
-def _is_hex(text: str) -> bool:
-    try:
-        bytes.fromhex(text)
-    except ValueError:
-        return False
-    return True
