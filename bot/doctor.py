@@ -51,7 +51,10 @@ def _default_backend(settings: Settings) -> Iterator[Check]:
     if missing:
         yield Check("default backend", False, f"IMAGINE_BACKEND={name} needs {missing} → set it")
         return
-    yield Check("default backend", True, f"{name} ({spec.about})")
+    secrets = "".join(
+        f"; {variable} {'set' if settings.is_set(variable) else 'unset'}" for variable in spec.secrets
+    )
+    yield Check("default backend", True, f"{name} ({spec.about}{secrets})")
 
 
 def _image_check(settings: Settings) -> Iterator[Check]:

@@ -136,6 +136,15 @@ def test_a_bad_openai_key_stops_the_worker_at_start_and_reaches_the_command_line
     )
 
 
+def test_doctor_says_what_the_default_backend_is_and_whether_the_secret_it_reads_is_set(
+    process_env, tmp_path, fake_openai
+):
+    env = {**process_env, **fake_openai.env(), "IMAGINE_BACKEND": "openai"}
+    doctor = run_imagine(env, tmp_path, "doctor")
+    assert "✓ default backend: openai (OpenAI's image models; OPENAI_API_KEY set)" in doctor.stdout
+    assert "sk-test-1" not in doctor.stdout + doctor.stderr  # named, never shown
+
+
 def test_an_image_server_that_does_not_answer_stops_the_worker_at_start_naming_it(
     process_env, tmp_path, config_file
 ):

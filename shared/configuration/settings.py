@@ -52,6 +52,13 @@ class Settings(BaseSettings):
 
     config: AppConfig = Field(default_factory=AppConfig, exclude=True)
 
+    def is_set(self, variable: str) -> bool:
+        """Whether the environment variable `variable` (a field's alias, e.g. HORDE_API_KEY) is set."""
+        for name, field in type(self).model_fields.items():
+            if field.validation_alias == variable:
+                return getattr(self, name) is not None
+        return False
+
     @field_validator(
         "openai_api_key",
         "openai_base_url",
