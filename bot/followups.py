@@ -17,8 +17,10 @@ from typing import Literal
 
 from shared.drawing.backends import BACKENDS, Capabilities
 from shared.drawing.chat_text import ACTION_PREFIX, JOB_ID_PATTERN
+from shared.drawing.edits import CanvasEdit
 from shared.drawing.request import Drawing, JobKind, RequestOptions
 from shared.drawing.sizes import SIZE_MAX, SIZE_STEP
+from shared.imaging import canvas
 from shared.members.threads import Turn
 
 UPSCALE_FACTOR = 2
@@ -69,6 +71,21 @@ def upscale(turn: Turn, index: int) -> FollowUp:
     return FollowUp(base, RequestOptions(turn.prompt), "upscale", turn.job_id, index)
 
 
+def extended(edit: CanvasEdit) -> Callable[[Turn, int], FollowUp]:
+    """Zoom out, pan or make square image `index`: a bigger canvas, the original kept, the rest drawn."""
+
+    def make(turn: Turn, index: int) -> FollowUp:
+        index = _checked_index(turn, index)
+        width, height = canvas.plan(edit, turn.width, turn.height).size
+        base = _base(turn, seed=None, count=1)
+        base = base.model_copy(update={"width": width, "height": height, "aspect": None})
+        options = RequestOptions(turn.prompt, zoom_out=edit.zoom, pan=edit.pan, square=edit.square or None)
+        kind: JobKind = "zoom" if edit.zoom else "pan" if edit.pan else "square"
+        return FollowUp(base, options, kind, turn.job_id, index)
+
+    return make
+
+
 def _base(turn: Turn, *, seed: int | None, **changes: object) -> Drawing:
     """The turn's settings as the next request's defaults: as many images as it showed, and the model
     it drew with only where members pick models (elsewhere the backend's own choice stays free)."""
@@ -110,13 +127,37 @@ class Action:
     primary: bool = False
     under_results: bool = True  # False: shown elsewhere (a job's Cancel, in the member's queue)
     needs: str | None = None  # a capability of the job's backend (shared/drawing/backends.py: Capabilities)
+    row: str | None = None  # a row of its own kind under a single image (the canvas edits), else the last
+    offered: Callable[[int, int], bool] = lambda width, height: True  # for a picture of this size
 
+    @property
+    def text(self) -> str:
+        """Emoji and label, as platforms without a separate emoji show it."""
+        return " ".join(part for part in (self.emoji, self.label) if part)
+
+
+_CANVAS: dict = {"needs": "outpaint"}  # a canvas edit: drawn around the picture
 
 ACTIONS: dict[str, Action] = {
     action.name: action
     for action in (
         Action("variation", "Variation", "✨", make=variation, per_image=True, needs="edit"),
         Action("upscale", "Upscale", "⬆️", make=upscale, per_image=True, needs="edit"),
+        Action("zoom2", "Zoom out 2×", "🔍", make=extended(CanvasEdit(zoom=2)), **_CANVAS, row="zoom"),
+        Action("zoom15", "Zoom out 1.5×", "🔍", make=extended(CanvasEdit(zoom=1.5)), **_CANVAS, row="zoom"),
+        Action(
+            "square",
+            "Make square",
+            "",
+            make=extended(CanvasEdit(square=True)),
+            **_CANVAS,
+            row="zoom",
+            offered=lambda width, height: width != height,
+        ),
+        *(
+            Action(f"pan{side}", "", arrow, make=extended(CanvasEdit(pan=side)), **_CANVAS, row="pan")
+            for side, arrow in (("left", "⬅️"), ("right", "➡️"), ("up", "⬆️"), ("down", "⬇️"))
+        ),
         Action("reroll", "Reroll", "🔁", make=lambda turn, k: reroll(turn)),
         Action("refine", "Refine", "✏️", effect="form", primary=True),
         Action("info", "Info", "ℹ️", effect="info"),
@@ -170,16 +211,30 @@ def parse_press(custom_id: str) -> Press | None:
 
 
 def result_buttons(
-    job_id: str, count: int, owner: str, *, can: Capabilities, effects: frozenset[PressEffect]
+    job_id: str,
+    count: int,
+    owner: str,
+    *,
+    can: Capabilities,
+    effects: frozenset[PressEffect],
+    size: tuple[int, int],
 ) -> list[list[Press]]:
-    """The buttons under a result, in rows: each per-image action for every image, then the rest;
-    only those the job's backend can honour (`can`: its capabilities) and the platform can answer
-    (`effects`: its surface's, e.g. Slack shows no Info or Delete)."""
+    """The buttons under a result, in rows: each per-image action for every image; under a single
+    image, the canvas edits (zoom, make square; then the four pans); then the rest. Only those the
+    job's backend can honour (`can`: its capabilities), the platform can answer (`effects`: its
+    surface's, e.g. Slack shows no Info or Delete) and that fit the picture's `size`."""
     chosen = [
         a
         for a in ACTIONS.values()
-        if a.under_results and a.effect in effects and (a.needs is None or getattr(can, a.needs))
+        if a.under_results
+        and a.effect in effects
+        and (a.needs is None or getattr(can, a.needs))
+        and a.offered(*size)
+        and (a.row is None or count == 1)
     ]
     rows = [[Press(a, job_id, k) for k in range(count)] for a in chosen if a.per_image]
-    rows.append([Press(a, job_id, 0, owner if a.carries_owner else None) for a in chosen if not a.per_image])
+    for row in dict.fromkeys(a.row for a in chosen if a.row):
+        rows.append([Press(a, job_id) for a in chosen if a.row == row])
+    rest = [a for a in chosen if not a.per_image and not a.row]
+    rows.append([Press(a, job_id, 0, owner if a.carries_owner else None) for a in rest])
     return rows

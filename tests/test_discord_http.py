@@ -100,6 +100,41 @@ def test_imagine_defers_opens_a_thread_and_the_worker_posts_the_images_there(fak
         assert message.data["allowed_mentions"] == {"parse": []}
 
 
+def test_zoom_out_and_pan_buttons_under_one_image_make_their_jobs_in_the_thread(fake, stack, redis):
+    client = stack()
+    client.post(fake.slash_command(prompt="a harbour", aspect="landscape"))
+    thread_id, [post] = finished_thread(fake)
+    rows = [
+        [(c.get("emoji") or {}).get("name", "") + " " + c.get("label", "") for c in row["components"]]
+        for row in post.data["components"]
+    ]
+    assert [r.strip() for r in rows[2]] == ["🔍 Zoom out 2×", "🔍 Zoom out 1.5×", "Make square"]
+    assert [r.strip() for r in rows[3]] == ["⬅️", "➡️", "⬆️", "⬇️"]
+    assert all(len(row) <= 5 for row in rows) and len(rows) <= 5
+    job_id = next(i for i in buttons(post) if i.startswith("imagine:reroll:")).split(":")[2]
+    ((width, height),) = image_sizes(post)
+    for number, (custom_id, label, size) in enumerate(
+        [
+            (f"imagine:zoom2:{job_id}", "🔍 Zoom out", (width, height)),
+            (f"imagine:panright:{job_id}", "↔️ Pan", (width * 3 // 2 // 8 * 8, height)),
+        ],
+        2,
+    ):
+        payload = fake.button_press(post, custom_id)
+        assert client.post(payload).type == DEFER
+        posts = wait_until(
+            lambda n=number: len(fake.image_posts_in(thread_id)) >= n and fake.image_posts_in(thread_id)
+        )
+        assert image_sizes(posts[-1]) == [size]
+        status = wait_until(
+            lambda p=payload: (
+                "done" in fake.original(p["token"]).data["content"] and fake.original(p["token"])
+            )
+        )
+        assert status.data["content"].startswith(label)
+    assert redis.zcard(keys.quota_window(f"discord:{OWNER_ID}")) == 3  # one image each
+
+
 def test_imagine_run_inside_a_thread_answers_there_and_opens_no_other(fake, stack, redis):
     """The thread is read from the raw payload (its type and parent): the job belongs to the parent
     channel, the status and images go to the thread itself."""

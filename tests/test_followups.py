@@ -130,7 +130,12 @@ def test_a_turn_stored_before_drawing_settings_grew_still_refines():
 def test_buttons_a_backend_cannot_honour_are_not_offered():
     def labels(can: Capabilities) -> list[str]:
         rows = followups.result_buttons(
-            "img-1", 2, "u1", can=can, effects=frozenset({"job", "form", "info", "delete", "cancel"})
+            "img-1",
+            2,
+            "u1",
+            can=can,
+            effects=frozenset({"job", "form", "info", "delete", "cancel"}),
+            size=(64, 64),
         )
         return [press.action.name for row in rows for press in row]
 
@@ -155,3 +160,24 @@ def test_a_typed_seed_is_refused_naming_a_backend_that_picks_its_own():
     base = request_from(RequestOptions(prompt="a fox", seed=7))
     switched = request_from(RequestOptions(prompt="a fox", backend="openai"), base=base.drawing())
     assert switched.seed is None  # the placeholder turn's seed is not carried to a backend without seeds
+
+
+def test_canvas_edits_are_offered_under_one_image_where_the_backend_draws_around_it():
+    def rows(can: Capabilities, count: int, size: tuple[int, int]) -> list[list[str]]:
+        found = followups.result_buttons(
+            "img-1", count, "u1", can=can, effects=frozenset({"job", "form"}), size=size
+        )
+        return [[press.action.text for press in row] for row in found]
+
+    outpaints = Capabilities(outpaint=True)
+    assert rows(outpaints, 1, (1536, 1024)) == [
+        ["✨ Variation"],
+        ["⬆️ Upscale"],
+        ["🔍 Zoom out 2×", "🔍 Zoom out 1.5×", "Make square"],
+        ["⬅️", "➡️", "⬆️", "⬇️"],
+        ["🔁 Reroll", "✏️ Refine"],
+    ]
+    assert ["🔍 Zoom out 2×", "🔍 Zoom out 1.5×"] in rows(outpaints, 1, (1024, 1024))  # square already
+    assert not any("Zoom" in text for row in rows(outpaints, 2, (1536, 1024)) for text in row)
+    assert not any("Zoom" in text for row in rows(Capabilities(), 1, (1536, 1024)) for text in row)
+    assert all(len(row) <= 5 for row in rows(outpaints, 1, (1536, 1024)))  # Discord's row limit

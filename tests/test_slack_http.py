@@ -173,6 +173,24 @@ def test_a_mention_outside_our_threads_starts_a_new_image(fake, stack):
     wait_until(lambda: fake.image_posts(CHANNEL, mention["ts"]), what="images under the mention")
 
 
+def test_one_image_offers_the_canvas_edits_and_make_square_draws_the_sides(fake, stack, redis):
+    sender = stack()
+    sender.command("a red fox --ar 16:9")
+    parent = finished(fake, "a red fox")
+    info = details(fake, parent)[0]
+    [edits] = [b for b in info.blocks if b.get("block_id", "").startswith("imagine-edits-")]
+    labels = [e["text"]["text"] for e in edits["elements"]]
+    assert labels == ["🔍 Zoom out 2×", "🔍 Zoom out 1.5×", "Make square", "⬅️", "➡️", "⬆️", "⬇️"]
+    square = next(e["action_id"] for e in edits["elements"] if e["text"]["text"] == "Make square")
+    assert sender.interactive(fake.block_action(info, square)).status == 200
+    posts = wait_until(
+        lambda: len(fake.image_posts(CHANNEL, parent.ts)) >= 2 and fake.image_posts(CHANNEL, parent.ts)
+    )
+    squared = Image.open(io.BytesIO(fake.uploads[posts[-1].files[0]["id"]]))
+    assert squared.width == squared.height
+    assert wait_until(lambda: [m for m in fake.messages if "⬜ Make square:" in m.text], what="its status")
+
+
 def test_each_button_and_the_refine_modal(fake, stack, redis):
     sender = stack('[threads]\nrefine_by = "anyone"\n')
     sender.command("a red fox --n 2")

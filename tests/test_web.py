@@ -16,7 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageChops, ImageStat
 
 from shared import keys
 from tests.fakes.openai_api import FakeOpenAI
@@ -169,6 +169,40 @@ def test_buttons_and_replies_make_their_jobs_in_the_same_thread(page):
     assert {m["thread"] for m in later} == {thread}
     assert sorted(m["label"] for m in later) == sorted(["🔁 Reroll:", "✏️ Refine:"])
     assert any(m["subject"] == "now at night" for m in later)
+
+
+def test_a_single_image_offers_zoom_pan_and_square_and_zoom_keeps_the_picture_in_the_middle(page):
+    web = page()
+    web.say("a lighthouse --ar 3:2")
+    [first] = results(web.feed_until(lambda ms: results(ms)))
+    rows = [[b["label"] for b in row] for row in first["buttons"]]
+    assert ["🔍 Zoom out 2×", "🔍 Zoom out 1.5×", "Make square"] in rows and ["⬅️", "➡️", "⬆️", "⬇️"] in rows
+    zoom = next(b["id"] for row in first["buttons"] for b in row if b["label"] == "🔍 Zoom out 2×")
+    assert web.press(zoom, first["thread"])["taken"]
+    zoomed = results(web.feed_until(lambda ms: len(results(ms)) == 2))[1]
+    assert zoomed["label"] == "🔍 Zoom out:" and zoomed["thread"] == first["thread"]
+    _, before, _ = web.get(first["images"][0]["url"])
+    _, after, _ = web.get(zoomed["images"][0]["url"])
+    with Image.open(io.BytesIO(before)) as original, Image.open(io.BytesIO(after)) as result:
+        assert result.size == original.size
+        w, h = original.size
+        middle = result.crop((w // 4 + 12, h // 4 + 12, 3 * w // 4 - 12, 3 * h // 4 - 12))
+        shrunk = original.resize((w // 2, h // 2)).crop((12, 12, w // 2 - 12, h // 2 - 12))
+        assert sum(ImageStat.Stat(ImageChops.difference(middle, shrunk)).mean) / 3 < 8
+    assert any("Make square" in b["label"] for row in zoomed["buttons"] for b in row) is not False
+    web.say("--pan left", thread=first["thread"])  # a reply asks the same of the thread's last image
+    panned = results(web.feed_until(lambda ms: len(results(ms)) == 3))[2]
+    assert panned["label"] == "↔️ Pan:"
+    _, data, _ = web.get(panned["images"][0]["url"])
+    with Image.open(io.BytesIO(data)) as wider:
+        assert wider.size == (w * 3 // 2 // 8 * 8, h)
+
+
+def test_a_result_of_several_images_offers_no_canvas_edits(page):
+    web = page()
+    web.say("two boats --n 2")
+    [first] = results(web.feed_until(lambda ms: results(ms)))
+    assert not any("Zoom" in b["label"] for row in first["buttons"] for b in row)
 
 
 def test_refusals_and_bad_input_are_answered_privately_and_post_nothing(page):

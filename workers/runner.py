@@ -32,11 +32,12 @@ from shared.members import gallery
 from shared.members.threads import Turn, thread_key
 from shared.ops.logs import job_state
 from shared.quotas.refusals import RefusalCounter
+from workers import edits
 from workers.backends.base import Generation, GenerationTask
 from workers.runtime import Runtime
 
 log = logging.getLogger(__name__)
-EDIT_KINDS = {"refine", "variation", "upscale"}
+EDIT_KINDS = {"refine", "variation", "upscale", "zoom", "pan", "square"}
 POSITIONS_ANNOUNCED = 5  # how many waiting jobs hear that the queue moved when a job starts
 PNG = "image/png"
 
@@ -177,7 +178,11 @@ class JobRunner:
         )
         task.check_stop()  # cancelled between being taken from the queue and being drawn
         task, source_note = self._with_source_image(request, task)
+        task, finish = edits.on_canvas(request, task)
         generation = rt.backend.generate(task)
+        if request.canvas is not None:
+            kept = [dataclasses.replace(image, image=finish(image.image)) for image in generation.images]
+            generation = dataclasses.replace(generation, images=kept)
         if generation.withheld:  # by the backend's own check (the Horde's censor, a safety checker)
             rt.metrics.withheld.labels(request.backend).inc(generation.withheld)
         generation, policy_note = self._checked(request, generation)
@@ -335,6 +340,9 @@ class JobRunner:
             prompt=result.idea,
             seconds=result.seconds,
         )
+        if request.canvas is not None and result.images:  # the canvas set the size: keep the real one
+            with Image.open(io.BytesIO(result.images[0].data)) as first:
+                turn = turn.model_copy(update={"width": first.width, "height": first.height, "aspect": None})
         self._rt.threads.record(key, turn)
 
     def _announce_queue_moved(self, backend: str) -> None:

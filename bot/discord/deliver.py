@@ -194,7 +194,14 @@ def _result_buttons(request: ImageRequest, result: JobResult) -> discord.ui.View
     """Every action of bot/followups.py, one row per per-image action, then the rest: persistent ids."""
     view = discord.ui.View(timeout=None)
     owner, can = request.requester.user, BACKENDS[request.backend].capabilities
-    rows = result_buttons(result.job_id, len(result.images), owner, can=can, effects=discord_ui.PRESS_EFFECTS)
+    rows = result_buttons(
+        result.job_id,
+        len(result.images),
+        owner,
+        can=can,
+        effects=discord_ui.PRESS_EFFECTS,
+        size=(request.width, request.height),
+    )
     for row, presses in enumerate(rows):
         for press in presses:
             view.add_item(_button(press, several=len(presses) > 1 and press.action.per_image, row=row))
@@ -205,7 +212,9 @@ def _button(press: Press, *, several: bool, row: int) -> discord.ui.Button:
     action = press.action
     label = f"{action.label[0]}{press.index + 1}" if several else action.label  # V1…V4, U1…U4
     style = discord.ButtonStyle.danger if action.effect == "delete" else discord.ButtonStyle.secondary
-    return discord.ui.Button(label=label, emoji=action.emoji, custom_id=press.custom_id, row=row, style=style)
+    return discord.ui.Button(
+        label=label or None, emoji=action.emoji or None, custom_id=press.custom_id, row=row, style=style
+    )
 
 
 def _stopped(view: discord.ui.View) -> discord.ui.View:

@@ -70,7 +70,7 @@ class SlackPoster:
                 text=_details_text(request, result),
                 blocks=[
                     _details_block(request, result),
-                    *slack_ui.result_buttons(result.job_id, len(result.images), request.backend),
+                    *slack_ui.result_buttons(request, result.job_id, len(result.images)),
                     *slack_ui.reveal_buttons(result.job_id, hidden),
                 ],
                 unfurl_links=False,

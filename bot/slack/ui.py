@@ -45,14 +45,18 @@ def status_line(request: ImageRequest, state_text: str, icon: str = "") -> str:
     return f"{label} {who}: *{shorten(escape(' '.join(subject.split())), TEXT_MAX - 200)}*{tail}"
 
 
-def result_buttons(job_id: str, count: int, backend: str) -> list[dict]:
-    """Block Kit `actions` blocks from bot/followups.py: the per-image actions, then the rest."""
-    can = BACKENDS[backend].capabilities
-    rows = followups.result_buttons(job_id, count, "", can=can, effects=PRESS_EFFECTS)
-    per_image = [_press_button(row[k], count) for k in range(count) for row in rows[:-1]]  # by image
+def result_buttons(request: ImageRequest, job_id: str, count: int) -> list[dict]:
+    """Block Kit `actions` blocks from bot/followups.py: the per-image actions, the canvas edits
+    (under a single image), then the rest."""
+    can, size = BACKENDS[request.backend].capabilities, (request.width, request.height)
+    rows = followups.result_buttons(job_id, count, "", can=can, effects=PRESS_EFFECTS, size=size)
+    per_image_rows = [row for row in rows[:-1] if row[0].action.per_image]
+    per_image = [_press_button(row[k], count) for k in range(count) for row in per_image_rows]  # by image
+    edits = [_press_button(press, count) for row in rows[:-1] if not row[0].action.per_image for press in row]
     general = [_press_button(press, count) for press in rows[-1]]
     return [
         {"type": "actions", "block_id": f"imagine-images-{job_id}", "elements": per_image},
+        *([{"type": "actions", "block_id": f"imagine-edits-{job_id}", "elements": edits}] if edits else []),
         {"type": "actions", "block_id": f"imagine-more-{job_id}", "elements": general},
     ]
 
@@ -71,9 +75,7 @@ def reveal_buttons(job_id: str, hidden: list[int]) -> list[dict]:
 def _press_button(press: followups.Press, count: int) -> dict:
     action = press.action
     suffix = f" {press.index + 1}" if action.per_image and count > 1 else ""
-    return _button(
-        f"{action.emoji} {action.label}{suffix}", press.custom_id, press.job_id, primary=action.primary
-    )
+    return _button(f"{action.text}{suffix}", press.custom_id, press.job_id, primary=action.primary)
 
 
 def _button(text: str, action_id: str, value: str, *, primary: bool = False) -> dict:

@@ -42,7 +42,8 @@ def status_update(job_id: str, request: ImageRequest, update: StatusUpdate) -> d
 
 def result(request: ImageRequest, done: JobResult) -> dict[str, Any]:
     owner, can = request.requester.user, BACKENDS[request.backend].capabilities
-    rows = result_buttons(done.job_id, len(done.images), owner, can=can, effects=PRESS_EFFECTS)
+    size = (request.width, request.height)
+    rows = result_buttons(done.job_id, len(done.images), owner, can=can, effects=PRESS_EFFECTS, size=size)
     return {
         "kind": "result",
         "thread": request.requester.thread,
@@ -61,8 +62,7 @@ def result(request: ImageRequest, done: JobResult) -> dict[str, Any]:
             [
                 {
                     "id": press.custom_id,
-                    "label": f"{press.action.emoji} {press.action.label}"
-                    + (f" {press.index + 1}" if press.action.per_image else ""),
+                    "label": press.action.text + (f" {press.index + 1}" if press.action.per_image else ""),
                     "effect": press.action.effect,
                 }
                 for press in row

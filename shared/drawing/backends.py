@@ -53,6 +53,7 @@ class Capabilities:
     stop: bool = True  # a job being drawn stops when its member cancels (OpenAI's API cannot)
     model_choice: bool = False  # members pick among the backend's `models` (a follow-up keeps the choice)
     loras: bool = False  # members add LoRAs (`--lora`) from the backend's `loras`
+    outpaint: bool = False  # draws around a picture on a bigger canvas: zoom out, pan, make square
 
 
 @dataclass(frozen=True)

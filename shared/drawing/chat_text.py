@@ -11,6 +11,9 @@ KIND_LABELS = {
     "reroll": "🔁 Reroll:",
     "variation": "✨ Variation:",
     "upscale": "⬆️ Upscale:",
+    "zoom": "🔍 Zoom out:",
+    "pan": "↔️ Pan:",
+    "square": "⬜ Make square:",
 }
 
 

@@ -12,10 +12,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from shared import messages
 from shared.configuration.config import AppConfig
 from shared.drawing.backends import BACKENDS
+from shared.drawing.edits import CanvasEdit, canvas_edit, check_canvas_edit
+from shared.drawing.loras import LoraUse, check_lora_families, checked_loras
 from shared.drawing.sizes import aspect_size, parse_size
 from shared.errors import InvalidRequest
 
-JobKind = Literal["imagine", "refine", "reroll", "variation", "upscale"]
+JobKind = Literal["imagine", "refine", "reroll", "variation", "upscale", "zoom", "pan", "square"]
 Quality = Literal["auto", "low", "medium", "high"]
 QUALITIES: tuple[str, ...] = ("auto", "low", "medium", "high")
 
@@ -97,15 +99,6 @@ class SourceImage(BaseModel):
     hosts: tuple[str, ...] = ()  # where `url` may be fetched from: its platform's own file hosts
 
 
-class LoraUse(BaseModel):
-    """A LoRA on an image, by its configured name, at a weight."""
-
-    model_config = ConfigDict(frozen=True)
-
-    name: str
-    weight: float
-
-
 class Drawing(BaseModel):
     """How to draw, validated: where a request option's value is declared, once.
 
@@ -153,6 +146,7 @@ class ImageRequest(Drawing):
     parent_image_index: int | None = None
     submitted_at: float = Field(default_factory=time.time)
     sources: tuple[SourceImage, ...] = ()  # the member's own pictures to start from (several: a blend)
+    canvas: CanvasEdit | None = None  # zoom out, pan or make square the picture it starts from
     private: bool = False  # the results go to the member's DM with the bot, not the channel
 
     @model_validator(mode="before")
@@ -223,6 +217,15 @@ class RequestOptions:
         example="pixel-art:0.8",
         repeatable=True,
     )
+    zoom_out: float | str | None = _typed(
+        "zoom-out", help="From a picture: zoom out 2 or 1.5 times, the border drawn new.", example="2"
+    )
+    pan: str | None = _typed(
+        "pan", help="From a picture: extend it left, right, up or down by half.", example="left"
+    )
+    square: bool | None = _typed(
+        "square", help="From a picture: make it square, the sides drawn new.", switch=True
+    )
     sources: tuple[SourceImage, ...] = ()  # the member's attached pictures, not typed
 
 
@@ -263,8 +266,15 @@ def build_request(
     check_prompt = BACKENDS[drawing.backend].check_prompt  # _drawing checked the backend is known
     for text in (prompt, drawing.negative or "", instruction or ""):
         check_prompt(config, text)
+    canvas = canvas_edit(options.zoom_out, options.pan, options.square)
+    if canvas is not None:  # the job is the edit, whichever way it was asked
+        can = BACKENDS[drawing.backend].capabilities.outpaint
+        has_picture = bool(options.sources) or parent_job_id is not None
+        check_canvas_edit(canvas, drawing.backend, can_extend=can, has_picture=has_picture)
+        kind = "zoom" if canvas.zoom else "pan" if canvas.pan else "square"
     return ImageRequest(
         **drawing.model_dump(),
+        canvas=canvas,
         sources=_sources(options.sources),
         event_id=event_id,
         requester=requester,
@@ -313,7 +323,7 @@ def _drawing(options: RequestOptions, base: Drawing, config: AppConfig) -> Drawi
     if options.strength is not None:
         given["strength"] = _strength(options.strength)
     if options.lora is not None:
-        given["loras"] = _loras(options.lora, config, str(given.get("backend") or base.backend))
+        given["loras"] = checked_loras(options.lora, config, str(given.get("backend") or base.backend))
     drawing = _checked(base.model_copy(update=given), config)
     if options.model and not BACKENDS[drawing.backend].models(config):  # typed, with nothing to pick
         raise InvalidRequest(messages.no_model_choice(drawing.backend))
@@ -340,49 +350,8 @@ def _checked(drawing: Drawing, config: AppConfig) -> Drawing:
     if model not in choices:
         raise InvalidRequest(messages.unknown_choice("model", str(model), choices))
     spec.check_size(model, drawing.width, drawing.height, drawing.aspect)  # raises if it cannot draw it
-    _check_lora_families(drawing.loras, model, config)
+    check_lora_families(drawing.loras, model, config)
     return drawing.model_copy(update={"model": model})
-
-
-def _loras(given: str | tuple[str, ...], config: AppConfig, backend: str) -> tuple[LoraUse, ...]:
-    """`name`, `name:0.8`, repeated or comma-separated; an empty value (or "none") clears them."""
-    values = (given,) if isinstance(given, str) else given
-    items = [item.strip() for value in values for item in value.split(",")]
-    items = [item for item in items if item and item.lower() != "none"]
-    configured = config.diffusers.loras
-    if len(items) > config.diffusers.max_loras:
-        raise InvalidRequest(messages.too_many_loras(len(items), config.diffusers.max_loras))
-    uses: list[LoraUse] = []
-    for item in items:
-        name, _, weight_text = item.partition(":")
-        name = name.strip()
-        spec = BACKENDS.get(backend)
-        if spec is None or not spec.loras(config):
-            raise InvalidRequest(messages.no_loras(backend))
-        if name not in configured:
-            raise InvalidRequest(messages.unknown_choice("LoRA", name, sorted(configured)))
-        if any(use.name == name for use in uses):
-            raise InvalidRequest(messages.lora_given_twice(name))
-        try:
-            weight = float(weight_text) if weight_text.strip() else configured[name].weight
-        except ValueError:
-            raise InvalidRequest(messages.bad_lora_weight(weight_text)) from None
-        if not -4 <= weight <= 4:
-            raise InvalidRequest(messages.bad_lora_weight(weight_text))
-        uses.append(LoraUse(name=name, weight=weight))
-    return tuple(uses)
-
-
-def _check_lora_families(loras: tuple[LoraUse, ...], model: str, config: AppConfig) -> None:
-    """A LoRA made for another model family is refused before anything is queued, where the model's
-    family is declared ([diffusers.models.NAME] family); otherwise the worker refuses it, refunded."""
-    spec = config.diffusers.models.get(model)
-    for use in loras:
-        lora = config.diffusers.loras.get(use.name)
-        if lora is None:  # kept by a thread from before the operator removed it
-            raise InvalidRequest(messages.unknown_choice("LoRA", use.name, sorted(config.diffusers.loras)))
-        if spec is not None and spec.family and lora.families and spec.family not in lora.families:
-            raise InvalidRequest(messages.lora_does_not_fit(use.name, lora.families, model, spec.family))
 
 
 def _check_nsfw(drawing: Drawing, requester: Requester, config: AppConfig) -> None:

@@ -146,3 +146,18 @@ def backend_draws_from_words(backend: str) -> str:
 
 def already_submitted() -> str:
     return "That request was already received; its images will arrive once."
+
+
+def one_canvas_edit(flags: list[str]) -> str:
+    return f"{' and '.join(flags)} each make a new canvas: give one at a time."
+
+
+def no_canvas_edits(backend: str, flag: str) -> str:
+    return f"The {backend} backend cannot draw around a picture, so {flag} is not offered there."
+
+
+def canvas_edit_needs_picture(flag: str) -> str:
+    return (
+        f"{flag} extends a picture: use it in a reply in an image's thread, or give the picture "
+        "(attach it; --image on the command line)."
+    )

@@ -3,7 +3,7 @@ in backend.py."""
 
 from __future__ import annotations
 
-from shared.drawing.backends import BackendSpec
+from shared.drawing.backends import BackendSpec, Capabilities
 
 
 def _backend() -> type:
@@ -13,5 +13,10 @@ def _backend() -> type:
 
 
 SPEC = BackendSpec(
-    "placeholder", "draws a labelled test picture, no model", _backend, timeout_seconds=120, rank=0
+    "placeholder",
+    "draws a labelled test picture, no model",
+    _backend,
+    timeout_seconds=120,
+    capabilities=Capabilities(outpaint=True),
+    rank=0,
 )

@@ -46,8 +46,10 @@ class PlaceholderBackend:
         picture = draw(task.prompt, seed, task.width, task.height)
         if task.init_image is None:
             return picture
-        # A refinement keeps the previous image visible under the new one, as img2img would.
         source = task.init_image.convert("RGB").resize(picture.size)
+        if task.mask is not None:  # new shapes only where the mask says, the rest kept as it was
+            return Image.composite(picture, source, task.mask.resize(picture.size))
+        # A refinement keeps the previous image visible under the new one, as img2img would.
         return Image.blend(source, picture, task.strength if task.strength is not None else 0.6)
 
 
