@@ -13,6 +13,7 @@ from PIL import Image
 
 from bot.checking import check_request
 from shared import keys
+from shared.drawing.edits import CanvasEdit
 from shared.drawing.request import RequestOptions
 from shared.errors import InvalidRequest
 from shared.jobs.queue import queue_name
@@ -22,6 +23,7 @@ from tests.backend_harness import submit_and_drain as run
 from tests.factories import image_request
 from tests.fakes.a1111_api import MODELS, FakeA1111
 from tests.helpers import imagine_command, wait_until
+from workers.backends.a1111.backend import INPAINTING
 from workers.backends.a1111.doctor import check as check_a1111
 from workers.runtime import build_runtime
 
@@ -105,6 +107,32 @@ def test_a_variation_is_img2img_from_the_previous_images_real_pixels(a1111_runti
     [source] = second.payload["init_images"]
     with Image.open(io.BytesIO(base64.b64decode(source))) as image:
         assert image.convert("RGB").getpixel((0, 0)) == pixels(runtime, parent_key)[1]
+
+
+def test_pan_left_is_an_inpaint_on_a_wider_canvas_that_keeps_the_original_on_the_right(a1111_runtime, fake):
+    runtime = a1111_runtime()
+    first_id, first, _ = run(runtime, a1111_request("evt-1", seed=40))
+    _, original_colour = pixels(runtime, first[-1]["images"][0]["key"])
+    pan = a1111_request(
+        "evt-2",
+        kind="pan",
+        canvas=CanvasEdit(pan="left"),
+        parent_job_id=first_id,
+        parent_image_index=0,
+        seed=7,
+    )
+    _, events, _ = run(runtime, pan)
+    assert events[-1]["type"] == "done"
+    payload = fake.generations[1].payload
+    assert (payload["width"], payload["height"]) == (1536, 1024)
+    assert {k: payload[k] for k in INPAINTING} == INPAINTING and payload["denoising_strength"] == 1.0
+    with Image.open(io.BytesIO(base64.b64decode(payload["mask"]))) as mask:
+        assert mask.getpixel((100, 500)) == 255 and mask.getpixel((1000, 500)) == 0  # new | kept
+    with Image.open(io.BytesIO(runtime.redis.get(events[-1]["images"][0]["key"]))) as panned:
+        panned = panned.convert("RGB")
+        assert panned.size == (1536, 1024)
+        assert panned.getpixel((1200, 500)) == original_colour  # kept, to the pixel
+        assert panned.getpixel((100, 500)) == (7 * 37 % 256, 7 * 91 % 256, 128)  # drawn by the server
 
 
 def test_forge_takes_its_scheduler_and_own_settings_with_the_members_checkpoint(a1111_runtime, fake):

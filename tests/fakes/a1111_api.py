@@ -112,7 +112,11 @@ class FakeA1111(FakeServer):
                     break
             self._progress = {"progress": 0.0, "current_image": None, "state": {"job_count": 0}}
             self.generations.append(Generation(route, payload, seeds))
-            images = [_png(_picture(width, height, s)) for s in seeds]
+            pictures = [_picture(width, height, s) for s in seeds]
+            if payload.get("mask"):  # inpainting: the server draws where the mask is white, keeps the rest
+                source, mask = _decoded(payload["init_images"][0]), _decoded(payload["mask"]).convert("L")
+                pictures = [Image.composite(p, source.resize(p.size), mask) for p in pictures]
+            images = [_png(p) for p in pictures]
         info = {"seed": seeds[0], "all_seeds": seeds, "sd_model_name": self.loaded.split(".")[0]}
         return Reply.json({"images": images, "parameters": payload, "info": json.dumps(info)})
 
@@ -122,7 +126,21 @@ def _unprocessable(payload: dict, route: str) -> str | None:
         return "prompt"
     if route == "img2img" and not payload.get("init_images"):
         return "init_images"
+    if payload.get("mask"):  # the web UI's StableDiffusionImg2ImgProcessingAPI fields for inpainting
+        size = (int(payload.get("width", 512)), int(payload.get("height", 512)))
+        if route != "img2img" or _decoded(payload["mask"]).size != size:
+            return "mask"
+        if payload.get("inpainting_fill") not in (0, 1, 2, 3) or not isinstance(
+            payload.get("inpaint_full_res"), bool
+        ):
+            return "inpainting_fill"
     return None
+
+
+def _decoded(data: str) -> Image.Image:
+    image = Image.open(io.BytesIO(base64.b64decode(data)))
+    image.load()
+    return image
 
 
 def _basic(auth: str) -> str:

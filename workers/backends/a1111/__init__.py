@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from shared.drawing import prompt_tags
-from shared.drawing.backends import image_server
+from shared.drawing.backends import Capabilities, image_server
 from workers.backends.a1111.config import A1111Config
 
 if TYPE_CHECKING:
@@ -35,5 +35,6 @@ SPEC = image_server(
     _doctor,
     secrets=("IMAGINE_A1111_AUTH",),
     check_prompt=prompt_tags.check_a1111,
+    capabilities=Capabilities(model_choice=True, outpaint=True),
     rank=3,
 )

@@ -32,6 +32,11 @@ NAME = "a1111"
 SHORT_TIMEOUT = 10.0  # progress, model lists, interrupt
 
 
+# The img2img fields of an inpaint: start from the canvas as it is ("original"), on the whole picture
+# (so a new border sees what it continues), the mask's edge softened.
+INPAINTING = {"inpainting_fill": 1, "inpaint_full_res": False, "mask_blur": 8, "inpainting_mask_invert": 0}
+
+
 class A1111Backend:
     name = NAME
 
@@ -95,6 +100,9 @@ class A1111Backend:
         payload["denoising_strength"] = (
             task.strength if task.strength is not None else config.denoising_strength
         )
+        if task.mask is not None:  # repaint where white; the canvas is pre-filled, so start from it
+            payload["mask"] = _b64_png(task.mask.convert("L").resize((width, height)))
+            payload.update(INPAINTING)
         return "img2img", payload
 
     @contextmanager
