@@ -10,8 +10,9 @@ from typing import get_args
 
 import pytest
 from openai.types import ImageModel
-from PIL import Image
+from PIL import Image, ImageChops
 
+from shared.drawing.edits import CanvasEdit
 from shared.quotas.costs import CostLedger
 from tests.backend_harness import submit_and_drain as run
 from tests.factories import image_request
@@ -177,6 +178,32 @@ def test_refinement_goes_through_the_edits_endpoint_with_the_previous_image(open
     with Image.open(io.BytesIO(form["image"])) as sent, Image.open(io.BytesIO(parent_png)) as parent:
         assert sent.size == parent.size
         assert sent.convert("RGB").tobytes() == parent.convert("RGB").tobytes()
+
+
+def test_pan_right_sends_the_wider_canvas_with_a_mask_transparent_where_to_draw(openai_runtime, fake_openai):
+    runtime = openai_runtime()
+    parent_id, events, _ = run(runtime, openai_request("evt-parent", width=1024, height=1024))
+    with Image.open(io.BytesIO(runtime.redis.get(events[-1]["images"][0]["key"]))) as parent:
+        parent_rgb = parent.convert("RGB")
+    pan = openai_request(
+        "evt-pan",
+        kind="pan",
+        canvas=CanvasEdit(pan="right"),
+        parent_job_id=parent_id,
+        parent_image_index=0,
+        width=1536,
+        height=1024,
+    )
+    _, events, _ = run(runtime, pan)
+    assert events[-1]["type"] == "done"
+    form = fake_openai.image_requests()[-1].form()
+    assert form["size"] == b"1536x1024"
+    with Image.open(io.BytesIO(form["image"])) as sent, Image.open(io.BytesIO(form["mask"])) as mask:
+        assert sent.size == mask.size == (1536, 1024) and mask.mode == "RGBA"
+        assert mask.getpixel((1400, 500))[3] == 0 and mask.getpixel((200, 500))[3] == 255  # draw | keep
+    with Image.open(io.BytesIO(runtime.redis.get(events[-1]["images"][0]["key"]))) as panned:
+        kept = panned.convert("RGB").crop((0, 0, 1000, 1024))
+        assert ImageChops.difference(kept, parent_rgb.crop((0, 0, 1000, 1024))).getbbox() is None
 
 
 def test_partial_images_are_progress_previews_when_switched_on(openai_runtime, fake_openai):

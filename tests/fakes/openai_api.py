@@ -68,6 +68,7 @@ class FakeOpenAI(FakeServer):
         self.image_flag = "sexual"  # the category an image with the placeholder's test marker is flagged
         self.failing_until = 0.0  # time.monotonic() before which image requests get a 500
         self.edit_inputs: list[list[bytes]] = []  # the input images of each edits request, in order
+        self.edit_masks: list[bytes | None] = []  # each edits request's mask, if it sent one
 
     @property
     def base_url(self) -> str:
@@ -118,8 +119,18 @@ class FakeOpenAI(FakeServer):
             return self._stream(params) if params.get("stream") else self._images(params)
         if request.path == "/v1/images/edits":
             parts = request.form_parts()
-            params = {name: data.decode() for name, _, data in parts if not name.startswith("image")}
-            self.edit_inputs.append([data for name, _, data in parts if name.startswith("image")])
+            files = {"image", "image[]", "mask"}
+            params = {name: data.decode() for name, _, data in parts if name not in files}
+            images = [data for name, _, data in parts if name.startswith("image")]
+            mask = next((data for name, _, data in parts if name == "mask"), None)
+            self.edit_inputs.append(images)
+            self.edit_masks.append(mask)
+            if mask is not None and not _fits_as_mask(mask, images[0]):
+                return _error(
+                    400,
+                    "Invalid mask: a PNG with an alpha channel, the image's size",
+                    "invalid_request_error",
+                )
             return self._images(params)
         return _error(404, f"Unknown path {request.path}", "invalid_request_error")
 
@@ -305,3 +316,10 @@ def _png(size: str, shade: int) -> str:
         buffer, format="PNG", compress_level=1
     )
     return base64.b64encode(buffer.getvalue()).decode()
+
+
+def _fits_as_mask(mask: bytes, image: bytes) -> bool:
+    """As the edits endpoint documents it: a PNG whose transparent areas are to be edited, the size of
+    the (first) image."""
+    with Image.open(io.BytesIO(mask)) as drawn, Image.open(io.BytesIO(image)) as picture:
+        return drawn.format == "PNG" and drawn.mode in ("RGBA", "LA") and drawn.size == picture.size

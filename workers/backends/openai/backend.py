@@ -11,7 +11,7 @@ import io
 import logging
 
 import openai
-from PIL import Image
+from PIL import Image, ImageOps
 
 from shared.configuration.settings import Settings
 from shared.drawing import sizes
@@ -88,6 +88,8 @@ class OpenAIBackend:
         pictures = [task.init_image, *task.more_images]
         files = [(f"image-{n}.png", _png(picture), "image/png") for n, picture in enumerate(pictures, 1)]
         edit_params = {k: v for k, v in params.items() if k != "moderation"}  # edits take no moderation level
+        if task.mask is not None:  # transparent where to draw, as the edits endpoint reads a mask
+            edit_params["mask"] = ("mask.png", _png(_as_alpha(task.mask, task.init_image.size)), "image/png")
         result = self._client.images.edit(image=files if len(files) > 1 else files[0], **edit_params)
         return _Response.of(result)
 
@@ -115,6 +117,13 @@ class OpenAIBackend:
             return 0.0
         width, height = (int(x) for x in size.split("x"))
         return base * width * height / (1024 * 1024)
+
+
+def _as_alpha(mask: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """Our mask (white: draw) as OpenAI's: a PNG fully transparent where to draw, opaque elsewhere."""
+    layer = Image.new("RGBA", size, (0, 0, 0, 255))
+    layer.putalpha(ImageOps.invert(mask.convert("L").resize(size)))
+    return layer
 
 
 class _Response:
