@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from shared import messages
+from shared.drawing.edits import CanvasEdit
 from shared.quotas.costs import CostLedger
 from tests.backend_harness import cancel_when
 from tests.backend_harness import submit_and_drain as run
@@ -151,6 +152,27 @@ def test_a_variation_sends_the_previous_image_for_img2img(horde_runtime, fake):
     assert second["source_processing"] == "img2img" and second["params"]["denoising_strength"] == 0.75
     with Image.open(io.BytesIO(base64.b64decode(second["source_image"]))) as image:
         assert image.format == "WEBP"
+
+
+def test_zoom_out_is_outpainting_with_the_mask_and_the_original_kept_in_the_middle(horde_runtime, fake):
+    runtime = horde_runtime()
+    first_id, first, _ = run(runtime, horde_request("evt-1", seed=30))
+    with Image.open(io.BytesIO(runtime.redis.get(first[-1]["images"][0]["key"]))) as parent:
+        original = parent.convert("RGB").getpixel((parent.width // 2, parent.height // 2))
+    zoom = horde_request(
+        "evt-2", kind="zoom", canvas=CanvasEdit(zoom=2), parent_job_id=first_id, parent_image_index=0, seed=3
+    )
+    _, events, _ = run(runtime, zoom)
+    assert events[-1]["type"] == "done"
+    sent = fake.submitted[1].payload
+    assert sent["source_processing"] == "outpainting"
+    with Image.open(io.BytesIO(base64.b64decode(sent["source_mask"]))) as webp:
+        mask = webp.convert("L")  # webp keeps no grey mode
+        assert mask.getpixel((10, 10)) == 255 and mask.getpixel((mask.width // 2, mask.height // 2)) == 0
+    with Image.open(io.BytesIO(runtime.redis.get(events[-1]["images"][0]["key"]))) as zoomed:
+        zoomed = zoomed.convert("RGB")
+        assert zoomed.getpixel((zoomed.width // 2, zoomed.height // 2)) == original  # kept
+        assert zoomed.getpixel((5, 5)) == (3 * 37 % 256, 3 * 91 % 256, 50)  # the Horde's drawing
 
 
 def test_doctor_reports_the_key_its_kudos_and_idle_models(horde_settings, fake):

@@ -76,6 +76,9 @@ class FakeHorde(FakeServer):
                     },
                     403,
                 )
+            problem = _invalid_source(request.json())
+            if problem:
+                return Reply.json({"message": problem, "rc": "ValidationError"}, 400)
             submitted = Submitted(uuid.uuid4().hex, request.json(), time.monotonic())
             self.submitted.append(submitted)
             return Reply.json({"id": submitted.id, "kudos": 10.0}, 202)
@@ -139,4 +142,24 @@ class FakeHorde(FakeServer):
             )
         return Reply.json(
             {"done": True, "faulted": False, "generations": generations, "kudos": 10.0 * params["n"]}
+        )
+
+
+def _invalid_source(payload: dict) -> str | None:
+    """The v2 schema's source fields: a processing it knows, and a mask (webp, base64) only with
+    inpainting or outpainting, the size of the picture asked for."""
+    processing = payload.get("source_processing", "img2img")
+    if processing not in ("img2img", "inpainting", "outpainting", "remix"):
+        return f"source_processing: {processing!r} is not one of the options"
+    mask = payload.get("source_mask")
+    if mask is None:
+        return None
+    if processing not in ("inpainting", "outpainting"):
+        return "source_mask is only for inpainting or outpainting"
+    with Image.open(io.BytesIO(base64.b64decode(mask))) as drawn:
+        size = (payload["params"]["width"], payload["params"]["height"])
+        return (
+            None
+            if drawn.format == "WEBP" and drawn.size == size
+            else "source_mask: not a webp of the image's size"
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from shared.drawing.backends import image_server
+from shared.drawing.backends import Capabilities, image_server
 from workers.backends.horde.config import HordeConfig
 
 if TYPE_CHECKING:
@@ -25,4 +25,13 @@ def _doctor(settings: Settings) -> Iterator[Check]:
     return check(settings)
 
 
-SPEC = image_server("horde", "AI Horde", _backend, HordeConfig, _doctor, secrets=("HORDE_API_KEY",), rank=5)
+SPEC = image_server(
+    "horde",
+    "AI Horde",
+    _backend,
+    HordeConfig,
+    _doctor,
+    secrets=("HORDE_API_KEY",),
+    capabilities=Capabilities(model_choice=True, outpaint=True),
+    rank=5,
+)

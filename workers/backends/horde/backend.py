@@ -86,12 +86,12 @@ class HordeBackend:
         if model:
             payload["models"] = [model]
         if task.init_image is not None:
-            buffer = io.BytesIO()
-            task.init_image.convert("RGB").resize((params["width"], params["height"])).save(
-                buffer, format="WEBP"
-            )
-            payload["source_image"] = base64.b64encode(buffer.getvalue()).decode()
+            size = (params["width"], params["height"])
+            payload["source_image"] = _webp(task.init_image.convert("RGB").resize(size))
             payload["source_processing"] = "img2img"
+            if task.mask is not None:  # the Horde repaints where the mask is white
+                payload["source_mask"] = _webp(task.mask.convert("L").resize(size))
+                payload["source_processing"] = "outpainting"
             params["denoising_strength"] = (
                 task.strength if task.strength is not None else config.denoising_strength
             )
@@ -218,6 +218,12 @@ def _seed(value: Any) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+def _webp(image: Image.Image) -> str:
+    buffer = io.BytesIO()
+    image.save(buffer, format="WEBP", lossless=True)
+    return base64.b64encode(buffer.getvalue()).decode()
 
 
 def _multiple_of_64(side: int) -> int:
