@@ -58,7 +58,7 @@ def test_the_kept_pixels_come_back_exactly_and_the_new_area_is_what_was_drawn():
     assert mask.getpixel((left - 1, 10)) == 255 and mask.getpixel((left + 40, 10)) == 0  # new | kept
     drawn = Image.new("RGB", layout.size, (0, 255, 0))  # what a backend drew, everywhere
     result = canvas.keep_original(drawn, drawn_on, mask)
-    inner = (left + 2 * canvas.FEATHER + canvas.OVERLAP, top, right, bottom)
+    inner = (left + 3 * canvas.margin(layout.size), top, right, bottom)  # past the seam
     kept = original.crop((inner[0] - left, 0, right - left, bottom - top))
     assert ImageChops.difference(result.crop(inner), kept).getbbox() is None  # to the pixel
     assert result.getpixel((5, 5)) == (0, 255, 0)

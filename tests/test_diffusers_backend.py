@@ -15,12 +15,13 @@ import pytest
 pytest.importorskip("diffusers", reason="the gpu extra is not installed")
 
 import redis as redis_lib  # noqa: E402
-from PIL import Image  # noqa: E402
+from PIL import Image, ImageChops, ImageStat  # noqa: E402
 
 from bot.core import ImagineCore  # noqa: E402
 from shared import keys
 from shared.configuration.config import load_config  # noqa: E402
 from shared.configuration.settings import Settings  # noqa: E402
+from shared.drawing.edits import CanvasEdit  # noqa: E402
 from shared.drawing.sizes import native_size  # noqa: E402
 from shared.errors import Cancelled, ConfigError  # noqa: E402
 from shared.imaging.images import read_metadata  # noqa: E402
@@ -104,6 +105,33 @@ def test_refinement_starts_from_the_previous_image(loaded, redis):
     assert all(r["type"] == "done" for r in refined)
     # Same prompt and seed, different source images: image-to-image, not a fresh text-to-image render.
     assert pixels(loaded, refined[0]) != pixels(loaded, refined[1])
+
+
+def test_zoom_out_inpaints_the_border_and_keeps_the_original_in_the_middle(loaded, redis):
+    first = run(loaded, diffusers_request("evt-z1", seed=3, prompt="a red square"))[-1]
+    parent_id = job_id_for(diffusers_request("evt-z1"))
+    zoom = diffusers_request(
+        "evt-z2",
+        kind="zoom",
+        canvas=CanvasEdit(zoom=2),
+        seed=4,
+        parent_job_id=parent_id,
+        parent_image_index=0,
+    )
+    done = run(loaded, zoom)[-1]
+    assert done["type"] == "done"
+    assert loaded.backend.model(None).inpaint is not None  # an inpainting pipeline over the same weights
+    with (
+        Image.open(io.BytesIO(loaded.redis.get(first["images"][0]["key"]))) as parent,
+        Image.open(io.BytesIO(loaded.redis.get(done["images"][0]["key"]))) as zoomed,
+    ):
+        assert zoomed.size == parent.size == (64, 64)
+        shrunk = parent.convert("RGB").resize((32, 32)).crop((3, 3, 29, 29))  # past the 1-px seam
+        middle = zoomed.convert("RGB").crop((19, 19, 45, 45))
+        assert sum(ImageStat.Stat(ImageChops.difference(middle, shrunk)).mean) / 3 < 8
+        border = zoomed.convert("RGB").crop((0, 0, 64, 12))
+        stretched = parent.convert("RGB").crop((0, 0, 64, 12))
+        assert sum(ImageStat.Stat(ImageChops.difference(border, stretched)).mean) / 3 > 8  # drawn anew
 
 
 def test_aspect_presets_map_near_the_models_native_resolution():

@@ -84,6 +84,21 @@ def test_each_family_draws_text_and_image_to_image_at_the_asked_size(backend, mo
     assert again.tobytes() != first.tobytes()
 
 
+@pytest.mark.parametrize("model", list(FAMILIES))
+def test_each_family_inpaints_through_its_own_pipeline_on_the_same_weights(backend, model):
+    first = draw(backend, model)
+    mask = Image.new("L", first.size, 0)
+    mask.paste(255, (0, 0, first.width // 2, first.height))  # repaint the left half
+    painted = draw(backend, model, init_image=first, mask=mask, strength=0.9)
+    loaded = backend.model(model)
+    assert loaded.inpaint is not None
+    assert painted.size == first.size and painted.tobytes() != first.tobytes()
+    shared = {id(c) for c in loaded.text2image.components.values()} & {
+        id(c) for c in loaded.inpaint.components.values()
+    }
+    assert len(shared) >= 3  # the same weights: no second copy of the model
+
+
 def test_sizes_follow_each_familys_grid(backend):
     assert draw(backend, "xl", width=72, height=56).size == (72, 56)  # a UNet: multiples of 8
     assert draw(backend, "flux", width=72, height=56).size == (80, 64)  # packed latents: of 16

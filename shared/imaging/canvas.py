@@ -17,8 +17,13 @@ from shared.drawing.edits import CanvasEdit
 from shared.drawing.sizes import SIZE_MAX, SIZE_MIN, SIZE_STEP
 
 PAN_GROWTH = 1.5  # a pan adds half the picture on its side
-FEATHER = 8  # pixels over which the kept original fades into what was drawn
-OVERLAP = 8  # pixels of the original, at its edge, the backend may repaint to join the new area
+MARGIN_PER_1024 = 8  # at 1024 px: how far the backend repaints into the original's edge to join the
+# new area, and over how many pixels the kept original fades into what was drawn
+
+
+def margin(size: tuple[int, int]) -> int:
+    """The seam's width for a picture of `size`: 8 px at 1024, in proportion, at least 1."""
+    return max(1, round(max(size) * MARGIN_PER_1024 / 1024))
 
 
 @dataclass(frozen=True)
@@ -63,7 +68,7 @@ def _on_grid(side: float) -> int:
 
 def compose(picture: Image.Image, layout: Plan) -> tuple[Image.Image, Image.Image]:
     """(canvas, mask): the original in its box over a blurred stretch of itself, and white where the
-    backend draws (the new area, reaching `OVERLAP` pixels into the original to join it)."""
+    backend draws (the new area, reaching `margin` pixels into the original to join it)."""
     left, top, right, bottom = layout.box
     original = picture.convert("RGB").resize((right - left, bottom - top), Image.Resampling.LANCZOS)
     radius = max(layout.size) / 16
@@ -71,11 +76,12 @@ def compose(picture: Image.Image, layout: Plan) -> tuple[Image.Image, Image.Imag
     canvas = canvas.filter(ImageFilter.GaussianBlur(radius))
     canvas.paste(original, (left, top))
     mask = Image.new("L", layout.size, 255)
+    overlap = margin(layout.size)
     kept = (
-        left + (OVERLAP if left > 0 else 0),
-        top + (OVERLAP if top > 0 else 0),
-        right - (OVERLAP if right < layout.size[0] else 0),
-        bottom - (OVERLAP if bottom < layout.size[1] else 0),
+        left + (overlap if left > 0 else 0),
+        top + (overlap if top > 0 else 0),
+        right - (overlap if right < layout.size[0] else 0),
+        bottom - (overlap if bottom < layout.size[1] else 0),
     )
     mask.paste(0, kept)
     return canvas, mask
@@ -92,6 +98,6 @@ def region_mask(mask: Image.Image, size: tuple[int, int]) -> Image.Image:
 
 def keep_original(drawn: Image.Image, canvas: Image.Image, mask: Image.Image) -> Image.Image:
     """`drawn` where the mask is white, `canvas` (the original) where it is black, the seam feathered
-    over about `FEATHER` pixels; away from the seam the kept pixels come back exactly."""
-    alpha = mask.filter(ImageFilter.GaussianBlur(FEATHER / 2))
+    over about `margin` pixels; away from the seam the kept pixels come back exactly."""
+    alpha = mask.filter(ImageFilter.GaussianBlur(margin(mask.size) / 2))
     return Image.composite(drawn.convert("RGB").resize(canvas.size), canvas.convert("RGB"), alpha)

@@ -133,16 +133,16 @@ def build_sd3(folder: Path, seed: int = 0) -> Path:
     transformer = SD3Transformer2DModel(
         sample_size=32,
         patch_size=1,
-        in_channels=4,
+        in_channels=16,  # SD3's VAE has 16 latent channels (its inpainting pipeline checks)
         num_layers=1,
         attention_head_dim=8,
         num_attention_heads=4,
         caption_projection_dim=32,
         joint_attention_dim=32,
         pooled_projection_dim=64,
-        out_channels=4,
+        out_channels=16,
     )
-    vae = _flow_vae(latent_channels=4)
+    vae = _flow_vae(latent_channels=16)
     pipeline = StableDiffusion3Pipeline(
         transformer=transformer,
         scheduler=FlowMatchEulerDiscreteScheduler(),

@@ -19,7 +19,7 @@ from typing import Any
 
 import diffusers
 import torch
-from diffusers import AutoPipelineForImage2Image, AutoPipelineForText2Image
+from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting, AutoPipelineForText2Image
 from PIL import Image
 from redis import Redis
 
@@ -41,6 +41,7 @@ from workers.backends.diffusers.models import (
 
 log = logging.getLogger(__name__)
 DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}
+INPAINT_STRENGTH = 0.9  # a mask's area drawn anew, what the canvas pre-filled still carrying
 FLUX_TRUE_CFG = 4.0  # the true-CFG scale a Flux image with a negative prompt is drawn at
 
 
@@ -58,6 +59,21 @@ class LoadedModel:
     digest: str | None
     on_device: bool = True
     adapters: set[str] = field(default_factory=set)
+    _inpaint: Any = None
+
+    @property
+    def inpaint(self) -> Any:
+        """The inpainting pipeline over the same weights, made on first use: a 4-channel model blends
+        its latents with the kept picture's at each step; None where the family has none."""
+        if self._inpaint is None:
+            try:
+                self._inpaint = AutoPipelineForInpainting.from_pipe(self.text2image)
+            except (ValueError, KeyError) as exc:
+                log.warning(
+                    "diffusers model %s has no inpainting pipeline (%s): image-to-image", self.name, exc
+                )
+                self._inpaint = False
+        return self._inpaint or None
 
 
 class DiffusersBackend:
@@ -319,7 +335,15 @@ class DiffusersBackend:
             # Flux's guidance is distilled: a negative prompt takes real classifier-free guidance.
             **({"true_cfg_scale": FLUX_TRUE_CFG} if negative and _is_flux(loaded.family) else {}),
         }
-        if task.init_image is not None:
+        inpaint = loaded.inpaint if task.mask is not None and task.init_image is not None else None
+        if inpaint is not None:  # draw where the mask is white; the worker pastes the rest back
+            source = task.init_image.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)  # type: ignore[union-attr]
+            mask = task.mask.convert("L").resize((width, height))  # type: ignore[union-attr]
+            strength = task.strength if task.strength is not None else INPAINT_STRENGTH
+            output = inpaint(
+                image=source, mask_image=mask, strength=strength, width=width, height=height, **common
+            )
+        elif task.init_image is not None:
             source = task.init_image.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
             strength = task.strength if task.strength is not None else self._config.strength
             # Flux's and SD3's image-to-image draw their default size unless told the asked one.
