@@ -68,6 +68,7 @@ class LoadedModel:
         if self._inpaint is None:
             try:
                 self._inpaint = AutoPipelineForInpainting.from_pipe(self.text2image)
+                self._inpaint.set_progress_bar_config(disable=True)
             except (ValueError, KeyError) as exc:
                 log.warning(
                     "diffusers model %s has no inpainting pipeline (%s): image-to-image", self.name, exc
