@@ -9,6 +9,7 @@ import logging
 import pytest
 from PIL import Image
 
+from shared.drawing.edits import CanvasEdit
 from shared.errors import ConfigError
 from tests.backend_harness import cancel_when
 from tests.backend_harness import submit_and_drain as run
@@ -113,6 +114,37 @@ def test_a_variation_uploads_the_previous_image_into_the_load_image_slot(comfy_r
     assert graph["10"]["inputs"]["image"] == name and graph["3"]["inputs"]["denoise"] == 0.75
     with Image.open(io.BytesIO(data)) as uploaded:
         assert uploaded.convert("RGB").getpixel((0, 0)) == first_pixel(runtime, first[-1]["images"][0]["key"])
+
+
+def test_pan_runs_the_shipped_inpaint_workflow_with_the_mask_in_the_uploads_alpha(comfy_runtime, fake):
+    runtime = comfy_runtime()
+    first_id, first, _ = run(runtime, comfy_request("evt-1", seed=40))
+    kept_colour = first_pixel(runtime, first[-1]["images"][0]["key"])
+    pan = comfy_request(
+        "evt-2",
+        kind="pan",
+        canvas=CanvasEdit(pan="left"),
+        parent_job_id=first_id,
+        parent_image_index=0,
+        seed=3,
+    )
+    _, events, _ = run(runtime, pan)
+    assert events[-1]["type"] == "done"
+    graph = fake.graphs()[1]
+    assert graph["12"]["class_type"] == "SetLatentNoiseMask" and graph["3"]["inputs"]["latent_image"] == [
+        "12",
+        0,
+    ]
+    [(name, data)] = fake.uploads.items()
+    assert graph["10"]["inputs"]["image"] == name
+    with Image.open(io.BytesIO(data)) as uploaded:
+        assert uploaded.mode == "RGBA" and uploaded.size[0] > uploaded.size[1]  # wider: room on the left
+        alpha = uploaded.getchannel("A")
+        assert alpha.getpixel((5, 5)) == 0 and alpha.getpixel((uploaded.width - 5, 5)) == 255  # draw | keep
+    with Image.open(io.BytesIO(runtime.redis.get(events[-1]["images"][0]["key"]))) as panned:
+        panned = panned.convert("RGB")
+        assert panned.getpixel((panned.width - 5, 5)) == kept_colour
+        assert panned.getpixel((5, 5)) == (3 * 37 % 256, 3 * 91 % 256, 200)  # drawn by the server
 
 
 def test_node_errors_fail_the_job_once_refunded_and_tell_the_operator_the_node(comfy_runtime, fake, caplog):

@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
-from PIL import Image
+from PIL import Image, ImageOps
 
 from tests.fakes.comfyui_graphs import REQUIRED_INPUTS
 from tests.fakes.http import FakeServer, Recorded, Reply
@@ -135,12 +135,17 @@ class FakeComfyUI(FakeServer):
         width, height = _size(graph, self.uploads)
         saver = next(node for node, spec in graph.items() if spec["class_type"] == "SaveImage")
         refs = []
+        masked = _masked_source(graph, self.uploads)  # a noise mask: draw only where it says
         for index in range(_batch(graph)):
             name = f"imagine_{queued.prompt_id[:6]}_{index:05}_.png"
             buffer = io.BytesIO()
-            Image.new(
+            drawn = Image.new(
                 "RGB", (width, height), ((seed + index) * 37 % 256, (seed + index) * 91 % 256, 200)
-            ).save(buffer, format="PNG")
+            )
+            if masked is not None:
+                source, mask = masked
+                drawn = Image.composite(drawn, source, mask)
+            drawn.save(buffer, format="PNG")
             queued.images[name] = buffer.getvalue()
             refs.append({"filename": name, "subfolder": "", "type": "output"})
         return {saver: {"images": refs}}
@@ -236,6 +241,22 @@ def _seed(graph: dict) -> int:
             if spec["class_type"] == kind:
                 return int(spec["inputs"][name])
     return 0
+
+
+def _masked_source(graph: dict, uploads: dict[str, bytes]) -> tuple[Image.Image, Image.Image] | None:
+    """(the loaded picture, where to draw) when a mask from LoadImage reaches the latent, as
+    SetLatentNoiseMask or VAEEncodeForInpaint lay it: LoadImage's MASK is 1 - the picture's alpha."""
+    for spec in graph.values():
+        if spec["class_type"] not in ("SetLatentNoiseMask", "VAEEncodeForInpaint"):
+            continue
+        loader = graph[str(spec["inputs"]["mask"][0])]
+        if loader["class_type"] != "LoadImage" or spec["inputs"]["mask"][1] != 1:
+            continue
+        with Image.open(io.BytesIO(uploads[loader["inputs"]["image"]])) as upload:
+            upload.load()
+            alpha = upload.getchannel("A") if upload.mode == "RGBA" else Image.new("L", upload.size, 255)
+            return upload.convert("RGB"), ImageOps.invert(alpha)
+    return None
 
 
 def _latent(graph: dict) -> dict | None:

@@ -208,6 +208,8 @@ REQUIRED_INPUTS: dict[str, tuple[str, ...]] = {
     "ConditioningCombine": ("conditioning_1", "conditioning_2"),
     "VAEDecode": ("samples", "vae"),
     "VAEEncode": ("pixels", "vae"),
+    "SetLatentNoiseMask": ("samples", "mask"),
+    "VAEEncodeForInpaint": ("pixels", "vae", "mask", "grow_mask_by"),
     "LoadImage": ("image",),
     "SaveImage": ("images", "filename_prefix"),
 }

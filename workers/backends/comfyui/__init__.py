@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from shared.drawing.backends import image_server
+from shared.drawing.backends import Capabilities, image_server
 from workers.backends.comfyui.config import ComfyUIConfig
 
 if TYPE_CHECKING:
@@ -32,6 +32,7 @@ SPEC = image_server(
     _backend,
     ComfyUIConfig,
     _doctor,
-    model_details=lambda config: config.comfyui.workflows,  # a workflow picked by name,
+    model_details=lambda config: config.comfyui.workflows,  # a workflow picked by name
+    capabilities=Capabilities(model_choice=True, outpaint=True),
     rank=4,
 )

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx2
-from PIL import Image
+from PIL import Image, ImageOps
 from websockets.exceptions import WebSocketException
 from websockets.sync.client import connect as ws_connect
 
@@ -80,7 +80,11 @@ class ComfyUIBackend:
         runs = [(seed, task.count)] if batched else [(seed + i, 1) for i in range(task.count)]
         images: list[GeneratedImage] = []
         with self._pool.lease() as server:
-            uploaded = self._client.upload(server, task.init_image, width, height) if run.edit else None
+            uploaded = (
+                self._client.upload(server, task.init_image, width, height, mask=task.mask)
+                if run.edit
+                else None
+            )
             for run_seed, count in runs:
                 graph = self._filled(run, task, run_seed, count, width, height, uploaded)
                 outputs = self._client.run(
@@ -107,7 +111,9 @@ class ComfyUIBackend:
         chosen = picked if picked in config.workflows else config.workflow
         checkpoint = None if picked in config.workflows else picked
         name, edit, notes = chosen, False, []
-        if task.init_image is not None:
+        if task.mask is not None and config.inpaint_workflow:  # what to keep rides in the upload's alpha
+            name, edit = config.inpaint_workflow, True
+        elif task.init_image is not None:
             refiner = _refiner_of(config, chosen, self._slots)
             if refiner is None:
                 notes.append(texts.drawn_afresh(chosen))
@@ -183,8 +189,12 @@ def _refiner_of(config: ComfyUIConfig, chosen: str, slots: dict[str, Slots]) -> 
 
 
 def _picture_workflows(config: ComfyUIConfig) -> set[str]:
-    """The workflows named to refine pictures: each must have a LoadImage to put one in."""
-    named = {config.img2img_workflow, *(w.img2img for w in config.workflows.values())}
+    """The workflows named to refine or repaint pictures: each must have a LoadImage to put one in."""
+    named = {
+        config.img2img_workflow,
+        config.inpaint_workflow,
+        *(w.img2img for w in config.workflows.values()),
+    }
     return {name for name in named if name}
 
 
@@ -219,10 +229,23 @@ class ComfyClient:
         self._config = config
         self._http = httpx2.Client(timeout=httpx2.Timeout(SHORT_TIMEOUT, read=60.0))
 
-    def upload(self, server: str, image: Image.Image | None, width: int, height: int) -> str:
+    def upload(
+        self,
+        server: str,
+        image: Image.Image | None,
+        width: int,
+        height: int,
+        *,
+        mask: Image.Image | None = None,
+    ) -> str:
+        """The picture into the server's input folder; with `mask`, transparent where to draw (what
+        LoadImage gives as its MASK output)."""
         assert image is not None
+        picture = image.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
+        if mask is not None:
+            picture.putalpha(ImageOps.invert(mask.convert("L").resize((width, height))))
         buffer = io.BytesIO()
-        image.convert("RGB").resize((width, height), Image.Resampling.LANCZOS).save(buffer, format="PNG")
+        picture.save(buffer, format="PNG")
         name = f"imagine-{uuid.uuid4().hex}.png"
         files = {"image": (name, buffer.getvalue(), "image/png")}
         answer = self._call("POST", server, "/upload/image", files=files, data={"overwrite": "true"})

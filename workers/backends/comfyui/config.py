@@ -45,6 +45,7 @@ def _shipped_workflows() -> dict[str, ComfyWorkflow]:
     return {
         "txt2img": ComfyWorkflow(description="ComfyUI's default graph"),
         "img2img": ComfyWorkflow(description="the default graph from a picture"),
+        "inpaint": ComfyWorkflow(description="the default graph, repainting where a mask says"),
     }
 
 
@@ -56,6 +57,9 @@ class ComfyUIConfig(BaseModel):
     servers: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:8188"], min_length=1)
     workflow: str = "txt2img"  # for new images
     img2img_workflow: str | None = "img2img"  # refinements, variations, upscales; "": drawn afresh
+    # zoom out, pan, make square: a workflow whose LoadImage's MASK (the picture's transparency) says
+    # where to draw; "": not offered
+    inpaint_workflow: str | None = "inpaint"
     workflows: dict[str, ComfyWorkflow] = Field(default_factory=_shipped_workflows)
     # What members may pick with --model: workflows by name (that graph, its own checkpoint) and
     # checkpoints (written into the default workflow's checkpoint slot).
@@ -74,7 +78,7 @@ class ComfyUIConfig(BaseModel):
     def _http_urls(cls, value: list[str]) -> list[str]:
         return server_urls(value)
 
-    @field_validator("img2img_workflow")
+    @field_validator("img2img_workflow", "inpaint_workflow")
     @classmethod
     def _empty_is_none(cls, value: str | None) -> str | None:
         return value or None  # TOML has no null
@@ -87,7 +91,7 @@ class ComfyUIConfig(BaseModel):
     @model_validator(mode="after")
     def _workflows_named(self) -> ComfyUIConfig:
         refiners = [w.img2img for w in self.workflows.values() if w.img2img]
-        for chosen in (self.workflow, self.img2img_workflow, *refiners):
+        for chosen in (self.workflow, self.img2img_workflow, self.inpaint_workflow, *refiners):
             if chosen is not None and chosen not in self.workflows:
                 raise ValueError(f"no [comfyui.workflows.{chosen}]; known: {', '.join(self.workflows)}")
         return self

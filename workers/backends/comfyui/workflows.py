@@ -1,5 +1,6 @@
 """The shipped ComfyUI workflows in API format ("Save (API)"): ComfyUI's default text-to-image graph for
-SD 1.x/2.x/SDXL checkpoints, and the same with a loaded image encoded as the starting latent.
+SD 1.x/2.x/SDXL checkpoints, the same with a loaded image encoded as the starting latent, and that
+repainting only where the loaded image is transparent.
 
 Node ids match the default slots of `[comfyui.workflows.NAME]` (shared/config.py: ComfyWorkflow).
 """
@@ -42,4 +43,15 @@ IMG2IMG: dict[str, Any] = {
     "11": {"class_type": "VAEEncode", "inputs": {"pixels": ["10", 0], "vae": ["4", 2]}},
 }
 
-SHIPPED = {"txt2img": TXT2IMG, "img2img": IMG2IMG}
+# Repaint where the picture is transparent: LoadImage's MASK output is 1 - alpha, laid on the encoded
+# picture as the noise mask, so the sampler draws there and the kept area steers it.
+INPAINT: dict[str, Any] = {
+    **IMG2IMG,
+    "3": {
+        "class_type": "KSampler",
+        "inputs": {**TXT2IMG["3"]["inputs"], "denoise": 0.9, "latent_image": ["12", 0]},
+    },
+    "12": {"class_type": "SetLatentNoiseMask", "inputs": {"samples": ["11", 0], "mask": ["10", 1]}},
+}
+
+SHIPPED = {"txt2img": TXT2IMG, "img2img": IMG2IMG, "inpaint": INPAINT}
