@@ -64,6 +64,12 @@ def _typed_options(command: Callable[..., None]) -> Callable[..., None]:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="A picture to start from (repeat it, 2 to 5 times, for a blend).",
 )
+@click.option(
+    "--mask",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="With one --image: repaint only where this picture is white (black is kept; any size).",
+)
 @click.option("--user", default=None, help="Whose quota to use (default: your login name).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True)
 @click.option(
@@ -74,6 +80,7 @@ def generate(
     ctx: click.Context,
     prompt: str,
     images: tuple[Path, ...],
+    mask: Path | None,
     user: str | None,
     out: Path,
     timeout: float,
@@ -91,6 +98,7 @@ def generate(
         out=out,
         timeout=timeout,
         images=images,
+        mask=mask,
     )
     try:
         paths = run_generate(with_redis(ctx), command, progress)

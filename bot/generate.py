@@ -39,6 +39,7 @@ class GenerateCommand:
     out: Path
     timeout: float
     images: tuple[Path, ...] = ()  # pictures to start from; several are a blend
+    mask: Path | None = None  # where to repaint the picture (white), the rest kept
 
 
 def cli_requester(user: str) -> Requester:
@@ -53,14 +54,17 @@ def generate(settings: Settings, command: GenerateCommand, progress: Callable[[s
     cap = settings.config.limits.source_image_bytes
     pictures = [member_images.checked(path.read_bytes(), cap) for path in command.images]
     event_id = f"cli-{uuid.uuid4()}"
-    options = dataclasses.replace(
-        command.options, sources=member_images.picture_sources(event_id, len(pictures))
-    )
+    stored = member_images.picture_sources(event_id, len(pictures) + (command.mask is not None))
+    mask = None
+    if command.mask is not None:  # kept beside the pictures, for the worker
+        pictures.append(member_images.checked(command.mask.read_bytes(), cap))
+        mask = stored[-1]
+    options = dataclasses.replace(command.options, sources=stored[: len(command.images)], mask=mask)
     request = check_request(settings, options, requester=cli_requester(command.user), event_id=event_id)
     client = connect(settings.redis_url)
     core = ImagineCore(settings, client)
     if pictures:  # the worker reads them from the store: it may be on another machine
-        member_images.keep(core.images, pictures, request.sources, workspace="local")
+        member_images.keep(core.images, pictures, stored, workspace="local")
     outlook = core.queue.outlook(lane_of(request))
     helper: _BurstWorker | None = None
     if not outlook.live_workers:

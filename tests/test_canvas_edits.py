@@ -139,3 +139,33 @@ def test_an_edit_that_cannot_be_made_is_refused_with_its_reason(process_env, tmp
     picture().save(source)
     result = generate(process_env, tmp_path, *(arg.format(source=source) for arg in args))
     assert result.returncode == 2 and told in result.stderr, result.stderr
+
+
+def test_a_mask_repaints_only_where_it_is_white_and_keeps_the_rest(process_env, tmp_path, worker):
+    source, mask = tmp_path / "source.png", tmp_path / "mask.png"
+    picture().save(source)
+    painted = Image.new("L", (64, 48), 0)  # any size: scaled to the picture
+    painted.paste(255, (0, 0, 32, 48))  # repaint the left half
+    painted.save(mask)
+    result = generate(process_env, tmp_path, "--image", str(source), "--mask", str(mask))
+    assert result.returncode == 0, result.stderr
+    with Image.open(result.stdout.strip()) as edited:
+        assert edited.size == (512, 384)
+        assert mean_difference(edited.crop((280, 0, 512, 384)), picture().crop((280, 0, 512, 384))) < 8
+        assert mean_difference(edited.crop((0, 0, 230, 384)), picture().crop((0, 0, 230, 384))) > 8
+
+
+@pytest.mark.parametrize(
+    ("args", "told"),
+    [
+        (["--mask", "{mask}"], "A mask says what to repaint in one picture; this request has 0"),
+        (["--mask", "{mask}", "--image", "{source}", "--image", "{source}"], "this request has 2"),
+        (["--mask", "{mask}", "--image", "{source}", "--pan", "up"], "--mask and a new canvas"),
+    ],
+)
+def test_a_mask_without_exactly_one_picture_is_refused(process_env, tmp_path, args, told):
+    source, mask = tmp_path / "source.png", tmp_path / "mask.png"
+    picture().save(source)
+    Image.new("L", (8, 8), 255).save(mask)
+    result = generate(process_env, tmp_path, *(a.format(source=source, mask=mask) for a in args))
+    assert result.returncode == 2 and told in result.stderr, result.stderr

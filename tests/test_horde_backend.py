@@ -10,6 +10,7 @@ from PIL import Image
 
 from shared import messages
 from shared.drawing.edits import CanvasEdit
+from shared.drawing.request import SourceImage
 from shared.quotas.costs import CostLedger
 from tests.backend_harness import cancel_when
 from tests.backend_harness import submit_and_drain as run
@@ -173,6 +174,33 @@ def test_zoom_out_is_outpainting_with_the_mask_and_the_original_kept_in_the_midd
         zoomed = zoomed.convert("RGB")
         assert zoomed.getpixel((zoomed.width // 2, zoomed.height // 2)) == original  # kept
         assert zoomed.getpixel((5, 5)) == (3 * 37 % 256, 3 * 91 % 256, 50)  # the Horde's drawing
+
+
+def test_a_region_is_inpainting_with_the_members_mask_and_the_rest_kept(horde_runtime, fake):
+    runtime = horde_runtime()
+    first_id, first, _ = run(runtime, horde_request("evt-1", seed=30))
+    with Image.open(io.BytesIO(runtime.redis.get(first[-1]["images"][0]["key"]))) as parent:
+        kept_colour = parent.convert("RGB").getpixel((parent.width - 5, 5))
+    painted = Image.new("L", (10, 10), 0)
+    painted.paste(255, (0, 0, 5, 10))  # the left half
+    buffer = io.BytesIO()
+    painted.save(buffer, format="PNG")
+    runtime.store.put_many({"member-mask": buffer.getvalue()}, workspace="local")
+    region = horde_request(
+        "evt-2",
+        kind="region",
+        mask=SourceImage(key="member-mask"),
+        parent_job_id=first_id,
+        parent_image_index=0,
+        seed=3,
+    )
+    _, events, _ = run(runtime, region)
+    assert events[-1]["type"] == "done", events[-1]
+    assert fake.submitted[1].payload["source_processing"] == "inpainting"
+    with Image.open(io.BytesIO(runtime.redis.get(events[-1]["images"][0]["key"]))) as edited:
+        edited = edited.convert("RGB")
+        assert edited.getpixel((edited.width - 5, 5)) == kept_colour
+        assert edited.getpixel((5, 5)) == (3 * 37 % 256, 3 * 91 % 256, 50)
 
 
 def test_doctor_reports_the_key_its_kudos_and_idle_models(horde_settings, fake):

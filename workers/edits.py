@@ -1,6 +1,7 @@
-"""A canvas edit on a worker: the picture it starts from becomes a bigger canvas and a mask for the
-backend (shared/imaging/canvas.py), and the kept pixels are pasted back over what the backend drew,
-so zooming out or panning never changes what the member already had."""
+"""Edits on a worker. A canvas edit: the picture the job starts from becomes a bigger canvas and a mask
+for the backend (shared/imaging/canvas.py). A region edit: the member's mask, scaled to the picture.
+Either way the kept pixels are pasted back over what the backend drew, so zooming out, panning or
+repainting a region never changes what the member kept."""
 
 from __future__ import annotations
 
@@ -18,9 +19,18 @@ FINISHED = 0.9  # the new area drawn anew, the pre-filled colours still carrying
 
 
 def on_canvas(
-    request: ImageRequest, task: GenerationTask
+    request: ImageRequest, task: GenerationTask, member_mask: Callable[[], Image.Image]
 ) -> tuple[GenerationTask, Callable[[Image.Image], Image.Image]]:
-    """The task on the edit's canvas, and what finishes each image the backend draws on it."""
+    """The task on the edit's canvas, or with the member's mask (read only for a region edit), and
+    what finishes each image the backend draws."""
+    if request.mask is not None:
+        if task.init_image is None:  # the picture is gone from the store
+            raise InvalidRequest(messages.mask_needs_one_picture(0))
+        picture = task.init_image.convert("RGB")
+        region = canvas.region_mask(member_mask(), picture.size)
+        strength = task.strength if task.strength is not None else FINISHED
+        edited = task.model_copy(update={"init_image": picture, "mask": region, "strength": strength})
+        return edited, lambda drawn: canvas.keep_original(drawn, picture, region)
     if request.canvas is None:
         return task, lambda image: image
     if task.init_image is None:  # the picture is gone from the store
@@ -32,6 +42,7 @@ def on_canvas(
         update={
             "init_image": picture,
             "mask": mask,
+            "extends": True,
             "width": width,
             "height": height,
             "aspect": None,

@@ -37,7 +37,7 @@ from workers.backends.base import Generation, GenerationTask
 from workers.runtime import Runtime
 
 log = logging.getLogger(__name__)
-EDIT_KINDS = {"refine", "variation", "upscale", "zoom", "pan", "square"}
+EDIT_KINDS = {"refine", "variation", "upscale", "zoom", "pan", "square", "region"}
 POSITIONS_ANNOUNCED = 5  # how many waiting jobs hear that the queue moved when a job starts
 PNG = "image/png"
 
@@ -178,9 +178,10 @@ class JobRunner:
         )
         task.check_stop()  # cancelled between being taken from the queue and being drawn
         task, source_note = self._with_source_image(request, task)
-        task, finish = edits.on_canvas(request, task)
+        member_mask = lambda: self._member_picture(request, request.mask)  # noqa: E731  # type: ignore[arg-type]
+        task, finish = edits.on_canvas(request, task, member_mask)
         generation = rt.backend.generate(task)
-        if request.canvas is not None:
+        if request.canvas is not None or request.mask is not None:
             kept = [dataclasses.replace(image, image=finish(image.image)) for image in generation.images]
             generation = dataclasses.replace(generation, images=kept)
         if generation.withheld:  # by the backend's own check (the Horde's censor, a safety checker)

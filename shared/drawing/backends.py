@@ -54,6 +54,7 @@ class Capabilities:
     model_choice: bool = False  # members pick among the backend's `models` (a follow-up keeps the choice)
     loras: bool = False  # members add LoRAs (`--lora`) from the backend's `loras`
     outpaint: bool = False  # draws around a picture on a bigger canvas: zoom out, pan, make square
+    inpaint: bool = False  # repaints where a mask says, keeping the rest: a region of a picture
 
 
 @dataclass(frozen=True)

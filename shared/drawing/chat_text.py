@@ -14,6 +14,7 @@ KIND_LABELS = {
     "zoom": "🔍 Zoom out:",
     "pan": "↔️ Pan:",
     "square": "⬜ Make square:",
+    "region": "🖌️ Vary (Region):",
 }
 
 

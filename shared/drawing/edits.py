@@ -1,5 +1,6 @@
 """Edits that point at the picture, as a request carries them: a bigger canvas (`--zoom-out 2|1.5`,
-`--pan left|right|up|down`, `--square`). Validated here; the geometry is shared/imaging/canvas.py."""
+`--pan left|right|up|down`, `--square`) and a region repainted (a mask: `--mask` on the command line).
+Validated here; the geometry is shared/imaging/canvas.py."""
 
 from __future__ import annotations
 
@@ -58,3 +59,13 @@ def check_canvas_edit(edit: CanvasEdit, backend: str, *, can_extend: bool, has_p
         raise InvalidRequest(messages.no_canvas_edits(backend, edit.flag))
     if not has_picture:
         raise InvalidRequest(messages.canvas_edit_needs_picture(edit.flag))
+
+
+def check_region_edit(backend: str, *, can_repaint: bool, pictures: int, with_canvas: bool) -> None:
+    """A mask repaints part of one picture, on a backend that repaints a region."""
+    if not can_repaint:
+        raise InvalidRequest(messages.no_region_edits(backend))
+    if pictures != 1:
+        raise InvalidRequest(messages.mask_needs_one_picture(pictures))
+    if with_canvas:
+        raise InvalidRequest(messages.one_canvas_edit(["--mask", "a new canvas"]))

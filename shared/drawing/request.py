@@ -12,12 +12,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from shared import messages
 from shared.configuration.config import AppConfig
 from shared.drawing.backends import BACKENDS
-from shared.drawing.edits import CanvasEdit, canvas_edit, check_canvas_edit
+from shared.drawing.edits import CanvasEdit, canvas_edit, check_canvas_edit, check_region_edit
 from shared.drawing.loras import LoraUse, check_lora_families, checked_loras
 from shared.drawing.sizes import aspect_size, parse_size
 from shared.errors import InvalidRequest
 
-JobKind = Literal["imagine", "refine", "reroll", "variation", "upscale", "zoom", "pan", "square"]
+JobKind = Literal["imagine", "refine", "reroll", "variation", "upscale", "zoom", "pan", "square", "region"]
 Quality = Literal["auto", "low", "medium", "high"]
 QUALITIES: tuple[str, ...] = ("auto", "low", "medium", "high")
 
@@ -147,6 +147,7 @@ class ImageRequest(Drawing):
     submitted_at: float = Field(default_factory=time.time)
     sources: tuple[SourceImage, ...] = ()  # the member's own pictures to start from (several: a blend)
     canvas: CanvasEdit | None = None  # zoom out, pan or make square the picture it starts from
+    mask: SourceImage | None = None  # repaint only where it is white, over the picture it starts from
     private: bool = False  # the results go to the member's DM with the bot, not the channel
 
     @model_validator(mode="before")
@@ -227,6 +228,7 @@ class RequestOptions:
         "square", help="From a picture: make it square, the sides drawn new.", switch=True
     )
     sources: tuple[SourceImage, ...] = ()  # the member's attached pictures, not typed
+    mask: SourceImage | None = None  # where to repaint them (white), not typed
 
 
 def typed_options() -> dict[str, Typed]:
@@ -272,9 +274,18 @@ def build_request(
         has_picture = bool(options.sources) or parent_job_id is not None
         check_canvas_edit(canvas, drawing.backend, can_extend=can, has_picture=has_picture)
         kind = "zoom" if canvas.zoom else "pan" if canvas.pan else "square"
+    if options.mask is not None:
+        check_region_edit(
+            drawing.backend,
+            can_repaint=BACKENDS[drawing.backend].capabilities.inpaint,
+            pictures=len(options.sources) or int(parent_job_id is not None),
+            with_canvas=canvas is not None,
+        )
+        kind = "region"
     return ImageRequest(
         **drawing.model_dump(),
         canvas=canvas,
+        mask=options.mask,
         sources=_sources(options.sources),
         event_id=event_id,
         requester=requester,

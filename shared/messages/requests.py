@@ -161,3 +161,11 @@ def canvas_edit_needs_picture(flag: str) -> str:
         f"{flag} extends a picture: use it in a reply in an image's thread, or give the picture "
         "(attach it; --image on the command line)."
     )
+
+
+def no_region_edits(backend: str) -> str:
+    return f"The {backend} backend cannot repaint part of a picture, so a mask is not offered there."
+
+
+def mask_needs_one_picture(given: int) -> str:
+    return f"A mask says what to repaint in one picture; this request has {given}. Give one picture with it."

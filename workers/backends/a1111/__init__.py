@@ -35,6 +35,6 @@ SPEC = image_server(
     _doctor,
     secrets=("IMAGINE_A1111_AUTH",),
     check_prompt=prompt_tags.check_a1111,
-    capabilities=Capabilities(model_choice=True, outpaint=True),
+    capabilities=Capabilities(model_choice=True, outpaint=True, inpaint=True),
     rank=3,
 )

@@ -33,6 +33,6 @@ SPEC = image_server(
     ComfyUIConfig,
     _doctor,
     model_details=lambda config: config.comfyui.workflows,  # a workflow picked by name
-    capabilities=Capabilities(model_choice=True, outpaint=True),
+    capabilities=Capabilities(model_choice=True, outpaint=True, inpaint=True),
     rank=4,
 )

@@ -32,6 +32,6 @@ SPEC = image_server(
     HordeConfig,
     _doctor,
     secrets=("HORDE_API_KEY",),
-    capabilities=Capabilities(model_choice=True, outpaint=True),
+    capabilities=Capabilities(model_choice=True, outpaint=True, inpaint=True),
     rank=5,
 )

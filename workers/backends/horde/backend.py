@@ -91,7 +91,7 @@ class HordeBackend:
             payload["source_processing"] = "img2img"
             if task.mask is not None:  # the Horde repaints where the mask is white
                 payload["source_mask"] = _webp(task.mask.convert("L").resize(size))
-                payload["source_processing"] = "outpainting"
+                payload["source_processing"] = "outpainting" if task.extends else "inpainting"
             params["denoising_strength"] = (
                 task.strength if task.strength is not None else config.denoising_strength
             )

@@ -43,6 +43,8 @@ SPEC = BackendSpec(
     check_size=sizes.openai_size,
     fixed_sizes=True,
     # GPT image models choose their own seed; the edits endpoint takes up to 16 input images.
-    capabilities=Capabilities(seed=False, several_images=True, stop=False, model_choice=True, outpaint=True),
+    capabilities=Capabilities(
+        seed=False, several_images=True, stop=False, model_choice=True, outpaint=True, inpaint=True
+    ),
     rank=1,
 )
