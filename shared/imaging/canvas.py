@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PIL import Image, ImageChops, ImageFilter
+from PIL import Image, ImageFilter
 
 from shared.drawing.edits import CanvasEdit
 from shared.drawing.sizes import SIZE_MAX, SIZE_MIN, SIZE_STEP
@@ -88,11 +88,8 @@ def compose(picture: Image.Image, layout: Plan) -> tuple[Image.Image, Image.Imag
 
 
 def region_mask(mask: Image.Image, size: tuple[int, int]) -> Image.Image:
-    """A member's mask (white = repaint, black = keep; any size or mode) as one for a picture of `size`."""
-    if mask.mode in ("RGBA", "LA"):  # a painted layer: what is painted is what to repaint
-        painted = mask.getchannel("A")
-        grey = mask.convert("L")
-        mask = ImageChops.multiply(painted, grey) if grey.getextrema()[1] > 0 else painted
+    """A member's mask (white = repaint, black = keep; any size) as one for a picture of `size`: grey
+    counts as the nearer of the two."""
     return mask.convert("L").resize(size, Image.Resampling.BILINEAR).point(lambda v: 255 if v >= 128 else 0)
 
 
