@@ -178,8 +178,7 @@ class JobRunner:
         )
         task.check_stop()  # cancelled between being taken from the queue and being drawn
         task, source_note = self._with_source_image(request, task)
-        member_mask = lambda: self._member_picture(request, request.mask)  # noqa: E731  # type: ignore[arg-type]
-        task, finish = edits.on_canvas(request, task, member_mask)
+        task, finish = edits.on_canvas(request, task, lambda: self._member_mask(request))
         generation = rt.backend.generate(task)
         if request.canvas is not None or request.mask is not None:
             kept = [dataclasses.replace(image, image=finish(image.image)) for image in generation.images]
@@ -288,6 +287,12 @@ class JobRunner:
         else:
             data = member_images.fetch_from(settings, source.hosts, source.url or "")
         return member_images.prepare(data)
+
+    def _member_mask(self, request: ImageRequest) -> Image.Image:
+        """The mask a region edit names (white: repaint), read like the member's pictures."""
+        if request.mask is None:
+            raise InvalidRequest(messages.mask_needs_one_picture(0))
+        return self._member_picture(request, request.mask)
 
     def _preview(self, job_id: str, request: ImageRequest, data: bytes) -> None:
         """A backend's partial image, as a progress update; a failed preview never fails the job."""
