@@ -169,3 +169,26 @@ def test_a_mask_without_exactly_one_picture_is_refused(process_env, tmp_path, ar
     Image.new("L", (8, 8), 255).save(mask)
     result = generate(process_env, tmp_path, *(a.format(source=source, mask=mask) for a in args))
     assert result.returncode == 2 and told in result.stderr, result.stderr
+
+
+def test_region_ninths_repaint_only_their_part_of_the_picture(process_env, tmp_path, worker):
+    source = tmp_path / "source.png"
+    picture().save(source)
+    result = generate(process_env, tmp_path, "--image", str(source), "--region", "top-left, left,bottom-left")
+    assert result.returncode == 0, result.stderr
+    with Image.open(result.stdout.strip()) as edited:
+        assert mean_difference(edited.crop((190, 0, 512, 384)), picture().crop((190, 0, 512, 384))) < 8
+        assert mean_difference(edited.crop((0, 0, 160, 384)), picture().crop((0, 0, 160, 384))) > 8
+
+
+def test_the_grid_names_the_ninths_row_by_row():
+    mask = canvas.grid_mask(("top-right", "center"), (90, 60))
+    assert mask.getpixel((75, 10)) == 255 and mask.getpixel((45, 30)) == 255
+    assert mask.getpixel((15, 10)) == 0 and mask.getpixel((75, 50)) == 0
+
+
+def test_an_unknown_region_is_named_with_the_choices(process_env, tmp_path):
+    source = tmp_path / "source.png"
+    picture().save(source)
+    result = generate(process_env, tmp_path, "--image", str(source), "--region", "middle")
+    assert result.returncode == 2 and "There is no region called “middle”" in result.stderr

@@ -198,6 +198,26 @@ def test_a_single_image_offers_zoom_pan_and_square_and_zoom_keeps_the_picture_in
         assert wider.size == (w * 3 // 2 // 8 * 8, h)
 
 
+def test_a_reply_with_region_repaints_those_ninths_of_the_last_image(page):
+    web = page()
+    web.say("a quiet bay")
+    [first] = results(web.feed_until(lambda ms: results(ms)))
+    assert web.say("a red kite --region top-right", thread=first["thread"])["taken"]
+    edited = results(web.feed_until(lambda ms: len(results(ms)) == 2))[1]
+    assert edited["label"] == "🖌️ Vary (Region):" and edited["subject"] == "a red kite"
+    _, before, _ = web.get(first["images"][0]["url"])
+    _, after, _ = web.get(edited["images"][0]["url"])
+    with Image.open(io.BytesIO(before)) as original, Image.open(io.BytesIO(after)) as result:
+        w, h = original.size
+        kept = (0, h // 3 + 16, w, h)  # below the top row, past the seam
+        assert (
+            ImageChops.difference(
+                result.convert("RGB").crop(kept), original.convert("RGB").crop(kept)
+            ).getbbox()
+            is None
+        )
+
+
 def test_a_result_of_several_images_offers_no_canvas_edits(page):
     web = page()
     web.say("two boats --n 2")

@@ -23,11 +23,14 @@ def on_canvas(
 ) -> tuple[GenerationTask, Callable[[Image.Image], Image.Image]]:
     """The task on the edit's canvas, or with the member's mask (read only for a region edit), and
     what finishes each image the backend draws."""
-    if request.mask is not None:
+    if request.mask is not None or request.region:
         if task.init_image is None:  # the picture is gone from the store
             raise InvalidRequest(messages.mask_needs_one_picture(0))
         picture = task.init_image.convert("RGB")
-        region = canvas.region_mask(member_mask(), picture.size)
+        if request.region:
+            region = canvas.grid_mask(request.region, picture.size)
+        else:
+            region = canvas.region_mask(member_mask(), picture.size)
         strength = task.strength if task.strength is not None else FINISHED
         edited = task.model_copy(update={"init_image": picture, "mask": region, "strength": strength})
         return edited, lambda drawn: canvas.keep_original(drawn, picture, region)

@@ -180,7 +180,7 @@ class JobRunner:
         task, source_note = self._with_source_image(request, task)
         task, finish = edits.on_canvas(request, task, lambda: self._member_mask(request))
         generation = rt.backend.generate(task)
-        if request.canvas is not None or request.mask is not None:
+        if request.canvas is not None or request.mask is not None or request.region:
             kept = [dataclasses.replace(image, image=finish(image.image)) for image in generation.images]
             generation = dataclasses.replace(generation, images=kept)
         if generation.withheld:  # by the backend's own check (the Horde's censor, a safety checker)

@@ -11,6 +11,7 @@ import discord
 from bot import describing, followups, settings_form
 from bot.interactions.gallery import GalleryPage
 from bot.interactions.ids import GALLERY_PAGE
+from shared.drawing import chat_text
 from shared.drawing.chat_text import KIND_LABELS, shorten
 from shared.drawing.request import ImageRequest
 from shared.durations import humanize_seconds
@@ -44,7 +45,7 @@ def thread_name(prompt: str) -> str:
 def status_line(request: ImageRequest, state_text: str, icon: str = "") -> str:
     """The job's status message: what was asked (escaped), then where it stands."""
     label = KIND_LABELS.get(request.kind, "🎨")
-    subject = request.instruction if request.kind == "refine" and request.instruction else request.prompt
+    subject = chat_text.subject(request)
     state = state_text[:1].lower() + state_text[1:] if state_text else ""
     tail = f" — {icon} {state}" if icon else f" — {state}"
     room = MESSAGE_MAX - len(label) - len(tail) - 4

@@ -16,6 +16,7 @@ from bot.interactions.commands import COMMANDS
 from bot.interactions.ids import REFINE_FORM, REVEAL
 from bot.interactions.queue import QueueView
 from shared.configuration.config import AppConfig
+from shared.drawing import chat_text
 from shared.drawing.backends import BACKENDS
 from shared.drawing.chat_text import KIND_LABELS, shorten
 from shared.drawing.choices import offered_loras, offered_models
@@ -38,7 +39,7 @@ def escape(text: str) -> str:
 def status_line(request: ImageRequest, state_text: str, icon: str = "") -> str:
     """The parent (or status) message: who asked, what (escaped), where it stands."""
     label = KIND_LABELS.get(request.kind, "🎨")
-    subject = request.instruction if request.kind == "refine" and request.instruction else request.prompt
+    subject = chat_text.subject(request)
     state = state_text[:1].lower() + state_text[1:] if state_text else ""
     tail = f" — {icon} {state}" if icon else f" — {state}"
     who = f"<@{request.requester.user}>"

@@ -9,17 +9,12 @@ from typing import Any
 from bot.followups import PressEffect, result_buttons
 from shared.delivery.results import Failure, JobResult, StatusUpdate
 from shared.drawing.backends import BACKENDS
-from shared.drawing.chat_text import KIND_LABELS, failure_icon
+from shared.drawing.chat_text import KIND_LABELS, failure_icon, subject
 from shared.drawing.request import ImageRequest
 
 IMAGE_ROUTE = "/images/"
 # What a press can do here (bot/followups.py: PressEffect); "form" is the thread's own reply box.
 PRESS_EFFECTS: frozenset[PressEffect] = frozenset({"job", "form", "cancel"})
-
-
-def subject(request: ImageRequest) -> str:
-    """What the member asked: the prompt, or a refinement's words."""
-    return request.instruction if request.kind == "refine" and request.instruction else request.prompt
 
 
 def status(job_id: str, request: ImageRequest, text: str, preview: bytes | None = None) -> dict[str, Any]:

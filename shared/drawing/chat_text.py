@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from shared.drawing.request import ImageRequest
+
 ACTION_PREFIX = "imagine"
 JOB_ID_PATTERN = r"img-[0-9a-f]{32}"
 
@@ -26,3 +31,9 @@ def failure_icon(kind: str) -> str:
 
 def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def subject(request: ImageRequest) -> str:
+    """What the member asked, as a status shows it: a reply's words (a refinement, a region), else the
+    prompt."""
+    return request.instruction or request.prompt

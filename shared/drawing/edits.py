@@ -1,5 +1,6 @@
 """Edits that point at the picture, as a request carries them: a bigger canvas (`--zoom-out 2|1.5`,
-`--pan left|right|up|down`, `--square`) and a region repainted (a mask: `--mask` on the command line).
+`--pan left|right|up|down`, `--square`) and a region repainted (`--region` ninths, or a mask: `--mask`
+on the command line).
 Validated here; the geometry is shared/imaging/canvas.py."""
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from shared.errors import InvalidRequest
 Side = Literal["left", "right", "up", "down"]
 SIDES: tuple[str, ...] = get_args(Side)
 ZOOMS: dict[str, float] = {"2": 2.0, "1.5": 1.5}
+# The picture's ninths, as `--region` names them (row by row)
+REGIONS = ("top-left", "top", "top-right", "left", "center", "right", "bottom-left", "bottom", "bottom-right")
 
 
 class CanvasEdit(BaseModel):
@@ -69,3 +72,12 @@ def check_region_edit(backend: str, *, can_repaint: bool, pictures: int, with_ca
         raise InvalidRequest(messages.mask_needs_one_picture(pictures))
     if with_canvas:
         raise InvalidRequest(messages.one_canvas_edit(["--mask", "a new canvas"]))
+
+
+def regions(typed: object) -> tuple[str, ...]:
+    """`--region top-left,center` (commas or spaces): the ninths to repaint, in the grid's order."""
+    named = {part.strip().lower() for part in str(typed or "").replace(",", " ").split()}
+    unknown = sorted(named - set(REGIONS))
+    if unknown:
+        raise InvalidRequest(messages.unknown_choice("region", unknown[0][:20], REGIONS))
+    return tuple(region for region in REGIONS if region in named)

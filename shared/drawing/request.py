@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from shared import messages
 from shared.configuration.config import AppConfig
 from shared.drawing.backends import BACKENDS
-from shared.drawing.edits import CanvasEdit, canvas_edit, check_canvas_edit, check_region_edit
+from shared.drawing.edits import CanvasEdit, canvas_edit, check_canvas_edit, check_region_edit, regions
 from shared.drawing.loras import LoraUse, check_lora_families, checked_loras
 from shared.drawing.sizes import aspect_size, parse_size
 from shared.errors import InvalidRequest
@@ -148,6 +148,7 @@ class ImageRequest(Drawing):
     sources: tuple[SourceImage, ...] = ()  # the member's own pictures to start from (several: a blend)
     canvas: CanvasEdit | None = None  # zoom out, pan or make square the picture it starts from
     mask: SourceImage | None = None  # repaint only where it is white, over the picture it starts from
+    region: tuple[str, ...] = ()  # or repaint only these ninths of it (shared/drawing/edits.py: REGIONS)
     private: bool = False  # the results go to the member's DM with the bot, not the channel
 
     @model_validator(mode="before")
@@ -227,6 +228,11 @@ class RequestOptions:
     square: bool | None = _typed(
         "square", help="From a picture: make it square, the sides drawn new.", switch=True
     )
+    region: str | None = _typed(
+        "region",
+        help="From a picture: repaint only these ninths (top-left … center … bottom-right), the rest kept.",
+        example="top-left,top",
+    )
     sources: tuple[SourceImage, ...] = ()  # the member's attached pictures, not typed
     mask: SourceImage | None = None  # where to repaint them (white), not typed
 
@@ -274,7 +280,10 @@ def build_request(
         has_picture = bool(options.sources) or parent_job_id is not None
         check_canvas_edit(canvas, drawing.backend, can_extend=can, has_picture=has_picture)
         kind = "zoom" if canvas.zoom else "pan" if canvas.pan else "square"
-    if options.mask is not None:
+    region = regions(options.region)
+    if options.mask is not None or region:
+        if options.mask is not None and region:
+            raise InvalidRequest(messages.one_canvas_edit(["--mask", "--region"]))
         check_region_edit(
             drawing.backend,
             can_repaint=BACKENDS[drawing.backend].capabilities.inpaint,
@@ -286,6 +295,7 @@ def build_request(
         **drawing.model_dump(),
         canvas=canvas,
         mask=options.mask,
+        region=region,
         sources=_sources(options.sources),
         event_id=event_id,
         requester=requester,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageFilter
 
-from shared.drawing.edits import CanvasEdit
+from shared.drawing.edits import REGIONS, CanvasEdit
 from shared.drawing.sizes import SIZE_MAX, SIZE_MIN, SIZE_STEP
 
 PAN_GROWTH = 1.5  # a pan adds half the picture on its side
@@ -91,6 +91,17 @@ def region_mask(mask: Image.Image, size: tuple[int, int]) -> Image.Image:
     """A member's mask (white = repaint, black = keep; any size) as one for a picture of `size`: grey
     counts as the nearer of the two."""
     return mask.convert("L").resize(size, Image.Resampling.BILINEAR).point(lambda v: 255 if v >= 128 else 0)
+
+
+def grid_mask(cells: tuple[str, ...], size: tuple[int, int]) -> Image.Image:
+    """White over the named ninths of a picture of `size` (shared/drawing/edits.py: REGIONS)."""
+    mask = Image.new("L", size, 0)
+    width, height = size
+    for cell in cells:
+        row, column = divmod(REGIONS.index(cell), 3)
+        box = (column * width // 3, row * height // 3, (column + 1) * width // 3, (row + 1) * height // 3)
+        mask.paste(255, box)
+    return mask
 
 
 def keep_original(drawn: Image.Image, canvas: Image.Image, mask: Image.Image) -> Image.Image:
