@@ -25,6 +25,12 @@ def picture(size: tuple[int, int] = (512, 384)) -> Image.Image:
     return image
 
 
+def saved_picture(folder: Path) -> Path:
+    path = folder / "source.png"
+    picture().save(path)
+    return path
+
+
 def mean_difference(a: Image.Image, b: Image.Image) -> float:
     return sum(ImageStat.Stat(ImageChops.difference(a.convert("RGB"), b.convert("RGB"))).mean) / 3
 
@@ -86,8 +92,7 @@ def generate(env: dict[str, str], cwd: Path, *args: str) -> subprocess.Completed
 
 
 def test_zoom_out_keeps_the_shape_with_the_original_in_the_middle(process_env, tmp_path, worker):
-    source = tmp_path / "source.png"
-    picture().save(source)
+    source = saved_picture(tmp_path)
     result = generate(process_env, tmp_path, "--image", str(source), "--zoom-out", "2")
     assert result.returncode == 0, result.stderr
     with Image.open(result.stdout.strip()) as zoomed:
@@ -100,8 +105,7 @@ def test_zoom_out_keeps_the_shape_with_the_original_in_the_middle(process_env, t
 
 
 def test_pan_left_makes_it_wider_with_the_original_on_the_right(process_env, tmp_path, worker):
-    source = tmp_path / "source.png"
-    picture().save(source)
+    source = saved_picture(tmp_path)
     result = generate(process_env, tmp_path, "--image", str(source), "--pan", "left")
     assert result.returncode == 0, result.stderr
     with Image.open(result.stdout.strip()) as panned:
@@ -111,8 +115,7 @@ def test_pan_left_makes_it_wider_with_the_original_on_the_right(process_env, tmp
 
 
 def test_make_square_adds_the_short_sides(process_env, tmp_path, worker):
-    source = tmp_path / "source.png"
-    picture().save(source)
+    source = saved_picture(tmp_path)
     result = generate(process_env, tmp_path, "--image", str(source), "--square")
     assert result.returncode == 0, result.stderr
     with Image.open(result.stdout.strip()) as squared:
@@ -135,15 +138,13 @@ def test_make_square_adds_the_short_sides(process_env, tmp_path, worker):
     ],
 )
 def test_an_edit_that_cannot_be_made_is_refused_with_its_reason(process_env, tmp_path, args, told):
-    source = tmp_path / "source.png"
-    picture().save(source)
+    source = saved_picture(tmp_path)
     result = generate(process_env, tmp_path, *(arg.format(source=source) for arg in args))
     assert result.returncode == 2 and told in result.stderr, result.stderr
 
 
 def test_a_mask_repaints_only_where_it_is_white_and_keeps_the_rest(process_env, tmp_path, worker):
-    source, mask = tmp_path / "source.png", tmp_path / "mask.png"
-    picture().save(source)
+    source, mask = saved_picture(tmp_path), tmp_path / "mask.png"
     painted = Image.new("L", (64, 48), 0)  # any size: scaled to the picture
     painted.paste(255, (0, 0, 32, 48))  # repaint the left half
     painted.save(mask)
@@ -164,16 +165,14 @@ def test_a_mask_repaints_only_where_it_is_white_and_keeps_the_rest(process_env, 
     ],
 )
 def test_a_mask_without_exactly_one_picture_is_refused(process_env, tmp_path, args, told):
-    source, mask = tmp_path / "source.png", tmp_path / "mask.png"
-    picture().save(source)
+    source, mask = saved_picture(tmp_path), tmp_path / "mask.png"
     Image.new("L", (8, 8), 255).save(mask)
     result = generate(process_env, tmp_path, *(a.format(source=source, mask=mask) for a in args))
     assert result.returncode == 2 and told in result.stderr, result.stderr
 
 
 def test_region_ninths_repaint_only_their_part_of_the_picture(process_env, tmp_path, worker):
-    source = tmp_path / "source.png"
-    picture().save(source)
+    source = saved_picture(tmp_path)
     result = generate(process_env, tmp_path, "--image", str(source), "--region", "top-left, left,bottom-left")
     assert result.returncode == 0, result.stderr
     with Image.open(result.stdout.strip()) as edited:
@@ -188,7 +187,6 @@ def test_the_grid_names_the_ninths_row_by_row():
 
 
 def test_an_unknown_region_is_named_with_the_choices(process_env, tmp_path):
-    source = tmp_path / "source.png"
-    picture().save(source)
+    source = saved_picture(tmp_path)
     result = generate(process_env, tmp_path, "--image", str(source), "--region", "middle")
     assert result.returncode == 2 and "There is no region called “middle”" in result.stderr
