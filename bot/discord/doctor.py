@@ -6,9 +6,12 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from shared.configuration.settings import Settings
 from shared.ops.checks import TIMEOUT, Check
+
+if TYPE_CHECKING:
+    from shared.configuration.settings import Settings
 
 DISCORD_PORTAL = "https://discord.com/developers/applications"
 MESSAGE_CONTENT = (1 << 18) | (1 << 19)  # GATEWAY_MESSAGE_CONTENT, ..._LIMITED

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
-
 import click
 
 from bot.cli_support import EXIT_OTHER, extra, fail, role_options, with_redis
+from bot.discord.doctor import check
 from bot.platforms import Platform
 from shared.errors import ConfigError
 from shared.ops.logs import configure_logging
-
-if TYPE_CHECKING:
-    from shared.configuration.settings import Settings
-    from shared.ops.checks import Check
 
 
 @click.command()
@@ -46,10 +40,4 @@ def discord(
         fail(str(exc), EXIT_OTHER)
 
 
-def _doctor(settings: Settings) -> Iterator[Check]:
-    from bot.discord.doctor import check
-
-    return check(settings)
-
-
-PLATFORM = Platform("discord", (discord,), doctor=_doctor, extra="discord")
+PLATFORM = Platform("discord", (discord,), doctor=check, extra="discord")

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from shared.configuration.settings import Settings
 from shared.ops.checks import TIMEOUT, Check
+
+if TYPE_CHECKING:
+    from shared.configuration.settings import Settings
 
 SLACK_APPS = "https://api.slack.com/apps"
 

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
-
 import click
 
 from bot.cli_support import EXIT_OTHER, extra, fail, role_options, with_redis
 from bot.platforms import Platform
+from bot.slack.doctor import check
 from shared.errors import ConfigError
 from shared.ops.logs import configure_logging
-
-if TYPE_CHECKING:
-    from shared.configuration.settings import Settings
-    from shared.ops.checks import Check
 
 
 @click.command()
@@ -53,10 +47,4 @@ def slack(
         fail(str(exc), EXIT_OTHER)
 
 
-def _doctor(settings: Settings) -> Iterator[Check]:
-    from bot.slack.doctor import check
-
-    return check(settings)
-
-
-PLATFORM = Platform("slack", (slack,), doctor=_doctor, extra="slack")
+PLATFORM = Platform("slack", (slack,), doctor=check, extra="slack")

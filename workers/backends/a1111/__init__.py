@@ -3,16 +3,10 @@ in backend.py."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
-
 from shared.drawing import prompt_tags
 from shared.drawing.backends import Capabilities, image_server
 from workers.backends.a1111.config import A1111Config
-
-if TYPE_CHECKING:
-    from shared.configuration.settings import Settings
-    from shared.ops.checks import Check
+from workers.backends.a1111.doctor import check
 
 
 def _backend() -> type:
@@ -21,18 +15,12 @@ def _backend() -> type:
     return A1111Backend
 
 
-def _doctor(settings: Settings) -> Iterator[Check]:
-    from workers.backends.a1111.doctor import check
-
-    return check(settings)
-
-
 SPEC = image_server(
     "a1111",
     "AUTOMATIC1111 / Forge servers",
     _backend,
     A1111Config,
-    _doctor,
+    check,
     secrets=("IMAGINE_A1111_AUTH",),
     check_prompt=prompt_tags.check_a1111,
     capabilities=Capabilities(model_choice=True, outpaint=True, inpaint=True),

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from shared.configuration.settings import Settings
 from shared.ops.checks import Check
+
+if TYPE_CHECKING:
+    from shared.configuration.settings import Settings
 
 
 def check(settings: Settings) -> Iterator[Check]:

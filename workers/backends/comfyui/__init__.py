@@ -3,15 +3,9 @@ client is in backend.py, the workflows' slots in slots.py."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
-
 from shared.drawing.backends import Capabilities, image_server
 from workers.backends.comfyui.config import ComfyUIConfig
-
-if TYPE_CHECKING:
-    from shared.configuration.settings import Settings
-    from shared.ops.checks import Check
+from workers.backends.comfyui.doctor import check
 
 
 def _backend() -> type:
@@ -20,18 +14,12 @@ def _backend() -> type:
     return ComfyUIBackend
 
 
-def _doctor(settings: Settings) -> Iterator[Check]:
-    from workers.backends.comfyui.doctor import check
-
-    return check(settings)
-
-
 SPEC = image_server(
     "comfyui",
     "ComfyUI servers",
     _backend,
     ComfyUIConfig,
-    _doctor,
+    check,
     model_details=lambda config: config.comfyui.workflows,  # a workflow picked by name
     capabilities=Capabilities(model_choice=True, outpaint=True, inpaint=True),
     rank=4,

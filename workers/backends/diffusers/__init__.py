@@ -3,27 +3,20 @@ are in backend.py (torch and diffusers are imported there, on a worker only)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from shared.drawing.backends import BackendSpec, Capabilities
 from workers.backends.diffusers.config import DiffusersConfig
+from workers.backends.diffusers.doctor import check
 
 if TYPE_CHECKING:
     from shared.configuration.settings import Settings
-    from shared.ops.checks import Check
 
 
 def _backend() -> type:
     from workers.backends.diffusers.backend import DiffusersBackend
 
     return DiffusersBackend
-
-
-def _doctor(settings: Settings) -> Iterator[Check]:
-    from workers.backends.diffusers.doctor import check
-
-    return check(settings)
 
 
 def _missing(settings: Settings) -> str | None:
@@ -37,7 +30,7 @@ SPEC = BackendSpec(
     _backend,
     config=DiffusersConfig,
     missing=_missing,
-    doctor=_doctor,
+    doctor=check,
     extra="gpu",
     models=lambda config: list(config.diffusers.models),
     default_model=lambda config: config.diffusers.default_model or next(iter(config.diffusers.models), None),

@@ -11,11 +11,14 @@ import json
 import struct
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from shared.configuration.settings import Settings
 from shared.errors import ConfigError
 from shared.ops.checks import Check
 from workers.backends.diffusers.config import DiffusersModel
+
+if TYPE_CHECKING:
+    from shared.configuration.settings import Settings
 
 GIB = 1024**3
 # Working memory beyond the weights for one 1-image batch at the native size, by family (measured

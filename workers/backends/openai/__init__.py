@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from shared.drawing import sizes
 from shared.drawing.backends import BackendSpec, Capabilities
 from workers.backends.openai.config import OpenAIConfig
+from workers.backends.openai.doctor import check
 
 if TYPE_CHECKING:
     from shared.configuration.settings import Settings
-    from shared.ops.checks import Check
 
 
 def _backend() -> type:
     from workers.backends.openai.backend import OpenAIBackend
 
     return OpenAIBackend
-
-
-def _doctor(settings: Settings) -> Iterator[Check]:
-    from workers.backends.openai.doctor import check
-
-    return check(settings)
 
 
 def _missing(settings: Settings) -> str | None:
@@ -37,7 +30,7 @@ SPEC = BackendSpec(
     config=OpenAIConfig,
     secrets=("OPENAI_API_KEY",),
     missing=_missing,
-    doctor=_doctor,
+    doctor=check,
     models=lambda config: config.openai.models,
     default_model=lambda config: config.openai.default_model,
     check_size=sizes.openai_size,

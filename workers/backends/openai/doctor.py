@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from shared.configuration.settings import Settings
 from shared.ops.checks import TIMEOUT, Check
 from shared.textmodels.openai_client import openai_client
+
+if TYPE_CHECKING:
+    from shared.configuration.settings import Settings
 
 
 def check(settings: Settings) -> Iterator[Check]:
