@@ -15,6 +15,9 @@ from shared.configuration.settings import Settings, with_environment
 from tests.fakes.openai_api import FakeOpenAI
 from tests.helpers import ROOT, Processes, private_redis
 
+# The browser's fixtures (browser, new_page, open_page), for every file that drives the page
+pytest_plugins = ["tests.browser_harness"]
+
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:

@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
+from tests.browser_harness import imagine
 from tests.fakes.openai_api import FakeOpenAI
 from tests.web_harness import start_web, user_line
 
@@ -18,50 +18,11 @@ ARTIFACTS = Path(__file__).parent / "artifacts"
 XSS = "<img src=x onerror=alert(1)>"
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    executable = shutil.which("chromium")
-    assert executable, "Debian's chromium is missing: bash scripts/setup.sh --test installs it"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def new_page(browser) -> Iterator[Callable[[str], Page]]:
-    """A page at a URL in a browser context of its own (its own cookies: another person)."""
-    pages: list[Page] = []
-
-    def open_url(url: str) -> Page:
-        page = browser.new_context(viewport={"width": 900, "height": 1200}).new_page()
-        page.goto(url)
-        pages.append(page)
-        return page
-
-    yield open_url
-    for page in pages:
-        page.context.close()
-
-
-@pytest.fixture
-def open_page(new_page, processes, redis, config_file) -> Callable[..., Page]:
-    """`imagine web` on this machine (no login) with a worker, and a page open on it."""
-    return lambda config="", **env: new_page(start_web(processes, redis, config_file, config, env=env))
-
-
 @pytest.fixture
 def served_to_the_network(processes, redis, config_file) -> Callable[[str], str]:
     """`imagine web --host 0.0.0.0` with the named users alice and bob; its URL."""
     users = "[web.users]\n" + user_line("alice", "alice-secret") + user_line("bob", "bob-secret")
     return lambda config="": start_web(processes, redis, config_file, config + users, host="0.0.0.0")
-
-
-def imagine(page: Page, text: str) -> None:
-    """What a member does with the keyboard alone: focus the prompt, type, Enter."""
-    page.get_by_label("Prompt").focus()
-    page.keyboard.type(text)
-    page.keyboard.press("Enter")
 
 
 def log_in(page: Page, name: str, password: str) -> None:
