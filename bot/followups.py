@@ -18,7 +18,7 @@ from typing import Literal
 from shared.drawing.backends import BACKENDS, Capabilities
 from shared.drawing.chat_text import ACTION_PREFIX, JOB_ID_PATTERN
 from shared.drawing.edits import CanvasEdit
-from shared.drawing.request import Drawing, JobKind, RequestOptions
+from shared.drawing.request import Drawing, JobKind, RequestOptions, SourceImage
 from shared.drawing.sizes import SIZE_MAX, SIZE_STEP
 from shared.imaging import canvas
 from shared.members.threads import Turn
@@ -86,6 +86,17 @@ def extended(edit: CanvasEdit) -> Callable[[Turn, int], FollowUp]:
     return make
 
 
+def region(
+    turn: Turn, index: int, words: str, *, ninths: tuple[str, ...] = (), mask: SourceImage | None = None
+) -> FollowUp:
+    """🖌️ Vary (Region): image `index` with only the marked part drawn anew, as `words` say (the
+    prompt's own words where none are given); marked by a mask (the editor) or by ninths (the form)."""
+    index = _checked_index(turn, index)
+    base = _base(turn, seed=None, count=1)
+    options = RequestOptions(turn.prompt, region=" ".join(ninths) or None, mask=mask)
+    return FollowUp(base, options, "region", turn.job_id, index, words.strip() or None)
+
+
 def _base(turn: Turn, *, seed: int | None, **changes: object) -> Drawing:
     """The turn's settings as the next request's defaults: as many images as it showed, and the model
     it drew with only where members pick models (elsewhere the backend's own choice stays free)."""
@@ -110,7 +121,8 @@ def _multiple_of_step(value: float) -> int:
     return int(min(SIZE_MAX, max(SIZE_STEP, round(value / SIZE_STEP) * SIZE_STEP)))
 
 
-PressEffect = Literal["job", "form", "info", "delete", "cancel"]
+# "region": 🖌️ Vary (Region) opens the region editor (bot/interactions/region.py)
+PressEffect = Literal["job", "form", "region", "info", "delete", "cancel"]
 
 
 @dataclass(frozen=True)
@@ -143,6 +155,7 @@ ACTIONS: dict[str, Action] = {
     for action in (
         Action("variation", "Variation", "✨", make=variation, per_image=True, needs="edit"),
         Action("upscale", "Upscale", "⬆️", make=upscale, per_image=True, needs="edit"),
+        Action("region", "Vary (Region)", "🖌️", effect="region", needs="inpaint", row="zoom"),
         Action("zoom2", "Zoom out 2×", "🔍", make=extended(CanvasEdit(zoom=2)), **_CANVAS, row="zoom"),
         Action("zoom15", "Zoom out 1.5×", "🔍", make=extended(CanvasEdit(zoom=1.5)), **_CANVAS, row="zoom"),
         Action(

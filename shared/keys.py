@@ -155,6 +155,11 @@ def member_feed(platform: str, user: str) -> str:
     return f"{PREFIX}:feed:{platform}:{user}"
 
 
+def edit_link(link_id: str) -> str:
+    """A link from a chat to the page's region editor: its member, thread and image, until it expires."""
+    return f"{PREFIX}:edit-link:{link_id}"
+
+
 def web_secret() -> str:
     """The key `imagine web` signs its session cookies with, shared by its processes."""
     return f"{PREFIX}:web:secret"

@@ -156,9 +156,12 @@ class Processes:
                     pass
             process.wait()
 
-    def serving(self, *args: str, env: dict[str, str], what: str, host: str = "127.0.0.1") -> str:
-        """Start an `imagine … --http` server on a free port; return its URL once /healthz answers."""
-        port = free_port()
+    def serving(
+        self, *args: str, env: dict[str, str], what: str, host: str = "127.0.0.1", port: int | None = None
+    ) -> str:
+        """Start an `imagine … --http` server on `port` (default: a free one); return its URL once
+        /healthz answers."""
+        port = port or free_port()
         process = self.start(*args, "--host", host, "--port", str(port), extra_env=env)
         url = f"http://127.0.0.1:{port}"
 

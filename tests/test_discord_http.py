@@ -108,7 +108,12 @@ def test_zoom_out_and_pan_buttons_under_one_image_make_their_jobs_in_the_thread(
         [(c.get("emoji") or {}).get("name", "") + " " + c.get("label", "") for c in row["components"]]
         for row in post.data["components"]
     ]
-    assert [r.strip() for r in rows[2]] == ["🔍 Zoom out 2×", "🔍 Zoom out 1.5×", "Make square"]
+    assert [r.strip() for r in rows[2]] == [
+        "🖌️ Vary (Region)",
+        "🔍 Zoom out 2×",
+        "🔍 Zoom out 1.5×",
+        "Make square",
+    ]
     assert [r.strip() for r in rows[3]] == ["⬅️", "➡️", "⬆️", "⬇️"]
     assert all(len(row) <= 5 for row in rows) and len(rows) <= 5
     job_id = next(i for i in buttons(post) if i.startswith("imagine:reroll:")).split(":")[2]

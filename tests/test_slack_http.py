@@ -180,7 +180,16 @@ def test_one_image_offers_the_canvas_edits_and_make_square_draws_the_sides(fake,
     info = details(fake, parent)[0]
     [edits] = [b for b in info.blocks if b.get("block_id", "").startswith("imagine-edits-")]
     labels = [e["text"]["text"] for e in edits["elements"]]
-    assert labels == ["🔍 Zoom out 2×", "🔍 Zoom out 1.5×", "Make square", "⬅️", "➡️", "⬆️", "⬇️"]
+    assert labels == [
+        "🖌️ Vary (Region)",
+        "🔍 Zoom out 2×",
+        "🔍 Zoom out 1.5×",
+        "Make square",
+        "⬅️",
+        "➡️",
+        "⬆️",
+        "⬇️",
+    ]
     square = next(e["action_id"] for e in edits["elements"] if e["text"]["text"] == "Make square")
     assert sender.interactive(fake.block_action(info, square)).status == 200
     posts = wait_until(

@@ -176,7 +176,12 @@ def test_a_single_image_offers_zoom_pan_and_square_and_zoom_keeps_the_picture_in
     web.say("a lighthouse --ar 3:2")
     [first] = results(web.feed_until(lambda ms: results(ms)))
     rows = [[b["label"] for b in row] for row in first["buttons"]]
-    assert ["🔍 Zoom out 2×", "🔍 Zoom out 1.5×", "Make square"] in rows and ["⬅️", "➡️", "⬆️", "⬇️"] in rows
+    assert ["🖌️ Vary (Region)", "🔍 Zoom out 2×", "🔍 Zoom out 1.5×", "Make square"] in rows and [
+        "⬅️",
+        "➡️",
+        "⬆️",
+        "⬇️",
+    ] in rows
     zoom = next(b["id"] for row in first["buttons"] for b in row if b["label"] == "🔍 Zoom out 2×")
     assert web.press(zoom, first["thread"])["taken"]
     zoomed = results(web.feed_until(lambda ms: len(results(ms)) == 2))[1]

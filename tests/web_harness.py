@@ -19,12 +19,13 @@ def start_web(
     *,
     host: str = "127.0.0.1",
     env: dict[str, str] | None = None,
+    port: int | None = None,
 ) -> str:
     """The page's URL once it answers, with a worker serving its jobs; `config` is TOML (may be empty).
     The URL always reaches it through 127.0.0.1, whichever `host` it listens on."""
     env = {**({"IMAGINE_CONFIG": str(config_file(config))} if config else {}), **(env or {})}
     processes.worker(env, redis)
-    return processes.serving("web", env=env, what="imagine web", host=host)
+    return processes.serving("web", env=env, what="imagine web", host=host, port=port)
 
 
 def user_line(name: str, password: str) -> str:

@@ -17,7 +17,7 @@ from bot.discord.schema import CheckedTree
 from bot.discord.showcase import star_added, star_removed
 from bot.discord.surface import NO_MENTIONS, PLATFORM
 from bot.followups import parse_press
-from bot.interactions.ids import NEGATIVE_FORM, REFINE_FORM
+from bot.interactions.ids import NEGATIVE_FORM, REFINE_FORM, REGION_FORM
 from bot.results import ResultConsumer
 from shared import messages
 
@@ -131,6 +131,14 @@ class ImagineClient(discord.Client):
                 text = _text_input_value(interaction.data, "instruction")
                 await self.frontend.refine_from_modal(interaction, refine["job"], text)
                 return
+            edit = REGION_FORM.read(custom_id)
+            if edit is not None and "job" in edit:
+                where = _component_values(interaction.data, "regions")
+                text = _text_input_value(interaction.data, "instruction")
+                await self.frontend.region_from_modal(
+                    interaction, edit["job"], int(edit["index"]), where, text
+                )
+                return
             if NEGATIVE_FORM.read(custom_id) is not None:
                 data = {"negative": _text_input_value(interaction.data, "negative")}
                 await self.frontend.change_setting(interaction, custom_id, data)
@@ -177,12 +185,26 @@ def _carries(message: discord.Message | None, custom_id: str) -> bool:
 
 def _text_input_value(data: object, custom_id: str) -> str:
     """A text input's value in a modal submit, in the old (action rows) or new (labels) layout."""
+    component = _modal_component(data, custom_id)
+    return str(component.get("value", "")) if component else ""
+
+
+def _component_values(data: object, custom_id: str) -> list[str]:
+    """A select's chosen values in a modal submit (inside a label)."""
+    component = _modal_component(data, custom_id)
+    values = component.get("values") if component else None
+    return [str(value) for value in values] if isinstance(values, list) else []
+
+
+def _modal_component(data: object, custom_id: str) -> dict | None:
     stack = list(data.get("components", []) if isinstance(data, dict) else [])
     while stack:
         component = stack.pop()
-        if component.get("custom_id") == custom_id and "value" in component:
-            return str(component["value"])
+        if not isinstance(component, dict):
+            continue
+        if component.get("custom_id") == custom_id:
+            return component
         stack.extend(component.get("components", []))
         if isinstance(component.get("component"), dict):
             stack.append(component["component"])
-    return ""
+    return None

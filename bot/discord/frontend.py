@@ -25,7 +25,7 @@ from bot.discord.surface import (
 )
 from bot.interactions import blend as blending
 from bot.interactions import describe as describing_flow
-from bot.interactions import pressing, replying
+from bot.interactions import pressing, region, replying
 from bot.interactions.commands import MemberCommand
 from bot.interactions.gallery import gallery_page
 from bot.interactions.queue import member_queue
@@ -196,6 +196,16 @@ class DiscordFrontend:
         await submit_refinement(
             self.core, port, InThread(member, thread), job_id, text, event_id=str(interaction.id)
         )
+
+    async def region_from_modal(
+        self, interaction: discord.Interaction, job_id: str, index: int, chosen: list[str], text: str
+    ) -> None:
+        """🖌️ Vary (Region)'s form: the chosen ninths of image `index`, drawn anew as `text` says."""
+        thread = str(interaction.channel_id)
+        member = self._requester(interaction, channel=thread).model_copy(update={"thread": thread})
+        edit = region.RegionEdit(job_id, index, text, ninths=region.ninths_chosen(chosen))
+        port = InteractionPort(interaction, thread=thread)
+        await region.submit(self.core, port, InThread(member, thread), edit, event_id=str(interaction.id))
 
     # --- thread replies (gateway) ----------------------------------------------------------------
 

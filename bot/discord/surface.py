@@ -14,7 +14,9 @@ import discord
 
 from bot.discord import texts as discord_texts
 from bot.discord import ui as discord_ui
-from bot.interactions.ids import REFINE_FORM
+from bot.interactions import region
+from bot.interactions.edit_links import EditorLink
+from bot.interactions.ids import REFINE_FORM, REGION_FORM
 from bot.interactions.surface import Opened
 from shared import messages
 from shared.drawing.request import ImageRequest
@@ -35,6 +37,7 @@ class InteractionPort:
     message (with a thread under it, for a new /imagine outside a thread)."""
 
     effects = discord_ui.PRESS_EFFECTS
+    editor_elsewhere = True
 
     def __init__(
         self, interaction: discord.Interaction, *, thread: str | None, origin: ThreadOrigin | None = None
@@ -64,6 +67,16 @@ class InteractionPort:
 
     async def show_refine_form(self, job_id: str) -> None:
         await self._interaction.response.send_modal(RefineModal(job_id))
+
+    async def show_region_editor(self, job_id: str, index: int, link: EditorLink | None) -> None:
+        if link is None:
+            await self._interaction.response.send_modal(RegionModal(job_id, index))
+            return
+        view = discord.ui.View()
+        view.add_item(discord.ui.Button(label="Open the editor", emoji="🖌️", url=link.url))
+        await self._interaction.response.send_message(
+            link.text, view=view, ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
 
     async def show_details(self, turn: Turn) -> None:
         await self._interaction.response.send_message(
@@ -233,6 +246,30 @@ class RefineModal(discord.ui.Modal):
 
     def __init__(self, job_id: str) -> None:
         super().__init__(title="Refine the image", custom_id=REFINE_FORM.make(job_id), timeout=None)
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:  # handled by the listener
+        self.stop()
+
+
+class RegionModal(discord.ui.Modal):
+    """🖌️ Vary (Region) without the page's editor: the parts of the picture (a 3×3 grid, several at
+    once) and the words. Submitted statelessly, like RefineModal."""
+
+    def __init__(self, job_id: str, index: int) -> None:
+        super().__init__(title="Vary (Region)", custom_id=REGION_FORM.make(job_id, index), timeout=None)
+        choices = [
+            discord.SelectOption(label=label, value=name) for name, label in region.REGION_LABELS.items()
+        ]
+        where = discord.ui.Select(custom_id="regions", options=choices, min_values=1, max_values=len(choices))
+        words = discord.ui.TextInput(
+            custom_id="instruction",
+            style=discord.TextStyle.paragraph,
+            placeholder="a red umbrella",
+            required=False,
+            max_length=1000,
+        )
+        self.add_item(discord.ui.Label(text="Where to draw anew", component=where))
+        self.add_item(discord.ui.Label(text="What goes there (else the prompt again)", component=words))
 
     async def on_submit(self, interaction: discord.Interaction) -> None:  # handled by the listener
         self.stop()

@@ -22,7 +22,9 @@ MESSAGE_MAX = 2000
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024  # per message, unless the guild allows more
 MAX_FILES_PER_MESSAGE = 10
 # What a press can do here (bot/followups.py: PressEffect): everything, so every result button shows.
-PRESS_EFFECTS: frozenset[followups.PressEffect] = frozenset({"job", "form", "info", "delete", "cancel"})
+PRESS_EFFECTS: frozenset[followups.PressEffect] = frozenset(
+    {"job", "form", "region", "info", "delete", "cancel"}
+)
 DM_WORKSPACE = "dm"  # whose quota DMs count against: [quota.workspaces."discord:dm"] sets its limits
 
 _MARKDOWN = re.compile(r"([\\*_~`|>#\[\]()-])")

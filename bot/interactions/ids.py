@@ -57,4 +57,7 @@ CHANNEL_SETTING = IdFamily("chset", r":(?P<field>[a-z_]{1,32})")
 NEGATIVE_FORM = IdFamily("setmodal", r":negative")
 # ✏️ Refine's form: imagine:refine-modal:<job> (Slack's names the job in its metadata instead)
 REFINE_FORM = IdFamily("refine-modal", rf"(?::(?P<job>{JOB_ID_PATTERN}))?")
+# 🖌️ Vary (Region)'s form (where no editor link is): imagine:region-modal:<job>:<image> (Slack's
+# names them in its metadata instead)
+REGION_FORM = IdFamily("region-modal", rf"(?::(?P<job>{JOB_ID_PATTERN}):(?P<index>[0-9]))?")
 # Result buttons and /queue's Cancel: bot/followups.py (Action, press_id, parse_press) declares them.

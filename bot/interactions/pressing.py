@@ -1,5 +1,6 @@
-"""A press of a button under a result, on any platform: Variation, Upscale, Reroll (a follow-up job
-in the same thread, charged to whoever pressed), Refine (its form), Info, Delete, and a job's Cancel
+"""A press of a button under a result, on any platform: Variation, Upscale, Reroll, the canvas edits (a
+follow-up job in the same thread, charged to whoever pressed), Refine (its form), Vary (Region) (its
+editor: bot/interactions/region.py), Info, Delete, and a job's Cancel
 from the member's queue. Which button it was is `bot/followups.py`'s `Press`, parsed from its id.
 """
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 
 from bot.core import ImagineCore
 from bot.followups import Press
+from bot.interactions import region
 from bot.interactions.surface import InThread, Surface
 from shared import messages
 from shared.errors import InvalidRequest, Refused
@@ -68,6 +70,11 @@ async def _in_thread(core: ImagineCore, surface: Surface, event: PressEvent, cho
         return
     if chosen.action.effect == "form":
         await surface.show_refine_form(chosen.job_id)
+        return
+    if chosen.action.effect == "region":
+        await region.offer_editor(
+            core, surface, InThread(member, event.where.origin_key), turn.job_id, chosen.index
+        )
         return
     if event.button is not None and not core.claim_event(
         member.platform,

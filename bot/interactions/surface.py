@@ -16,6 +16,7 @@ from shared.members.threads import ThreadOrigin
 
 if TYPE_CHECKING:
     from bot.followups import PressEffect
+    from bot.interactions.edit_links import EditorLink
     from shared.members.threads import Turn
 
 
@@ -59,9 +60,16 @@ class Surface(IntakePort, Protocol):
     # The kinds of result button this platform shows (bot/followups.py: Action.effect); a press of
     # another kind is an old or forged button there.
     effects: frozenset[PressEffect]
+    # The region editor is not on this platform but on the web page (a link to it, or the form)
+    editor_elsewhere: bool
 
     async def show_refine_form(self, job_id: str) -> None:
         """Open the ✏️ Refine form for the turn `job_id` (its submit: bot/interactions/refining.py)."""
+
+    async def show_region_editor(self, job_id: str, index: int, link: EditorLink | None) -> None:
+        """🖌️ Vary (Region) for image `index` of `job_id`: the editor where the platform has one; else
+        `link` to the page's (signed for this member), or without one the form: a 3×3 select of
+        regions and the words (ids.REGION_FORM; its submit: bot/interactions/region.py)."""
 
     async def show_details(self, turn: Turn) -> None:
         """Show the turn's details (prompt, seeds, model) privately."""

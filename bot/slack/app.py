@@ -20,7 +20,7 @@ from bot.core import ImagineCore
 from bot.followups import PRESS_PATTERN
 from bot.interactions import ids
 from bot.results import ResultConsumer
-from bot.slack import pictures, showcase
+from bot.slack import forms, pictures, showcase
 from bot.slack import ui as slack_ui
 from bot.slack.client import authorizer, bolt_logger, web_client
 from bot.slack.deliver import SlackPoster
@@ -159,7 +159,15 @@ def build_app(settings: Settings, identity: dict | None = None) -> tuple[AsyncAp
 
     @app.view(slack_ui.REFINE_MODAL)
     async def refine(ack, body, client):
-        await frontend.refine_submitted(ack, body, client)
+        await forms.refine_submitted(frontend, ack, body, client)
+
+    @app.view(slack_ui.REGION_MODAL)
+    async def vary_region(ack, body, client):
+        await forms.region_submitted(frontend, ack, body, client)
+
+    @app.action(slack_ui.EDITOR_LINK)
+    async def editor_link(ack):
+        await ack()  # the link opens in the member's browser; Slack tells the app of the press too
 
     @app.action(slack_ui.SETTINGS_MODAL)
     async def edit_settings(ack, body, client):

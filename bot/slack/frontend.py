@@ -9,7 +9,6 @@ message, enqueue. Workers post the images into the thread through the Web API.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Awaitable, Coroutine
@@ -26,7 +25,6 @@ from bot.interactions import pressing, replying
 from bot.interactions.commands import named
 from bot.interactions.ids import REVEAL
 from bot.interactions.queue import member_queue
-from bot.interactions.refining import submit_refinement
 from bot.interactions.surface import InThread, PictureFetch
 from bot.slack import pictures
 from bot.slack import ui as slack_ui
@@ -313,28 +311,6 @@ class SlackFrontend:
         surface = SlackPort(self.settings, client, member, thread_ts=None, tell_in=None)
         await describing_flow.imagine_suggestion(
             self.core, surface, member, describe_id, index, event_id=f"action-{action_ts}-{user}"
-        )
-
-    async def refine_submitted(self, ack, body: dict[str, Any], client: AsyncWebClient) -> None:
-        """The modal's text works exactly like a reply in the thread; bad flags show on the field."""
-        view = body["view"]
-        metadata = json.loads(view.get("private_metadata") or "{}")
-        text = view["state"]["values"]["instruction"]["instruction"].get("value") or ""
-        team, user = body["team"]["id"], body["user"]["id"]
-        channel, thread_ts = metadata["channel"], metadata["thread"]
-        member = slack_member(team, channel, user, None, thread=thread_ts)
-        port = SlackPort(
-            self.settings,
-            client,
-            member,
-            thread_ts=thread_ts,
-            tell_in=thread_ts,
-            ack=ack,
-            form_field="instruction",
-        )
-        where = InThread(member, origin_id(channel, thread_ts))
-        await submit_refinement(
-            self.core, port, where, metadata["job"], text, event_id=f"view-{view['id']}", later=self.spawn
         )
 
 

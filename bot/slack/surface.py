@@ -10,6 +10,7 @@ import logging
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.interactions.edit_links import EditorLink
 from bot.interactions.surface import Opened
 from bot.slack import pictures
 from bot.slack import texts as slack_texts
@@ -34,6 +35,7 @@ class SlackPort:
     thread the request came from)."""
 
     effects = slack_ui.PRESS_EFFECTS
+    editor_elsewhere = True
 
     def __init__(
         self,
@@ -82,6 +84,23 @@ class SlackPort:
             await self._client.views_open(trigger_id=self._trigger_id, view=view)
         except SlackApiError as exc:
             log.warning("slack: could not open the refine modal: %s", exc.response.get("error"))
+
+    async def show_region_editor(self, job_id: str, index: int, link: EditorLink | None) -> None:
+        who = self._who
+        if link is not None:
+            blocks = slack_ui.editor_link_blocks(link.text, link.url)
+            if self._respond is not None:
+                await self._respond(text=link.text, blocks=blocks, response_type="ephemeral")
+            else:
+                await tell_privately(
+                    self._client, who.channel, who.user, link.text, thread_ts=self._tell_in, blocks=blocks
+                )
+            return
+        view = slack_ui.region_modal(job_id, index, who.channel, who.thread or "", max_chars=self._max_chars)
+        try:
+            await self._client.views_open(trigger_id=self._trigger_id, view=view)
+        except SlackApiError as exc:
+            log.warning("slack: could not open the region form: %s", exc.response.get("error"))
 
     async def show_details(self, turn: Turn) -> None:
         """Not offered on Slack: the details message under a result says it all."""
@@ -154,10 +173,18 @@ class SlackPort:
 
 
 async def tell_privately(
-    client: AsyncWebClient, channel: str, user: str, text: str, *, thread_ts: str | None
+    client: AsyncWebClient,
+    channel: str,
+    user: str,
+    text: str,
+    *,
+    thread_ts: str | None,
+    blocks: list[dict] | None = None,
 ) -> None:
     try:
-        await client.chat_postEphemeral(channel=channel, user=user, text=text, thread_ts=thread_ts)
+        await client.chat_postEphemeral(
+            channel=channel, user=user, text=text, thread_ts=thread_ts, blocks=blocks
+        )
     except SlackApiError as exc:
         log.warning("slack: could not tell %s: %s", user, exc.response.get("error"))
 

@@ -13,8 +13,9 @@ from typing import Any
 from bot import followups, settings_form
 from bot.flags import flags_help_line
 from bot.interactions.commands import COMMANDS
-from bot.interactions.ids import REFINE_FORM, REVEAL
+from bot.interactions.ids import REFINE_FORM, REGION_FORM, REVEAL
 from bot.interactions.queue import QueueView
+from bot.interactions.region import REGION_LABELS
 from shared.configuration.config import AppConfig
 from shared.drawing import chat_text
 from shared.drawing.backends import BACKENDS
@@ -24,9 +25,11 @@ from shared.drawing.request import ImageRequest
 from shared.members.member_defaults import ChannelDefaults, MemberDefaults
 
 REFINE_MODAL = REFINE_FORM.prefix  # the form names its job in private_metadata
+REGION_MODAL = REGION_FORM.prefix  # and this one its job and image
+EDITOR_LINK = "imagine-editor-link"  # a link button: Slack still sends its press, which is only acked
 TEXT_MAX = 3000  # a section block's text
 # What a press can do here (bot/followups.py: PressEffect): no Info or Delete under a result.
-PRESS_EFFECTS: frozenset[followups.PressEffect] = frozenset({"job", "form", "cancel"})
+PRESS_EFFECTS: frozenset[followups.PressEffect] = frozenset({"job", "form", "region", "cancel"})
 _FORMATTING = re.compile(r"([*_~`])")
 
 
@@ -234,6 +237,58 @@ def refine_modal(job_id: str, channel: str, thread_ts: str, *, max_chars: int) -
             }
         ],
     }
+
+
+def region_modal(job_id: str, index: int, channel: str, thread_ts: str, *, max_chars: int) -> dict[str, Any]:
+    """🖌️ Vary (Region)'s form where the page's editor is not linked: the grid's ninths and the words."""
+    choices = [
+        {"text": {"type": "plain_text", "text": label}, "value": name}
+        for name, label in REGION_LABELS.items()
+    ]
+    metadata = {"job": job_id, "index": index, "channel": channel, "thread": thread_ts}
+    return {
+        "type": "modal",
+        "callback_id": REGION_MODAL,
+        "private_metadata": json.dumps(metadata),
+        "title": {"type": "plain_text", "text": "Vary (Region)"},
+        "submit": {"type": "plain_text", "text": "Draw"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "regions",
+                "label": {"type": "plain_text", "text": "Where to draw anew"},
+                "element": {"type": "multi_static_select", "action_id": "regions", "options": choices},
+            },
+            {
+                "type": "input",
+                "block_id": "instruction",
+                "optional": True,
+                "label": {"type": "plain_text", "text": "What goes there (else the prompt again)"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "instruction",
+                    "max_length": max_chars,
+                    "placeholder": {"type": "plain_text", "text": "a red umbrella"},
+                },
+            },
+        ],
+    }
+
+
+def editor_link_blocks(text: str, url: str) -> list[dict[str, Any]]:
+    """The private answer to 🖌️ Vary (Region) where the page's editor is linked."""
+    button = {
+        "type": "button",
+        "action_id": EDITOR_LINK,
+        "text": {"type": "plain_text", "text": "🖌️ Open the editor"},
+        "url": url,
+        "style": "primary",
+    }
+    return [
+        {"type": "section", "text": {"type": "plain_text", "text": text}},
+        {"type": "actions", "elements": [button]},
+    ]
 
 
 def help_text(config: AppConfig, backend: str) -> str:

@@ -55,25 +55,28 @@ class Told(Exception):
     """An upload stopped for a reason the member is told, as any other private answer."""
 
 
-async def read_upload(request: web.Request, cap: int) -> tuple[dict[str, str], list[bytes]]:
+async def read_upload(
+    request: web.Request, cap: int, *, fields: frozenset[str] = frozenset()
+) -> tuple[dict[str, str], list[bytes]]:
     """The text fields and pictures of a multipart action, read as they stream in: a picture over
-    the size cap, or one too many, stops the reading with the member's message (Told)."""
+    the size cap, or one too many, stops the reading with the member's message (Told). `fields`:
+    text fields this action has besides text and thread."""
     if request.content_type != "multipart/form-data":
         raise web.HTTPBadRequest(reason="pictures come as multipart/form-data")
     try:
-        return await _read_parts(request, cap)
+        return await _read_parts(request, cap, FORM_FIELDS | fields)
     except ValueError as exc:  # aiohttp's multipart reader: a boundary missing, a body cut off
         log.warning("web: a multipart body that cannot be read: %s", exc)
         raise web.HTTPBadRequest(reason="the form's body is broken (multipart/form-data)") from None
 
 
-async def _read_parts(request: web.Request, cap: int) -> tuple[dict[str, str], list[bytes]]:
+async def _read_parts(request: web.Request, cap: int, names: set[str]) -> tuple[dict[str, str], list[bytes]]:
     fields: dict[str, str] = {}
     pictures: list[bytes] = []
     reader = await request.multipart()
     while (part := await reader.next()) is not None:
-        if not isinstance(part, BodyPartReader) or part.name not in FORM_FIELDS:
-            raise web.HTTPBadRequest(reason="the fields are text, thread and picture")
+        if not isinstance(part, BodyPartReader) or part.name not in names:
+            raise web.HTTPBadRequest(reason=f"the fields are {', '.join(sorted(names))}")
         limit = cap if part.name == "picture" else MAX_TEXT * 4
         data = bytearray()
         while chunk := await part.read_chunk(UPLOAD_CHUNK):

@@ -10,8 +10,9 @@ from typing import Any, TypeVar
 from bot import describing, followups, settings_form
 from bot.core import ImagineCore
 from bot.interactions import describe as describing_flow
-from bot.interactions import pressing, replying, settings
+from bot.interactions import pressing, region, replying, settings
 from bot.interactions.commands import named
+from bot.interactions.edit_links import EditLink, EditorLink, edit_goes_to_thread
 from bot.interactions.queue import member_queue
 from bot.interactions.surface import InThread, Opened
 from bot.web import ui as web_ui
@@ -35,6 +36,7 @@ class Answer:
     private: list[str] = field(default_factory=list)
     buttons: list[dict[str, str]] = field(default_factory=list)  # {label, id}: under the private lines
     form: list[dict[str, Any]] = field(default_factory=list)  # /settings: its fields, to draw as a form
+    editor: dict[str, Any] | None = None  # 🖌️ Vary (Region): the image to open the editor over
 
 
 class WebFrontend:
@@ -128,6 +130,24 @@ class WebFrontend:
         await pressing.press(self.core, port, event)
         return port.answer
 
+    async def vary_region(
+        self, user: str, thread: str, job_id: str, index: int, words: str, mask: bytes
+    ) -> Answer:
+        """The page's region editor submitted over an image of the member's thread."""
+        port = WebPort(self.feed, user, thread)
+        edit = region.RegionEdit(job_id, index, words, mask=mask)
+        where = InThread(self.requester(user, thread), thread)
+        await region.submit(self.core, port, where, edit, event_id=f"web-{uuid.uuid4().hex}")
+        return port.answer
+
+    async def vary_region_by_link(self, link: EditLink, words: str, mask: bytes) -> Answer:
+        """The editor opened by a link from a chat: the edit is the chat member's, in their thread,
+        and its answer is posted there (by that platform's frontend)."""
+        port = LinkPort()
+        edit = region.RegionEdit(link.job_id, link.index, words, mask=mask)
+        await region.submit(self.core, port, link.where, edit, event_id=f"link-{uuid.uuid4().hex}")
+        return port.answer
+
 
 async def _ready(data: T) -> T:
     """What the member uploaded with the request: nothing to fetch."""
@@ -163,6 +183,7 @@ class WebPort:
     reply box refines, so a result shows the buttons that make a job (and /queue's Cancel)."""
 
     effects = web_ui.PRESS_EFFECTS
+    editor_elsewhere = False
 
     def __init__(self, feed: Feed, user: str, thread: str | None) -> None:
         self._feed = feed
@@ -182,6 +203,10 @@ class WebPort:
     async def show_refine_form(self, job_id: str) -> None:
         """The page's Refine button focuses the thread's reply box; a press sent anyway is told so."""
         self.answer.private.append(messages.refine_in_reply_box())
+
+    async def show_region_editor(self, job_id: str, index: int, link: EditorLink | None) -> None:
+        """The page opens its editor over that image (static/editor.js)."""
+        self.answer.editor = {"job": job_id, "index": index}
 
     async def show_details(self, turn: Turn) -> None:
         """Not offered: a result on the page shows its details."""
@@ -207,3 +232,25 @@ class WebPort:
         await self._feed.add(self._user, web_ui.status(job_id_for(addressed), addressed, status))
         origin = (thread, ThreadOrigin(channel=CHANNEL, owner=self._user)) if self._thread is None else None
         return Opened(addressed, origin)
+
+
+class LinkPort:
+    """The intake port of an edit made through a link from a chat: the answer goes back to the editor
+    (refusals, and the queue's place); the job carries the chat member's thread, where their
+    platform's frontend posts the result."""
+
+    def __init__(self) -> None:
+        self.answer = Answer()
+
+    async def tell(self, text: str) -> None:
+        self.answer.private.append(text)
+
+    async def acknowledge(self, request: ImageRequest) -> None:
+        self.answer.taken = True
+
+    async def duplicate(self) -> None:
+        """Each submit has an id of its own: nothing comes twice."""
+
+    async def open(self, request: ImageRequest, status: str) -> Opened | None:
+        self.answer.private.append(f"{status} {edit_goes_to_thread()}")
+        return Opened(request)

@@ -26,6 +26,8 @@ from aiohttp import web
 
 from bot.web.access import LOCAL, Access
 from bot.web.bodies import MAX_TEXT, Told, read_json, read_upload
+from bot.web.editing import LINK_ROUTES, EditorRoutes
+from bot.web.editing import answer as _answer
 from bot.web.feed import Superseded
 from bot.web.frontend import Answer, WebFrontend
 from bot.web.sessions import COOKIE, CSRF_HEADER, Sessions
@@ -43,8 +45,17 @@ THROTTLED = {
     "account": "Too many logins to this account: try again in {minutes} min.",
     "everyone": "Too many logins at once on this page: try again in {minutes} min.",
 }
-STATIC = {"index.html": "text/html", "app.js": "text/javascript", "style.css": "text/css"}
-PUBLIC_ROUTES = {"page", "static", "healthz", "session", "login"}  # the rest need a session
+STATIC = {
+    "index.html": "text/html",
+    "edit.html": "text/html",
+    "app.js": "text/javascript",
+    "editor.js": "text/javascript",
+    "edit.js": "text/javascript",
+    "style.css": "text/css",
+}
+PAGES = {"index.html", "edit.html"}  # served at their routes, not as static files
+# The rest need a session; an editor link is its own proof (bot/web/editing.py)
+PUBLIC_ROUTES = {"page", "static", "healthz", "session", "login", *LINK_ROUTES}
 IMAGE_KEY = re.compile(rf"imagine:image:{JOB_ID_PATTERN}:[0-9]{{1,2}}")
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; "
@@ -89,6 +100,7 @@ class WebServer:
         app.router.add_post("/api/describe", self.describe, name="describe")
         app.router.add_post("/api/settings", self.save_settings, name="settings")
         app.router.add_get("/images/{key}", self.image, name="image")
+        EditorRoutes(self._frontend, picture_cap=self._picture_cap).add_to(app)
         return app
 
     @web.middleware
@@ -212,7 +224,7 @@ class WebServer:
 
     async def static(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
-        if name not in STATIC or name == "index.html":
+        if name not in STATIC or name in PAGES:
             raise web.HTTPNotFound(reason="no such file")
         return await self._file(name)
 
@@ -317,9 +329,3 @@ def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
 
 def _error(status: int, text: str) -> web.Response:
     return web.json_response({"error": text}, status=status)
-
-
-def _answer(answer: Answer) -> web.Response:
-    return web.json_response(
-        {"taken": answer.taken, "private": answer.private, "buttons": answer.buttons, "form": answer.form}
-    )

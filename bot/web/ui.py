@@ -13,8 +13,9 @@ from shared.drawing.chat_text import KIND_LABELS, failure_icon, subject
 from shared.drawing.request import ImageRequest
 
 IMAGE_ROUTE = "/images/"
-# What a press can do here (bot/followups.py: PressEffect); "form" is the thread's own reply box.
-PRESS_EFFECTS: frozenset[PressEffect] = frozenset({"job", "form", "cancel"})
+# What a press can do here (bot/followups.py: PressEffect); "form" is the thread's own reply box,
+# "region" the page's editor over the image.
+PRESS_EFFECTS: frozenset[PressEffect] = frozenset({"job", "form", "region", "cancel"})
 
 
 def status(job_id: str, request: ImageRequest, text: str, preview: bytes | None = None) -> dict[str, Any]:

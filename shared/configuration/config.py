@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import (
+    AnyHttpUrl,
     BaseModel,
     ConfigDict,
     Field,
@@ -239,6 +240,10 @@ class WebConfig(BaseModel):
     # The TLS proxies in front of the page (their addresses): only their X-Forwarded-Proto and
     # X-Forwarded-For are believed, so the cookie is Secure and the throttle sees the real address.
     trusted_proxies: list[IPvAnyAddress] = Field(default_factory=list)
+    # Where members reach the page (https://imagine.example.org): 🖌️ Vary (Region) in Discord and
+    # Slack then opens the page's editor through a link for that member, valid this many minutes.
+    public_url: AnyHttpUrl | None = None
+    edit_link_minutes: int = Field(default=15, ge=1, le=24 * 60)
 
     @field_validator("users")
     @classmethod

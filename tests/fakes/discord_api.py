@@ -342,6 +342,24 @@ class FakeDiscord(FakeServer):
         }
         return self.interaction(5, data, channel_id=channel_id, **kwargs)
 
+    def labelled_modal_submit(
+        self, custom_id: str, channel_id: str, fields: dict[str, str | list[str]], **kwargs: Any
+    ) -> dict[str, Any]:
+        """A modal of labels submitted (component type 18 around each field): a text input's value,
+        or a select's chosen values."""
+        components = [
+            {
+                "type": 18,
+                "component": {"type": 3, "custom_id": name, "values": value}
+                if isinstance(value, list)
+                else {"type": 4, "custom_id": name, "value": value},
+            }
+            for name, value in fields.items()
+        ]
+        return self.interaction(
+            5, {"custom_id": custom_id, "components": components}, channel_id=channel_id, **kwargs
+        )
+
     def guild_create(self) -> dict[str, Any]:
         """GUILD_CREATE as the gateway sends it once the bot is in the guild."""
         with self._state_lock:

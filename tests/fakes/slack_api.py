@@ -260,6 +260,19 @@ class FakeSlack(FakeServer):
         state = {"values": {"instruction": {"instruction": {"type": "plain_text_input", "value": text}}}}
         return self._submitted(view, state, user)
 
+    def regions_submission(
+        self, view: dict[str, Any], regions: list[str], text: str, *, user: str = OWNER
+    ) -> dict[str, Any]:
+        """Vary (Region)'s form submitted: the regions chosen in its multi-select, and the words."""
+        chosen = [{"text": {"type": "plain_text", "text": name}, "value": name} for name in regions]
+        state = {
+            "values": {
+                "regions": {"regions": {"type": "multi_static_select", "selected_options": chosen}},
+                "instruction": {"instruction": {"type": "plain_text_input", "value": text or None}},
+            }
+        }
+        return self._submitted(view, state, user)
+
     def form_submission(
         self, view: dict[str, Any], picks: dict[str, str | None], texts: dict[str, str], *, user: str = OWNER
     ) -> dict[str, Any]:

@@ -188,12 +188,31 @@ function result(message, entry) {
         }
         const answer = await act("/api/press", { id: spec.id, thread: message.thread });
         showPrivate(entry.note, answer.private);
+        if (answer.editor) editRegion(message, answer.editor.index);
       });
       buttons.append(button);
     }
     box.append(buttons);
   }
   return box;
+}
+
+function editRegion(message, index) { // 🖌️ Vary (Region) over one image of a result in its thread
+  const image = message.images[Math.min(index, message.images.length - 1)];
+  const editor = openRegionEditor({
+    imageUrl: image.url,
+    prompt: message.prompt,
+    title: `Vary (Region): ${message.subject}`,
+    onSubmit: (mask, words) => {
+      const body = new FormData();
+      for (const [name, value] of Object.entries({ thread: message.thread, job: message.job, index, text: words })) {
+        body.append(name, String(value));
+      }
+      body.append("picture", mask, "mask.png");
+      return act("/api/region", body);
+    },
+  });
+  editor.show();
 }
 
 function follow() {
