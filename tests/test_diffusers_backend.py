@@ -27,7 +27,7 @@ from shared.errors import Cancelled, ConfigError  # noqa: E402
 from shared.imaging.images import read_metadata  # noqa: E402
 from shared.jobs.queue import job_id_for, queue_name  # noqa: E402
 from tests.factories import image_request  # noqa: E402
-from tests.fakes.tiny_sd import build_pipeline  # noqa: E402
+from tests.fakes.tiny_sd import build_inpaint_unet, build_pipeline  # noqa: E402
 from tests.helpers import wait_until  # noqa: E402
 from workers.backends.base import GenerationTask  # noqa: E402
 from workers.runtime import build_runtime  # noqa: E402
@@ -132,6 +132,48 @@ def test_zoom_out_inpaints_the_border_and_keeps_the_original_in_the_middle(loade
         border = zoomed.convert("RGB").crop((0, 0, 64, 12))
         stretched = parent.convert("RGB").crop((0, 0, 64, 12))
         assert sum(ImageStat.Stat(ImageChops.difference(border, stretched)).mean) / 3 > 8  # drawn anew
+
+
+def test_a_dedicated_inpainting_checkpoint_draws_region_edits_with_the_rest_of_the_model(
+    tiny_model, redis_url, tmp_path
+):
+    inpaint = build_inpaint_unet(tmp_path / "inpainting")
+    path = tmp_path / "imagine.toml"
+    path.write_text(FAST + f'[diffusers.models.tiny]\npath = "{tiny_model}"\ninpaint = "{inpaint}"\n')
+    settings = Settings(_env_file=None, redis_url=redis_url, config_path=path, backend="diffusers")
+    settings = settings.model_copy(update={"config": load_config(path)})
+    runtime = build_runtime(settings, redis_lib.Redis.from_url(redis_url), "diffusers")
+    model = runtime.backend.model(None)
+    assert model.inpaint.unet.config.in_channels == 9  # the dedicated UNet; a 4-channel one cannot run here
+    assert (
+        model.inpaint.text_encoder is model.text2image.text_encoder
+        and model.inpaint.vae is model.text2image.vae
+    )
+
+    first = run(runtime, diffusers_request("evt-i1", seed=3, prompt="a red square"))[-1]
+    parent = job_id_for(diffusers_request("evt-i1"))
+    edit = diffusers_request(
+        "evt-i2", kind="region", region=("top-right",), seed=4, parent_job_id=parent, parent_image_index=0
+    )
+    done = run(runtime, edit)[-1]
+    assert done["type"] == "done"
+    with (
+        Image.open(io.BytesIO(runtime.redis.get(first["images"][0]["key"]))) as before,
+        Image.open(io.BytesIO(runtime.redis.get(done["images"][0]["key"]))) as after,
+    ):
+        kept = (0, 26, 64, 64)  # below the top third, past the seam
+        difference = ImageChops.difference(before.convert("RGB").crop(kept), after.convert("RGB").crop(kept))
+        assert max(ImageStat.Stat(difference).mean) < 8
+        marked = (46, 2, 62, 18)
+        difference = ImageChops.difference(
+            before.convert("RGB").crop(marked), after.convert("RGB").crop(marked)
+        )
+        assert max(ImageStat.Stat(difference).mean) > 8
+
+    path.write_text(FAST + f'[diffusers.models.tiny]\npath = "{tiny_model}"\ninpaint = "{tiny_model}"\n')
+    settings = settings.model_copy(update={"config": load_config(path)})
+    with pytest.raises(ConfigError, match=r"inpaint = .* is not an inpainting checkpoint \(its UNet takes 4"):
+        build_runtime(settings, redis_lib.Redis.from_url(redis_url), "diffusers")
 
 
 def test_aspect_presets_map_near_the_models_native_resolution():

@@ -193,3 +193,25 @@ def build_lora(pipeline_folder: Path, out: Path, seed: int = 0, *, rank: int = 4
         weight_name=f"lora-{seed}.safetensors",
     )
     return out / f"lora-{seed}.safetensors"
+
+
+def build_inpaint_unet(folder: Path, seed: int = 1) -> Path:
+    """A dedicated inpainting checkpoint for the tiny pipeline, as diffusers folders hold one: a UNet of
+    the same shape that also takes the mask and the kept picture's latents (9 channels), in unet/."""
+    import torch
+    from diffusers import UNet2DConditionModel
+
+    torch.manual_seed(seed)
+    unet = UNet2DConditionModel(
+        sample_size=32,
+        in_channels=9,
+        block_out_channels=(32, 64),
+        layers_per_block=1,
+        cross_attention_dim=32,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        attention_head_dim=4,
+        norm_num_groups=32,
+    )
+    unet.save_pretrained(folder / "unet")
+    return folder

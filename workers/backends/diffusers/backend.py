@@ -13,13 +13,15 @@ import logging
 import secrets
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import diffusers
 import torch
-from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting, AutoPipelineForText2Image
+from diffusers import (
+    AutoPipelineForImage2Image,
+    AutoPipelineForText2Image,
+)
 from PIL import Image
 from redis import Redis
 
@@ -30,6 +32,8 @@ from shared.errors import ConfigError, InvalidRequest
 from workers.backends.base import GeneratedImage, Generation, GenerationTask
 from workers.backends.diffusers import texts
 from workers.backends.diffusers.config import DiffusersConfig, DiffusersModel
+from workers.backends.diffusers.inpainting import inpainting_unet
+from workers.backends.diffusers.loaded import LoadedModel
 from workers.backends.diffusers.loras import LoraAdapters
 from workers.backends.diffusers.models import (
     file_hash,
@@ -43,38 +47,6 @@ log = logging.getLogger(__name__)
 DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}
 INPAINT_STRENGTH = 0.9  # a mask's area drawn anew, what the canvas pre-filled still carrying
 FLUX_TRUE_CFG = 4.0  # the true-CFG scale a Flux image with a negative prompt is drawn at
-
-
-@dataclass
-class LoadedModel:
-    """One checkpoint a worker serves: its pipelines (text-to-image and image-to-image share the
-    weights), its family, native edge, file hash and the LoRAs loaded into it."""
-
-    name: str
-    spec: DiffusersModel
-    text2image: Any
-    image2image: Any
-    family: str
-    native_edge: int
-    digest: str | None
-    on_device: bool = True
-    adapters: set[str] = field(default_factory=set)
-    _inpaint: Any = None
-
-    @property
-    def inpaint(self) -> Any:
-        """The inpainting pipeline over the same weights, made on first use: a 4-channel model blends
-        its latents with the kept picture's at each step; None where the family has none."""
-        if self._inpaint is None:
-            try:
-                self._inpaint = AutoPipelineForInpainting.from_pipe(self.text2image)
-                self._inpaint.set_progress_bar_config(disable=True)
-            except (ValueError, KeyError) as exc:
-                log.warning(
-                    "diffusers model %s has no inpainting pipeline (%s): image-to-image", self.name, exc
-                )
-                self._inpaint = False
-        return self._inpaint or None
 
 
 class DiffusersBackend:
@@ -126,10 +98,17 @@ class DiffusersBackend:
             if scheduler_class is None:
                 raise ConfigError(f"{_where(name)} scheduler = {scheduler!r} is not a diffusers scheduler")
             pipeline.scheduler = scheduler_class.from_config(pipeline.scheduler.config)
+        inpaint_unet = (
+            inpainting_unet(_where(name), spec.inpaint, spec.family or family, self._dtype)
+            if spec.inpaint
+            else None
+        )
         if self._config.cpu_offload and self._device == "cuda":
             pipeline.enable_model_cpu_offload()
         else:
             pipeline.to(self._device if on_device else "cpu")
+            if inpaint_unet is not None:
+                inpaint_unet.to(self._device if on_device else "cpu")
         if self._config.attention_slicing:
             pipeline.enable_attention_slicing()
         pipeline.set_progress_bar_config(disable=True)
@@ -142,6 +121,7 @@ class DiffusersBackend:
             native_edge=spec.size or _native_edge(pipeline),
             digest=digest,
             on_device=on_device,
+            inpaint_unet=inpaint_unet,
         )
         if on_device and self._config.warmup:
             self._warm_up(loaded)
@@ -223,15 +203,13 @@ class DiffusersBackend:
             log.info("switched to model %s by reading it again in %.2f s", name, time.monotonic() - started)
         elif not loaded.on_device:
             started = time.monotonic()
-            loaded.text2image.to(self._device)
-            loaded.on_device = True
+            loaded.move(self._device)
             log.info("switched to model %s from RAM in %.2f s", name, time.monotonic() - started)
         self._loaded.move_to_end(name)
         on_device = [m for m in self._loaded.values() if m.on_device]
         for older in on_device[: max(0, len(on_device) - self._config.models_on_device)]:
             if self._config.evict == "cpu":
-                older.text2image.to("cpu")
-                older.on_device = False
+                older.move("cpu")
             else:
                 del self._loaded[older.name]
         if len(on_device) > self._config.models_on_device:

@@ -33,6 +33,9 @@ class DiffusersModel(BaseModel):
     description: str = ""  # shown to members next to the name
     nsfw: bool = False  # offered only in channels the platform marks NSFW
     family: str | None = None  # sd15, sd2, sdxl, ...: detected at load when not given
+    # A dedicated inpainting checkpoint of the same family (a 9-channel UNet: a single file, a diffusers
+    # folder or a hub id): its UNet draws region edits, zoom and pan; the rest of the model is shared.
+    inpaint: str | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> DiffusersModel:
