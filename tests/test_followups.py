@@ -181,3 +181,20 @@ def test_canvas_edits_are_offered_under_one_image_where_the_backend_draws_around
     assert not any("Zoom" in text for row in rows(outpaints, 2, (1536, 1024)) for text in row)
     assert not any("Zoom" in text for row in rows(Capabilities(), 1, (1536, 1024)) for text in row)
     assert all(len(row) <= 5 for row in rows(outpaints, 1, (1536, 1024)))  # Discord's row limit
+
+    # 🖌️ Vary (Region) where the backend repaints a region, and the platform has its editor or form
+    both = Capabilities(outpaint=True, inpaint=True)
+    with_editor = followups.result_buttons(
+        "img-1", 1, "u1", can=both, effects=frozenset({"job", "form", "region"}), size=(1536, 1024)
+    )
+    edits = [[press.action.text for press in row] for row in with_editor][2]
+    assert edits == ["🖌️ Vary (Region)", "🔍 Zoom out 2×", "🔍 Zoom out 1.5×", "Make square"]
+    assert not any("Vary" in text for row in rows(both, 1, (1536, 1024)) for text in row)  # no "region"
+    only_inpaint = followups.result_buttons(
+        "img-1", 1, "u1", can=Capabilities(inpaint=True), effects=frozenset({"job", "region"}), size=(64, 64)
+    )
+    assert [press.action.name for row in only_inpaint for press in row if press.action.row] == ["region"]
+    several = followups.result_buttons(
+        "img-1", 2, "u1", can=both, effects=frozenset({"job", "region"}), size=(64, 64)
+    )
+    assert not any(press.action.name == "region" for row in several for press in row)
