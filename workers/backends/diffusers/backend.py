@@ -203,13 +203,13 @@ class DiffusersBackend:
             log.info("switched to model %s by reading it again in %.2f s", name, time.monotonic() - started)
         elif not loaded.on_device:
             started = time.monotonic()
-            loaded.move(self._device)
+            loaded.move(self._device, on_device=True)
             log.info("switched to model %s from RAM in %.2f s", name, time.monotonic() - started)
         self._loaded.move_to_end(name)
         on_device = [m for m in self._loaded.values() if m.on_device]
         for older in on_device[: max(0, len(on_device) - self._config.models_on_device)]:
             if self._config.evict == "cpu":
-                older.move("cpu")
+                older.move("cpu", on_device=False)
             else:
                 del self._loaded[older.name]
         if len(on_device) > self._config.models_on_device:

@@ -48,9 +48,10 @@ class LoadedModel:
                 self._inpaint = False
         return self._inpaint or None
 
-    def move(self, device: str) -> None:
-        """Onto the device, or into RAM: every pipeline shares these weights, and the inpainting UNet."""
+    def move(self, device: str, *, on_device: bool) -> None:
+        """Onto the worker's device, or into RAM ("cpu"): every pipeline shares these weights, and the
+        inpainting UNet goes with them."""
         self.text2image.to(device)
         if self.inpaint_unet is not None:
             self.inpaint_unet.to(device)
-        self.on_device = device != "cpu"
+        self.on_device = on_device
