@@ -20,7 +20,7 @@ from shared.drawing.request import Requester
 from tests.discord_harness import discord_env, start_http_frontend
 from tests.fakes.discord_api import OWNER_ID, FakeDiscord
 from tests.fakes.slack_api import CHANNEL, OWNER, FakeSlack
-from tests.helpers import wait_until
+from tests.helpers import free_port, wait_until
 from tests.slack_harness import slack_env, start_http_app
 from tests.test_web import Page, results
 from tests.web_harness import start_web
@@ -283,10 +283,16 @@ def test_slack_without_a_page_offers_the_regions_form_and_the_edit_comes_into_th
     assert redis.zcard(keys.quota_window(f"slack:{OWNER}")) == 2
 
 
-def test_slack_with_a_public_page_answers_with_a_link_for_that_member(slack_stack):
+def test_a_slack_members_link_edit_is_posted_in_their_thread_under_their_quota(
+    slack_stack, processes, redis, config_file
+):
+    """The chat → page → chat round trip without a browser (the browser's is test_editor_browser.py):
+    the link names the member as Slack knew them, and Slack's frontend posts the edit."""
     fake, start = slack_stack
-    sender = start('[web]\npublic_url = "https://imagine.example.org"\n')
-    _, info = slack_result(fake, sender)
+    port = free_port()
+    sender = start(f'[web]\npublic_url = "http://127.0.0.1:{port}"\n')
+    start_web(processes, redis, config_file, "", env=slack_env(fake), port=port)
+    parent, info = slack_result(fake, sender)
     press = next(
         e["action_id"]
         for b in info.blocks
@@ -294,13 +300,19 @@ def test_slack_with_a_public_page_answers_with_a_link_for_that_member(slack_stac
         if e.get("text", {}).get("text") == VARY
     )
     assert sender.interactive(fake.block_action(info, press)).status == 200
-    told = wait_until(lambda: [e for e in fake.ephemeral if "editor" in e.get("text", "")], what="the link")[
-        0
-    ]
-    blocks = told["blocks"] if isinstance(told["blocks"], list) else json.loads(told["blocks"])
+    told = wait_until(lambda: [e for e in fake.ephemeral if "editor" in e.get("text", "")], what="the link")
+    blocks = told[0]["blocks"] if isinstance(told[0]["blocks"], list) else json.loads(told[0]["blocks"])
     [button] = blocks[1]["elements"]
-    assert button["url"].startswith("https://imagine.example.org/edit/") and "15 min" in told["text"]
+    assert button["url"].startswith(f"http://127.0.0.1:{port}/edit/") and "15 min" in told[0]["text"]
     # Slack tells the app of a press on a link button too: it is acknowledged, nothing more.
     link_press = fake.block_action(info, press)
     link_press["actions"][0].update(action_id="imagine-editor-link", url=button["url"])
     assert sender.interactive(link_press).status == 200
+
+    browser = Page(f"http://127.0.0.1:{port}")
+    api = "/api" + button["url"].removeprefix(browser.url)
+    assert browser.get_json(api)["platform"] == "Slack"
+    answer = browser.upload(api, [top_right_mask()], text="a red kite")
+    assert answer["taken"] and "posted in your thread" in answer["private"][0]
+    wait_until(lambda: len(fake.image_posts(CHANNEL, parent.ts)) == 2, what="the edit in the Slack thread")
+    assert redis.zcard(keys.quota_window(f"slack:{OWNER}")) == 2
