@@ -55,7 +55,7 @@ def _typed_options(command: Callable[..., None]) -> Callable[..., None]:
 
 
 @cli.command()
-@click.argument("prompt")
+@click.argument("prompt", required=False, default="")
 @_typed_options
 @click.option(
     "--image",
@@ -86,14 +86,18 @@ def generate(
     timeout: float,
     **options: object,
 ) -> None:
-    """Submit PROMPT exactly like /imagine, wait, and print one path per image."""
+    """Submit PROMPT exactly like /imagine, wait, and print one path per image. With --image and
+    --upscale 2|4 the prompt may be left out (the upscaler alone); given, it redraws at the new size."""
     from bot.generate import GenerateCommand
     from bot.generate import generate as run_generate
 
     progress = (lambda text: click.echo(text, err=True)) if sys.stderr.isatty() else (lambda text: None)
+    given = {k: v if v != () else None for k, v in options.items()}  # a repeatable option not given is ()
+    if given.get("upscale") is not None:  # Creative with words, Subtle without (shown by the file's name)
+        given["creative"] = bool(prompt.strip())
+        prompt = prompt.strip() or (images[0].name if images else "a picture")
     command = GenerateCommand(
-        # a repeatable option not given is () from click: "not given" is None
-        options=RequestOptions(prompt=prompt, **{k: v if v != () else None for k, v in options.items()}),  # type: ignore[arg-type]
+        options=RequestOptions(prompt=prompt, **given),  # type: ignore[arg-type]
         user=user or getpass.getuser(),
         out=out,
         timeout=timeout,

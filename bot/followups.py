@@ -18,12 +18,10 @@ from typing import Literal
 from shared.drawing.backends import BACKENDS, Capabilities
 from shared.drawing.chat_text import ACTION_PREFIX, JOB_ID_PATTERN
 from shared.drawing.edits import CanvasEdit
+from shared.drawing.finishing import BUTTON_FACTOR
 from shared.drawing.request import Drawing, JobKind, RequestOptions, SourceImage
-from shared.drawing.sizes import SIZE_MAX, SIZE_STEP
 from shared.imaging import canvas
 from shared.members.threads import Turn
-
-UPSCALE_FACTOR = 2
 
 
 @dataclass(frozen=True)
@@ -57,18 +55,20 @@ def variation(turn: Turn, index: int) -> FollowUp:
     return FollowUp(base, RequestOptions(turn.prompt), "variation", turn.job_id, _checked_index(turn, index))
 
 
-def upscale(turn: Turn, index: int) -> FollowUp:
-    """Image `index` again at a larger size, or at the best quality where the model's sizes are fixed."""
-    index = _checked_index(turn, index)
-    seed = turn.seeds[index] if index < len(turn.seeds) else None
-    base = _base(turn, seed=seed, count=1)
-    if BACKENDS[turn.backend].fixed_sizes:  # the upscale is the best render at the largest size
-        base = base.model_copy(update={"quality": "high"})
-    else:
-        factor = min(UPSCALE_FACTOR, SIZE_MAX / max(turn.width, turn.height))
-        width, height = (_multiple_of_step(side * factor) for side in (turn.width, turn.height))
-        base = base.model_copy(update={"width": width, "height": height, "aspect": None})
-    return FollowUp(base, RequestOptions(turn.prompt), "upscale", turn.job_id, index)
+def upscaled(*, creative: bool) -> Callable[[Turn, int], FollowUp]:
+    """Upscale (Subtle) or (Creative) image `index`: twice its size by the engine's upscaler (and, for
+    Creative, redrawn lightly at that size); where the model's sizes are fixed, at the best quality."""
+
+    def make(turn: Turn, index: int) -> FollowUp:
+        index = _checked_index(turn, index)
+        seed = turn.seeds[index] if index < len(turn.seeds) else None
+        base = _base(turn, seed=seed, count=1)
+        if BACKENDS[turn.backend].fixed_sizes:
+            base = base.model_copy(update={"quality": "high"})
+        options = RequestOptions(turn.prompt, upscale=BUTTON_FACTOR, creative=creative)
+        return FollowUp(base, options, "upscale", turn.job_id, index)
+
+    return make
 
 
 def extended(edit: CanvasEdit) -> Callable[[Turn, int], FollowUp]:
@@ -117,10 +117,6 @@ def _checked_index(turn: Turn, index: int) -> int:
     return index if 0 <= index < max(1, len(turn.images)) else 0
 
 
-def _multiple_of_step(value: float) -> int:
-    return int(min(SIZE_MAX, max(SIZE_STEP, round(value / SIZE_STEP) * SIZE_STEP)))
-
-
 # "region": 🖌️ Vary (Region) opens the region editor (bot/interactions/region.py)
 PressEffect = Literal["job", "form", "region", "info", "delete", "cancel"]
 
@@ -140,6 +136,7 @@ class Action:
     under_results: bool = True  # False: shown elsewhere (a job's Cancel, in the member's queue)
     needs: str | None = None  # a capability of the job's backend (shared/drawing/backends.py: Capabilities)
     row: str | None = None  # a row of its own kind under a single image (the canvas edits), else the last
+    several: bool = False  # only under a result of several images (picking one of them)
     offered: Callable[[int, int], bool] = lambda width, height: True  # for a picture of this size
 
     @property
@@ -154,7 +151,12 @@ ACTIONS: dict[str, Action] = {
     action.name: action
     for action in (
         Action("variation", "Variation", "✨", make=variation, per_image=True, needs="edit"),
-        Action("upscale", "Upscale", "⬆️", make=upscale, per_image=True, needs="edit"),
+        # Several images: ⬆️ Upscale k picks one, twice as big; one image: Subtle or Creative
+        Action("upscale", "Upscale", "⬆️", make=upscaled(creative=False), per_image=True, several=True),
+        Action("upsubtle", "Upscale (Subtle)", "", make=upscaled(creative=False), row="upscale"),
+        Action(
+            "upcreative", "Upscale (Creative)", "", make=upscaled(creative=True), needs="edit", row="upscale"
+        ),
         Action("region", "Vary (Region)", "🖌️", effect="region", needs="inpaint", row="zoom"),
         Action("zoom2", "Zoom out 2×", "🔍", make=extended(CanvasEdit(zoom=2)), **_CANVAS, row="zoom"),
         Action("zoom15", "Zoom out 1.5×", "🔍", make=extended(CanvasEdit(zoom=1.5)), **_CANVAS, row="zoom"),
@@ -244,6 +246,7 @@ def result_buttons(
         and (a.needs is None or getattr(can, a.needs))
         and a.offered(*size)
         and (a.row is None or count == 1)
+        and (not a.several or count > 1)
     ]
     rows = [[Press(a, job_id, k) for k in range(count)] for a in chosen if a.per_image]
     for row in dict.fromkeys(a.row for a in chosen if a.row):

@@ -14,6 +14,7 @@ from PIL import Image
 from bot.checking import check_request
 from shared import keys
 from shared.drawing.edits import CanvasEdit
+from shared.drawing.finishing import Upscale
 from shared.drawing.request import RequestOptions
 from shared.errors import InvalidRequest
 from shared.jobs.queue import queue_name
@@ -107,6 +108,40 @@ def test_a_variation_is_img2img_from_the_previous_images_real_pixels(a1111_runti
     [source] = second.payload["init_images"]
     with Image.open(io.BytesIO(base64.b64decode(source))) as image:
         assert image.convert("RGB").getpixel((0, 0)) == pixels(runtime, parent_key)[1]
+
+
+def test_upscales_use_the_servers_best_upscaler_and_creative_redraws_at_the_new_size(
+    a1111_runtime, fake, caplog
+):
+    runtime = a1111_runtime()
+    first_id, first, _ = run(runtime, a1111_request("evt-u0", seed=40, width=512, height=512))
+    subtle = a1111_request(
+        "evt-u1", kind="upscale", upscale=Upscale(factor=4), parent_job_id=first_id, parent_image_index=0
+    )
+    _, events, _ = run(runtime, subtle)
+    done = events[-1]
+    assert done["type"] == "done" and done["model"] == "R-ESRGAN 4x+"  # a model over Lanczos
+    [extras] = fake.extras
+    assert (extras["upscaler_1"], extras["upscaling_resize"], extras["resize_mode"]) == ("R-ESRGAN 4x+", 4, 0)
+    assert pixels(runtime, done["images"][0]["key"])[0] == (2048, 2048)
+    assert len(fake.generations) == 1  # the upscaler alone: nothing redrawn
+    assert "Upscaled ×4 with R-ESRGAN 4x+: 512×512 → 2048×2048." in done["notes"]
+
+    creative = subtle.model_copy(update={"event_id": "evt-u2", "upscale": Upscale(factor=2, creative=True)})
+    _, events, _ = run(runtime, creative)
+    assert pixels(runtime, events[-1]["images"][0]["key"])[0] == (1024, 1024)
+    redrawn = fake.generations[-1]
+    assert redrawn.route == "img2img" and redrawn.payload["denoising_strength"] == 0.3
+    assert (redrawn.payload["width"], redrawn.payload["height"]) == (1024, 1024)  # at the new size
+
+    configured = a1111_runtime('upscaler = "4x-UltraSharp"\n')
+    with caplog.at_level(logging.ERROR):
+        _, events, _ = run(configured, subtle.model_copy(update={"event_id": "evt-u3"}))
+    assert events[-1]["type"] == "failed"  # the member reads that the service is unavailable
+    assert "[a1111] upscaler = '4x-UltraSharp' is not one of" in caplog.text  # the operator, the fix
+    fake.upscalers = [u for u in fake.upscalers if u["name"] in ("None", "Lanczos", "Nearest")]
+    _, events, _ = run(runtime, subtle.model_copy(update={"event_id": "evt-u4"}))
+    assert events[-1]["model"] == "Lanczos" and len(fake.extras) == 2  # only resamplers: the worker's own
 
 
 def test_pan_left_is_an_inpaint_on_a_wider_canvas_that_keeps_the_original_on_the_right(a1111_runtime, fake):

@@ -32,7 +32,7 @@ from shared.members import gallery
 from shared.members.threads import Turn, thread_key
 from shared.ops.logs import job_state
 from shared.quotas.refusals import RefusalCounter
-from workers import edits
+from workers import edits, upscaling
 from workers.backends.base import Generation, GenerationTask
 from workers.runtime import Runtime
 
@@ -179,7 +179,10 @@ class JobRunner:
         task.check_stop()  # cancelled between being taken from the queue and being drawn
         task, source_note = self._with_source_image(request, task)
         task, finish = edits.on_canvas(request, task, lambda: self._member_mask(request))
-        generation = rt.backend.generate(task)
+        if request.upscale is not None:
+            generation = upscaling.upscale(rt.backend, request, task)
+        else:
+            generation = rt.backend.generate(task)
         if request.canvas is not None or request.mask is not None or request.region:
             kept = [dataclasses.replace(image, image=finish(image.image)) for image in generation.images]
             generation = dataclasses.replace(generation, images=kept)
@@ -261,8 +264,9 @@ class JobRunner:
         fetched safely (shared/member_images.py); several are a blend, handed over as they are to a
         backend that takes several, else averaged into one starting image."""
         can = BACKENDS[request.backend].capabilities
+        reads_picture = can.edit or request.upscale is not None  # a subtle upscale needs no editing
         if request.sources:
-            if not can.edit:
+            if not reads_picture:
                 raise InvalidRequest(messages.backend_draws_from_words(request.backend))
             pictures = [self._member_picture(request, source) for source in request.sources]
             if len(pictures) > 1 and can.several_images:
@@ -270,7 +274,7 @@ class JobRunner:
             if len(pictures) > 1:
                 pictures = [member_images.composite(pictures, (task.width, task.height))]
             return task.model_copy(update={"init_image": pictures[0]}), []
-        if request.parent_job_id is None or request.kind not in EDIT_KINDS or not can.edit:
+        if request.parent_job_id is None or request.kind not in EDIT_KINDS or not reads_picture:
             return task, []
         data = self._rt.store.get(keys.image(request.parent_job_id, request.parent_image_index or 0))
         if data is None:

@@ -13,6 +13,7 @@ from shared import messages
 from shared.configuration.config import AppConfig
 from shared.drawing.backends import BACKENDS
 from shared.drawing.edits import CanvasEdit, canvas_edit, check_canvas_edit, check_region_edit, regions
+from shared.drawing.finishing import Upscale, check_upscale, upscale_factor
 from shared.drawing.loras import LoraUse, check_lora_families, checked_loras
 from shared.drawing.sizes import aspect_size, parse_size
 from shared.errors import InvalidRequest
@@ -149,6 +150,7 @@ class ImageRequest(Drawing):
     canvas: CanvasEdit | None = None  # zoom out, pan or make square the picture it starts from
     mask: SourceImage | None = None  # repaint only where it is white, over the picture it starts from
     region: tuple[str, ...] = ()  # or repaint only these ninths of it (shared/drawing/edits.py: REGIONS)
+    upscale: Upscale | None = None  # or make it bigger (shared/drawing/finishing.py)
     private: bool = False  # the results go to the member's DM with the bot, not the channel
 
     @model_validator(mode="before")
@@ -233,8 +235,12 @@ class RequestOptions:
         help="From a picture: repaint only these ninths (top-left … center … bottom-right), the rest kept.",
         example="top-left,top",
     )
+    upscale: int | str | None = _typed(
+        "upscale", help="From a picture: make it 2 or 4 times bigger with the engine's upscaler.", example="2"
+    )
     sources: tuple[SourceImage, ...] = ()  # the member's attached pictures, not typed
     mask: SourceImage | None = None  # where to repaint them (white), not typed
+    creative: bool | None = None  # an upscale redrawn lightly at its new size (a button, or words given)
 
 
 def typed_options() -> dict[str, Typed]:
@@ -291,11 +297,27 @@ def build_request(
             with_canvas=canvas is not None,
         )
         kind = "region"
+    factor = upscale_factor(options.upscale)
+    upscale = None
+    if factor is not None:
+        other = [
+            flag for flag, given in (("a new canvas", canvas), ("a region", options.mask or region)) if given
+        ]
+        check_upscale(
+            drawing.backend,
+            creative=bool(options.creative),
+            can_edit=BACKENDS[drawing.backend].capabilities.edit,
+            has_picture=bool(options.sources) or parent_job_id is not None,
+            other=other,
+        )
+        upscale = Upscale(factor=factor, creative=bool(options.creative))  # type: ignore[arg-type]
+        kind = "upscale"
     return ImageRequest(
         **drawing.model_dump(),
         canvas=canvas,
         mask=options.mask,
         region=region,
+        upscale=upscale,
         sources=_sources(options.sources),
         event_id=event_id,
         requester=requester,

@@ -24,6 +24,21 @@ MODELS = [
     {"title": "dreamshaper_8.safetensors [879db523c3]", "model_name": "dreamshaper_8"},
 ]
 SAMPLERS = [{"name": "Euler a", "aliases": ["k_euler_a"]}, {"name": "DPM++ 2M", "aliases": ["k_dpmpp_2m"]}]
+# What GET /sdapi/v1/upscalers lists on a fresh web UI (its resamplers and model upscalers)
+UPSCALERS = [
+    {"name": name, "model_name": model, "model_path": None, "model_url": None, "scale": scale}
+    for name, model, scale in (
+        ("None", None, 4),
+        ("Lanczos", None, 4),
+        ("Nearest", None, 4),
+        ("ESRGAN_4x", "ESRGAN_4x", 4),
+        ("LDSR", None, 4),
+        ("R-ESRGAN 4x+", "RealESRGAN_x4plus", 4),
+        ("R-ESRGAN 4x+ Anime6B", "RealESRGAN_x4plus_anime_6B", 4),
+        ("ScuNET GAN", "ScuNET GAN", 4),
+        ("SwinIR 4x", "SwinIR 4x", 4),
+    )
+]
 LORAS = [{"name": "add_detail", "alias": "add_detail", "path": "/models/Lora/add_detail.safetensors"}]
 
 
@@ -50,6 +65,8 @@ class FakeA1111(FakeServer):
         self.drop_next = 0  # generations whose connection is dropped (the server restarting)
         self.loaded = MODELS[0]["title"]
         self.generations: list[Generation] = []
+        self.upscalers = list(UPSCALERS)  # what GET /sdapi/v1/upscalers lists
+        self.extras: list[dict] = []  # the Extras upscales asked for
         self.interrupted = threading.Event()
         self._busy = threading.Lock()
         self._progress: dict = {"progress": 0.0, "current_image": None, "state": {"job_count": 0}}
@@ -78,10 +95,29 @@ class FakeA1111(FakeServer):
             return Reply.json(SAMPLERS)
         if route == "loras":
             return Reply.json(LORAS)
+        if route == "upscalers":
+            return Reply.json(self.upscalers)
+        if route == "extra-single-image" and request.method == "POST":
+            return self._extras(request.json())
         if route == "options":
             forge = {"forge_preset": "sd", "forge_additional_modules": []} if self.forge else {}
             return Reply.json({"sd_model_checkpoint": self.loaded, "samples_format": "png", **forge})
         return Reply.json({"detail": "Not Found"}, 404)
+
+    def _extras(self, payload: dict) -> Reply:
+        """The Extras tab's upscale: ExtrasSingleImageRequest in, {"image", "html_info"} out."""
+        names = [u["name"] for u in self.upscalers]
+        if not payload.get("image"):
+            return Reply.json({"detail": [{"loc": ["body", "image"], "msg": "field required"}]}, 422)
+        if payload.get("upscaler_1", "None") not in names:
+            return Reply.json(
+                {"error": "KeyError", "detail": f"could not find upscaler named {payload['upscaler_1']}"}, 500
+            )
+        self.extras.append(payload)
+        picture = _decoded(payload["image"])
+        factor = float(payload.get("upscaling_resize", 2))
+        size = (round(picture.width * factor), round(picture.height * factor))
+        return Reply.json({"image": _png(picture.resize(size, Image.Resampling.LANCZOS)), "html_info": ""})
 
     def _generate(self, route: str, payload: dict) -> Reply:
         if self.drop_next:

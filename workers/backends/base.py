@@ -59,6 +59,22 @@ class Generation:
     parameters: dict[str, Any] = field(default_factory=dict)  # to draw it again: hashes, LoRAs, sampler
 
 
+@dataclass(frozen=True)
+class Upscaled:
+    """A picture made bigger by a backend's upscaler, and the upscaler's name (for the details)."""
+
+    image: Image.Image
+    upscaler: str
+
+
+class Upscaler(Protocol):
+    """A backend with an upscaler model of its own (an ESRGAN-family one on the engine) implements
+    this; the others are upscaled by Lanczos on the worker (workers/upscaling.py)."""
+
+    def upscale(self, picture: Image.Image, factor: int) -> Upscaled | None:
+        """`picture` about `factor` times bigger; None where no upscaler is configured after all."""
+
+
 class ImageBackend(Protocol):
     """Built once per worker process; `generate` may be called for many jobs."""
 

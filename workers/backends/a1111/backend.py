@@ -24,7 +24,8 @@ from shared.configuration.settings import Settings
 from shared.drawing import prompt_tags, sizes
 from shared.errors import BackendUnavailable, ConfigError
 from workers.backends.a1111.config import A1111Config
-from workers.backends.base import GeneratedImage, Generation, GenerationTask, engine_picture
+from workers.backends.a1111.upscalers import best_upscaler
+from workers.backends.base import GeneratedImage, Generation, GenerationTask, Upscaled, engine_picture
 from workers.backends.servers import ServerPool, verify_servers
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,31 @@ class A1111Backend:
             raise BackendUnavailable("the image server answered without images", transient=False)
         model = str(_info(answer).get("sd_model_name") or task.model or "a1111")
         return Generation(images, model=model, cost_usd=self._config.usd_per_image * len(images))
+
+    def upscale(self, picture: Image.Image, factor: int) -> Upscaled | None:
+        """The server's upscaler model alone (`/sdapi/v1/extra-single-image`); None where it has only
+        resamplers (the worker's Lanczos does as well)."""
+        with self._pool.lease() as server:
+            names = [str(u.get("name", "")) for u in self._client.get(server, "upscalers") or []]
+            name = self._config.upscaler or best_upscaler(names)
+            if name is None:
+                return None
+            if name not in names:
+                raise BackendUnavailable(
+                    f"[a1111] upscaler = {name!r} is not one of {server}'s upscalers: {', '.join(names)}",
+                    transient=False,
+                )
+            payload = {
+                "image": _b64_png(picture.convert("RGB")),
+                "resize_mode": 0,  # scale by upscaling_resize
+                "upscaling_resize": factor,
+                "upscaler_1": name,
+                "show_extras_results": True,
+            }
+            answer = self._client.generate(server, "extra-single-image", payload)
+        if not answer.get("image"):
+            raise BackendUnavailable("the image server's upscaler answered without an image", transient=False)
+        return Upscaled(engine_picture(base64.b64decode(answer["image"]), server), name)
 
     def _payload(self, task: GenerationTask) -> tuple[str, dict[str, Any]]:
         config = self._config

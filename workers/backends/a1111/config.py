@@ -26,6 +26,9 @@ class A1111Config(BaseModel):
     steps: int = Field(default=25, ge=1, le=150)
     cfg_scale: float = Field(default=7.0, ge=0, le=30)
     denoising_strength: float = Field(default=0.6, gt=0, le=1)  # refinements; variations/upscales set theirs
+    # Upscale (Subtle/Creative): an upscaler of /sdapi/v1/upscalers ("R-ESRGAN 4x+", "4x-UltraSharp");
+    # None: the best the server has, an ESRGAN-family model over Lanczos
+    upscaler: str | None = None
     native_edge: int = Field(default=1024, ge=256, le=2048)  # an aspect maps to about this many pixels²
     timeout_seconds: float = Field(default=600, gt=0)  # one generation; then it is interrupted and refunded
     progress_seconds: float = Field(default=1.0, gt=0)  # how often the status shows the preview
