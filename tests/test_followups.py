@@ -7,6 +7,7 @@ import pytest
 from bot import followups
 from shared.configuration.config import load_config
 from shared.drawing.backends import Capabilities
+from shared.drawing.finishing import Upscale
 from shared.drawing.request import Drawing, RequestOptions, build_request
 from shared.errors import InvalidRequest
 from shared.members.threads import Turn
@@ -87,15 +88,17 @@ def test_a_variation_of_an_aspect_keeps_the_aspect_so_backends_map_it_to_their_n
     )
 
 
-def test_an_upscale_doubles_the_explicit_size_and_keeps_the_images_seed():
-    upscaled = follow(followups.upscale(turn_of(TYPED), 2))
-    assert (upscaled.width, upscaled.height, upscaled.aspect, upscaled.seed) == (2048, 1168, None, 9)
-    assert (upscaled.style, upscaled.quality, upscaled.enhance, upscaled.negative) == (
-        "anime",
-        "high",
-        True,
-        "text",
+def test_an_upscale_keeps_the_images_seed_and_settings_and_asks_for_twice_the_pixels():
+    subtle = follow(followups.upscaled(creative=False)(turn_of(TYPED), 2))
+    assert (subtle.kind, subtle.upscale, subtle.seed, subtle.parent_image_index) == (
+        "upscale",
+        Upscale(),
+        9,
+        2,
     )
+    assert (subtle.style, subtle.quality, subtle.enhance, subtle.negative) == ("anime", "high", True, "text")
+    creative = follow(followups.upscaled(creative=True)(turn_of(TYPED), 0))
+    assert creative.upscale == Upscale(factor=2, creative=True) and creative.seed == 7
 
 
 def test_a_refinement_keeps_the_seed_and_applies_the_members_flags_over_the_turn():
@@ -149,7 +152,8 @@ def test_buttons_a_backend_cannot_honour_are_not_offered():
         "info",
         "delete",
     ]
-    assert labels(Capabilities(edit=False)) == ["reroll", "refine", "info", "delete"]
+    # an upscale by the upscaler alone needs no drawing from a picture
+    assert labels(Capabilities(edit=False)) == ["upscale", "upscale", "reroll", "refine", "info", "delete"]
     for action in followups.ACTIONS.values():  # a misspelt capability would hide a button for good
         assert action.needs is None or hasattr(Capabilities(), action.needs), action.name
 
@@ -172,7 +176,7 @@ def test_canvas_edits_are_offered_under_one_image_where_the_backend_draws_around
     outpaints = Capabilities(outpaint=True)
     assert rows(outpaints, 1, (1536, 1024)) == [
         ["✨ Variation"],
-        ["⬆️ Upscale"],
+        ["Upscale (Subtle)", "Upscale (Creative)"],
         ["🔍 Zoom out 2×", "🔍 Zoom out 1.5×", "Make square"],
         ["⬅️", "➡️", "⬆️", "⬇️"],
         ["🔁 Reroll", "✏️ Refine"],
@@ -193,7 +197,9 @@ def test_canvas_edits_are_offered_under_one_image_where_the_backend_draws_around
     only_inpaint = followups.result_buttons(
         "img-1", 1, "u1", can=Capabilities(inpaint=True), effects=frozenset({"job", "region"}), size=(64, 64)
     )
-    assert [press.action.name for row in only_inpaint for press in row if press.action.row] == ["region"]
+    assert [press.action.name for row in only_inpaint for press in row if press.action.row == "zoom"] == [
+        "region"
+    ]
     several = followups.result_buttons(
         "img-1", 2, "u1", can=both, effects=frozenset({"job", "region"}), size=(64, 64)
     )

@@ -181,6 +181,8 @@ def test_one_image_offers_the_canvas_edits_and_make_square_draws_the_sides(fake,
     [edits] = [b for b in info.blocks if b.get("block_id", "").startswith("imagine-edits-")]
     labels = [e["text"]["text"] for e in edits["elements"]]
     assert labels == [
+        "Upscale (Subtle)",
+        "Upscale (Creative)",
         "🖌️ Vary (Region)",
         "🔍 Zoom out 2×",
         "🔍 Zoom out 1.5×",
