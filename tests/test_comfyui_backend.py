@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from shared.drawing.edits import CanvasEdit
+from shared.drawing.finishing import Upscale
 from shared.errors import ConfigError
 from tests.backend_harness import cancel_when
 from tests.backend_harness import submit_and_drain as run
@@ -114,6 +115,33 @@ def test_a_variation_uploads_the_previous_image_into_the_load_image_slot(comfy_r
     assert graph["10"]["inputs"]["image"] == name and graph["3"]["inputs"]["denoise"] == 0.75
     with Image.open(io.BytesIO(data)) as uploaded:
         assert uploaded.convert("RGB").getpixel((0, 0)) == first_pixel(runtime, first[-1]["images"][0]["key"])
+
+
+def test_an_upscale_runs_the_shipped_upscale_graph_with_the_configured_model(comfy_runtime, fake):
+    runtime = comfy_runtime('upscale_model = "RealESRGAN_x4plus.pth"\n')
+    first_id, first, _ = run(runtime, comfy_request("evt-u1", seed=40, width=512, height=512))
+    subtle = comfy_request(
+        "evt-u2", kind="upscale", upscale=Upscale(factor=2), parent_job_id=first_id, parent_image_index=0
+    )
+    _, events, _ = run(runtime, subtle)
+    done = events[-1]
+    assert done["type"] == "done" and done["model"] == "RealESRGAN_x4plus.pth"
+    graph = fake.graphs()[-1]
+    assert {spec["class_type"] for spec in graph.values()} == {
+        "LoadImage",
+        "UpscaleModelLoader",
+        "ImageUpscaleWithModel",
+        "SaveImage",
+    }
+    assert graph["13"]["inputs"]["model_name"] == "RealESRGAN_x4plus.pth"
+    with Image.open(io.BytesIO(runtime.redis.get(done["images"][0]["key"]))) as bigger:
+        assert bigger.size == (1024, 1024)  # the model's ×4 fitted to the ×2 asked for
+    # A model the server does not have is its node error, named for the operator; none set: Lanczos.
+    missing = comfy_runtime('upscale_model = "4x-UltraSharp.pth"\n')
+    _, events, _ = run(missing, subtle.model_copy(update={"event_id": "evt-u3"}))
+    assert events[-1]["type"] == "failed"
+    _, events, _ = run(comfy_runtime(), subtle.model_copy(update={"event_id": "evt-u4"}))
+    assert events[-1]["model"] == "Lanczos"
 
 
 def test_pan_runs_the_shipped_inpaint_workflow_with_the_mask_in_the_uploads_alpha(comfy_runtime, fake):

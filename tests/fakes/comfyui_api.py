@@ -26,9 +26,11 @@ CHECKPOINTS = ["v1-5-pruned-emaonly.safetensors", "sd_xl_base_1.0.safetensors"]
 MORE_CHECKPOINTS = ["sd_xl_refiner_1.0.safetensors", "sd3.5_large.safetensors"]  # installed, not listed first
 UNETS = ["flux1-dev.safetensors"]
 LORAS = ["add_detail.safetensors"]
+UPSCALE_MODELS = ["RealESRGAN_x4plus.pth", "RealESRGAN_x2plus.pth"]  # models/upscale_models
 MODEL_LISTS = {  # the list inputs ComfyUI checks a queued value against
     ("CheckpointLoaderSimple", "ckpt_name"): [*CHECKPOINTS, *MORE_CHECKPOINTS],
     ("UNETLoader", "unet_name"): UNETS,
+    ("UpscaleModelLoader", "model_name"): UPSCALE_MODELS,
 }
 
 
@@ -135,6 +137,13 @@ class FakeComfyUI(FakeServer):
         width, height = _size(graph, self.uploads)
         saver = next(node for node, spec in graph.items() if spec["class_type"] == "SaveImage")
         refs = []
+        upscaled = _upscaled(graph, self.uploads)  # an upscaler model's output: the picture, bigger
+        if upscaled is not None:
+            name = f"imagine_{queued.prompt_id[:6]}_00000_.png"
+            buffer = io.BytesIO()
+            upscaled.save(buffer, format="PNG")
+            queued.images[name] = buffer.getvalue()
+            return {saver: {"images": [{"filename": name, "subfolder": "", "type": "output"}]}}
         masked = _masked_source(graph, self.uploads)  # a noise mask: draw only where it says
         for index in range(_batch(graph)):
             name = f"imagine_{queued.prompt_id[:6]}_{index:05}_.png"
@@ -256,6 +265,20 @@ def _masked_source(graph: dict, uploads: dict[str, bytes]) -> tuple[Image.Image,
             upload.load()
             alpha = upload.getchannel("A") if upload.mode == "RGBA" else Image.new("L", upload.size, 255)
             return upload.convert("RGB"), ImageOps.invert(alpha)
+    return None
+
+
+def _upscaled(graph: dict, uploads: dict[str, bytes]) -> Image.Image | None:
+    """What ImageUpscaleWithModel makes of a loaded picture: it, at the model's scale (its name's 2x/4x)."""
+    for spec in graph.values():
+        if spec["class_type"] != "ImageUpscaleWithModel":
+            continue
+        model = graph[str(spec["inputs"]["upscale_model"][0])]["inputs"]["model_name"]
+        scale = 2 if "x2" in model.lower() or "2x" in model.lower() else 4
+        loader = graph[str(spec["inputs"]["image"][0])]
+        with Image.open(io.BytesIO(uploads[loader["inputs"]["image"]])) as upload:
+            picture = upload.convert("RGB")
+        return picture.resize((picture.width * scale, picture.height * scale), Image.Resampling.LANCZOS)
     return None
 
 

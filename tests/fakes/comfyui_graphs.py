@@ -211,5 +211,7 @@ REQUIRED_INPUTS: dict[str, tuple[str, ...]] = {
     "SetLatentNoiseMask": ("samples", "mask"),
     "VAEEncodeForInpaint": ("pixels", "vae", "mask", "grow_mask_by"),
     "LoadImage": ("image",),
+    "UpscaleModelLoader": ("model_name",),
+    "ImageUpscaleWithModel": ("upscale_model", "image"),
     "SaveImage": ("images", "filename_prefix"),
 }

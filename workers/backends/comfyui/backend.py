@@ -28,8 +28,8 @@ from shared import messages
 from shared.configuration.settings import Settings
 from shared.drawing import sizes
 from shared.errors import BackendUnavailable, Cancelled, ConfigError
-from workers.backends.base import GeneratedImage, Generation, GenerationTask, engine_picture
-from workers.backends.comfyui import texts
+from workers.backends.base import GeneratedImage, Generation, GenerationTask, Upscaled, engine_picture
+from workers.backends.comfyui import texts, workflows
 from workers.backends.comfyui.config import ComfyUIConfig, ComfyWorkflow
 from workers.backends.comfyui.slots import Slots, find_slots
 from workers.backends.comfyui.workflows import SHIPPED
@@ -102,6 +102,20 @@ class ComfyUIBackend:
             cost_usd=config.usd_per_image * len(images),
             notes=run.notes,
         )
+
+    def upscale(self, picture: Image.Image, factor: int) -> Upscaled | None:
+        """The picture through `[comfyui] upscale_model` (the shipped upscale graph); None without one."""
+        model = self._config.upscale_model
+        if model is None:
+            return None
+        graph = copy.deepcopy(workflows.UPSCALE)
+        graph["13"]["inputs"]["model_name"] = model
+        with self._pool.lease() as server:
+            graph["10"]["inputs"]["image"] = self._client.upload(server, picture, *picture.size)
+            outputs = self._client.run(server, graph, "9")
+        if not outputs:
+            raise BackendUnavailable("the upscale graph saved no image", transient=False)
+        return Upscaled(outputs[0], model)
 
     def _plan(self, task: GenerationTask) -> _Run:
         """Which workflow draws the task, with which checkpoint, and what it must leave out (said in

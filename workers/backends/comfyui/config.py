@@ -60,6 +60,9 @@ class ComfyUIConfig(BaseModel):
     # zoom out, pan, make square: a workflow whose LoadImage's MASK (the picture's transparency) says
     # where to draw; "": not offered
     inpaint_workflow: str | None = "inpaint"
+    # Upscale (Subtle/Creative): a file of the server's models/upscale_models ("4x-UltraSharp.pth")
+    # run by the shipped upscale graph; None: the worker's Lanczos
+    upscale_model: str | None = None
     workflows: dict[str, ComfyWorkflow] = Field(default_factory=_shipped_workflows)
     # What members may pick with --model: workflows by name (that graph, its own checkpoint) and
     # checkpoints (written into the default workflow's checkpoint slot).

@@ -1,6 +1,6 @@
 """The shipped ComfyUI workflows in API format ("Save (API)"): ComfyUI's default text-to-image graph for
-SD 1.x/2.x/SDXL checkpoints, the same with a loaded image encoded as the starting latent, and that
-repainting only where the loaded image is transparent.
+SD 1.x/2.x/SDXL checkpoints, the same with a loaded image encoded as the starting latent, that
+repainting only where the loaded image is transparent, and a loaded image through an upscaler model.
 
 Node ids match the default slots of `[comfyui.workflows.NAME]` (shared/config.py: ComfyWorkflow).
 """
@@ -55,3 +55,12 @@ INPAINT: dict[str, Any] = {
 }
 
 SHIPPED = {"txt2img": TXT2IMG, "img2img": IMG2IMG, "inpaint": INPAINT}
+
+# Upscale (Subtle): the picture through an upscaler model of the server's models/upscale_models
+# (`[comfyui] upscale_model`), at the model's own scale; the worker fits it to ×2 or ×4.
+UPSCALE: dict[str, Any] = {
+    "10": {"class_type": "LoadImage", "inputs": {"image": "imagine-source.png"}},
+    "13": {"class_type": "UpscaleModelLoader", "inputs": {"model_name": "RealESRGAN_x4plus.pth"}},
+    "14": {"class_type": "ImageUpscaleWithModel", "inputs": {"upscale_model": ["13", 0], "image": ["10", 0]}},
+    "9": {"class_type": "SaveImage", "inputs": {"filename_prefix": "imagine-upscaled", "images": ["14", 0]}},
+}
