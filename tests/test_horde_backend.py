@@ -10,6 +10,7 @@ from PIL import Image
 
 from shared import messages
 from shared.drawing.edits import CanvasEdit
+from shared.drawing.finishing import Upscale
 from shared.drawing.request import SourceImage
 from shared.quotas.costs import CostLedger
 from tests.backend_harness import cancel_when
@@ -153,6 +154,28 @@ def test_a_variation_sends_the_previous_image_for_img2img(horde_runtime, fake):
     assert second["source_processing"] == "img2img" and second["params"]["denoising_strength"] == 0.75
     with Image.open(io.BytesIO(base64.b64decode(second["source_image"]))) as image:
         assert image.format == "WEBP"
+
+
+def test_an_upscale_asks_for_the_hordes_realesrgan_post_processor(horde_runtime, fake):
+    runtime = horde_runtime()
+    first_id, _, _ = run(runtime, horde_request("evt-u1", seed=5, width=512, height=512))
+    for number, factor in enumerate((2, 4), 2):
+        upscale = horde_request(
+            f"evt-u{number}",
+            kind="upscale",
+            upscale=Upscale(factor=factor),
+            parent_job_id=first_id,
+            parent_image_index=0,
+        )
+        _, events, _ = run(runtime, upscale)
+        done = events[-1]
+        assert done["type"] == "done" and done["model"] == f"RealESRGAN_x{factor}plus"
+        payload = fake.submitted[-1].payload
+        assert payload["params"]["post_processing"] == [f"RealESRGAN_x{factor}plus"]
+        assert payload["source_processing"] == "img2img" and payload["params"]["denoising_strength"] == 0.05
+        assert (payload["params"]["width"], payload["params"]["height"]) == (512, 512)  # the picture's own
+        with Image.open(io.BytesIO(runtime.redis.get(done["images"][0]["key"]))) as bigger:
+            assert bigger.size == (512 * factor, 512 * factor)
 
 
 def test_zoom_out_is_outpainting_with_the_mask_and_the_original_kept_in_the_middle(horde_runtime, fake):

@@ -31,7 +31,7 @@ def upscale(backend: object, request: ImageRequest, task: GenerationTask) -> Gen
         scale = finishing.UPSCALE_MAX_EDGE / max(target)
         target = (round(target[0] * scale), round(target[1] * scale))
         notes.append(finishing.made_smaller(finishing.UPSCALE_MAX_EDGE))
-    big = enlarge(backend, picture, factor, target)
+    big = enlarge(backend, picture, factor, target, task)
     notes.insert(0, finishing.upscaled(factor, big.upscaler, picture.size, big.image.size))
     parameters = {"upscaler": big.upscaler, "upscale": factor}
     if not request.upscale.creative:
@@ -57,11 +57,13 @@ def upscale(backend: object, request: ImageRequest, task: GenerationTask) -> Gen
     )
 
 
-def enlarge(backend: object, picture: Image.Image, factor: int, target: tuple[int, int]) -> Upscaled:
+def enlarge(
+    backend: object, picture: Image.Image, factor: int, target: tuple[int, int], task: GenerationTask
+) -> Upscaled:
     """`picture` at `target` size: the backend's upscaler where it has one (its own scale, then
     fitted by Lanczos: a ×4 model serves a ×2 upscale), else Lanczos alone."""
     upscaler = getattr(backend, "upscale", None)
-    made = upscaler(picture, factor) if upscaler is not None else None
+    made = upscaler(picture, factor, task) if upscaler is not None else None
     if made is None:
         return Upscaled(picture.resize(target, Image.Resampling.LANCZOS), LANCZOS)
     if made.image.size != target:

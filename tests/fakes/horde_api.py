@@ -18,6 +18,18 @@ from PIL import Image
 from tests.fakes.http import FakeServer, Recorded, Reply
 
 KEY = "horde-test-key-123"
+# The v2 schema's post-processors (ModelPayloadRootStable.post_processing), and the upscalers' scales
+POST_PROCESSORS = (
+    "GFPGAN",
+    "RealESRGAN_x4plus",
+    "RealESRGAN_x2plus",
+    "RealESRGAN_x4plus_anime_6B",
+    "NMKD_Siax",
+    "4x_AnimeSharp",
+    "CodeFormers",
+    "strip_background",
+)
+POST_PROCESSORS_SCALE = {"RealESRGAN_x2plus": 2, "RealESRGAN_x4plus": 4, "RealESRGAN_x4plus_anime_6B": 4}
 MODELS = [
     {"name": "stable_diffusion", "count": 12, "type": "image"},
     {"name": "AlbedoBase XL (SDXL)", "count": 4},
@@ -76,7 +88,7 @@ class FakeHorde(FakeServer):
                     },
                     403,
                 )
-            problem = _invalid_source(request.json())
+            problem = _invalid_source(request.json()) or _invalid_post_processing(request.json())
             if problem:
                 return Reply.json({"message": problem, "rc": "ValidationError"}, 400)
             submitted = Submitted(uuid.uuid4().hex, request.json(), time.monotonic())
@@ -122,6 +134,8 @@ class FakeHorde(FakeServer):
             buffer = io.BytesIO()
             colour = ((seed + index) * 37 % 256, (seed + index) * 91 % 256, 50)
             picture = Image.new("RGB", (params["width"], params["height"]), colour)
+            scale = POST_PROCESSORS_SCALE.get(next(iter(params.get("post_processing") or []), ""), 1)
+            picture = picture.resize((picture.width * scale, picture.height * scale))
             picture.save(
                 buffer,
                 format=self.image_format,
@@ -143,6 +157,12 @@ class FakeHorde(FakeServer):
         return Reply.json(
             {"done": True, "faulted": False, "generations": generations, "kudos": 10.0 * params["n"]}
         )
+
+
+def _invalid_post_processing(payload: dict) -> str | None:
+    """The v2 schema's post_processing: a list of the post-processors it names."""
+    unknown = [name for name in payload["params"].get("post_processing") or [] if name not in POST_PROCESSORS]
+    return f"post_processing: {unknown[0]!r} is not one of the options" if unknown else None
 
 
 def _invalid_source(payload: dict) -> str | None:

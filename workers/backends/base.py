@@ -71,8 +71,9 @@ class Upscaler(Protocol):
     """A backend with an upscaler model of its own (an ESRGAN-family one on the engine) implements
     this; the others are upscaled by Lanczos on the worker (workers/upscaling.py)."""
 
-    def upscale(self, picture: Image.Image, factor: int) -> Upscaled | None:
-        """`picture` about `factor` times bigger; None where no upscaler is configured after all."""
+    def upscale(self, picture: Image.Image, factor: int, task: GenerationTask) -> Upscaled | None:
+        """`picture` about `factor` times bigger (`task`: the job, for an engine that needs a prompt);
+        None where no upscaler is configured after all."""
 
 
 class ImageBackend(Protocol):

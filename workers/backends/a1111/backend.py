@@ -66,7 +66,7 @@ class A1111Backend:
         model = str(_info(answer).get("sd_model_name") or task.model or "a1111")
         return Generation(images, model=model, cost_usd=self._config.usd_per_image * len(images))
 
-    def upscale(self, picture: Image.Image, factor: int) -> Upscaled | None:
+    def upscale(self, picture: Image.Image, factor: int, task: GenerationTask) -> Upscaled | None:
         """The server's upscaler model alone (`/sdapi/v1/extra-single-image`); None where it has only
         resamplers (the worker's Lanczos does as well)."""
         with self._pool.lease() as server:

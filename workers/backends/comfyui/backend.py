@@ -103,7 +103,7 @@ class ComfyUIBackend:
             notes=run.notes,
         )
 
-    def upscale(self, picture: Image.Image, factor: int) -> Upscaled | None:
+    def upscale(self, picture: Image.Image, factor: int, task: GenerationTask) -> Upscaled | None:
         """The picture through `[comfyui] upscale_model` (the shipped upscale graph); None without one."""
         model = self._config.upscale_model
         if model is None:

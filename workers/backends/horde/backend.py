@@ -21,7 +21,7 @@ from shared import messages
 from shared.configuration.settings import Settings
 from shared.drawing import sizes
 from shared.errors import BackendRefused, BackendUnavailable, InvalidRequest
-from workers.backends.base import GeneratedImage, Generation, GenerationTask, engine_picture
+from workers.backends.base import GeneratedImage, Generation, GenerationTask, Upscaled, engine_picture
 from workers.backends.horde import texts
 from workers.backends.horde.config import HordeConfig
 
@@ -30,6 +30,10 @@ NAME = "horde"
 ANONYMOUS_KEY = "0000000000"
 VERSION = "0.1.0"
 SIZE_STEP = 64  # the Horde takes multiples of 64
+HORDE_MAX_EDGE = 2048
+# Upscale: the Horde's post-processors for ×2 and ×4, on a picture redrawn this little first
+POST_PROCESSORS = {2: "RealESRGAN_x2plus", 4: "RealESRGAN_x4plus"}
+UPSCALE_DENOISE = 0.05
 
 
 class HordeBackend:
@@ -40,7 +44,11 @@ class HordeBackend:
         self._client = HordeClient(settings)
 
     def generate(self, task: GenerationTask) -> Generation:
-        request_id = self._client.submit(self._payload(task))
+        return self._finished(self._client.submit(self._payload(task)), task)
+
+    def _finished(self, request_id: str, task: GenerationTask) -> Generation:
+        """Wait for a submitted request and fetch what it made; cancelled on the Horde if anything
+        (the member, a timeout) stops the wait."""
         try:
             self._wait(request_id, task)
             status = self._client.status(request_id)
@@ -60,6 +68,16 @@ class HordeBackend:
         model = str((status.get("generations") or [{}])[0].get("model") or task.model or "horde")
         kudos = float(status.get("kudos") or 0)
         return Generation(kept, model=model, kudos=kudos, notes=notes, withheld=len(withheld))
+
+    def upscale(self, picture: Image.Image, factor: int, task: GenerationTask) -> Upscaled | None:
+        """The Horde's RealESRGAN post-processor, on the picture barely redrawn (the Horde post-processes
+        what it generates): `UPSCALE_DENOISE`, the job's prompt and seed."""
+        upscaler = POST_PROCESSORS[factor]
+        redraw = {"init_image": picture, "mask": None, "count": 1, "strength": UPSCALE_DENOISE}
+        payload = self._payload(task.model_copy(update={**redraw, "aspect": None, **_size_of(picture)}))
+        payload["params"]["post_processing"] = [upscaler]
+        generation = self._finished(self._client.submit(payload), task)
+        return Upscaled(generation.images[0].image, upscaler)
 
     def _payload(self, task: GenerationTask) -> dict[str, Any]:
         config = self._config
@@ -224,6 +242,12 @@ def _webp(image: Image.Image) -> str:
     buffer = io.BytesIO()
     image.save(buffer, format="WEBP", lossless=True)
     return base64.b64encode(buffer.getvalue()).decode()
+
+
+def _size_of(picture: Image.Image) -> dict[str, int]:
+    """A picture's size as a task's, within what the Horde draws (2048 px a side)."""
+    scale = min(1.0, HORDE_MAX_EDGE / max(picture.size))
+    return {"width": round(picture.width * scale), "height": round(picture.height * scale)}
 
 
 def _multiple_of_64(side: int) -> int:
