@@ -13,6 +13,7 @@ from openai.types import ImageModel
 from PIL import Image, ImageChops
 
 from shared.drawing.edits import CanvasEdit
+from shared.drawing.finishing import Upscale
 from shared.quotas.costs import CostLedger
 from tests.backend_harness import submit_and_drain as run
 from tests.factories import image_request
@@ -178,6 +179,24 @@ def test_refinement_goes_through_the_edits_endpoint_with_the_previous_image(open
     with Image.open(io.BytesIO(form["image"])) as sent, Image.open(io.BytesIO(parent_png)) as parent:
         assert sent.size == parent.size
         assert sent.convert("RGB").tobytes() == parent.convert("RGB").tobytes()
+
+
+def test_upscales_are_lanczos_or_the_services_largest_size_at_its_best_quality(openai_runtime, fake_openai):
+    runtime = openai_runtime()
+    parent_id, events, _ = run(runtime, openai_request("evt-up0", width=1024, height=1024))
+    parent = {"parent_job_id": parent_id, "parent_image_index": 0, "width": 1024, "height": 1024}
+    subtle = openai_request("evt-up1", kind="upscale", upscale=Upscale(factor=2), **parent)
+    _, events, _ = run(runtime, subtle)
+    assert events[-1]["model"] == "Lanczos" and len(fake_openai.image_requests()) == 1  # no call
+    with Image.open(io.BytesIO(runtime.redis.get(events[-1]["images"][0]["key"]))) as bigger:
+        assert bigger.size == (2048, 2048)
+    creative = openai_request(
+        "evt-up2", kind="upscale", upscale=Upscale(factor=2, creative=True), quality="high", **parent
+    )
+    _, events, _ = run(runtime, creative)
+    edit = fake_openai.image_requests()[-1]
+    assert edit.path == "/v1/images/edits" and edit.form()["quality"] == b"high"
+    assert "draws at most 1024×1024: this is its largest size, at its best quality." in events[-1]["notes"][0]
 
 
 def test_pan_right_sends_the_wider_canvas_with_a_mask_transparent_where_to_draw(openai_runtime, fake_openai):
