@@ -260,6 +260,9 @@ def test_doctor_says_what_each_server_offers_and_what_to_fix(make_settings, conf
 
     [ok] = lines('models = ["dreamshaper_8"]\n')
     assert ok.startswith("✓") and "web UI --api answers: 2 checkpoints" in ok and "1 LoRAs" in ok
+    assert ok.endswith("; Upscale by R-ESRGAN 4x+")
+    [no_such] = lines('upscaler = "4x-UltraSharp"\n')
+    assert no_such.startswith("✗") and "[a1111] upscaler '4x-UltraSharp' not there" in no_such
     fake.forge = True
     assert "Forge --api answers" in lines()[0]
     [missing] = lines('models = ["sdxl_turbo"]\n')

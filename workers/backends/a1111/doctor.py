@@ -18,6 +18,7 @@ def check(settings: Settings) -> Iterator[Check]:
         return
     from shared.errors import ConfigError
     from workers.backends.a1111.backend import A1111Client
+    from workers.backends.a1111.upscalers import best_upscaler
 
     config = settings.config.a1111
     client = A1111Client(settings)
@@ -28,6 +29,7 @@ def check(settings: Settings) -> Iterator[Check]:
             samplers = [s.get("name", "") for s in client.get(server, "samplers")]
             loras = client.get(server, "loras")
             options = client.get(server, "options")
+            upscalers = [str(u.get("name", "")) for u in client.get(server, "upscalers")]
             loaded = options.get("sd_model_checkpoint")
             flavour = "Forge" if any(key.startswith("forge_") for key in options) else "web UI"
         except ConfigError as exc:
@@ -41,6 +43,12 @@ def check(settings: Settings) -> Iterator[Check]:
             yield Check(
                 name, False, f"[a1111] models {', '.join(missing)} not there → it has: {', '.join(titles)}"
             )
+        elif config.upscaler and config.upscaler not in upscalers:
+            yield Check(
+                name,
+                False,
+                f"[a1111] upscaler {config.upscaler!r} not there → it has: {', '.join(upscalers)}",
+            )
         elif config.sampler and config.sampler not in samplers:
             yield Check(
                 name, False, f"[a1111] sampler {config.sampler!r} not there → it has: {', '.join(samplers)}"
@@ -50,5 +58,6 @@ def check(settings: Settings) -> Iterator[Check]:
                 name,
                 True,
                 f"{flavour} --api answers: {len(titles)} checkpoints (loaded: {loaded}), "
-                f"{len(samplers)} samplers, {len(loras)} LoRAs",
+                f"{len(samplers)} samplers, {len(loras)} LoRAs; Upscale by "
+                f"{config.upscaler or best_upscaler(upscalers) or 'Lanczos (no upscaler model there)'}",
             )
