@@ -10,7 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from shared.drawing.request import ImageRequest, Requester
+from shared.drawing.request import ImageRequest
+from shared.drawing.requester import Requester
 from tests.fakes.discord_api import CHANNEL_ID, GUILD_ID
 from tests.helpers import private_redis  # noqa: F401  (re-exported for the benchmarks)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from shared import messages
 from shared.configuration.settings import Settings
-from shared.drawing.request import Drawing, ImageRequest, JobKind, Requester, RequestOptions, build_request
+from shared.drawing.request import Drawing, ImageRequest, JobKind, RequestOptions, build_request
+from shared.drawing.requester import Requester
 from shared.errors import Refused
 
 UNRESTRICTED_PLATFORMS = {"cli"}  # the operator's own command is not bound to channel allow-lists

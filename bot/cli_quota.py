@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from bot.cli_support import EXIT_OTHER, fail, settings_of, with_redis
-from shared.drawing.request import Requester
+from shared.drawing.requester import Requester
 from shared.errors import ConfigError
 
 

@@ -28,12 +28,8 @@ from bot.interactions.surface import IntakePort, InThread, PictureFetch
 from shared import keys, messages
 from shared.configuration.settings import Settings
 from shared.drawing.backends import BACKENDS
-from shared.drawing.request import (
-    MAX_SOURCES,
-    ImageRequest,
-    Requester,
-    RequestOptions,
-)
+from shared.drawing.request import MAX_SOURCES, ImageRequest, RequestOptions
+from shared.drawing.requester import Requester
 from shared.errors import InvalidRequest, Refused
 from shared.imaging import member_images
 from shared.imaging.image_store import build_store

@@ -15,7 +15,7 @@ from bot.decoding import Decoding
 from bot.interactions.ids import SUGGESTION
 from shared import keys, messages
 from shared.configuration.settings import Settings
-from shared.drawing.request import Requester
+from shared.drawing.requester import Requester
 from shared.errors import InvalidRequest, Refused
 from shared.quotas.hourly_limit import HourlyLimit
 from shared.textmodels.describe import DescribeUnavailable, build_describer

@@ -20,7 +20,8 @@ from bot.embedded import is_local
 from shared import messages
 from shared.configuration.settings import Settings
 from shared.delivery.results import TERMINAL, read_job_events
-from shared.drawing.request import ImageRequest, Requester, RequestOptions
+from shared.drawing.request import ImageRequest, RequestOptions
+from shared.drawing.requester import Requester
 from shared.errors import BackendUnavailable, ImagineError, failure_error
 from shared.imaging import member_images
 from shared.imaging.image_store import ImageStore

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from shared.drawing.request import ImageRequest, Requester
+from shared.drawing.request import ImageRequest
+from shared.drawing.requester import Requester
 
 
 def requester(user: str = "alice", *, platform: str = "cli", thread: str | None = None) -> Requester:

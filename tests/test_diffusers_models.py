@@ -23,7 +23,8 @@ from bot.checking import check_request  # noqa: E402
 from bot.core import ImagineCore  # noqa: E402
 from shared import keys  # noqa: E402
 from shared.drawing.choices import offered_loras, offered_models  # noqa: E402
-from shared.drawing.request import LoraUse, Requester, RequestOptions  # noqa: E402
+from shared.drawing.request import LoraUse, RequestOptions  # noqa: E402
+from shared.drawing.requester import Requester
 from shared.errors import InvalidRequest  # noqa: E402
 from shared.imaging.images import read_metadata  # noqa: E402
 from shared.jobs.queue import SERIALIZER, job_id_for, lane, queue_name  # noqa: E402

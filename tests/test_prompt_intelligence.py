@@ -8,7 +8,7 @@ import json
 import pytest
 
 from bot.core import ImagineCore
-from shared.drawing.request import Requester
+from shared.drawing.requester import Requester
 from shared.errors import Refused
 from shared.jobs.queue import queue_name
 from tests.factories import image_request

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from shared.configuration.config import QuotaConfig, load_config
-from shared.drawing.request import Requester
+from shared.drawing.requester import Requester
 from shared.errors import Refused
 from shared.jobs.round_trips import SharedRoundTrips
 from shared.ops.redis_conn import connect_async

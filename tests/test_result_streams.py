@@ -15,7 +15,8 @@ from bot.results import CLAIM_IDLE_MS, GROUP, ResultConsumer
 from shared import keys
 from shared.delivery.publish import Publisher
 from shared.delivery.results import DeliveredImage, Failure, JobResult, StatusUpdate
-from shared.drawing.request import ImageRequest, Requester
+from shared.drawing.request import ImageRequest
+from shared.drawing.requester import Requester
 from shared.errors import DeliveryImpossible
 from tests.helpers import wait_until_async
 

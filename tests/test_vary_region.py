@@ -16,7 +16,7 @@ from PIL import Image, ImageChops, ImageDraw, ImageStat
 from bot.interactions.edit_links import SALT, EditLinks, signing_key
 from bot.interactions.surface import InThread
 from shared import keys
-from shared.drawing.request import Requester
+from shared.drawing.requester import Requester
 from tests.discord_harness import discord_env, start_http_frontend
 from tests.fakes.discord_api import OWNER_ID, FakeDiscord
 from tests.fakes.slack_api import CHANNEL, OWNER, FakeSlack

@@ -17,7 +17,7 @@ from bot.interactions.settings import UNSET
 from shared import messages
 from shared.configuration.config import AppConfig
 from shared.drawing.backends import BACKENDS
-from shared.drawing.request import Requester
+from shared.drawing.requester import Requester
 from shared.members.member_defaults import ChannelDefaults, MemberDefaults
 
 if TYPE_CHECKING:

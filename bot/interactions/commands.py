@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from bot.core import ImagineCore
 from bot.interactions import quota
-from shared.drawing.request import Requester
+from shared.drawing.requester import Requester
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ from collections.abc import Awaitable, Callable
 from bot.core import ImagineCore
 from bot.interactions.surface import Surface
 from shared import messages
-from shared.drawing.request import Requester, RequestOptions
+from shared.drawing.request import RequestOptions
+from shared.drawing.requester import Requester
 from shared.errors import InvalidRequest, Refused
 
 PictureBytes = Callable[[], Awaitable[bytes]]  # the member's picture, fetched once the use is taken

@@ -19,7 +19,7 @@ from redis import Redis
 
 from bot.interactions.surface import InThread
 from shared import keys
-from shared.drawing.request import Requester
+from shared.drawing.requester import Requester
 
 SALT = "imagine-edit-link"
 ROUTE = "/edit/"  # the page's route that opens a link: <public_url>/edit/<token>

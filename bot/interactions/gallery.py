@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from bot.core import ImagineCore
 from shared import messages
-from shared.drawing.request import Requester
+from shared.drawing.requester import Requester
 from shared.imaging.images import thumbnail
 from shared.members import gallery
 from shared.members.gallery import GalleryEntry

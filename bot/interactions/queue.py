@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from bot.followups import ACTIONS, Press
 from shared import messages
 from shared.drawing.chat_text import shorten
-from shared.drawing.request import Requester
+from shared.drawing.requester import Requester
 from shared.jobs.member_jobs import MemberJob, MemberJobs
 
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ import asyncio
 
 from bot.core import ImagineCore
 from shared import messages
-from shared.drawing.request import Requester
+from shared.drawing.requester import Requester
 
 
 async def answer(core: ImagineCore, member: Requester) -> str:

@@ -14,7 +14,7 @@ from typing import Protocol
 from bot.core import ImagineCore
 from shared import messages
 from shared.configuration.config import AppConfig
-from shared.drawing.request import Requester
+from shared.drawing.requester import Requester
 from shared.errors import InvalidRequest
 from shared.members.member_defaults import ChannelDefaults, MemberDefaults
 

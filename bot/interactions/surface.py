@@ -11,7 +11,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from shared.drawing.request import ImageRequest, Requester
+from shared.drawing.request import ImageRequest
+from shared.drawing.requester import Requester
 from shared.members.threads import ThreadOrigin
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ from bot.interactions import settings
 from bot.slack import ui as slack_ui
 from bot.slack.surface import slack_member
 from shared import messages
-from shared.drawing.request import Requester
+from shared.drawing.requester import Requester
 from shared.durations import humanize_seconds
 from shared.members import gallery
 from shared.members.member_defaults import ChannelDefaults, MemberDefaults

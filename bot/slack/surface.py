@@ -17,7 +17,8 @@ from bot.slack import texts as slack_texts
 from bot.slack import ui as slack_ui
 from shared import messages
 from shared.configuration.settings import Settings
-from shared.drawing.request import ImageRequest, Requester
+from shared.drawing.request import ImageRequest
+from shared.drawing.requester import Requester
 from shared.members.threads import ThreadOrigin, Turn
 
 log = logging.getLogger(__name__)

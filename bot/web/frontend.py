@@ -18,7 +18,8 @@ from bot.interactions.surface import InThread, Opened
 from bot.web import ui as web_ui
 from bot.web.feed import PLATFORM, Feed
 from shared import messages
-from shared.drawing.request import ImageRequest, Requester
+from shared.drawing.request import ImageRequest
+from shared.drawing.requester import Requester
 from shared.jobs.queue import job_id_for
 from shared.members.member_defaults import ChannelDefaults, MemberDefaults
 from shared.members.threads import ThreadOrigin, Turn

@@ -16,7 +16,8 @@ from shared import keys, messages
 from shared.delivery.publish import Publisher
 from shared.delivery.results import Failure
 from shared.drawing.backends import BACKENDS
-from shared.drawing.request import ImageRequest, Requester
+from shared.drawing.request import ImageRequest
+from shared.drawing.requester import Requester
 from shared.jobs.queue import SERIALIZER, JobQueue, known_lanes, lane_of, queue_key
 from shared.quotas.quota import Quota
 

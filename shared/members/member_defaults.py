@@ -16,7 +16,8 @@ from redis import Redis
 from shared import keys
 from shared.configuration.config import AppConfig
 from shared.drawing.backends import BACKENDS
-from shared.drawing.request import Requester, RequestOptions
+from shared.drawing.request import RequestOptions
+from shared.drawing.requester import Requester
 from shared.jobs.round_trips import SharedRoundTrips
 
 _STORED = ConfigDict(frozen=True, extra="ignore")  # a field removed by an upgrade is dropped, not fatal

@@ -8,7 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from redis import Redis
 
 from shared import keys
-from shared.drawing.request import AskedIn, Drawing, ImageRequest, Requester
+from shared.drawing.request import Drawing, ImageRequest
+from shared.drawing.requester import AskedIn, Requester
 
 # Append unless the last turn already is this job's (a retried job records once); trim; refresh TTL.
 _RECORD = """

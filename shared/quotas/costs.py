@@ -8,7 +8,7 @@ from redis import Redis
 from redis.client import Pipeline
 
 from shared import keys
-from shared.drawing.request import Requester
+from shared.drawing.requester import Requester
 
 
 @dataclass(frozen=True)

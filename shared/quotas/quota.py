@@ -12,7 +12,7 @@ from redis.exceptions import NoScriptError
 
 from shared import keys, messages
 from shared.configuration.config import QuotaConfig, QuotaLimits
-from shared.drawing.request import Requester
+from shared.drawing.requester import Requester
 from shared.errors import Refused
 from shared.jobs.round_trips import SharedRoundTrips
 

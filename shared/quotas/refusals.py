@@ -5,7 +5,7 @@ from __future__ import annotations
 from redis import Redis
 
 from shared import keys
-from shared.drawing.request import Requester
+from shared.drawing.requester import Requester
 
 TTL_SECONDS = 90 * 86400
 
