@@ -144,6 +144,17 @@ def test_upscales_use_the_servers_best_upscaler_and_creative_redraws_at_the_new_
     assert events[-1]["model"] == "Lanczos" and len(fake.extras) == 2  # only resamplers: the worker's own
 
 
+def test_face_fix_and_hires_are_the_web_uis_own_options(a1111_runtime, fake):
+    runtime = a1111_runtime()
+    _, events, _ = run(runtime, a1111_request("evt-f", face_fix=True, hires=True))
+    payload = fake.generations[-1].payload
+    assert payload["restore_faces"] is True
+    hires = (payload["enable_hr"], payload["hr_scale"], payload["hr_upscaler"], payload["denoising_strength"])
+    assert hires == (True, 2, "Latent", 0.5)
+    assert (payload["width"], payload["height"]) == (512, 512)  # the first pass, half the size asked
+    assert pixels(runtime, events[-1]["images"][0]["key"])[0] == (1024, 1024)
+
+
 def test_pan_left_is_an_inpaint_on_a_wider_canvas_that_keeps_the_original_on_the_right(a1111_runtime, fake):
     runtime = a1111_runtime()
     first_id, first, _ = run(runtime, a1111_request("evt-1", seed=40))

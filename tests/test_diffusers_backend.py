@@ -134,6 +134,17 @@ def test_zoom_out_inpaints_the_border_and_keeps_the_original_in_the_middle(loade
         assert sum(ImageStat.Stat(ImageChops.difference(border, stretched)).mean) / 3 > 8  # drawn anew
 
 
+def test_hires_draws_at_half_the_size_then_again_at_the_size_asked(loaded, redis):
+    bigger = {"backend": "diffusers", "seed": 5, "width": 128, "height": 128}
+    done = run(loaded, image_request("evt-hr", hires=True, **bigger))[-1]
+    assert done["type"] == "done"
+    data = loaded.redis.get(done["images"][0]["key"])
+    assert Image.open(io.BytesIO(data)).size == (128, 128)
+    assert read_metadata(data)["hires"] == "×2 at strength 0.45"
+    plain = run(loaded, image_request("evt-hr2", **bigger))[-1]
+    assert pixels(loaded, plain) != pixels(loaded, done)  # a second pass, not the same draw
+
+
 def test_a_dedicated_inpainting_checkpoint_draws_region_edits_with_the_rest_of_the_model(
     tiny_model, redis_url, tmp_path
 ):

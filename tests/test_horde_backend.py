@@ -178,6 +178,13 @@ def test_an_upscale_asks_for_the_hordes_realesrgan_post_processor(horde_runtime,
             assert bigger.size == (512 * factor, 512 * factor)
 
 
+def test_face_fix_and_hires_are_the_hordes_gfpgan_and_hires_fix(horde_runtime, fake):
+    _, events, _ = run(horde_runtime(), horde_request("evt-ff", face_fix=True, hires=True))
+    assert events[-1]["type"] == "done"
+    params = fake.submitted[-1].payload["params"]
+    assert params["hires_fix"] is True and params["post_processing"] == ["GFPGAN"]
+
+
 def test_zoom_out_is_outpainting_with_the_mask_and_the_original_kept_in_the_middle(horde_runtime, fake):
     runtime = horde_runtime()
     first_id, first, _ = run(runtime, horde_request("evt-1", seed=30))

@@ -73,6 +73,11 @@ def test_with_a_prompt_the_upscale_is_redrawn_at_the_new_size(process_env, tmp_p
             ["--image", "PICTURE", "--upscale", "2", "--zoom-out", "2"],
             "give a new canvas in a job of its own",
         ),
+        (
+            ["a face", "--face-fix"],
+            "The placeholder backend has no face restorer, so --face-fix is not offered",
+        ),
+        (["a face", "--hires"], "The placeholder backend has no hires fix, so --hires is not offered there."),
     ],
 )
 def test_an_upscale_that_cannot_be_made_is_refused_with_its_reason(process_env, tmp_path, args, told):

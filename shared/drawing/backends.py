@@ -55,6 +55,8 @@ class Capabilities:
     loras: bool = False  # members add LoRAs (`--lora`) from the backend's `loras`
     outpaint: bool = False  # draws around a picture on a bigger canvas: zoom out, pan, make square
     inpaint: bool = False  # repaints where a mask says, keeping the rest: a region of a picture
+    face_fix: bool = False  # a face restorer over its images (--face-fix)
+    hires: bool = False  # a hires fix: a second, bigger pass (--hires)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,7 @@
 """Finishing a picture, as a request carries it: `--upscale 2|4` (the Upscale (Subtle) and Upscale
-(Creative) buttons). Validated here; the worker's side is workers/upscaling.py."""
+(Creative) buttons), `--face-fix` and `--hires` (Drawing's `face_fix` and `hires`, honoured where the
+backend's capabilities say so). Validated here; the worker's side is workers/upscaling.py and each
+backend."""
 
 from __future__ import annotations
 
@@ -56,6 +58,11 @@ def check_upscale(
 
 def _unknown_factor(value: str) -> str:
     return f"There is no upscale called “{value}”. Choose one of: 2, 4."
+
+
+def no_finishing(backend: str, flag: str) -> str:
+    what = {"--face-fix": "no face restorer", "--hires": "no hires fix"}[flag]
+    return f"The {backend} backend has {what}, so {flag} is not offered there. Leave it out."
 
 
 def upscale_needs_picture() -> str:

@@ -13,7 +13,7 @@ from shared import messages
 from shared.configuration.config import AppConfig
 from shared.drawing.backends import BACKENDS
 from shared.drawing.edits import CanvasEdit, canvas_edit, check_canvas_edit, check_region_edit, regions
-from shared.drawing.finishing import Upscale, check_upscale, upscale_factor
+from shared.drawing.finishing import Upscale, check_upscale, no_finishing, upscale_factor
 from shared.drawing.loras import LoraUse, check_lora_families, checked_loras
 from shared.drawing.requester import Requester
 from shared.drawing.sizes import aspect_size, parse_size
@@ -63,6 +63,8 @@ class Drawing(BaseModel):
     enhance: bool = False
     strength: float | None = None  # from a source image: how far the drawing may move (0-1)
     loras: tuple[LoraUse, ...] = ()  # LoRAs by name ([diffusers.loras]), kept by refinements
+    face_fix: bool = False  # the engine's face restorer over each image
+    hires: bool = False  # drawn at a lower size, then again at the size asked with more detail
 
     def drawing(self) -> Drawing:
         """Just the drawing settings of a request, turn or task."""
@@ -174,6 +176,10 @@ class RequestOptions:
         "region",
         help="From a picture: repaint only these ninths (top-left … center … bottom-right), the rest kept.",
         example="top-left,top",
+    )
+    face_fix: bool | None = _typed("face-fix", help="Fix faces with the engine's face restorer.", switch=True)
+    hires: bool | None = _typed(
+        "hires", help="Hires fix: draw smaller, then again at full size with more detail.", switch=True
     )
     upscale: int | str | None = _typed(
         "upscale", help="From a picture: make it 2 or 4 times bigger with the engine's upscaler.", example="2"
@@ -305,6 +311,9 @@ def _drawing(options: RequestOptions, base: Drawing, config: AppConfig) -> Drawi
         given["enhance"] = options.enhance
     if options.strength is not None:
         given["strength"] = _strength(options.strength)
+    for switch in ("face_fix", "hires"):
+        if getattr(options, switch) is not None:
+            given[switch] = bool(getattr(options, switch))
     if options.lora is not None:
         given["loras"] = checked_loras(options.lora, config, str(given.get("backend") or base.backend))
     drawing = _checked(base.model_copy(update=given), config)
@@ -326,6 +335,9 @@ def _checked(drawing: Drawing, config: AppConfig) -> Drawing:
         raise InvalidRequest(messages.no_loras(drawing.backend))
     if drawing.seed is not None and not spec.capabilities.seed:
         raise InvalidRequest(messages.no_seeds(drawing.backend))
+    for switch, flag in (("face_fix", "--face-fix"), ("hires", "--hires")):
+        if getattr(drawing, switch) and not getattr(spec.capabilities, switch):
+            raise InvalidRequest(no_finishing(drawing.backend, flag))
     choices = spec.models(config)
     if not choices:  # a backend that draws with its own model
         return drawing

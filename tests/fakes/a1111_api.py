@@ -139,6 +139,9 @@ class FakeA1111(FakeServer):
             first = seed if seed >= 0 else 1000 + len(self.generations)
             seeds = [first + i for i in range(count)]
             width, height = int(payload.get("width", 512)), int(payload.get("height", 512))
+            if payload.get("enable_hr"):  # the hires fix's second pass: hr_scale times the first
+                scale = float(payload.get("hr_scale", 2))
+                width, height = round(width * scale), round(height * scale)
             preview = _png(Image.new("RGB", (max(1, width // 8), max(1, height // 8)), (90, 90, 90)))
             self._progress = {"progress": 0.5, "current_image": preview, "state": {"job_count": 1}}
             self.interrupted.clear()

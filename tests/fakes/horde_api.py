@@ -134,7 +134,9 @@ class FakeHorde(FakeServer):
             buffer = io.BytesIO()
             colour = ((seed + index) * 37 % 256, (seed + index) * 91 % 256, 50)
             picture = Image.new("RGB", (params["width"], params["height"]), colour)
-            scale = POST_PROCESSORS_SCALE.get(next(iter(params.get("post_processing") or []), ""), 1)
+            scale = max(
+                [POST_PROCESSORS_SCALE.get(name, 1) for name in params.get("post_processing") or []] or [1]
+            )
             picture = picture.resize((picture.width * scale, picture.height * scale))
             picture.save(
                 buffer,

@@ -29,6 +29,9 @@ from workers.backends.base import GeneratedImage, Generation, GenerationTask, Up
 from workers.backends.servers import ServerPool, verify_servers
 
 log = logging.getLogger(__name__)
+HIRES_SCALE = 2
+HIRES_UPSCALER = "Latent"  # the web UI's own; [a1111] upscaler when one is set
+HIRES_DENOISE = 0.5
 NAME = "a1111"
 SHORT_TIMEOUT = 10.0  # progress, model lists, interrupt
 
@@ -119,7 +122,18 @@ class A1111Backend:
         if overrides:
             payload["override_settings"] = overrides
             payload["override_settings_restore_afterwards"] = not config.keep_model_loaded
+        if task.face_fix:  # the web UI's own restorer (CodeFormer or GFPGAN, as its settings say)
+            payload["restore_faces"] = True
         if task.init_image is None:
+            if task.hires:  # the first pass at half the size, the second at the size asked
+                payload.update(
+                    width=_multiple_of_8(width / HIRES_SCALE),
+                    height=_multiple_of_8(height / HIRES_SCALE),
+                    enable_hr=True,
+                    hr_scale=HIRES_SCALE,
+                    hr_upscaler=config.upscaler or HIRES_UPSCALER,
+                    denoising_strength=HIRES_DENOISE,
+                )
             return "txt2img", payload
         source = task.init_image.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
         payload["init_images"] = [_b64_png(source)]
@@ -265,3 +279,7 @@ def _b64_png(image: Image.Image) -> str:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return base64.b64encode(buffer.getvalue()).decode()
+
+
+def _multiple_of_8(value: float) -> int:
+    return max(64, int(round(value / 8)) * 8)

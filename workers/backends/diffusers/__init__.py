@@ -36,7 +36,7 @@ SPEC = BackendSpec(
     default_model=lambda config: config.diffusers.default_model or next(iter(config.diffusers.models), None),
     model_details=lambda config: config.diffusers.models,
     timeout_seconds=900,
-    capabilities=Capabilities(model_choice=True, loras=True, outpaint=True, inpaint=True),
+    capabilities=Capabilities(model_choice=True, loras=True, outpaint=True, inpaint=True, hires=True),
     loras=lambda config: list(config.diffusers.loras),
     queue_per_model=True,
     rank=2,

@@ -34,6 +34,7 @@ HORDE_MAX_EDGE = 2048
 # Upscale: the Horde's post-processors for ×2 and ×4, on a picture redrawn this little first
 POST_PROCESSORS = {2: "RealESRGAN_x2plus", 4: "RealESRGAN_x4plus"}
 UPSCALE_DENOISE = 0.05
+FACE_FIXER = "GFPGAN"  # --face-fix: the Horde's face restorer (CodeFormers is its other)
 
 
 class HordeBackend:
@@ -75,7 +76,7 @@ class HordeBackend:
         upscaler = POST_PROCESSORS[factor]
         redraw = {"init_image": picture, "mask": None, "count": 1, "strength": UPSCALE_DENOISE}
         payload = self._payload(task.model_copy(update={**redraw, "aspect": None, **_size_of(picture)}))
-        payload["params"]["post_processing"] = [upscaler]
+        payload["params"]["post_processing"] = [*payload["params"].get("post_processing", []), upscaler]
         generation = self._finished(self._client.submit(payload), task)
         return Upscaled(generation.images[0].image, upscaler)
 
@@ -93,6 +94,10 @@ class HordeBackend:
         }
         if task.seed is not None:
             params["seed"] = str(task.seed)
+        if task.hires:
+            params["hires_fix"] = True
+        if task.face_fix:
+            params["post_processing"] = [FACE_FIXER]
         payload: dict[str, Any] = {
             "prompt": prompt,
             "params": params,
