@@ -35,6 +35,9 @@ def fields(defaults: MemberDefaults, config: AppConfig, backend: str) -> list[Fi
         shown.append(Field("model", "Model", models, defaults.model))
     enhance = {None: None, True: "on", False: "off"}[defaults.enhance]
     shown.append(Field("enhance", "Prompt expansion", ("on", "off"), enhance))
+    if BACKENDS[backend].capabilities.face_fix:
+        face_fix = {None: None, True: "on", False: "off"}[defaults.face_fix]
+        shown.append(Field("face_fix", "Face fix", ("on", "off"), face_fix))
     shown.append(Field("private", "Private results", ("on",), "on" if defaults.private else None))
     shown.append(Field("negative", "Negative prompt", (), defaults.negative))
     return shown
@@ -58,6 +61,7 @@ def read(values: dict[str, object], config: AppConfig, backend: str) -> MemberDe
         count=int(chosen["count"]) if chosen["count"] else None,
         model=chosen.get("model"),
         enhance=None if chosen["enhance"] is None else chosen["enhance"] == "on",
+        face_fix=None if chosen.get("face_fix") is None else chosen["face_fix"] == "on",
         negative=chosen["negative"],
         private=True if chosen["private"] == "on" else None,
     )

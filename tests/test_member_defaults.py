@@ -7,8 +7,9 @@ import asyncio
 
 import pytest
 
-from bot import followups
+from bot import followups, settings_form
 from bot.core import ImagineCore
+from bot.interactions.settings import changed_member
 from shared.drawing.request import RequestOptions
 from shared.jobs.round_trips import SharedRoundTrips
 from shared.members.member_defaults import ChannelDefaults, MemberDefaults
@@ -87,3 +88,27 @@ def test_an_event_loop_reads_both_in_one_shared_round_trip(core, redis_url):
         ChannelDefaults(model="x", refine_by="anyone"),
         MemberDefaults(style="anime"),
     )
+
+
+def test_a_face_fix_default_applies_where_the_backend_has_a_restorer_and_is_skipped_elsewhere(
+    redis, make_settings, config_file
+):
+    member = requester()
+    on = changed_member("face_fix", [])(MemberDefaults())
+    assert on.face_fix is True and changed_member("face_fix", [])(on).face_fix is False
+    for backend, honoured in (("a1111", True), ("placeholder", False)):
+        settings = make_settings(config_file(CONFIG), backend=backend)
+        core = ImagineCore(settings, redis)
+        core.defaults.save_member(member, on)
+        request = asyncio.run(
+            core.check_new(member, RequestOptions(prompt="a face"), event_id=f"e-{backend}")
+        )
+        assert request.face_fix is honoured  # a default never blocks a prompt where it cannot apply
+        names = [field.name for field in settings_form.fields(on, settings.config, backend)]
+        assert ("face_fix" in names) is honoured
+    typed_off = asyncio.run(
+        core.check_new(
+            member, RequestOptions(prompt="a face", face_fix=False, backend="a1111"), event_id="e-off"
+        )
+    )
+    assert typed_off.face_fix is False  # what the member types wins

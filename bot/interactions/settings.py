@@ -73,16 +73,17 @@ async def change(
 
 
 def changed_member(field: str, values: list[str]) -> MemberChange:
-    """One control: a select's value, or a button (expansion cycles; private toggles; reset)."""
+    """One control: a select's value, or a button (expansion and face fix cycle; private toggles;
+    reset)."""
 
     def apply(defaults: MemberDefaults) -> MemberDefaults:
         if field == "reset":
             return MemberDefaults()
         if field == "private":
             return defaults.model_copy(update={"private": None if defaults.private else True})
-        if field == "enhance":
-            following = {None: True, True: False, False: None}[defaults.enhance]
-            return defaults.model_copy(update={"enhance": following})
+        if field in ("enhance", "face_fix"):  # on, off, default, in turn
+            following = {None: True, True: False, False: None}[getattr(defaults, field)]
+            return defaults.model_copy(update={field: following})
         chosen = values[0] if values and values[0] != UNSET else None
         if field == "count":
             return defaults.model_copy(update={"count": int(chosen) if chosen else None})

@@ -33,6 +33,7 @@ class MemberDefaults(BaseModel):
     count: int | None = None
     model: str | None = None
     enhance: bool | None = None
+    face_fix: bool | None = None  # where the backend has a face restorer
     negative: str | None = None
     private: bool | None = None  # results in the member's DM with the bot (a delivery choice)
 
@@ -68,6 +69,8 @@ def _usable(values: dict, config: AppConfig, backend: str) -> dict:
         usable["style"] = None
     if usable.get("model") is not None and usable["model"] not in BACKENDS[backend].models(config):
         usable["model"] = None
+    if not BACKENDS[backend].capabilities.face_fix:
+        usable["face_fix"] = None
     return usable
 
 

@@ -27,9 +27,10 @@ def member_settings(values: dict) -> str:
     enhance = {None: "default", True: "on", False: "off"}[values.get("enhance")]
     negative = values.get("negative") or "none"
     private = " · results privately, in your DMs" if values.get("private") else ""
+    face_fix = {None: "", True: " · face fix on", False: " · face fix off"}[values.get("face_fix")]
     return (
         "**Your defaults** for a new /imagine (what you type still wins; a refinement keeps its image's "
-        f"settings):\n{shown} · prompt expansion {enhance} · negative prompt: {negative}{private}"
+        f"settings):\n{shown} · prompt expansion {enhance}{face_fix} · negative prompt: {negative}{private}"
     )
 
 
