@@ -16,8 +16,8 @@ from typing import Any
 
 from bot import followups
 from bot.core import ImagineCore
-from bot.interactions.edit_links import EditLinks
-from bot.interactions.surface import IntakePort, InThread, Surface
+from bot.interactions.edit_links import EditLink, EditLinks, link_spent
+from bot.interactions.surface import IntakePort, InThread, Opened, Surface
 from shared import messages
 from shared.drawing.edits import REGIONS
 from shared.drawing.request import ImageRequest, SourceImage
@@ -83,6 +83,50 @@ async def submit(
         return core.check_follow_up(member, follow_up, event_id=event_id)
 
     await core.intake(port, build, later=later)
+
+
+async def submit_by_link(
+    core: ImagineCore,
+    port: IntakePort,
+    links: EditLinks,
+    link: EditLink,
+    words: str,
+    mask: bytes,
+    *,
+    event_id: str,
+) -> None:
+    """The edit of an editor opened by a link from a chat: the chat member's, in their thread. The
+    link is spent when its edit is taken, and works again when the edit is refused (a quota, a bad
+    mask), until it expires."""
+    if not await asyncio.to_thread(links.spend, link):  # another tab spent it first
+        await port.tell(link_spent())
+        return
+    watched = _Watched(port)
+    edit = RegionEdit(link.job_id, link.index, words, mask=mask)
+    await submit(core, watched, link.where, edit, event_id=event_id)
+    if not watched.taken:
+        await asyncio.to_thread(links.unspend, link)
+
+
+class _Watched:
+    """An intake port passed through, noting whether the request was taken."""
+
+    def __init__(self, port: IntakePort) -> None:
+        self._port = port
+        self.taken = False
+
+    async def tell(self, text: str) -> None:
+        await self._port.tell(text)
+
+    async def acknowledge(self, request: ImageRequest) -> None:
+        self.taken = True
+        await self._port.acknowledge(request)
+
+    async def duplicate(self) -> None:
+        await self._port.duplicate()
+
+    async def open(self, request: ImageRequest, status: str) -> Opened | None:
+        return await self._port.open(request, status)
 
 
 def _kept_mask(core: ImagineCore, data: bytes, event_id: str, workspace: str) -> SourceImage:

@@ -14,7 +14,7 @@ from importlib import resources
 
 from aiohttp import web
 
-from bot.interactions.edit_links import EditLink, EditLinks, LinkRefused, link_not_yours, link_spent
+from bot.interactions.edit_links import EditLink, EditLinks, LinkRefused, link_not_yours
 from bot.web.bodies import MAX_TEXT, Told, read_upload
 from bot.web.frontend import Answer, WebFrontend
 
@@ -97,18 +97,13 @@ class EditorRoutes:
         )
 
     async def submit_by_link(self, request: web.Request) -> web.Response:
-        """The link's edit: spent when the edit is taken, working again when it is refused."""
+        """The link's edit (bot/interactions/region.py: submit_by_link spends the link)."""
         try:
             link = await self._open(request, request.cookies.get(BROWSER_COOKIE, ""))
             body, (mask,) = await self._upload(request)
         except (LinkRefused, Told) as refused:
             return answer(Answer(private=[str(refused)]))
-        if not await asyncio.to_thread(self._links.spend, link):
-            return answer(Answer(private=[link_spent()]))
-        result = await self._frontend.vary_region_by_link(link, body.get("text", ""), mask)
-        if not result.taken:
-            await asyncio.to_thread(self._links.unspend, link)
-        return answer(result)
+        return answer(await self._frontend.vary_region_by_link(self._links, link, body.get("text", ""), mask))
 
     async def _open(self, request: web.Request, browser: str) -> EditLink:
         if not browser:

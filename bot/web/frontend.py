@@ -12,7 +12,7 @@ from bot.core import ImagineCore
 from bot.interactions import describe as describing_flow
 from bot.interactions import pressing, region, replying, settings
 from bot.interactions.commands import named
-from bot.interactions.edit_links import EditLink, EditorLink, edit_goes_to_thread
+from bot.interactions.edit_links import EditLink, EditLinks, EditorLink, edit_goes_to_thread
 from bot.interactions.queue import member_queue
 from bot.interactions.surface import InThread, Opened
 from bot.web import ui as web_ui
@@ -141,12 +141,12 @@ class WebFrontend:
         await region.submit(self.core, port, where, edit, event_id=f"web-{uuid.uuid4().hex}")
         return port.answer
 
-    async def vary_region_by_link(self, link: EditLink, words: str, mask: bytes) -> Answer:
+    async def vary_region_by_link(self, links: EditLinks, link: EditLink, words: str, mask: bytes) -> Answer:
         """The editor opened by a link from a chat: the edit is the chat member's, in their thread,
         and its answer is posted there (by that platform's frontend)."""
         port = LinkPort()
-        edit = region.RegionEdit(link.job_id, link.index, words, mask=mask)
-        await region.submit(self.core, port, link.where, edit, event_id=f"link-{uuid.uuid4().hex}")
+        event_id = f"link-{uuid.uuid4().hex}"
+        await region.submit_by_link(self.core, port, links, link, words, mask, event_id=event_id)
         return port.answer
 
 
