@@ -215,28 +215,9 @@ def _option(text: str, value: str) -> dict:
 
 def refine_modal(job_id: str, channel: str, thread_ts: str, *, max_chars: int) -> dict[str, Any]:
     """✏️ Refine's form: one text field, the same as a reply in the thread."""
-    return {
-        "type": "modal",
-        "callback_id": REFINE_MODAL,
-        "private_metadata": json.dumps({"job": job_id, "channel": channel, "thread": thread_ts}),
-        "title": {"type": "plain_text", "text": "Refine the image"},
-        "submit": {"type": "plain_text", "text": "Refine"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [
-            {
-                "type": "input",
-                "block_id": "instruction",
-                "label": {"type": "plain_text", "text": "What should change?"},
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": "instruction",
-                    "multiline": True,
-                    "max_length": max_chars,
-                    "placeholder": {"type": "plain_text", "text": "make it night-time --ar 16:9"},
-                },
-            }
-        ],
-    }
+    metadata = {"job": job_id, "channel": channel, "thread": thread_ts}
+    words = _words("What should change?", "make it night-time --ar 16:9", max_chars, multiline=True)
+    return _thread_form(REFINE_MODAL, metadata, "Refine the image", "Refine", [words])
 
 
 def region_modal(job_id: str, index: int, channel: str, thread_ts: str, *, max_chars: int) -> dict[str, Any]:
@@ -245,35 +226,45 @@ def region_modal(job_id: str, index: int, channel: str, thread_ts: str, *, max_c
         {"text": {"type": "plain_text", "text": label}, "value": name}
         for name, label in REGION_LABELS.items()
     ]
+    where = {
+        "type": "input",
+        "block_id": "regions",
+        "label": {"type": "plain_text", "text": "Where to draw anew"},
+        "element": {"type": "multi_static_select", "action_id": "regions", "options": choices},
+    }
+    words = _words("What goes there (else the prompt again)", "a red umbrella", max_chars, optional=True)
     metadata = {"job": job_id, "index": index, "channel": channel, "thread": thread_ts}
+    return _thread_form(REGION_MODAL, metadata, "Vary (Region)", "Draw", [where, words])
+
+
+def _thread_form(
+    callback_id: str, metadata: dict[str, Any], title: str, submit: str, blocks: list[dict]
+) -> dict[str, Any]:
+    """A modal acting in a thread, which its metadata names (bot/slack/forms.py reads it back)."""
     return {
         "type": "modal",
-        "callback_id": REGION_MODAL,
+        "callback_id": callback_id,
         "private_metadata": json.dumps(metadata),
-        "title": {"type": "plain_text", "text": "Vary (Region)"},
-        "submit": {"type": "plain_text", "text": "Draw"},
+        "title": {"type": "plain_text", "text": title},
+        "submit": {"type": "plain_text", "text": submit},
         "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [
-            {
-                "type": "input",
-                "block_id": "regions",
-                "label": {"type": "plain_text", "text": "Where to draw anew"},
-                "element": {"type": "multi_static_select", "action_id": "regions", "options": choices},
-            },
-            {
-                "type": "input",
-                "block_id": "instruction",
-                "optional": True,
-                "label": {"type": "plain_text", "text": "What goes there (else the prompt again)"},
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": "instruction",
-                    "max_length": max_chars,
-                    "placeholder": {"type": "plain_text", "text": "a red umbrella"},
-                },
-            },
-        ],
+        "blocks": blocks,
     }
+
+
+def _words(
+    label: str, placeholder: str, max_chars: int, *, multiline: bool = False, optional: bool = False
+) -> dict:
+    """The form's text field, `instruction`: what a reply in the thread would say."""
+    element = {
+        "type": "plain_text_input",
+        "action_id": "instruction",
+        "max_length": max_chars,
+        "placeholder": {"type": "plain_text", "text": placeholder},
+        **({"multiline": True} if multiline else {}),
+    }
+    block = {"type": "input", "block_id": "instruction", "label": {"type": "plain_text", "text": label}}
+    return {**block, **({"optional": True} if optional else {}), "element": element}
 
 
 def editor_link_blocks(text: str, url: str) -> list[dict[str, Any]]:

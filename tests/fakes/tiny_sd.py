@@ -59,16 +59,7 @@ def build_pipeline(folder: Path, shape: str = "tiny", seed: int = 0, *, safety: 
             eos_token_id=1,
             pad_token_id=1,
         )
-        unet = UNet2DConditionModel(
-            sample_size=32,
-            block_out_channels=(32, 64),
-            layers_per_block=1,
-            cross_attention_dim=32,
-            down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-            up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-            attention_head_dim=4,
-            norm_num_groups=32,
-        )
+        unet = _tiny_unet(UNet2DConditionModel)
         vae = AutoencoderKL(
             block_out_channels=(32, 64),
             latent_channels=4,
@@ -202,9 +193,15 @@ def build_inpaint_unet(folder: Path, seed: int = 1) -> Path:
     from diffusers import UNet2DConditionModel
 
     torch.manual_seed(seed)
-    unet = UNet2DConditionModel(
+    _tiny_unet(UNet2DConditionModel, in_channels=9).save_pretrained(folder / "unet")
+    return folder
+
+
+def _tiny_unet(unet_class, *, in_channels: int = 4):
+    """The tiny pipeline's UNet; with 9 input channels, its inpainting checkpoint's."""
+    return unet_class(
         sample_size=32,
-        in_channels=9,
+        in_channels=in_channels,
         block_out_channels=(32, 64),
         layers_per_block=1,
         cross_attention_dim=32,
@@ -213,5 +210,3 @@ def build_inpaint_unet(folder: Path, seed: int = 1) -> Path:
         attention_head_dim=4,
         norm_num_groups=32,
     )
-    unet.save_pretrained(folder / "unet")
-    return folder
