@@ -70,6 +70,18 @@ def _typed_options(command: Callable[..., None]) -> Callable[..., None]:
     default=None,
     help="With one --image: repaint only where this picture is white (black is kept; any size).",
 )
+@click.option(
+    "--sref",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A picture whose style to draw in (--sw weighs it).",
+)
+@click.option(
+    "--cref",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A picture of the character to draw again (--sw weighs it).",
+)
 @click.option("--user", default=None, help="Whose quota to use (default: your login name).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True)
 @click.option(
@@ -81,6 +93,8 @@ def generate(
     prompt: str,
     images: tuple[Path, ...],
     mask: Path | None,
+    sref: Path | None,
+    cref: Path | None,
     user: str | None,
     out: Path,
     timeout: float,
@@ -103,6 +117,7 @@ def generate(
         timeout=timeout,
         images=images,
         mask=mask,
+        references=tuple((kind, path) for kind, path in (("style", sref), ("character", cref)) if path),
     )
     try:
         paths = run_generate(with_redis(ctx), command, progress)

@@ -20,6 +20,7 @@ from bot.embedded import is_local
 from shared import messages
 from shared.configuration.settings import Settings
 from shared.delivery.results import TERMINAL, read_job_events
+from shared.drawing.references import Reference
 from shared.drawing.request import ImageRequest, RequestOptions
 from shared.drawing.requester import Requester
 from shared.errors import BackendUnavailable, ImagineError, failure_error
@@ -41,6 +42,7 @@ class GenerateCommand:
     timeout: float
     images: tuple[Path, ...] = ()  # pictures to start from; several are a blend
     mask: Path | None = None  # where to repaint the picture (white), the rest kept
+    references: tuple[tuple[str, Path], ...] = ()  # ("style" | "character", a picture)
 
 
 def cli_requester(user: str) -> Requester:
@@ -55,12 +57,18 @@ def generate(settings: Settings, command: GenerateCommand, progress: Callable[[s
     cap = settings.config.limits.source_image_bytes
     pictures = [member_images.checked(path.read_bytes(), cap) for path in command.images]
     event_id = f"cli-{uuid.uuid4()}"
-    stored = member_images.picture_sources(event_id, len(pictures) + (command.mask is not None))
-    mask = None
-    if command.mask is not None:  # kept beside the pictures, for the worker
-        pictures.append(member_images.checked(command.mask.read_bytes(), cap))
-        mask = stored[-1]
-    options = dataclasses.replace(command.options, sources=stored[: len(command.images)], mask=mask)
+    extra = [*([command.mask] if command.mask is not None else []), *(path for _, path in command.references)]
+    stored = member_images.picture_sources(event_id, len(pictures) + len(extra))
+    pictures.extend(member_images.checked(path.read_bytes(), cap) for path in extra)  # kept beside them
+    kept = list(stored[len(command.images) :])
+    mask = kept.pop(0) if command.mask is not None else None
+    references = tuple(
+        Reference(kind=kind, key=source.key or "")  # type: ignore[arg-type]
+        for (kind, _), source in zip(command.references, kept, strict=True)
+    )
+    options = dataclasses.replace(
+        command.options, sources=stored[: len(command.images)], mask=mask, references=references
+    )
     request = check_request(settings, options, requester=cli_requester(command.user), event_id=event_id)
     client = connect(settings.redis_url)
     core = ImagineCore(settings, client)

@@ -15,8 +15,10 @@ from bot.checking import check_request
 from shared import keys
 from shared.drawing.edits import CanvasEdit
 from shared.drawing.finishing import Upscale
+from shared.drawing.references import Reference
 from shared.drawing.request import RequestOptions
 from shared.errors import InvalidRequest
+from shared.imaging import member_images
 from shared.jobs.queue import queue_name
 from shared.jobs.recovery import count_live_workers
 from tests.backend_harness import cancel_when
@@ -153,6 +155,37 @@ def test_face_fix_and_hires_are_the_web_uis_own_options(a1111_runtime, fake):
     assert hires == (True, 2, "Latent", 0.5)
     assert (payload["width"], payload["height"]) == (512, 512)  # the first pass, half the size asked
     assert pixels(runtime, events[-1]["images"][0]["key"])[0] == (1024, 1024)
+
+
+def kept_reference(runtime, event_id: str, kind: str, colour: tuple[int, int, int]) -> Reference:
+    """A member's reference picture, in the store as a frontend keeps one."""
+    (source,) = member_images.picture_sources(event_id, 1)
+    member_images.keep(runtime.store, [Image.new("RGB", (64, 64), colour)], (source,), workspace="local")
+    return Reference(kind=kind, key=source.key)
+
+
+def test_references_are_controlnet_units_with_the_servers_ip_adapters(a1111_runtime, fake, caplog):
+    runtime = a1111_runtime()
+    style = kept_reference(runtime, "evt-r-s", "style", (200, 0, 0))
+    character = kept_reference(runtime, "evt-r-c", "character", (0, 0, 200))
+    request = a1111_request("evt-r", references=(style, character), reference_weight=80)
+    _, events, _ = run(runtime, request)
+    assert events[-1]["type"] == "done"
+    [first, second] = fake.generations[-1].payload["alwayson_scripts"]["controlnet"]["args"]
+    assert (first["module"], first["model"]) == ("ip-adapter_clip_sd15", "ip-adapter_sd15 [6a3f6166]")
+    assert (second["module"], second["model"]) == (
+        "ip-adapter_face_id_plus",
+        "ip-adapter-plus-face_sd15 [71693645]",
+    )
+    assert first["weight"] == second["weight"] == 0.8 and first["enabled"] is True
+    with Image.open(io.BytesIO(base64.b64decode(first["image"]))) as sent:
+        assert sent.convert("RGB").getpixel((0, 0)) == (200, 0, 0)
+
+    fake.controlnet = None  # the extension is not installed
+    with caplog.at_level(logging.ERROR):
+        _, events, core = run(runtime, request.model_copy(update={"event_id": "evt-r2"}))
+    assert events[-1]["type"] == "failed" and "install the sd-webui-controlnet extension" in caplog.text
+    assert core.quota.report(request.requester).used_this_hour == 1  # the first job only: refunded
 
 
 def test_pan_left_is_an_inpaint_on_a_wider_canvas_that_keeps_the_original_on_the_right(a1111_runtime, fake):

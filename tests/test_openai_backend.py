@@ -14,6 +14,8 @@ from PIL import Image, ImageChops
 
 from shared.drawing.edits import CanvasEdit
 from shared.drawing.finishing import Upscale
+from shared.drawing.references import Reference
+from shared.imaging import member_images
 from shared.quotas.costs import CostLedger
 from tests.backend_harness import submit_and_drain as run
 from tests.factories import image_request
@@ -197,6 +199,27 @@ def test_upscales_are_lanczos_or_the_services_largest_size_at_its_best_quality(o
     edit = fake_openai.image_requests()[-1]
     assert edit.path == "/v1/images/edits" and edit.form()["quality"] == b"high"
     assert "draws at most 1024×1024: this is its largest size, at its best quality." in events[-1]["notes"][0]
+
+
+def test_a_style_reference_is_an_input_image_of_an_edit_with_the_prompt_saying_so(
+    openai_runtime, fake_openai
+):
+    runtime = openai_runtime()
+    (source,) = member_images.picture_sources("evt-sref", 1)
+    member_images.keep(
+        runtime.store, [Image.new("RGB", (64, 64), (0, 90, 200))], (source,), workspace="local"
+    )
+    request = openai_request(
+        "evt-sref", references=(Reference(kind="style", key=source.key),), reference_weight=90
+    )
+    _, events, _ = run(runtime, request)
+    assert events[-1]["type"] == "done"
+    edit = fake_openai.image_requests()[-1]
+    assert edit.path == "/v1/images/edits"
+    form = edit.form()
+    assert form["prompt"].decode().endswith(", in the style of the reference image (follow it closely)")
+    with Image.open(io.BytesIO(form["image"])) as sent:
+        assert sent.convert("RGB").getpixel((0, 0)) == (0, 90, 200)
 
 
 def test_pan_right_sends_the_wider_canvas_with_a_mask_transparent_where_to_draw(openai_runtime, fake_openai):

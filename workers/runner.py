@@ -178,6 +178,11 @@ class JobRunner:
         )
         task.check_stop()  # cancelled between being taken from the queue and being drawn
         task, source_note = self._with_source_image(request, task)
+        if request.references:  # read like the member's pictures: from the store
+            pictures = [
+                (r.kind, self._member_picture(request, SourceImage(key=r.key))) for r in request.references
+            ]
+            task = task.model_copy(update={"reference_pictures": pictures})
         task, finish = edits.on_canvas(request, task, lambda: self._member_mask(request))
         if request.upscale is not None:
             generation = upscaling.upscale(rt.backend, request, task)

@@ -57,6 +57,7 @@ class Capabilities:
     inpaint: bool = False  # repaints where a mask says, keeping the rest: a region of a picture
     face_fix: bool = False  # a face restorer over its images (--face-fix)
     hires: bool = False  # a hires fix: a second, bigger pass (--hires)
+    references: bool = False  # draws after style and character pictures (--sref, --cref)
 
 
 @dataclass(frozen=True)

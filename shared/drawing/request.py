@@ -15,6 +15,7 @@ from shared.drawing.backends import BACKENDS
 from shared.drawing.edits import CanvasEdit, canvas_edit, check_canvas_edit, check_region_edit, regions
 from shared.drawing.finishing import Upscale, check_upscale, no_finishing, upscale_factor
 from shared.drawing.loras import LoraUse, check_lora_families, checked_loras
+from shared.drawing.references import DEFAULT_WEIGHT, Reference, check_references, weight_without_reference
 from shared.drawing.requester import Requester
 from shared.drawing.sizes import aspect_size, parse_size
 from shared.errors import InvalidRequest
@@ -65,6 +66,8 @@ class Drawing(BaseModel):
     loras: tuple[LoraUse, ...] = ()  # LoRAs by name ([diffusers.loras]), kept by refinements
     face_fix: bool = False  # the engine's face restorer over each image
     hires: bool = False  # drawn at a lower size, then again at the size asked with more detail
+    references: tuple[Reference, ...] = ()  # style and character pictures (shared/drawing/references.py)
+    reference_weight: int = DEFAULT_WEIGHT  # 0..100: how much they count
 
     def drawing(self) -> Drawing:
         """Just the drawing settings of a request, turn or task."""
@@ -181,12 +184,14 @@ class RequestOptions:
     hires: bool | None = _typed(
         "hires", help="Hires fix: draw smaller, then again at full size with more detail.", switch=True
     )
+    sw: int | str | None = _typed("sw", help="How much --sref/--cref count, 0 to 100.", example="100")
     upscale: int | str | None = _typed(
         "upscale", help="From a picture: make it 2 or 4 times bigger with the engine's upscaler.", example="2"
     )
     sources: tuple[SourceImage, ...] = ()  # the member's attached pictures, not typed
     mask: SourceImage | None = None  # where to repaint them (white), not typed
     creative: bool | None = None  # an upscale redrawn lightly at its new size (a button, or words given)
+    references: tuple[Reference, ...] = ()  # --sref and --cref pictures, kept in the store; not typed
 
 
 def typed_options() -> dict[str, Typed]:
@@ -314,6 +319,12 @@ def _drawing(options: RequestOptions, base: Drawing, config: AppConfig) -> Drawi
     for switch in ("face_fix", "hires"):
         if getattr(options, switch) is not None:
             given[switch] = bool(getattr(options, switch))
+    if options.references:
+        given["references"] = tuple(options.references)
+    if options.sw is not None:
+        if not (options.references or base.references):
+            raise InvalidRequest(weight_without_reference())
+        given["reference_weight"] = _int_in_range(options.sw, "sw", 0, 100)
     if options.lora is not None:
         given["loras"] = checked_loras(options.lora, config, str(given.get("backend") or base.backend))
     drawing = _checked(base.model_copy(update=given), config)
@@ -335,6 +346,7 @@ def _checked(drawing: Drawing, config: AppConfig) -> Drawing:
         raise InvalidRequest(messages.no_loras(drawing.backend))
     if drawing.seed is not None and not spec.capabilities.seed:
         raise InvalidRequest(messages.no_seeds(drawing.backend))
+    check_references(drawing.backend, drawing.references, can=spec.capabilities.references)
     for switch, flag in (("face_fix", "--face-fix"), ("hires", "--hires")):
         if getattr(drawing, switch) and not getattr(spec.capabilities, switch):
             raise InvalidRequest(no_finishing(drawing.backend, flag))

@@ -39,6 +39,14 @@ UPSCALERS = [
         ("SwinIR 4x", "SwinIR 4x", 4),
     )
 ]
+# What sd-webui-controlnet lists with IP-Adapter models installed (names as it shows them)
+CN_MODULES = ["none", "canny", "depth_midas", "openpose", "ip-adapter_clip_sd15", "ip-adapter_face_id_plus"]
+CN_MODELS = [
+    "None",
+    "control_v11p_sd15_canny [d14c016b]",
+    "ip-adapter_sd15 [6a3f6166]",
+    "ip-adapter-plus-face_sd15 [71693645]",
+]
 LORAS = [{"name": "add_detail", "alias": "add_detail", "path": "/models/Lora/add_detail.safetensors"}]
 
 
@@ -66,6 +74,8 @@ class FakeA1111(FakeServer):
         self.loaded = MODELS[0]["title"]
         self.generations: list[Generation] = []
         self.upscalers = list(UPSCALERS)  # what GET /sdapi/v1/upscalers lists
+        # The ControlNet extension's module_list and model_list (None: the extension is not there)
+        self.controlnet: dict[str, list[str]] | None = {"module_list": CN_MODULES, "model_list": CN_MODELS}
         self.extras: list[dict] = []  # the Extras upscales asked for
         self.interrupted = threading.Event()
         self._busy = threading.Lock()
@@ -73,6 +83,8 @@ class FakeA1111(FakeServer):
 
     def answer(self, request: Recorded) -> Reply:
         path = request.path.split("?", 1)[0]
+        if path.startswith("/controlnet/") and self.controlnet is not None:
+            return self._controlnet(path.removeprefix("/controlnet/"))
         if not path.startswith("/sdapi/v1/"):
             return Reply.json({"detail": "Not Found"}, 404)
         if not self.api:
@@ -102,6 +114,13 @@ class FakeA1111(FakeServer):
         if route == "options":
             forge = {"forge_preset": "sd", "forge_additional_modules": []} if self.forge else {}
             return Reply.json({"sd_model_checkpoint": self.loaded, "samples_format": "png", **forge})
+        return Reply.json({"detail": "Not Found"}, 404)
+
+    def _controlnet(self, route: str) -> Reply:
+        """The sd-webui-controlnet extension's listings."""
+        assert self.controlnet is not None
+        if route in self.controlnet:
+            return Reply.json({route: self.controlnet[route]})
         return Reply.json({"detail": "Not Found"}, 404)
 
     def _extras(self, payload: dict) -> Reply:
@@ -173,6 +192,17 @@ def _unprocessable(payload: dict, route: str) -> str | None:
             payload.get("inpaint_full_res"), bool
         ):
             return "inpainting_fill"
+    for unit in ((payload.get("alwayson_scripts") or {}).get("controlnet") or {}).get("args") or []:
+        # sd-webui-controlnet's unit: a module and a model it lists, a picture, a weight
+        if (
+            unit.get("module") not in CN_MODULES
+            or unit.get("model") not in CN_MODELS
+            or not unit.get("image")
+        ):
+            return "alwayson_scripts"
+        _decoded(unit["image"])
+        if not 0 <= float(unit.get("weight", 1)) <= 2:
+            return "alwayson_scripts"
     return None
 
 

@@ -29,6 +29,8 @@ class GenerationTask(Drawing):
     more_images: list[Image.Image] = []  # a blend's other pictures, for a backend that takes several
     mask: Image.Image | None = None  # over init_image: white is drawn anew, black is kept
     extends: bool = False  # the mask is the new border of a bigger canvas (outpainting), not a region
+    # The request's references (kind "style" or "character", the picture), weighed by reference_weight
+    reference_pictures: list[tuple[str, Image.Image]] = []
     on_preview: Callable[[bytes], None] | None = None
     on_progress: Callable[[str], None] | None = None  # a status line ("#3 in the Horde's queue, ~40 s")
     nsfw_allowed: bool = False  # the request comes from a channel the platform marks NSFW

@@ -23,6 +23,8 @@ SPEC = image_server(
     check,
     secrets=("IMAGINE_A1111_AUTH",),
     check_prompt=prompt_tags.check_a1111,
-    capabilities=Capabilities(model_choice=True, outpaint=True, inpaint=True, face_fix=True, hires=True),
+    capabilities=Capabilities(
+        model_choice=True, outpaint=True, inpaint=True, face_fix=True, hires=True, references=True
+    ),
     rank=3,
 )

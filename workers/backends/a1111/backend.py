@@ -23,6 +23,7 @@ from PIL import Image
 from shared.configuration.settings import Settings
 from shared.drawing import prompt_tags, sizes
 from shared.errors import BackendUnavailable, ConfigError
+from workers.backends.a1111 import controlnet
 from workers.backends.a1111.config import A1111Config
 from workers.backends.a1111.upscalers import best_upscaler
 from workers.backends.base import GeneratedImage, Generation, GenerationTask, Upscaled, engine_picture
@@ -56,6 +57,9 @@ class A1111Backend:
     def generate(self, task: GenerationTask) -> Generation:
         route, payload = self._payload(task)
         with self._pool.lease() as server:
+            if task.reference_pictures:  # ControlNet units with an IP-Adapter, as this server names them
+                units = controlnet.reference_units(self._client, server, task)
+                payload.setdefault("alwayson_scripts", {})["controlnet"] = {"args": units}
             with self._previews(server, task):
                 answer = self._client.generate(server, route, payload)
         task.check_stop()  # interrupted: the server answered with what it had, which is no result
@@ -219,8 +223,12 @@ class A1111Client:
 
     def get(self, server: str, route: str) -> Any:
         """A listing (`sd-models`, `samplers`, `loras`, `options`) for doctor; raises ConfigError."""
+        return self.get_path(server, f"/sdapi/v1/{route}")
+
+    def get_path(self, server: str, path: str) -> Any:
+        """Any listing of the server (an extension's, e.g. /controlnet/model_list); raises ConfigError."""
         try:
-            response = self._http.get(f"{server}/sdapi/v1/{route}", timeout=SHORT_TIMEOUT)
+            response = self._http.get(f"{server}{path}", timeout=SHORT_TIMEOUT)
         except httpx2.HTTPError as exc:
             raise ConfigError(
                 f"cannot reach {server} ({type(exc).__name__}): is the web UI running?"

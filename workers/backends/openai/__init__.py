@@ -37,7 +37,13 @@ SPEC = BackendSpec(
     fixed_sizes=True,
     # GPT image models choose their own seed; the edits endpoint takes up to 16 input images.
     capabilities=Capabilities(
-        seed=False, several_images=True, stop=False, model_choice=True, outpaint=True, inpaint=True
+        seed=False,
+        several_images=True,
+        stop=False,
+        model_choice=True,
+        outpaint=True,
+        inpaint=True,
+        references=True,
     ),
     rank=1,
 )

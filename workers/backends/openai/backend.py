@@ -70,7 +70,7 @@ class OpenAIBackend:
         if task.user_hash:
             params["safety_identifier"] = task.user_hash
         try:
-            if task.init_image is not None:
+            if task.init_image is not None or task.reference_pictures:
                 response = self._edit(task, params)
             elif self._config.partial_images and task.on_preview is not None:
                 response = self._stream(task, params)
@@ -84,10 +84,14 @@ class OpenAIBackend:
         return Generation(images=images, model=model, revised_prompt=response.revised_prompt, cost_usd=cost)
 
     def _edit(self, task: GenerationTask, params: dict) -> _Response:
-        """The previous image, or the member's pictures (several for a blend), through the edits endpoint."""
-        pictures = [task.init_image, *task.more_images]
+        """The previous image, or the member's pictures (several for a blend), through the edits endpoint;
+        reference pictures go after them, the prompt saying what each is for."""
+        pictures = [p for p in (task.init_image, *task.more_images) if p is not None]
+        pictures += [picture for _, picture in task.reference_pictures]
         files = [(f"image-{n}.png", _png(picture), "image/png") for n, picture in enumerate(pictures, 1)]
         edit_params = {k: v for k, v in params.items() if k != "moderation"}  # edits take no moderation level
+        if task.reference_pictures:
+            edit_params["prompt"] = _with_references(edit_params["prompt"], task)
         if task.mask is not None:  # transparent where to draw, as the edits endpoint reads a mask
             edit_params["mask"] = ("mask.png", _png(_as_alpha(task.mask, task.init_image.size)), "image/png")
         result = self._client.images.edit(image=files if len(files) > 1 else files[0], **edit_params)
@@ -140,6 +144,19 @@ class _Response:
         data = response.data or []
         revised = next((d.revised_prompt for d in data if getattr(d, "revised_prompt", None)), None)
         return cls([d.b64_json for d in data if d.b64_json], response.size, response.quality, revised)
+
+
+REFERENCE_WORDS = {
+    "style": "in the style of the reference image",
+    "character": "with the same character as in the reference image",
+}
+
+
+def _with_references(prompt: str, task: GenerationTask) -> str:
+    """The prompt with what each reference picture is for, and how closely to follow it (--sw)."""
+    said = [REFERENCE_WORDS[kind] for kind, _ in task.reference_pictures]
+    closeness = "closely" if task.reference_weight >= 70 else "loosely" if task.reference_weight <= 30 else ""
+    return f"{prompt}, {' and '.join(said)}" + (f" (follow it {closeness})" if closeness else "")
 
 
 def _with_negative(prompt: str, negative: str | None) -> str:

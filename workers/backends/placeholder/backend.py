@@ -8,7 +8,7 @@ import secrets
 import textwrap
 import time
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, ImageStat
 
 from shared.configuration.settings import Settings
 from workers.backends.base import GeneratedImage, Generation, GenerationTask
@@ -43,7 +43,7 @@ class PlaceholderBackend:
 
     @staticmethod
     def _picture(task: GenerationTask, seed: int) -> Image.Image:
-        picture = draw(task.prompt, seed, task.width, task.height)
+        picture = _after_references(draw(task.prompt, seed, task.width, task.height), task)
         if task.init_image is None:
             return picture
         source = task.init_image.convert("RGB").resize(picture.size)
@@ -51,6 +51,16 @@ class PlaceholderBackend:
             return Image.composite(picture, source, task.mask.resize(picture.size))
         # A refinement keeps the previous image visible under the new one, as img2img would.
         return Image.blend(source, picture, task.strength if task.strength is not None else 0.6)
+
+
+def _after_references(picture: Image.Image, task: GenerationTask) -> Image.Image:
+    """Honest about references without a model: each one's average colour laid over the drawing, as
+    much as `reference_weight` says (up to half)."""
+    for _, reference in task.reference_pictures:
+        colour = tuple(round(c) for c in ImageStat.Stat(reference.convert("RGB")).mean)
+        tint = Image.new("RGB", picture.size, colour)  # type: ignore[arg-type]
+        picture = Image.blend(picture, tint, 0.5 * task.reference_weight / 100)
+    return picture
 
 
 def draw(prompt: str, seed: int, width: int, height: int) -> Image.Image:

@@ -1,0 +1,51 @@
+"""Reference pictures, as a request carries them: `--sref PICTURE` (draw in its style) and `--cref
+PICTURE` (draw the same character), weighed by `--sw 0..100`, as Midjourney spells them. They are
+drawing settings (a turn keeps them, so a refinement draws with them too); each backend honours them
+in its own way (workers/backends/*: `task.reference_pictures`)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.errors import InvalidRequest
+
+ReferenceKind = Literal["style", "character"]
+FLAGS: dict[str, str] = {"style": "--sref", "character": "--cref"}
+MAX_REFERENCES = 2  # one style and one character
+DEFAULT_WEIGHT = 100
+
+
+class Reference(BaseModel):
+    """One reference picture, kept in the image store like any member's picture (`key`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: ReferenceKind
+    key: str
+
+
+def check_references(backend: str, references: tuple[Reference, ...], *, can: bool) -> None:
+    if not references:
+        return
+    if not can:
+        raise InvalidRequest(no_references(backend))
+    kinds = [reference.kind for reference in references]
+    if len(kinds) > MAX_REFERENCES or len(set(kinds)) != len(kinds):
+        raise InvalidRequest(one_of_each())
+
+
+# --- texts -----------------------------------------------------------------------------------------
+
+
+def no_references(backend: str) -> str:
+    return f"The {backend} backend takes no reference pictures, so --sref and --cref are not offered there."
+
+
+def one_of_each() -> str:
+    return "Give at most one style reference (--sref) and one character reference (--cref)."
+
+
+def weight_without_reference() -> str:
+    return "--sw weighs a reference picture: give one with --sref or --cref."
