@@ -82,6 +82,12 @@ def _typed_options(command: Callable[..., None]) -> Callable[..., None]:
     default=None,
     help="A picture of the character to draw again (--sw weighs it).",
 )
+@click.option(
+    "--control",
+    default=None,
+    metavar="canny|depth|pose:PICTURE",
+    help="Draw following that picture's outlines, depth or pose (--control-weight weighs it).",
+)
 @click.option("--user", default=None, help="Whose quota to use (default: your login name).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True)
 @click.option(
@@ -95,6 +101,7 @@ def generate(
     mask: Path | None,
     sref: Path | None,
     cref: Path | None,
+    control: str | None,
     user: str | None,
     out: Path,
     timeout: float,
@@ -118,6 +125,7 @@ def generate(
         images=images,
         mask=mask,
         references=tuple((kind, path) for kind, path in (("style", sref), ("character", cref)) if path),
+        control=_control(control),
     )
     try:
         paths = run_generate(with_redis(ctx), command, progress)
@@ -129,6 +137,22 @@ def generate(
         fail(str(exc), EXIT_OTHER)
     for path in paths:
         click.echo(str(path))
+
+
+def _control(typed: str | None) -> tuple[str, Path] | None:
+    """`--control KIND:PICTURE` as (kind, path); a bad kind or a missing file ends here, named."""
+    if typed is None:
+        return None
+    from shared.drawing.references import control_kind
+
+    kind, _, path = typed.partition(":")
+    try:
+        checked = control_kind(kind)
+    except InvalidRequest as exc:
+        fail(str(exc), EXIT_INVALID)
+    if not path or not Path(path).is_file():
+        fail(f"--control {kind}:PICTURE names a picture file; {path or 'none'} is not one.", EXIT_INVALID)
+    return checked, Path(path)
 
 
 @cli.command()

@@ -20,7 +20,7 @@ from bot.embedded import is_local
 from shared import messages
 from shared.configuration.settings import Settings
 from shared.delivery.results import TERMINAL, read_job_events
-from shared.drawing.references import Reference
+from shared.drawing.references import Control, Reference
 from shared.drawing.request import ImageRequest, RequestOptions
 from shared.drawing.requester import Requester
 from shared.errors import BackendUnavailable, ImagineError, failure_error
@@ -43,6 +43,7 @@ class GenerateCommand:
     images: tuple[Path, ...] = ()  # pictures to start from; several are a blend
     mask: Path | None = None  # where to repaint the picture (white), the rest kept
     references: tuple[tuple[str, Path], ...] = ()  # ("style" | "character", a picture)
+    control: tuple[str, Path] | None = None  # ("canny" | "depth" | "pose", a picture)
 
 
 def cli_requester(user: str) -> Requester:
@@ -57,17 +58,25 @@ def generate(settings: Settings, command: GenerateCommand, progress: Callable[[s
     cap = settings.config.limits.source_image_bytes
     pictures = [member_images.checked(path.read_bytes(), cap) for path in command.images]
     event_id = f"cli-{uuid.uuid4()}"
-    extra = [*([command.mask] if command.mask is not None else []), *(path for _, path in command.references)]
+    extra = [
+        *([command.mask] if command.mask is not None else []),
+        *(path for _, path in command.references),
+        *([command.control[1]] if command.control is not None else []),
+    ]
     stored = member_images.picture_sources(event_id, len(pictures) + len(extra))
     pictures.extend(member_images.checked(path.read_bytes(), cap) for path in extra)  # kept beside them
     kept = list(stored[len(command.images) :])
     mask = kept.pop(0) if command.mask is not None else None
+    control = None
+    if command.control is not None:
+        control = Control(kind=command.control[0], key=kept.pop().key or "")  # type: ignore[arg-type]
     references = tuple(
         Reference(kind=kind, key=source.key or "")  # type: ignore[arg-type]
         for (kind, _), source in zip(command.references, kept, strict=True)
     )
+    sources = stored[: len(command.images)]
     options = dataclasses.replace(
-        command.options, sources=stored[: len(command.images)], mask=mask, references=references
+        command.options, sources=sources, mask=mask, references=references, control=control
     )
     request = check_request(settings, options, requester=cli_requester(command.user), event_id=event_id)
     client = connect(settings.redis_url)

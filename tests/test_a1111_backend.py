@@ -15,7 +15,7 @@ from bot.checking import check_request
 from shared import keys
 from shared.drawing.edits import CanvasEdit
 from shared.drawing.finishing import Upscale
-from shared.drawing.references import Reference
+from shared.drawing.references import Control, Reference
 from shared.drawing.request import RequestOptions
 from shared.errors import InvalidRequest
 from shared.imaging import member_images
@@ -186,6 +186,25 @@ def test_references_are_controlnet_units_with_the_servers_ip_adapters(a1111_runt
         _, events, core = run(runtime, request.model_copy(update={"event_id": "evt-r2"}))
     assert events[-1]["type"] == "failed" and "install the sd-webui-controlnet extension" in caplog.text
     assert core.quota.report(request.requester).used_this_hour == 1  # the first job only: refunded
+
+
+def test_a_control_picture_is_a_controlnet_unit_with_its_preprocessor_and_model(a1111_runtime, fake, caplog):
+    runtime = a1111_runtime()
+    outline = kept_reference(runtime, "evt-cn", "style", (255, 255, 255))
+    control = Control(kind="canny", key=outline.key)
+    _, events, _ = run(runtime, a1111_request("evt-cn1", control=control, control_weight=0.7))
+    assert events[-1]["type"] == "done"
+    [unit] = fake.generations[-1].payload["alwayson_scripts"]["controlnet"]["args"]
+    assert (unit["module"], unit["model"], unit["weight"]) == (
+        "canny",
+        "control_v11p_sd15_canny [d14c016b]",
+        0.7,
+    )
+    with caplog.at_level(logging.ERROR):  # no openpose model there: the job fails, the log says what to add
+        _, events, _ = run(
+            runtime, a1111_request("evt-cn2", control=control.model_copy(update={"kind": "pose"}))
+        )
+    assert events[-1]["type"] == "failed" and "put a ControlNet pose model" in caplog.text
 
 
 def test_pan_left_is_an_inpaint_on_a_wider_canvas_that_keeps_the_original_on_the_right(a1111_runtime, fake):

@@ -11,7 +11,9 @@ from PIL import Image
 from shared import messages
 from shared.drawing.edits import CanvasEdit
 from shared.drawing.finishing import Upscale
+from shared.drawing.references import Control
 from shared.drawing.request import SourceImage
+from shared.imaging import member_images
 from shared.quotas.costs import CostLedger
 from tests.backend_harness import cancel_when
 from tests.backend_harness import submit_and_drain as run
@@ -183,6 +185,23 @@ def test_face_fix_and_hires_are_the_hordes_gfpgan_and_hires_fix(horde_runtime, f
     assert events[-1]["type"] == "done"
     params = fake.submitted[-1].payload["params"]
     assert params["hires_fix"] is True and params["post_processing"] == ["GFPGAN"]
+
+
+def test_a_control_picture_is_the_hordes_source_image_with_its_control_type(horde_runtime, fake):
+    runtime = horde_runtime()
+    (source,) = member_images.picture_sources("evt-ctl", 1)
+    member_images.keep(runtime.store, [Image.new("RGB", (64, 64), "white")], (source,), workspace="local")
+    request = horde_request("evt-ctl", control=Control(kind="pose", key=source.key), control_weight=0.7)
+    _, events, _ = run(runtime, request)
+    assert events[-1]["type"] == "done"
+    payload = fake.submitted[-1].payload
+    params = payload["params"]
+    assert (params["control_type"], params["image_is_control"], params["control_strength"]) == (
+        "openpose",
+        False,
+        0.7,
+    )
+    assert payload["source_image"] and payload["source_processing"] == "img2img"
 
 
 def test_zoom_out_is_outpainting_with_the_mask_and_the_original_kept_in_the_middle(horde_runtime, fake):

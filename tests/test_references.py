@@ -1,6 +1,7 @@
-"""Reference pictures from the command line, with a real worker and Redis: `--sref` and `--cref`,
-weighed by `--sw` (the placeholder lays each one's colour over its drawing; a1111's and OpenAI's
-ways are in their backend tests), and the refusals where they cannot be honoured."""
+"""Pictures that steer a drawing, from the command line, with a real worker and Redis: `--sref` and
+`--cref` weighed by `--sw` (the placeholder lays each one's colour over its drawing), `--control
+KIND:PICTURE` (the placeholder draws its outlines); a1111's, OpenAI's and the Horde's ways are in
+their backend tests. And the refusals where they cannot be honoured."""
 
 from __future__ import annotations
 
@@ -47,9 +48,31 @@ def test_a_style_reference_weighs_on_the_drawing_as_much_as_sw_says(process_env,
     assert redness[0] < redness[1] < redness[2]
 
 
+def test_a_control_picture_is_followed_where_its_outlines_are(process_env, tmp_path, worker):
+    square = tmp_path / "square.png"
+    outline = Image.new("RGB", (256, 256), "black")
+    outline.paste((255, 255, 255), (64, 64, 192, 192))
+    outline.save(square)
+    result = generate(process_env, tmp_path, "--control", f"canny:{square}", "--control-weight", "1")
+    assert result.returncode == 0, result.stderr
+    with Image.open(result.stdout.strip()) as drawn:
+        edge, inside = drawn.convert("RGB").getpixel((64, 128)), drawn.convert("RGB").getpixel((128, 128))
+    assert edge == (255, 255, 255) and inside != (255, 255, 255)  # the square's side, not its middle
+
+
 @pytest.mark.parametrize(
     ("args", "told"),
     [
+        (
+            ["--control", "sketch:PICTURE"],
+            "There is no control called “sketch”. Choose one of: canny, depth, pose",
+        ),
+        (["--control", "pose:missing.png"], "--control pose:PICTURE names a picture file"),
+        (["--control-weight", "0.5"], "--control-weight weighs a control picture"),
+        (
+            ["--control", "depth:PICTURE", "--backend", "comfyui"],
+            "The comfyui backend takes no control picture",
+        ),
         (["--sw", "50"], "--sw weighs a reference picture: give one with --sref or --cref."),
         (["--sref", "PICTURE", "--sw", "150"], "sw"),
         (["--cref", "PICTURE", "--backend", "horde"], "The horde backend takes no reference pictures"),
@@ -58,5 +81,5 @@ def test_a_style_reference_weighs_on_the_drawing_as_much_as_sw_says(process_env,
 def test_a_reference_that_cannot_be_honoured_is_refused_with_its_reason(process_env, tmp_path, args, told):
     picture = tmp_path / "face.png"
     Image.new("RGB", (64, 64), (0, 0, 250)).save(picture)
-    result = generate(process_env, tmp_path, *[str(picture) if a == "PICTURE" else a for a in args])
+    result = generate(process_env, tmp_path, *[a.replace("PICTURE", str(picture)) for a in args])
     assert result.returncode != 0 and told in result.stderr

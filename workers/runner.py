@@ -183,6 +183,9 @@ class JobRunner:
                 (r.kind, self._member_picture(request, SourceImage(key=r.key))) for r in request.references
             ]
             task = task.model_copy(update={"reference_pictures": pictures})
+        if request.control is not None:
+            control = self._member_picture(request, SourceImage(key=request.control.key))
+            task = task.model_copy(update={"control_picture": control})
         task, finish = edits.on_canvas(request, task, lambda: self._member_mask(request))
         if request.upscale is not None:
             generation = upscaling.upscale(rt.backend, request, task)

@@ -58,6 +58,7 @@ class Capabilities:
     face_fix: bool = False  # a face restorer over its images (--face-fix)
     hires: bool = False  # a hires fix: a second, bigger pass (--hires)
     references: bool = False  # draws after style and character pictures (--sref, --cref)
+    control: bool = False  # follows a picture's outlines, depth or pose (--control, ControlNet)
 
 
 @dataclass(frozen=True)

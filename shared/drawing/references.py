@@ -1,7 +1,9 @@
-"""Reference pictures, as a request carries them: `--sref PICTURE` (draw in its style) and `--cref
-PICTURE` (draw the same character), weighed by `--sw 0..100`, as Midjourney spells them. They are
-drawing settings (a turn keeps them, so a refinement draws with them too); each backend honours them
-in its own way (workers/backends/*: `task.reference_pictures`)."""
+"""Pictures that steer a drawing, as a request carries them: `--sref PICTURE` (draw in its style) and
+`--cref PICTURE` (draw the same character), weighed by `--sw 0..100`, as Midjourney spells them; and
+`--control canny|depth|pose:PICTURE` (its outlines, depth or pose, through ControlNet), weighed by
+`--control-weight`. They are drawing settings (a turn keeps them, so a refinement draws with them
+too); each backend honours them in its own way (workers/backends/*: `task.reference_pictures`,
+`task.control_picture`)."""
 
 from __future__ import annotations
 
@@ -26,6 +28,28 @@ class Reference(BaseModel):
     key: str
 
 
+ControlKind = Literal["canny", "depth", "pose"]
+CONTROL_KINDS: tuple[str, ...] = ("canny", "depth", "pose")
+DEFAULT_CONTROL_WEIGHT = 1.0
+
+
+class Control(BaseModel):
+    """What the drawing follows: the picture's outlines (canny), depth or pose, kept in the store."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: ControlKind
+    key: str
+
+
+def control_kind(typed: str) -> str:
+    """`canny`, `depth` or `pose` of `--control KIND:PICTURE`; refused otherwise."""
+    kind = typed.strip().lower()
+    if kind not in CONTROL_KINDS:
+        raise InvalidRequest(unknown_control(kind[:20]))
+    return kind
+
+
 def check_references(backend: str, references: tuple[Reference, ...], *, can: bool) -> None:
     if not references:
         return
@@ -45,6 +69,19 @@ def no_references(backend: str) -> str:
 
 def one_of_each() -> str:
     return "Give at most one style reference (--sref) and one character reference (--cref)."
+
+
+def unknown_control(kind: str) -> str:
+    kinds = ", ".join(CONTROL_KINDS)
+    return f"There is no control called “{kind}”. Choose one of: {kinds} (--control pose:PICTURE)."
+
+
+def no_control(backend: str) -> str:
+    return f"The {backend} backend takes no control picture, so --control is not offered there."
+
+
+def weight_without_control() -> str:
+    return "--control-weight weighs a control picture: give one with --control KIND:PICTURE."
 
 
 def weight_without_reference() -> str:

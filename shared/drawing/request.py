@@ -15,7 +15,16 @@ from shared.drawing.backends import BACKENDS
 from shared.drawing.edits import CanvasEdit, canvas_edit, check_canvas_edit, check_region_edit, regions
 from shared.drawing.finishing import Upscale, check_upscale, no_finishing, upscale_factor
 from shared.drawing.loras import LoraUse, check_lora_families, checked_loras
-from shared.drawing.references import DEFAULT_WEIGHT, Reference, check_references, weight_without_reference
+from shared.drawing.references import (
+    DEFAULT_CONTROL_WEIGHT,
+    DEFAULT_WEIGHT,
+    Control,
+    Reference,
+    check_references,
+    no_control,
+    weight_without_control,
+    weight_without_reference,
+)
 from shared.drawing.requester import Requester
 from shared.drawing.sizes import aspect_size, parse_size
 from shared.errors import InvalidRequest
@@ -68,6 +77,8 @@ class Drawing(BaseModel):
     hires: bool = False  # drawn at a lower size, then again at the size asked with more detail
     references: tuple[Reference, ...] = ()  # style and character pictures (shared/drawing/references.py)
     reference_weight: int = DEFAULT_WEIGHT  # 0..100: how much they count
+    control: Control | None = None  # ControlNet: the outlines, depth or pose of a picture
+    control_weight: float = DEFAULT_CONTROL_WEIGHT  # 0..2
 
     def drawing(self) -> Drawing:
         """Just the drawing settings of a request, turn or task."""
@@ -185,6 +196,9 @@ class RequestOptions:
         "hires", help="Hires fix: draw smaller, then again at full size with more detail.", switch=True
     )
     sw: int | str | None = _typed("sw", help="How much --sref/--cref count, 0 to 100.", example="100")
+    control_weight: float | str | None = _typed(
+        "control-weight", help="How closely to follow --control, 0 to 2.", example="1"
+    )
     upscale: int | str | None = _typed(
         "upscale", help="From a picture: make it 2 or 4 times bigger with the engine's upscaler.", example="2"
     )
@@ -192,6 +206,7 @@ class RequestOptions:
     mask: SourceImage | None = None  # where to repaint them (white), not typed
     creative: bool | None = None  # an upscale redrawn lightly at its new size (a button, or words given)
     references: tuple[Reference, ...] = ()  # --sref and --cref pictures, kept in the store; not typed
+    control: Control | None = None  # --control KIND:PICTURE, kept in the store; not typed
 
 
 def typed_options() -> dict[str, Typed]:
@@ -325,6 +340,12 @@ def _drawing(options: RequestOptions, base: Drawing, config: AppConfig) -> Drawi
         if not (options.references or base.references):
             raise InvalidRequest(weight_without_reference())
         given["reference_weight"] = _int_in_range(options.sw, "sw", 0, 100)
+    if options.control is not None:
+        given["control"] = options.control
+    if options.control_weight is not None:
+        if not (options.control or base.control):
+            raise InvalidRequest(weight_without_control())
+        given["control_weight"] = _float_in_range(options.control_weight, "control-weight", 0, 2)
     if options.lora is not None:
         given["loras"] = checked_loras(options.lora, config, str(given.get("backend") or base.backend))
     drawing = _checked(base.model_copy(update=given), config)
@@ -347,6 +368,8 @@ def _checked(drawing: Drawing, config: AppConfig) -> Drawing:
     if drawing.seed is not None and not spec.capabilities.seed:
         raise InvalidRequest(messages.no_seeds(drawing.backend))
     check_references(drawing.backend, drawing.references, can=spec.capabilities.references)
+    if drawing.control is not None and not spec.capabilities.control:
+        raise InvalidRequest(no_control(drawing.backend))
     for switch, flag in (("face_fix", "--face-fix"), ("hires", "--hires")):
         if getattr(drawing, switch) and not getattr(spec.capabilities, switch):
             raise InvalidRequest(no_finishing(drawing.backend, flag))
@@ -397,6 +420,16 @@ def _strength(value: float | str) -> float:
         raise InvalidRequest(messages.not_a_number("strength", str(value))) from None
     if not 0 < number <= 1:
         raise InvalidRequest(messages.strength_range(number))
+    return number
+
+
+def _float_in_range(value: float | str, what: str, low: float, high: float) -> float:
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        raise InvalidRequest(messages.not_a_number(what, str(value))) from None
+    if not low <= number <= high:
+        raise InvalidRequest(messages.out_of_range(what, number, low, high))
     return number
 
 

@@ -42,6 +42,7 @@ UPSCALERS = [
 # What sd-webui-controlnet lists with IP-Adapter models installed (names as it shows them)
 CN_MODULES = ["none", "canny", "depth_midas", "openpose", "ip-adapter_clip_sd15", "ip-adapter_face_id_plus"]
 CN_MODELS = [
+    "control_v11f1p_sd15_depth [cfd03158]",
     "None",
     "control_v11p_sd15_canny [d14c016b]",
     "ip-adapter_sd15 [6a3f6166]",

@@ -88,7 +88,8 @@ class FakeHorde(FakeServer):
                     },
                     403,
                 )
-            problem = _invalid_source(request.json()) or _invalid_post_processing(request.json())
+            body = request.json()
+            problem = _invalid_source(body) or _invalid_post_processing(body) or _invalid_control(body)
             if problem:
                 return Reply.json({"message": problem, "rc": "ValidationError"}, 400)
             submitted = Submitted(uuid.uuid4().hex, request.json(), time.monotonic())
@@ -159,6 +160,19 @@ class FakeHorde(FakeServer):
         return Reply.json(
             {"done": True, "faulted": False, "generations": generations, "kudos": 10.0 * params["n"]}
         )
+
+
+CONTROL_TYPES = ("canny", "hed", "depth", "normal", "openpose", "seg", "scribble", "fakescribbles", "hough")
+
+
+def _invalid_control(payload: dict) -> str | None:
+    """The v2 schema's control_type: one it names, with a source image to take the control from."""
+    kind = payload["params"].get("control_type")
+    if kind is None:
+        return None
+    if kind not in CONTROL_TYPES:
+        return f"control_type: {kind!r} is not one of the options"
+    return None if payload.get("source_image") else "control_type needs a source_image"
 
 
 def _invalid_post_processing(payload: dict) -> str | None:

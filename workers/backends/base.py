@@ -31,6 +31,7 @@ class GenerationTask(Drawing):
     extends: bool = False  # the mask is the new border of a bigger canvas (outpainting), not a region
     # The request's references (kind "style" or "character", the picture), weighed by reference_weight
     reference_pictures: list[tuple[str, Image.Image]] = []
+    control_picture: Image.Image | None = None  # what `control` (a Drawing setting) follows
     on_preview: Callable[[bytes], None] | None = None
     on_progress: Callable[[str], None] | None = None  # a status line ("#3 in the Horde's queue, ~40 s")
     nsfw_allowed: bool = False  # the request comes from a channel the platform marks NSFW

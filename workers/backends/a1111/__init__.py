@@ -24,7 +24,13 @@ SPEC = image_server(
     secrets=("IMAGINE_A1111_AUTH",),
     check_prompt=prompt_tags.check_a1111,
     capabilities=Capabilities(
-        model_choice=True, outpaint=True, inpaint=True, face_fix=True, hires=True, references=True
+        model_choice=True,
+        outpaint=True,
+        inpaint=True,
+        face_fix=True,
+        hires=True,
+        references=True,
+        control=True,
     ),
     rank=3,
 )

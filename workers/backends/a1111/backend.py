@@ -57,8 +57,8 @@ class A1111Backend:
     def generate(self, task: GenerationTask) -> Generation:
         route, payload = self._payload(task)
         with self._pool.lease() as server:
-            if task.reference_pictures:  # ControlNet units with an IP-Adapter, as this server names them
-                units = controlnet.reference_units(self._client, server, task)
+            if task.reference_pictures or task.control_picture is not None:  # as this server names them
+                units = controlnet.units(self._client, server, task)
                 payload.setdefault("alwayson_scripts", {})["controlnet"] = {"args": units}
             with self._previews(server, task):
                 answer = self._client.generate(server, route, payload)

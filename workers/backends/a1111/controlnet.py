@@ -18,29 +18,46 @@ if TYPE_CHECKING:
 IP_ADAPTER = ("ip-adapter", "ip_adapter", "ipadapter")
 
 
-def reference_units(client: A1111Client, server: str, task: GenerationTask) -> list[dict[str, Any]]:
-    """One enabled unit per reference picture, weighed by `reference_weight`."""
+# --control's kinds as sd-webui-controlnet names its preprocessors, and a word of their models' names
+CONTROL_MODULES = {
+    "canny": ("canny", "canny"),
+    "depth": ("depth_midas", "depth"),
+    "pose": ("openpose", "openpose"),
+}
+
+
+def units(client: A1111Client, server: str, task: GenerationTask) -> list[dict[str, Any]]:
+    """One enabled unit per reference picture (an IP-Adapter, weighed by `reference_weight`) and for
+    the control picture (its preprocessor and model, weighed by `control_weight`)."""
     try:
         modules = client.get_path(server, "/controlnet/module_list").get("module_list") or []
         models = client.get_path(server, "/controlnet/model_list").get("model_list") or []
     except ConfigError:
         raise BackendUnavailable(_no_controlnet(server), transient=False) from None
-    units = []
+    found = []
     for kind, picture in task.reference_pictures:
         module, model = _pick(kind, modules, models, server)
-        units.append(
-            {
-                "enabled": True,
-                "module": module,
-                "model": model,
-                "weight": round(task.reference_weight / 100, 2),
-                "image": _b64_png(picture),
-                "resize_mode": "Crop and Resize",
-                "pixel_perfect": True,
-                "control_mode": "Balanced",
-            }
-        )
-    return units
+        found.append(_unit(module, model, task.reference_weight / 100, picture))
+    if task.control is not None and task.control_picture is not None:
+        module, word = CONTROL_MODULES[task.control.kind]
+        model = next((m for m in models if word in m.lower()), None)
+        if module not in modules or model is None:
+            raise BackendUnavailable(_no_control_model(server, task.control.kind, module), transient=False)
+        found.append(_unit(module, model, task.control_weight, task.control_picture))
+    return found
+
+
+def _unit(module: str, model: str, weight: float, picture: Image.Image) -> dict[str, Any]:
+    return {
+        "enabled": True,
+        "module": module,
+        "model": model,
+        "weight": round(weight, 2),
+        "image": _b64_png(picture),
+        "resize_mode": "Crop and Resize",
+        "pixel_perfect": True,
+        "control_mode": "Balanced",
+    }
 
 
 def _pick(kind: str, modules: list[str], models: list[str], server: str) -> tuple[str, str]:
@@ -69,6 +86,13 @@ def _no_controlnet(server: str) -> str:
     return (
         f"{server} has no ControlNet API (/controlnet/model_list): install the sd-webui-controlnet "
         "extension (Forge has it built in) for --sref and --cref"
+    )
+
+
+def _no_control_model(server: str, kind: str, module: str) -> str:
+    return (
+        f"{server}'s ControlNet has no {kind} model or no {module} preprocessor: put a ControlNet {kind} "
+        f"model (control_v11p_sd15_{kind}.pth) in its models/ControlNet folder for --control {kind}"
     )
 
 

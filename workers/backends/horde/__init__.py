@@ -20,6 +20,8 @@ SPEC = image_server(
     HordeConfig,
     check,
     secrets=("HORDE_API_KEY",),
-    capabilities=Capabilities(model_choice=True, outpaint=True, inpaint=True, face_fix=True, hires=True),
+    capabilities=Capabilities(
+        model_choice=True, outpaint=True, inpaint=True, face_fix=True, hires=True, control=True
+    ),
     rank=5,
 )

@@ -34,6 +34,7 @@ HORDE_MAX_EDGE = 2048
 # Upscale: the Horde's post-processors for ×2 and ×4, on a picture redrawn this little first
 POST_PROCESSORS = {2: "RealESRGAN_x2plus", 4: "RealESRGAN_x4plus"}
 UPSCALE_DENOISE = 0.05
+HORDE_CONTROLS = {"canny": "canny", "depth": "depth", "pose": "openpose"}  # its control_type names
 FACE_FIXER = "GFPGAN"  # --face-fix: the Horde's face restorer (CodeFormers is its other)
 
 
@@ -66,6 +67,8 @@ class HordeBackend:
             log.warning("horde: all %d images of request %s were censored", len(withheld), request_id)
             raise BackendRefused(messages.backend_refused())
         notes = [texts.images_withheld(withheld)] if withheld else []
+        if task.control_picture is not None and task.init_image is not None:
+            notes.append(texts.control_left_out())
         model = str((status.get("generations") or [{}])[0].get("model") or task.model or "horde")
         kudos = float(status.get("kudos") or 0)
         return Generation(kept, model=model, kudos=kudos, notes=notes, withheld=len(withheld))
@@ -108,6 +111,16 @@ class HordeBackend:
         model = task.model or config.default_model
         if model:
             payload["models"] = [model]
+        if task.control_picture is not None and task.control is not None and task.init_image is None:
+            # the Horde preprocesses the picture itself (image_is_control false), as a source image
+            payload["source_image"] = _webp(
+                task.control_picture.convert("RGB").resize((params["width"], params["height"]))
+            )
+            payload["source_processing"] = "img2img"
+            params["control_type"] = HORDE_CONTROLS[task.control.kind]
+            params["image_is_control"] = False
+            params["control_strength"] = task.control_weight
+            params["denoising_strength"] = 1.0  # the picture steers; nothing of it is kept
         if task.init_image is not None:
             size = (params["width"], params["height"])
             payload["source_image"] = _webp(task.init_image.convert("RGB").resize(size))

@@ -21,3 +21,7 @@ def horde_kudos(detail: str) -> str:
     return (
         f"The AI Horde needs more kudos for this request: {detail[:200]} Try fewer steps or a smaller size."
     )
+
+
+def control_left_out() -> str:
+    return "The Horde takes one picture: this one was drawn from the previous image, without the control."

@@ -17,6 +17,6 @@ SPEC = BackendSpec(
     "draws a labelled test picture, no model",
     _backend,
     timeout_seconds=120,
-    capabilities=Capabilities(outpaint=True, inpaint=True, references=True),
+    capabilities=Capabilities(outpaint=True, inpaint=True, references=True, control=True),
     rank=0,
 )

@@ -8,7 +8,7 @@ import secrets
 import textwrap
 import time
 
-from PIL import Image, ImageDraw, ImageFont, ImageStat
+from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageStat
 
 from shared.configuration.settings import Settings
 from workers.backends.base import GeneratedImage, Generation, GenerationTask
@@ -54,12 +54,16 @@ class PlaceholderBackend:
 
 
 def _after_references(picture: Image.Image, task: GenerationTask) -> Image.Image:
-    """Honest about references without a model: each one's average colour laid over the drawing, as
-    much as `reference_weight` says (up to half)."""
+    """Honest about references and a control without a model: each reference's average colour laid
+    over the drawing, as much as `reference_weight` says (up to half); the control's outlines."""
     for _, reference in task.reference_pictures:
         colour = tuple(round(c) for c in ImageStat.Stat(reference.convert("RGB")).mean)
         tint = Image.new("RGB", picture.size, colour)  # type: ignore[arg-type]
         picture = Image.blend(picture, tint, 0.5 * task.reference_weight / 100)
+    if task.control_picture is not None:  # the control's outlines drawn in white, as strong as its weight
+        edges = task.control_picture.convert("L").resize(picture.size).filter(ImageFilter.FIND_EDGES)
+        strength = edges.point(lambda v: min(255, round(v * min(1.0, task.control_weight))))
+        picture = Image.composite(Image.new("RGB", picture.size, (255, 255, 255)), picture, strength)
     return picture
 
 
