@@ -19,7 +19,8 @@ from shared.drawing.backends import BACKENDS, Capabilities
 from shared.drawing.chat_text import ACTION_PREFIX, JOB_ID_PATTERN
 from shared.drawing.edits import CanvasEdit
 from shared.drawing.finishing import BUTTON_FACTOR
-from shared.drawing.request import Drawing, JobKind, RequestOptions, SourceImage
+from shared.drawing.request import Drawing, JobKind, RequestOptions
+from shared.drawing.sources import SourceImage
 from shared.imaging import canvas
 from shared.members.threads import Turn
 

@@ -69,9 +69,9 @@ def generate(settings: Settings, command: GenerateCommand, progress: Callable[[s
     mask = kept.pop(0) if command.mask is not None else None
     control = None
     if command.control is not None:
-        control = Control(kind=command.control[0], key=kept.pop().key or "")  # type: ignore[arg-type]
+        control = Control(kind=command.control[0], image=kept.pop())  # type: ignore[arg-type]
     references = tuple(
-        Reference(kind=kind, key=source.key or "")  # type: ignore[arg-type]
+        Reference(kind=kind, image=source)  # type: ignore[arg-type]
         for (kind, _), source in zip(command.references, kept, strict=True)
     )
     sources = stored[: len(command.images)]

@@ -161,7 +161,7 @@ def kept_reference(runtime, event_id: str, kind: str, colour: tuple[int, int, in
     """A member's reference picture, in the store as a frontend keeps one."""
     (source,) = member_images.picture_sources(event_id, 1)
     member_images.keep(runtime.store, [Image.new("RGB", (64, 64), colour)], (source,), workspace="local")
-    return Reference(kind=kind, key=source.key)
+    return Reference(kind=kind, image=source)
 
 
 def test_references_are_controlnet_units_with_the_servers_ip_adapters(a1111_runtime, fake, caplog):
@@ -191,7 +191,7 @@ def test_references_are_controlnet_units_with_the_servers_ip_adapters(a1111_runt
 def test_a_control_picture_is_a_controlnet_unit_with_its_preprocessor_and_model(a1111_runtime, fake, caplog):
     runtime = a1111_runtime()
     outline = kept_reference(runtime, "evt-cn", "style", (255, 255, 255))
-    control = Control(kind="canny", key=outline.key)
+    control = Control(kind="canny", image=outline.image)
     _, events, _ = run(runtime, a1111_request("evt-cn1", control=control, control_weight=0.7))
     assert events[-1]["type"] == "done"
     [unit] = fake.generations[-1].payload["alwayson_scripts"]["controlnet"]["args"]

@@ -12,7 +12,7 @@ from shared import messages
 from shared.drawing.edits import CanvasEdit
 from shared.drawing.finishing import Upscale
 from shared.drawing.references import Control
-from shared.drawing.request import SourceImage
+from shared.drawing.sources import SourceImage
 from shared.imaging import member_images
 from shared.quotas.costs import CostLedger
 from tests.backend_harness import cancel_when
@@ -191,7 +191,7 @@ def test_a_control_picture_is_the_hordes_source_image_with_its_control_type(hord
     runtime = horde_runtime()
     (source,) = member_images.picture_sources("evt-ctl", 1)
     member_images.keep(runtime.store, [Image.new("RGB", (64, 64), "white")], (source,), workspace="local")
-    request = horde_request("evt-ctl", control=Control(kind="pose", key=source.key), control_weight=0.7)
+    request = horde_request("evt-ctl", control=Control(kind="pose", image=source), control_weight=0.7)
     _, events, _ = run(runtime, request)
     assert events[-1]["type"] == "done"
     payload = fake.submitted[-1].payload

@@ -210,7 +210,7 @@ def test_a_style_reference_is_an_input_image_of_an_edit_with_the_prompt_saying_s
         runtime.store, [Image.new("RGB", (64, 64), (0, 90, 200))], (source,), workspace="local"
     )
     request = openai_request(
-        "evt-sref", references=(Reference(kind="style", key=source.key),), reference_weight=90
+        "evt-sref", references=(Reference(kind="style", image=source),), reference_weight=90
     )
     _, events, _ = run(runtime, request)
     assert events[-1]["type"] == "done"

@@ -22,7 +22,8 @@ from shared import keys, messages
 from shared.delivery.publish import PipelineStep
 from shared.delivery.results import DeliveredImage, Failure, JobResult, StatusUpdate, publish_status
 from shared.drawing.backends import BACKENDS
-from shared.drawing.request import ImageRequest, SourceImage
+from shared.drawing.request import ImageRequest
+from shared.drawing.sources import SourceImage
 from shared.errors import BackendRefused, BackendUnavailable, Cancelled, FailureKind, InvalidRequest
 from shared.imaging import member_images
 from shared.imaging.image_store import ImageTooLarge
@@ -179,12 +180,10 @@ class JobRunner:
         task.check_stop()  # cancelled between being taken from the queue and being drawn
         task, source_note = self._with_source_image(request, task)
         if request.references:  # read like the member's pictures: from the store
-            pictures = [
-                (r.kind, self._member_picture(request, SourceImage(key=r.key))) for r in request.references
-            ]
+            pictures = [(r.kind, self._member_picture(request, r.image)) for r in request.references]
             task = task.model_copy(update={"reference_pictures": pictures})
         if request.control is not None:
-            control = self._member_picture(request, SourceImage(key=request.control.key))
+            control = self._member_picture(request, request.control.image)
             task = task.model_copy(update={"control_picture": control})
         task, finish = edits.on_canvas(request, task, lambda: self._member_mask(request))
         if request.upscale is not None:

@@ -33,8 +33,9 @@ from bot.interactions.refining import submit_refinement
 from bot.interactions.surface import InThread
 from shared import messages
 from shared.configuration.settings import DEFAULT_DISCORD_API_BASE
-from shared.drawing.request import ImageRequest, RequestOptions, SourceImage
+from shared.drawing.request import ImageRequest, RequestOptions
 from shared.drawing.requester import Requester
+from shared.drawing.sources import SourceImage
 from shared.imaging import member_images
 from shared.members.threads import ThreadOrigin
 

@@ -20,7 +20,8 @@ from bot.interactions.edit_links import EditLink, EditLinks, link_spent
 from bot.interactions.surface import IntakePort, InThread, Opened, Surface
 from shared import messages
 from shared.drawing.edits import REGIONS
-from shared.drawing.request import ImageRequest, SourceImage
+from shared.drawing.request import ImageRequest
+from shared.drawing.sources import SourceImage
 from shared.errors import InvalidRequest
 from shared.imaging import member_images
 

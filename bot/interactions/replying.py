@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from bot.core import ImagineCore
 from bot.interactions.surface import IntakePort, InThread, PictureFetch
 from shared import messages
-from shared.drawing.request import ImageRequest, SourceImage
+from shared.drawing.request import ImageRequest
+from shared.drawing.sources import SourceImage
 from shared.errors import InvalidRequest
 
 

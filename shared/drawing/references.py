@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from shared.drawing.sources import SourceImage
 from shared.errors import InvalidRequest
 
 ReferenceKind = Literal["style", "character"]
@@ -20,12 +21,12 @@ DEFAULT_WEIGHT = 100
 
 
 class Reference(BaseModel):
-    """One reference picture, kept in the image store like any member's picture (`key`)."""
+    """One reference picture, found like any member's picture (on its platform's host, or in the store)."""
 
     model_config = ConfigDict(frozen=True)
 
     kind: ReferenceKind
-    key: str
+    image: SourceImage
 
 
 ControlKind = Literal["canny", "depth", "pose"]
@@ -34,12 +35,12 @@ DEFAULT_CONTROL_WEIGHT = 1.0
 
 
 class Control(BaseModel):
-    """What the drawing follows: the picture's outlines (canny), depth or pose, kept in the store."""
+    """What the drawing follows: the picture's outlines (canny), depth or pose."""
 
     model_config = ConfigDict(frozen=True)
 
     kind: ControlKind
-    key: str
+    image: SourceImage
 
 
 def control_kind(typed: str) -> str:

@@ -27,6 +27,7 @@ from shared.drawing.references import (
 )
 from shared.drawing.requester import Requester
 from shared.drawing.sizes import aspect_size, parse_size
+from shared.drawing.sources import SourceImage
 from shared.errors import InvalidRequest
 
 JobKind = Literal["imagine", "refine", "reroll", "variation", "upscale", "zoom", "pan", "square", "region"]
@@ -36,18 +37,6 @@ QUALITIES: tuple[str, ...] = ("auto", "low", "medium", "high")
 MAX_SEED = 2**32 - 1
 MAX_SOURCES = 5  # pictures one request may start from (a blend takes 2 to 5)
 _ALLOWED_CONTROLS = {"\n", "\t"}
-
-
-class SourceImage(BaseModel):
-    """A member's own picture to start from: a file on the platform's own host (`url`, fetched by the
-    worker, which holds no chat token) or bytes a frontend already fetched and checked and put in the
-    image store (`key`: Slack's files need the bot token, the command line reads a path)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    url: str | None = None
-    key: str | None = None
-    hosts: tuple[str, ...] = ()  # where `url` may be fetched from: its platform's own file hosts
 
 
 class Drawing(BaseModel):

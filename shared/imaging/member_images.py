@@ -16,7 +16,7 @@ from PIL import Image, ImageOps
 
 from shared import keys, messages
 from shared.configuration.settings import Settings
-from shared.drawing.request import SourceImage
+from shared.drawing.sources import SourceImage
 from shared.errors import InvalidRequest
 from shared.imaging import pictures
 from shared.imaging.image_store import ImageStore
