@@ -747,6 +747,28 @@ def test_imagine_starts_from_the_members_attached_picture(fake, stack):
     assert red > 2 * green  # drawn over the red picture (placeholder: 60 % the picture at strength 0.4)
 
 
+def test_style_reference_control_and_finishing_options_reach_the_job(fake, stack, redis):
+    client = stack(worker=False)
+    style, outline = fake.attach(red_picture()), fake.attach(red_picture(), "outline.png")
+    options = {"sref": style, "sw": 60, "control": outline, "control_kind": "depth", "control_weight": 0.5}
+    assert client.post(fake.slash_command(prompt="a fox", **options)).type == DEFER
+    [key] = wait_until(lambda: redis.keys("rq:job:img-*"))
+    job = Job.fetch(key.decode().removeprefix("rq:job:"), connection=redis, serializer=SERIALIZER)
+    request = job.kwargs["request"]
+    [reference] = request["references"]
+    assert reference["kind"] == "style" and reference["image"]["url"] == style["url"]
+    assert request["reference_weight"] == 60
+    assert (request["control"]["kind"], request["control_weight"]) == ("depth", 0.5)
+    # A control_kind without its picture, and --face-fix where the backend has no restorer, are told.
+    alone = client.post(fake.slash_command(prompt="a fox", control_kind="pose"))
+    assert (alone.type, alone.ephemeral) == (
+        MESSAGE,
+        True,
+    ) and "attach the picture as control" in alone.content
+    refused = client.post(fake.slash_command(prompt="a fox", face_fix=True))
+    assert refused.ephemeral and "The placeholder backend has no face restorer" in refused.content
+
+
 def test_a_file_that_is_no_picture_or_a_foreign_link_is_refused_and_costs_nothing(fake, stack, redis):
     client = stack()
     text_file = fake.attach(b"hello", filename="notes.txt", content_type="text/plain")

@@ -11,10 +11,12 @@ import discord
 from discord import app_commands
 
 from bot.discord.frontend import DiscordFrontend
+from bot.discord.steering import Steering
 from bot.discord.ui import ASPECT_CHOICES
 from bot.interactions.commands import COMMANDS, MemberCommand
 from shared.configuration.settings import Settings
 from shared.drawing.choices import offered_loras, offered_models
+from shared.drawing.references import CONTROL_KINDS
 from shared.drawing.request import MAX_SEED, RequestOptions, typed_options
 
 DISCORD_STRING_MAX = 6000
@@ -51,21 +53,37 @@ def add_commands(tree: app_commands.CommandTree, frontend: DiscordFrontend, sett
         image3: discord.Attachment | None = None,
         image4: discord.Attachment | None = None,
         image5: discord.Attachment | None = None,
+        sref: discord.Attachment | None = None,
+        cref: discord.Attachment | None = None,
+        sw: app_commands.Range[int, 0, 100] | None = None,
+        control: discord.Attachment | None = None,
+        control_kind: str | None = None,
+        control_weight: app_commands.Range[float, 0.0, 2.0] | None = None,
+        face_fix: bool | None = None,
+        hires: bool | None = None,
     ) -> None:
         given = locals()  # the parameters are the options: pass each to RequestOptions by its name
         typed = {name: given[name] for name in offered if name in typed_options() or name == "prompt"}
         images = (image, image2, image3, image4, image5)
-        await frontend.imagine(interaction, RequestOptions(**typed), images=images)
+        steering = Steering(style=sref, character=cref, control=control, control_kind=control_kind)
+        await frontend.imagine(interaction, RequestOptions(**typed), images=images, steering=steering)
 
     offered = tuple(inspect.signature(imagine_callback).parameters)
     described = {name: typed.help for name, typed in typed_options().items() if name in offered}
     imagine = app_commands.command(name="imagine", description="Generate images from a prompt")(
         app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)(
-            app_commands.choices(aspect=[app_commands.Choice(name=a, value=a) for a in ASPECT_CHOICES])(
+            app_commands.choices(
+                aspect=[app_commands.Choice(name=a, value=a) for a in ASPECT_CHOICES],
+                control_kind=[app_commands.Choice(name=k, value=k) for k in CONTROL_KINDS],
+            )(
                 app_commands.describe(
                     prompt="What to draw",
                     image="A picture of yours to start from",
                     **{f"image{n}": "Another picture (several are blended)" for n in range(2, 6)},
+                    sref="A picture whose style to draw in (sw weighs it)",
+                    cref="A picture of the character to draw again (sw weighs it)",
+                    control="A picture whose outlines, depth or pose to follow (control_kind says which)",
+                    control_kind="What of the control picture to follow (default: canny, its outlines)",
                     **described,
                 )(imagine_callback)
             )

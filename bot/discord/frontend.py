@@ -16,6 +16,7 @@ from bot.core import ImagineCore
 from bot.discord import settings as discord_settings
 from bot.discord import ui as discord_ui
 from bot.discord.raw import RawCommand
+from bot.discord.steering import Steering
 from bot.discord.surface import (
     DM_WORKSPACE,
     NO_MENTIONS,
@@ -59,17 +60,20 @@ class DiscordFrontend:
         options: RequestOptions,
         *,
         images: Sequence[discord.Attachment | None] = (),
+        steering: Steering | None = None,
     ) -> None:
-        """/imagine, from words and, optionally, the member's pictures (several: a blend)."""
+        """/imagine, from words and, optionally, the member's pictures (several: a blend), style and
+        character references and a control picture."""
+        steering = steering or Steering()
         pictures = [picture for picture in images if picture is not None]
-        problem = self._attachment_problem(pictures)
+        problem = self._attachment_problem([*pictures, *steering.pictures]) or steering.problem()
         if problem is not None:
             await self._tell(interaction, problem)
             return
-        if pictures:  # the worker fetches them from Discord's file host and checks the bytes
-            sources = tuple(self._source(picture) for picture in pictures)
-            options = dataclasses.replace(options, sources=sources)
-        await self._imagine(interaction, options)
+        # the worker fetches every picture from Discord's file host and checks the bytes
+        if pictures:
+            options = dataclasses.replace(options, sources=tuple(self._source(p) for p in pictures))
+        await self._imagine(interaction, steering.applied(options, self._source))
 
     async def blend(
         self,

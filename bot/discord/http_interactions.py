@@ -39,6 +39,7 @@ from bot.discord.raw import (
 from bot.discord.surface import AnsweredFirstPort
 from bot.discord.ui import ephemeral_response
 from shared import keys, messages
+from shared.drawing.request import typed_options
 from shared.errors import ConfigError
 from shared.members.threads import ThreadOrigin
 
@@ -119,8 +120,11 @@ class InteractionsServer:
         self._adapter = HttpResponseAdapter(AnswersFirst())
         self._background: set[asyncio.Task[None]] = set()
         imagine = client.tree.get_command(IMAGINE)
+        # The options answered first are the typed ones (RequestOptions'); pictures and the like go
+        # the whole way through discord.py, which resolves attachments.
+        typed = {"prompt", *typed_options()}
         self._imagine_options = (
-            {p.name: p.type.value for p in imagine.parameters}
+            {p.name: p.type.value for p in imagine.parameters if p.name in typed}
             if isinstance(imagine, app_commands.Command)
             else {}
         )

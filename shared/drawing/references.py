@@ -85,5 +85,9 @@ def weight_without_control() -> str:
     return "--control-weight weighs a control picture: give one with --control KIND:PICTURE."
 
 
+def control_kind_alone() -> str:
+    return "control_kind says what of a control picture to follow: attach the picture as control too."
+
+
 def weight_without_reference() -> str:
     return "--sw weighs a reference picture: give one with --sref or --cref."
