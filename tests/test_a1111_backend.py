@@ -323,7 +323,14 @@ def test_doctor_says_what_each_server_offers_and_what_to_fix(make_settings, conf
 
     [ok] = lines('models = ["dreamshaper_8"]\n')
     assert ok.startswith("✓") and "web UI --api answers: 2 checkpoints" in ok and "1 LoRAs" in ok
-    assert ok.endswith("; Upscale by R-ESRGAN 4x+")
+    assert (
+        "; Upscale by R-ESRGAN 4x+; ControlNet: 2 IP-Adapter models (--sref, --cref), --control canny, depth"
+        in ok
+    )
+    fake.controlnet = None
+    assert lines()[0].endswith(
+        "no ControlNet (--sref, --cref and --control need the sd-webui-controlnet extension)"
+    )
     [no_such] = lines('upscaler = "4x-UltraSharp"\n')
     assert no_such.startswith("✗") and "[a1111] upscaler '4x-UltraSharp' not there" in no_such
     fake.forge = True

@@ -47,6 +47,25 @@ def units(client: A1111Client, server: str, task: GenerationTask) -> list[dict[s
     return found
 
 
+def controlnet_line(client: A1111Client, server: str) -> str:
+    """What `imagine doctor` says of the server's ControlNet: what --sref, --cref and --control find."""
+    try:
+        modules = client.get_path(server, "/controlnet/module_list").get("module_list") or []
+        models = client.get_path(server, "/controlnet/model_list").get("model_list") or []
+    except ConfigError:
+        return "no ControlNet (--sref, --cref and --control need the sd-webui-controlnet extension)"
+    ip_models = [m for m in models if any(word in m.lower() for word in IP_ADAPTER)]
+    controls = [
+        kind
+        for kind, (module, word) in CONTROL_MODULES.items()
+        if module in modules and any(word in m.lower() for m in models)
+    ]
+    return (
+        f"ControlNet: {len(ip_models)} IP-Adapter models (--sref, --cref), "
+        f"--control {', '.join(controls) or 'none (no canny, depth or openpose model)'}"
+    )
+
+
 def _unit(module: str, model: str, weight: float, picture: Image.Image) -> dict[str, Any]:
     return {
         "enabled": True,
