@@ -236,6 +236,13 @@ def test_doctor_lists_checkpoints_and_loras_and_names_missing_models(comfy_setti
         if fake.url in line
     ]
     assert missing.startswith("✗") and "x.safetensors" in missing and CHECKPOINTS[1] in missing
+    assert any("; Upscale by Lanczos (2 upscale models there)" in line for line in lines)
+    [upscaler] = [
+        line
+        for line in (c.line() for c in check_comfyui(comfy_settings('upscale_model = "4x-UltraSharp.pth"\n')))
+        if fake.url in line
+    ]
+    assert upscaler.startswith("✗") and "upscale_model '4x-UltraSharp.pth' not there" in upscaler
 
 
 def test_previews_and_steps_from_the_websocket_reach_the_status(comfy_runtime, fake):

@@ -171,6 +171,7 @@ class FakeComfyUI(FakeServer):
             "CheckpointLoaderSimple": ("ckpt_name", MODEL_LISTS[("CheckpointLoaderSimple", "ckpt_name")]),
             "UNETLoader": ("unet_name", UNETS),
             "LoraLoader": ("lora_name", LORAS),
+            "UpscaleModelLoader": ("model_name", UPSCALE_MODELS),
         }
         if node_class not in inputs:
             return Reply.json({})

@@ -39,6 +39,7 @@ def check(settings: Settings) -> Iterator[Check]:
             checkpoints = _choices(client.object_info(server, "CheckpointLoaderSimple"), "ckpt_name")
             unets = _choices(client.object_info(server, "UNETLoader"), "unet_name")
             loras = _choices(client.object_info(server, "LoraLoader"), "lora_name")
+            upscalers = _choices(client.object_info(server, "UpscaleModelLoader"), "model_name")
         except ConfigError as exc:
             yield Check(f"comfyui {server}", False, str(exc))
             continue
@@ -50,8 +51,18 @@ def check(settings: Settings) -> Iterator[Check]:
                 False,
                 f"[comfyui] models {', '.join(missing)} not there → it has: {', '.join(checkpoints + unets)}",
             )
+        elif config.upscale_model and config.upscale_model not in upscalers:
+            there = ", ".join(upscalers) or "none (models/upscale_models is empty)"
+            yield Check(
+                f"comfyui {server}",
+                False,
+                f"[comfyui] upscale_model {config.upscale_model!r} not there → it has: {there}",
+            )
         else:
-            models = f"{len(checkpoints)} checkpoints, {len(unets)} diffusion models, {len(loras)} LoRAs"
+            models = (
+                f"{len(checkpoints)} checkpoints, {len(unets)} diffusion models, {len(loras)} LoRAs; "
+                f"Upscale by {config.upscale_model or f'Lanczos ({len(upscalers)} upscale models there)'}"
+            )
             yield Check(f"comfyui {server}", True, f"answers: {models}")
 
 
