@@ -168,6 +168,9 @@ def test_a_link_opens_the_editor_once_for_one_browser_and_expires(page, redis):
     assert status == 410 and b"has expired" in body
     status, body, _ = member.get(f"/api/edit/{old[:-4]}abcd")  # a forged signature
     assert status == 410 and b"not a working editor link" in body
+    forgotten = links.mint(web_member(first["thread"]), "img-" + "0" * 32, 0, web.url).url
+    status, body, _ = member.get("/api" + forgotten.removeprefix(web.url))  # the thread forgot that image
+    assert status == 410 and b"no longer remember" in body
 
 
 def test_a_refused_edit_leaves_the_link_working(page, redis):

@@ -17,6 +17,7 @@ from aiohttp import web
 from bot.interactions.edit_links import EditLink, EditLinks, LinkRefused, link_not_yours
 from bot.web.bodies import MAX_TEXT, Told, read_upload
 from bot.web.frontend import Answer, WebFrontend
+from shared.messages import turn_forgotten
 
 BROWSER_COOKIE = "imagine_editor"
 # The routes a link opens without a session (the server's guard lets them through)
@@ -64,15 +65,22 @@ class EditorRoutes:
         except LinkRefused as refused:
             response = web.json_response({"error": str(refused)}, status=410)
         else:
-            turn = await asyncio.to_thread(self._frontend.core.turn, link.where.member, link.job_id)
+            core = self._frontend.core
+            turn = await asyncio.to_thread(core.turn, link.where.member, link.job_id)
             who = link.where.member.user_name or link.where.member.user
-            response = web.json_response(
-                {
-                    "prompt": turn.prompt if turn is not None else "",
-                    "image": f"/api/edit/{request.match_info['token']}/image",
-                    "who": who,
-                    "platform": link.where.member.platform.capitalize(),
-                }
+            response = (
+                web.json_response(
+                    {"error": turn_forgotten(core.settings.config.threads.ttl_days)}, status=410
+                )
+                if turn is None  # the thread's memory ran out since the link was made
+                else web.json_response(
+                    {
+                        "prompt": turn.prompt,
+                        "image": f"/api/edit/{request.match_info['token']}/image",
+                        "who": who,
+                        "platform": link.where.member.platform.capitalize(),
+                    }
+                )
             )
         if BROWSER_COOKIE not in request.cookies:
             response.set_cookie(
