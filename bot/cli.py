@@ -27,6 +27,8 @@ from shared.drawing.request import RequestOptions, typed_options
 from shared.errors import ConfigError, ImagineError, InvalidRequest, Refused
 from shared.ops.logs import configure_logging
 
+PICTURE = click.Path(exists=True, dir_okay=False, path_type=Path)  # a picture file the command reads
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--env-file", default=".env", show_default=True, help="Read settings from this file too.")
@@ -61,27 +63,14 @@ def _typed_options(command: Callable[..., None]) -> Callable[..., None]:
     "--image",
     "images",
     multiple=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=PICTURE,
     help="A picture to start from (repeat it, 2 to 5 times, for a blend).",
 )
 @click.option(
-    "--mask",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="With one --image: repaint only where this picture is white (black is kept; any size).",
+    "--mask", type=PICTURE, help="With one --image: repaint only where this picture is white (black is kept)."
 )
-@click.option(
-    "--sref",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="A picture whose style to draw in (--sw weighs it).",
-)
-@click.option(
-    "--cref",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="A picture of the character to draw again (--sw weighs it).",
-)
+@click.option("--sref", type=PICTURE, help="A picture whose style to draw in (--sw weighs it).")
+@click.option("--cref", type=PICTURE, help="A picture of the character to draw again (--sw weighs it).")
 @click.option(
     "--control",
     default=None,

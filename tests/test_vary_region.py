@@ -257,6 +257,12 @@ def slack_stack(processes, redis, config_file):
         yield fake, start
 
 
+def vary_action(details) -> str:
+    """The action id of 🖌️ Vary (Region) under a Slack result."""
+    elements = (e for block in details.blocks for e in block.get("elements", []))
+    return next(e["action_id"] for e in elements if e.get("text", {}).get("text") == VARY)
+
+
 def slack_result(fake: FakeSlack, sender):
     sender.command("a red fox")
     parent = wait_until(lambda: fake.parent("a red fox"), what="the status message")
@@ -269,12 +275,7 @@ def test_slack_without_a_page_offers_the_regions_form_and_the_edit_comes_into_th
     fake, start = slack_stack
     sender = start()
     parent, info = slack_result(fake, sender)
-    press = next(
-        e["action_id"]
-        for b in info.blocks
-        for e in b.get("elements", [])
-        if e.get("text", {}).get("text") == VARY
-    )
+    press = vary_action(info)
     assert sender.interactive(fake.block_action(info, press)).status == 200
     opened = wait_until(lambda: [v for v in fake.views if v["method"] == "views.open"])[0]["view"]
     assert opened["callback_id"] == "imagine:region-modal"
@@ -296,12 +297,7 @@ def test_a_slack_members_link_edit_is_posted_in_their_thread_under_their_quota(
     sender = start(f'[web]\npublic_url = "http://127.0.0.1:{port}"\n')
     start_web(processes, redis, config_file, "", env=slack_env(fake), port=port)
     parent, info = slack_result(fake, sender)
-    press = next(
-        e["action_id"]
-        for b in info.blocks
-        for e in b.get("elements", [])
-        if e.get("text", {}).get("text") == VARY
-    )
+    press = vary_action(info)
     assert sender.interactive(fake.block_action(info, press)).status == 200
     told = wait_until(lambda: [e for e in fake.ephemeral if "editor" in e.get("text", "")], what="the link")
     blocks = told[0]["blocks"] if isinstance(told[0]["blocks"], list) else json.loads(told[0]["blocks"])
