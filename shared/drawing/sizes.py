@@ -56,6 +56,11 @@ def native_size(native_edge: int, width: int, height: int, aspect: str | None) -
     return aspect_size(aspect, native_edge * native_edge)
 
 
+def hires_first_pass(width: int, height: int, scale: int = 2) -> tuple[int, int]:
+    """The size a hires fix draws first, before its second pass `scale` times bigger: on the size grid."""
+    return tuple(max(SIZE_MIN, round(side / scale / SIZE_STEP) * SIZE_STEP) for side in (width, height))  # type: ignore[return-value]
+
+
 def parse_size(text: str) -> tuple[int, int]:
     """'1024x768' -> (1024, 768); each side a multiple of 8 from 64 to 2048."""
     match = _SIZE.match(text)

@@ -130,9 +130,10 @@ class A1111Backend:
             payload["restore_faces"] = True
         if task.init_image is None:
             if task.hires:  # the first pass at half the size, the second at the size asked
+                first_width, first_height = sizes.hires_first_pass(width, height, HIRES_SCALE)
                 payload.update(
-                    width=_multiple_of_8(width / HIRES_SCALE),
-                    height=_multiple_of_8(height / HIRES_SCALE),
+                    width=first_width,
+                    height=first_height,
                     enable_hr=True,
                     hr_scale=HIRES_SCALE,
                     hr_upscaler=config.upscaler or HIRES_UPSCALER,
@@ -287,7 +288,3 @@ def _b64_png(image: Image.Image) -> str:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return base64.b64encode(buffer.getvalue()).decode()
-
-
-def _multiple_of_8(value: float) -> int:
-    return max(64, int(round(value / 8)) * 8)

@@ -254,7 +254,8 @@ class DiffusersBackend:
         drawn again from it with its own seed at `HIRES_STRENGTH`, adding the detail a small draw lacks."""
         loaded = self.model(task.model)
         width, height = sizes.native_size(loaded.native_edge, task.width, task.height, task.aspect)
-        small = {"width": _multiple_of_8(width / 2), "height": _multiple_of_8(height / 2), "aspect": None}
+        small_width, small_height = sizes.hires_first_pass(width, height)
+        small = {"width": small_width, "height": small_height, "aspect": None}
         first = self.generate(task.model_copy(update={**small, "hires": False}))
         images = []
         for drawn in first.images:
@@ -430,7 +431,3 @@ def _vae(source: str, dtype: torch.dtype) -> Any:
 def _free_memory() -> None:
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
-
-
-def _multiple_of_8(value: float) -> int:
-    return max(64, int(round(value / 8)) * 8)
