@@ -98,30 +98,30 @@ class ImagineCore:
         claim: bool = True,
         later: Callable[[Coroutine[Any, Any, None]], None] | None = None,
         pictures: PictureFetch | None = None,
-    ) -> None:
-        """Run the intake sequence for one chat event. `build` validates (raising InvalidRequest or
-        Refused); with `claim`, the event is claimed in the admission's round trip and a redelivery
-        stops there. `pictures` fetches the member's pictures the request starts from: only once it
-        is admitted (nobody's work before their charge), given back when one is refused. `later`
-        runs the steps after the ack elsewhere (Slack answers when its listener returns); by default
-        they run here."""
+    ) -> bool:
+        """Run the intake sequence for one chat event; True once the request is taken (acknowledged).
+        `build` validates (raising InvalidRequest or Refused); with `claim`, the event is claimed in
+        the admission's round trip and a redelivery stops there. `pictures` fetches the member's
+        pictures the request starts from: only once it is admitted (nobody's work before their
+        charge), given back when one is refused. `later` runs the steps after the ack elsewhere
+        (Slack answers when its listener returns); by default they run here."""
         try:
             built = build()
             request = await built if inspect.isawaitable(built) else built
             first_delivery = await self.admit_soon(request, claim=claim)
         except (InvalidRequest, Refused) as exc:
             await port.tell(str(exc))
-            return
+            return False
         if not first_delivery:
             await port.duplicate()
-            return
+            return False
         if pictures is not None:
             try:
                 request = await self.attach_pictures(request, pictures)
             except (InvalidRequest, Refused) as exc:
                 self.give_back(request)
                 await port.tell(str(exc))
-                return
+                return False
             except BaseException:
                 self.give_back(request)
                 raise
@@ -131,6 +131,7 @@ class ImagineCore:
             later(rest)
         else:
             await rest
+        return True
 
     async def _after_ack(self, port: IntakePort, request: ImageRequest) -> None:
         try:

@@ -17,7 +17,7 @@ from typing import Any
 from bot import followups
 from bot.core import ImagineCore
 from bot.interactions.edit_links import EditLink, EditLinks, link_spent
-from bot.interactions.surface import IntakePort, InThread, Opened, Surface
+from bot.interactions.surface import IntakePort, InThread, Surface
 from shared import messages
 from shared.drawing.edits import REGIONS
 from shared.drawing.request import ImageRequest
@@ -67,9 +67,9 @@ async def submit(
     *,
     event_id: str,
     later: Callable[[Coroutine[Any, Any, None]], None] | None = None,
-) -> None:
+) -> bool:
     """Repaint the marked part of image `edit.index` of the turn `edit.job_id`; every refusal reaches
-    the member through `port.tell`. `later`: as `ImagineCore.intake` takes it."""
+    the member through `port.tell`; True once taken. `later`: as `ImagineCore.intake` takes it."""
 
     def build() -> ImageRequest:
         member, origin = core.thread_member(where)
@@ -83,7 +83,7 @@ async def submit(
         follow_up = followups.region(turn, edit.index, edit.words, ninths=edit.ninths, mask=mask)
         return core.check_follow_up(member, follow_up, event_id=event_id)
 
-    await core.intake(port, build, later=later)
+    return await core.intake(port, build, later=later)
 
 
 async def submit_by_link(
@@ -102,32 +102,9 @@ async def submit_by_link(
     if not await asyncio.to_thread(links.spend, link):  # another tab spent it first
         await port.tell(link_spent())
         return
-    watched = _Watched(port)
     edit = RegionEdit(link.job_id, link.index, words, mask=mask)
-    await submit(core, watched, link.where, edit, event_id=event_id)
-    if not watched.taken:
+    if not await submit(core, port, link.where, edit, event_id=event_id):
         await asyncio.to_thread(links.unspend, link)
-
-
-class _Watched:
-    """An intake port passed through, noting whether the request was taken."""
-
-    def __init__(self, port: IntakePort) -> None:
-        self._port = port
-        self.taken = False
-
-    async def tell(self, text: str) -> None:
-        await self._port.tell(text)
-
-    async def acknowledge(self, request: ImageRequest) -> None:
-        self.taken = True
-        await self._port.acknowledge(request)
-
-    async def duplicate(self) -> None:
-        await self._port.duplicate()
-
-    async def open(self, request: ImageRequest, status: str) -> Opened | None:
-        return await self._port.open(request, status)
 
 
 def _kept_mask(core: ImagineCore, data: bytes, event_id: str, workspace: str) -> SourceImage:

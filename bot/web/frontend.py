@@ -178,18 +178,11 @@ class _SettingsForm:
             self.answer.private.append(messages.member_settings(member.model_dump()))
 
 
-class WebPort:
-    """The surface of one action on the page: private answers go back in the HTTP answer; the
-    status message (and, for a new prompt, its thread) goes onto the member's feed. The page's own
-    reply box refines, so a result shows the buttons that make a job (and /queue's Cancel)."""
+class _Answering:
+    """An intake port whose answers go back in one HTTP answer: refusals as its private lines,
+    `taken` once the request is. Each action on the page has an id of its own: nothing comes twice."""
 
-    effects = web_ui.PRESS_EFFECTS
-    editor_elsewhere = False
-
-    def __init__(self, feed: Feed, user: str, thread: str | None) -> None:
-        self._feed = feed
-        self._user = user
-        self._thread = thread
+    def __init__(self) -> None:
         self.answer = Answer()
 
     async def tell(self, text: str) -> None:
@@ -199,7 +192,22 @@ class WebPort:
         self.answer.taken = True
 
     async def duplicate(self) -> None:
-        """Each action has an id of its own: nothing comes twice."""
+        """Not for the page's own ids."""
+
+
+class WebPort(_Answering):
+    """The surface of one action on the page: private answers go back in the HTTP answer; the
+    status message (and, for a new prompt, its thread) goes onto the member's feed. The page's own
+    reply box refines, so a result shows the buttons that make a job (and /queue's Cancel)."""
+
+    effects = web_ui.PRESS_EFFECTS
+    editor_elsewhere = False
+
+    def __init__(self, feed: Feed, user: str, thread: str | None) -> None:
+        super().__init__()
+        self._feed = feed
+        self._user = user
+        self._thread = thread
 
     async def show_refine_form(self, job_id: str) -> None:
         """The page's Refine button focuses the thread's reply box; a press sent anyway is told so."""
@@ -235,22 +243,10 @@ class WebPort:
         return Opened(addressed, origin)
 
 
-class LinkPort:
+class LinkPort(_Answering):
     """The intake port of an edit made through a link from a chat: the answer goes back to the editor
     (refusals, and the queue's place); the job carries the chat member's thread, where their
     platform's frontend posts the result."""
-
-    def __init__(self) -> None:
-        self.answer = Answer()
-
-    async def tell(self, text: str) -> None:
-        self.answer.private.append(text)
-
-    async def acknowledge(self, request: ImageRequest) -> None:
-        self.answer.taken = True
-
-    async def duplicate(self) -> None:
-        """Each submit has an id of its own: nothing comes twice."""
 
     async def open(self, request: ImageRequest, status: str) -> Opened | None:
         self.answer.private.append(f"{status} {edit_goes_to_thread()}")
