@@ -43,7 +43,7 @@ HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 CMD ["im
 ENTRYPOINT ["imagine"]
 CMD ["worker", "--backend", "openai"]
 
-# --- GPU workers: CUDA runtime, the CUDA build of torch, the gpu extra ------------------------------
+# --- GPU workers: CUDA runtime, CUDA torch and torchvision, the gpu and upscale extras ---------------
 FROM nvidia/cuda:12.6.3-cudnn-runtime-ubuntu24.04 AS gpu
 ARG EXTRAS
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -58,14 +58,14 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends python3 python3-venv \
     && rm -rf /var/lib/apt/lists/* \
     && python3 -m venv /opt/venv \
-    && pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cu126
+    && pip install torch==2.13.0 torchvision==0.28.0 --index-url https://download.pytorch.org/whl/cu126
 WORKDIR /src
 COPY pyproject.toml README.md constraints.txt ./
 # The project itself, with the version bounds of pyproject.toml (no package named on the line).
 # hadolint ignore=DL3013
 RUN mkdir -p bot workers shared \
     && touch bot/__init__.py workers/__init__.py shared/__init__.py \
-    && pip install -c constraints.txt ".[${EXTRAS},gpu]" \
+    && pip install -c constraints.txt ".[${EXTRAS},gpu,upscale]" \
     && pip uninstall -y imagine-bot
 COPY bot ./bot
 COPY workers ./workers

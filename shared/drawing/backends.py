@@ -13,7 +13,7 @@ imported by its factory, on a worker only.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
@@ -83,10 +83,18 @@ class BackendSpec:
     rank: int = 100  # where it is listed (choices, help): lowest first, then by name
     # name -> its config entry (with `description`, `nsfw`) for models members may pick
     model_details: Callable[[AppConfig], Mapping[str, Any]] = lambda config: {}
+    # A capability that needs the operator's weights or graph: capability -> (the setting that gives
+    # it, whether this config does). Without it the option is refused naming the setting.
+    setup: Mapping[str, tuple[str, Callable[[AppConfig], bool]]] = field(default_factory=dict)
 
     @property
     def pickable_models(self) -> bool:
         return self.capabilities.model_choice
+
+    def unset(self, capability: str, config: AppConfig) -> str | None:
+        """The setting `capability` still needs under `config`; None where it is given or needs none."""
+        needed = self.setup.get(capability)
+        return needed[0] if needed is not None and not needed[1](config) else None
 
     def load(self) -> type:
         return self.factory()

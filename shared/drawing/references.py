@@ -81,6 +81,15 @@ def no_control(backend: str) -> str:
     return f"The {backend} backend takes no control picture, so --control is not offered there."
 
 
+def not_set_up(backend: str, capability: str, setting: str) -> str:
+    flags = "--sref and --cref" if capability == "references" else "--control"
+    what = "reference pictures" if capability == "references" else "control pictures"
+    return (
+        f"This bot's {backend} backend is not set up for {what}, so {flags} cannot be used here "
+        f"(the operator sets {setting})."
+    )
+
+
 def weight_without_control() -> str:
     return "--control-weight weighs a control picture: give one with --control KIND:PICTURE."
 

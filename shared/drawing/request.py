@@ -22,6 +22,7 @@ from shared.drawing.references import (
     Reference,
     check_references,
     no_control,
+    not_set_up,
     weight_without_control,
     weight_without_reference,
 )
@@ -359,6 +360,10 @@ def _checked(drawing: Drawing, config: AppConfig) -> Drawing:
     check_references(drawing.backend, drawing.references, can=spec.capabilities.references)
     if drawing.control is not None and not spec.capabilities.control:
         raise InvalidRequest(no_control(drawing.backend))
+    for capability, asked in (("references", drawing.references), ("control", drawing.control)):
+        setting = spec.unset(capability, config) if asked else None
+        if setting is not None:
+            raise InvalidRequest(not_set_up(drawing.backend, capability, setting))
     for switch, flag in (("face_fix", "--face-fix"), ("hires", "--hires")):
         if getattr(drawing, switch) and not getattr(spec.capabilities, switch):
             raise InvalidRequest(no_finishing(drawing.backend, flag))

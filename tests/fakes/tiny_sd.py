@@ -210,3 +210,63 @@ def _tiny_unet(unet_class, *, in_channels: int = 4):
         attention_head_dim=4,
         norm_num_groups=32,
     )
+
+
+def build_ip_adapter(pipeline_folder: Path, out: Path, seed: int = 2) -> tuple[Path, Path]:
+    """An IP-Adapter for the tiny pipeline, as IP-Adapter files are shared: `image_proj.*` (CLIP image
+    embeddings → 4 tokens) and `ip_adapter.N.to_k_ip/to_v_ip` for each cross-attention, numbered
+    1, 3, 5, … in the UNet's order; with a tiny CLIP vision encoder folder beside it."""
+    import torch
+    from diffusers import UNet2DConditionModel
+    from safetensors.torch import save_file
+    from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    torch.manual_seed(seed)
+    encoder = CLIPVisionModelWithProjection(
+        CLIPVisionConfig(
+            hidden_size=32,
+            intermediate_size=37,
+            num_attention_heads=4,
+            num_hidden_layers=2,
+            image_size=32,
+            patch_size=8,
+            projection_dim=16,
+        )
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    encoder.save_pretrained(out / "image_encoder")
+    unet = UNet2DConditionModel.from_pretrained(pipeline_folder, subfolder="unet", local_files_only=True)
+    cross = unet.config.cross_attention_dim
+    weights = {
+        "image_proj.proj.weight": torch.randn(cross * 4, 16) * 0.5,
+        "image_proj.proj.bias": torch.zeros(cross * 4),
+        "image_proj.norm.weight": torch.ones(cross),
+        "image_proj.norm.bias": torch.zeros(cross),
+    }
+    key = 1
+    for name in unet.attn_processors:
+        if name.endswith("attn1.processor"):
+            continue
+        to_k = unet.get_submodule(name.removesuffix(".processor")).to_k
+        for part in ("to_k_ip", "to_v_ip"):
+            weights[f"ip_adapter.{key}.{part}.weight"] = torch.randn_like(to_k.weight) * 0.5
+        key += 2
+    save_file(weights, out / "ip-adapter_tiny.safetensors")
+    return out / "ip-adapter_tiny.safetensors", out / "image_encoder"
+
+
+def build_controlnet(pipeline_folder: Path, out: Path, seed: int = 3) -> Path:
+    """A ControlNet for the tiny pipeline: made from its UNet, as ControlNets are trained, with the
+    zero convolutions given random weights so the control picture visibly steers the drawing."""
+    import torch
+    from diffusers import ControlNetModel, UNet2DConditionModel
+
+    torch.manual_seed(seed)
+    unet = UNet2DConditionModel.from_pretrained(pipeline_folder, subfolder="unet", local_files_only=True)
+    controlnet = ControlNetModel.from_unet(unet, conditioning_embedding_out_channels=(16, 32))
+    with torch.no_grad():
+        for name, parameter in controlnet.named_parameters():
+            if "controlnet_down_blocks" in name or "controlnet_mid_block" in name or "conv_out" in name:
+                parameter.normal_(0.0, 0.3)
+    controlnet.save_pretrained(out)
+    return out

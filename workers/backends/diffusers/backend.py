@@ -8,8 +8,8 @@ batch can be reproduced on its own. LoRAs: workers/backends/diffusers/loras.py.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import inspect
 import logging
 import secrets
 import time
@@ -29,11 +29,15 @@ from redis import Redis
 from shared import messages
 from shared.configuration.settings import Settings
 from shared.drawing import sizes
+from shared.drawing.references import not_set_up
 from shared.errors import ConfigError, InvalidRequest
-from workers.backends.base import GeneratedImage, Generation, GenerationTask
+from workers.backends.base import GeneratedImage, Generation, GenerationTask, Upscaled
 from workers.backends.diffusers import texts
 from workers.backends.diffusers.config import DiffusersConfig, DiffusersModel
+from workers.backends.diffusers.control import ControlNets
 from workers.backends.diffusers.inpainting import inpainting_unet
+from workers.backends.diffusers.inputs import pipeline_and_inputs
+from workers.backends.diffusers.ip_adapter import IpAdapter
 from workers.backends.diffusers.loaded import LoadedModel
 from workers.backends.diffusers.loras import LoraAdapters
 from workers.backends.diffusers.models import (
@@ -42,11 +46,12 @@ from workers.backends.diffusers.models import (
     pipeline_class_for,
     pipeline_family,
     single_file_family,
+    vae_from,
 )
+from workers.backends.diffusers.upscaler import SpandrelUpscaler
 
 log = logging.getLogger(__name__)
 DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}
-INPAINT_STRENGTH = 0.9  # a mask's area drawn anew, what the canvas pre-filled still carrying
 HIRES_STRENGTH = 0.45  # the hires fix's second pass: the composition kept, detail added
 FLUX_TRUE_CFG = 4.0  # the true-CFG scale a Flux image with a negative prompt is drawn at
 
@@ -73,6 +78,14 @@ class DiffusersBackend:
         self._dtype = _dtype(self._config.dtype, self._device)
         self._cache = cache
         self._loras = LoraAdapters(self._config, cache)
+        self._controlnets = ControlNets(self._config.controlnet, self._device, self._dtype)
+        adapter = self._config.ip_adapter
+        self._ip_adapter = IpAdapter(adapter, self._device, self._dtype) if adapter else None
+        self._upscaler = (
+            SpandrelUpscaler(self._config.upscaler, self._device, self._dtype)
+            if self._config.upscaler
+            else None
+        )
         self._loaded: OrderedDict[str, LoadedModel] = OrderedDict()  # least recently used first
         self.failed: dict[str, str] = {}  # a model that did not load, and why: the rest are served
         for name in list(self.served):
@@ -144,7 +157,7 @@ class DiffusersBackend:
         )
         extra: dict[str, Any] = {"dtype": self._dtype, **checker}
         if spec.vae:
-            extra["vae"] = _vae(spec.vae, self._dtype)
+            extra["vae"] = vae_from(spec.vae, self._dtype)
         try:
             if spec.file is not None:
                 file = Path(spec.file).expanduser()
@@ -249,6 +262,24 @@ class DiffusersBackend:
             parameters=self._parameters(loaded, task),
         )
 
+    def upscale(self, picture: Image.Image, factor: int, task: GenerationTask) -> Upscaled | None:
+        """`[diffusers] upscaler` run until the picture is at least `factor` times bigger (a ×2 model
+        twice for ×4); None without one: the worker's Lanczos."""
+        if self._upscaler is None:
+            return None
+        big = picture
+        while big.width < picture.width * factor:
+            task.check_stop()
+            big = self._upscaler.upscale(big)
+        return Upscaled(big, self._upscaler.name)
+
+    def _references(self, pipeline: Any, family: str, task: GenerationTask):
+        if self._ip_adapter is None:
+            if task.reference_pictures:
+                raise InvalidRequest(not_set_up(self.name, "references", "[diffusers.ip_adapter]"))
+            return contextlib.nullcontext({})
+        return self._ip_adapter.active(pipeline, family, task)
+
     def _hires(self, task: GenerationTask) -> Generation:
         """Hires fix: the images drawn at half the size, each enlarged to the size asked (Lanczos) and
         drawn again from it with its own seed at `HIRES_STRENGTH`, adding the detail a small draw lacks."""
@@ -336,22 +367,11 @@ class DiffusersBackend:
             # Flux's guidance is distilled: a negative prompt takes real classifier-free guidance.
             **({"true_cfg_scale": FLUX_TRUE_CFG} if negative and _is_flux(loaded.family) else {}),
         }
-        inpaint = loaded.inpaint if task.mask is not None and task.init_image is not None else None
-        if inpaint is not None:  # draw where the mask is white; the worker pastes the rest back
-            source = task.init_image.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)  # type: ignore[union-attr]
-            mask = task.mask.convert("L").resize((width, height))  # type: ignore[union-attr]
-            strength = task.strength if task.strength is not None else INPAINT_STRENGTH
-            output = inpaint(
-                image=source, mask_image=mask, strength=strength, width=width, height=height, **common
-            )
-        elif task.init_image is not None:
-            source = task.init_image.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
-            strength = task.strength if task.strength is not None else self._config.strength
-            # Flux's and SD3's image-to-image draw their default size unless told the asked one.
-            sized = {"width": width, "height": height} if _takes(loaded.image2image, "width") else {}
-            output = loaded.image2image(image=source, strength=strength, **sized, **common)
-        else:
-            output = loaded.text2image(width=width, height=height, **common)
+        pipeline, inputs = pipeline_and_inputs(
+            loaded, task, width, height, self._config.strength, self._controlnets
+        )
+        with self._references(pipeline, loaded.family, task) as references:
+            output = pipeline(**inputs, **references, **common)
         task.check_stop()  # an interrupted pipeline returns what it had: that is not a result
         unsafe = getattr(output, "nsfw_content_detected", None) or [False] * len(seeds)
         return [
@@ -384,10 +404,6 @@ def _family_size(family: str, width: int, height: int) -> tuple[int, int]:
     return max(step, (width + step // 2) // step * step), max(step, (height + step // 2) // step * step)
 
 
-def _takes(pipeline: Any, parameter: str) -> bool:
-    return parameter in inspect.signature(pipeline.__call__).parameters
-
-
 def _stop_between_steps(task: GenerationTask):
     """diffusers' step callback: once the member cancels, the pipeline's own `_interrupt` makes it
     skip its remaining steps."""
@@ -414,18 +430,6 @@ def _dtype(setting: str, device: str) -> torch.dtype:
 
 def _where(name: str) -> str:
     return f"[diffusers.models.{name}]"
-
-
-def _vae(source: str, dtype: torch.dtype) -> Any:
-    """A model's own VAE: a single file, a diffusers folder or a hub id."""
-    from diffusers import AutoencoderKL
-
-    path = Path(source).expanduser()
-    if path.is_file():
-        return AutoencoderKL.from_single_file(str(path), dtype=dtype)
-    return AutoencoderKL.from_pretrained(
-        str(path) if path.is_dir() else source, dtype=dtype, local_files_only=path.is_dir()
-    )
 
 
 def _free_memory() -> None:

@@ -62,6 +62,18 @@ class DiffusersLora(BaseModel):
     families: list[str] = Field(default_factory=list)  # the model families it fits; empty: any
 
 
+class DiffusersIpAdapter(BaseModel):
+    """[diffusers.ip_adapter]: the IP-Adapter that draws after reference pictures (--sref, --cref), for
+    SD 1.x and SDXL models: `file` its weights (ip-adapter_sd15.safetensors or .bin), `image_encoder`
+    the CLIP vision model it was trained with (a diffusers folder or a hub id)."""
+
+    model_config = STRICT
+
+    file: Path
+    image_encoder: str
+    character_file: Path | None = None  # --cref's own weights (ip-adapter-plus-face_sd15); default `file`
+
+
 class DiffusersConfig(BaseModel):
     """[diffusers]: device, precision, sampling defaults and memory savers for self-hosted models."""
 
@@ -86,6 +98,11 @@ class DiffusersConfig(BaseModel):
     max_loras: int = Field(default=3, ge=0, le=8)  # per image
     models_on_device: int = Field(default=1, ge=1)  # a worker's loaded models kept on the GPU at once
     evict: Literal["cpu", "drop"] = "cpu"  # the least recently used beyond that: moved to RAM, or dropped
+    upscaler: Path | None = None  # ESRGAN-family weights (4x-UltraSharp.pth) for Upscale; else Lanczos
+    ip_adapter: DiffusersIpAdapter | None = None
+    # --control's ControlNet weights by kind (canny, depth, pose): a single file, a diffusers folder or
+    # a hub id, of the models' family; depth and pose pictures are taken as the map or skeleton they are
+    controlnet: dict[Literal["canny", "depth", "pose"], str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _names(self) -> DiffusersConfig:

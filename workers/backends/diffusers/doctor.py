@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from shared.errors import ConfigError
 from shared.ops.checks import Check
-from workers.backends.diffusers.config import DiffusersModel
+from workers.backends.diffusers.config import DiffusersConfig, DiffusersModel
 
 if TYPE_CHECKING:
     from shared.configuration.settings import Settings
@@ -56,6 +56,51 @@ def check(settings: Settings) -> Iterator[Check]:
             yield Check(f"diffusers model {name} on the workers", False, f"did not load: {failures[name]}")
     for name, lora in settings.config.diffusers.loras.items():
         yield _lora(name, Path(lora.file).expanduser())
+    yield from _finishing_and_steering(settings.config.diffusers)
+
+
+def _finishing_and_steering(config: DiffusersConfig) -> Iterator[Check]:
+    """What Upscale, --sref/--cref and --control will use: each file or folder is there."""
+    if config.upscaler is None:
+        yield Check("diffusers upscaler", True, "Lanczos (set [diffusers] upscaler for an ESRGAN model)")
+    else:
+        yield _there("diffusers upscaler", Path(config.upscaler).expanduser(), "[diffusers] upscaler")
+    adapter = config.ip_adapter
+    if adapter is None:
+        yield Check(
+            "diffusers IP-Adapter", True, "none: --sref and --cref are refused (set [diffusers.ip_adapter])"
+        )
+    else:
+        for key, value in (("file", adapter.file), ("character_file", adapter.character_file)):
+            if value is not None:
+                yield _there(
+                    f"diffusers IP-Adapter {key}", Path(value).expanduser(), f"[diffusers.ip_adapter] {key}"
+                )
+        encoder = Path(adapter.image_encoder).expanduser()
+        if encoder.is_dir() or not adapter.image_encoder.count("/") == 1:
+            yield _there(
+                "diffusers IP-Adapter image_encoder", encoder, "[diffusers.ip_adapter] image_encoder"
+            )
+    for kind in ("canny", "depth", "pose"):
+        source = config.controlnet.get(kind)  # type: ignore[call-overload]
+        if source is None:
+            continue
+        path = Path(source).expanduser()
+        if path.exists() or source.count("/") != 1:  # else a hub id, read on the worker's first start
+            yield _there(f"diffusers ControlNet {kind}", path, f"[diffusers.controlnet] {kind}")
+    if not config.controlnet:
+        yield Check("diffusers ControlNet", True, "none: --control is refused (set [diffusers.controlnet])")
+
+
+def _there(label: str, path: Path, setting: str) -> Check:
+    if not path.exists():
+        return Check(label, False, f"{path} does not exist → fix {setting}")
+    size = (
+        sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+        if path.is_dir()
+        else path.stat().st_size
+    )
+    return Check(label, True, f"{path.name}: {size / 1024**2:.1f} MiB")
 
 
 def _model(name: str, spec: DiffusersModel, gpu: int | None, dtype: str) -> Iterator[Check]:

@@ -138,3 +138,15 @@ def file_hash(file: Path, cache: Any | None = None) -> str:
     if cache is not None:
         cache.set(key, short)
     return short
+
+
+def vae_from(source: str, dtype: Any) -> Any:
+    """A model's own VAE: a single file, a diffusers folder or a hub id."""
+    from diffusers import AutoencoderKL
+
+    path = Path(source).expanduser()
+    if path.is_file():
+        return AutoencoderKL.from_single_file(str(path), dtype=dtype)
+    return AutoencoderKL.from_pretrained(
+        str(path) if path.is_dir() else source, dtype=dtype, local_files_only=path.is_dir()
+    )
