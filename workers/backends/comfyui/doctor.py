@@ -17,7 +17,8 @@ def check(settings: Settings) -> Iterator[Check]:
     if settings.backend != "comfyui" and "comfyui" not in settings.config.model_fields_set:
         return
     from shared.errors import ConfigError
-    from workers.backends.comfyui.backend import ComfyClient, load_workflow
+    from workers.backends.comfyui.backend import load_workflow
+    from workers.backends.comfyui.client import ComfyClient
     from workers.backends.comfyui.slots import find_slots
 
     config = settings.config.comfyui
