@@ -35,7 +35,7 @@ def fields(defaults: MemberDefaults, config: AppConfig, backend: str) -> list[Fi
         shown.append(Field("model", "Model", models, defaults.model))
     enhance = {None: None, True: "on", False: "off"}[defaults.enhance]
     shown.append(Field("enhance", "Prompt expansion", ("on", "off"), enhance))
-    if BACKENDS[backend].capabilities.face_fix:
+    if BACKENDS[backend].offers("face_fix", config):
         face_fix = {None: None, True: "on", False: "off"}[defaults.face_fix]
         shown.append(Field("face_fix", "Face fix", ("on", "off"), face_fix))
     shown.append(Field("private", "Private results", ("on",), "on" if defaults.private else None))

@@ -71,7 +71,8 @@ def test_a_control_picture_is_followed_where_its_outlines_are(process_env, tmp_p
         (["--control-weight", "0.5"], "--control-weight weighs a control picture"),
         (
             ["--control", "depth:PICTURE", "--backend", "comfyui"],
-            "The comfyui backend takes no control picture",
+            "This bot's comfyui backend is not set up for control pictures, so --control cannot be used "
+            "here (the operator sets a [comfyui.workflows.NAME] file with a ControlNet).",
         ),
         (["--sw", "50"], "--sw weighs a reference picture: give one with --sref or --cref."),
         (["--sref", "PICTURE", "--sw", "150"], "sw"),

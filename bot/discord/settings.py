@@ -46,7 +46,7 @@ def member_view(defaults: MemberDefaults, config: AppConfig, backend: str) -> di
         discord.ui.Button(label=f"Prompt expansion: {enhance}", custom_id=f"{MEMBER}enhance", row=4)
     )
     view.add_item(discord.ui.Button(label="Negative prompt…", custom_id=f"{MEMBER}negative", row=4))
-    if BACKENDS[backend].capabilities.face_fix:
+    if BACKENDS[backend].offers("face_fix", config):
         face_fix = {None: "default", True: "on", False: "off"}[defaults.face_fix]
         view.add_item(discord.ui.Button(label=f"Face fix: {face_fix}", custom_id=f"{MEMBER}face_fix", row=4))
     private = "on (in your DMs)" if defaults.private else "off"

@@ -96,6 +96,10 @@ class BackendSpec:
         needed = self.setup.get(capability)
         return needed[0] if needed is not None and not needed[1](config) else None
 
+    def offers(self, capability: str, config: AppConfig) -> bool:
+        """Whether it honours `capability` (a Capabilities field) under `config`."""
+        return bool(getattr(self.capabilities, capability)) and self.unset(capability, config) is None
+
     def load(self) -> type:
         return self.factory()
 

@@ -82,8 +82,12 @@ def no_control(backend: str) -> str:
 
 
 def not_set_up(backend: str, capability: str, setting: str) -> str:
-    flags = "--sref and --cref" if capability == "references" else "--control"
-    what = "reference pictures" if capability == "references" else "control pictures"
+    """A capability the backend has, that this bot's operator has not set up."""
+    what, flags = {
+        "references": ("reference pictures", "--sref and --cref"),
+        "control": ("control pictures", "--control"),
+        "face_fix": ("a face fix", "--face-fix"),
+    }[capability]
     return (
         f"This bot's {backend} backend is not set up for {what}, so {flags} cannot be used here "
         f"(the operator sets {setting})."

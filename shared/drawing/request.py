@@ -360,7 +360,11 @@ def _checked(drawing: Drawing, config: AppConfig) -> Drawing:
     check_references(drawing.backend, drawing.references, can=spec.capabilities.references)
     if drawing.control is not None and not spec.capabilities.control:
         raise InvalidRequest(no_control(drawing.backend))
-    for capability, asked in (("references", drawing.references), ("control", drawing.control)):
+    for capability, asked in (
+        ("references", drawing.references),
+        ("control", drawing.control),
+        ("face_fix", drawing.face_fix),
+    ):
         setting = spec.unset(capability, config) if asked else None
         if setting is not None:
             raise InvalidRequest(not_set_up(drawing.backend, capability, setting))

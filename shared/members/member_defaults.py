@@ -69,7 +69,7 @@ def _usable(values: dict, config: AppConfig, backend: str) -> dict:
         usable["style"] = None
     if usable.get("model") is not None and usable["model"] not in BACKENDS[backend].models(config):
         usable["model"] = None
-    if not BACKENDS[backend].capabilities.face_fix:
+    if not BACKENDS[backend].offers("face_fix", config):
         usable["face_fix"] = None
     return usable
 

@@ -92,7 +92,7 @@ class FakeComfyUI(FakeServer):
         graph = body.get("prompt")
         if not isinstance(graph, dict) or not body.get("client_id"):
             return Reply.json({"error": {"type": "invalid_prompt", "message": "Cannot execute"}}, 400)
-        refused = _validate(graph)
+        refused = _validate(graph, self.uploads)
         if refused is not None:
             return refused
         count = _batch(graph)
@@ -137,7 +137,8 @@ class FakeComfyUI(FakeServer):
         width, height = _size(graph, self.uploads)
         saver = next(node for node, spec in graph.items() if spec["class_type"] == "SaveImage")
         refs = []
-        upscaled = _upscaled(graph, self.uploads)  # an upscaler model's output: the picture, bigger
+        # an upscaler model's output: the picture, bigger; a face restorer's: the picture, restored
+        upscaled = _upscaled(graph, self.uploads) or _restored(graph, self.uploads)
         if upscaled is not None:
             name = f"imagine_{queued.prompt_id[:6]}_00000_.png"
             buffer = io.BytesIO()
@@ -207,7 +208,7 @@ class FakeComfyUI(FakeServer):
         return [r for r in self.requests if r.path == "/prompt"]
 
 
-def _validate(graph: dict) -> Reply | None:
+def _validate(graph: dict, uploads: dict[str, bytes]) -> Reply | None:
     """ComfyUI's checks of a queued graph: every class known, every required input there, every link
     to a node of the graph, each model name one it has; its 400 answers, as it words them."""
     errors: dict[str, dict] = {}
@@ -232,6 +233,15 @@ def _validate(graph: dict) -> Reply | None:
                 problems.append(
                     {"type": "value_not_in_list", "message": "Value not in list", "details": details}
                 )
+        if kind == "LoadImage" and inputs.get("image") not in uploads:  # ComfyUI's VALIDATE_INPUTS
+            details = f"image - Invalid image file: {inputs.get('image')}"
+            problems.append(
+                {
+                    "type": "custom_validation_failed",
+                    "message": "Custom validation failed for node",
+                    "details": details,
+                }
+            )
         if problems:
             errors[node] = {"errors": problems, "class_type": kind}
     if not errors:
@@ -280,6 +290,18 @@ def _upscaled(graph: dict, uploads: dict[str, bytes]) -> Image.Image | None:
         with Image.open(io.BytesIO(uploads[loader["inputs"]["image"]])) as upload:
             picture = upload.convert("RGB")
         return picture.resize((picture.width * scale, picture.height * scale), Image.Resampling.LANCZOS)
+    return None
+
+
+def _restored(graph: dict, uploads: dict[str, bytes]) -> Image.Image | None:
+    """What FaceRestoreCFWithModel makes of a loaded picture: here, the picture halfway to white."""
+    for spec in graph.values():
+        if spec["class_type"] != "FaceRestoreCFWithModel":
+            continue
+        loader = graph[str(spec["inputs"]["image"][0])]
+        with Image.open(io.BytesIO(uploads[loader["inputs"]["image"]])) as upload:
+            picture = upload.convert("RGB")
+        return Image.blend(picture, Image.new("RGB", picture.size, "white"), 0.5)
     return None
 
 

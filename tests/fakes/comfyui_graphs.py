@@ -214,4 +214,117 @@ REQUIRED_INPUTS: dict[str, tuple[str, ...]] = {
     "UpscaleModelLoader": ("model_name",),
     "ImageUpscaleWithModel": ("upscale_model", "image"),
     "SaveImage": ("images", "filename_prefix"),
+    # ComfyUI_IPAdapter_plus
+    "IPAdapterUnifiedLoader": ("model", "preset"),
+    "IPAdapterAdvanced": (
+        "model",
+        "ipadapter",
+        "image",
+        "weight",
+        "weight_type",
+        "combine_embeds",
+        "start_at",
+        "end_at",
+        "embeds_scaling",
+    ),
+    "PrepImageForClipVision": ("image", "interpolation", "crop_position", "sharpening"),
+    # ControlNet (ComfyUI's own nodes)
+    "ControlNetLoader": ("control_net_name",),
+    "ControlNetApplyAdvanced": (
+        "positive",
+        "negative",
+        "control_net",
+        "image",
+        "strength",
+        "start_percent",
+        "end_percent",
+    ),
+    "Canny": ("image", "low_threshold", "high_threshold"),
+    # facerestore_cf
+    "FaceRestoreModelLoader": ("model_name",),
+    "FaceRestoreCFWithModel": ("facerestore_model", "image", "facedetection", "codeformer_fidelity"),
+}
+
+# An SD 1.5 graph steered by a style picture (IPAdapter plus's unified loader and advanced node, the
+# picture prepared for CLIP vision) and a canny ControlNet (ComfyUI's Canny of a second LoadImage);
+# the operator's own, as "Export (API)" writes it.
+SD15_IPADAPTER_CANNY: dict[str, Any] = {
+    "3": {
+        "class_type": "KSampler",
+        "inputs": {
+            "seed": 156680208700286,
+            "steps": 20,
+            "cfg": 8,
+            "sampler_name": "euler",
+            "scheduler": "normal",
+            "denoise": 1,
+            "model": ["21", 0],
+            "positive": ["30", 0],
+            "negative": ["30", 1],
+            "latent_image": ["5", 0],
+        },
+    },
+    "4": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "v1-5-pruned-emaonly.safetensors"}},
+    "5": {"class_type": "EmptyLatentImage", "inputs": {"width": 512, "height": 512, "batch_size": 1}},
+    "6": {"class_type": "CLIPTextEncode", "inputs": {"text": "a castle", "clip": ["4", 1]}},
+    "7": {"class_type": "CLIPTextEncode", "inputs": {"text": "text, watermark", "clip": ["4", 1]}},
+    "8": {"class_type": "VAEDecode", "inputs": {"samples": ["3", 0], "vae": ["4", 2]}},
+    "9": {"class_type": "SaveImage", "inputs": {"filename_prefix": "ComfyUI", "images": ["8", 0]}},
+    "12": {"class_type": "LoadImage", "inputs": {"image": "style.png", "upload": "image"}},
+    "13": {
+        "class_type": "PrepImageForClipVision",
+        "inputs": {"interpolation": "LANCZOS", "crop_position": "top", "sharpening": 0, "image": ["12", 0]},
+    },
+    "20": {
+        "class_type": "IPAdapterUnifiedLoader",
+        "inputs": {"preset": "PLUS (high strength)", "model": ["4", 0]},
+    },
+    "21": {
+        "class_type": "IPAdapterAdvanced",
+        "inputs": {
+            "weight": 0.8,
+            "weight_type": "style transfer",
+            "combine_embeds": "concat",
+            "start_at": 0,
+            "end_at": 1,
+            "embeds_scaling": "V only",
+            "model": ["20", 0],
+            "ipadapter": ["20", 1],
+            "image": ["13", 0],
+        },
+    },
+    "25": {"class_type": "LoadImage", "inputs": {"image": "pose.png", "upload": "image"}},
+    "26": {
+        "class_type": "Canny",
+        "inputs": {"low_threshold": 0.4, "high_threshold": 0.8, "image": ["25", 0]},
+    },
+    "27": {"class_type": "ControlNetLoader", "inputs": {"control_net_name": "control_v11p_sd15_canny.pth"}},
+    "30": {
+        "class_type": "ControlNetApplyAdvanced",
+        "inputs": {
+            "strength": 1,
+            "start_percent": 0,
+            "end_percent": 1,
+            "positive": ["6", 0],
+            "negative": ["7", 0],
+            "control_net": ["27", 0],
+            "image": ["26", 0],
+        },
+    },
+}
+
+# A result's faces restored (facerestore_cf's CodeFormer): a LoadImage in, a SaveImage out.
+FACE_RESTORE: dict[str, Any] = {
+    "1": {"class_type": "LoadImage", "inputs": {"image": "result.png", "upload": "image"}},
+    "2": {"class_type": "FaceRestoreModelLoader", "inputs": {"model_name": "codeformer.pth"}},
+    "3": {
+        "class_type": "FaceRestoreCFWithModel",
+        "inputs": {
+            "facedetection": "retinaface_resnet50",
+            "codeformer_fidelity": 0.5,
+            "facerestore_model": ["2", 0],
+            "image": ["1", 0],
+        },
+    },
+    "4": {"class_type": "SaveImage", "inputs": {"filename_prefix": "restored", "images": ["3", 0]}},
 }

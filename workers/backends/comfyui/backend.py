@@ -7,6 +7,7 @@ polling `GET /history/{id}`, images fetched from `GET /view`. Image-to-image upl
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import logging
 import secrets
@@ -17,7 +18,7 @@ from PIL import Image
 
 from shared.configuration.settings import Settings
 from shared.drawing import sizes
-from shared.errors import BackendUnavailable, ConfigError
+from shared.errors import BackendUnavailable, ConfigError, InvalidRequest
 from workers.backends.base import GeneratedImage, Generation, GenerationTask, Upscaled
 from workers.backends.comfyui import texts, workflows
 from workers.backends.comfyui.client import ComfyClient
@@ -39,7 +40,8 @@ class ComfyUIBackend:
         self._slots: dict[str, Slots] = {}
         for name, spec in self._config.workflows.items():
             self._graphs[name] = load_workflow(name, spec)
-            self._slots[name] = find_slots(self._graphs[name], spec, f"[comfyui.workflows.{name}]")
+            where, finishes = f"[comfyui.workflows.{name}]", name == self._config.face_fix_workflow
+            self._slots[name] = find_slots(self._graphs[name], spec, where, draws=not finishes)
         for name in _picture_workflows(self._config):
             if not self._slots[name].of("image"):
                 raise ConfigError(
@@ -67,11 +69,12 @@ class ComfyUIBackend:
         runs = [(seed, task.count)] if batched else [(seed + i, 1) for i in range(task.count)]
         images: list[GeneratedImage] = []
         with self._pool.lease() as server:
-            uploaded = (
-                self._client.upload(server, task.init_image, width, height, mask=task.mask)
+            uploaded = {
+                "image": self._client.upload(server, task.init_image, width, height, mask=task.mask)
                 if run.edit
-                else None
-            )
+                else None,
+                **self._steering(server, run, task),
+            }
             for run_seed, count in runs:
                 graph = self._filled(run, task, run_seed, count, width, height, uploaded)
                 outputs = self._client.run(
@@ -79,6 +82,8 @@ class ComfyUIBackend:
                 )
                 for index, image in enumerate(outputs):
                     images.append(GeneratedImage(image, run_seed if index == 0 else None))
+            if task.face_fix and config.face_fix_workflow:
+                images = [self._face_fixed(server, image) for image in images[: task.count]]
         if not images:
             raise BackendUnavailable(
                 f"the workflow's output node {run.slots.output.node} saved no images", transient=False
@@ -103,6 +108,32 @@ class ComfyUIBackend:
         if not outputs:
             raise BackendUnavailable("the upscale graph saved no image", transient=False)
         return Upscaled(outputs[0], model)
+
+    def _steering(self, server: str, run: _Run, task: GenerationTask) -> dict[str, list[str]]:
+        """The reference and control pictures uploaded, by the slot they go in (at their own size:
+        the graph's IPAdapter or ControlNet prepares them)."""
+        pictures = {
+            "reference_image": [picture for _, picture in task.reference_pictures],
+            "control_image": [task.control_picture] if task.control_picture is not None else [],
+        }
+        return {
+            role: [self._client.upload(server, picture, *picture.size) for picture in given]
+            for role, given in pictures.items()
+            if given and run.slots.of(role)
+        }
+
+    def _face_fixed(self, server: str, drawn: GeneratedImage) -> GeneratedImage:
+        """One image through `[comfyui] face_fix_workflow`: its LoadImage takes the image, its output
+        is the image with faces restored."""
+        name = str(self._config.face_fix_workflow)
+        graph, slots = copy.deepcopy(self._graphs[name]), self._slots[name]
+        uploaded = self._client.upload(server, drawn.image, *drawn.image.size)
+        for place in slots.of("image"):
+            graph[place.node]["inputs"][place.input] = uploaded
+        outputs = self._client.run(server, graph, slots.output.node)
+        if not outputs:
+            raise BackendUnavailable(f"the {name} workflow saved no image", transient=False)
+        return dataclasses.replace(drawn, image=outputs[0])
 
     def _plan(self, task: GenerationTask) -> _Run:
         """Which workflow draws the task, with which checkpoint, and what it must leave out (said in
@@ -130,6 +161,18 @@ class ComfyUIBackend:
         for what, (role, value) in wanted.items():
             if value and not slots.of(role):
                 notes.append(texts.left_out(what, name))
+        steering = {
+            "reference picture": ("reference_image", task.reference_pictures),
+            "control picture": ("control_image", task.control_picture),
+        }
+        for what, (role, value) in steering.items():
+            if value is None or value == [] or slots.of(role):
+                continue
+            if not edit:  # what the member asked this drawing for: not drawn without it
+                raise InvalidRequest(texts.no_place_for(what, name, role))
+            notes.append(texts.left_out(what, name))  # a refinement's graph: the rest of the turn kept
+        if len(task.reference_pictures) > len(slots.of("reference_image")) > 0:
+            notes.append(texts.left_out("second reference picture", name))
         model_name = checkpoint or (chosen if picked in config.workflows else None) or "comfyui"
         return _Run(name, slots, edit, checkpoint, model_name, notes)
 
@@ -141,7 +184,7 @@ class ComfyUIBackend:
         count: int,
         width: int,
         height: int,
-        uploaded: str | None,
+        uploaded: dict[str, Any],
     ) -> dict[str, Any]:
         config = self._config
         graph = copy.deepcopy(self._graphs[run.workflow])
@@ -155,8 +198,10 @@ class ComfyUIBackend:
             "height": height,
             "batch_size": count,
             "denoise": task.strength if task.strength is not None else config.denoise,
-            "image": uploaded,
+            "image": uploaded.get("image"),
             "checkpoint": run.checkpoint,
+            "reference_weight": task.reference_weight / 100 if "reference_image" in uploaded else None,
+            "control_weight": task.control_weight if "control_image" in uploaded else None,
         }
         if not run.edit:
             values["denoise"] = None  # a drawing from an empty latent keeps the graph's full strength
@@ -165,6 +210,10 @@ class ComfyUIBackend:
                 continue
             for place in run.slots.of(role):
                 graph[place.node]["inputs"][place.input] = value
+        for role in ("reference_image", "control_image"):  # each place its own picture, the last repeated
+            names = uploaded.get(role) or []
+            for index, place in enumerate(run.slots.of(role) if names else ()):
+                graph[place.node]["inputs"][place.input] = names[min(index, len(names) - 1)]
         return graph
 
 
@@ -194,6 +243,7 @@ def _picture_workflows(config: ComfyUIConfig) -> set[str]:
     named = {
         config.img2img_workflow,
         config.inpaint_workflow,
+        config.face_fix_workflow,
         *(w.img2img for w in config.workflows.values()),
     }
     return {name for name in named if name}

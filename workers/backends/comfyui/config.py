@@ -39,6 +39,12 @@ class ComfyWorkflow(BaseModel):
     batch_size: ComfySlot = None
     checkpoint: ComfySlot = None
     image: ComfySlot = None  # img2img: a LoadImage node's "N.inputs.image"
+    # --sref/--cref and --control: the LoadImage behind an IPAdapter's or a ControlNet apply's image
+    # (found), and their weight and strength
+    reference_image: ComfySlot = None
+    reference_weight: ComfySlot = None
+    control_image: ComfySlot = None
+    control_weight: ComfySlot = None
 
 
 def _shipped_workflows() -> dict[str, ComfyWorkflow]:
@@ -63,6 +69,9 @@ class ComfyUIConfig(BaseModel):
     # Upscale (Subtle/Creative): a file of the server's models/upscale_models ("4x-UltraSharp.pth")
     # run by the shipped upscale graph; None: the worker's Lanczos
     upscale_model: str | None = None
+    # --face-fix: a workflow whose LoadImage takes each result and whose output is it with faces restored
+    # (the operator's FaceDetailer or FaceRestoreWithModel graph); None: --face-fix is refused
+    face_fix_workflow: str | None = None
     workflows: dict[str, ComfyWorkflow] = Field(default_factory=_shipped_workflows)
     # What members may pick with --model: workflows by name (that graph, its own checkpoint) and
     # checkpoints (written into the default workflow's checkpoint slot).
@@ -94,7 +103,8 @@ class ComfyUIConfig(BaseModel):
     @model_validator(mode="after")
     def _workflows_named(self) -> ComfyUIConfig:
         refiners = [w.img2img for w in self.workflows.values() if w.img2img]
-        for chosen in (self.workflow, self.img2img_workflow, self.inpaint_workflow, *refiners):
+        named = (self.workflow, self.img2img_workflow, self.inpaint_workflow, self.face_fix_workflow)
+        for chosen in (*named, *refiners):
             if chosen is not None and chosen not in self.workflows:
                 raise ValueError(f"no [comfyui.workflows.{chosen}]; known: {', '.join(self.workflows)}")
         return self

@@ -25,7 +25,8 @@ def check(settings: Settings) -> Iterator[Check]:
     for name, spec in config.workflows.items():
         try:
             graph = load_workflow(name, spec)
-            slots = find_slots(graph, spec, f"[comfyui.workflows.{name}]")
+            where, finishes = f"[comfyui.workflows.{name}]", name == config.face_fix_workflow
+            slots = find_slots(graph, spec, where, draws=not finishes)
         except ConfigError as exc:
             yield Check(f"comfyui workflow {name}", False, str(exc))
             continue

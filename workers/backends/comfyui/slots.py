@@ -42,6 +42,10 @@ ROLES = (
     "batch_size",
     "checkpoint",
     "image",
+    "reference_image",
+    "reference_weight",
+    "control_image",
+    "control_weight",
 )
 SAMPLERS = {"KSampler", "KSamplerAdvanced", "SamplerCustom", "SamplerCustomAdvanced"}
 TEXT_ENCODERS: dict[str, tuple[str, ...]] = {  # the inputs that hold the words
@@ -60,6 +64,13 @@ LOADERS: dict[str, str] = {
 }
 SAVERS = {"SaveImage"}
 SOURCES = {"LoadImage"}
+# Nodes that steer a drawing by a picture, by the start of their class name (IPAdapter, IPAdapterAdvanced,
+# … of ComfyUI_IPAdapter_plus; ControlNetApply, ControlNetApplyAdvanced, …): the role of the LoadImage
+# behind their `image`, their weight's input, and its role.
+STEERS: dict[str, tuple[str, str, str]] = {
+    "IPAdapter": ("reference_image", "weight", "reference_weight"),
+    "ControlNetApply": ("control_image", "strength", "control_weight"),
+}
 _ONE_PLACE = {"checkpoint", "image"}  # members' values that belong in one node only
 
 
@@ -108,9 +119,10 @@ class Slots:
         return shown
 
 
-def find_slots(graph: dict[str, Any], spec: ComfyWorkflow, where: str) -> Slots:
+def find_slots(graph: dict[str, Any], spec: ComfyWorkflow, where: str, *, draws: bool = True) -> Slots:
     """Each role's places: the config's where it gives them (a place, a list, or "" for none),
-    else what the walk finds. Raises ConfigError naming what to set when the graph cannot run."""
+    else what the walk finds. Raises ConfigError naming what to set when the graph cannot run.
+    A graph that only finishes a picture (`draws=False`: a face restorer) needs no prompt."""
     walk = _Walk(graph)
     output = _output(graph, spec, where)
     found, unclear = walk.from_output(output.node)
@@ -125,7 +137,7 @@ def find_slots(graph: dict[str, Any], spec: ComfyWorkflow, where: str) -> Slots:
         unclear.pop(role, None)
         listed = [explicit] if isinstance(explicit, str) else list(explicit)
         places[role] = tuple(_given_place(graph, role, slot, where) for slot in listed if slot)
-    if not places["prompt"]:
+    if draws and not places["prompt"]:
         reason = unclear.get("prompt") or (
             'no text encoder feeds a sampler\'s positive conditioning: set prompt = "NODE.inputs.text"'
         )
@@ -186,10 +198,14 @@ class _Walk:
             for role in ("width", "height"):
                 found[role] += self._model_sampling(sampler, role)
         found["cfg"] += fluxes
+        steering = self._steering(output)
+        for role, places in steering.items():
+            found[role] = places
+        steered = {p.node for role in ("reference_image", "control_image") for p in steering[role]}
         sources = [
             Place(n, "image", _class(self._graph, n))
             for n in sorted(self._upstream(output), key=_node_order)
-            if _class(self._graph, n) in SOURCES
+            if _class(self._graph, n) in SOURCES and n not in steered
         ]
         found["image"] = sources
         if not sources:
@@ -208,6 +224,27 @@ class _Walk:
                 unclear[role] = f'several could take it ({nodes}): set {role} = "{several[0].path}" to choose'
                 placed[role] = ()
         return placed, unclear
+
+    def _steering(self, output: str) -> dict[str, list[Place]]:
+        """The LoadImage nodes whose pictures an IPAdapter or a ControlNet reads (through whatever
+        prepares them: a Canny, a PrepImageForClipVision), and those nodes' weights."""
+        found: dict[str, list[Place]] = {role: [] for (r, _, w) in STEERS.values() for role in (r, w)}
+        for node in sorted(self._upstream(output), key=_node_order):
+            kind = _class(self._graph, node)
+            for prefix, (picture_role, weight, weight_role) in STEERS.items():
+                if not kind.startswith(prefix):
+                    continue
+                image = self._links(node).get("image")
+                if image is not None:
+                    found[picture_role] += [
+                        Place(n, "image", _class(self._graph, n))
+                        for n in sorted(self._upstream(image), key=_node_order)
+                        if _class(self._graph, n) in SOURCES
+                    ]
+                value = _inputs(self._graph, node).get(weight)
+                if value is not None and not _is_link(value):
+                    found[weight_role].append(Place(node, weight, kind))
+        return found
 
     def _upstream(self, start: str) -> list[str]:
         """Every node the start node depends on, itself included."""
@@ -231,19 +268,19 @@ class _Walk:
     def _conditioning(self, sampler: str, side: str) -> tuple[list[Place], list[Place]]:
         """The text encoders and FluxGuidance nodes behind a sampler's positive or negative side."""
         links = self._links(sampler)
-        start = links.get(side)
+        start, index = links.get(side), self._output_index(sampler, side)
         if start is None and "guider" in links:  # SamplerCustomAdvanced: the guider holds them
             guider = links["guider"]
-            guider_links = self._links(guider)
-            start = guider_links.get(side) or (
-                guider_links.get("conditioning") if side == "positive" else None
-            )
-        return self._encoders(start) if start else ([], [])
+            name = side if side in self._links(guider) else "conditioning" if side == "positive" else None
+            start = self._links(guider).get(name) if name else None
+            index = self._output_index(guider, name) if name else 0
+        return self._encoders(start, index) if start else ([], [])
 
-    def _encoders(self, start: str) -> tuple[list[Place], list[Place]]:
+    def _encoders(self, start: str, index: int) -> tuple[list[Place], list[Place]]:
+        """The encoders behind output `index` of `start` (a ControlNet apply's 0 is the positive)."""
         encoders: list[Place] = []
         guidance: list[Place] = []
-        todo, seen = [(start, 0)], set()
+        todo, seen = [(start, index)], set()
         while todo:
             node, index = todo.pop()
             if (node, index) in seen or node not in self._graph:

@@ -10,3 +10,13 @@ def left_out(what: str, workflow: str) -> str:
 
 def drawn_afresh(workflow: str) -> str:
     return f"Drawn afresh from the words: the {workflow} workflow does not start from a picture."
+
+
+def no_place_for(what: str, workflow: str, slot: str) -> str:
+    """A picture the member gave that the workflow cannot take: refused, nothing charged."""
+    node = "an IPAdapter node" if slot == "reference_image" else "a ControlNet apply node"
+    return (
+        f"The {workflow} workflow has no place for a {what} (the operator adds {node} reading a "
+        f"LoadImage, or sets {slot} in [comfyui.workflows.{workflow}]); nothing was charged. "
+        "Pick a workflow that takes one with --model, or leave the picture out."
+    )
