@@ -157,6 +157,18 @@ def test_face_fix_and_hires_are_the_web_uis_own_options(a1111_runtime, fake):
     assert pixels(runtime, events[-1]["images"][0]["key"])[0] == (1024, 1024)
 
 
+def test_face_fix_is_adetailers_face_pass_where_the_server_has_the_extension(a1111_runtime, fake):
+    fake.adetailer = ["hand_yolov8n.pt", "face_yolov8n.pt", "person_yolov8n-seg.pt"]
+    runtime = a1111_runtime()
+    _, events, _ = run(runtime, a1111_request("evt-ad", face_fix=True))
+    assert events[-1]["type"] == "done", events[-1]
+    payload = fake.generations[-1].payload
+    assert payload["alwayson_scripts"]["ADetailer"]["args"] == [True, False, {"ad_model": "face_yolov8n.pt"}]
+    assert "restore_faces" not in payload
+    _, events, _ = run(runtime, a1111_request("evt-ad2"))
+    assert "alwayson_scripts" not in fake.generations[-1].payload  # only when asked
+
+
 def kept_reference(runtime, event_id: str, kind: str, colour: tuple[int, int, int]) -> Reference:
     """A member's reference picture, in the store as a frontend keeps one."""
     (source,) = member_images.picture_sources(event_id, 1)
@@ -327,10 +339,11 @@ def test_doctor_says_what_each_server_offers_and_what_to_fix(make_settings, conf
         "; Upscale by R-ESRGAN 4x+; ControlNet: 2 IP-Adapter models (--sref, --cref), --control canny, depth"
         in ok
     )
+    assert ok.endswith("; --face-fix by restore_faces (CodeFormer, GFPGAN)")
+    fake.adetailer = ["face_yolov8n.pt"]
+    assert lines()[0].endswith("; --face-fix by ADetailer (face_yolov8n.pt)")
     fake.controlnet = None
-    assert lines()[0].endswith(
-        "no ControlNet (--sref, --cref and --control need the sd-webui-controlnet extension)"
-    )
+    assert "no ControlNet (--sref, --cref and --control need the sd-webui-controlnet extension)" in lines()[0]
     [no_such] = lines('upscaler = "4x-UltraSharp"\n')
     assert no_such.startswith("✗") and "[a1111] upscaler '4x-UltraSharp' not there" in no_such
     fake.forge = True

@@ -78,6 +78,7 @@ class FakeA1111(FakeServer):
         # The ControlNet extension's module_list and model_list (None: the extension is not there)
         self.controlnet: dict[str, list[str]] | None = {"module_list": CN_MODULES, "model_list": CN_MODELS}
         self.extras: list[dict] = []  # the Extras upscales asked for
+        self.adetailer: list[str] | None = None  # ADetailer's detector models (None: not installed)
         self.interrupted = threading.Event()
         self._busy = threading.Lock()
         self._progress: dict = {"progress": 0.0, "current_image": None, "state": {"job_count": 0}}
@@ -86,6 +87,8 @@ class FakeA1111(FakeServer):
         path = request.path.split("?", 1)[0]
         if path.startswith("/controlnet/") and self.controlnet is not None:
             return self._controlnet(path.removeprefix("/controlnet/"))
+        if path == "/adetailer/v1/ad_model" and self.adetailer is not None:
+            return Reply.json({"ad_model": self.adetailer})
         if not path.startswith("/sdapi/v1/"):
             return Reply.json({"detail": "Not Found"}, 404)
         if not self.api:
@@ -110,12 +113,26 @@ class FakeA1111(FakeServer):
             return Reply.json(LORAS)
         if route == "upscalers":
             return Reply.json(self.upscalers)
+        if route == "scripts":  # the scripts' names, lower-cased, as the web UI lists them
+            return Reply.json({"txt2img": self._scripts(), "img2img": self._scripts()})
+        if route == "face-restorers":
+            return Reply.json(
+                [{"name": "CodeFormer", "cmd_dir": "/models/Codeformer"}, {"name": "GFPGAN", "cmd_dir": None}]
+            )
         if route == "extra-single-image" and request.method == "POST":
             return self._extras(request.json())
         if route == "options":
             forge = {"forge_preset": "sd", "forge_additional_modules": []} if self.forge else {}
             return Reply.json({"sd_model_checkpoint": self.loaded, "samples_format": "png", **forge})
         return Reply.json({"detail": "Not Found"}, 404)
+
+    def _scripts(self) -> list[str]:
+        always = ["refiner", "seed", "sampler"]
+        return (
+            always
+            + (["controlnet"] if self.controlnet is not None else [])
+            + (["adetailer"] if self.adetailer is not None else [])
+        )
 
     def _controlnet(self, route: str) -> Reply:
         """The sd-webui-controlnet extension's listings."""
@@ -147,6 +164,14 @@ class FakeA1111(FakeServer):
             return Reply.json(
                 {"error": "RuntimeError", "detail": "CUDA out of memory"}, self.fail_next.pop(0)
             )
+        for script in payload.get("alwayson_scripts") or {}:  # the web UI's get_script, by lower-cased name
+            if script.lower() not in self._scripts():
+                return Reply.json(
+                    {"error": "HTTPException", "detail": f"always on script {script} not found"}, 422
+                )
+        detailer = ((payload.get("alwayson_scripts") or {}).get("ADetailer") or {}).get("args")
+        if detailer is not None and not _adetailer_args(detailer, self.adetailer or []):
+            return Reply.json({"detail": [{"loc": ["body", "alwayson_scripts"], "msg": "invalid args"}]}, 422)
         problem = _unprocessable(payload, route)
         if problem:
             return Reply.json({"detail": [{"loc": ["body", problem], "msg": "field required"}]}, 422)
@@ -205,6 +230,12 @@ def _unprocessable(payload: dict, route: str) -> str | None:
         if not 0 <= float(unit.get("weight", 1)) <= 2:
             return "alwayson_scripts"
     return None
+
+
+def _adetailer_args(args: list, models: list[str]) -> bool:
+    """ADetailer's API arguments: enabled, skip img2img, then a dict per pass naming a model it has."""
+    passes = args[2:] if len(args) > 2 and all(isinstance(a, bool) for a in args[:2]) else args
+    return bool(passes) and all(isinstance(p, dict) and p.get("ad_model") in models for p in passes)
 
 
 def _decoded(data: str) -> Image.Image:

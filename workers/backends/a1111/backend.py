@@ -23,7 +23,7 @@ from PIL import Image
 from shared.configuration.settings import Settings
 from shared.drawing import prompt_tags, sizes
 from shared.errors import BackendUnavailable, ConfigError
-from workers.backends.a1111 import controlnet
+from workers.backends.a1111 import controlnet, faces
 from workers.backends.a1111.config import A1111Config
 from workers.backends.a1111.upscalers import best_upscaler
 from workers.backends.base import GeneratedImage, Generation, GenerationTask, Upscaled, engine_picture
@@ -57,6 +57,12 @@ class A1111Backend:
     def generate(self, task: GenerationTask) -> Generation:
         route, payload = self._payload(task)
         with self._pool.lease() as server:
+            if task.face_fix:  # ADetailer where the server has it, else its own restorer
+                fix = faces.face_fix(self._client, server)
+                scripts = fix.pop("alwayson_scripts", None)
+                payload.update(fix)
+                if scripts:
+                    payload.setdefault("alwayson_scripts", {}).update(scripts)
             if task.reference_pictures or task.control_picture is not None:  # as this server names them
                 units = controlnet.units(self._client, server, task)
                 payload.setdefault("alwayson_scripts", {})["controlnet"] = {"args": units}
@@ -126,8 +132,6 @@ class A1111Backend:
         if overrides:
             payload["override_settings"] = overrides
             payload["override_settings_restore_afterwards"] = not config.keep_model_loaded
-        if task.face_fix:  # the web UI's own restorer (CodeFormer or GFPGAN, as its settings say)
-            payload["restore_faces"] = True
         if task.init_image is None:
             if task.hires:  # the first pass at half the size, the second at the size asked
                 first_width, first_height = sizes.hires_first_pass(width, height, HIRES_SCALE)

@@ -19,6 +19,7 @@ def check(settings: Settings) -> Iterator[Check]:
     from shared.errors import ConfigError
     from workers.backends.a1111.backend import A1111Client
     from workers.backends.a1111.controlnet import controlnet_line
+    from workers.backends.a1111.faces import faces_line
     from workers.backends.a1111.upscalers import best_upscaler
 
     config = settings.config.a1111
@@ -61,5 +62,7 @@ def check(settings: Settings) -> Iterator[Check]:
                 f"{flavour} --api answers: {len(titles)} checkpoints (loaded: {loaded}), "
                 f"{len(samplers)} samplers, {len(loras)} LoRAs; Upscale by "
                 f"{config.upscaler or best_upscaler(upscalers) or 'Lanczos (no upscaler model there)'}; "
-                + controlnet_line(client, server),
+                + controlnet_line(client, server)
+                + "; "
+                + faces_line(client, server),
             )
