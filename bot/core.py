@@ -19,11 +19,10 @@ from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
 from redis.client import Pipeline
 
-from bot import followups
+from bot import followups, picture_roles
 from bot.checking import check_request
 from bot.decoding import Decoding
 from bot.describing import Describing
-from bot.flags import parse_flags
 from bot.interactions.surface import IntakePort, InThread, PictureFetch
 from shared import keys, messages
 from shared.configuration.settings import Settings
@@ -175,7 +174,7 @@ class ImagineCore:
         sources = member_images.picture_sources(request.event_id, len(pictures))
         workspace = request.requester.workspace_key
         await asyncio.to_thread(member_images.keep, self.images, pictures, sources, workspace=workspace)
-        return request.model_copy(update={"sources": sources})
+        return request.model_copy(update={"sources": picture_roles.drawn_from(request, sources)})
 
     def submit(self, request: ImageRequest) -> Submission:
         """Moderate, admit against the quota and enqueue, once per platform event (the command line)."""
@@ -222,15 +221,6 @@ class ImagineCore:
         request = check_request(self.settings, merged, requester=requester, event_id=event_id)
         return request.model_copy(update={"private": True}) if member.private else request
 
-    async def check_typed_new(
-        self, requester: Requester, text: str, *, event_id: str, no_words: str = ""
-    ) -> ImageRequest:
-        """A new prompt typed with its flags, over the member's and the channel's defaults; `no_words`
-        is the prompt when only flags were typed (a request that brings pictures)."""
-        flagged = parse_flags(text)
-        options = RequestOptions(prompt=flagged.text or no_words, **flagged.options)  # type: ignore[arg-type]
-        return await self.check_new(requester, options, event_id=event_id)
-
     def thread_member(self, where: InThread) -> tuple[Requester, ThreadOrigin | None]:
         """The member acting in one of the bot's threads under the rules of where it was asked (the
         thread's channel and age restriction, and for a moved conversation the server's rules),
@@ -259,19 +249,6 @@ class ImagineCore:
             refusal = Refused(messages.thread_not_yours(), rule="thread_owner")
             self._refused_as(requester, refusal)
             raise refusal
-
-    def check_refinement(self, requester: Requester, turn: Turn, text: str, *, event_id: str) -> ImageRequest:
-        """Words and flags refining `turn` (a reply, or the Refine form)."""
-        flagged = parse_flags(text)
-        follow_up = followups.refine(turn, flagged.text, flagged.options)
-        return self.check_follow_up(requester, follow_up, event_id=event_id)
-
-    def check_reply(self, requester: Requester, text: str, *, event_id: str) -> ImageRequest:
-        """A message in the thread refining its last image; raises InvalidRequest."""
-        turn = self.turn(requester)
-        if turn is None:
-            raise InvalidRequest(messages.nothing_to_refine_yet())
-        return self.check_refinement(requester, turn, text, event_id=event_id)
 
     def admit(self, request: ImageRequest, *, claim: bool = False) -> bool:
         """Charge the quota before answering publicly; raises Refused. `enqueue` or `give_back` follows.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from shared.drawing.references import control_kind, references_attached
 from shared.drawing.request import typed_options
 from shared.errors import InvalidRequest
 
@@ -30,12 +31,33 @@ SWITCH_FLAGS = {
 _FLAG = re.compile(r"(?:(?<=\s)|^)(?:--|—|–)([A-Za-z][A-Za-z0-9-]*)")
 
 
+# Flags that say what a picture attached to the message is for (the command line's --sref PICTURE):
+# `--sref`, `--cref` (switches) and `--control KIND`; the other attached pictures are drawn from.
+PICTURE_FLAGS = {"sref": "style", "cref": "character", "control": "control"}
+
+
+@dataclass(frozen=True)
+class PictureRoles:
+    """What the attached pictures are for, in order: the style reference, the character reference, the
+    control picture (with what of it to follow); the rest are the pictures the drawing starts from."""
+
+    style: bool = False
+    character: bool = False
+    control: str | None = None  # canny, depth or pose
+
+    @property
+    def count(self) -> int:
+        return int(self.style) + int(self.character) + int(self.control is not None)
+
+
 @dataclass(frozen=True)
 class Flagged:
-    """The words before the first flag, and the options the flags set (RequestOptions field names)."""
+    """The words before the first flag, the options the flags set (RequestOptions field names) and
+    what the attached pictures are for."""
 
     text: str
     options: dict[str, str | bool | tuple[str, ...]] = field(default_factory=dict)
+    pictures: PictureRoles = PictureRoles()
 
 
 REPEATABLE = {option for option, typed in typed_options().items() if typed.repeatable}
@@ -47,6 +69,7 @@ def parse_flags(text: str) -> Flagged:
     matches = list(_FLAG.finditer(text))
     options: dict[str, str | bool | tuple[str, ...]] = {}
     given: set[str] = set()
+    roles: dict[str, bool | str] = {}
     for index, match in enumerate(matches):
         name = match[1].lower()
         end = matches[index + 1].start() if index + 1 < len(matches) else len(text)
@@ -58,7 +81,9 @@ def parse_flags(text: str) -> Flagged:
         if name in given:
             raise InvalidRequest(f"The flag --{name} is given twice; give it once.")
         given.add(name)
-        if name in SWITCH_FLAGS:
+        if name in PICTURE_FLAGS:
+            roles[PICTURE_FLAGS[name]] = _picture_role(name, value)
+        elif name in SWITCH_FLAGS:
             target, switch = SWITCH_FLAGS[name]
             if value:
                 raise InvalidRequest(
@@ -76,7 +101,23 @@ def parse_flags(text: str) -> Flagged:
         else:
             raise InvalidRequest(f"There is no flag --{name[:30]}. {flags_help_line()}")
     words = text[: matches[0].start()] if matches else text
-    return Flagged(words.strip(), options)
+    return Flagged(words.strip(), options, PictureRoles(**roles))  # type: ignore[arg-type]
+
+
+def _picture_role(name: str, value: str) -> bool | str:
+    """`--sref`/`--cref` mark an attached picture (no value); `--control KIND` says what to follow."""
+    if name != "control":
+        if value:
+            raise InvalidRequest(references_attached(name, value))
+        return True
+    return control_kind(value or "canny")
+
+
+def picture_help_line() -> str:
+    return (
+        "With pictures attached: `--sref` (the first is the style to draw in), `--cref` (a character "
+        "to draw again), `--control canny` (outlines to follow; or depth, pose)."
+    )
 
 
 def flags_help_line() -> str:

@@ -77,6 +77,33 @@ def test_pictures_with_a_mention_start_a_new_thread_as_a_blend(fake, sender):
     assert len(file_reads(fake)) == 2
 
 
+def test_pictures_marked_with_sref_and_control_steer_a_new_drawing_instead_of_starting_it(
+    fake, sender, redis
+):
+    square = io.BytesIO()
+    outline = Image.new("RGB", (256, 256), "black")
+    outline.paste((255, 255, 255), (64, 64, 192, 192))
+    outline.save(square, format="PNG")
+    files = [fake.share(picture((250, 0, 0))), fake.share(square.getvalue())]
+    mention = fake.with_files(fake.mention("a fox --sref --sw 100 --control canny --size 256x256"), files)
+    sender.event(mention)
+    [image] = images_in(fake, mention["ts"], 1)
+    drawn = Image.open(io.BytesIO(image)).convert("RGB")
+    assert drawn.size == (256, 256) and drawn.getpixel((64, 128)) == (255, 255, 255)  # the square's side
+    r, g, b = drawn.getpixel((20, 20))
+    assert r > g + 40 and r > b + 40  # in the red reference's colour, drawn anew (not the pictures averaged)
+    assert len(file_reads(fake)) == 2
+
+
+def test_a_picture_flag_without_a_picture_says_to_attach_one_and_costs_nothing(fake, sender, redis):
+    sender.event(fake.mention("a fox --sref"))
+    told = wait_until(lambda: fake.ephemeral, what="the refusal")
+    assert told[0]["text"] == (
+        "--sref needs 1 attached picture, and this message has 0: attach it with the message."
+    )
+    assert redis.zcard(keys.quota_window(f"slack:{OWNER}")) == 0
+
+
 def test_blend_opens_a_form_and_wants_two_to_five_pictures(fake, sender, redis):
     assert sender.command("--blend a dream --strength 0.2").status == 200
     [opened] = wait_until(lambda: fake.views, what="the blend form")

@@ -434,6 +434,24 @@ def test_pictures_uploaded_with_a_prompt_are_what_it_starts_from_and_bad_ones_ar
     assert redis.zcard(keys.quota_window("web:local")) == 2  # the blend and the refinement only
 
 
+def test_a_picture_marked_as_a_reference_steers_the_drawing_and_the_thread_keeps_it(page, redis):
+    web = page()
+    answer = web.upload("/api/say", [picture((250, 0, 0))], text="a fox --sref --sw 100 --size 256x256")
+    assert answer["taken"], answer
+    [done] = results(web.feed_until(lambda ms: results(ms)))
+    _, png, _ = web.get(done["images"][0]["url"])
+    drawn = Image.open(io.BytesIO(png)).convert("RGB")
+    assert drawn.size == (256, 256)  # drawn from the words at the size asked, not from the picture
+    r, g, b = drawn.getpixel((5, 5))
+    assert r > g + 40 and r > b + 40, (r, g, b)  # in the reference's colour
+    # --sw alone is refused unless there is a reference: taken, the thread's turn kept it
+    again = web.say("--sw 0", thread=done["thread"])
+    assert again["taken"], again
+    assert web.upload("/api/say", [], text="a hare --cref")["private"] == [
+        "--cref needs 1 attached picture, and this message has 0: attach it with the message."
+    ]
+
+
 def test_pictures_from_a_member_with_no_quota_left_are_neither_decoded_nor_kept(page, redis):
     web = page("[quota]\nimages_per_hour = 0\n")
     refused = web.upload("/api/say", [picture((255, 0, 0))] * 4, text="a fox")

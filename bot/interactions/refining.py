@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from bot import typed_requests
 from bot.core import ImagineCore
 from bot.interactions.surface import IntakePort, InThread
 from shared import messages
@@ -32,6 +33,6 @@ async def submit_refinement(
         if turn is None or origin is None:
             raise InvalidRequest(messages.turn_forgotten(core.settings.config.threads.ttl_days))
         core.check_continues(member, origin)
-        return core.check_refinement(member, turn, text, event_id=event_id)
+        return typed_requests.check_refinement(core, member, turn, text, event_id=event_id)
 
     await core.intake(port, build, later=later)

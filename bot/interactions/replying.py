@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot import picture_roles, typed_requests
 from bot.core import ImagineCore
 from bot.interactions.surface import IntakePort, InThread, PictureFetch
 from shared import messages
 from shared.drawing.request import ImageRequest
 from shared.drawing.sources import SourceImage
 from shared.errors import InvalidRequest
+from shared.imaging import member_images
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,7 @@ class ReplyEvent:
     sources: tuple[SourceImage, ...] = ()  # pictures on the platform's file host, fetched by the worker
     largest_source_bytes: int = 0  # their largest size as the platform declares it
     pictures: PictureFetch | None = None  # pictures the frontend fetches itself, once admitted
+    picture_count: int = 0  # how many `pictures` brings (--sref and the like may take them)
 
 
 async def reply(core: ImagineCore, port: IntakePort, event: ReplyEvent) -> bool:
@@ -40,12 +43,15 @@ async def reply(core: ImagineCore, port: IntakePort, event: ReplyEvent) -> bool:
 
     def build() -> ImageRequest:
         core.check_continues(member, origin)
-        request = core.check_reply(member, event.text, event_id=event.event_id)
+        attached = event.sources or member_images.picture_sources(event.event_id, event.picture_count)
+        request = typed_requests.check_reply(
+            core, member, event.text, event_id=event.event_id, attached=attached
+        )
         if not event.sources:
-            return request
+            return request  # fetched pictures are kept once admitted (ImagineCore.with_pictures)
         if event.largest_source_bytes > cap:
             raise InvalidRequest(messages.image_too_big(cap))
-        return request.model_copy(update={"sources": event.sources})
+        return request.model_copy(update={"sources": picture_roles.drawn_from(request, event.sources)})
 
     await core.intake(port, build, pictures=event.pictures)
     return True

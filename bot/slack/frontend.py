@@ -9,6 +9,7 @@ message, enqueue. Workers post the images into the thread through the Web API.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Coroutine
@@ -16,7 +17,7 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import describing, followups
+from bot import describing, followups, typed_requests
 from bot.answers_first import AnswersFirst
 from bot.core import ImagineCore
 from bot.interactions import blend as blending
@@ -32,6 +33,7 @@ from bot.slack.home import MemberPages, is_admin
 from bot.slack.surface import PLATFORM, SlackPort, origin_id, slack_member, tell_privately
 from shared import keys, messages
 from shared.drawing.request import ImageRequest
+from shared.imaging import member_images
 
 log = logging.getLogger(__name__)
 ADMIN_LOOKUP_SECONDS = 1.0
@@ -104,7 +106,9 @@ class SlackFrontend:
         port = SlackPort(
             self.settings, client, requester, thread_ts=None, tell_in=None, ack=ack, respond=respond
         )
-        build = lambda: self.core.check_typed_new(requester, text, event_id=body["trigger_id"])  # noqa: E731
+        build = functools.partial(
+            typed_requests.check_typed_new, self.core, requester, text, event_id=body["trigger_id"]
+        )
         await self.core.intake(port, build, later=self.spawn)
 
     async def blend_submitted(self, ack, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -122,8 +126,14 @@ class SlackFrontend:
         event_id = f"view-{view['id']}"
 
         def build() -> Awaitable[ImageRequest]:
-            return self.core.check_typed_new(
-                requester, words, event_id=event_id, no_words=blending.prompt("")
+            attached = member_images.picture_sources(event_id, len(files))
+            return typed_requests.check_typed_new(
+                self.core,
+                requester,
+                words,
+                event_id=event_id,
+                no_words=blending.prompt(""),
+                attached=attached,
             )
 
         port = SlackPort(self.settings, client, requester, thread_ts=None, tell_in=None)
@@ -173,11 +183,13 @@ class SlackFrontend:
         files = pictures.picture_files(event.get("files"))
 
         def build() -> Awaitable[ImageRequest]:
-            return self.core.check_typed_new(
+            return typed_requests.check_typed_new(
+                self.core,
                 requester,
                 text,
                 event_id=_message_event(event),
                 no_words=messages.pictures_prompt(len(files)) if files else "",
+                attached=member_images.picture_sources(_message_event(event), len(files)),
             )
 
         await self.core.intake(port, build, pictures=self._pictures(client, files))
@@ -192,12 +204,14 @@ class SlackFrontend:
         port = SlackPort(
             self.settings, client, member, thread_ts=thread_ts, tell_in=thread_ts, reply_ts=event["ts"]
         )
+        files = pictures.picture_files(event.get("files"))
         reply = replying.ReplyEvent(
             InThread(member, origin_id(channel, thread_ts)),
             text,
             event_id=_message_event(event),  # message and mention of one message: one job
             addressed=addressed,
-            pictures=self._pictures(client, pictures.picture_files(event.get("files"))),
+            pictures=self._pictures(client, files),
+            picture_count=len(files),
         )
         return await replying.reply(self.core, port, reply)
 

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from bot import followups, settings_form
-from bot.flags import flags_help_line
+from bot.flags import flags_help_line, picture_help_line
 from bot.interactions.commands import COMMANDS
 from bot.interactions.ids import REFINE_FORM, REGION_FORM, REVEAL
 from bot.interactions.queue import QueueView
@@ -289,7 +289,7 @@ def help_text(config: AppConfig, backend: str) -> str:
     return (
         "*/imagine PROMPT [flags]* makes images from a prompt; they arrive in a thread, where replies "
         "refine them.\n"
-        f"{flags_help_line()}\n"
+        f"{flags_help_line()}\n{picture_help_line()}\n"
         "`--ar` takes square, portrait, landscape, wide, tall or a ratio like 16:9; `--n` 1–4; "
         f"`--no` what the image should not contain.\nStyles: {styles}.\n"
         + (f"Models (`--model`): {models}.\n" if models else "")

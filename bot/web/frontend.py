@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from bot import describing, followups, settings_form
+from bot import describing, followups, settings_form, typed_requests
 from bot.core import ImagineCore
 from bot.interactions import describe as describing_flow
 from bot.interactions import pressing, region, replying, settings
@@ -20,6 +20,7 @@ from bot.web.feed import PLATFORM, Feed
 from shared import messages
 from shared.drawing.request import ImageRequest
 from shared.drawing.requester import Requester
+from shared.imaging import member_images
 from shared.jobs.queue import job_id_for
 from shared.members.member_defaults import ChannelDefaults, MemberDefaults
 from shared.members.threads import ThreadOrigin, Turn
@@ -81,7 +82,12 @@ class WebFrontend:
         uploaded = (lambda: _ready(list(pictures))) if pictures else None  # decoded once admitted
         if thread is not None:
             reply = replying.ReplyEvent(
-                InThread(requester, thread), text, event_id=event_id, addressed=True, pictures=uploaded
+                InThread(requester, thread),
+                text,
+                event_id=event_id,
+                addressed=True,
+                pictures=uploaded,
+                picture_count=len(pictures or []),
             )
             if not await replying.reply(self.core, port, reply):
                 return Answer(private=[messages.nothing_to_refine_yet()])
@@ -89,7 +95,10 @@ class WebFrontend:
 
         async def build() -> ImageRequest:
             no_words = messages.pictures_prompt(len(pictures)) if pictures else ""
-            return await self.core.check_typed_new(requester, text, event_id=event_id, no_words=no_words)
+            attached = member_images.picture_sources(event_id, len(pictures or []))
+            return await typed_requests.check_typed_new(
+                self.core, requester, text, event_id=event_id, no_words=no_words, attached=attached
+            )
 
         await self.core.intake(port, build, claim=True, pictures=uploaded)
         return port.answer

@@ -102,5 +102,20 @@ def control_kind_alone() -> str:
     return "control_kind says what of a control picture to follow: attach the picture as control too."
 
 
+def references_attached(flag: str, value: str) -> str:
+    return (
+        f"--{flag} marks a picture attached to this message (found “{value[:40]}” after it): attach the "
+        f"picture and put --{flag} after the prompt, alone."
+    )
+
+
+def pictures_for_roles(flags: str, needed: int, attached: int) -> str:
+    return (
+        f"{flags} {'needs' if needed == 1 else 'need'} {needed} attached "
+        f"{'picture' if needed == 1 else 'pictures'}, and this message has {attached}: attach "
+        f"{'it' if needed == 1 else 'them'} with the message."
+    )
+
+
 def weight_without_reference() -> str:
     return "--sw weighs a reference picture: give one with --sref or --cref."

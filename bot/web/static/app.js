@@ -300,6 +300,7 @@ document.getElementById("logout").addEventListener("click", async () => {
 });
 
 const pictures = document.getElementById("pictures");
+const pictureUse = document.getElementById("picture-use");
 
 function withPictures(text, files) {
   const body = new FormData();
@@ -311,14 +312,17 @@ function withPictures(text, files) {
 promptForm.addEventListener("submit", async (event) => {
   event.preventDefault();
   const input = document.getElementById("prompt");
-  const text = input.value.replace(/^\/imagine\s*/, "");
+  const typed = input.value.replace(/^\/imagine\s*/, "");
   const files = [...pictures.files];
-  if (!text.trim() && !files.length) return;
+  if (!typed.trim() && !files.length) return;
+  // the first picture marked as a style, a character or a control: the flag a chat member types
+  const text = files.length && pictureUse.value ? `${typed} ${pictureUse.value}`.trim() : typed;
   const answer = await act("/api/say", files.length ? withPictures(text, files) : { text });
   showPrivate(promptForm.querySelector(".private"), answer.private, answer.buttons || [], answer.form || []);
   if (answer.taken || text.trim().startsWith("/")) { // a job taken, or a command answered: clear it
     input.value = "";
     pictures.value = "";
+    pictureUse.value = "";
   }
 });
 
