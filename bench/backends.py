@@ -15,6 +15,12 @@ the first written as a single .safetensors checkpoint and loaded from it, and a 
             evict = "drop" (read from disk again), against no switch
   LoRA      one image with a LoRA against the same seed without (the adapter already loaded), and
             the first image that loads it
+
+And pictures that steer, as `[diffusers.ip_adapter]` and `[diffusers.controlnet]` configure them
+(an IP-Adapter and a ControlNet of the pipeline's shape, random weights):
+  --sref    one image with a style reference against the same seed without: the adapter is put on
+            the UNet for the job and taken off after it, so this is its whole per-image cost
+  --control one image following a canny ControlNet against the same seed without
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from shared.configuration.config import load_config  # noqa: E402
 from shared.configuration.settings import Settings  # noqa: E402
 from shared.drawing.request import LoraUse  # noqa: E402
 from tests.fakes.single_file import write_single_file  # noqa: E402
-from tests.fakes.tiny_sd import build_lora, build_pipeline  # noqa: E402
+from tests.fakes.tiny_sd import build_controlnet, build_ip_adapter, build_lora, build_pipeline  # noqa: E402
 from workers.backends.base import GenerationTask  # noqa: E402
 from workers.backends.diffusers.backend import DiffusersBackend  # noqa: E402
 
@@ -113,6 +119,7 @@ def main() -> None:
         )
     )
     models_and_loras(args)
+    steering(args)
 
 
 def switch_times(backend: DiffusersBackend, repeats: int) -> tuple[float, float]:
@@ -167,6 +174,56 @@ def models_and_loras(args: argparse.Namespace) -> None:
                     f"{(lora_image / plain - 1) * 100:+.1f} %",
                 ],
                 ["first image with the LoRA (loads it)", f"{first_use:.3f}", ""],
+            ],
+        )
+    )
+
+
+def steering(args: argparse.Namespace) -> None:
+    from PIL import Image
+
+    from shared.drawing.references import Control
+    from shared.drawing.sources import SourceImage
+
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        model = build_pipeline(root / "m", args.shape)
+        adapter, encoder = build_ip_adapter(model, root / "ip")
+        controlnet = build_controlnet(model, root / "cn")
+        config = root / "steer.toml"
+        config.write_text(
+            f"[diffusers]\nsteps = {args.steps}\n"
+            f'[diffusers.models.m]\npath = "{model}"\n'
+            f'[diffusers.ip_adapter]\nfile = "{adapter}"\nimage_encoder = "{encoder}"\n'
+            f'[diffusers.controlnet]\ncanny = "{controlnet}"\n'
+        )
+        settings = Settings(_env_file=None, config_path=config)
+        settings = settings.model_copy(update={"config": load_config(config)})
+        backend = DiffusersBackend(settings)
+        picture = Image.radial_gradient("L").convert("RGB")
+        task = dict(prompt="a lighthouse", width=args.size, height=args.size, count=1, seed=0)
+        styled = dict(task, reference_pictures=[("style", picture)], reference_weight=80)
+        control = Control(kind="canny", image=SourceImage(key="bench"))
+        followed = dict(task, control=control, control_picture=picture, control_weight=1.0)
+        plain = timed(lambda: backend.generate(GenerationTask(**task)), args.repeats)
+        with_style = timed(lambda: backend.generate(GenerationTask(**styled)), args.repeats)
+        with_control = timed(lambda: backend.generate(GenerationTask(**followed)), args.repeats)
+    print()
+    print(
+        table(
+            ["measure", "seconds per image", "overhead"],
+            [
+                ["plain", f"{plain:.3f}", ""],
+                [
+                    "--sref (IP-Adapter on and off)",
+                    f"{with_style:.3f}",
+                    f"{(with_style / plain - 1) * 100:+.1f} %",
+                ],
+                [
+                    "--control canny (ControlNet)",
+                    f"{with_control:.3f}",
+                    f"{(with_control / plain - 1) * 100:+.1f} %",
+                ],
             ],
         )
     )

@@ -759,14 +759,19 @@ def test_style_reference_control_and_finishing_options_reach_the_job(fake, stack
     assert reference["kind"] == "style" and reference["image"]["url"] == style["url"]
     assert request["reference_weight"] == 60
     assert (request["control"]["kind"], request["control_weight"]) == ("depth", 0.5)
-    # A control_kind without its picture, and --face-fix where the backend has no restorer, are told.
+    # A control_kind without its picture is told; the placeholder has no face restorer nor hires fix,
+    # so /imagine does not offer them.
     alone = client.post(fake.slash_command(prompt="a fox", control_kind="pose"))
     assert (alone.type, alone.ephemeral) == (
         MESSAGE,
         True,
     ) and "attach the picture as control" in alone.content
-    refused = client.post(fake.slash_command(prompt="a fox", face_fix=True))
-    assert refused.ephemeral and "The placeholder backend has no face restorer" in refused.content
+    [imagine] = [command for command in fake.commands if command["name"] == "imagine"]
+    names = {option["name"] for option in imagine["options"]}
+    assert {"sref", "cref", "sw", "control", "control_kind", "control_weight"} <= names
+    assert not names & {"face_fix", "hires"}
+    stale = client.post(fake.slash_command(prompt="a fox", face_fix=True))  # a client's old command list
+    assert stale.ephemeral and "has an option “face_fix” that /imagine does not take" in stale.content
 
 
 def test_a_file_that_is_no_picture_or_a_foreign_link_is_refused_and_costs_nothing(fake, stack, redis):

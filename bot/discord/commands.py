@@ -11,7 +11,7 @@ import discord
 from discord import app_commands
 
 from bot.discord.frontend import DiscordFrontend
-from bot.discord.steering import Steering
+from bot.discord.steering import Steering, unoffered
 from bot.discord.ui import ASPECT_CHOICES
 from bot.interactions.commands import COMMANDS, MemberCommand
 from shared.configuration.settings import Settings
@@ -68,22 +68,31 @@ def add_commands(tree: app_commands.CommandTree, frontend: DiscordFrontend, sett
         steering = Steering(style=sref, character=cref, control=control, control_kind=control_kind)
         await frontend.imagine(interaction, RequestOptions(**typed), images=images, steering=steering)
 
-    offered = tuple(inspect.signature(imagine_callback).parameters)
+    # Options the backend cannot honour are not registered: discord.py reads the options from the
+    # callback's signature, which `__signature__` narrows (the left-out parameters keep their None).
+    left_out = unoffered(config, settings.backend)
+    signature = inspect.signature(imagine_callback)
+    kept = [p for p in signature.parameters.values() if p.name not in left_out]
+    imagine_callback.__signature__ = signature.replace(parameters=kept)  # type: ignore[attr-defined]
+    offered = tuple(p.name for p in kept)
     described = {name: typed.help for name, typed in typed_options().items() if name in offered}
+    steering_help = {
+        "sref": "A picture whose style to draw in (sw weighs it)",
+        "cref": "A picture of the character to draw again (sw weighs it)",
+        "control": "A picture whose outlines, depth or pose to follow (control_kind says which)",
+        "control_kind": "What of the control picture to follow (default: canny, its outlines)",
+    }
+    choices = {"aspect": [app_commands.Choice(name=a, value=a) for a in ASPECT_CHOICES]}
+    if "control_kind" in offered:
+        choices["control_kind"] = [app_commands.Choice(name=k, value=k) for k in CONTROL_KINDS]
     imagine = app_commands.command(name="imagine", description="Generate images from a prompt")(
         app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)(
-            app_commands.choices(
-                aspect=[app_commands.Choice(name=a, value=a) for a in ASPECT_CHOICES],
-                control_kind=[app_commands.Choice(name=k, value=k) for k in CONTROL_KINDS],
-            )(
+            app_commands.choices(**choices)(
                 app_commands.describe(
                     prompt="What to draw",
                     image="A picture of yours to start from",
                     **{f"image{n}": "Another picture (several are blended)" for n in range(2, 6)},
-                    sref="A picture whose style to draw in (sw weighs it)",
-                    cref="A picture of the character to draw again (sw weighs it)",
-                    control="A picture whose outlines, depth or pose to follow (control_kind says which)",
-                    control_kind="What of the control picture to follow (default: canny, its outlines)",
+                    **{name: text for name, text in steering_help.items() if name in offered},
                     **described,
                 )(imagine_callback)
             )

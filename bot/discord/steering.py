@@ -9,11 +9,31 @@ from dataclasses import dataclass
 
 import discord
 
+from shared.configuration.config import AppConfig
+from shared.drawing.backends import BACKENDS
 from shared.drawing.references import Control, Reference, control_kind_alone
 from shared.drawing.request import RequestOptions
 from shared.drawing.sources import SourceImage
 
 DEFAULT_CONTROL = "canny"  # what control_kind says when left out: the picture's outlines
+# /imagine's options that only a backend with the capability (and its setting) can honour
+OPTIONS_OF = {
+    "references": ("sref", "cref", "sw"),
+    "control": ("control", "control_kind", "control_weight"),
+    "face_fix": ("face_fix",),
+    "hires": ("hires",),
+}
+
+
+def unoffered(config: AppConfig, backend: str) -> set[str]:
+    """The options /imagine leaves out, since the backend members draw with cannot honour them."""
+    spec = BACKENDS[backend]
+    return {
+        name
+        for capability, names in OPTIONS_OF.items()
+        if not spec.offers(capability, config)
+        for name in names
+    }
 
 
 @dataclass(frozen=True)
