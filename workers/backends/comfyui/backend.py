@@ -173,6 +173,8 @@ class ComfyUIBackend:
             notes.append(texts.left_out(what, name))  # a refinement's graph: the rest of the turn kept
         if len(task.reference_pictures) > len(slots.of("reference_image")) > 0:
             notes.append(texts.left_out("second reference picture", name))
+        if task.face_fix and not config.face_fix_workflow:  # this worker's config lacks what the bot's had
+            notes.append(texts.no_face_fix())
         model_name = checkpoint or (chosen if picked in config.workflows else None) or "comfyui"
         return _Run(name, slots, edit, checkpoint, model_name, notes)
 

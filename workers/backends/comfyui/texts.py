@@ -20,3 +20,7 @@ def no_place_for(what: str, workflow: str, slot: str) -> str:
         f"LoadImage, or sets {slot} in [comfyui.workflows.{workflow}]); nothing was charged. "
         "Pick a workflow that takes one with --model, or leave the picture out."
     )
+
+
+def no_face_fix() -> str:
+    return "The face fix was left out: this ComfyUI worker has no face_fix_workflow."
