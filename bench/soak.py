@@ -3,6 +3,7 @@ SIGKILLed and restarted (from its append-only file) once. Nothing may be lost or
 
     .venv/bin/python bench/soak.py [--jobs 2000] [--workers 3] [--kill-every 3] [--delay 0.02]
     .venv/bin/python bench/soak.py --platform discord [--frontends 2] [--frontend-kill-every 4]
+    .venv/bin/python bench/soak.py --sentinel [--jobs 500]
 
 Jobs run on the placeholder backend at 64x64, `--delay` seconds each. With `--platform cli` they are
 command-line requests: each job's events land in its own Redis stream, as `imagine generate` reads
@@ -12,6 +13,12 @@ discord` they are Discord requests: results flow through the Discord result stre
 discord --http` frontends, one of which is SIGKILLed every `--frontend-kill-every` seconds, and
 posted into a fake Discord; a job counts as delivered with exactly one image post, duplicated with
 more, failed when RQ failed it, lost otherwise. Latency is from submission to the result.
+
+With `--sentinel`, Redis is a master, a replica and three sentinels (tests/sentinel_harness.py, as
+compose's `ha` profile: failover 2 s after the master stops answering) and every process connects
+through REDIS_URL=redis+sentinel://…; at half the submissions the master is SIGKILLed for good
+instead of restarted, and the report adds how long the sentinels took to name the replica and the
+time from the kill to the next job done.
 """
 
 from __future__ import annotations
@@ -35,8 +42,10 @@ from bot.core import ImagineCore  # noqa: E402
 from shared import keys  # noqa: E402
 from shared.configuration.config import load_config  # noqa: E402
 from shared.configuration.settings import Settings  # noqa: E402
+from shared.ops.redis_conn import connect  # noqa: E402
 from tests.fakes.discord_api import CHANNEL_ID, TOKEN, FakeDiscord  # noqa: E402
 from tests.helpers import RedisServer, free_port, wait_until  # noqa: E402
+from tests.sentinel_harness import SentinelTopology  # noqa: E402
 
 CONFIG = """
 [quota]
@@ -161,6 +170,18 @@ def _where(client: redis_lib.Redis, job_id: str) -> str:
     return f"status={status} worker={worker} retries_left={job.retries_left} in_started={started}"
 
 
+def _next_done_after(client, submitted: dict[str, float], killed: float) -> float | None:
+    """Seconds from `killed` to the first `done` event written after it (a command-line job's stream)."""
+    times = [
+        int(entry_id.decode().split("-")[0]) / 1000
+        for job_id in submitted
+        for entry_id, fields in client.xrange(keys.events(job_id))
+        if json.loads(fields[b"event"])["type"] == "done"
+    ]
+    after = [t - killed for t in times if t > killed]
+    return min(after) if after else None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--jobs", type=int, default=2000)
@@ -170,28 +191,31 @@ def main() -> None:
     parser.add_argument("--platform", choices=("cli", "discord"), default="cli")
     parser.add_argument("--frontends", type=int, default=2, help="with --platform discord")
     parser.add_argument("--frontend-kill-every", type=float, default=4.0, help="with --platform discord")
+    parser.add_argument("--sentinel", action="store_true", help="Redis behind sentinels; the master dies")
     args = parser.parse_args()
     with FakeDiscord() as fake:
         soak(args, fake)
 
 
 def soak(args: argparse.Namespace, fake: FakeDiscord) -> None:
-    redis_server = RedisServer(aof=True)
-    redis_server.start()
+    topology = SentinelTopology().start() if args.sentinel else None
+    redis_server = topology.master if topology is not None else RedisServer(aof=True)
+    if topology is None:
+        redis_server.start()
+    url = topology.url if topology is not None else redis_server.url
+    failover = {"killed": 0.0, "named": 0.0}
     with tempfile.TemporaryDirectory() as folder:
         config = Path(folder) / "imagine.toml"
         config.write_text(CONFIG)
         env = {
-            "REDIS_URL": redis_server.url,
+            "REDIS_URL": url,
             "IMAGINE_CONFIG": str(config),
             "IMAGINE_PLACEHOLDER_DELAY": str(args.delay),
         }
-        settings = Settings(_env_file=None, redis_url=redis_server.url).model_copy(
-            update={"config": load_config(config)}
-        )
+        settings = Settings(_env_file=None, redis_url=url).model_copy(update={"config": load_config(config)})
 
         def core_for() -> ImagineCore:
-            return ImagineCore(settings, redis_lib.Redis.from_url(redis_server.url))
+            return ImagineCore(settings, connect(url, check=False))
 
         fleet = Fleet(env, args.workers, args.kill_every)
         frontends = None
@@ -223,10 +247,15 @@ def soak(args: argparse.Namespace, fake: FakeDiscord) -> None:
                 frontends.run_chaos()
             submitter.start()
             wait_until(lambda: len(submitted) >= args.jobs // 2, timeout=600, what="half the jobs submitted")
-            redis_server.kill()  # mid-run: every acknowledged write is in the append-only file
-            redis_server.start()
+            if topology is not None:  # the master's host dies: the sentinels promote the replica
+                failover["killed"] = time.time()
+                topology.kill_master()
+                failover["named"] = topology.wait_for_failover()
+            else:
+                redis_server.kill()  # mid-run: every acknowledged write is in the append-only file
+                redis_server.start()
             submitter.join()
-            client = redis_lib.Redis.from_url(redis_server.url)
+            client = connect(url)
             settled = lambda: not judge(client)["lost"]  # noqa: E731
             try:
                 wait_until(settled, timeout=SETTLE_SECONDS, what="every job to end")
@@ -235,11 +264,15 @@ def soak(args: argparse.Namespace, fake: FakeDiscord) -> None:
             result = judge(client)
             took = time.time() - started
             lost_states = [_where(client, job_id) for job_id in result["lost"]]
+            next_done = _next_done_after(client, submitted, failover["killed"]) if topology else None
         finally:
             fleet.close()
             if frontends is not None:
                 frontends.close()
-            redis_server.stop()
+            if topology is not None:
+                topology.stop()
+            else:
+                redis_server.stop()
     latencies = [t * 1000 for t in result["delivered"]]
     rows = [
         [
@@ -270,7 +303,15 @@ def soak(args: argparse.Namespace, fake: FakeDiscord) -> None:
         "s",
     ]
     print(table(headers, rows))
-    print("Redis SIGKILLed and restarted from its AOF once, at half the submissions.")
+    if topology is not None:
+        print(
+            f"The Redis master SIGKILLed at half the submissions: the sentinels named the replica "
+            f"{failover['named']:.1f} s later; the next job was done {next_done:.1f} s after the kill."
+            if next_done is not None
+            else "The Redis master SIGKILLed at half the submissions: no job was done after it."
+        )
+    else:
+        print("Redis SIGKILLed and restarted from its AOF once, at half the submissions.")
     for job_id, state in zip(result["lost"], lost_states, strict=True):
         print(f"lost {job_id}: {state}")
 

@@ -252,7 +252,7 @@ def health(ctx: click.Context, as_json: bool, metrics_port: int | None) -> None:
     from shared.drawing.backends import BACKENDS
     from shared.jobs.queue import lane
     from shared.ops.health import check_health
-    from shared.ops.redis_conn import connect, safe_url
+    from shared.ops.redis_conn import connect, safe_url, sentinels
 
     settings = with_redis(ctx, start=False)
     spec = BACKENDS[settings.backend]
@@ -262,11 +262,15 @@ def health(ctx: click.Context, as_json: bool, metrics_port: int | None) -> None:
         where=safe_url(settings.redis_url),
         local=is_local(settings),
     )
+    view = sentinels(settings.redis_url)
+    report.sentinels = view.line() if view is not None else ""
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))
     else:
         own = " (this machine's own)" if report.redis_local else ""
         click.echo(f"redis: {report.redis} at {report.redis_url}{own}")
+        if report.sentinels:
+            click.echo(report.sentinels)
         for queue in report.queues:
             oldest = (
                 f", oldest waiting {queue.oldest_seconds:.0f} s" if queue.oldest_seconds is not None else ""

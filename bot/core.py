@@ -18,6 +18,7 @@ from PIL import Image
 from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
 from redis.client import Pipeline
+from redis.exceptions import RedisError
 
 from bot import followups, picture_roles
 from bot.checking import check_request
@@ -110,6 +111,10 @@ class ImagineCore:
             first_delivery = await self.admit_soon(request, claim=claim)
         except (InvalidRequest, Refused) as exc:
             await port.tell(str(exc))
+            return False
+        except RedisError as exc:  # no master known through a failover's retries: nothing was charged
+            log.warning("Redis unreachable at a request's admission: %s", type(exc).__name__)
+            await port.tell(messages.bot_restarting())
             return False
         if not first_delivery:
             await port.duplicate()

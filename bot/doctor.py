@@ -116,8 +116,15 @@ def _storage(settings: Settings) -> Iterator[Check]:
 def _redis(settings: Settings) -> Iterator[Check]:
     from bot.embedded import LocalRedis, is_local, using_line
     from shared.errors import ImagineError
-    from shared.ops.redis_conn import connect
+    from shared.ops.redis_conn import connect, sentinels
 
+    try:
+        view = sentinels(settings.redis_url)
+    except ImagineError as exc:
+        yield Check("redis", False, f"{exc} → fix REDIS_URL")
+        return
+    if view is not None:
+        yield Check("redis sentinels", view.master is not None, view.line())
     try:
         connect(settings.redis_url).ping()
         if is_local(settings):

@@ -33,6 +33,7 @@ from shared.errors import DeliveryImpossible
 log = logging.getLogger(__name__)
 GROUP = "frontends"
 BLOCK_MS = 1000
+RESULTS_SOCKET_TIMEOUT = 30.0  # a consumer's client: its reads block for BLOCK_MS, and posts take a while
 BATCH = 16
 ALIVE_SECONDS = 10  # without a beat for this long, a consumer counts as dead
 BEAT_SECONDS = 2.0

@@ -65,7 +65,7 @@ class RedisServer:
     """A redis-server of the tests' own on a free loopback port; with `aof`, it persists like production
     (appendonly, fsync every second) and can be SIGKILLed and started again on the same data."""
 
-    def __init__(self, *, aof: bool = False) -> None:
+    def __init__(self, *, aof: bool = False, extra: tuple[str, ...] = ()) -> None:
         executable = shutil.which("redis-server")
         if executable is None:
             raise RuntimeError(
@@ -75,7 +75,7 @@ class RedisServer:
         self.port = free_port()
         persistence = ["--appendonly", "yes", "--appendfsync", "everysec"] if aof else ["--appendonly", "no"]
         self._args = [executable, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", *persistence]
-        self._args += ["--dir", self.folder]
+        self._args += ["--dir", self.folder, *extra]
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self._process: subprocess.Popen | None = None
 

@@ -99,9 +99,25 @@ def test_compose_wires_redis_profiles_gpu_and_config():
     [device] = SERVICES["worker-gpu"]["deploy"]["resources"]["reservations"]["devices"]
     assert device["driver"] == "nvidia" and device["capabilities"] == ["gpu"]
     assert "model-cache:/models" in SERVICES["worker-gpu"]["volumes"]
-    assert set(COMPOSE["volumes"]) == {"redis-data", "model-cache", "images"}
+    assert set(COMPOSE["volumes"]) == {"redis-data", "redis-replica-data", "model-cache", "images"}
     assert all("images:/images" in SERVICES[name]["volumes"] for name in OUR_SERVICES)  # store = "directory"
     assert SERVICES["rq-dashboard"]["ports"] == ["127.0.0.1:9181:9181"]
+
+
+def test_the_ha_profile_runs_a_replica_and_three_sentinels_that_the_url_in_the_readme_names():
+    replica = SERVICES["redis-replica"]
+    command = replica["command"]
+    assert replica["profiles"] == ["ha"] and command[command.index("--replicaof") + 1] == "redis"
+    sentinels = [
+        name for name, service in SERVICES.items() if "--sentinel" in " ".join(service.get("command", []))
+    ]
+    assert sentinels == ["sentinel-1", "sentinel-2", "sentinel-3"]
+    conf = " ".join(SERVICES["sentinel-1"]["command"])
+    assert "'sentinel monitor imagine redis 6379 2'" in conf  # quorum 2 of 3
+    assert "'sentinel down-after-milliseconds imagine 2000'" in conf
+    url = "redis+sentinel://sentinel-1:26379,sentinel-2:26379,sentinel-3:26379/imagine/0"
+    assert url in (ROOT / "compose.yaml").read_text() and url in (ROOT / "README.md").read_text()
+    assert SERVICES["discord"]["environment"]["REDIS_URL"] == "${REDIS_URL:-redis://redis:6379/0}"
 
 
 def test_frontends_check_their_own_health_and_workers_the_queues():
@@ -121,11 +137,19 @@ def env_file_values(path: Path) -> dict[str, str]:
     return dict(line.split("=", 1) for line in lines)
 
 
+def interpolated(value: str, dotenv: dict[str, str]) -> str:
+    """Compose's `${NAME:-default}` in a service's environment, from the project's .env."""
+    return re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: dotenv.get(m[1]) or m[2], value)
+
+
 def test_the_env_file_as_compose_passes_it_is_valid_and_empty_means_unset(monkeypatch):
     values = env_file_values(ROOT / ".env.example")
     assert values["OPENAI_BASE_URL"] == ""  # compose hands this to the container as an empty string
     for name in OUR_SERVICES:
-        for key, value in {**values, **SERVICES[name]["environment"]}.items():
+        environment = {
+            key: interpolated(value, values) for key, value in SERVICES[name]["environment"].items()
+        }
+        for key, value in {**values, **environment}.items():
             monkeypatch.setenv(key, value)  # the container's environment
         settings = Settings(_env_file=None)
         assert settings.openai_base_url is None and settings.discord_token is None, name

@@ -6,7 +6,6 @@ import asyncio
 import logging
 
 import discord
-import redis.asyncio as aioredis
 from discord import app_commands
 
 from bot.discord.buttons import DYNAMIC_ITEMS, ResultButton
@@ -18,8 +17,9 @@ from bot.discord.showcase import star_added, star_removed
 from bot.discord.surface import NO_MENTIONS, PLATFORM
 from bot.followups import parse_press
 from bot.interactions.ids import NEGATIVE_FORM, REFINE_FORM, REGION_FORM
-from bot.results import ResultConsumer
+from bot.results import RESULTS_SOCKET_TIMEOUT, ResultConsumer
 from shared import messages
+from shared.ops.redis_conn import connect_async
 
 log = logging.getLogger(__name__)
 RESULTS_GRACE_SECONDS = 30
@@ -66,7 +66,7 @@ class ImagineClient(discord.Client):
         """After login, before any event: buttons become persistent, results start flowing out (this
         client posts them), and the commands are synced."""
         self.add_dynamic_items(*DYNAMIC_ITEMS)
-        redis = aioredis.Redis.from_url(self.frontend.settings.redis_url)
+        redis = connect_async(self.frontend.settings.redis_url, socket_timeout=RESULTS_SOCKET_TIMEOUT)
         self._results = ResultConsumer(redis, PLATFORM, DiscordPoster(self), self.frontend.core)
         self._results_task = asyncio.create_task(self._results.run(), name="discord-results")
         if self._sync_commands:

@@ -9,7 +9,6 @@ import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-import redis.asyncio as aioredis
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
@@ -19,7 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core import ImagineCore
 from bot.followups import PRESS_PATTERN
 from bot.interactions import ids
-from bot.results import ResultConsumer
+from bot.results import RESULTS_SOCKET_TIMEOUT, ResultConsumer
 from bot.slack import forms, pictures, showcase
 from bot.slack import ui as slack_ui
 from bot.slack.client import authorizer, bolt_logger, web_client
@@ -245,7 +244,7 @@ async def _posting_results(settings: Settings, app: AsyncApp, frontend: SlackFro
     """The platform's results posted by this process, once start-up has succeeded; at the end, the
     entry being posted finishes first (or another frontend takes it over)."""
     results = ResultConsumer(
-        aioredis.Redis.from_url(settings.redis_url),
+        connect_async(settings.redis_url, socket_timeout=RESULTS_SOCKET_TIMEOUT),
         PLATFORM,
         SlackPoster(app.client, frontend.core.showcase),
         frontend.core,

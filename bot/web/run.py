@@ -18,7 +18,7 @@ from aiohttp import web
 
 from bot.core import ImagineCore
 from bot.embedded import is_local
-from bot.results import ResultConsumer
+from bot.results import RESULTS_SOCKET_TIMEOUT, ResultConsumer
 from bot.web.access import Access
 from bot.web.deliver import WebPoster
 from bot.web.feed import BLOCK_MS, PLATFORM, Feed
@@ -130,7 +130,9 @@ async def _serve(
         await load_secret(aredis), access, max_age_seconds=session_seconds, revocations=aredis
     )
     server = WebServer(frontend, access, sessions, LoginThrottle(aredis), host=host, port=port)
-    results = ResultConsumer(connect_async(redis_url, socket_timeout=30), PLATFORM, WebPoster(feed), core)
+    results = ResultConsumer(
+        connect_async(redis_url, socket_timeout=RESULTS_SOCKET_TIMEOUT), PLATFORM, WebPoster(feed), core
+    )
     # Open pages hold their feed for minutes: at a stop they get SHUTDOWN_SECONDS, then are closed.
     runner = web.AppRunner(server.app(), access_log=None, shutdown_timeout=SHUTDOWN_SECONDS)
     await runner.setup()

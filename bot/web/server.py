@@ -23,6 +23,7 @@ from importlib import resources
 from typing import Any
 
 from aiohttp import web
+from redis.exceptions import RedisError
 
 from bot.web.access import LOCAL, Access
 from bot.web.bodies import MAX_TEXT, Told, read_json, read_upload
@@ -106,15 +107,22 @@ class WebServer:
     @web.middleware
     async def _guard(self, request: web.Request, handler) -> web.StreamResponse:
         request = self._behind_proxy(request)
-        refusal = self._refusal(request)
-        if refusal is None and "user" in request and await self._sessions.revoked(request.cookies[COOKIE]):
-            refusal = _error(401, "Log in first.")  # logged out: this copy of the cookie is void too
-        if refusal is not None:
-            return refusal
         try:
+            refusal = self._refusal(request)
+            if (
+                refusal is None
+                and "user" in request
+                and await self._sessions.revoked(request.cookies[COOKIE])
+            ):
+                refusal = _error(401, "Log in first.")  # logged out: this copy of the cookie is void too
+            if refusal is not None:
+                return refusal
             response = await handler(request)
         except web.HTTPException as exc:
             response = web.json_response({"error": exc.reason}, status=exc.status)
+        except RedisError as exc:  # no Redis for a while (a failover, a restart): said, never a 500
+            log.warning("web: Redis unavailable for %s (%s)", request.path, type(exc).__name__)
+            response = _error(503, messages.bot_restarting())
         response.headers.update(SECURITY_HEADERS)
         if request.secure:  # served over HTTPS: browsers keep to it
             response.headers["Strict-Transport-Security"] = HSTS

@@ -13,7 +13,7 @@ from shared.errors import ConfigError
 from shared.ops.redis_conn import safe_url
 
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
-REDIS_SCHEMES = ("redis", "rediss", "unix")
+REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+sentinel", "rediss+sentinel")
 DEFAULT_DISCORD_API_BASE = "https://discord.com/api/v10"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
@@ -91,7 +91,8 @@ class Settings(BaseSettings):
         if isinstance(value, str) and value.split("://", 1)[0] not in REDIS_SCHEMES:
             raise ValueError(
                 f"{safe_url(value)!r} is not a Redis URL: write redis://HOST:PORT/DB "
-                "(rediss:// for TLS, unix:///path/redis.sock for a socket)"
+                "(rediss:// for TLS, unix:///path/redis.sock for a socket, "
+                "redis+sentinel://HOST:PORT,HOST:PORT/SERVICE for sentinels)"
             )
         return value
 

@@ -22,6 +22,7 @@ from shared.messages.conversation import (
 from shared.messages.failures import (
     backend_refused,
     backend_unavailable,
+    bot_restarting,
     delivery_impossible,
     image_too_large,
     images_expired,
@@ -146,6 +147,7 @@ __all__ = [
     "bad_lora_weight",
     "bad_size",
     "blend_needs_pictures",
+    "bot_restarting",
     "blocked",
     "cancel_not_yours",
     "cancel_too_late",

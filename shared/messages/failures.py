@@ -29,3 +29,8 @@ def images_expired() -> str:
 
 def delivery_impossible() -> str:
     return "The image was made but could not be posted here (the thread or channel is gone or I lost access)."
+
+
+def bot_restarting() -> str:
+    """The bot's store (Redis) cannot be reached for a few seconds: a failover, or a restart."""
+    return "The bot is restarting; try again in a minute. Nothing was charged."

@@ -42,6 +42,7 @@ class Health:
     redis: str  # "ok" or the error
     redis_url: str = ""  # without its password
     redis_local: bool = False  # this machine's own Redis (bot/embedded.py)
+    sentinels: str = ""  # behind Sentinels: what they say (shared/ops/sentinel.py: SentinelView.line)
     queues: list[QueueHealth] = field(default_factory=list)
     workers: list[WorkerHealth] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)

@@ -11,6 +11,7 @@ from redis.asyncio import Redis as AsyncRedis
 from redis.driver_info import DriverInfo
 
 from shared.errors import ConfigError
+from shared.ops import sentinel
 
 ASYNC_CONNECTIONS = 16  # per frontend process; shared round trips keep a burst to a few at once
 
@@ -25,6 +26,17 @@ def safe_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
 
 
+def sentinels(url: str) -> sentinel.SentinelView | None:
+    """What REDIS_URL's sentinels say (each one, the master they agree on, the replicas); None for a
+    plain Redis URL. ConfigError for a sentinel URL that cannot be read."""
+    if not sentinel.is_sentinel_url(url):
+        return None
+    try:
+        return sentinel.view(sentinel.parse(url))
+    except ValueError as exc:
+        raise ConfigError(f"REDIS_URL={safe_url(url)} is not a Redis URL ({exc})") from None
+
+
 def connect(url: str, *, check: bool = True, socket_timeout: float = 5.0) -> Redis:
     """A client for `url`; with `check`, a PING proves it reachable or raises ConfigError.
 
@@ -36,14 +48,17 @@ def connect(url: str, *, check: bool = True, socket_timeout: float = 5.0) -> Red
     was made with for its connections, so raising it on the pool later (as RQ's Worker does) does not
     reach them.
     """
+    options = {
+        "socket_connect_timeout": 3,
+        "socket_timeout": socket_timeout,
+        "health_check_interval": 30,
+        "driver_info": DriverInfo(),
+    }
     try:
-        client = Redis.from_url(
-            url,
-            socket_connect_timeout=3,
-            socket_timeout=socket_timeout,
-            health_check_interval=30,
-            driver_info=DriverInfo(),
-        )
+        if sentinel.is_sentinel_url(url):  # the master the sentinels name, found again after a failover
+            client = sentinel.sync_master(sentinel.parse(url), **options)
+        else:
+            client = Redis.from_url(url, **options)
     except ValueError as exc:
         raise ConfigError(f"REDIS_URL={safe_url(url)} is not a Redis URL ({exc})") from None
     if check:
@@ -68,6 +83,18 @@ def connect_async(
     At most `connections` are open; a burst's commands beyond that wait their turn for one (up to
     `socket_timeout`) instead of failing with "Too many connections".
     """
+    if sentinel.is_sentinel_url(url):  # its pool opens a connection per command in flight, unbounded
+        try:
+            address = sentinel.parse(url)
+        except ValueError as exc:
+            raise ConfigError(f"REDIS_URL={safe_url(url)} is not a Redis URL ({exc})") from None
+        return sentinel.async_master(
+            address,
+            socket_connect_timeout=3,
+            socket_timeout=socket_timeout,
+            health_check_interval=30,
+            driver_info=DriverInfo(),
+        )
     try:
         pool = BlockingConnectionPool.from_url(
             url,
