@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +29,12 @@ from shared.errors import ConfigError, ImagineError, InvalidRequest, Refused
 from shared.ops.logs import configure_logging
 
 PICTURE = click.Path(exists=True, dir_okay=False, path_type=Path)  # a picture file the command reads
+
+
+def _workspace_name(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", value):
+        raise click.BadParameter(f"{value!r}: a plain name of letters, digits, _ . - (like club-a)")
+    return value
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -78,6 +85,13 @@ def _typed_options(command: Callable[..., None]) -> Callable[..., None]:
     help="Draw following that picture's outlines, depth or pose (--control-weight weighs it).",
 )
 @click.option("--user", default=None, help="Whose quota to use (default: your login name).")
+@click.option(
+    "--workspace",
+    default="local",
+    show_default=True,
+    callback=lambda ctx, param, value: _workspace_name(value),
+    help="Submit as this community (a plain name): its quotas and its turn among the others.",
+)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True)
 @click.option(
     "--timeout", type=float, default=300.0, show_default=True, help="Seconds to wait for the images."
@@ -92,6 +106,7 @@ def generate(
     cref: Path | None,
     control: str | None,
     user: str | None,
+    workspace: str,
     out: Path,
     timeout: float,
     **options: object,
@@ -109,6 +124,7 @@ def generate(
     command = GenerateCommand(
         options=RequestOptions(prompt=prompt, **given),  # type: ignore[arg-type]
         user=user or getpass.getuser(),
+        workspace=workspace,
         out=out,
         timeout=timeout,
         images=images,

@@ -77,7 +77,7 @@ class ImagineCore:
         self.round_trips = SharedRoundTrips(aredis) if aredis is not None else None
         self.metrics = metrics or Metrics(redis)
         self.quota = Quota(redis, settings.config.quota)
-        self.queue = JobQueue(redis, settings.config.jobs)
+        self.queue = JobQueue(redis, settings.config.jobs, settings.config.quota)
         self.moderator = Moderator(settings)
         self.refusals = RefusalCounter(redis)
         ttl = int(settings.config.threads.ttl_days * 86400)

@@ -44,11 +44,13 @@ class GenerateCommand:
     mask: Path | None = None  # where to repaint the picture (white), the rest kept
     references: tuple[tuple[str, Path], ...] = ()  # ("style" | "character", a picture)
     control: tuple[str, Path] | None = None  # ("canny" | "depth" | "pose", a picture)
+    workspace: str = "local"  # the community it is submitted as (--workspace)
 
 
-def cli_requester(user: str) -> Requester:
-    """The command line counts as its own platform, workspace 'local', under the same quotas."""
-    return Requester(platform="cli", workspace="local", channel="cli", user=user, user_name=user)
+def cli_requester(user: str, workspace: str = "local") -> Requester:
+    """The command line counts as its own platform, in workspace `workspace` ("local" unless an
+    operator submits as a community: `--workspace club-a`, quotas and fair share "cli:club-a")."""
+    return Requester(platform="cli", workspace=workspace, channel="cli", user=user, user_name=user)
 
 
 def generate(settings: Settings, command: GenerateCommand, progress: Callable[[str], None]) -> list[Path]:
@@ -78,7 +80,8 @@ def generate(settings: Settings, command: GenerateCommand, progress: Callable[[s
     options = dataclasses.replace(
         command.options, sources=sources, mask=mask, references=references, control=control
     )
-    request = check_request(settings, options, requester=cli_requester(command.user), event_id=event_id)
+    requester = cli_requester(command.user, command.workspace)
+    request = check_request(settings, options, requester=requester, event_id=event_id)
     client = connect(settings.redis_url)
     core = ImagineCore(settings, client)
     if pictures:  # the worker reads them from the store: it may be on another machine

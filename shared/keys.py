@@ -76,6 +76,21 @@ def durations(backend: str) -> str:
     return f"{PREFIX}:durations:{backend}"
 
 
+def fair_tags(lane: str) -> str:
+    """Waiting job -> its virtual start tag (shared/jobs/fair.py)."""
+    return f"{PREFIX}:fair:{lane}:tags"
+
+
+def fair_clock(lane: str) -> str:
+    """The tag of the last job a worker started on the lane."""
+    return f"{PREFIX}:fair:{lane}:clock"
+
+
+def fair_last(lane: str) -> str:
+    """Workspace -> the tag of its last job queued on the lane."""
+    return f"{PREFIX}:fair:{lane}:last"
+
+
 def worker_alive(worker_name: str) -> str:
     return f"{PREFIX}:alive:{worker_name}"
 

@@ -20,10 +20,12 @@ DOWN_AFTER_MS = 2000
 class SentinelTopology:
     def __init__(self) -> None:
         # a replica's first full sync starts at once (Redis waits 5 s by default for more replicas)
-        self.master = RedisServer(aof=True, extra=("--repl-diskless-sync-delay", "0"))
+        self._folder = Path(tempfile.mkdtemp(prefix="imagine-sentinels-"))
+        self.master = RedisServer(
+            aof=True, extra=("--repl-diskless-sync-delay", "0", "--logfile", str(self._folder / "master.log"))
+        )
         self.replica: RedisServer | None = None
         self.sentinel_ports = [free_port() for _ in range(3)]
-        self._folder = Path(tempfile.mkdtemp(prefix="imagine-sentinels-"))
         self._sentinels: list[subprocess.Popen] = []
 
     @property
@@ -33,7 +35,13 @@ class SentinelTopology:
 
     def start(self) -> SentinelTopology:
         self.master.start()
-        replica_of = ("--replicaof", "127.0.0.1", str(self.master.port))
+        replica_of = (
+            "--replicaof",
+            "127.0.0.1",
+            str(self.master.port),
+            "--logfile",
+            str(self._folder / "replica.log"),
+        )
         self.replica = RedisServer(aof=True, extra=replica_of)
         self.replica.start()
         link = lambda: self._replication(self.replica.port).get("master_link_status") == "up"  # noqa: E731
@@ -44,6 +52,7 @@ class SentinelTopology:
             conf = self._folder / f"sentinel-{port}.conf"  # a sentinel rewrites its own file
             conf.write_text(
                 f"port {port}\nbind 127.0.0.1\ndir {self._folder}\n"
+                f"logfile {self._folder}/sentinel-{port}.log\n"
                 f"sentinel monitor {SERVICE} 127.0.0.1 {self.master.port} 2\n"
                 f"sentinel down-after-milliseconds {SERVICE} {DOWN_AFTER_MS}\n"
                 f"sentinel failover-timeout {SERVICE} 10000\n"
@@ -98,6 +107,12 @@ class SentinelTopology:
         assert self.replica is not None
         wait_until(lambda: self.master_port() == self.replica.port, timeout=timeout, what="the failover")
         return time.monotonic() - started
+
+    def logs(self) -> str:
+        """Every server's and sentinel's log, for a failure's report."""
+        return "\n".join(
+            f"== {p.name}\n{p.read_text(errors='replace')}" for p in sorted(self._folder.glob("*.log"))
+        )
 
     def stop(self) -> None:
         for process in self._sentinels:

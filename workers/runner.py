@@ -28,6 +28,7 @@ from shared.errors import BackendRefused, BackendUnavailable, Cancelled, Failure
 from shared.imaging import member_images
 from shared.imaging.image_store import ImageTooLarge
 from shared.imaging.images import encode_png, read_metadata
+from shared.jobs import fair
 from shared.jobs.queue import SERIALIZER, lane_of
 from shared.members import gallery
 from shared.members.threads import Turn, thread_key
@@ -58,6 +59,7 @@ class JobRunner:
 
         def tell_generating(pipe: Pipeline) -> None:
             publish_status(pipe, job_id, request, generating)
+            fair.started(pipe, lane_of(request), job_id)  # the lane's fair clock moves to this job
 
         delivered, announce, generated_before = self._look_around(
             job_id, lane_of(request), also=tell_generating

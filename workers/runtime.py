@@ -57,7 +57,7 @@ def build_runtime(
         store=build_store(redis, config.storage),
         threads=threads,
         quota=Quota(redis, config.quota),
-        queue=JobQueue(redis, config.jobs),
+        queue=JobQueue(redis, config.jobs, config.quota),
         costs=CostLedger(redis),
         prompts=PromptPipeline(config, threads, build_writer(settings, redis)),
         metrics=Metrics(redis),

@@ -45,6 +45,13 @@ class QuotaLimits(BaseModel):
     workspace_images_per_day: int | None = Field(default=None, ge=0)
 
 
+class WorkspaceLimits(QuotaLimits):
+    """[quota.workspaces."platform:id"]: a community's overrides, and its share of the workers: with
+    several communities waiting, each is served in turn, `share` jobs to another's 1."""
+
+    share: float = Field(default=1.0, gt=0, le=100)
+
+
 class QuotaConfig(BaseModel):
     """[quota]: defaults, then overrides per workspace, role and user ("platform:id" keys)."""
 
@@ -54,9 +61,14 @@ class QuotaConfig(BaseModel):
     concurrent: int = Field(default=2, ge=0)
     workspace_images_per_day: int = Field(default=200, ge=0)
     describes_per_hour: int = Field(default=10, ge=0)  # /describe, free of image quota; 0 turns it off
-    workspaces: dict[str, QuotaLimits] = Field(default_factory=dict)
+    workspaces: dict[str, WorkspaceLimits] = Field(default_factory=dict)
     roles: dict[str, QuotaLimits] = Field(default_factory=dict)
     users: dict[str, QuotaLimits] = Field(default_factory=dict)
+
+    def share_of(self, workspace_key: str) -> float:
+        """The community's weight in the workers' fair order (shared/jobs/fair.py)."""
+        limits = self.workspaces.get(workspace_key)
+        return limits.share if limits is not None else 1.0
 
 
 class ChannelsConfig(BaseModel):

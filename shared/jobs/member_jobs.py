@@ -18,6 +18,7 @@ from shared.delivery.results import Failure
 from shared.drawing.backends import BACKENDS
 from shared.drawing.request import ImageRequest
 from shared.drawing.requester import Requester
+from shared.jobs import fair
 from shared.jobs.queue import SERIALIZER, JobQueue, known_lanes, lane_of, queue_key
 from shared.quotas.quota import Quota
 
@@ -77,6 +78,7 @@ class MemberJobs:
             return messages.cancel_not_yours()
         # LREM decides a race with a worker taking the job: whoever removes it owns it.
         if self._redis.lrem(queue_key(lane_of(request)), 0, job_id):
+            fair.forget(self._redis, lane_of(request), job_id)
             try:
                 job.cancel()
             except InvalidJobOperation:

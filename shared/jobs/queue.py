@@ -16,9 +16,10 @@ from rq.serializers import JSONSerializer
 from rq.worker_registration import WORKERS_BY_QUEUE_KEY
 
 from shared import keys
-from shared.configuration.config import JobsConfig
+from shared.configuration.config import JobsConfig, QuotaConfig
 from shared.drawing.backends import BACKENDS
 from shared.drawing.request import ImageRequest
+from shared.jobs import fair
 from shared.jobs.recovery import count_live_workers
 from shared.jobs.round_trips import SharedRoundTrips
 from shared.quotas.quota import Admission, Quota
@@ -129,9 +130,10 @@ class Submission:
 class JobQueue:
     """Submits requests as RQ jobs and answers where a job stands."""
 
-    def __init__(self, redis: Redis, jobs: JobsConfig) -> None:
+    def __init__(self, redis: Redis, jobs: JobsConfig, quota: QuotaConfig | None = None) -> None:
         self._redis = redis
         self._jobs = jobs
+        self._shares = quota or QuotaConfig()  # each community's share of the lane (shared/jobs/fair.py)
 
     def queue(self, backend: str) -> Queue:
         return Queue(queue_name(backend), connection=self._redis, serializer=SERIALIZER)
@@ -234,6 +236,16 @@ class JobQueue:
             )
         except DuplicateJobError:
             return False
+        # in fair order among the communities waiting on the lane, not behind all of them
+        requester = request.requester
+        fair.place(
+            self._redis,
+            queue.key,
+            lane_of(request),
+            job_id,
+            requester.workspace_key,
+            self._shares.share_of(requester.workspace_key),
+        )
         return True
 
     def fetch(self, job_id: str) -> Job | None:
