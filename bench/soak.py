@@ -82,6 +82,10 @@ class Fleet:
 
     def _chaos(self) -> None:
         while not self._stop.wait(self._every):
+            for index, (context, process) in enumerate(self._stack):
+                if process.poll() is not None:  # it stopped by itself: restarted, as compose does
+                    context.__exit__(None, None, None)
+                    self._stack[index] = self._start()
             index = random.randrange(len(self._stack))
             context, process = self._stack[index]
             process.kill()
@@ -99,10 +103,14 @@ class Fleet:
             context.__exit__(None, None, None)
 
 
-def submit_all(core_for, platform: str, jobs: int, submitted: dict[str, float]) -> None:
-    """Submit `jobs` requests, riding out the Redis restart (a refused connection is retried)."""
+def submit_all(core_for, platform: str, jobs: int, submitted: dict[str, float], rate: float = 0) -> None:
+    """Submit `jobs` requests (`rate` a second; 0: at once), riding out the Redis restart (a refused
+    connection is retried)."""
     core = core_for()
+    started = time.monotonic()
     for number in range(jobs):
+        if rate:
+            time.sleep(max(0.0, started + number / rate - time.monotonic()))
         request = small_request(platform, number, "soak")
         while True:
             try:
@@ -192,6 +200,12 @@ def main() -> None:
     parser.add_argument("--frontends", type=int, default=2, help="with --platform discord")
     parser.add_argument("--frontend-kill-every", type=float, default=4.0, help="with --platform discord")
     parser.add_argument("--sentinel", action="store_true", help="Redis behind sentinels; the master dies")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help="submissions a second (default: all at once)",
+    )
     args = parser.parse_args()
     with FakeDiscord() as fake:
         soak(args, fake)
@@ -232,9 +246,10 @@ def soak(args: argparse.Namespace, fake: FakeDiscord) -> None:
                 frontend_env, args.frontends, args.frontend_kill_every, (*command, "--log-level", "ERROR")
             )
         submitted: dict[str, float] = {}
+        rate = args.rate or 0.0
         started = time.time()
         submitter = threading.Thread(
-            target=submit_all, args=(core_for, args.platform, args.jobs, submitted), daemon=True
+            target=submit_all, args=(core_for, args.platform, args.jobs, submitted, rate), daemon=True
         )
         judge = (
             (lambda client: posted_outcomes(client, fake, submitted))
@@ -264,7 +279,12 @@ def soak(args: argparse.Namespace, fake: FakeDiscord) -> None:
             result = judge(client)
             took = time.time() - started
             lost_states = [_where(client, job_id) for job_id in result["lost"]]
-            next_done = _next_done_after(client, submitted, failover["killed"]) if topology else None
+            next_done = None
+            if topology is not None and args.platform == "discord":  # the first image posted after it
+                after = [m.at - failover["killed"] for m in fake.image_posts_in(CHANNEL_ID)]
+                next_done = min((t for t in after if t > 0), default=None)
+            elif topology is not None:
+                next_done = _next_done_after(client, submitted, failover["killed"])
         finally:
             fleet.close()
             if frontends is not None:

@@ -46,6 +46,11 @@ class SentinelTopology:
         self.replica.start()
         link = lambda: self._replication(self.replica.port).get("master_link_status") == "up"  # noqa: E731
         wait_until(link, timeout=30, what="the replica's first sync")
+        # After a full sync the master streams writes only once the replica's first REPLCONF ACK
+        # arrives (up to a second later): a write seen on the replica says the stream flows.
+        self._ask(self.master.port, lambda c: c.set("imagine:sentinel-harness", "1"))
+        streamed = lambda: self._ask(self.replica.port, lambda c: c.get("imagine:sentinel-harness"))  # noqa: E731
+        wait_until(streamed, timeout=30, what="the replica to stream the master's writes")
         executable = shutil.which("redis-server")
         assert executable is not None
         for port in self.sentinel_ports:

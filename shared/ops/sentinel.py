@@ -19,7 +19,7 @@ from redis.retry import Retry
 SCHEMES = ("redis+sentinel", "rediss+sentinel")
 # While no master is known (a failover takes a few seconds), a command waits this long in all before
 # failing: each retry asks the sentinels again.
-FAILOVER_WAIT_SECONDS = 5.0
+FAILOVER_WAIT_SECONDS = 7.0
 
 
 def is_sentinel_url(url: str) -> bool:
@@ -78,7 +78,7 @@ def parse(url: str) -> SentinelAddress:
     )
 
 
-RETRY_ATTEMPTS = 6  # backoff from 0.1 s doubling to 2 s: about FAILOVER_WAIT_SECONDS in all
+RETRY_ATTEMPTS = 7  # backoff from 0.1 s doubling to 2 s: about FAILOVER_WAIT_SECONDS in all
 RETRIED = [RedisConnectionError, RedisTimeoutError]
 
 
