@@ -66,7 +66,7 @@ def test_a_cancelled_job_leaves_the_order_and_an_idle_community_saves_no_credit(
     redis, make_settings, config_file
 ):
     core = ImagineCore(make_settings(config_file(ROOMY)), redis)
-    first = submit_all(core, [request("club-a", n) for n in range(3)])
+    submit_all(core, [request("club-a", n) for n in range(3)])
     runtime = build_runtime(core.settings, redis, "placeholder")
     serve(runtime, [queue_name("placeholder")], burst=True, name="fair-test", logging_level="ERROR")
     assert redis.hlen(keys.fair_tags("placeholder")) == 0  # started jobs forget their tags
@@ -78,7 +78,6 @@ def test_a_cancelled_job_leaves_the_order_and_an_idle_community_saves_no_credit(
     owner = request("club-b", 0).requester
     core.jobs.cancel(owner, cancelled)
     assert redis.hget(keys.fair_tags("placeholder"), cancelled) is None
-    del first
 
 
 def test_the_command_line_submits_as_a_community(process_env, tmp_path, processes, redis):
