@@ -40,7 +40,6 @@ def test_a_sentinel_url_names_its_sentinels_service_database_and_password(url, e
     address = sentinel.parse(url)
     got = (address.sentinels, address.service, address.db, address.password, address.tls)
     assert got == expected
-    assert "s3cret" not in address.shown and "p@ss" not in address.shown
 
 
 @pytest.mark.parametrize(

@@ -17,9 +17,6 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
 SCHEMES = ("redis+sentinel", "rediss+sentinel")
-# While no master is known (a failover takes a few seconds), a command waits this long in all before
-# failing: each retry asks the sentinels again.
-FAILOVER_WAIT_SECONDS = 7.0
 
 
 def is_sentinel_url(url: str) -> bool:
@@ -35,14 +32,6 @@ class SentinelAddress:
     password: str | None = None
     sentinel_password: str | None = None
     tls: bool = False
-
-    @property
-    def shown(self) -> str:
-        """For logs and messages: no password."""
-        hosts = ",".join(f"{host}:{port}" for host, port in self.sentinels)
-        scheme = "rediss+sentinel" if self.tls else "redis+sentinel"
-        auth = "***@" if self.password else ""
-        return f"{scheme}://{auth}{hosts}/{self.service}/{self.db}"
 
 
 def parse(url: str) -> SentinelAddress:
@@ -78,7 +67,9 @@ def parse(url: str) -> SentinelAddress:
     )
 
 
-RETRY_ATTEMPTS = 7  # backoff from 0.1 s doubling to 2 s: about FAILOVER_WAIT_SECONDS in all
+# While no master is known (a failover takes a few seconds), a command is retried, asking the
+# sentinels again each time: backoff from 0.1 s doubling to 2 s, about 7 s in all.
+RETRY_ATTEMPTS = 7
 RETRIED = [RedisConnectionError, RedisTimeoutError]
 
 

@@ -26,10 +26,6 @@ class ControlNets:
     def __init__(self, sources: dict[str, str], device: str, dtype: torch.dtype) -> None:
         self._models = {kind: _load(kind, source, dtype).to(device) for kind, source in sources.items()}
 
-    def to(self, device: str) -> None:
-        for model in self._models.values():
-            model.to(device)
-
     def pipeline(
         self, loaded_pipeline: Any, family: str, task: GenerationTask, width: int, height: int
     ) -> tuple[Any, dict[str, Any]] | None:
