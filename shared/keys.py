@@ -227,6 +227,11 @@ def member_defaults(user_key: str) -> str:
     return f"{PREFIX}:defaults:{user_key}"
 
 
+def workspaces_left(platform: str) -> str:
+    """Workspaces that removed the bot -> when (a sorted set, seconds since the epoch)."""
+    return f"{PREFIX}:workspaces-left:{platform}"
+
+
 def channel_defaults(platform: str, workspace: str, channel: str) -> str:
     """A channel's defaults, set by those who manage it (JSON)."""
     return f"{PREFIX}:channel-defaults:{platform}:{workspace}:{channel}"

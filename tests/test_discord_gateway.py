@@ -213,3 +213,28 @@ def test_a_reply_with_a_picture_refines_from_that_picture(fake, gateway):
         )  # the picture, not the last image
 
     gateway(scenario)
+
+
+def test_a_server_that_removes_the_bot_is_counted_and_its_settings_go_after_the_grace(fake, gateway, redis):
+    settings_key = keys.channel_defaults("discord", GUILD_ID, "1200000000000000001")
+    left = keys.workspaces_left("discord")
+
+    async def scenario(client):
+        counted = client.frontend.core.metrics.workspaces
+        assert counted.labels("discord", "joined")._value.get() == 0  # the start-up list is no join
+        redis.set(settings_key, '{"aspect": "wide"}')
+        client._connection.parse_guild_delete({"id": GUILD_ID})
+        await wait_until_async(lambda: redis.zscore(left, GUILD_ID) is not None, what="the removal noted")
+        assert counted.labels("discord", "left")._value.get() == 1
+        assert client.servers.sweep() == [] and redis.exists(settings_key)  # within the grace period
+        added = {k: v for k, v in fake.guild_create().items() if k != "unavailable"}  # as a join comes
+        client._connection.parse_guild_create(added)  # added back: nothing is forgotten
+        await wait_until_async(lambda: redis.zscore(left, GUILD_ID) is None, what="the return noted")
+        assert counted.labels("discord", "joined")._value.get() == 1
+        client._connection.parse_guild_delete({"id": GUILD_ID})
+        await wait_until_async(lambda: redis.zscore(left, GUILD_ID) is not None, what="the removal noted")
+        redis.zadd(left, {GUILD_ID: redis.zscore(left, GUILD_ID) - 86400})  # a day later
+        assert client.servers.sweep() == [GUILD_ID]
+        assert not redis.exists(settings_key) and redis.zscore(left, GUILD_ID) is None
+
+    gateway(scenario, "[workspaces]\nforget_left_after_days = 0.5\n")

@@ -13,6 +13,7 @@ from bot.discord.commands import add_commands
 from bot.discord.deliver import DiscordPoster
 from bot.discord.frontend import DiscordFrontend
 from bot.discord.schema import CheckedTree
+from bot.discord.servers import Servers
 from bot.discord.showcase import star_added, star_removed
 from bot.discord.surface import NO_MENTIONS, PLATFORM
 from bot.followups import parse_press
@@ -61,6 +62,8 @@ class ImagineClient(discord.Client):
         self._guild_id = guild_id
         self._results: ResultConsumer | None = None
         self._results_task: asyncio.Task[None] | None = None
+        self.servers = Servers(frontend.core)
+        self._sweep_task: asyncio.Task[None] | None = None
 
     async def setup_hook(self) -> None:
         """After login, before any event: buttons become persistent, results start flowing out (this
@@ -69,6 +72,7 @@ class ImagineClient(discord.Client):
         redis = connect_async(self.frontend.settings.redis_url, socket_timeout=RESULTS_SOCKET_TIMEOUT)
         self._results = ResultConsumer(redis, PLATFORM, DiscordPoster(self), self.frontend.core)
         self._results_task = asyncio.create_task(self._results.run(), name="discord-results")
+        self._sweep_task = asyncio.create_task(self.servers.sweep_forever(), name="discord-servers")
         if self._sync_commands:
             guild = discord.Object(id=self._guild_id) if self._guild_id else None
             if guild is not None:  # instant updates in one test guild; global commands can take an hour
@@ -80,6 +84,8 @@ class ImagineClient(discord.Client):
 
     async def close(self) -> None:
         """Stop taking results (an entry being posted finishes first), then close the client."""
+        if self._sweep_task is not None:
+            self._sweep_task.cancel()
         if self._results is not None and self._results_task is not None:
             self._results.stop()
             try:
@@ -107,6 +113,12 @@ class ImagineClient(discord.Client):
 
     async def on_resumed(self) -> None:
         self.frontend.core.metrics.ready.set(1)
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        await self.servers.joined(guild)
+
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        await self.servers.removed(guild)
 
     async def on_message(self, message: discord.Message) -> None:
         await self.frontend.reply(message)

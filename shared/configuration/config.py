@@ -279,6 +279,15 @@ class ShowcaseConfig(BaseModel):
     stars: int = Field(default=3, ge=1)  # distinct members whose ⭐ it takes
 
 
+class WorkspacesConfig(BaseModel):
+    """[workspaces]: communities the bot serves. One that removes the bot (a Discord server) keeps its
+    channel settings `forget_left_after_days`, in case it adds the bot back; then they are dropped."""
+
+    model_config = STRICT
+
+    forget_left_after_days: float = Field(default=7, ge=0)
+
+
 class AppConfig(BaseModel):
     """Everything the TOML file may hold. Unknown keys are errors, so typos do not pass silently."""
 
@@ -296,6 +305,7 @@ class AppConfig(BaseModel):
     prompts: PromptsConfig = Field(default_factory=PromptsConfig)
     moderation: ModerationConfig = Field(default_factory=ModerationConfig)
     web: WebConfig = Field(default_factory=WebConfig)
+    workspaces: WorkspacesConfig = Field(default_factory=WorkspacesConfig)
     showcase: dict[str, ShowcaseConfig] = Field(default_factory=dict)  # by workspace ("discord:<id>")
 
     @model_validator(mode="wrap")

@@ -67,6 +67,12 @@ class Metrics:
         self.cost = Counter(
             "imagine_cost_usd", "Spend on paid backends.", ["backend"], registry=self.registry
         )
+        self.workspaces = Counter(
+            "imagine_workspaces",
+            "Communities that added the bot (joined) or removed it (left).",
+            ["platform", "event"],
+            registry=self.registry,
+        )
         self.withheld = Counter(
             "imagine_images_withheld",
             "Generated images not posted because the service censored them (AI Horde).",
