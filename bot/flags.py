@@ -47,7 +47,13 @@ class PictureRoles:
 
     @property
     def count(self) -> int:
-        return int(self.style) + int(self.character) + int(self.control is not None)
+        return len(self.flags)
+
+    @property
+    def flags(self) -> list[str]:
+        """The flags given, as typed: `--sref`, `--cref`, `--control`."""
+        given = {"style": self.style, "character": self.character, "control": self.control}
+        return [f"--{flag}" for flag, role in PICTURE_FLAGS.items() if given[role]]
 
 
 @dataclass(frozen=True)

@@ -21,16 +21,7 @@ def with_roles(
     if not roles.count:
         return options
     if roles.count > len(attached):
-        flags = " ".join(
-            flag
-            for flag, given in (
-                ("--sref", roles.style),
-                ("--cref", roles.character),
-                ("--control", roles.control),
-            )
-            if given
-        )
-        raise InvalidRequest(pictures_for_roles(flags, roles.count, len(attached)))
+        raise InvalidRequest(pictures_for_roles(" ".join(roles.flags), roles.count, len(attached)))
     pictures = iter(attached)
     references = tuple(
         Reference(kind=kind, image=next(pictures))  # type: ignore[arg-type]

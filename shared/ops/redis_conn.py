@@ -29,12 +29,24 @@ def safe_url(url: str) -> str:
 def sentinels(url: str) -> sentinel.SentinelView | None:
     """What REDIS_URL's sentinels say (each one, the master they agree on, the replicas); None for a
     plain Redis URL. ConfigError for a sentinel URL that cannot be read."""
-    if not sentinel.is_sentinel_url(url):
-        return None
+    return sentinel.view(_sentinel_address(url)) if sentinel.is_sentinel_url(url) else None
+
+
+def _sentinel_address(url: str) -> sentinel.SentinelAddress:
     try:
-        return sentinel.view(sentinel.parse(url))
+        return sentinel.parse(url)
     except ValueError as exc:
         raise ConfigError(f"REDIS_URL={safe_url(url)} is not a Redis URL ({exc})") from None
+
+
+def _options(socket_timeout: float) -> dict:
+    """Every client's connections: `socket_timeout` bounds reads; one DriverInfo for all (see connect)."""
+    return {
+        "socket_connect_timeout": 3,
+        "socket_timeout": socket_timeout,
+        "health_check_interval": 30,
+        "driver_info": DriverInfo(),
+    }
 
 
 def connect(url: str, *, check: bool = True, socket_timeout: float = 5.0) -> Redis:
@@ -48,19 +60,13 @@ def connect(url: str, *, check: bool = True, socket_timeout: float = 5.0) -> Red
     was made with for its connections, so raising it on the pool later (as RQ's Worker does) does not
     reach them.
     """
-    options = {
-        "socket_connect_timeout": 3,
-        "socket_timeout": socket_timeout,
-        "health_check_interval": 30,
-        "driver_info": DriverInfo(),
-    }
-    try:
-        if sentinel.is_sentinel_url(url):  # the master the sentinels name, found again after a failover
-            client = sentinel.sync_master(sentinel.parse(url), **options)
-        else:
-            client = Redis.from_url(url, **options)
-    except ValueError as exc:
-        raise ConfigError(f"REDIS_URL={safe_url(url)} is not a Redis URL ({exc})") from None
+    if sentinel.is_sentinel_url(url):  # the master the sentinels name, found again after a failover
+        client = sentinel.master(_sentinel_address(url), **_options(socket_timeout))
+    else:
+        try:
+            client = Redis.from_url(url, **_options(socket_timeout))
+        except ValueError as exc:
+            raise ConfigError(f"REDIS_URL={safe_url(url)} is not a Redis URL ({exc})") from None
     if check:
         try:
             client.ping()
@@ -84,26 +90,13 @@ def connect_async(
     `socket_timeout`) instead of failing with "Too many connections".
     """
     if sentinel.is_sentinel_url(url):  # its pool opens a connection per command in flight, unbounded
-        try:
-            address = sentinel.parse(url)
-        except ValueError as exc:
-            raise ConfigError(f"REDIS_URL={safe_url(url)} is not a Redis URL ({exc})") from None
-        return sentinel.async_master(
-            address,
-            socket_connect_timeout=3,
-            socket_timeout=socket_timeout,
-            health_check_interval=30,
-            driver_info=DriverInfo(),
-        )
+        return sentinel.master(_sentinel_address(url), in_asyncio=True, **_options(socket_timeout))
     try:
         pool = BlockingConnectionPool.from_url(
             url,
             max_connections=connections,
             timeout=socket_timeout,
-            socket_connect_timeout=3,
-            socket_timeout=socket_timeout,
-            health_check_interval=30,
-            driver_info=DriverInfo(),
+            **_options(socket_timeout),
         )
     except ValueError as exc:
         raise ConfigError(f"REDIS_URL={safe_url(url)} is not a Redis URL ({exc})") from None

@@ -95,32 +95,22 @@ def sentinel_options(address: SentinelAddress, socket_timeout: float) -> dict[st
     return options
 
 
-def sync_master(address: SentinelAddress, **connection: Any) -> Any:
-    """A blocking client of the master, as `shared/ops/redis_conn.py: connect` returns one."""
-    from redis import Redis
-    from redis.sentinel import Sentinel
+def master(address: SentinelAddress, *, in_asyncio: bool = False, **connection: Any) -> Any:
+    """A client of the master (blocking, or for asyncio), as `shared/ops/redis_conn.py` returns one."""
+    if in_asyncio:
+        from redis.asyncio import Redis as client_class
+        from redis.asyncio.sentinel import Sentinel
+    else:
+        from redis import Redis as client_class
+        from redis.sentinel import Sentinel
 
     sentinel = Sentinel(
         list(address.sentinels),
         sentinel_kwargs=sentinel_options(address, connection.get("socket_timeout", 5.0)),
         **connection,
     )
-    return sentinel.master_for(address.service, redis_class=Redis, **client_options(address))
-
-
-def async_master(address: SentinelAddress, **connection: Any) -> Any:
-    """An asyncio client of the master."""
-    from redis.asyncio import Redis as AsyncRedis
-    from redis.asyncio.sentinel import Sentinel as AsyncSentinel
-
-    sentinel = AsyncSentinel(
-        list(address.sentinels),
-        sentinel_kwargs=sentinel_options(address, connection.get("socket_timeout", 5.0)),
-        **connection,
-    )
-    return sentinel.master_for(
-        address.service, redis_class=AsyncRedis, **client_options(address, in_asyncio=True)
-    )
+    options = client_options(address, in_asyncio=in_asyncio)
+    return sentinel.master_for(address.service, redis_class=client_class, **options)
 
 
 @dataclass(frozen=True)

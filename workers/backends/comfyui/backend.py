@@ -166,7 +166,7 @@ class ComfyUIBackend:
             "control picture": ("control_image", task.control_picture),
         }
         for what, (role, value) in steering.items():
-            if value is None or value == [] or slots.of(role):
+            if not value or slots.of(role):
                 continue
             if not edit:  # what the member asked this drawing for: not drawn without it
                 raise InvalidRequest(texts.no_place_for(what, name, role))
